@@ -1,0 +1,276 @@
+// Package badgerstore is the ledger's embedded storage on Badger v4.
+//
+// Key layout (all integers big-endian, so keys sort in index order):
+//
+//	"e" | index(8)            entry bytes
+//	"t" | level(1) | index(8) hash tile: up to 256 concatenated 32-byte hashes
+//	"d" | dedup key           index(8) of the first entry with that key
+//	"s"                       encoded ledger.State
+//
+// Every Commit is one Badger transaction on a database opened with
+// SyncWrites, so a batch is atomic and on disk when Commit returns.
+package badgerstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/fjaledger/fja/ledger"
+)
+
+// Config configures the Badger store.
+type Config struct {
+	// Dir is the Badger directory; it is created if missing.
+	Dir string
+	// Logger receives Badger's warnings and errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate reports what is missing from c.
+func (c Config) Validate() error {
+	if c.Dir == "" {
+		return errors.New("badgerstore: Dir is empty, want a directory path")
+	}
+	return nil
+}
+
+// Store implements ledger.Storage on Badger.
+type Store struct {
+	db *badger.DB
+}
+
+var _ ledger.Storage = (*Store)(nil)
+
+// Open opens (or creates) the store in c.Dir.
+func Open(c Config) (*Store, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	opts := badger.DefaultOptions(c.Dir).
+		WithSyncWrites(true).
+		WithLogger(badgerLogger{c.Logger}).
+		WithMetricsEnabled(false).
+		WithMemTableSize(128 << 20).
+		WithNumCompactors(2)
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: open %s: %w", c.Dir, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// DB exposes the Badger database to packages that keep their own keys
+// beside the log (they MUST NOT use the prefixes listed in the package doc).
+func (s *Store) DB() *badger.DB { return s.db }
+
+// MaxBatchBytes is the largest batch (entries plus tiles) one transaction takes.
+func (s *Store) MaxBatchBytes() int64 { return s.db.MaxBatchSize() }
+
+func entryKey(i uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = 'e'
+	binary.BigEndian.PutUint64(k[1:], i)
+	return k
+}
+
+func tileKey(id ledger.TileID) []byte {
+	k := make([]byte, 10)
+	k[0] = 't'
+	k[1] = id.Level
+	binary.BigEndian.PutUint64(k[2:], id.Index)
+	return k
+}
+
+func dedupKey(key []byte) []byte {
+	return append([]byte{'d'}, key...)
+}
+
+var stateKey = []byte{'s'}
+
+// Load implements ledger.Storage.
+func (s *Store) Load() (ledger.State, error) {
+	var st ledger.State
+	err := s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(stateKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return it.Value(func(v []byte) error {
+			st, err = decodeState(v)
+			return err
+		})
+	})
+	if err != nil {
+		return ledger.State{}, fmt.Errorf("badgerstore: load state: %w", err)
+	}
+	return st, nil
+}
+
+// Commit implements ledger.Storage.
+func (s *Store) Commit(b *ledger.Batch) error {
+	if len(b.DedupKeys) != len(b.Entries) {
+		return fmt.Errorf("badgerstore: batch has %d dedup keys for %d entries", len(b.DedupKeys), len(b.Entries))
+	}
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	var idx [8]byte
+	for i, e := range b.Entries {
+		n := b.Start + uint64(i)
+		if err := txn.Set(entryKey(n), e); err != nil {
+			return fmt.Errorf("badgerstore: entry %d: %w", n, err)
+		}
+		if k := b.DedupKeys[i]; k != nil {
+			binary.BigEndian.PutUint64(idx[:], n)
+			if err := txn.Set(dedupKey(k), append([]byte(nil), idx[:]...)); err != nil {
+				return fmt.Errorf("badgerstore: dedup key of entry %d: %w", n, err)
+			}
+		}
+	}
+	for id, t := range b.Tiles {
+		if err := txn.Set(tileKey(id), t); err != nil {
+			return fmt.Errorf("badgerstore: tile %d/%d: %w", id.Level, id.Index, err)
+		}
+	}
+	if err := txn.Set(stateKey, encodeState(b.State)); err != nil {
+		return fmt.Errorf("badgerstore: state: %w", err)
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, err)
+	}
+	return nil
+}
+
+// Tile implements ledger.Storage.
+func (s *Store) Tile(id ledger.TileID) ([]byte, error) {
+	return s.get(tileKey(id))
+}
+
+func (s *Store) get(key []byte) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		it, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		out, err = it.ValueCopy(nil)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ledger.ErrNotFound
+	}
+	return out, err
+}
+
+// Entries implements ledger.Storage.
+func (s *Store) Entries(start uint64, n int) ([][]byte, error) {
+	if n == 1 {
+		e, err := s.get(entryKey(start))
+		if err != nil {
+			return nil, err
+		}
+		return [][]byte{e}, nil
+	}
+	out := make([][]byte, 0, n)
+	err := s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.PrefetchSize = min(n, 256)
+		opts.Prefix = []byte{'e'}
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		want := start
+		for it.Seek(entryKey(start)); it.Valid() && len(out) < n; it.Next() {
+			k := it.Item().Key()
+			if len(k) != 9 || binary.BigEndian.Uint64(k[1:]) != want {
+				break
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+			want++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: entries [%d, %d): %w", start, start+uint64(n), err)
+	}
+	if len(out) != n {
+		return nil, fmt.Errorf("badgerstore: entry %d: %w", start+uint64(len(out)), ledger.ErrNotFound)
+	}
+	return out, nil
+}
+
+// Lookup implements ledger.Storage.
+func (s *Store) Lookup(key []byte) (uint64, bool, error) {
+	v, err := s.get(dedupKey(key))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("badgerstore: dedup value has %d bytes, want 8", len(v))
+	}
+	return binary.BigEndian.Uint64(v), true, nil
+}
+
+// Close implements ledger.Storage.
+func (s *Store) Close() error { return s.db.Close() }
+
+// State encoding: size(8) | lastTime(8) | nRange(1) | nRange*32 hashes | checkpoint.
+func encodeState(st ledger.State) []byte {
+	b := make([]byte, 0, 17+32*len(st.Range)+len(st.Checkpoint))
+	b = binary.BigEndian.AppendUint64(b, st.Size)
+	b = binary.BigEndian.AppendUint64(b, uint64(st.LastTime))
+	b = append(b, byte(len(st.Range)))
+	for _, h := range st.Range {
+		b = append(b, h...)
+	}
+	return append(b, st.Checkpoint...)
+}
+
+func decodeState(b []byte) (ledger.State, error) {
+	if len(b) < 17 {
+		return ledger.State{}, fmt.Errorf("state record has %d bytes, want at least 17", len(b))
+	}
+	st := ledger.State{
+		Size:     binary.BigEndian.Uint64(b),
+		LastTime: int64(binary.BigEndian.Uint64(b[8:])),
+	}
+	n := int(b[16])
+	b = b[17:]
+	if len(b) < 32*n {
+		return ledger.State{}, fmt.Errorf("state record holds %d bytes of range hashes, want %d", len(b), 32*n)
+	}
+	for i := 0; i < n; i++ {
+		st.Range = append(st.Range, append([]byte(nil), b[32*i:32*i+32]...))
+	}
+	st.Checkpoint = append([]byte(nil), b[32*n:]...)
+	return st, nil
+}
+
+// badgerLogger forwards Badger's warnings and errors to slog and drops its
+// info and debug chatter.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	if b.l != nil {
+		b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+	}
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	if b.l != nil {
+		b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
+	}
+}
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}

@@ -1,0 +1,275 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/compact"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Errors callers branch on.
+var (
+	// ErrPushback: too many appends are queued; retry later.
+	ErrPushback = errors.New("ledger: too many appends queued, retry later")
+	// ErrClosed: the log was closed.
+	ErrClosed = errors.New("ledger: log is closed")
+	// ErrTooLarge: the entry is larger than MaxEntrySize.
+	ErrTooLarge = fmt.Errorf("ledger: entry larger than %d bytes", MaxEntrySize)
+	// ErrInvalidRange: an index or size argument does not fit the tree.
+	ErrInvalidRange = errors.New("ledger: invalid index or size")
+)
+
+// Ack acknowledges a durable append.
+type Ack struct {
+	// Index is the entry's position in the log.
+	Index uint64
+	// LeafHash is the RFC 6962 leaf hash of Entry.
+	LeafHash []byte
+	// Entry is the leaf data as logged.
+	Entry []byte
+	// Duplicate is true when the dedup key was already logged: Index and
+	// Entry are those of the first entry with that key.
+	Duplicate bool
+	// Size and Root are the tree the checkpoint commits to; Checkpoint is
+	// that signed checkpoint.
+	Size       uint64
+	Root       []byte
+	Checkpoint []byte
+	// Proof is the inclusion proof of Index in the tree of Size.
+	Proof [][]byte
+}
+
+// Head is a signed tree head: a size, its root and the checkpoint signed for them.
+type Head struct {
+	Size       uint64
+	Root       []byte
+	Checkpoint []byte
+}
+
+// Log is an append-only Merkle log. It is safe for concurrent use.
+type Log struct {
+	cfg     Config
+	store   Storage
+	signers []note.Signer
+
+	head atomic.Pointer[Head]
+
+	mu     sync.RWMutex // guards closed and sending on reqs
+	closed bool
+	reqs   chan *request
+	done   chan struct{}
+
+	// Sequencer state: touched only by the sequencer goroutine after Open.
+	size     uint64
+	rng      *compact.Range
+	edges    edgeTiles
+	lastTime int64
+}
+
+type request struct {
+	data  []byte
+	stamp func(time.Time) ([]byte, error)
+	key   []byte
+	reply chan reply
+}
+
+type reply struct {
+	ack *Ack
+	err error
+}
+
+// Open resumes the log stored in cfg.Storage, or starts a new one with a
+// signed checkpoint of the empty tree.
+func Open(cfg Config) (*Log, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	st, err := cfg.Storage.Load()
+	if err != nil {
+		return nil, err
+	}
+	rng, err := rangeFactory.NewRange(0, st.Size, st.Range)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: stored compact range for size %d: %w", st.Size, err)
+	}
+	edges, err := loadEdges(cfg.Storage, st.Size)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: resume at size %d: %w", st.Size, err)
+	}
+	l := &Log{
+		cfg:      cfg,
+		store:    cfg.Storage,
+		signers:  cfg.Signers,
+		reqs:     make(chan *request, cfg.MaxPending),
+		done:     make(chan struct{}),
+		size:     st.Size,
+		rng:      rng,
+		edges:    edges,
+		lastTime: st.LastTime,
+	}
+	root := rootOf(rng)
+	if st.Checkpoint == nil || st.Size == 0 {
+		cp, err := l.sign(st.Size, root)
+		if err != nil {
+			return nil, err
+		}
+		st.Checkpoint = cp
+		if err := l.store.Commit(&Batch{Start: st.Size, Tiles: map[TileID][]byte{}, State: st}); err != nil {
+			return nil, fmt.Errorf("ledger: commit first checkpoint: %w", err)
+		}
+	} else if err := l.checkStoredCheckpoint(st.Checkpoint, st.Size, root); err != nil {
+		return nil, err
+	}
+	l.head.Store(&Head{Size: st.Size, Root: root, Checkpoint: st.Checkpoint})
+	go l.run()
+	return l, nil
+}
+
+// rootOf returns the root hash of a compact range starting at 0.
+func rootOf(r *compact.Range) []byte {
+	if r.End() == 0 {
+		h := sha256.Sum256(nil)
+		return h[:]
+	}
+	root, _ := r.GetRootHash(nil) // cannot fail: the range begins at 0
+	return root
+}
+
+func (l *Log) sign(size uint64, root []byte) ([]byte, error) {
+	text := log.Checkpoint{Origin: l.cfg.Origin, Size: size, Hash: root}.Marshal()
+	cp, err := note.Sign(&note.Note{Text: string(text)}, l.signers...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: sign checkpoint of size %d: %w", size, err)
+	}
+	return cp, nil
+}
+
+// checkStoredCheckpoint makes sure the checkpoint found at start commits to
+// the stored tree, so a log never resumes serving a head it cannot prove.
+func (l *Log) checkStoredCheckpoint(cp []byte, size uint64, root []byte) error {
+	// The body is everything before the blank line that starts the
+	// signatures; the signatures were made by this log and are checked by
+	// its clients.
+	i := bytes.Index(cp, []byte("\n\n"))
+	var c log.Checkpoint
+	if i < 0 {
+		return fmt.Errorf("ledger: stored checkpoint has no signature block")
+	}
+	if _, err := c.Unmarshal(cp[:i+1]); err != nil {
+		return fmt.Errorf("ledger: stored checkpoint does not parse: %w", err)
+	}
+	if c.Origin != l.cfg.Origin || c.Size != size || !bytes.Equal(c.Hash, root) {
+		return fmt.Errorf("ledger: stored checkpoint is for %q size %d, want %q size %d with the stored root", c.Origin, c.Size, l.cfg.Origin, size)
+	}
+	return nil
+}
+
+// Head returns the latest signed tree head.
+func (l *Log) Head() Head { return *l.head.Load() }
+
+// Append logs data, deduplicated by its leaf hash, and returns once it is
+// durable and covered by a signed checkpoint.
+func (l *Log) Append(ctx context.Context, data []byte) (*Ack, error) {
+	if len(data) > MaxEntrySize {
+		return nil, fmt.Errorf("%w: got %d bytes", ErrTooLarge, len(data))
+	}
+	lh := hasher.HashLeaf(data)
+	return l.submit(ctx, &request{data: data, key: append([]byte{'h'}, lh...)})
+}
+
+// AppendStamped logs the entry that stamp builds for the log time the
+// sequencer assigns; key (non-empty) deduplicates: a key already logged
+// returns the first entry's acknowledgement with Duplicate set, and stamp is
+// not called. stamp runs on the sequencer goroutine: it MUST be quick and
+// MUST NOT call back into the Log.
+func (l *Log) AppendStamped(ctx context.Context, key []byte, stamp func(loggedAt time.Time) ([]byte, error)) (*Ack, error) {
+	if len(key) == 0 {
+		return nil, errors.New("ledger: AppendStamped needs a dedup key")
+	}
+	return l.submit(ctx, &request{stamp: stamp, key: append([]byte{'k'}, key...)})
+}
+
+func (l *Log) submit(ctx context.Context, r *request) (*Ack, error) {
+	r.reply = make(chan reply, 1)
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	select {
+	case l.reqs <- r:
+	default:
+		l.mu.RUnlock()
+		return nil, ErrPushback
+	}
+	l.mu.RUnlock()
+	select {
+	case rep := <-r.reply:
+		return rep.ack, rep.err
+	case <-ctx.Done():
+		// The append may still be integrated; the caller learns of it by
+		// appending again (dedup) or reading the log.
+		return nil, ctx.Err()
+	}
+}
+
+// Close stops taking appends, integrates those already queued, and closes
+// the storage.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.closed = true
+	close(l.reqs)
+	l.mu.Unlock()
+	<-l.done
+	return l.store.Close()
+}
+
+func (l *Log) run() {
+	defer close(l.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var carry []*request
+	for {
+		batch := carry
+		if len(batch) == 0 {
+			first, ok := <-l.reqs
+			if !ok {
+				return
+			}
+			batch = []*request{first}
+		}
+		bytes := 0
+		for _, r := range batch {
+			bytes += len(r.data)
+		}
+		timer.Reset(l.cfg.MaxDelay)
+	collect:
+		for len(batch) < l.cfg.MaxBatch && bytes < l.cfg.MaxBatchBytes-MaxEntrySize {
+			select {
+			case r, ok := <-l.reqs:
+				if !ok {
+					break collect
+				}
+				batch = append(batch, r)
+				bytes += len(r.data)
+			case <-timer.C:
+				break collect
+			}
+		}
+		timer.Stop()
+		carry = l.integrate(batch)
+	}
+}

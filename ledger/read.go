@@ -1,0 +1,76 @@
+package ledger
+
+import (
+	"fmt"
+)
+
+// Tile returns the first width hashes (32 bytes each) of hash tile
+// level/index as of the latest head. A tile that the head does not fill to
+// width is ErrNotFound. Tiles are immutable prefixes: the same path always
+// returns the same bytes.
+func (l *Log) Tile(level uint8, index uint64, width int) ([]byte, error) {
+	if width < 1 || width > TileWidth || level >= 8 {
+		return nil, fmt.Errorf("%w: tile level %d width %d", ErrInvalidRange, level, width)
+	}
+	size := l.Head().Size
+	count := size >> (TileHeight * uint(level)) // complete nodes at this level
+	if index > count/TileWidth || index*TileWidth+uint64(width) > count {
+		return nil, fmt.Errorf("tile %d/%d width %d: tree of size %d has %d nodes at level %d: %w", level, index, width, size, count, level, ErrNotFound)
+	}
+	t, err := l.store.Tile(TileID{Level: level, Index: index})
+	if err != nil {
+		return nil, err
+	}
+	if len(t) < width*32 {
+		return nil, fmt.Errorf("stored tile %d/%d holds %d hashes, want %d: %w", level, index, len(t)/32, width, ErrNotFound)
+	}
+	return t[:width*32], nil
+}
+
+// Entries returns the n entries starting at start; all must be below the
+// latest head's size.
+func (l *Log) Entries(start uint64, n int) ([][]byte, error) {
+	size := l.Head().Size
+	if n < 1 || start >= size || uint64(n) > size-start {
+		return nil, fmt.Errorf("entries [%d, %d+%d) in a tree of size %d: %w", start, start, n, size, ErrNotFound)
+	}
+	return l.store.Entries(start, n)
+}
+
+// EntryBundle returns the C2SP entry bundle index, holding width entries.
+func (l *Log) EntryBundle(index uint64, width int) ([]byte, error) {
+	if width < 1 || width > TileWidth {
+		return nil, fmt.Errorf("%w: bundle width %d", ErrInvalidRange, width)
+	}
+	if index > (1<<64-1)/TileWidth {
+		return nil, fmt.Errorf("bundle %d: %w", index, ErrNotFound)
+	}
+	es, err := l.Entries(index*TileWidth, width)
+	if err != nil {
+		return nil, err
+	}
+	var b []byte
+	for _, e := range es {
+		b = append(b, byte(len(e)>>8), byte(len(e)))
+		b = append(b, e...)
+	}
+	return b, nil
+}
+
+// InclusionProof proves leaf index in the tree of size size, which must not
+// exceed the latest head.
+func (l *Log) InclusionProof(index, size uint64) ([][]byte, error) {
+	if cur := l.Head().Size; size > cur || index >= size {
+		return nil, fmt.Errorf("%w: index %d, size %d; want index < size <= %d", ErrInvalidRange, index, size, cur)
+	}
+	return newNodeReader(l.store.Tile).inclusion(index, size)
+}
+
+// ConsistencyProof proves that the tree of size from is a prefix of the
+// tree of size to, which must not exceed the latest head.
+func (l *Log) ConsistencyProof(from, to uint64) ([][]byte, error) {
+	if cur := l.Head().Size; to > cur || from > to {
+		return nil, fmt.Errorf("%w: from %d, to %d; want from <= to <= %d", ErrInvalidRange, from, to, cur)
+	}
+	return newNodeReader(l.store.Tile).consistency(from, to)
+}
