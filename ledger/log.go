@@ -65,9 +65,18 @@ type Log struct {
 	mu     sync.RWMutex // guards closed and sending on reqs
 	closed bool
 	reqs   chan *request
-	done   chan struct{}
+	jobs   chan *job     // sequencer -> committer
+	done   chan struct{} // closed when the committer has acknowledged everything
 
-	// Sequencer state: touched only by the sequencer goroutine after Open.
+	failure atomic.Pointer[error] // set once by a failed commit: the log stopped
+
+	// inflight maps the dedup keys of built batches that are not yet
+	// durable to their indices.
+	inflightMu sync.Mutex
+	inflight   map[string]uint64
+
+	// Tentative tree state: the sequencer goroutine's alone after Open. It
+	// runs ahead of the published head by the batches in the pipeline.
 	size     uint64
 	rng      *compact.Range
 	edges    edgeTiles
@@ -110,7 +119,9 @@ func Open(cfg Config) (*Log, error) {
 		store:    cfg.Storage,
 		signers:  cfg.Signers,
 		reqs:     make(chan *request, cfg.MaxPending),
+		jobs:     make(chan *job, 1),
 		done:     make(chan struct{}),
+		inflight: map[string]uint64{},
 		size:     st.Size,
 		rng:      rng,
 		edges:    edges,
@@ -131,6 +142,7 @@ func Open(cfg Config) (*Log, error) {
 	}
 	l.head.Store(&Head{Size: st.Size, Root: root, Checkpoint: st.Checkpoint})
 	go l.run()
+	go l.commitLoop()
 	return l, nil
 }
 
@@ -199,6 +211,9 @@ func (l *Log) AppendStamped(ctx context.Context, key []byte, stamp func(loggedAt
 }
 
 func (l *Log) submit(ctx context.Context, r *request) (*Ack, error) {
+	if err := l.failed(); err != nil {
+		return nil, err
+	}
 	r.reply = make(chan reply, 1)
 	l.mu.RLock()
 	if l.closed {
@@ -237,8 +252,10 @@ func (l *Log) Close() error {
 	return l.store.Close()
 }
 
+// run is the sequencer: it cuts batches by count, bytes and delay, and
+// hands each built batch to the committer.
 func (l *Log) run() {
-	defer close(l.done)
+	defer close(l.jobs)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var carry []*request
@@ -270,6 +287,12 @@ func (l *Log) run() {
 			}
 		}
 		timer.Stop()
-		carry = l.integrate(batch)
+		var j *job
+		if err := l.failed(); err != nil {
+			j = l.refuse(batch, err)
+		} else {
+			j, carry = l.build(batch)
+		}
+		l.jobs <- j
 	}
 }

@@ -3,9 +3,23 @@ package ledger
 import (
 	"fmt"
 	"time"
+
+	"github.com/transparency-dev/merkle/compact"
 )
 
-// pending is a request with its place in the batch being integrated.
+// The append path is a two-stage pipeline. The sequencer goroutine (run)
+// takes a batch of requests, deduplicates, stamps, assigns indices,
+// integrates the leaves into its tentative tree and signs the new
+// checkpoint; the committer goroutine (commitLoop) writes each batch in one
+// durable commit, in order, publishes the head and only then acknowledges.
+// So the sequencer builds batch k+1 while batch k is being fsynced.
+//
+// Failure is fail-stop: if a commit fails, that batch and every batch
+// already built on top of it are refused, the log refuses all further
+// appends, and a restart resumes from the last durable commit. No head is
+// published that is not durable.
+
+// pending is a request with its place in a batch.
 type pending struct {
 	r     *request
 	index uint64
@@ -15,16 +29,32 @@ type pending struct {
 	err   error
 }
 
-// integrate sequences one batch: dedup, log time, indices, tree and tiles,
-// one durable commit with the new checkpoint, then the acknowledgements.
+// job is a built batch on its way to the committer.
+type job struct {
+	batch *Batch // nil when the batch adds no entry
+	ps    []pending
+	head  Head
+	nodes *nodeReader
+	keys  []string // dedup keys to drop from l.inflight once durable
+}
+
+// build sequences one batch on top of the sequencer's tentative state.
 // Requests that do not fit the byte budget once stamped are carried over
 // and returned, to start the next batch.
-func (l *Log) integrate(batch []*request) (carry []*request) {
+func (l *Log) build(batch []*request) (j *job, carry []*request) {
 	w := newTileWriter(l.edges)
 	rng, err := rangeFactory.NewRange(0, l.size, l.rng.Hashes())
 	if err != nil {
-		l.fail(batch, fmt.Errorf("ledger: copy compact range: %w", err))
-		return nil
+		return l.refuse(batch, fmt.Errorf("ledger: copy compact range: %w", err)), nil
+	}
+	// Every node the batch creates is remembered, so the acknowledgements'
+	// proofs need not hash them again.
+	memo := map[compact.NodeID][]byte{}
+	visit := func(id compact.NodeID, h []byte) {
+		w.visit(id, h)
+		if id.Level%TileHeight != 0 {
+			memo[id] = h
+		}
 	}
 	var (
 		ps       = make([]pending, 0, len(batch))
@@ -42,7 +72,7 @@ func (l *Log) integrate(batch []*request) (carry []*request) {
 			ps = append(ps, p)
 			continue
 		}
-		idx, found, err := l.store.Lookup(r.key)
+		idx, found, err := l.lookup(r.key)
 		if err != nil {
 			p.err = fmt.Errorf("ledger: dedup lookup: %w", err)
 			ps = append(ps, p)
@@ -54,8 +84,8 @@ func (l *Log) integrate(batch []*request) (carry []*request) {
 			continue
 		}
 		p.entry = r.data
+		t := max(l.cfg.Now().UnixNano(), lastTime)
 		if r.stamp != nil {
-			t := max(l.cfg.Now().UnixNano(), lastTime)
 			e, err := r.stamp(time.Unix(0, t).UTC())
 			switch {
 			case err != nil:
@@ -71,16 +101,14 @@ func (l *Log) integrate(batch []*request) (carry []*request) {
 				carry = batch[i:]
 				break
 			}
-			p.entry, lastTime = e, t
-		} else {
-			lastTime = max(l.cfg.Now().UnixNano(), lastTime)
+			p.entry = e
 		}
+		lastTime = t
 		bytes += len(p.entry)
 		p.index = next
 		p.leaf = hasher.HashLeaf(p.entry)
-		if err := rng.Append(p.leaf, w.visit); err != nil {
-			l.fail(batch, fmt.Errorf("ledger: append leaf %d: %w", next, err))
-			return nil
+		if err := rng.Append(p.leaf, visit); err != nil {
+			return l.refuse(batch, fmt.Errorf("ledger: append leaf %d: %w", next, err)), nil
 		}
 		inBatch[string(r.key)] = next
 		entries = append(entries, p.entry)
@@ -88,58 +116,117 @@ func (l *Log) integrate(batch []*request) (carry []*request) {
 		next++
 		ps = append(ps, p)
 	}
-	if w.err != nil {
-		l.fail(batch, fmt.Errorf("ledger: tiles: %w", w.err))
-		return nil
-	}
-	// requests in ps were handled; those in carry wait for the next batch.
 	handled := batch[:len(batch)-len(carry)]
+	if w.err != nil {
+		return l.refuse(handled, fmt.Errorf("ledger: tiles: %w", w.err)), carry
+	}
 
-	head := l.Head()
+	j = &job{ps: ps, head: Head{Size: l.size}}
 	if next != l.size {
 		root := rootOf(rng)
 		cp, err := l.sign(next, root)
 		if err != nil {
-			l.fail(handled, err)
-			return carry
+			return l.refuse(handled, err), carry
 		}
-		st := State{Size: next, Range: rng.Hashes(), LastTime: lastTime, Checkpoint: cp}
-		b := &Batch{Start: l.size, Entries: entries, DedupKeys: keys, Tiles: w.dirty, State: st}
-		if err := l.store.Commit(b); err != nil {
-			l.cfg.Logger.Error("commit failed; batch refused", "start", l.size, "entries", len(entries), "err", err)
-			l.fail(handled, err)
-			return carry
+		j.batch = &Batch{Start: l.size, Entries: entries, DedupKeys: keys, Tiles: w.dirty,
+			State: State{Size: next, Range: rng.Hashes(), LastTime: lastTime, Checkpoint: cp}}
+		j.head = Head{Size: next, Root: root, Checkpoint: cp}
+		l.inflightMu.Lock()
+		for k, idx := range inBatch {
+			l.inflight[k] = idx
+			j.keys = append(j.keys, k)
 		}
+		l.inflightMu.Unlock()
 		l.size, l.rng, l.edges, l.lastTime = next, rng, w.edges, lastTime
-		head = Head{Size: next, Root: root, Checkpoint: cp}
-		l.head.Store(&head)
 	}
-
-	// Acknowledge: proofs are computed against the new head, reading the
-	// tiles this batch wrote from memory and older ones from storage.
-	nr := newNodeReader(func(id TileID) ([]byte, error) {
-		if t, ok := w.dirty[id]; ok {
+	dirty := w.dirty
+	j.nodes = newNodeReader(func(id TileID) ([]byte, error) {
+		if t, ok := dirty[id]; ok {
 			return t, nil
 		}
 		return l.store.Tile(id)
 	})
-	for i := range ps {
-		p := &ps[i]
+	j.nodes.memo = memo
+	return j, carry
+}
+
+// lookup finds a dedup key among the batches not yet durable, then in storage.
+// The committer drops keys from inflight only after their commit, so a key
+// is always in one place or the other.
+func (l *Log) lookup(key []byte) (uint64, bool, error) {
+	l.inflightMu.Lock()
+	idx, ok := l.inflight[string(key)]
+	l.inflightMu.Unlock()
+	if ok {
+		return idx, true, nil
+	}
+	return l.store.Lookup(key)
+}
+
+// refuse makes a job that fails every request with err.
+func (l *Log) refuse(rs []*request, err error) *job {
+	j := &job{}
+	for _, r := range rs {
+		j.ps = append(j.ps, pending{r: r, err: err})
+	}
+	return j
+}
+
+// commitLoop writes jobs in order and acknowledges their requests.
+func (l *Log) commitLoop() {
+	defer close(l.done)
+	for j := range l.jobs {
+		if j.batch != nil {
+			err := l.failed()
+			if err == nil {
+				if err = l.store.Commit(j.batch); err != nil {
+					l.cfg.Logger.Error("commit failed; the log refuses appends until restarted",
+						"start", j.batch.Start, "entries", len(j.batch.Entries), "err", err)
+					err = fmt.Errorf("ledger: commit of %d entries at index %d failed, the log stopped: %w", len(j.batch.Entries), j.batch.Start, err)
+					l.failure.Store(&err)
+				}
+			}
+			if err != nil {
+				for i := range j.ps {
+					j.ps[i].r.reply <- reply{err: err}
+				}
+				continue
+			}
+			l.head.Store(&j.head)
+			l.inflightMu.Lock()
+			for _, k := range j.keys {
+				delete(l.inflight, k)
+			}
+			l.inflightMu.Unlock()
+		}
+		l.acknowledge(j)
+	}
+}
+
+// acknowledge answers every request of a committed job, with an inclusion
+// proof against the job's head.
+func (l *Log) acknowledge(j *job) {
+	head := j.head
+	if j.batch == nil {
+		head = l.Head()
+	}
+	for i := range j.ps {
+		p := &j.ps[i]
 		if p.err != nil {
 			p.r.reply <- reply{err: p.err}
 			continue
 		}
 		ack := &Ack{Index: p.index, Entry: p.entry, LeafHash: p.leaf, Duplicate: p.dup,
 			Size: head.Size, Root: head.Root, Checkpoint: head.Checkpoint}
-		if p.dup && p.entry == nil {
+		if p.dup {
 			es, err := l.store.Entries(p.index, 1)
 			if err != nil {
-				p.r.reply <- reply{err: fmt.Errorf("ledger: read duplicate's first entry %d: %w", p.index, err)}
+				p.r.reply <- reply{err: fmt.Errorf("ledger: read first entry %d of a duplicate: %w", p.index, err)}
 				continue
 			}
 			ack.Entry, ack.LeafHash = es[0], hasher.HashLeaf(es[0])
 		}
-		proof, err := nr.inclusion(p.index, head.Size)
+		proof, err := j.nodes.inclusion(p.index, head.Size)
 		if err != nil {
 			p.r.reply <- reply{err: fmt.Errorf("ledger: inclusion proof of %d in %d: %w", p.index, head.Size, err)}
 			continue
@@ -147,11 +234,11 @@ func (l *Log) integrate(batch []*request) (carry []*request) {
 		ack.Proof = proof
 		p.r.reply <- reply{ack: ack}
 	}
-	return carry
 }
 
-func (l *Log) fail(rs []*request, err error) {
-	for _, r := range rs {
-		r.reply <- reply{err: err}
+func (l *Log) failed() error {
+	if e := l.failure.Load(); e != nil {
+		return *e
 	}
+	return nil
 }

@@ -55,7 +55,8 @@ func Open(c Config) (*Store, error) {
 		WithLogger(badgerLogger{c.Logger}).
 		WithMetricsEnabled(false).
 		WithMemTableSize(128 << 20).
-		WithNumCompactors(2)
+		WithNumCompactors(2).
+		WithValueThreshold(1 << 10)
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", c.Dir, err)

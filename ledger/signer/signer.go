@@ -100,7 +100,7 @@ func (s *Signer) VerifierKey() string {
 // skey is "PRIVATE+KEY+<origin>+<hash>+<base64(0x01||seed)>" and vkey is the
 // matching verifier key. A nil rand means crypto/rand.
 func GenerateKey(rand io.Reader, origin string) (skey, vkey string, err error) {
-	if err := checkName(origin); err != nil {
+	if err := CheckName(origin); err != nil {
 		return "", "", err
 	}
 	return note.GenerateKey(rand, origin)
@@ -118,7 +118,7 @@ func FromNoteKey(skey string) (*Signer, error) {
 		return nil, fmt.Errorf("%w: does not start with PRIVATE+KEY+ (is this a verifier key?)", ErrMalformedKey)
 	}
 	name, hash16, key64 := f[2], f[3], f[4]
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedKey, err)
 	}
 	hash, err := parseHash(hash16)
@@ -164,7 +164,7 @@ func FromSigstore(name string, s signature.Signer) (*Signer, error) {
 }
 
 func fromSigstore(ctx context.Context, name string, s signature.Signer) (*Signer, error) {
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return nil, err
 	}
 	if s == nil {
@@ -253,7 +253,7 @@ func fromECDSA(name string, s signature.Signer, pub *ecdsa.PublicKey) (*Signer, 
 // This package registers no provider: the binary imports the providers it
 // supports (for example _ "github.com/sigstore/sigstore/pkg/signature/kms/aws").
 func FromKMS(ctx context.Context, name, ref string) (*Signer, error) {
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return nil, err
 	}
 	sv, err := kms.Get(ctx, ref, crypto.SHA256)
@@ -328,7 +328,7 @@ func noteKeyHash(name string, pubkey []byte) uint32 {
 }
 
 // checkName applies x/mod note's rule for key names.
-func checkName(name string) error {
+func CheckName(name string) error {
 	if name == "" || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsSpace) >= 0 || strings.Contains(name, "+") {
 		return fmt.Errorf("invalid key name %q: want non-empty UTF-8 with no spaces or '+'", name)
 	}
