@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -43,7 +44,7 @@ type job struct {
 // and returned, to start the next batch.
 func (l *Log) build(batch []*request) (j *job, carry []*request) {
 	w := newTileWriter(l.edges)
-	rng, err := rangeFactory.NewRange(0, l.size, l.rng.Hashes())
+	rng, err := rangeFactory.NewRange(0, l.size, slices.Clone(l.rng.Hashes()))
 	if err != nil {
 		return l.refuse(batch, fmt.Errorf("ledger: copy compact range: %w", err)), nil
 	}
@@ -129,7 +130,7 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 			return l.refuse(handled, err), carry
 		}
 		j.batch = &Batch{Start: l.size, Entries: entries, DedupKeys: keys, Tiles: w.dirty,
-			State: State{Size: next, Range: rng.Hashes(), LastTime: lastTime, Checkpoint: cp}}
+			State: State{Size: next, Range: slices.Clone(rng.Hashes()), LastTime: lastTime, Checkpoint: cp}}
 		j.head = Head{Size: next, Root: root, Checkpoint: cp}
 		l.inflightMu.Lock()
 		for k, idx := range inBatch {
