@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"fmt"
+
+	"github.com/fjaledger/fja/verify/tile"
 )
 
 // Tile returns the first width hashes (32 bytes each) of hash tile
@@ -50,9 +52,10 @@ func (l *Log) EntryBundle(index uint64, width int) ([]byte, error) {
 		return nil, err
 	}
 	var b []byte
-	for _, e := range es {
-		b = append(b, byte(len(e)>>8), byte(len(e)))
-		b = append(b, e...)
+	for i, e := range es {
+		if b, err = tile.AppendBundleEntry(b, e); err != nil {
+			return nil, fmt.Errorf("ledger: entry %d: %w", index*TileWidth+uint64(i), err)
+		}
 	}
 	return b, nil
 }
@@ -74,3 +77,6 @@ func (l *Log) ConsistencyProof(from, to uint64) ([][]byte, error) {
 	}
 	return newNodeReader(l.store.Tile).consistency(from, to)
 }
+
+// LeafHash is the RFC 6962 leaf hash of an entry.
+func LeafHash(entry []byte) []byte { return hasher.HashLeaf(entry) }

@@ -7,13 +7,15 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/fjaledger/fja/verify/tile"
 )
 
 // TileHeight is the tlog-tiles tile height: a tile at level L holds the
 // nodes at tree height 8L, 256 of them when full.
 const (
-	TileHeight = 8
-	TileWidth  = 1 << TileHeight
+	TileHeight = tile.Height
+	TileWidth  = tile.Width
 )
 
 var hasher = rfc6962.DefaultHasher

@@ -1,0 +1,99 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/fjaledger/fja/ledger"
+)
+
+// Error is the JSON error body: {"error":{"code":"...","message":"..."}}.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(status int, code, msg string) *Error {
+	return &Error{Status: status, Code: code, Message: msg}
+}
+
+func badRequest(msg string) *Error { return errorf(http.StatusBadRequest, "bad_request", msg) }
+func notFound(msg string) *Error   { return errorf(http.StatusNotFound, "not_found", msg) }
+
+// fromLedger maps ledger errors to HTTP errors; anything unknown is an
+// internal error whose detail is logged, not shown.
+func fromLedger(err error) *Error {
+	switch {
+	case errors.Is(err, ledger.ErrInvalidRange):
+		return badRequest(err.Error())
+	case errors.Is(err, ledger.ErrNotFound):
+		return notFound(err.Error())
+	case errors.Is(err, ledger.ErrTooLarge):
+		return errorf(http.StatusRequestEntityTooLarge, "too_large", err.Error())
+	case errors.Is(err, ledger.ErrPushback):
+		return errorf(http.StatusServiceUnavailable, "overloaded", err.Error())
+	case errors.Is(err, ledger.ErrClosed):
+		return errorf(http.StatusServiceUnavailable, "shutting_down", err.Error())
+	}
+	return nil
+}
+
+// errorHandler renders every error, echo's own included, as the JSON body.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		var e *Error
+		var he *echo.HTTPError
+		switch {
+		case errors.As(err, &e):
+		case errors.As(err, &he):
+			e = errorf(he.Code, codeForStatus(he.Code), http.StatusText(he.Code))
+			if m, ok := he.Message.(string); ok && m != "" {
+				e.Message = m
+			}
+		default:
+			if le := fromLedger(err); le != nil {
+				e = le
+			} else {
+				log.Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+				e = errorf(http.StatusInternalServerError, "internal", "internal error; see the server log")
+			}
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(e.Status)
+			return
+		}
+		_ = c.JSON(e.Status, map[string]*Error{"error": e})
+	}
+}
+
+func codeForStatus(s int) string {
+	switch s {
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	if s >= 500 {
+		return "internal"
+	}
+	return "bad_request"
+}

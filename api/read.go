@@ -1,0 +1,192 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/verify/tile"
+)
+
+const (
+	cacheImmutable = "public, max-age=31536000, immutable"
+	cacheShort     = "public, max-age=5"
+)
+
+// maxTileLevel is the highest level a log with 64-bit indices can have.
+const maxTileLevel = 7
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "tree_size": s.cfg.Log.Head().Size})
+}
+
+func (s *Server) checkpoint(c echo.Context) error {
+	c.Response().Header().Set(echo.HeaderCacheControl, cacheShort)
+	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", s.cfg.Log.Head().Checkpoint)
+}
+
+func (s *Server) tile(c echo.Context) error {
+	t, err := tile.ParsePath("tile/" + c.Param("*"))
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	var data []byte
+	switch {
+	case t.Entries:
+		data, err = s.cfg.Log.EntryBundle(t.Index, t.Width)
+	case t.Level > maxTileLevel:
+		return notFound(fmt.Sprintf("tile level %d: this log has levels 0..%d", t.Level, maxTileLevel))
+	default:
+		data, err = s.cfg.Log.Tile(t.Level, t.Index, t.Width)
+	}
+	if err != nil {
+		return err
+	}
+	cache := cacheShort
+	if t.Width == tile.Width {
+		cache = cacheImmutable
+	}
+	c.Response().Header().Set(echo.HeaderCacheControl, cache)
+	return c.Blob(http.StatusOK, echo.MIMEOctetStream, data)
+}
+
+// LogInfo is the body of GET /v1/log.
+type LogInfo struct {
+	Origin        string   `json:"origin"`
+	VerifierKey   string   `json:"verifier_key"`
+	VerifierKeys  []string `json:"verifier_keys"`
+	TreeSize      uint64   `json:"tree_size"`
+	Checkpoint    string   `json:"checkpoint"`
+	WitnessPolicy string   `json:"witness_policy"`
+	Limits        Limits   `json:"limits"`
+}
+
+// Limits are the log's published limits.
+type Limits struct {
+	MaxEntryBytes int `json:"max_entry_bytes"`
+	TileHeight    int `json:"tile_height"`
+}
+
+func (s *Server) logInfo(c echo.Context) error {
+	h := s.cfg.Log.Head()
+	return c.JSON(http.StatusOK, LogInfo{
+		Origin:        s.cfg.Origin,
+		VerifierKey:   s.cfg.VerifierKeys[0],
+		VerifierKeys:  s.cfg.VerifierKeys,
+		TreeSize:      h.Size,
+		Checkpoint:    string(h.Checkpoint),
+		WitnessPolicy: s.cfg.WitnessPolicy,
+		Limits:        Limits{MaxEntryBytes: ledger.MaxEntrySize, TileHeight: ledger.TileHeight},
+	})
+}
+
+// Entry is the body of GET /v1/entries/{index}.
+type Entry struct {
+	Index          uint64   `json:"index"`
+	Entry          []byte   `json:"entry"`
+	LeafHash       []byte   `json:"leaf_hash"`
+	Checkpoint     string   `json:"checkpoint"`
+	InclusionProof [][]byte `json:"inclusion_proof"`
+}
+
+func (s *Server) entry(c echo.Context) error {
+	idx, err := parseUint("index", c.Param("index"))
+	if err != nil {
+		return err
+	}
+	head := s.cfg.Log.Head()
+	if idx >= head.Size {
+		return notFound(fmt.Sprintf("entry %d: the log has %d entries", idx, head.Size))
+	}
+	es, err := s.cfg.Log.Entries(idx, 1)
+	if err != nil {
+		return err
+	}
+	proof, err := s.cfg.Log.InclusionProof(idx, head.Size)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, Entry{Index: idx, Entry: es[0], LeafHash: ledger.LeafHash(es[0]),
+		Checkpoint: string(head.Checkpoint), InclusionProof: nonNil(proof)})
+}
+
+// InclusionProof is the body of GET /v1/proofs/inclusion.
+type InclusionProof struct {
+	Index    uint64   `json:"index"`
+	Size     uint64   `json:"size"`
+	LeafHash []byte   `json:"leaf_hash"`
+	Hashes   [][]byte `json:"hashes"`
+}
+
+func (s *Server) inclusionProof(c echo.Context) error {
+	idx, err := parseUint("index", c.QueryParam("index"))
+	if err != nil {
+		return err
+	}
+	size, err := parseUint("size", c.QueryParam("size"))
+	if err != nil {
+		return err
+	}
+	proof, err := s.cfg.Log.InclusionProof(idx, size)
+	if err != nil {
+		return err
+	}
+	es, err := s.cfg.Log.Entries(idx, 1)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, InclusionProof{Index: idx, Size: size, LeafHash: ledger.LeafHash(es[0]), Hashes: nonNil(proof)})
+}
+
+// ConsistencyProof is the body of GET /v1/proofs/consistency.
+type ConsistencyProof struct {
+	From   uint64   `json:"from"`
+	To     uint64   `json:"to"`
+	Hashes [][]byte `json:"hashes"`
+}
+
+func (s *Server) consistencyProof(c echo.Context) error {
+	from, err := parseUint("from", c.QueryParam("from"))
+	if err != nil {
+		return err
+	}
+	to, err := parseUint("to", c.QueryParam("to"))
+	if err != nil {
+		return err
+	}
+	proof, err := s.cfg.Log.ConsistencyProof(from, to)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ConsistencyProof{From: from, To: to, Hashes: nonNil(proof)})
+}
+
+// parseUint parses a canonical decimal uint64 (no sign, no leading zeros).
+func parseUint(name, v string) (uint64, error) {
+	if v == "" {
+		return 0, badRequest(fmt.Sprintf("%s is missing, want a decimal integer", name))
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || (len(v) > 1 && v[0] == '0') {
+		return 0, badRequest(fmt.Sprintf("%s is %q, want a decimal integer 0..%d without sign or leading zeros", name, truncate(v, 40), uint64(1<<64-1)))
+	}
+	return n, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// nonNil makes an empty proof encode as [] rather than null.
+func nonNil(p [][]byte) [][]byte {
+	if p == nil {
+		return [][]byte{}
+	}
+	return p
+}

@@ -1,0 +1,119 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/ledger"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Log is the ledger served.
+	Log *ledger.Log
+	// Origin is the log's checkpoint origin.
+	Origin string
+	// VerifierKeys are the note verifier keys of the log's checkpoint
+	// signers, the Ed25519 key first.
+	VerifierKeys []string
+	// WitnessPolicy is the C2SP witness policy text published at /v1/log
+	// (empty: none).
+	WitnessPolicy string
+	// Tokens authenticate write and restricted routes (nil: none can).
+	Tokens *auth.Tokens
+	// Logger receives request errors (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Validate reports what is missing from c.
+func (c Config) Validate() error {
+	switch {
+	case c.Log == nil:
+		return errors.New("api: Log is nil")
+	case c.Origin == "":
+		return errors.New("api: Origin is empty")
+	case len(c.VerifierKeys) == 0:
+		return errors.New("api: no VerifierKeys, want at least the log's Ed25519 vkey")
+	}
+	return nil
+}
+
+// Server serves the ledger over HTTP.
+type Server struct {
+	cfg  Config
+	echo *echo.Echo
+	http *http.Server
+}
+
+// New builds a Server; it does not listen yet.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			cfg.Logger.Error("panic in handler", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+	s := &Server{cfg: cfg, echo: e}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	e := s.echo
+	e.GET("/healthz", s.healthz)
+	e.GET("/checkpoint", s.checkpoint)
+	e.GET("/tile/*", s.tile)
+	e.GET("/v1/log", s.logInfo)
+	e.GET("/v1/entries/:index", s.entry)
+	e.GET("/v1/proofs/inclusion", s.inclusionProof)
+	e.GET("/v1/proofs/consistency", s.consistencyProof)
+}
+
+// Handler returns the server's HTTP handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve serves on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.http = &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	err := s.http.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops taking connections and waits for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.http == nil {
+		return nil
+	}
+	if err := s.http.Shutdown(ctx); err != nil {
+		return fmt.Errorf("api: shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/transparency-dev/formats/witness"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/fjaledger/fja/api"
+	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/ledger/badgerstore"
+	"github.com/fjaledger/fja/ledger/signer"
+)
+
+const devOrigin = "dev.fja-ledger.localhost/log"
+
+type options struct {
+	data, listen, origin, tokens, witnessPolicy, logLevel string
+	keys                                                  keyList
+	maxBatch, maxPending                                  int
+	maxDelay                                              time.Duration
+	level                                                 slog.Level
+}
+
+// run starts the server and blocks until ctx is done, then shuts down:
+// the listener closes, requests in flight finish, queued appends are
+// committed, and the store is closed.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.level}))
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return err
+	}
+	dev := len(o.keys) == 0
+	if dev {
+		if o.origin == "" {
+			o.origin = devOrigin
+		}
+		path, err := devKey(o.data, o.origin)
+		if err != nil {
+			return err
+		}
+		o.keys = keyList{path}
+	}
+	signers, vkeys, err := loadSigners(ctx, o.origin, o.keys)
+	if err != nil {
+		return err
+	}
+	origin := signers[0].Name()
+
+	var devToken string
+	if o.tokens == "" {
+		if devToken, o.tokens, err = devTokens(o.data); err != nil {
+			return err
+		}
+	}
+	tokens, err := auth.Load(o.tokens)
+	if err != nil {
+		return err
+	}
+	var policy string
+	if o.witnessPolicy != "" {
+		b, err := os.ReadFile(o.witnessPolicy)
+		if err != nil {
+			return err
+		}
+		if _, err := witness.ParsePolicy(b); err != nil {
+			return fmt.Errorf("--witness-policy %s: %w", o.witnessPolicy, err)
+		}
+		policy = string(b)
+	}
+
+	store, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(o.data, "badger"), Logger: logger})
+	if err != nil {
+		return fmt.Errorf("%w (is another ledgerd using %s?)", err, o.data)
+	}
+	l, err := ledger.Open(ledger.Config{
+		Origin: origin, Signers: signers, Storage: store, Logger: logger,
+		MaxBatch: o.maxBatch, MaxDelay: o.maxDelay, MaxPending: o.maxPending,
+	})
+	if err != nil {
+		store.Close()
+		return err
+	}
+	defer func() {
+		if err := l.Close(); err != nil {
+			logger.Error("closing the log", "err", err)
+		}
+	}()
+	srv, err := api.New(api.Config{Log: l, Origin: origin, VerifierKeys: vkeys, WitnessPolicy: policy, Tokens: tokens, Logger: logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return err
+	}
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "FJA Ledger serving %s\n  origin:   %s\n  vkey:     %s\n  size:     %d\n  data:     %s\n",
+		url, origin, vkeys[0], l.Head().Size, o.data)
+	if devToken != "" {
+		fmt.Fprintf(stdout, "  development producer token: %s\n", devToken)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// loadSigners loads every --key; the first MUST be Ed25519.
+func loadSigners(ctx context.Context, origin string, specs []string) ([]note.Signer, []string, error) {
+	var signers []note.Signer
+	var vkeys []string
+	for i, spec := range specs {
+		name := origin
+		if i > 0 && name == "" {
+			name = signers[0].Name()
+		}
+		s, err := signer.Load(ctx, name, spec)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--key %s: %w", spec, err)
+		}
+		if i == 0 && s.Algorithm() != signer.AlgEd25519 {
+			return nil, nil, fmt.Errorf("--key %s: the first key must be Ed25519 (note algorithm 0x01, what C2SP witnesses accept); got algorithm 0x%02x", spec, s.Algorithm())
+		}
+		signers = append(signers, s)
+		vkeys = append(vkeys, s.VerifierKey())
+	}
+	return signers, vkeys, nil
+}
+
+// devKey returns the development key file in dir, creating it on first start.
+func devKey(dir, origin string) (string, error) {
+	path := filepath.Join(dir, "dev-signer.key")
+	skey, _, err := signer.GenerateKey(rand.Reader, origin)
+	if err != nil {
+		return "", err
+	}
+	if err := signer.WriteKeyFile(path, skey); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	return path, nil
+}
+
+// devTokens returns the development producer token and the tokens file in
+// dir, creating both on first start. The plain token is kept (mode 0600)
+// only so that development mode can print it on every start.
+func devTokens(dir string) (token, path string, err error) {
+	path = filepath.Join(dir, "dev-tokens.json")
+	tokPath := filepath.Join(dir, "dev-token")
+	if b, err := os.ReadFile(tokPath); err == nil {
+		return strings.TrimSpace(string(b)), path, nil
+	}
+	token, e, err := auth.NewToken("dev-producer", auth.Producer)
+	if err != nil {
+		return "", "", err
+	}
+	b, _ := json.MarshalIndent([]auth.Entry{e}, "", "  ")
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(tokPath, []byte(token+"\n"), 0o600); err != nil {
+		return "", "", err
+	}
+	return token, path, nil
+}
