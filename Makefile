@@ -1,0 +1,43 @@
+# FJA Ledger. `make run` starts a development server; `make test` runs every test.
+GO      ?= go
+PEER    ?= ../shared/peers/tessera-posix
+N       ?= 200000
+C       ?= 1024
+FUZZTIME ?= 10s
+
+.PHONY: run test bench fuzz lint build
+
+## run: the server on an embedded Badger store in ./data, with a development key and token
+run:
+	$(GO) run ./cmd/ledgerd
+
+## test: every test (unit, interop, crash, HTTP), plus vet
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+## bench: append throughput of the ledger and of the peer (Tessera POSIX) in one run, as JSON
+bench:
+	@echo '# Go benchmarks (ns/op, allocations)'
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=100000x ./ledger/
+	@echo '# peer: Tessera POSIX driver, same machine, same run'
+	@cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>/dev/null | tee $(CURDIR)/bench-peer.json
+	@echo '# ledger: durable, signed, proven appends (1200-byte entries, $(C) in flight), with the ratio to the peer'
+	@$(GO) run ./cmd/ledgerctl bench -n $(N) -c $(C) --size 1200 --compare bench-peer.json
+
+## fuzz: every fuzz target for FUZZTIME each (default 10s)
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fjaledger/fja/verify"
+)
+
+// verifyOptions are the flags every verify subcommand shares.
+type verifyOptions struct {
+	keys   []string // verifier keys (or files holding one); the first is the log's
+	origin string   // default: the first key's name
+}
+
+func (o *verifyOptions) register(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&o.keys, "key", nil, "log verifier `key` (vkey text, or a file holding it); repeat for a second log key (required)")
+	cmd.Flags().StringVar(&o.origin, "origin", "", "expected checkpoint origin (default: the name of the first --key)")
+}
+
+// resolve reads key files and defaults the origin.
+func (o *verifyOptions) resolve() (origin, logKey string, others []string, err error) {
+	if len(o.keys) == 0 {
+		return "", "", nil, usageErrorf("--key is required: the log's verifier key (from GET /v1/log or the operator)")
+	}
+	var keys []string
+	for _, k := range o.keys {
+		if !strings.Contains(k, "+") {
+			b, err := os.ReadFile(k)
+			if err != nil {
+				return "", "", nil, usageErrorf("--key %q is neither a vkey nor a readable file: %v", k, err)
+			}
+			k = strings.TrimSpace(string(b))
+		}
+		keys = append(keys, k)
+	}
+	origin = o.origin
+	if origin == "" {
+		origin, _, _ = strings.Cut(keys[0], "+")
+	}
+	return origin, keys[0], keys[1:], nil
+}
+
+func readInput(cmd *cobra.Command, name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(io.LimitReader(cmd.InOrStdin(), 16<<20))
+	}
+	return os.ReadFile(name)
+}
+
+func newVerifyCmd() *cobra.Command {
+	var o verifyOptions
+	cmd := &cobra.Command{
+		Use:   "verify [receipt] FILE --key VKEY",
+		Short: "Verify a receipt, a checkpoint, or the consistency of two checkpoints, offline",
+		Long: `verify checks, with nothing but the log's verifier key:
+  ledgerctl verify FILE                        a receipt (same as 'verify receipt FILE')
+  ledgerctl verify checkpoint FILE             a signed checkpoint
+  ledgerctl verify consistency OLD NEW         two saved checkpoints: the newer extends the older
+FILE may be - for standard input. Exit status 0 only when what was verified holds.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageErrorf("want one receipt file (or a subcommand: receipt, checkpoint, consistency), got %d arguments", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runVerifyReceipt(cmd, &o, args[0]) },
+	}
+	o.register(cmd)
+
+	receipt := &cobra.Command{
+		Use:   "receipt FILE",
+		Short: "Verify a receipt offline: signature, leaf hash, inclusion proof, tlog-proof",
+		Args:  exactArgs(1),
+		RunE:  func(cmd *cobra.Command, args []string) error { return runVerifyReceipt(cmd, &o, args[0]) },
+	}
+	o.register(receipt)
+
+	var co verifyOptions
+	checkpoint := &cobra.Command{
+		Use:   "checkpoint FILE",
+		Short: "Verify a signed checkpoint's log signature and format",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			origin, key, others, err := co.resolve()
+			if err != nil {
+				return err
+			}
+			b, err := readInput(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			cp, err := verify.OpenCheckpoint(b, origin, key, others...)
+			if err != nil {
+				return fmt.Errorf("checkpoint %s does not verify: %w", args[0], err)
+			}
+			return printResult(cmd, map[string]any{"ok": true, "origin": cp.Origin, "size": cp.Size, "root": cp.Hash},
+				fmt.Sprintf("OK: checkpoint of %s at size %d, root %s", cp.Origin, cp.Size, b64(cp.Hash)))
+		},
+	}
+	co.register(checkpoint)
+
+	var cc verifyOptions
+	consistency := &cobra.Command{
+		Use:   "consistency OLD NEW",
+		Short: "Verify that one saved checkpoint extends another (proof fetched from --url)",
+		Long: `consistency opens both checkpoints with the log key, fetches the consistency proof
+between their sizes from the server (GET /v1/proofs/consistency on --url) and
+verifies it locally. The server is not trusted: a wrong proof fails.`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			origin, key, others, err := cc.resolve()
+			if err != nil {
+				return err
+			}
+			var cps [2]*verify.Checkpoint
+			for i, name := range args {
+				b, err := readInput(cmd, name)
+				if err != nil {
+					return err
+				}
+				if cps[i], err = verify.OpenCheckpoint(b, origin, key, others...); err != nil {
+					return fmt.Errorf("checkpoint %s does not verify: %w", name, err)
+				}
+			}
+			old, nw := cps[0], cps[1]
+			if old.Size > nw.Size {
+				old, nw = nw, old
+			}
+			var proof [][]byte
+			if old.Size != nw.Size && old.Size != 0 {
+				if proof, err = fetchConsistency(cmd.Context(), globals(cmd), old.Size, nw.Size); err != nil {
+					return err
+				}
+			}
+			if err := verify.Consistency(old.Size, nw.Size, proof, old.Hash, nw.Hash); err != nil {
+				return fmt.Errorf("checkpoints at sizes %d and %d are NOT consistent: %w", old.Size, nw.Size, err)
+			}
+			return printResult(cmd, map[string]any{"ok": true, "from": old.Size, "to": nw.Size},
+				fmt.Sprintf("OK: the tree of size %d extends the tree of size %d", nw.Size, old.Size))
+		},
+	}
+	cc.register(consistency)
+	cmd.AddCommand(receipt, checkpoint, consistency)
+	return cmd
+}
+
+func runVerifyReceipt(cmd *cobra.Command, o *verifyOptions, file string) error {
+	_, key, others, err := o.resolve()
+	if err != nil {
+		return err
+	}
+	b, err := readInput(cmd, file)
+	if err != nil {
+		return err
+	}
+	r, cp, err := verify.VerifyReceipt(b, key, others...)
+	if err != nil {
+		return fmt.Errorf("receipt %s does NOT verify: %w", file, err)
+	}
+	if o.origin != "" && r.Origin != o.origin {
+		return fmt.Errorf("receipt %s is for origin %q, want %q", file, r.Origin, o.origin)
+	}
+	return printResult(cmd, map[string]any{"ok": true, "origin": r.Origin, "index": r.Index, "size": cp.Size, "root": cp.Hash, "leaf_hash": r.LeafHash},
+		fmt.Sprintf("OK: entry %d (leaf %s) is in %s at tree size %d, root %s", r.Index, b64(r.LeafHash), r.Origin, cp.Size, b64(cp.Hash)))
+}
+
+func printResult(cmd *cobra.Command, v any, text string) error {
+	if globals(cmd).JSON {
+		return json.NewEncoder(cmd.OutOrStdout()).Encode(v)
+	}
+	_, err := fmt.Fprintln(cmd.OutOrStdout(), text)
+	return err
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("%s takes %d arguments, got %d", cmd.CommandPath(), n, len(args))
+		}
+		return nil
+	}
+}
+
+// fetchConsistency asks the server for a consistency proof; the caller
+// verifies it.
+func fetchConsistency(ctx context.Context, g globalOptions, from, to uint64) ([][]byte, error) {
+	u := fmt.Sprintf("%s/v1/proofs/consistency?%s", strings.TrimRight(g.URL, "/"),
+		url.Values{"from": {fmt.Sprint(from)}, "to": {fmt.Sprint(to)}}.Encode())
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the consistency proof: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, bytes.TrimSpace(body))
+	}
+	var p struct {
+		From, To uint64
+		Hashes   [][]byte
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	if p.From != from || p.To != to {
+		return nil, fmt.Errorf("server answered a proof for %d -> %d, asked %d -> %d", p.From, p.To, from, to)
+	}
+	return p.Hashes, nil
+}
