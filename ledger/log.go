@@ -85,10 +85,14 @@ type Log struct {
 
 type request struct {
 	data  []byte
-	stamp func(time.Time) ([]byte, error)
+	stamp StampFunc
 	key   []byte
 	reply chan reply
 }
+
+// StampFunc builds an entry once the sequencer has assigned its index and
+// log time, and returns the index keys to write in the same commit.
+type StampFunc func(index uint64, loggedAt time.Time) (entry []byte, extra []KV, err error)
 
 type reply struct {
 	ack *Ack
@@ -198,12 +202,16 @@ func (l *Log) Append(ctx context.Context, data []byte) (*Ack, error) {
 	return l.submit(ctx, &request{data: data, key: append([]byte{'h'}, lh...)})
 }
 
-// AppendStamped logs the entry that stamp builds for the log time the
-// sequencer assigns; key (non-empty) deduplicates: a key already logged
-// returns the first entry's acknowledgement with Duplicate set, and stamp is
-// not called. stamp runs on the sequencer goroutine: it MUST be quick and
-// MUST NOT call back into the Log.
-func (l *Log) AppendStamped(ctx context.Context, key []byte, stamp func(loggedAt time.Time) ([]byte, error)) (*Ack, error) {
+// AppendStamped logs the entry that stamp builds for the index and log time
+// the sequencer assigns, with the index keys stamp returns, in one commit.
+// key (non-empty) deduplicates: a key already logged returns the first
+// entry's acknowledgement with Duplicate set, and stamp is not called.
+// stamp runs on the sequencer goroutine: it MUST be quick, MUST NOT call
+// back into the Log, and MUST have no side effects: it may run more than
+// once (a stamped entry that does not fit its batch's byte budget is
+// stamped again, with a new index and time, for the next batch), and only
+// the last result is logged.
+func (l *Log) AppendStamped(ctx context.Context, key []byte, stamp StampFunc) (*Ack, error) {
 	if len(key) == 0 {
 		return nil, errors.New("ledger: AppendStamped needs a dedup key")
 	}
@@ -236,6 +244,24 @@ func (l *Log) submit(ctx context.Context, r *request) (*Ack, error) {
 		return nil, ctx.Err()
 	}
 }
+
+// LookupKey returns the index of the entry appended with dedup key key by
+// AppendStamped, including entries not yet durable.
+func (l *Log) LookupKey(key []byte) (uint64, bool, error) {
+	return l.lookup(append([]byte{'k'}, key...))
+}
+
+// Get returns the value of an index key, or ErrNotFound.
+func (l *Log) Get(key []byte) ([]byte, error) { return l.store.Get(key) }
+
+// Scan calls fn for every index key with prefix, in key order, until fn
+// returns false.
+func (l *Log) Scan(prefix []byte, fn func(key, value []byte) bool) error {
+	return l.store.Scan(prefix, fn)
+}
+
+// Update sets and deletes index keys durably, outside the log.
+func (l *Log) Update(set []KV, del [][]byte) error { return l.store.Update(set, del) }
 
 // Close stops taking appends, integrates those already queued, and closes
 // the storage.

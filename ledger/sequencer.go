@@ -62,6 +62,7 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 		inBatch  = map[string]uint64{}
 		entries  [][]byte
 		keys     [][]byte
+		extra    []KV
 		bytes    int
 		next     = l.size
 		lastTime = l.lastTime
@@ -87,7 +88,7 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 		p.entry = r.data
 		t := max(l.cfg.Now().UnixNano(), lastTime)
 		if r.stamp != nil {
-			e, err := r.stamp(time.Unix(0, t).UTC())
+			e, kvs, err := r.stamp(next, time.Unix(0, t).UTC())
 			switch {
 			case err != nil:
 				p.err = err
@@ -103,6 +104,7 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 				break
 			}
 			p.entry = e
+			extra = append(extra, kvs...)
 		}
 		lastTime = t
 		bytes += len(p.entry)
@@ -129,7 +131,7 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 		if err != nil {
 			return l.refuse(handled, err), carry
 		}
-		j.batch = &Batch{Start: l.size, Entries: entries, DedupKeys: keys, Tiles: w.dirty,
+		j.batch = &Batch{Start: l.size, Entries: entries, DedupKeys: keys, Tiles: w.dirty, Extra: extra,
 			State: State{Size: next, Range: slices.Clone(rng.Hashes()), LastTime: lastTime, Checkpoint: cp}}
 		j.head = Head{Size: next, Root: root, Checkpoint: cp}
 		l.inflightMu.Lock()

@@ -25,15 +25,23 @@ type State struct {
 	Checkpoint []byte
 }
 
+// KV is an index key and its value. Index keys live in their own namespace
+// beside the log's own keys; the audit layer keeps its indexes and sealed
+// private content there.
+type KV struct {
+	Key, Value []byte
+}
+
 // Batch is one atomic, durable write: new entries at [Start, Start+len(Entries)),
 // their dedup keys, the full current content of every tile the batch changed,
-// and the new State with its checkpoint.
+// the new State with its checkpoint, and the index keys of the new entries.
 type Batch struct {
 	Start     uint64
 	Entries   [][]byte
 	DedupKeys [][]byte // parallel to Entries
 	Tiles     map[TileID][]byte
 	State     State
+	Extra     []KV
 }
 
 // Storage is what the log needs from its backend. Implementations MUST make
@@ -54,6 +62,14 @@ type Storage interface {
 	Entries(start uint64, n int) ([][]byte, error)
 	// Lookup returns the index stored for a dedup key.
 	Lookup(key []byte) (index uint64, ok bool, err error)
+	// Get returns the value of an index key, or ErrNotFound.
+	Get(key []byte) ([]byte, error)
+	// Scan calls fn for every index key with prefix, in key order, until fn
+	// returns false. fn MUST NOT retain key or value.
+	Scan(prefix []byte, fn func(key, value []byte) bool) error
+	// Update sets and deletes index keys, atomically and durably, outside
+	// any batch.
+	Update(set []KV, del [][]byte) error
 	// Close releases the backend.
 	Close() error
 }

@@ -6,6 +6,7 @@
 //	"t" | level(1) | index(8) hash tile: up to 256 concatenated 32-byte hashes
 //	"d" | dedup key           index(8) of the first entry with that key
 //	"s"                       encoded ledger.State
+//	"x" | key                 index keys (ledger.KV) of the layers above
 //
 // Every Commit is one Badger transaction on a database opened with
 // SyncWrites, so a batch is atomic and on disk when Commit returns.
@@ -92,6 +93,10 @@ func dedupKey(key []byte) []byte {
 
 var stateKey = []byte{'s'}
 
+func indexKey(key []byte) []byte {
+	return append([]byte{'x'}, key...)
+}
+
 // Load implements ledger.Storage.
 func (s *Store) Load() (ledger.State, error) {
 	var st ledger.State
@@ -137,6 +142,11 @@ func (s *Store) Commit(b *ledger.Batch) error {
 	for id, t := range b.Tiles {
 		if err := txn.Set(tileKey(id), t); err != nil {
 			return fmt.Errorf("badgerstore: tile %d/%d: %w", id.Level, id.Index, err)
+		}
+	}
+	for _, kv := range b.Extra {
+		if err := txn.Set(indexKey(kv.Key), kv.Value); err != nil {
+			return fmt.Errorf("badgerstore: index key %q: %w", kv.Key, err)
 		}
 	}
 	if err := txn.Set(stateKey, encodeState(b.State)); err != nil {
@@ -222,6 +232,52 @@ func (s *Store) Lookup(key []byte) (uint64, bool, error) {
 		return 0, false, fmt.Errorf("badgerstore: dedup value has %d bytes, want 8", len(v))
 	}
 	return binary.BigEndian.Uint64(v), true, nil
+}
+
+// Get implements ledger.Storage.
+func (s *Store) Get(key []byte) ([]byte, error) {
+	return s.get(indexKey(key))
+}
+
+// Scan implements ledger.Storage.
+func (s *Store) Scan(prefix []byte, fn func(key, value []byte) bool) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = indexKey(prefix)
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			var cont bool
+			err := it.Item().Value(func(v []byte) error {
+				cont = fn(it.Item().Key()[1:], v)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if !cont {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// Update implements ledger.Storage.
+func (s *Store) Update(set []ledger.KV, del [][]byte) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		for _, kv := range set {
+			if err := txn.Set(indexKey(kv.Key), kv.Value); err != nil {
+				return err
+			}
+		}
+		for _, k := range del {
+			if err := txn.Delete(indexKey(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Close implements ledger.Storage.

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/term"
+
+	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/ledger/badgerstore"
+)
+
+func newFsckCmd() *cobra.Command {
+	var (
+		dir, origin string
+		keys        []string
+		progress    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "fsck --data DIR [--origin O] [--key VKEY]...",
+		Short: "Check a stopped ledger's storage against its entries",
+		Long: `Check the Badger store in DIR offline: recompute the whole Merkle tree from
+the stored entries and compare it with every stored hash tile, the stored
+compact range and the stored checkpoint (its origin with --origin, its
+signatures with each --key verifier key).
+
+ledgerd must be stopped: the store is opened with Badger's exclusive lock.
+Every problem is printed on stdout, one per line, as "index N: KIND: DETAIL".
+Exit status: 0 if the store is consistent, 1 if any problem was found or the
+store could not be read, 2 on a usage error. A progress bar is drawn on
+stderr when it is a terminal, or with --progress.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageErrorf("fsck needs --data")
+			}
+			for _, k := range keys {
+				if _, err := fnote.NewVerifier(k); err != nil {
+					return usageErrorf("--key %q: %w", k, err)
+				}
+			}
+			g := globals(cmd)
+			st, err := openStoreForFsck(dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+
+			opts := ledger.FsckOptions{Origin: origin, VerifierKeys: keys}
+			errw := cmd.ErrOrStderr()
+			var bar *progressbar.ProgressBar
+			if progress || isTerminal(errw) {
+				opts.Progress = func(done, total uint64) {
+					if bar == nil {
+						bar = newFsckBar(errw, total)
+					}
+					_ = bar.Set64(int64(done))
+				}
+			}
+			rep, err := ledger.Fsck(cmd.Context(), st, opts)
+			if bar != nil {
+				_ = bar.Finish()
+			}
+			if err != nil {
+				return fmt.Errorf("fsck %s: %w", dir, err)
+			}
+			if err := st.Close(); err != nil {
+				return fmt.Errorf("fsck %s: close: %w", dir, err)
+			}
+			if err := printFsck(cmd.OutOrStdout(), rep, g.JSON); err != nil {
+				return err
+			}
+			if !rep.OK() {
+				n := len(rep.Problems) + rep.Omitted
+				return fmt.Errorf("fsck %s: %d problem%s found in the log of size %d", dir, n, map[bool]string{true: "s"}[n != 1], rep.Size)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "data", "", "ledgerd's Badger data directory")
+	f.StringVar(&origin, "origin", "", "the checkpoint origin to expect")
+	f.StringArrayVar(&keys, "key", nil, "a verifier key that must have signed the stored checkpoint (repeatable)")
+	f.BoolVar(&progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
+	return cmd
+}
+
+// openStoreForFsck opens an existing store, never creating one, and turns
+// Badger's directory lock error into advice.
+func openStoreForFsck(dir string) (*badgerstore.Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no ledger store in %s (no Badger MANIFEST file)", dir)
+		}
+		return nil, err
+	}
+	st, err := badgerstore.Open(badgerstore.Config{Dir: dir})
+	if err != nil {
+		// Badger formats the flock error into its message instead of
+		// wrapping it.
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("%s is locked by another process: is ledgerd running? Stop it before running fsck (%w)", dir, err)
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func newFsckBar(w io.Writer, total uint64) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(int64(total),
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("fsck"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetItsString("entries"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+}
+
+func printFsck(w io.Writer, rep *ledger.FsckReport, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(rep)
+	}
+	var b strings.Builder
+	for _, p := range rep.Problems {
+		fmt.Fprintln(&b, p)
+	}
+	if rep.Omitted > 0 {
+		fmt.Fprintf(&b, "... and %d more problems\n", rep.Omitted)
+	}
+	fmt.Fprintf(&b, "size %d\nroot %s\n", rep.Size, base64.StdEncoding.EncodeToString(rep.Root))
+	if rep.OK() {
+		b.WriteString("ok\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
