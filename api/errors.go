@@ -15,6 +15,8 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Field names the failing field of an invalid record, when known.
+	Field string `json:"field,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -60,12 +62,15 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 				e.Message = m
 			}
 		default:
-			if le := fromLedger(err); le != nil {
+			if le := fromAudit(err); le != nil {
 				e = le
 			} else {
 				log.Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 				e = errorf(http.StatusInternalServerError, "internal", "internal error; see the server log")
 			}
+		}
+		if e.Status == http.StatusServiceUnavailable {
+			c.Response().Header().Set("Retry-After", "1")
 		}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(e.Status)

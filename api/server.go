@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 )
 
@@ -30,6 +31,16 @@ type Config struct {
 	WitnessPolicy string
 	// Tokens authenticate write and restricted routes (nil: none can).
 	Tokens *auth.Tokens
+	// Book is the record layer; nil serves the read surface only.
+	Book *audit.Book
+	// MaxBodyBytes bounds a request body (default 1 MiB; 413 past it).
+	MaxBodyBytes int64
+	// MaxBatchBodyBytes bounds a POST /v1/decisions:batch body (default 32 MiB).
+	MaxBatchBodyBytes int64
+	// RatePerToken and RateBurst bound each token's requests per second
+	// (defaults 20,000 and 40,000; 429 past them).
+	RatePerToken float64
+	RateBurst    int
 	// Logger receives request errors (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -62,6 +73,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxBatchBodyBytes == 0 {
+		cfg.MaxBatchBodyBytes = 32 << 20
+	}
+	if cfg.RatePerToken == 0 {
+		cfg.RatePerToken = 20000
+	}
+	if cfg.RateBurst == 0 {
+		cfg.RateBurst = 40000
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
@@ -85,6 +108,9 @@ func (s *Server) routes() {
 	e.GET("/v1/entries/:index", s.entry)
 	e.GET("/v1/proofs/inclusion", s.inclusionProof)
 	e.GET("/v1/proofs/consistency", s.consistencyProof)
+	if s.cfg.Book != nil {
+		s.writeRoutes()
+	}
 }
 
 // Handler returns the server's HTTP handler (for tests and embedding).

@@ -37,21 +37,34 @@ type benchResult struct {
 func newBenchCmd() *cobra.Command {
 	var (
 		n, c, size int
+		batch      int
+		http       bool
 		dir, peer  string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure durable append throughput of an embedded log (prints JSON)",
+		Short: "Measure durable append throughput (embedded log, or a server over HTTP); prints JSON",
 		Long: `bench appends n distinct random entries of the given size to an embedded log
 on Badger, with c appends in flight. An append counts when it is acknowledged:
 committed with fsync, covered by a signed checkpoint, with its inclusion proof.
-It prints one JSON object with acked_per_sec.`,
+It prints one JSON object with acked_per_sec.
+
+With --http it instead drives the server at --url with a producer --token:
+it publishes a benchmark constitution, then appends n generated decisions
+with c concurrent clients, one per POST /v1/decisions, or with --batch B in
+batches of B via POST /v1/decisions:batch. Each counts once its receipt is back.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if n < 1 || c < 1 || size < 1 || size > ledger.MaxEntrySize {
 				return usageErrorf("want -n >= 1, -c >= 1, 1 <= --size <= %d", ledger.MaxEntrySize)
 			}
-			res, err := benchEmbedded(cmd.Context(), dir, n, c, size)
+			var res *benchResult
+			var err error
+			if http {
+				res, err = benchHTTP(cmd.Context(), globals(cmd), n, c, batch)
+			} else {
+				res, err = benchEmbedded(cmd.Context(), dir, n, c, size)
+			}
 			if err != nil {
 				return err
 			}
@@ -75,6 +88,8 @@ It prints one JSON object with acked_per_sec.`,
 	cmd.Flags().IntVarP(&c, "concurrency", "c", 1024, "appends in flight")
 	cmd.Flags().IntVar(&size, "size", 1200, "entry size in bytes")
 	cmd.Flags().StringVar(&peer, "compare", "", "JSON `file` printed by the peer benchmark (../shared/peers/tessera-posix): adds its rate and the ratio")
+	cmd.Flags().BoolVar(&http, "http", false, "benchmark the server at --url over HTTP instead of an embedded log")
+	cmd.Flags().IntVar(&batch, "batch", 1, "with --http: records per POST /v1/decisions:batch (1 = single POST /v1/decisions)")
 	cmd.Flags().StringVar(&dir, "dir", "", "Badger directory (default: a fresh temporary one, removed after)")
 	return cmd
 }

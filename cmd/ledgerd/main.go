@@ -57,6 +57,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxBatch, "max-batch", 1024, "most entries integrated in one commit")
 	fs.DurationVar(&o.maxDelay, "max-delay", 0, "how long a batch waits to fill (default 2ms)")
 	fs.IntVar(&o.maxPending, "max-pending", 0, "appends queued before the server answers 503 (default 16 × max-batch)")
+	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "largest request body in `bytes` (413 past it; the batch endpoint takes 32×)")
+	fs.Float64Var(&o.rate, "rate", 20000, "requests per second allowed per token (429 past it; burst 2×)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

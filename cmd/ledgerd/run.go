@@ -20,6 +20,8 @@ import (
 
 	"github.com/fjaledger/fja/api"
 	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/audit/vault"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
 	"github.com/fjaledger/fja/ledger/signer"
@@ -31,6 +33,8 @@ type options struct {
 	data, listen, origin, tokens, witnessPolicy, logLevel string
 	keys                                                  keyList
 	maxBatch, maxPending                                  int
+	maxBody                                               int64
+	rate                                                  float64
 	maxDelay                                              time.Duration
 	level                                                 slog.Level
 }
@@ -103,7 +107,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logger.Error("closing the log", "err", err)
 		}
 	}()
-	srv, err := api.New(api.Config{Log: l, Origin: origin, VerifierKeys: vkeys, WitnessPolicy: policy, Tokens: tokens, Logger: logger})
+	v, err := vault.Open(filepath.Join(o.data, "vault"))
+	if err != nil {
+		return err
+	}
+	secret, err := loadSecret(filepath.Join(o.data, "digest.secret"))
+	if err != nil {
+		return err
+	}
+	book, err := audit.Open(audit.Config{Log: l, Vault: v, Secret: secret})
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: vkeys, WitnessPolicy: policy,
+		Tokens: tokens, Logger: logger, MaxBodyBytes: o.maxBody, MaxBatchBodyBytes: 32 * o.maxBody,
+		RatePerToken: o.rate, RateBurst: 2 * int(o.rate)})
 	if err != nil {
 		return err
 	}
@@ -116,6 +134,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		url, origin, vkeys[0], l.Head().Size, o.data)
 	if devToken != "" {
 		fmt.Fprintf(stdout, "  development producer token: %s\n", devToken)
+		fmt.Fprintf(stdout, "Try it (publish the example constitution first, then a decision):\n"+
+			"  curl -s -H 'Authorization: Bearer %s' --data-binary @../shared/examples/constitution.json %s/v1/constitutions\n"+
+			"  curl -s -H 'Authorization: Bearer %s' --data-binary @../shared/examples/decision-refused.json %s/v1/decisions\n",
+			devToken, url, devToken, url)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -128,6 +150,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// loadSecret reads the server's digest secret, creating it (32 random
+// bytes, mode 0600) on first start.
+func loadSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("%s has %d bytes, want 32", path, len(b))
+		}
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // loadSigners loads every --key; the first MUST be Ed25519.

@@ -1,0 +1,84 @@
+package api
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/audit"
+)
+
+// DecisionView is the body of GET /v1/decisions/{id}.
+type DecisionView struct {
+	DecisionID     string          `json:"decision_id"`
+	Index          uint64          `json:"index"`
+	Entry          []byte          `json:"entry"`
+	LeafHash       []byte          `json:"leaf_hash"`
+	Record         json.RawMessage `json:"record"`
+	Checkpoint     string          `json:"checkpoint"`
+	InclusionProof [][]byte        `json:"inclusion_proof"`
+	// Private is the decrypted private content, for the regulator role only,
+	// while it has not been erased.
+	Private map[string]string `json:"private,omitempty"`
+}
+
+// getDecision answers the regulator, or the subject proving standing with
+// the contest token in X-Contest-Token. A wrong token and an unknown id get
+// the same 404, so ids cannot be probed.
+func (s *Server) getDecision(c echo.Context) error {
+	id := c.Param("id")
+	who, err := s.authenticate(c)
+	if err != nil {
+		return err
+	}
+	regulator := who != nil && who.Role == auth.Regulator
+	token := c.Request().Header.Get("X-Contest-Token")
+	switch {
+	case regulator:
+	case token != "":
+	case who != nil:
+		return errorf(http.StatusForbidden, "forbidden", "token "+who.Name+" has role "+string(who.Role)+"; this route needs regulator, or the subject's X-Contest-Token")
+	default:
+		return errorf(http.StatusUnauthorized, "unauthorized", "this route needs a regulator bearer token or the subject's X-Contest-Token")
+	}
+	unknown := notFound("no decision " + id + " for this token")
+	rec, err := s.cfg.Book.Get(audit.KindDecision, id)
+	if errors.Is(err, audit.ErrNotFound) {
+		return unknown
+	}
+	if err != nil {
+		return err
+	}
+	var d audit.Decision
+	if err := json.Unmarshal(rec.Envelope.Body, &d); err != nil {
+		return err
+	}
+	if !regulator {
+		want := ""
+		if d.Contest != nil {
+			want = d.Contest.TokenSHA256
+		}
+		if subtle.ConstantTimeCompare([]byte(audit.TokenHash(token)), []byte(want)) != 1 {
+			return unknown
+		}
+	}
+	r, err := s.receiptAt(rec.Index)
+	if err != nil {
+		return err
+	}
+	env, _ := json.Marshal(rec.Envelope)
+	v := DecisionView{DecisionID: id, Index: rec.Index, Entry: r.Entry, LeafHash: r.LeafHash, Record: env,
+		Checkpoint: r.Checkpoint, InclusionProof: r.InclusionProof}
+	if regulator {
+		p, err := s.cfg.Book.Private(audit.KindDecision, id)
+		if err != nil && !errors.Is(err, audit.ErrNotFound) {
+			return err
+		}
+		v.Private = p
+	}
+	return c.JSON(http.StatusOK, v)
+}

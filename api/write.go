@@ -1,0 +1,199 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
+
+	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/verify"
+)
+
+// MaxBatchRecords is the most records POST /v1/decisions:batch takes.
+const MaxBatchRecords = 1000
+
+func (s *Server) writeRoutes() {
+	e := s.echo
+	limit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(s.cfg.RatePerToken), Burst: s.cfg.RateBurst,
+		}),
+		IdentifierExtractor: func(c echo.Context) (string, error) {
+			if e := tokenEntry(c); e != nil {
+				return e.Name, nil
+			}
+			return c.RealIP(), nil
+		},
+		DenyHandler: func(c echo.Context, id string, err error) error {
+			c.Response().Header().Set("Retry-After", "1")
+			return errorf(http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("token %s is over its rate of %g requests/s", id, s.cfg.RatePerToken))
+		},
+	})
+	body := middleware.BodyLimit(fmt.Sprint(s.cfg.MaxBodyBytes) + "B")
+	batchBody := middleware.BodyLimit(fmt.Sprint(s.cfg.MaxBatchBodyBytes) + "B")
+	producer := s.requireRole(auth.Producer)
+
+	e.POST("/v1/constitutions", s.postConstitution, producer, limit, body)
+	e.POST("/v1/decisions", s.postDecision, producer, limit, body)
+	e.POST(`/v1/decisions\:batch`, s.postDecisionBatch, producer, limit, batchBody)
+	e.GET("/v1/decisions/:id", s.getDecision, limit)
+	e.GET("/v1/decisions/:id/receipt", s.getDecisionReceipt, s.requireRole(auth.Producer, auth.Regulator, auth.Operator), limit)
+	e.DELETE("/v1/decisions/:id/private", s.deletePrivate, s.requireRole(auth.Operator), limit)
+}
+
+func readBody(c echo.Context) ([]byte, error) {
+	b, err := io.ReadAll(c.Request().Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is over the limit of %d bytes", mbe.Limit))
+	}
+	if err != nil {
+		return nil, badRequest("reading the request body: " + err.Error())
+	}
+	return b, nil
+}
+
+// fromAudit maps the domain's errors to HTTP errors.
+func fromAudit(err error) *Error {
+	var ve *audit.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_record", Message: ve.Error(), Field: ve.Field}
+	case errors.Is(err, audit.ErrConflict):
+		return errorf(http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, audit.ErrNotFound):
+		return notFound(err.Error())
+	}
+	return fromLedger(err)
+}
+
+// receiptOf makes the receipt of an append.
+func (s *Server) receiptOf(a *audit.Appended) *verify.Receipt {
+	r := NewReceipt(s.cfg.Origin, a.Ack)
+	r.ContestToken = a.ContestToken
+	return r
+}
+
+func status(a *audit.Appended) int {
+	if a.Duplicate {
+		return http.StatusOK
+	}
+	return http.StatusCreated
+}
+
+func (s *Server) postConstitution(c echo.Context) error {
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	a, err := s.cfg.Book.PublishConstitution(c.Request().Context(), raw)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status(a), map[string]any{"receipt": s.receiptOf(a), "constitution": a.ID})
+}
+
+func (s *Server) postDecision(c echo.Context) error {
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	a, err := s.cfg.Book.AppendDecision(c.Request().Context(), raw)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status(a), s.receiptOf(a))
+}
+
+// BatchResult is one element of the POST /v1/decisions:batch answer.
+type BatchResult struct {
+	Receipt *verify.Receipt `json:"receipt,omitempty"`
+	Error   *Error          `json:"error,omitempty"`
+}
+
+func (s *Server) postDecisionBatch(c echo.Context) error {
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var reqs []json.RawMessage
+	if err := json.Unmarshal(raw, &reqs); err != nil {
+		return badRequest("want a JSON array of decision requests: " + err.Error())
+	}
+	if len(reqs) == 0 || len(reqs) > MaxBatchRecords {
+		return badRequest(fmt.Sprintf("batch has %d records, want 1..%d", len(reqs), MaxBatchRecords))
+	}
+	results := make([]BatchResult, len(reqs))
+	var wg sync.WaitGroup
+	ctx := c.Request().Context()
+	for i, r := range reqs {
+		wg.Add(1)
+		go func(i int, r []byte) {
+			defer wg.Done()
+			results[i] = s.appendOne(ctx, r)
+		}(i, r)
+	}
+	wg.Wait()
+	return c.JSON(http.StatusOK, map[string]any{"results": results})
+}
+
+// appendOne appends one record of a batch: every record gets its own
+// receipt or error, so one bad record does not fail the others.
+func (s *Server) appendOne(ctx context.Context, raw []byte) BatchResult {
+	a, err := s.cfg.Book.AppendDecision(ctx, raw)
+	if err != nil {
+		e := fromAudit(err)
+		if e == nil {
+			s.cfg.Logger.Error("batch append", "err", err)
+			e = errorf(http.StatusInternalServerError, "internal", "internal error; see the server log")
+		}
+		return BatchResult{Error: e}
+	}
+	return BatchResult{Receipt: s.receiptOf(a)}
+}
+
+// receiptAt is the receipt of entry idx against the latest head, without
+// a contest token.
+func (s *Server) receiptAt(idx uint64) (*verify.Receipt, error) {
+	head := s.cfg.Log.Head()
+	es, err := s.cfg.Log.Entries(idx, 1)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := s.cfg.Log.InclusionProof(idx, head.Size)
+	if err != nil {
+		return nil, err
+	}
+	return NewReceipt(s.cfg.Origin, &ledger.Ack{Index: idx, Entry: es[0], LeafHash: ledger.LeafHash(es[0]),
+		Checkpoint: head.Checkpoint, Size: head.Size, Root: head.Root, Proof: proof}), nil
+}
+
+func (s *Server) getDecisionReceipt(c echo.Context) error {
+	rec, err := s.cfg.Book.Get(audit.KindDecision, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	r, err := s.receiptAt(rec.Index)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+func (s *Server) deletePrivate(c echo.Context) error {
+	id := c.Param("id")
+	if err := s.cfg.Book.ErasePrivate(audit.KindDecision, id); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"decision_id": id, "erased": true})
+}

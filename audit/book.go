@@ -1,0 +1,220 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fjaledger/fja/audit/vault"
+	"github.com/fjaledger/fja/ledger"
+)
+
+// Errors callers branch on (besides *ValidationError for invalid records).
+var (
+	// ErrConflict: the id is logged already with other content.
+	ErrConflict = errors.New("conflict")
+	// ErrNotFound: no such record.
+	ErrNotFound = errors.New("not found")
+)
+
+// Config configures a Book.
+type Config struct {
+	// Log is the ledger the records are appended to.
+	Log *ledger.Log
+	// Vault keeps the keys of private content.
+	Vault *vault.Vault
+	// Secret (at least 32 bytes) keys the digests of requests kept to tell
+	// a retry from a conflicting resubmission; it never leaves the server.
+	Secret []byte
+}
+
+// Validate reports what is missing from c.
+func (c Config) Validate() error {
+	switch {
+	case c.Log == nil:
+		return errors.New("audit: Log is nil")
+	case c.Vault == nil:
+		return errors.New("audit: Vault is nil")
+	case len(c.Secret) < 32:
+		return fmt.Errorf("audit: Secret has %d bytes, want at least 32", len(c.Secret))
+	}
+	return nil
+}
+
+// Book appends records to the log and answers for them. It is safe for
+// concurrent use.
+type Book struct {
+	cfg Config
+
+	mu            sync.RWMutex
+	constitutions map[string]map[string]bool // "id@version" -> rule ids
+}
+
+// Index key prefixes kept beside the log (ledger.KV), all written in the
+// same commit as the record they describe.
+const (
+	prefixConstitution = "c/" // "c/<id>@<version>" -> JSON array of rule ids
+	prefixDigest       = "m/" // "m/<kind>/<id>" -> keyed digest of the request
+	prefixPrivate      = "p/" // "p/<kind>/<id>" -> sealed private content
+)
+
+// Open loads the published constitutions from the log's indexes.
+func Open(cfg Config) (*Book, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	b := &Book{cfg: cfg, constitutions: map[string]map[string]bool{}}
+	var perr error
+	err := cfg.Log.Scan([]byte(prefixConstitution), func(k, v []byte) bool {
+		var ids []string
+		if err := json.Unmarshal(v, &ids); err != nil {
+			perr = fmt.Errorf("audit: index %q: %w", k, err)
+			return false
+		}
+		b.addConstitution(string(k[len(prefixConstitution):]), ids)
+		return true
+	})
+	if err := errors.Join(err, perr); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *Book) addConstitution(ref string, ruleIDs []string) {
+	rules := make(map[string]bool, len(ruleIDs))
+	for _, id := range ruleIDs {
+		rules[id] = true
+	}
+	b.mu.Lock()
+	b.constitutions[ref] = rules
+	b.mu.Unlock()
+}
+
+// Appended is the outcome of an append.
+type Appended struct {
+	Kind Kind
+	ID   string
+	Ack  *ledger.Ack
+	// Duplicate: the same request was logged before; Ack is the first one's.
+	Duplicate bool
+	// ContestToken is the one-time token of a new decision whose producer
+	// did not bring its own token hash (empty otherwise).
+	ContestToken string
+}
+
+func recordKey(kind Kind, id string) string { return string(kind) + "/" + id }
+
+// digest is the keyed digest of a request's canonical form.
+func (b *Book) digest(raw []byte) ([]byte, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	c, err := Canonical(v)
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(sha256.New, b.cfg.Secret)
+	m.Write(c)
+	return m.Sum(nil), nil
+}
+
+// pendingRecord is a validated record ready for the sequencer.
+type pendingRecord struct {
+	kind   Kind
+	id     string
+	body   []byte // canonical
+	digest []byte
+	extra  []ledger.KV // written with the entry
+}
+
+// appendRecord logs r, or returns the first receipt of an identical
+// earlier request (ErrConflict if the earlier one differs).
+func (b *Book) appendRecord(ctx context.Context, r *pendingRecord) (*Appended, error) {
+	key := recordKey(r.kind, r.id)
+	extra := append([]ledger.KV{{Key: []byte(prefixDigest + key), Value: r.digest}}, r.extra...)
+	ack, err := b.cfg.Log.AppendStamped(ctx, []byte(key), func(_ uint64, t time.Time) ([]byte, []ledger.KV, error) {
+		return EnvelopeBytes(r.kind, t, r.body), extra, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &Appended{Kind: r.kind, ID: r.id, Ack: ack, Duplicate: ack.Duplicate}
+	if ack.Duplicate {
+		if err := b.sameRequest(key, r.digest); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// sameRequest checks a resubmission against the digest logged with the
+// first request.
+func (b *Book) sameRequest(key string, digest []byte) error {
+	first, err := b.cfg.Log.Get([]byte(prefixDigest + key))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return fmt.Errorf("%w: %s is logged already and its private content was erased, so a resubmission cannot be compared", ErrConflict, key)
+	}
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(first, digest) {
+		return fmt.Errorf("%w: %s is logged already with different content", ErrConflict, key)
+	}
+	return nil
+}
+
+// lookup returns the index of a logged record.
+func (b *Book) lookup(kind Kind, id string) (uint64, error) {
+	idx, ok, err := b.cfg.Log.LookupKey([]byte(recordKey(kind, id)))
+	if err != nil {
+		return 0, err
+	}
+	if !ok || idx >= b.cfg.Log.Head().Size {
+		return 0, fmt.Errorf("%w: no %s %q", ErrNotFound, kind, id)
+	}
+	return idx, nil
+}
+
+// Record is a logged record with its place in the log.
+type Record struct {
+	Index    uint64
+	Entry    []byte
+	Envelope *Envelope
+}
+
+// Get returns the logged record of kind with id.
+func (b *Book) Get(kind Kind, id string) (*Record, error) {
+	idx, err := b.lookup(kind, id)
+	if err != nil {
+		return nil, err
+	}
+	es, err := b.cfg.Log.Entries(idx, 1)
+	if err != nil {
+		return nil, err
+	}
+	env, err := ParseEnvelope(es[0])
+	if err != nil {
+		return nil, err
+	}
+	return &Record{Index: idx, Entry: es[0], Envelope: env}, nil
+}
+
+// decodeStrict decodes JSON into v, refusing unknown fields and trailing data.
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &ValidationError{Field: "(root)", Message: err.Error()}
+	}
+	if dec.More() {
+		return &ValidationError{Field: "(root)", Message: "trailing data after the JSON value"}
+	}
+	return nil
+}

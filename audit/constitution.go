@@ -1,0 +1,50 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/fjaledger/fja/ledger"
+)
+
+// PublishConstitution validates a POST /v1/constitutions body and logs it.
+// Decisions may cite it once this returns.
+func (b *Book) PublishConstitution(ctx context.Context, raw []byte) (*Appended, error) {
+	if err := Validate("constitution.v1", raw); err != nil {
+		return nil, err
+	}
+	var c Constitution
+	if err := decodeStrict(raw, &c); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(c.Rules))
+	seen := map[string]bool{}
+	for i, r := range c.Rules {
+		if seen[r.RuleID] {
+			return nil, &ValidationError{Field: fmt.Sprintf("rules.%d.rule_id", i), Message: fmt.Sprintf("rule %q appears twice", r.RuleID)}
+		}
+		seen[r.RuleID] = true
+		ids = append(ids, r.RuleID)
+	}
+	digest, err := b.digest(raw)
+	if err != nil {
+		return nil, err
+	}
+	body, err := Canonical(c)
+	if err != nil {
+		return nil, err
+	}
+	ref := c.ConstitutionID + "@" + c.Version
+	idx, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	out, err := b.appendRecord(ctx, &pendingRecord{kind: KindConstitution, id: ref, body: body, digest: digest,
+		extra: []ledger.KV{{Key: []byte(prefixConstitution + ref), Value: idx}}})
+	if err != nil {
+		return nil, err
+	}
+	b.addConstitution(ref, ids)
+	return out, nil
+}
