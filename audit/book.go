@@ -110,19 +110,18 @@ type Appended struct {
 
 func recordKey(kind Kind, id string) string { return string(kind) + "/" + id }
 
-// digest is the keyed digest of a request's canonical form.
-func (b *Book) digest(raw []byte) ([]byte, error) {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
-	}
-	c, err := Canonical(v)
-	if err != nil {
-		return nil, err
-	}
+// digest is the keyed digest of a request as the producer sent it, given
+// as canonical parts (the record before the ledger filled anything in, and
+// its private section): a resubmission with the same content, however
+// formatted, has the same digest. It is keyed so that the stored digest
+// reveals nothing of private content.
+func (b *Book) digest(canonicalParts ...[]byte) []byte {
 	m := hmac.New(sha256.New, b.cfg.Secret)
-	m.Write(c)
-	return m.Sum(nil), nil
+	for _, c := range canonicalParts {
+		m.Write(c)
+		m.Write([]byte{0})
+	}
+	return m.Sum(nil)
 }
 
 // pendingRecord is a validated record ready for the sequencer.

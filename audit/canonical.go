@@ -17,13 +17,49 @@ import (
 // so that the strings sort like the times.
 const LoggedAtFormat = "2006-01-02T15:04:05.000000000Z"
 
-// Canonical returns the RFC 8785 (JCS) form of a JSON value.
+// Canonical returns the RFC 8785 (JCS) form of a JSON value, through the
+// JCS library.
 func Canonical(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
 	return jcs.Transform(b)
+}
+
+// canonicalRecord returns the JCS form of a record struct of this package
+// without re-parsing it, when encoding/json already writes it canonically:
+// fields declared in JCS order (records.go), no HTML escaping, ES6 number
+// formatting (what encoding/json does for float64), and ASCII only, so
+// that map keys sort the same by bytes as by UTF-16 code units and no
+// U+2028/U+2029 escaping can differ. Anything else, and negative zero, goes
+// through the JCS library. A differential test holds it to Canonical.
+func canonicalRecord(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if !plainASCII(b) || bytes.Contains(b, []byte(`\u202`)) {
+		// encoding/json escapes U+2028 and U+2029; JCS does not.
+		return jcs.Transform(b)
+	}
+	return b, nil
+}
+
+// plainASCII reports whether b is ASCII and holds no negative zero.
+func plainASCII(b []byte) bool {
+	for i, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+		if c == '-' && i+1 < len(b) && b[i+1] == '0' && (i+2 == len(b) || bytes.IndexByte([]byte(",}] "), b[i+2]) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // EnvelopeBytes is the leaf of a record: the JCS envelope around a body

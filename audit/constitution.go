@@ -27,14 +27,11 @@ func (b *Book) PublishConstitution(ctx context.Context, raw []byte) (*Appended, 
 		seen[r.RuleID] = true
 		ids = append(ids, r.RuleID)
 	}
-	digest, err := b.digest(raw)
-	if err != nil {
-		return nil, err
-	}
 	body, err := Canonical(c)
 	if err != nil {
 		return nil, err
 	}
+	digest := b.digest(body)
 	ref := c.ConstitutionID + "@" + c.Version
 	idx, err := json.Marshal(ids)
 	if err != nil {

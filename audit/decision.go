@@ -32,10 +32,15 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	if err := b.checkDecision(&d, req.Private); err != nil {
 		return nil, err
 	}
-	digest, err := b.digest(raw)
+	sentRecord, err := canonicalRecord(d)
 	if err != nil {
 		return nil, err
 	}
+	sentPrivate, err := canonicalRecord(req.Private)
+	if err != nil {
+		return nil, err
+	}
+	digest := b.digest(sentRecord, sentPrivate)
 	key := recordKey(KindDecision, d.DecisionID)
 	if _, found, err := b.cfg.Log.LookupKey([]byte(key)); err != nil {
 		return nil, err
@@ -83,7 +88,7 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 		}
 		token, d.Contest = t, &ContestStanding{TokenSHA256: h}
 	}
-	if r.body, err = Canonical(d); err != nil {
+	if r.body, err = canonicalRecord(d); err != nil {
 		return nil, err
 	}
 	if len(r.body) > ledger.MaxEntrySize-256 {

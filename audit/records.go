@@ -13,45 +13,50 @@ const (
 	KindResolution   Kind = "resolution"
 )
 
+// The structs below declare their fields in the lexicographic order of
+// their JSON names, so that encoding/json writes them in RFC 8785 order
+// (see Canonical). Keep it that way: a test checks every kind against a JCS
+// library.
+
 // Envelope is every leaf: a kind, a version, the log time and the body.
 type Envelope struct {
-	Kind     Kind            `json:"kind"`
-	V        int             `json:"v"`
-	LoggedAt string          `json:"logged_at"`
 	Body     json.RawMessage `json:"body"`
+	Kind     Kind            `json:"kind"`
+	LoggedAt string          `json:"logged_at"`
+	V        int             `json:"v"`
 }
 
 // Decision is the body of a decision record.
 type Decision struct {
-	DecisionID      string             `json:"decision_id"`
-	OccurredAt      string             `json:"occurred_at"`
-	System          System             `json:"system"`
-	Subject         Subject            `json:"subject"`
-	Request         *Commitment        `json:"request,omitempty"`
-	Objectives      []Objective        `json:"objectives"`
-	Constitution    ConstitutionRef    `json:"constitution"`
-	Rules           []AppliedRule      `json:"rules"`
-	Weights         map[string]float64 `json:"weights"`
 	Candidates      []Candidate        `json:"candidates"`
-	ProvenanceFlags []ProvenanceFlag   `json:"provenance_flags"`
-	Outcome         Outcome            `json:"outcome"`
-	Response        *Commitment        `json:"response,omitempty"`
+	Constitution    ConstitutionRef    `json:"constitution"`
 	Contest         *ContestStanding   `json:"contest,omitempty"`
+	DecisionID      string             `json:"decision_id"`
+	Objectives      []Objective        `json:"objectives"`
+	OccurredAt      string             `json:"occurred_at"`
+	Outcome         Outcome            `json:"outcome"`
+	ProvenanceFlags []ProvenanceFlag   `json:"provenance_flags"`
+	Request         *Commitment        `json:"request,omitempty"`
+	Response        *Commitment        `json:"response,omitempty"`
+	Rules           []AppliedRule      `json:"rules"`
+	Subject         Subject            `json:"subject"`
+	System          System             `json:"system"`
+	Weights         map[string]float64 `json:"weights"`
 }
 
 // System names the model and deployment that decided.
 type System struct {
-	Operator     string `json:"operator"`
+	Deployment   string `json:"deployment"`
 	Model        string `json:"model"`
 	ModelVersion string `json:"model_version"`
-	Deployment   string `json:"deployment"`
+	Operator     string `json:"operator"`
 }
 
 // Subject is the pseudonymous person the decision concerns.
 type Subject struct {
-	Ref          string `json:"ref"`
 	Jurisdiction string `json:"jurisdiction"`
 	Locale       string `json:"locale"`
+	Ref          string `json:"ref"`
 }
 
 // Commitment hides content: "sha256:" + hex(SHA-256(salt || content)).
@@ -61,10 +66,10 @@ type Commitment struct {
 
 // Objective is one objective extracted from or given with the request.
 type Objective struct {
-	ID          string  `json:"id"`
-	Description string  `json:"description"`
-	Source      string  `json:"source"`
 	Confidence  float64 `json:"confidence"`
+	Description string  `json:"description"`
+	ID          string  `json:"id"`
+	Source      string  `json:"source"`
 }
 
 // ConstitutionRef cites a published constitution version.
@@ -75,9 +80,9 @@ type ConstitutionRef struct {
 
 // AppliedRule is a constitution rule that fired, with its effect.
 type AppliedRule struct {
-	RuleID    string `json:"rule_id"`
 	Effect    string `json:"effect"`
 	Rationale string `json:"rationale"`
+	RuleID    string `json:"rule_id"`
 }
 
 // Candidate is one scored candidate answer.
@@ -98,8 +103,8 @@ type ProvenanceFlag struct {
 type Outcome struct {
 	Action      string `json:"action"`
 	Category    string `json:"category"`
-	Explanation string `json:"explanation"`
 	Contestable bool   `json:"contestable"`
+	Explanation string `json:"explanation"`
 }
 
 // ContestStanding carries the hash of the subject's contest token.
@@ -110,17 +115,17 @@ type ContestStanding struct {
 // Constitution is the body of a constitution record.
 type Constitution struct {
 	ConstitutionID string             `json:"constitution_id"`
-	Version        string             `json:"version"`
-	Rules          []ConstitutionRule `json:"rules"`
 	Process        json.RawMessage    `json:"process"`
+	Rules          []ConstitutionRule `json:"rules"`
 	Supersedes     *string            `json:"supersedes,omitempty"`
+	Version        string             `json:"version"`
 }
 
 // ConstitutionRule is one rule of a constitution.
 type ConstitutionRule struct {
+	Pillar string `json:"pillar"`
 	RuleID string `json:"rule_id"`
 	Text   string `json:"text"`
-	Pillar string `json:"pillar"`
 }
 
 // DecisionPrivate is the private section of a decision request: content

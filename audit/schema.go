@@ -118,6 +118,10 @@ func decodeJSON(doc []byte) (any, *ValidationError) {
 	if !utf8.Valid(doc) {
 		return nil, &ValidationError{Field: rootField, Message: "invalid JSON: not valid UTF-8"}
 	}
+	if v, ok := decodeFast(doc); ok {
+		return v, nil
+	}
+	// The slow path finds the problem and names its field.
 	d := &jsonDecoder{dec: json.NewDecoder(bytes.NewReader(doc))}
 	d.dec.UseNumber()
 	v, err := d.value(nil)
@@ -128,6 +132,83 @@ func decodeJSON(doc []byte) (any, *ValidationError) {
 		return nil, &ValidationError{Field: rootField, Message: "invalid JSON: unexpected data after the top-level value"}
 	}
 	return v, nil
+}
+
+// decodeFast decodes doc in one pass of encoding/json when a quick scan
+// finds no duplicate key and no excessive nesting; it reports false for
+// anything doubtful (a duplicate, an escaped key, bad JSON, trailing data),
+// which the token-by-token decoder then examines.
+func decodeFast(doc []byte) (any, bool) {
+	if !simpleKeys(doc) {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return v, true
+}
+
+// simpleKeys scans doc and reports whether every object's keys are
+// distinct and free of escapes, and nesting stays within maxJSONDepth. It
+// does not validate JSON (the decoder does); on malformed input it may
+// answer either way, and false only costs the slow path.
+func simpleKeys(doc []byte) bool {
+	type frame struct {
+		obj       bool
+		expectKey bool
+		keys      [][]byte
+	}
+	var stack []frame
+	for i := 0; i < len(doc); i++ {
+		switch doc[i] {
+		case '{', '[':
+			if len(stack) >= maxJSONDepth {
+				return false
+			}
+			stack = append(stack, frame{obj: doc[i] == '{', expectKey: doc[i] == '{'})
+		case '}', ']':
+			if len(stack) == 0 {
+				return false
+			}
+			stack = stack[:len(stack)-1]
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].obj {
+				stack[n-1].expectKey = true
+			}
+		case '"':
+			j, escaped := i+1, false
+			for ; j < len(doc) && doc[j] != '"'; j++ {
+				if doc[j] == '\\' {
+					escaped = true
+					j++
+				}
+			}
+			if j >= len(doc) {
+				return false
+			}
+			if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].expectKey {
+				if escaped {
+					return false
+				}
+				key := doc[i+1 : j]
+				for _, k := range stack[n-1].keys {
+					if bytes.Equal(k, key) {
+						return false
+					}
+				}
+				stack[n-1].keys = append(stack[n-1].keys, key)
+				stack[n-1].expectKey = false
+			}
+			i = j
+		}
+	}
+	return len(stack) == 0
 }
 
 type jsonDecoder struct {

@@ -1,0 +1,68 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCanonicalRecordMatchesJCS holds the fast canonical encoder of records
+// to the JCS library, on the examples and on random decisions with awkward
+// numbers and strings.
+func TestCanonicalRecordMatchesJCS(t *testing.T) {
+	check := func(v any) {
+		t.Helper()
+		fast, err := canonicalRecord(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, err := Canonical(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(fast, slow) {
+			t.Fatalf("fast canonical form differs from JCS:\nfast: %s\njcs:  %s", fast, slow)
+		}
+	}
+	files, _ := filepath.Glob("../schemas/examples/decision-*.json")
+	if len(files) == 0 {
+		t.Fatal("no example decisions found")
+	}
+	var base DecisionRequest
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req DecisionRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			t.Fatal(err)
+		}
+		check(req.Decision)
+		check(req.Private)
+		base = req
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	nums := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e-7, 1e21, 1e-6, 123456789012345680000, 5e-324, math.MaxFloat64, 0.30000000000000004, 1.5e300, -2.5e-10}
+	strs := []string{"plain", "<&>", "\u2028\u2029", "é", "😀", "\x01\b\f\n\r\t\"\\", "日本", "\ue000", "a/b"}
+	for i := 0; i < 3000; i++ {
+		d := base.Decision
+		d.Weights = map[string]float64{}
+		for j := 0; j < 1+r.IntN(4); j++ {
+			n := nums[r.IntN(len(nums))]
+			if r.IntN(2) == 0 {
+				n = (r.Float64() - 0.5) * math.Pow(10, float64(r.IntN(40)-20))
+			}
+			key := []string{"a", "b", "z", "é", "😀", "\ue000", "A"}[r.IntN(7)] + strings.Repeat("x", r.IntN(3))
+			d.Weights[key] = n
+		}
+		d.Outcome.Explanation = strs[r.IntN(len(strs))] + strs[r.IntN(len(strs))]
+		d.DecisionID = strs[r.IntN(len(strs))]
+		check(d)
+	}
+}
