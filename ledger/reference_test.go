@@ -85,4 +85,3 @@ func equalProofs(a, b [][]byte) bool {
 	}
 	return true
 }
-
