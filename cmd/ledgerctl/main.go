@@ -43,6 +43,8 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newVerifyCmd())
 	root.AddCommand(newFsckCmd())
+	root.AddCommand(newAppendCmd())
+	root.AddCommand(newGetCmd())
 	return root
 }
 
