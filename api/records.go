@@ -43,6 +43,7 @@ func (s *Server) getDecision(c echo.Context) error {
 	case who != nil:
 		return errorf(http.StatusForbidden, "forbidden", "token "+who.Name+" has role "+string(who.Role)+"; this route needs regulator, or the subject's X-Contest-Token")
 	default:
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="fja-ledger"`)
 		return errorf(http.StatusUnauthorized, "unauthorized", "this route needs a regulator bearer token or the subject's X-Contest-Token")
 	}
 	unknown := notFound("no decision " + id + " for this token")

@@ -108,6 +108,7 @@ func (s *Server) routes() {
 	e.GET("/v1/entries/:index", s.entry)
 	e.GET("/v1/proofs/inclusion", s.inclusionProof)
 	e.GET("/v1/proofs/consistency", s.consistencyProof)
+	e.GET("/v1/openapi.json", s.openAPI)
 	if s.cfg.Book != nil {
 		s.writeRoutes()
 	}

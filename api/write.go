@@ -54,8 +54,13 @@ func (s *Server) writeRoutes() {
 func readBody(c echo.Context) ([]byte, error) {
 	b, err := io.ReadAll(c.Request().Body)
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &mbe):
 		return nil, errorf(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body is over the limit of %d bytes", mbe.Limit))
+	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
+		// echo's BodyLimit, for a body sent without Content-Length
+		return nil, errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is over the size limit")
 	}
 	if err != nil {
 		return nil, badRequest("reading the request body: " + err.Error())

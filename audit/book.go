@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -210,7 +211,11 @@ func decodeStrict(raw []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &ValidationError{Field: "(root)", Message: err.Error()}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return &ValidationError{Field: te.Field, Message: fmt.Sprintf("%s does not fit a %s", te.Value, te.Type)}
+		}
+		return &ValidationError{Field: "(root)", Message: strings.TrimPrefix(err.Error(), "json: ")}
 	}
 	if dec.More() {
 		return &ValidationError{Field: "(root)", Message: "trailing data after the JSON value"}

@@ -50,8 +50,8 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	}
 
 	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, digest: digest}
+	content := sealedContent{}
 	if p := req.Private; p != nil {
-		content := sealedContent{}
 		for name, text := range map[string]*string{"request": p.Request, "response": p.Response} {
 			if text == nil {
 				continue
@@ -70,15 +70,6 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 				d.Response = &Commitment{Commitment: c}
 			}
 		}
-		pt, err := json.Marshal(content)
-		if err != nil {
-			return nil, err
-		}
-		sealed, err := b.cfg.Vault.Seal(key, pt)
-		if err != nil {
-			return nil, err
-		}
-		r.extra = append(r.extra, ledger.KV{Key: []byte(prefixPrivate + key), Value: sealed})
 	}
 	var token string
 	if d.Contest == nil {
@@ -93,6 +84,18 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	}
 	if len(r.body) > ledger.MaxEntrySize-256 {
 		return nil, &ValidationError{Field: "(root)", Message: fmt.Sprintf("the logged record would be %d bytes, the most a leaf takes is %d", len(r.body), ledger.MaxEntrySize-256)}
+	}
+	// Sealed last: nothing is kept for a request refused above.
+	if len(content) > 0 {
+		pt, err := json.Marshal(content)
+		if err != nil {
+			return nil, err
+		}
+		sealed, err := b.cfg.Vault.Seal(key, pt)
+		if err != nil {
+			return nil, err
+		}
+		r.extra = append(r.extra, ledger.KV{Key: []byte(prefixPrivate + key), Value: sealed})
 	}
 	out, err := b.appendRecord(ctx, r)
 	if err != nil {

@@ -3,8 +3,9 @@
 //
 // Contracts:
 //   - Each record's data-encryption key (DEK, 32 random bytes) lives in its
-//     own file, written and fsynced before Seal returns, so sealed content
-//     committed afterwards can always be opened until Destroy.
+//     own file (mode 0600), written and fsynced before Seal returns, so
+//     sealed content committed afterwards can always be opened until
+//     Destroy. A record has one key at most; sealing again reuses it.
 //   - Sealed content is AES-256-GCM under the DEK with the record reference
 //     as additional data: a blob cannot be moved to another record.
 //   - Destroy overwrites the key file with zeros, fsyncs, removes it and
@@ -50,20 +51,48 @@ func (v *Vault) path(ref string) string {
 	return filepath.Join(v.dir, hex.EncodeToString(h[:]))
 }
 
-// Seal makes a new key for ref (which MUST NOT have one) and returns
-// plaintext sealed under it.
+// Seal returns plaintext sealed under ref's key, making the key if ref has
+// none. A key left by an earlier attempt that was never committed (or by a
+// concurrent Seal of the same ref) is reused, so a retried append works.
 func (v *Vault) Seal(ref string, plaintext []byte) ([]byte, error) {
+	key, err := v.Key(ref)
+	if errors.Is(err, ErrDestroyed) {
+		key, err = v.newKey(ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return seal(key, ref, plaintext)
+}
+
+// newKey writes a fresh key for ref: to a temporary file, fsynced, then
+// linked into place, so a key file is never seen half-written. If another
+// goroutine linked one first, that key wins and is returned.
+func (v *Vault) newKey(ref string) ([]byte, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	if err := writeSync(v.path(ref), key); err != nil {
+	tmp, err := os.CreateTemp(v.dir, ".new-*")
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(key)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return nil, fmt.Errorf("vault: key of %s: %w", ref, err)
+	}
+	if err := os.Link(tmp.Name(), v.path(ref)); errors.Is(err, fs.ErrExist) {
+		return v.Key(ref)
+	} else if err != nil {
 		return nil, fmt.Errorf("vault: key of %s: %w", ref, err)
 	}
 	if err := syncDir(v.dir); err != nil {
 		return nil, err
 	}
-	return seal(key, ref, plaintext)
+	return key, nil
 }
 
 // Open returns the plaintext of a blob sealed for ref.
@@ -143,21 +172,6 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 		return nil, err
 	}
 	return cipher.NewGCM(b)
-}
-
-func writeSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(data)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(path)
-		return err
-	}
-	return nil
 }
 
 func syncDir(dir string) error {
