@@ -66,14 +66,20 @@ type Log struct {
 	closed bool
 	reqs   chan *request
 	jobs   chan *job     // sequencer -> committer
-	done   chan struct{} // closed when the committer has acknowledged everything
+	free   chan struct{} // the committer's token: held by the sequencer to hand over a batch
+	acks   chan *job     // committer -> acknowledger
+	done   chan struct{} // closed when every request has been answered
 
 	failure atomic.Pointer[error] // set once by a failed commit: the log stopped
 
-	// inflight maps the dedup keys of built batches that are not yet
-	// durable to their indices.
+	// inflight maps the dedup keys of built batches to their indices: all
+	// batches not yet durable, and the last retainBatches durable ones (see
+	// lookupInBuild). Keys leave it only once in storage.
 	inflightMu sync.Mutex
 	inflight   map[string]uint64
+
+	// durableSeq is the sequence number of the last batch committed.
+	durableSeq atomic.Uint64
 
 	// Tentative tree state: the sequencer goroutine's alone after Open. It
 	// runs ahead of the published head by the batches in the pipeline.
@@ -81,6 +87,16 @@ type Log struct {
 	rng      *compact.Range
 	edges    edgeTiles
 	lastTime int64
+	// Batch bookkeeping of the sequencer goroutine.
+	seq           uint64      // sequence number of the last batch built
+	retained      []batchKeys // batches whose keys are still in inflight, oldest first
+	prunedThrough uint64      // the keys of batches up to this one left inflight
+}
+
+// batchKeys are the dedup keys a batch added to inflight.
+type batchKeys struct {
+	seq  uint64
+	keys []string
 }
 
 type request struct {
@@ -88,6 +104,12 @@ type request struct {
 	stamp StampFunc
 	key   []byte
 	reply chan reply
+	// The submitter's storage lookup of key, done before queueing to keep
+	// it off the sequencer: seen is the durable batch sequence number read
+	// before it; found and index its answer.
+	seen  uint64
+	found bool
+	index uint64
 }
 
 // StampFunc builds an entry once the sequencer has assigned its index and
@@ -124,6 +146,8 @@ func Open(cfg Config) (*Log, error) {
 		signers:  cfg.Signers,
 		reqs:     make(chan *request, cfg.MaxPending),
 		jobs:     make(chan *job, 1),
+		free:     make(chan struct{}, 1),
+		acks:     make(chan *job, 2),
 		done:     make(chan struct{}),
 		inflight: map[string]uint64{},
 		size:     st.Size,
@@ -145,8 +169,10 @@ func Open(cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l.head.Store(&Head{Size: st.Size, Root: root, Checkpoint: st.Checkpoint})
+	l.free <- struct{}{}
 	go l.run()
 	go l.commitLoop()
+	go l.ackLoop()
 	return l, nil
 }
 
@@ -202,6 +228,14 @@ func (l *Log) Append(ctx context.Context, data []byte) (*Ack, error) {
 	return l.submit(ctx, &request{data: data, key: append([]byte{'h'}, lh...)})
 }
 
+// leafOf returns the leaf hash of a plain request, computed by Append.
+func (r *request) leafOf() []byte {
+	if r.stamp == nil && len(r.key) == 33 && r.key[0] == 'h' {
+		return r.key[1:]
+	}
+	return nil
+}
+
 // AppendStamped logs the entry that stamp builds for the index and log time
 // the sequencer assigns, with the index keys stamp returns, in one commit.
 // key (non-empty) deduplicates: a key already logged returns the first
@@ -228,6 +262,14 @@ func (l *Log) submit(ctx context.Context, r *request) (*Ack, error) {
 		l.mu.RUnlock()
 		return nil, ErrClosed
 	}
+	// Under the read lock, so that Close cannot close the store meanwhile.
+	r.seen = l.durableSeq.Load()
+	idx, found, err := l.store.Lookup(r.key)
+	if err != nil {
+		l.mu.RUnlock()
+		return nil, fmt.Errorf("ledger: dedup lookup: %w", err)
+	}
+	r.found, r.index = found, idx
 	select {
 	case l.reqs <- r:
 	default:
@@ -278,8 +320,12 @@ func (l *Log) Close() error {
 	return l.store.Close()
 }
 
-// run is the sequencer: it cuts batches by count, bytes and delay, and
-// hands each built batch to the committer.
+// run is the sequencer. It cuts a batch once MaxDelay has passed since its
+// first request and the committer is free (group commit: whatever arrives
+// while a batch is being fsynced joins the next one), or once the batch is
+// full; builds it; and hands it to the committer. The committer returns its
+// token (l.free) after each commit, so at most one built batch waits for
+// it and batches grow with the load instead of queueing up small.
 func (l *Log) run() {
 	defer close(l.jobs)
 	timer := time.NewTimer(time.Hour)
@@ -299,16 +345,23 @@ func (l *Log) run() {
 			bytes += len(r.data)
 		}
 		timer.Reset(l.cfg.MaxDelay)
+		reqs, expired, free := l.reqs, timer.C, (<-chan struct{})(nil)
 	collect:
-		for len(batch) < l.cfg.MaxBatch && bytes < l.cfg.MaxBatchBytes-MaxEntrySize {
+		for {
+			if len(batch) >= l.cfg.MaxBatch || bytes >= l.cfg.MaxBatchBytes-MaxEntrySize {
+				reqs, free = nil, l.free // full: wait for the committer only
+			}
 			select {
-			case r, ok := <-l.reqs:
+			case r, ok := <-reqs:
 				if !ok {
-					break collect
+					reqs, free = nil, l.free // closing: flush what we have
+					continue
 				}
 				batch = append(batch, r)
 				bytes += len(r.data)
-			case <-timer.C:
+			case <-expired:
+				expired, free = nil, l.free
+			case <-free:
 				break collect
 			}
 		}

@@ -236,3 +236,59 @@ func TestConcurrentAppendsAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDedupAcrossManyBatches hammers a few distinct entries from many
+// goroutines through hundreds of small batches, so that dedup keys go
+// through every place they live (in-batch, in flight, retained after
+// commit, pruned to storage): each entry must be logged exactly once, and
+// every acknowledgement must point at it.
+func TestDedupAcrossManyBatches(t *testing.T) {
+	l := newTestLog(t, func(c *ledger.Config) { c.MaxBatch = 16; c.MaxDelay = 20 * time.Microsecond })
+	const distinct, workers, rounds = 300, 128, 40
+	var mu sync.Mutex
+	first := map[string]uint64{}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < rounds; i++ {
+				e := entry((w*7 + i*13) % distinct)
+				ack, err := l.Append(context.Background(), e)
+				if errors.Is(err, ledger.ErrPushback) {
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if idx, ok := first[string(e)]; ok && idx != ack.Index {
+					t.Errorf("%q acknowledged at %d and at %d", e, idx, ack.Index)
+				}
+				first[string(e)] = ack.Index
+				mu.Unlock()
+			}
+		}(w)
+	}
+	wg.Wait()
+	size := l.Head().Size
+	if size != uint64(len(first)) {
+		t.Fatalf("log holds %d entries for %d distinct ones", size, len(first))
+	}
+	es, err := l.Entries(0, int(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for i, e := range es {
+		if seen[string(e)] {
+			t.Fatalf("entry %q logged twice (again at %d)", e, i)
+		}
+		seen[string(e)] = true
+		if first[string(e)] != uint64(i) {
+			t.Fatalf("%q is at %d but was acknowledged at %d", e, i, first[string(e)])
+		}
+	}
+}

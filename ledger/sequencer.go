@@ -8,12 +8,15 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 )
 
-// The append path is a two-stage pipeline. The sequencer goroutine (run)
+// The append path is a three-stage pipeline. The sequencer goroutine (run)
 // takes a batch of requests, deduplicates, stamps, assigns indices,
 // integrates the leaves into its tentative tree and signs the new
 // checkpoint; the committer goroutine (commitLoop) writes each batch in one
-// durable commit, in order, publishes the head and only then acknowledges.
-// So the sequencer builds batch k+1 while batch k is being fsynced.
+// durable commit, in order, and publishes the head; the acknowledger
+// (ackLoop) then computes the inclusion proofs and answers. So the
+// sequencer builds batch k+1 while batch k is being fsynced and the proofs
+// of batch k-1 are computed. No request is answered before its batch (and
+// every batch before it) is durable.
 //
 // Failure is fail-stop: if a commit fails, that batch and every batch
 // already built on top of it are refused, the log refuses all further
@@ -32,12 +35,17 @@ type pending struct {
 
 // job is a built batch on its way to the committer.
 type job struct {
+	seq   uint64 // batch sequence number (0 when the batch adds no entry)
 	batch *Batch // nil when the batch adds no entry
 	ps    []pending
 	head  Head
 	nodes *nodeReader
-	keys  []string // dedup keys to drop from l.inflight once durable
 }
+
+// retainBatches is how many durable batches keep their keys in inflight, so
+// that a submitter's storage lookup, done a little before its request is
+// sequenced, is still good (see lookupInBuild).
+const retainBatches = 16
 
 // build sequences one batch on top of the sequencer's tentative state.
 // Requests that do not fit the byte budget once stamped are carried over
@@ -74,7 +82,7 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 			ps = append(ps, p)
 			continue
 		}
-		idx, found, err := l.lookup(r.key)
+		idx, found, err := l.lookupInBuild(r)
 		if err != nil {
 			p.err = fmt.Errorf("ledger: dedup lookup: %w", err)
 			ps = append(ps, p)
@@ -109,7 +117,9 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 		lastTime = t
 		bytes += len(p.entry)
 		p.index = next
-		p.leaf = hasher.HashLeaf(p.entry)
+		if p.leaf = r.leafOf(); p.leaf == nil {
+			p.leaf = hasher.HashLeaf(p.entry)
+		}
 		if err := rng.Append(p.leaf, visit); err != nil {
 			return l.refuse(batch, fmt.Errorf("ledger: append leaf %d: %w", next, err)), nil
 		}
@@ -131,15 +141,19 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 		if err != nil {
 			return l.refuse(handled, err), carry
 		}
+		l.seq++
+		j.seq = l.seq
 		j.batch = &Batch{Start: l.size, Entries: entries, DedupKeys: keys, Tiles: w.dirty, Extra: extra,
 			State: State{Size: next, Range: slices.Clone(rng.Hashes()), LastTime: lastTime, Checkpoint: cp}}
 		j.head = Head{Size: next, Root: root, Checkpoint: cp}
+		bk := batchKeys{seq: j.seq, keys: make([]string, 0, len(inBatch))}
 		l.inflightMu.Lock()
 		for k, idx := range inBatch {
 			l.inflight[k] = idx
-			j.keys = append(j.keys, k)
+			bk.keys = append(bk.keys, k)
 		}
 		l.inflightMu.Unlock()
+		l.retained = append(l.retained, bk)
 		l.size, l.rng, l.edges, l.lastTime = next, rng, w.edges, lastTime
 	}
 	dirty := w.dirty
@@ -153,9 +167,47 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 	return j, carry
 }
 
-// lookup finds a dedup key among the batches not yet durable, then in storage.
-// The committer drops keys from inflight only after their commit, so a key
-// is always in one place or the other.
+// lookupInBuild finds the first index of r's key for the sequencer. The
+// submitter looked in storage after reading the durable batch number
+// r.seen; any batch that became durable after that is either still in
+// inflight (the last retainBatches durable ones are kept there) or, if it
+// was pruned already, the sequencer looks in storage again. So no key is
+// ever missed, and most requests cost the sequencer one map lookup.
+func (l *Log) lookupInBuild(r *request) (uint64, bool, error) {
+	l.pruneRetained()
+	l.inflightMu.Lock()
+	idx, ok := l.inflight[string(r.key)]
+	l.inflightMu.Unlock()
+	switch {
+	case ok:
+		return idx, true, nil
+	case r.found:
+		return r.index, true, nil
+	case r.seen >= l.prunedThrough:
+		return 0, false, nil
+	}
+	return l.store.Lookup(r.key)
+}
+
+// pruneRetained drops from inflight the keys of durable batches beyond the
+// last retainBatches.
+func (l *Log) pruneRetained() {
+	durable := l.durableSeq.Load()
+	for len(l.retained) > retainBatches && l.retained[0].seq <= durable {
+		b := l.retained[0]
+		l.inflightMu.Lock()
+		for _, k := range b.keys {
+			delete(l.inflight, k)
+		}
+		l.inflightMu.Unlock()
+		l.retained = l.retained[1:]
+		l.prunedThrough = b.seq
+	}
+}
+
+// lookup finds a dedup key in inflight, then in storage. Keys leave
+// inflight only after their commit, so a key is always in one place or the
+// other.
 func (l *Log) lookup(key []byte) (uint64, bool, error) {
 	l.inflightMu.Lock()
 	idx, ok := l.inflight[string(key)]
@@ -175,9 +227,10 @@ func (l *Log) refuse(rs []*request, err error) *job {
 	return j
 }
 
-// commitLoop writes jobs in order and acknowledges their requests.
+// commitLoop writes jobs in order, returns the sequencer's token after each,
+// and hands them to the acknowledger.
 func (l *Log) commitLoop() {
-	defer close(l.done)
+	defer close(l.acks)
 	for j := range l.jobs {
 		if j.batch != nil {
 			err := l.failed()
@@ -190,18 +243,28 @@ func (l *Log) commitLoop() {
 				}
 			}
 			if err != nil {
+				l.free <- struct{}{}
 				for i := range j.ps {
 					j.ps[i].r.reply <- reply{err: err}
 				}
 				continue
 			}
 			l.head.Store(&j.head)
-			l.inflightMu.Lock()
-			for _, k := range j.keys {
-				delete(l.inflight, k)
-			}
-			l.inflightMu.Unlock()
+			l.durableSeq.Store(j.seq)
+		} else {
+			// Duplicates only: answer against the head published by now,
+			// which covers every batch before this one.
+			j.head = l.Head()
 		}
+		l.free <- struct{}{}
+		l.acks <- j
+	}
+}
+
+// ackLoop answers the requests of committed jobs.
+func (l *Log) ackLoop() {
+	defer close(l.done)
+	for j := range l.acks {
 		l.acknowledge(j)
 	}
 }
@@ -210,9 +273,6 @@ func (l *Log) commitLoop() {
 // proof against the job's head.
 func (l *Log) acknowledge(j *job) {
 	head := j.head
-	if j.batch == nil {
-		head = l.Head()
-	}
 	for i := range j.ps {
 		p := &j.ps[i]
 		if p.err != nil {
