@@ -19,14 +19,22 @@ test:
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-## bench: append throughput of the ledger and of the peer (Tessera POSIX) in one run, as JSON
+## bench: append throughput of the ledger and of the peer (Tessera POSIX) in one run, then over HTTP, as JSON
 bench:
 	@echo '# Go benchmarks (ns/op, allocations)'
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=100000x ./ledger/
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20000x ./ledger/ ./audit/
 	@echo '# peer: Tessera POSIX driver, same machine, same run'
 	@cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>/dev/null | tee $(CURDIR)/bench-peer.json
 	@echo '# ledger: durable, signed, proven appends (1200-byte entries, $(C) in flight), with the ratio to the peer'
 	@$(GO) run ./cmd/ledgerctl bench -n $(N) -c $(C) --size 1200 --compare bench-peer.json
+	@echo '# HTTP: decisions/second with receipts, 64 clients single, then batches of 500'
+	@set -e; tmp=$$(mktemp -d); trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp' EXIT; \
+	  $(GO) build -o $$tmp/ ./cmd/ledgerd ./cmd/ledgerctl; \
+	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18089 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
+	  for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18089/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
+	  tok=$$(cat $$tmp/data/dev-token); \
+	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http -n 20000 -c 64; \
+	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http -n 100000 -c 8 --batch 500
 
 ## fuzz: every fuzz target for FUZZTIME each (default 10s)
 fuzz:

@@ -137,10 +137,10 @@ func tileKey(level uint8, i uint64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{'t', level}, i)
 }
 
-func getKey(t testing.TB, db *badger.DB, k []byte) []byte {
+func getKey(t testing.TB, st *badgerstore.Store, k []byte) []byte {
 	t.Helper()
 	var v []byte
-	if err := db.View(func(txn *badger.Txn) error {
+	if err := st.DB().View(func(txn *badger.Txn) error {
 		it, err := txn.Get(k)
 		if err != nil {
 			return err
@@ -153,9 +153,11 @@ func getKey(t testing.TB, db *badger.DB, k []byte) []byte {
 	return v
 }
 
-func setKey(t testing.TB, db *badger.DB, k, v []byte) {
+// setKey writes a raw Badger key behind the store's back, as tampering
+// with the files would, and makes the store's reads see it.
+func setKey(t testing.TB, st *badgerstore.Store, k, v []byte) {
 	t.Helper()
-	if err := db.Update(func(txn *badger.Txn) error {
+	if err := st.DB().Update(func(txn *badger.Txn) error {
 		if v == nil {
 			return txn.Delete(k)
 		}
@@ -163,11 +165,12 @@ func setKey(t testing.TB, db *badger.DB, k, v []byte) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	st.Refresh()
 }
 
 // tamper sets key k to change(old value) (nil deletes it), runs check, and
 // restores the old value.
-func tamper(t *testing.T, db *badger.DB, k []byte, change func([]byte) []byte, check func()) {
+func tamper(t *testing.T, db *badgerstore.Store, k []byte, change func([]byte) []byte, check func()) {
 	t.Helper()
 	old := getKey(t, db, k)
 	setKey(t, db, k, change(append([]byte(nil), old...)))
@@ -208,7 +211,7 @@ func TestFsckTamper(t *testing.T) {
 	const n = 2000
 	dir, vkey, _ := buildStore(t, n)
 	st := openStore(t, dir)
-	db := st.DB()
+	db := st
 	ctx := context.Background()
 	opts := ledger.FsckOptions{Origin: testOrigin, VerifierKeys: []string{vkey}}
 	wantClean(t, runFsck(t, st, opts), n)
@@ -389,7 +392,7 @@ func TestFsckThreeLevels(t *testing.T) {
 	opts := ledger.FsckOptions{Origin: testOrigin, VerifierKeys: []string{vkey}}
 	wantClean(t, runFsck(t, st, opts), n)
 	t.Logf("build %v, fsck %v", t1.Sub(t0), time.Since(t1))
-	db := st.DB()
+	db := st
 	// Two entries at once: both are named.
 	tamper(t, db, entryKey(n-1), flip(0), func() {
 		tamper(t, db, entryKey(40000), flip(0), func() {

@@ -10,6 +10,12 @@
 //
 // Every Commit is one Badger transaction on a database opened with
 // SyncWrites, so a batch is atomic and on disk when Commit returns.
+//
+// Reads go through a shared read-only snapshot that is replaced after every
+// Commit and Update, before they return: a read sees everything committed
+// before it started, and never waits for a commit in flight (a fresh Badger
+// read transaction waits for every commit that has its timestamp, fsync
+// included; the sequencer keeps one in flight nearly all the time).
 package badgerstore
 
 import (
@@ -17,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -42,6 +49,9 @@ func (c Config) Validate() error {
 // Store implements ledger.Storage on Badger.
 type Store struct {
 	db *badger.DB
+
+	snapMu sync.RWMutex
+	snap   *badger.Txn // read-only, as of the last Commit or Update
 }
 
 var _ ledger.Storage = (*Store)(nil)
@@ -55,19 +65,49 @@ func Open(c Config) (*Store, error) {
 		WithSyncWrites(true).
 		WithLogger(badgerLogger{c.Logger}).
 		WithMetricsEnabled(false).
-		WithMemTableSize(128 << 20).
+		WithMemTableSize(64 << 20).
 		WithNumCompactors(2).
 		WithValueThreshold(1 << 10)
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", c.Dir, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	s.refresh()
+	return s, nil
 }
 
-// DB exposes the Badger database to packages that keep their own keys
-// beside the log (they MUST NOT use the prefixes listed in the package doc).
+// refresh replaces the read snapshot with one that sees every write so far.
+func (s *Store) refresh() {
+	t := s.db.NewTransaction(false)
+	s.snapMu.Lock()
+	old := s.snap
+	s.snap = t
+	s.snapMu.Unlock()
+	if old != nil {
+		old.Discard()
+	}
+}
+
+// view runs fn on the read snapshot; read-only Badger transactions are
+// safe for concurrent readers.
+func (s *Store) view(fn func(txn *badger.Txn) error) error {
+	s.snapMu.RLock()
+	defer s.snapMu.RUnlock()
+	if s.snap == nil {
+		return badger.ErrDBClosed
+	}
+	return fn(s.snap)
+}
+
+// DB exposes the Badger database for tools and tests that work below the
+// log (say, to simulate tampering). The Store's reads see writes made
+// through it only after Refresh.
 func (s *Store) DB() *badger.DB { return s.db }
+
+// Refresh makes the Store's reads see every write so far, including writes
+// made through DB.
+func (s *Store) Refresh() { s.refresh() }
 
 // MaxBatchBytes is the largest batch (entries plus tiles) one transaction takes.
 func (s *Store) MaxBatchBytes() int64 { return s.db.MaxBatchSize() }
@@ -100,7 +140,7 @@ func indexKey(key []byte) []byte {
 // Load implements ledger.Storage.
 func (s *Store) Load() (ledger.State, error) {
 	var st ledger.State
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it, err := txn.Get(stateKey)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
@@ -155,6 +195,7 @@ func (s *Store) Commit(b *ledger.Batch) error {
 	if err := txn.Commit(); err != nil {
 		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, err)
 	}
+	s.refresh()
 	return nil
 }
 
@@ -165,7 +206,7 @@ func (s *Store) Tile(id ledger.TileID) ([]byte, error) {
 
 func (s *Store) get(key []byte) ([]byte, error) {
 	var out []byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it, err := txn.Get(key)
 		if err != nil {
 			return err
@@ -189,7 +230,7 @@ func (s *Store) Entries(start uint64, n int) ([][]byte, error) {
 		return [][]byte{e}, nil
 	}
 	out := make([][]byte, 0, n)
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.PrefetchSize = min(n, 256)
 		opts.Prefix = []byte{'e'}
@@ -241,7 +282,7 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 
 // Scan implements ledger.Storage.
 func (s *Store) Scan(prefix []byte, fn func(key, value []byte) bool) error {
-	return s.db.View(func(txn *badger.Txn) error {
+	return s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = indexKey(prefix)
 		it := txn.NewIterator(opts)
@@ -265,6 +306,7 @@ func (s *Store) Scan(prefix []byte, fn func(key, value []byte) bool) error {
 
 // Update implements ledger.Storage.
 func (s *Store) Update(set []ledger.KV, del [][]byte) error {
+	defer s.refresh()
 	return s.db.Update(func(txn *badger.Txn) error {
 		for _, kv := range set {
 			if err := txn.Set(indexKey(kv.Key), kv.Value); err != nil {
@@ -281,7 +323,15 @@ func (s *Store) Update(set []ledger.KV, del [][]byte) error {
 }
 
 // Close implements ledger.Storage.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.snapMu.Lock()
+	if s.snap != nil {
+		s.snap.Discard()
+		s.snap = nil
+	}
+	s.snapMu.Unlock()
+	return s.db.Close()
+}
 
 // State encoding: size(8) | lastTime(8) | nRange(1) | nRange*32 hashes | checkpoint.
 func encodeState(st ledger.State) []byte {

@@ -1,0 +1,79 @@
+package badgerstore
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/fjaledger/fja/ledger"
+)
+
+// TestReadsSeeEveryCommit: the read snapshot is replaced before Commit and
+// Update return, so a read after either sees it; state round-trips.
+func TestReadsSeeEveryCommit(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Load(); err != nil || st.Size != 0 {
+		t.Fatalf("new store: %+v, %v", st, err)
+	}
+	h := bytes.Repeat([]byte{7}, 32)
+	for i := uint64(0); i < 50; i++ {
+		b := &ledger.Batch{
+			Start: i, Entries: [][]byte{{byte(i)}}, DedupKeys: [][]byte{{'h', byte(i)}},
+			Tiles: map[ledger.TileID][]byte{{Level: 0, Index: 0}: bytes.Repeat(h, int(i)+1)},
+			State: ledger.State{Size: i + 1, Range: [][]byte{h, h}, LastTime: int64(i), Checkpoint: []byte("cp")},
+			Extra: []ledger.KV{{Key: []byte{'x', byte(i)}, Value: []byte{byte(i)}}},
+		}
+		if err := s.Commit(b); err != nil {
+			t.Fatal(err)
+		}
+		es, err := s.Entries(i, 1)
+		if err != nil || es[0][0] != byte(i) {
+			t.Fatalf("entry %d right after its commit: %v, %v", i, es, err)
+		}
+		if idx, ok, err := s.Lookup([]byte{'h', byte(i)}); err != nil || !ok || idx != i {
+			t.Fatalf("dedup key %d: %d %v %v", i, idx, ok, err)
+		}
+		if tl, err := s.Tile(ledger.TileID{}); err != nil || len(tl) != 32*(int(i)+1) {
+			t.Fatalf("tile after commit %d: %d bytes, %v", i, len(tl), err)
+		}
+		if v, err := s.Get([]byte{'x', byte(i)}); err != nil || v[0] != byte(i) {
+			t.Fatalf("index key %d: %v %v", i, v, err)
+		}
+	}
+	if err := s.Update(nil, [][]byte{{'x', 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get([]byte{'x', 3}); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("deleted index key: %v, want ErrNotFound", err)
+	}
+	es, err := s.Entries(10, 40)
+	if err != nil || len(es) != 40 || es[39][0] != 49 {
+		t.Fatalf("Entries(10, 40): %d entries, %v", len(es), err)
+	}
+	if _, err := s.Entries(45, 10); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("Entries past the end: %v, want ErrNotFound", err)
+	}
+	n := 0
+	if err := s.Scan([]byte{'x'}, func(k, v []byte) bool { n++; return true }); err != nil || n != 49 {
+		t.Fatalf("Scan: %d keys, %v", n, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get([]byte{'x', 1}); err == nil {
+		t.Fatal("read after Close succeeded")
+	}
+	s, err = Open(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	st, err := s.Load()
+	if err != nil || st.Size != 50 || st.LastTime != 49 || len(st.Range) != 2 || string(st.Checkpoint) != "cp" {
+		t.Fatalf("state after reopen: %+v, %v", st, err)
+	}
+}
