@@ -1,10 +1,10 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -61,10 +61,9 @@ func BenchmarkAppendDecision(b *testing.B) {
 	}
 	reqs := make([][]byte, b.N)
 	for i := range reqs {
-		reqs[i] = []byte(fmt.Sprintf(`%s`, tmpl))
 		id := make([]byte, 8)
 		rand.Read(id)
-		reqs[i] = bytesReplace(reqs[i], "dec-2026-11-27-000001", "dec-"+hex.EncodeToString(id))
+		reqs[i] = bytes.Replace(tmpl, []byte("dec-2026-11-27-000001"), []byte("dec-"+hex.EncodeToString(id)), 1)
 	}
 	sem := make(chan struct{}, 256)
 	var wg sync.WaitGroup
@@ -96,17 +95,4 @@ func BenchmarkValidateDecision(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func bytesReplace(b []byte, old, new string) []byte {
-	return []byte(string(b[:0]) + replaceOnce(string(b), old, new))
-}
-
-func replaceOnce(s, old, new string) string {
-	for i := 0; i+len(old) <= len(s); i++ {
-		if s[i:i+len(old)] == old {
-			return s[:i] + new + s[i+len(old):]
-		}
-	}
-	return s
 }
