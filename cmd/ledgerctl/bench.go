@@ -28,7 +28,7 @@ type benchResult struct {
 	Pushbacks   int64   `json:"pushbacks"`
 	Seconds     float64 `json:"seconds"`
 	AckedPerSec float64 `json:"acked_per_sec"`
-	TreeSize    uint64  `json:"tree_size"`
+	TreeSize    uint64  `json:"tree_size,omitempty"` // embedded mode only
 	// With --compare: the peer's published rate from the same run, and ours over it.
 	PeerPerSec float64 `json:"peer_published_per_sec,omitempty"`
 	Ratio      float64 `json:"ratio,omitempty"`
