@@ -41,6 +41,9 @@ type Config struct {
 	// (defaults 20,000 and 40,000; 429 past them).
 	RatePerToken float64
 	RateBurst    int
+	// PublicStats makes GET /v1/stats (aggregates, no record detail) open
+	// to anyone; otherwise it needs the regulator role.
+	PublicStats bool
 	// Logger receives request errors (default slog.Default()).
 	Logger *slog.Logger
 }

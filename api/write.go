@@ -49,6 +49,8 @@ func (s *Server) writeRoutes() {
 	e.GET("/v1/decisions/:id", s.getDecision, limit)
 	e.GET("/v1/decisions/:id/receipt", s.getDecisionReceipt, s.requireRole(auth.Producer, auth.Regulator, auth.Operator), limit)
 	e.DELETE("/v1/decisions/:id/private", s.deletePrivate, s.requireRole(auth.Operator), limit)
+	s.contestRoutes(limit, body)
+	e.GET("/v1/stats", s.getStats, limit)
 }
 
 func readBody(c echo.Context) ([]byte, error) {
@@ -71,9 +73,12 @@ func readBody(c echo.Context) ([]byte, error) {
 // fromAudit maps the domain's errors to HTTP errors.
 func fromAudit(err error) *Error {
 	var ve *audit.ValidationError
+	var se *audit.StateError
 	switch {
 	case errors.As(err, &ve):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_record", Message: ve.Error(), Field: ve.Field}
+	case errors.As(err, &se):
+		return errorf(http.StatusConflict, se.Code, se.Message)
 	case errors.Is(err, audit.ErrConflict):
 		return errorf(http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, audit.ErrNotFound):

@@ -44,6 +44,13 @@ type server struct {
 
 func newServer(t *testing.T, tweak func(*api.Config)) *server {
 	t.Helper()
+	return newServerWith(t, nil, tweak)
+}
+
+// newServerWith is newServer with a hook on the record book's configuration
+// (windows, clock).
+func newServerWith(t *testing.T, bookTweak func(*audit.Config), tweak func(*api.Config)) *server {
+	t.Helper()
 	skey, vkey, err := signer.GenerateKey(rand.Reader, origin)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +74,11 @@ func newServer(t *testing.T, tweak func(*api.Config)) *server {
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	book, err := audit.Open(audit.Config{Log: l, Vault: v, Secret: secret})
+	bcfg := audit.Config{Log: l, Vault: v, Secret: secret}
+	if bookTweak != nil {
+		bookTweak(&bcfg)
+	}
+	book, err := audit.Open(bcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

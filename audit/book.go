@@ -33,6 +33,14 @@ type Config struct {
 	// Secret (at least 32 bytes) keys the digests of requests kept to tell
 	// a retry from a conflicting resubmission; it never leaves the server.
 	Secret []byte
+	// ContestWindow is how long after it is logged a decision can be
+	// contested (default and minimum DefaultContestWindow: six months).
+	ContestWindow time.Duration
+	// ResponseWindow sets a contest's due_by after it is logged (default
+	// DefaultResponseWindow).
+	ResponseWindow time.Duration
+	// Now is the clock for windows and deadlines (default time.Now).
+	Now func() time.Time
 }
 
 // Validate reports what is missing from c.
@@ -44,6 +52,10 @@ func (c Config) Validate() error {
 		return errors.New("audit: Vault is nil")
 	case len(c.Secret) < 32:
 		return fmt.Errorf("audit: Secret has %d bytes, want at least 32", len(c.Secret))
+	case c.ContestWindow != 0 && c.ContestWindow < MinContestWindow:
+		return fmt.Errorf("audit: ContestWindow is %s, want at least %s (DSA Art. 20: six months)", c.ContestWindow, MinContestWindow)
+	case c.ResponseWindow < 0:
+		return fmt.Errorf("audit: ResponseWindow is %s, want > 0", c.ResponseWindow)
 	}
 	return nil
 }
@@ -55,6 +67,11 @@ type Book struct {
 
 	mu            sync.RWMutex
 	constitutions map[string]map[string]bool // "id@version" -> rule ids
+
+	// contestMu serialises filing and resolving contests, whose rules
+	// (one open contest per decision, one resolution per contest) read the
+	// log's state. Contests are rare next to decisions.
+	contestMu sync.Mutex
 }
 
 // Index key prefixes kept beside the log (ledger.KV), all written in the
@@ -69,6 +86,15 @@ const (
 func Open(cfg Config) (*Book, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.ContestWindow == 0 {
+		cfg.ContestWindow = DefaultContestWindow
+	}
+	if cfg.ResponseWindow == 0 {
+		cfg.ResponseWindow = DefaultResponseWindow
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	b := &Book{cfg: cfg, constitutions: map[string]map[string]bool{}}
 	var perr error
@@ -137,10 +163,19 @@ type pendingRecord struct {
 // appendRecord logs r, or returns the first receipt of an identical
 // earlier request (ErrConflict if the earlier one differs).
 func (b *Book) appendRecord(ctx context.Context, r *pendingRecord) (*Appended, error) {
+	return b.appendStamped(ctx, r, func(time.Time) ([]byte, error) { return r.body, nil })
+}
+
+// appendStamped is appendRecord for a body that depends on the log time.
+func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(loggedAt time.Time) ([]byte, error)) (*Appended, error) {
 	key := recordKey(r.kind, r.id)
 	extra := append([]ledger.KV{{Key: []byte(prefixDigest + key), Value: r.digest}}, r.extra...)
 	ack, err := b.cfg.Log.AppendStamped(ctx, []byte(key), func(_ uint64, t time.Time) ([]byte, []ledger.KV, error) {
-		return EnvelopeBytes(r.kind, t, r.body), extra, nil
+		body, err := body(t)
+		if err != nil {
+			return nil, nil, err
+		}
+		return EnvelopeBytes(r.kind, t, body), extra, nil
 	})
 	if err != nil {
 		return nil, err

@@ -140,3 +140,56 @@ type DecisionRequest struct {
 	Decision
 	Private *DecisionPrivate `json:"private,omitempty"`
 }
+
+// Contest is the body of a contest record.
+type Contest struct {
+	ContestID string            `json:"contest_id"`
+	Decision  ContestedDecision `json:"decision"`
+	DueBy     string            `json:"due_by"`
+	Grounds   Grounds           `json:"grounds"`
+	Remedy    string            `json:"remedy"`
+}
+
+// ContestedDecision points at the contested decision's leaf.
+type ContestedDecision struct {
+	DecisionID string `json:"decision_id"`
+	Index      uint64 `json:"index"`
+	LeafHash   []byte `json:"leaf_hash"`
+}
+
+// Grounds are why a decision is contested; the text is private content.
+type Grounds struct {
+	Category   string `json:"category"`
+	Commitment string `json:"commitment"`
+}
+
+// ContestRequest is the body of POST /v1/contests.
+type ContestRequest struct {
+	ContestID    string         `json:"contest_id"`
+	ContestToken string         `json:"contest_token"`
+	DecisionID   string         `json:"decision_id"`
+	Grounds      ContestGrounds `json:"grounds"`
+	Remedy       string         `json:"remedy"`
+}
+
+// ContestGrounds are the grounds as the subject sends them.
+type ContestGrounds struct {
+	Category string `json:"category"`
+	Text     string `json:"text"`
+}
+
+// Resolution is the body of a resolution record.
+type Resolution struct {
+	ContestID     string       `json:"contest_id"`
+	HumanReviewed bool         `json:"human_reviewed"`
+	Outcome       string       `json:"outcome"`
+	Rationale     string       `json:"rationale"`
+	RuleChanges   []RuleChange `json:"rule_changes"`
+}
+
+// RuleChange is a change to a constitution rule that a resolution decided.
+type RuleChange struct {
+	Change              string `json:"change"`
+	ConstitutionVersion string `json:"constitution_version"`
+	RuleID              string `json:"rule_id"`
+}

@@ -1,0 +1,131 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/verify"
+)
+
+// contestRoutes: the subject files with the decision's contest token (no
+// bearer token); a reviewer resolves; the subject, reviewers and
+// regulators read the state.
+func (s *Server) contestRoutes(limit, body echo.MiddlewareFunc) {
+	e := s.echo
+	e.POST("/v1/contests", s.postContest, limit, body)
+	e.POST("/v1/contests/:id/resolution", s.postResolution, s.requireRole(auth.Reviewer), limit, body)
+	e.GET("/v1/contests/:id", s.getContest, limit)
+}
+
+// ContestFiled is the body of a 201 from POST /v1/contests.
+type ContestFiled struct {
+	Receipt   *verify.Receipt `json:"receipt"`
+	ContestID string          `json:"contest_id"`
+	DueBy     string          `json:"due_by"`
+}
+
+func (s *Server) postContest(c echo.Context) error {
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	a, ct, err := s.cfg.Book.FileContest(c.Request().Context(), raw)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status(a), ContestFiled{Receipt: s.receiptOf(a), ContestID: a.ID, DueBy: ct.DueBy})
+}
+
+// ResolutionLogged is the body of a 201 from POST /v1/contests/{id}/resolution.
+type ResolutionLogged struct {
+	Receipt   *verify.Receipt `json:"receipt"`
+	ContestID string          `json:"contest_id"`
+	Outcome   string          `json:"outcome"`
+}
+
+func (s *Server) postResolution(c echo.Context) error {
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	a, r, err := s.cfg.Book.Resolve(c.Request().Context(), c.Param("id"), raw)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status(a), ResolutionLogged{Receipt: s.receiptOf(a), ContestID: a.ID, Outcome: r.Outcome})
+}
+
+// RecordProof is a logged record with its inclusion proof.
+type RecordProof struct {
+	Index          uint64          `json:"index"`
+	Entry          []byte          `json:"entry"`
+	LeafHash       []byte          `json:"leaf_hash"`
+	InclusionProof [][]byte        `json:"inclusion_proof"`
+	Record         *audit.Envelope `json:"record"`
+}
+
+// ContestView is the body of GET /v1/contests/{id}: both records proven
+// against one checkpoint.
+type ContestView struct {
+	ContestID  string       `json:"contest_id"`
+	DecisionID string       `json:"decision_id"`
+	Status     string       `json:"status"`
+	DueBy      string       `json:"due_by"`
+	FiledAt    string       `json:"filed_at"`
+	Checkpoint string       `json:"checkpoint"`
+	Contest    *RecordProof `json:"contest"`
+	Resolution *RecordProof `json:"resolution"`
+}
+
+func (s *Server) getContest(c echo.Context) error {
+	id := c.Param("id")
+	who, err := s.authenticate(c)
+	if err != nil {
+		return err
+	}
+	token := c.Request().Header.Get("X-Contest-Token")
+	staff := who != nil && (who.Role == auth.Reviewer || who.Role == auth.Regulator)
+	switch {
+	case staff, token != "":
+	case who != nil:
+		return errorf(http.StatusForbidden, "forbidden", "token "+who.Name+" has role "+string(who.Role)+"; this route needs reviewer or regulator, or the subject's X-Contest-Token")
+	default:
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="fja-ledger"`)
+		return errorf(http.StatusUnauthorized, "unauthorized", "this route needs a reviewer or regulator bearer token, or the subject's X-Contest-Token")
+	}
+	unknown := notFound("no contest " + id + " for this token")
+	st, err := s.cfg.Book.ContestStatus(id)
+	if errors.Is(err, audit.ErrNotFound) {
+		return unknown
+	}
+	if err != nil {
+		return err
+	}
+	if !staff && !s.cfg.Book.CheckToken(st.Body.Decision.DecisionID, token) {
+		return unknown
+	}
+	head := s.cfg.Log.Head()
+	v := ContestView{ContestID: id, DecisionID: st.Body.Decision.DecisionID, Status: st.Status, DueBy: st.Body.DueBy,
+		FiledAt: st.Contest.Envelope.LoggedAt, Checkpoint: string(head.Checkpoint)}
+	if v.Contest, err = s.proven(st.Contest, head.Size); err != nil {
+		return err
+	}
+	if st.Resolution != nil {
+		if v.Resolution, err = s.proven(st.Resolution, head.Size); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) proven(rec *audit.Record, size uint64) (*RecordProof, error) {
+	p, err := s.cfg.Log.InclusionProof(rec.Index, size)
+	if err != nil {
+		return nil, err
+	}
+	return &RecordProof{Index: rec.Index, Entry: rec.Entry, LeafHash: verify.LeafHash(rec.Entry), InclusionProof: nonNil(p), Record: rec.Envelope}, nil
+}

@@ -1,0 +1,272 @@
+package audit
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fjaledger/fja/ledger"
+)
+
+// StateError refuses a contest or resolution because of the state of the
+// records it concerns; Code says which rule (for the API's error code). It
+// is an ErrConflict.
+type StateError struct {
+	Code, Message string
+}
+
+func (e *StateError) Error() string        { return e.Code + ": " + e.Message }
+func (e *StateError) Is(target error) bool { return target == ErrConflict }
+
+// Contest windows (DSA Art. 20): how long a decision stays contestable, and
+// how long the operator has to resolve a contest.
+const (
+	DefaultContestWindow  = 183 * 24 * time.Hour // at least six months
+	DefaultResponseWindow = 14 * 24 * time.Hour
+	MinContestWindow      = 183 * 24 * time.Hour
+)
+
+// Contest index keys: "cd/<decision_id>/<contest_id>" lists the contests
+// of a decision. Whether a contest is resolved is whether a resolution
+// record for it is logged (dedup key "resolution/<contest_id>"): state is
+// derived from the records, not kept beside them.
+const prefixContestOfDecision = "cd/"
+
+// FileContest validates a POST /v1/contests body and logs the contest. The
+// subject proves standing with the decision's contest token; a wrong token
+// and an unknown decision get the same ErrNotFound. The grounds text is
+// private content: only its commitment enters the leaf.
+func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest, error) {
+	if err := Validate("append-contest.v1", raw); err != nil {
+		return nil, nil, err
+	}
+	var req ContestRequest
+	if err := decodeStrict(raw, &req); err != nil {
+		return nil, nil, err
+	}
+	dec, d, err := b.decisionForToken(req.DecisionID, req.ContestToken)
+	if err != nil {
+		return nil, nil, err
+	}
+	sentPrivate, err := canonicalRecord(req.Grounds)
+	if err != nil {
+		return nil, nil, err
+	}
+	sent := req
+	sent.Grounds.Text = ""
+	sentRecord, err := canonicalRecord(sent)
+	if err != nil {
+		return nil, nil, err
+	}
+	digest := b.digest(sentRecord, sentPrivate)
+
+	// One filing at a time: the open-contest rule reads the log's state.
+	b.contestMu.Lock()
+	defer b.contestMu.Unlock()
+	key := recordKey(KindContest, req.ContestID)
+	if _, found, err := b.cfg.Log.LookupKey([]byte(key)); err != nil {
+		return nil, nil, err
+	} else if found {
+		a, err := b.appendRecord(ctx, &pendingRecord{kind: KindContest, id: req.ContestID, digest: digest})
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := b.contestAt(a.Ack.Index)
+		return a, c, err
+	}
+	if !d.Outcome.Contestable {
+		return nil, nil, &StateError{"not_contestable", fmt.Sprintf("decision %s is logged as not contestable", d.DecisionID)}
+	}
+	loggedAt, err := time.Parse(time.RFC3339Nano, dec.Envelope.LoggedAt)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := b.cfg.Now()
+	if closes := loggedAt.Add(b.cfg.ContestWindow); !now.Before(closes) {
+		return nil, nil, &StateError{"window_closed", fmt.Sprintf("decision %s could be contested until %s (logged %s, window %s)",
+			d.DecisionID, closes.UTC().Format(time.RFC3339), dec.Envelope.LoggedAt, b.cfg.ContestWindow)}
+	}
+	if open, err := b.openContest(d.DecisionID); err != nil {
+		return nil, nil, err
+	} else if open != "" {
+		return nil, nil, &StateError{"contest_open", fmt.Sprintf("decision %s already has an open contest, %s", d.DecisionID, open)}
+	}
+
+	salt, commitment, err := Commit([]byte(req.Grounds.Text))
+	if err != nil {
+		return nil, nil, err
+	}
+	pt, err := json.Marshal(sealedContent{"grounds": {Salt: salt, Text: req.Grounds.Text}})
+	if err != nil {
+		return nil, nil, err
+	}
+	c := Contest{ContestID: req.ContestID, Remedy: req.Remedy,
+		Decision: ContestedDecision{DecisionID: d.DecisionID, Index: dec.Index, LeafHash: ledger.LeafHash(dec.Entry)},
+		Grounds:  Grounds{Category: req.Grounds.Category, Commitment: commitment}}
+	// The deadline is set from the log time the sequencer assigns.
+	stamp := func(t time.Time) ([]byte, error) {
+		cc := c
+		cc.DueBy = t.Add(b.cfg.ResponseWindow).UTC().Format(LoggedAtFormat)
+		return canonicalRecord(cc)
+	}
+	if body, err := stamp(now); err != nil {
+		return nil, nil, err
+	} else if len(body) > ledger.MaxEntrySize-256 {
+		return nil, nil, &ValidationError{Field: "grounds", Message: "the contest record would be too large"}
+	}
+	sealed, err := b.cfg.Vault.Seal(key, pt)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := b.appendStamped(ctx, &pendingRecord{kind: KindContest, id: req.ContestID, digest: digest,
+		extra: []ledger.KV{
+			{Key: []byte(prefixPrivate + key), Value: sealed},
+			{Key: []byte(prefixContestOfDecision + d.DecisionID + "/" + req.ContestID), Value: []byte{1}},
+		}}, stamp)
+	if err != nil {
+		return nil, nil, err
+	}
+	got, err := b.contestAt(a.Ack.Index)
+	return a, got, err
+}
+
+// decisionForToken returns the decision whose contest token is token. An
+// unknown decision and a wrong token are the same ErrNotFound, compared in
+// constant time, so decision ids cannot be probed.
+func (b *Book) decisionForToken(id, token string) (*Record, *Decision, error) {
+	notFound := fmt.Errorf("%w: no decision %q for this contest token", ErrNotFound, id)
+	rec, err := b.Get(KindDecision, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, notFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var d Decision
+	if err := json.Unmarshal(rec.Envelope.Body, &d); err != nil {
+		return nil, nil, err
+	}
+	want := ""
+	if d.Contest != nil {
+		want = d.Contest.TokenSHA256
+	}
+	if subtle.ConstantTimeCompare([]byte(TokenHash(token)), []byte(want)) != 1 {
+		return nil, nil, notFound
+	}
+	return rec, &d, nil
+}
+
+// CheckToken reports whether token is the contest token of decision id.
+func (b *Book) CheckToken(decisionID, token string) bool {
+	_, _, err := b.decisionForToken(decisionID, token)
+	return err == nil
+}
+
+// openContest returns the id of the decision's unresolved contest, if any.
+func (b *Book) openContest(decisionID string) (string, error) {
+	var ids []string
+	prefix := prefixContestOfDecision + decisionID + "/"
+	if err := b.cfg.Log.Scan([]byte(prefix), func(k, _ []byte) bool {
+		ids = append(ids, string(k[len(prefix):]))
+		return true
+	}); err != nil {
+		return "", err
+	}
+	for _, id := range ids {
+		if _, resolved, err := b.cfg.Log.LookupKey([]byte(recordKey(KindResolution, id))); err != nil {
+			return "", err
+		} else if !resolved {
+			return id, nil
+		}
+	}
+	return "", nil
+}
+
+func (b *Book) contestAt(idx uint64) (*Contest, error) {
+	es, err := b.cfg.Log.Entries(idx, 1)
+	if err != nil {
+		return nil, err
+	}
+	env, err := ParseEnvelope(es[0])
+	if err != nil {
+		return nil, err
+	}
+	var c Contest
+	if err := json.Unmarshal(env.Body, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Resolve validates a POST /v1/contests/{id}/resolution body and logs the
+// resolution. It MUST say a person reviewed the contest (DSA Art. 20(6)).
+func (b *Book) Resolve(ctx context.Context, contestID string, raw []byte) (*Appended, *Resolution, error) {
+	if err := Validate("append-resolution.v1", raw); err != nil {
+		return nil, nil, err
+	}
+	var r Resolution
+	if err := decodeStrict(raw, &r); err != nil {
+		return nil, nil, err
+	}
+	if !r.HumanReviewed {
+		return nil, nil, &ValidationError{Field: "human_reviewed", Message: "must be true: a contest may not be resolved by automated means alone (DSA Art. 20(6))"}
+	}
+	r.ContestID = contestID
+	if _, err := b.lookup(KindContest, contestID); err != nil {
+		return nil, nil, err
+	}
+	body, err := canonicalRecord(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	b.contestMu.Lock()
+	defer b.contestMu.Unlock()
+	a, err := b.appendRecord(ctx, &pendingRecord{kind: KindResolution, id: contestID, body: body, digest: b.digest(body)})
+	if errors.Is(err, ErrConflict) {
+		return nil, nil, &StateError{"contest_resolved", fmt.Sprintf("contest %s is resolved already, differently", contestID)}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, &r, nil
+}
+
+// ContestState is a contest as derived from the log.
+type ContestState struct {
+	Contest    *Record
+	Body       *Contest
+	Resolution *Record // nil while open
+	// Status is open, resolved or overdue (open past due_by).
+	Status string
+	DueBy  time.Time
+}
+
+// ContestStatus derives a contest's state from its records.
+func (b *Book) ContestStatus(id string) (*ContestState, error) {
+	rec, err := b.Get(KindContest, id)
+	if err != nil {
+		return nil, err
+	}
+	var c Contest
+	if err := json.Unmarshal(rec.Envelope.Body, &c); err != nil {
+		return nil, err
+	}
+	due, err := time.Parse(time.RFC3339Nano, c.DueBy)
+	if err != nil {
+		return nil, err
+	}
+	st := &ContestState{Contest: rec, Body: &c, DueBy: due, Status: "open"}
+	res, err := b.Get(KindResolution, id)
+	switch {
+	case err == nil:
+		st.Resolution, st.Status = res, "resolved"
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
+	case !b.cfg.Now().Before(due):
+		st.Status = "overdue"
+	}
+	return st, nil
+}
