@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -59,6 +60,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxPending, "max-pending", 0, "appends queued before the server answers 503 (default 16 × max-batch)")
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "largest request body in `bytes` (413 past it; the batch endpoint takes 32×)")
 	fs.Float64Var(&o.rate, "rate", 20000, "requests per second allowed per token (429 past it; burst 2×)")
+	fs.DurationVar(&o.contestWindow, "contest-window", 183*24*time.Hour, "how long after it is logged a decision can be contested (at least six months, DSA Art. 20)")
+	fs.DurationVar(&o.responseWindow, "response-window", 14*24*time.Hour, "how long the operator has to resolve a contest: sets its due_by")
+	fs.BoolVar(&o.publicStats, "public-stats", false, "serve GET /v1/stats (aggregates, no record detail) to anyone, not only to regulators")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go's /debug/pprof on this `address` (e.g. 127.0.0.1:6060; off by default)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {

@@ -39,7 +39,8 @@ type options struct {
 	maxBatch, maxPending                                  int
 	maxBody                                               int64
 	rate                                                  float64
-	maxDelay                                              time.Duration
+	maxDelay, contestWindow, responseWindow               time.Duration
+	publicStats                                           bool
 	level                                                 slog.Level
 }
 
@@ -136,13 +137,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	book, err := audit.Open(audit.Config{Log: l, Vault: v, Secret: secret})
+	book, err := audit.Open(audit.Config{Log: l, Vault: v, Secret: secret, ContestWindow: o.contestWindow, ResponseWindow: o.responseWindow})
 	if err != nil {
 		return err
 	}
 	srv, err := api.New(api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: vkeys, WitnessPolicy: policy,
 		Tokens: tokens, Logger: logger, MaxBodyBytes: o.maxBody, MaxBatchBodyBytes: 32 * o.maxBody,
-		RatePerToken: o.rate, RateBurst: 2 * int(o.rate)})
+		RatePerToken: o.rate, RateBurst: 2 * int(o.rate), PublicStats: o.publicStats})
 	if err != nil {
 		return err
 	}
