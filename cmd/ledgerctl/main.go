@@ -45,6 +45,8 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newFsckCmd())
 	root.AddCommand(newAppendCmd())
 	root.AddCommand(newGetCmd())
+	root.AddCommand(newContestCmd())
+	root.AddCommand(newResolveCmd())
 	return root
 }
 

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/fjaledger/fja/api"
+	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/audit/vault"
+	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/ledger/badgerstore"
+	"github.com/fjaledger/fja/ledger/signer"
+)
+
+// newContestServer is newAppendServer with a token for every role.
+func newContestServer(t *testing.T) *appendServer {
+	t.Helper()
+	const origin = "cli.contest.example.org/log"
+	skey, vkey, err := signer.GenerateKey(rand.Reader, origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := signer.FromNoteKey(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, "badger")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(ledger.Config{Origin: origin, Signers: []note.Signer{s}, Storage: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	v, err := vault.Open(filepath.Join(dir, "vault"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	book, err := audit.Open(audit.Config{Log: l, Vault: v, Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := map[auth.Role]string{}
+	var entries []auth.Entry
+	for _, r := range []auth.Role{auth.Producer, auth.Reviewer, auth.Regulator, auth.Operator} {
+		tok, e, err := auth.NewToken("test-"+string(r), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks[r] = tok
+		entries = append(entries, e)
+	}
+	tf, _ := json.Marshal(entries)
+	tokens, err := auth.Parse(tf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: []string{vkey}, Tokens: tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &appendServer{url: hs.URL, vkey: vkey, tokens: toks}
+}
+
+func TestContestAndResolve(t *testing.T) {
+	t.Setenv("LEDGER_TOKEN", "")
+	t.Setenv("LEDGER_URL", "")
+	s := newContestServer(t)
+	u := []string{"--url", s.url}
+	prod := append(u, "--token", s.tokens[auth.Producer])
+	rev := append(u, "--token", s.tokens[auth.Reviewer])
+	dir := t.TempDir()
+	rdir := filepath.Join(dir, "receipts")
+
+	// a constitution and the refused decision; keep its receipt
+	if code, _, _ := ctl(t, "", append(prod, "append", filepath.Join(appendExamples, "constitution.json"), "--kind", "constitution")...); code != 0 {
+		t.Fatalf("constitution: %d", code)
+	}
+	if code, _, _ := ctl(t, "", append(prod, "append", filepath.Join(appendExamples, "decision-refused.json"), "--receipts", rdir, "--key", s.vkey)...); code != 0 {
+		t.Fatalf("decision: %d", code)
+	}
+	const decID = "dec-2026-11-27-000001"
+	decReceipt := filepath.Join(rdir, decID+".receipt.json")
+	var dr struct {
+		Index        uint64 `json:"index"`
+		ContestToken string `json:"contest_token"`
+	}
+	b, _ := os.ReadFile(decReceipt)
+	if json.Unmarshal(b, &dr) != nil || dr.ContestToken == "" {
+		t.Fatalf("decision receipt: %s", b)
+	}
+
+	var ex struct {
+		ContestID string `json:"contest_id"`
+		Grounds   struct{ Category, Text string }
+		Remedy    string `json:"remedy"`
+	}
+	json.Unmarshal(readExample(t, "contest.json"), &ex)
+	groundsFile := filepath.Join(dir, "grounds.txt")
+	os.WriteFile(groundsFile, []byte(ex.Grounds.Text+"\n"), 0o600)
+
+	// file the contest, with a producer token in the environment that must
+	// not be sent
+	t.Setenv("LEDGER_TOKEN", s.tokens[auth.Producer])
+	conReceipt := filepath.Join(dir, "contest.receipt.json")
+	code, out, _ := ctl(t, "", append(u, "contest", "--receipt", decReceipt, "--grounds-file", groundsFile, "--category", ex.Grounds.Category,
+		"--remedy", ex.Remedy, "--contest-id", ex.ContestID, "--key", s.vkey, "--out", conReceipt)...)
+	t.Setenv("LEDGER_TOKEN", "")
+	if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" filed against "+decID+", due by 20") {
+		t.Fatalf("contest: %d %q", code, out)
+	}
+	if code, _, _ := ctl(t, "", "verify", conReceipt, "--key", s.vkey); code != 0 {
+		t.Fatal("the contest receipt does not verify")
+	}
+	// the same contest again: the first answer, exit 0
+	code, out, _ = ctl(t, "", append(u, "contest", "--receipt", decReceipt, "--grounds", ex.Grounds.Text, "--category", ex.Grounds.Category,
+		"--remedy", ex.Remedy, "--contest-id", ex.ContestID, "--key", s.vkey, "--json")...)
+	var filed struct {
+		ContestID string          `json:"contest_id"`
+		DueBy     string          `json:"due_by"`
+		Receipt   json.RawMessage `json:"receipt"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &filed) != nil || filed.ContestID != ex.ContestID || filed.DueBy == "" {
+		t.Fatalf("contest again: %d %q", code, out)
+	}
+
+	// status, as the subject (receipt, and token) and as the reviewer
+	code, out, _ = ctl(t, "", append(u, "contest", "status", ex.ContestID, "--receipt", decReceipt, "--key", s.vkey)...)
+	if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" against "+decID+": open\n") || !strings.Contains(out, "due by:      "+filed.DueBy) ||
+		!strings.Contains(out, "resolution:  none yet") || !strings.Contains(out, "verified:") {
+		t.Fatalf("status open: %d %q", code, out)
+	}
+	if code, out, _ := ctl(t, "", append(u, "contest", "status", ex.ContestID, "--contest-token", dr.ContestToken, "--json")...); code != 0 || !strings.Contains(out, `"status":"open"`) {
+		t.Fatalf("status with token: %d %q", code, out)
+	}
+	if code, _, errOut := ctl(t, "", append(u, "contest", "status", ex.ContestID, "--contest-token", "wrong")...); code != 1 || !strings.Contains(errOut, "404") {
+		t.Fatalf("status with a wrong token: %d %q", code, errOut)
+	}
+
+	// a second contest on the same decision: contest_open
+	code, _, errOut := ctl(t, "", append(u, "contest", "--receipt", decReceipt, "--grounds", "again", "--category", "false-refusal", "--remedy", "explain")...)
+	if code != 1 || !strings.Contains(errOut, "contest_open") || !strings.Contains(errOut, "409") {
+		t.Fatalf("second contest: %d %q", code, errOut)
+	}
+
+	// resolve: without --human-reviewed a usage error; with a producer
+	// token refused; with the reviewer token logged
+	resolve := []string{"resolve", ex.ContestID, "--outcome", "overturned", "--rationale", "The dosage question is standard consumer health information.",
+		"--rule-change", "H-12:amend:2026.12"}
+	if code, _, errOut := ctl(t, "", append(rev, resolve...)...); code != 2 || !strings.Contains(errOut, "--human-reviewed") {
+		t.Fatalf("resolve without human review: %d %q", code, errOut)
+	}
+	if code, _, _ := ctl(t, "", append(rev, append(resolve, "--human-reviewed=false")...)...); code != 2 {
+		t.Fatalf("resolve --human-reviewed=false: %d", code)
+	}
+	if code, _, errOut := ctl(t, "", append(prod, append(resolve, "--human-reviewed")...)...); code != 1 || !strings.Contains(errOut, "403") {
+		t.Fatalf("resolve as producer: %d %q", code, errOut)
+	}
+	resReceipt := filepath.Join(dir, "resolution.receipt.json")
+	code, out, _ = ctl(t, "", append(rev, append(resolve, "--human-reviewed", "--key", s.vkey, "--out", resReceipt)...)...)
+	if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" resolved: overturned (entry ") {
+		t.Fatalf("resolve: %d %q", code, out)
+	}
+	if code, _, _ := ctl(t, "", "verify", resReceipt, "--key", s.vkey); code != 0 {
+		t.Fatal("the resolution receipt does not verify")
+	}
+	// the same resolution again: the first answer; a different one:
+	// contest_resolved
+	if code, out, _ := ctl(t, "", append(rev, append(resolve, "--human-reviewed", "--key", s.vkey)...)...); code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" resolved: overturned") {
+		t.Fatalf("resolve again: %d %q", code, out)
+	}
+	code, _, errOut = ctl(t, "", append(rev, "resolve", ex.ContestID, "--outcome", "upheld", "--rationale", "Second thoughts.", "--human-reviewed")...)
+	if code != 1 || !strings.Contains(errOut, "contest_resolved") || !strings.Contains(errOut, "409") {
+		t.Fatalf("resolve differently: %d %q", code, errOut)
+	}
+
+	// status: resolved, overturned, verified; as the subject and the reviewer
+	for _, args := range [][]string{
+		append(u, "contest", "status", ex.ContestID, "--receipt", decReceipt, "--key", s.vkey),
+		append(rev, "contest", "status", ex.ContestID, "--key", s.vkey),
+	} {
+		code, out, _ = ctl(t, "", args...)
+		if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" against "+decID+": resolved\n") ||
+			!strings.Contains(out, "resolution:  overturned (human reviewed)") || !strings.Contains(out, "rule change: H-12 amend in constitution version 2026.12") {
+			t.Fatalf("status resolved: %d %q", code, out)
+		}
+	}
+	// a producer may not read it
+	if code, _, errOut := ctl(t, "", append(prod, "contest", "status", ex.ContestID)...); code != 1 || !strings.Contains(errOut, "403") {
+		t.Fatalf("status as producer: %d %q", code, errOut)
+	}
+	// a key of another log: the checkpoint does not open
+	_, other, _ := signer.GenerateKey(rand.Reader, "cli.contest.example.org/log")
+	if code, _, errOut := ctl(t, "", append(rev, "contest", "status", ex.ContestID, "--key", other)...); code != 1 || !strings.Contains(errOut, "does NOT verify") {
+		t.Fatalf("status with another key: %d %q", code, errOut)
+	}
+
+	// a lying server: each change to the answer fails verification
+	for _, lie := range [][2]string{
+		{`"status":"resolved"`, `"status":"open"`},
+		{`"outcome":"overturned"`, `"outcome":"upheld"`},
+		{`"due_by":"2`, `"due_by":"3`},
+	} {
+		liar := lyingProxy(t, s.url, lie[0], lie[1])
+		code, _, errOut := ctl(t, "", "--url", liar, "--token", s.tokens[auth.Reviewer], "contest", "status", ex.ContestID, "--key", s.vkey)
+		if code != 1 || !strings.Contains(errOut, "does NOT verify") {
+			t.Fatalf("lie %q: %d %q", lie, code, errOut)
+		}
+	}
+
+	// resolve from a file: an unknown contest is the server's 404
+	code, _, errOut = ctl(t, "", append(rev, "resolve", "con-unknown", "--file", filepath.Join(appendExamples, "resolution.json"), "--human-reviewed")...)
+	if code != 1 || !strings.Contains(errOut, "404") {
+		t.Fatalf("resolve unknown: %d %q", code, errOut)
+	}
+}
+
+func TestContestUsage(t *testing.T) {
+	t.Setenv("LEDGER_TOKEN", "")
+	rp := filepath.Join(t.TempDir(), "r.json")
+	os.WriteFile(rp, []byte("{}"), 0o644)
+	for _, args := range [][]string{
+		{"contest", "extra"},
+		{"contest", "--grounds", "g", "--category", "c", "--remedy", "reconsider"},                                         // no --receipt
+		{"contest", "--receipt", rp, "--category", "c", "--remedy", "reconsider"},                                          // no grounds
+		{"contest", "--receipt", rp, "--grounds", "g", "--grounds-file", "f", "--category", "c", "--remedy", "reconsider"}, // both
+		{"contest", "--receipt", rp, "--grounds", "g", "--remedy", "reconsider"},                                           // no category
+		{"contest", "--receipt", rp, "--grounds", "g", "--category", "c", "--remedy", "refund"},                            // bad remedy
+		{"contest", "--receipt", rp, "--grounds", "g", "--category", "c", "--remedy", "explain", "--contest-id", "a b"},
+		{"contest", "--receipt", rp, "--grounds", "  ", "--category", "c", "--remedy", "explain"},
+		{"contest", "status"},
+		{"contest", "status", "a", "b"},
+		{"contest", "status", "con-1"}, // no token at all
+		{"contest", "status", "con-1", "--contest-token", "t", "--receipt", rp},
+		{"resolve"},
+		{"resolve", "con-1", "--outcome", "overturned", "--rationale", "r"},                           // no --human-reviewed
+		{"resolve", "con-1", "--outcome", "overturned", "--rationale", "r", "--human-reviewed=false"}, // false
+		{"resolve", "con-1", "--outcome", "won", "--rationale", "r", "--human-reviewed", "--token", "x"},
+		{"resolve", "con-1", "--outcome", "overturned", "--human-reviewed", "--token", "x"}, // no rationale
+		{"resolve", "con-1", "--outcome", "overturned", "--rationale", "r", "--human-reviewed", "--rule-change", "H-12:amend", "--token", "x"},
+		{"resolve", "con-1", "--outcome", "overturned", "--rationale", "r", "--human-reviewed", "--rule-change", "H-12:rewrite:1", "--token", "x"},
+		{"resolve", "con-1", "--outcome", "overturned", "--rationale", "r", "--human-reviewed"}, // no token
+	} {
+		if code, _, _ := ctl(t, "", append([]string{"--url", "http://127.0.0.1:1"}, args...)...); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+	}
+	// a receipt without a contest token is refused before anything is sent
+	if code, _, errOut := ctl(t, "", "--url", "http://127.0.0.1:1", "contest", "--receipt", rp, "--grounds", "g", "--category", "c", "--remedy", "explain"); code != 1 || !strings.Contains(errOut, "not a receipt") {
+		t.Errorf("bad receipt: %d %q", code, errOut)
+	}
+}
+
+func TestParseRuleChange(t *testing.T) {
+	rc, err := parseRuleChange("ns:H-12:amend:2026.12")
+	if err != nil || rc != (ruleChange{RuleID: "ns:H-12", Change: "amend", ConstitutionVersion: "2026.12"}) {
+		t.Fatalf("%+v %v", rc, err)
+	}
+	for _, s := range []string{"H-12", "H-12:amend", ":amend:1", "H-12:amend:", "H 12:add:1"} {
+		if _, err := parseRuleChange(s); err == nil {
+			t.Errorf("%q parsed", s)
+		}
+	}
+}
+
+// lyingProxy forwards to the server at target, replacing old with new in
+// every answer.
+func lyingProxy(t *testing.T, target, old, new string) string {
+	t.Helper()
+	u, _ := url.Parse(target)
+	p := httputil.NewSingleHostReverseProxy(u)
+	p.ModifyResponse = func(r *http.Response) error {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		r.Body.Close()
+		b = bytes.ReplaceAll(b, []byte(old), []byte(new))
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.ContentLength = int64(len(b))
+		r.Header.Del("Content-Length")
+		return nil
+	}
+	hs := httptest.NewServer(p)
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
