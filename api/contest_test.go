@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fjaledger/fja/api"
+	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/verify"
@@ -18,14 +19,14 @@ import (
 // contestBody is examples/contest.json with the token of a decision's receipt.
 func contestBody(t *testing.T, token string, edits ...string) []byte {
 	t.Helper()
-	b := bytes.Replace(example(t, "contest.json"), []byte("<the contest_token from that decision's receipt>"), []byte(token), 1)
+	b := bytes.Replace(apitest.Example(t, "contest.json"), []byte("<the contest_token from that decision's receipt>"), []byte(token), 1)
 	for i := 0; i+1 < len(edits); i += 2 {
 		b = bytes.Replace(b, []byte(edits[i]), []byte(edits[i+1]), 1)
 	}
 	return b
 }
 
-func decode[T any](t *testing.T, b []byte) T {
+func decode[T any](t testing.TB, b []byte) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(b, &v); err != nil {
@@ -37,17 +38,17 @@ func decode[T any](t *testing.T, b []byte) T {
 // wantRefused checks a 4xx JSON error with the given code, and that the log
 // did not grow.
 func (s *server) wantRefused(what string, code int, errCode string, method, path string, role auth.Role, body []byte, hdr ...string) {
-	s.t.Helper()
-	before := s.log.Head().Size
-	got, b := s.do(method, path, role, body, hdr...)
+	s.T.Helper()
+	before := s.Log.Head().Size
+	got, b := s.Do(method, path, role, body, hdr...)
 	e := decode[struct {
 		Error api.Error `json:"error"`
-	}](s.t, b)
+	}](s.T, b)
 	if got != code || e.Error.Code != errCode || e.Error.Message == "" {
-		s.t.Errorf("%s: %d %s, want %d %s", what, got, b, code, errCode)
+		s.T.Errorf("%s: %d %s, want %d %s", what, got, b, code, errCode)
 	}
-	if after := s.log.Head().Size; after != before {
-		s.t.Errorf("%s: the log grew from %d to %d", what, before, after)
+	if after := s.Log.Head().Size; after != before {
+		s.T.Errorf("%s: the log grew from %d to %d", what, before, after)
 	}
 }
 
@@ -60,9 +61,9 @@ func TestContestJourney(t *testing.T) {
 	var clock atomic.Pointer[time.Time]
 	now := time.Now()
 	clock.Store(&now)
-	s := newServerWith(t, func(c *audit.Config) { c.Now = func() time.Time { return *clock.Load() } }, nil)
+	s := newServer(t, apitest.WithBook(func(c *audit.Config) { c.Now = func() time.Time { return *clock.Load() } }))
 	s.publishConstitution()
-	code, b := s.do("POST", "/v1/decisions", auth.Producer, example(t, "decision-refused.json"))
+	code, b := s.Do("POST", "/v1/decisions", auth.Producer, apitest.Example(t, "decision-refused.json"))
 	if code != http.StatusCreated {
 		t.Fatalf("decision: %d %s", code, b)
 	}
@@ -73,7 +74,7 @@ func TestContestJourney(t *testing.T) {
 	s.wantRefused("forged token", 404, "not_found", "POST", "/v1/contests", "", contestBody(t, strings.Repeat("A", len(token))))
 	s.wantRefused("unknown decision", 404, "not_found", "POST", "/v1/contests", "", contestBody(t, token, "dec-2026-11-27-000001", "dec-nope"))
 
-	code, b = s.do("POST", "/v1/contests", "", contestBody(t, token))
+	code, b = s.Do("POST", "/v1/contests", "", contestBody(t, token))
 	if code != http.StatusCreated {
 		t.Fatalf("contest: %d %s", code, b)
 	}
@@ -99,7 +100,7 @@ func TestContestJourney(t *testing.T) {
 		t.Fatal("the grounds text entered the leaf")
 	}
 	// the same filing again: the first receipt
-	code, b = s.do("POST", "/v1/contests", "", contestBody(t, token))
+	code, b = s.Do("POST", "/v1/contests", "", contestBody(t, token))
 	if code != http.StatusOK || s.receipt(decode[struct {
 		Receipt json.RawMessage `json:"receipt"`
 	}](t, b).Receipt).Index != cr.Index {
@@ -108,7 +109,7 @@ func TestContestJourney(t *testing.T) {
 	s.wantRefused("second open contest", 409, "contest_open", "POST", "/v1/contests", "", contestBody(t, token, "con-2026-11-27-000001", "con-second"))
 
 	// status, as the subject
-	code, b = s.do("GET", "/v1/contests/"+filed.ContestID, "", nil, "X-Contest-Token", token)
+	code, b = s.Do("GET", "/v1/contests/"+filed.ContestID, "", nil, "X-Contest-Token", token)
 	if code != 200 {
 		t.Fatalf("status: %d %s", code, b)
 	}
@@ -119,12 +120,12 @@ func TestContestJourney(t *testing.T) {
 	s.wantRefused("status with a wrong token", 404, "not_found", "GET", "/v1/contests/"+filed.ContestID, "", nil, "X-Contest-Token", "wrong")
 
 	// resolution: human review is required, and only reviewers resolve
-	res := example(t, "resolution.json")
+	res := apitest.Example(t, "resolution.json")
 	s.wantRefused("no human review", 400, "invalid_record", "POST", "/v1/contests/"+filed.ContestID+"/resolution", auth.Reviewer,
 		bytes.Replace(res, []byte(`"human_reviewed": true`), []byte(`"human_reviewed": false`), 1))
 	s.wantRefused("producer resolving", 403, "forbidden", "POST", "/v1/contests/"+filed.ContestID+"/resolution", auth.Producer, res)
 	s.wantRefused("unknown contest", 404, "not_found", "POST", "/v1/contests/con-nope/resolution", auth.Reviewer, res)
-	code, b = s.do("POST", "/v1/contests/"+filed.ContestID+"/resolution", auth.Reviewer, res)
+	code, b = s.Do("POST", "/v1/contests/"+filed.ContestID+"/resolution", auth.Reviewer, res)
 	if code != http.StatusCreated {
 		t.Fatalf("resolution: %d %s", code, b)
 	}
@@ -135,7 +136,7 @@ func TestContestJourney(t *testing.T) {
 		bytes.Replace(res, []byte(`"overturned"`), []byte(`"upheld"`), 1))
 
 	// both records verify with proofs against one checkpoint
-	code, b = s.do("GET", "/v1/contests/"+filed.ContestID, auth.Regulator, nil)
+	code, b = s.Do("GET", "/v1/contests/"+filed.ContestID, auth.Regulator, nil)
 	if code != 200 {
 		t.Fatalf("status: %d %s", code, b)
 	}
@@ -143,7 +144,7 @@ func TestContestJourney(t *testing.T) {
 	if st.Status != "resolved" || st.Resolution == nil || st.Resolution.Index != rr.Index {
 		t.Fatalf("status after resolution: %s", b)
 	}
-	cp, err := verify.OpenCheckpoint([]byte(st.Checkpoint), origin, s.vkey)
+	cp, err := verify.OpenCheckpoint([]byte(st.Checkpoint), origin, s.VKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,9 +155,9 @@ func TestContestJourney(t *testing.T) {
 	}
 
 	// a decision that is not contestable
-	nc := bytes.Replace(bytes.Replace(example(t, "decision-refused.json"), []byte(`"contestable": true`), []byte(`"contestable": false`), 1),
+	nc := bytes.Replace(bytes.Replace(apitest.Example(t, "decision-refused.json"), []byte(`"contestable": true`), []byte(`"contestable": false`), 1),
 		[]byte("dec-2026-11-27-000001"), []byte("dec-not-contestable"), 1)
-	code, b = s.do("POST", "/v1/decisions", auth.Producer, nc)
+	code, b = s.Do("POST", "/v1/decisions", auth.Producer, nc)
 	if code != http.StatusCreated {
 		t.Fatalf("%d %s", code, b)
 	}
@@ -164,8 +165,8 @@ func TestContestJourney(t *testing.T) {
 		contestBody(t, s.receipt(b).ContestToken, "dec-2026-11-27-000001", "dec-not-contestable", "con-2026-11-27-000001", "con-nc"))
 
 	// past the six-month window
-	late := bytes.Replace(example(t, "decision-refused.json"), []byte("dec-2026-11-27-000001"), []byte("dec-late"), 1)
-	code, b = s.do("POST", "/v1/decisions", auth.Producer, late)
+	late := bytes.Replace(apitest.Example(t, "decision-refused.json"), []byte("dec-2026-11-27-000001"), []byte("dec-late"), 1)
+	code, b = s.Do("POST", "/v1/decisions", auth.Producer, late)
 	if code != http.StatusCreated {
 		t.Fatalf("%d %s", code, b)
 	}
@@ -176,7 +177,7 @@ func TestContestJourney(t *testing.T) {
 		contestBody(t, lateToken, "dec-2026-11-27-000001", "dec-late", "con-2026-11-27-000001", "con-late"))
 
 	// per-rule accountability: the contest and the overturn count against H-12
-	code, b = s.do("GET", "/v1/stats?group_by=rule", auth.Regulator, nil)
+	code, b = s.Do("GET", "/v1/stats?group_by=rule", auth.Regulator, nil)
 	if code != 200 {
 		t.Fatalf("stats: %d %s", code, b)
 	}
@@ -190,7 +191,7 @@ func TestContestJourney(t *testing.T) {
 	if h12 == nil || h12.Count != 3 || h12.Contests != 1 || h12.Overturned != 1 || h12.Key["constitution"] != "fja-default@2026.11" {
 		t.Fatalf("H-12 stats: %+v in %s", h12, b)
 	}
-	if stats.Scanned.To != s.log.Head().Size || stats.Scanned.From != 0 {
+	if stats.Scanned.To != s.Log.Head().Size || stats.Scanned.From != 0 {
 		t.Fatalf("scanned %+v", stats.Scanned)
 	}
 	s.wantRefused("stats by a producer", 403, "forbidden", "GET", "/v1/stats", auth.Producer, nil)
@@ -202,23 +203,23 @@ func TestOverdueContest(t *testing.T) {
 	var clock atomic.Pointer[time.Time]
 	now := time.Now()
 	clock.Store(&now)
-	s := newServerWith(t, func(c *audit.Config) {
+	s := newServer(t, apitest.WithBook(func(c *audit.Config) {
 		c.Now = func() time.Time { return *clock.Load() }
 		c.ResponseWindow = time.Hour
-	}, nil)
+	}))
 	s.publishConstitution()
-	_, b := s.do("POST", "/v1/decisions", auth.Producer, example(t, "decision-refused.json"))
+	_, b := s.Do("POST", "/v1/decisions", auth.Producer, apitest.Example(t, "decision-refused.json"))
 	token := s.receipt(b).ContestToken
-	if code, b := s.do("POST", "/v1/contests", "", contestBody(t, token)); code != 201 {
+	if code, b := s.Do("POST", "/v1/contests", "", contestBody(t, token)); code != 201 {
 		t.Fatalf("%d %s", code, b)
 	}
 	later := now.Add(2 * time.Hour)
 	clock.Store(&later)
-	_, b = s.do("GET", "/v1/contests/con-2026-11-27-000001", "", nil, "X-Contest-Token", token)
+	_, b = s.Do("GET", "/v1/contests/con-2026-11-27-000001", "", nil, "X-Contest-Token", token)
 	if st := decode[api.ContestView](t, b); st.Status != "overdue" {
 		t.Fatalf("status %q, want overdue", st.Status)
 	}
-	_, b = s.do("GET", "/v1/stats?group_by=rule&contest_status=overdue", auth.Regulator, nil)
+	_, b = s.Do("GET", "/v1/stats?group_by=rule&contest_status=overdue", auth.Regulator, nil)
 	stats := decode[api.StatsAnswer](t, b)
 	if len(stats.Groups) == 0 || stats.Groups[0].Overdue != 1 {
 		t.Fatalf("stats %s", b)

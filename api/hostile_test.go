@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
 )
 
@@ -39,20 +40,20 @@ type hostileCase struct {
 
 // hostileResponse sends c and returns the status and body.
 func (s *server) hostile(c hostileCase) (int, http.Header, []byte) {
-	s.t.Helper()
+	s.T.Helper()
 	var body io.Reader = bytes.NewReader(c.body)
 	if c.chunked {
 		body = io.MultiReader(bytes.NewReader(c.body)) // not a *bytes.Reader: no Content-Length
 	}
-	req, err := http.NewRequest(c.method, s.url+c.path, body)
+	req, err := http.NewRequest(c.method, s.URL+c.path, body)
 	if err != nil {
-		s.t.Fatal(err)
+		s.T.Fatal(err)
 	}
 	switch {
 	case c.authz != "":
 		req.Header.Set("Authorization", c.authz)
 	case c.role != "":
-		req.Header.Set("Authorization", "Bearer "+s.tokens[c.role])
+		req.Header.Set("Authorization", "Bearer "+s.Tokens[c.role])
 	}
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(c.hdr); i += 2 {
@@ -60,7 +61,7 @@ func (s *server) hostile(c hostileCase) (int, http.Header, []byte) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.t.Fatalf("%s: %v", c.name, err)
+		s.T.Fatalf("%s: %v", c.name, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -93,10 +94,10 @@ func parseErrorBody(b []byte) (*errorBody, error) {
 }
 
 func (s *server) healthy() {
-	s.t.Helper()
-	code, b := s.do("GET", "/healthz", "", nil)
+	s.T.Helper()
+	code, b := s.Do("GET", "/healthz", "", nil)
 	if code != 200 {
-		s.t.Fatalf("GET /healthz: %d %s", code, b)
+		s.T.Fatalf("GET /healthz: %d %s", code, b)
 	}
 }
 
@@ -167,9 +168,9 @@ func raw(s string) json.RawMessage { return json.RawMessage(s) }
 // TestHostileRequests sends malformed and hostile requests to a real server
 // holding the example constitution and one decision.
 func TestHostileRequests(t *testing.T) {
-	s := newServer(t, nil)
+	s := newServer(t)
 	s.publishConstitution()
-	code, b := s.do("POST", "/v1/decisions", auth.Producer, example(t, "decision-answered.json"))
+	code, b := s.Do("POST", "/v1/decisions", auth.Producer, apitest.Example(t, "decision-answered.json"))
 	if code != http.StatusCreated {
 		t.Fatalf("good decision: %d %s", code, b)
 	}
@@ -178,10 +179,10 @@ func TestHostileRequests(t *testing.T) {
 
 	// fresh is a valid decision that is not logged yet: every case below
 	// breaks it in one way.
-	fresh := example(t, "decision-refused.json")
-	good := example(t, "decision-answered.json")
-	private := example(t, "decision-modified-private.json")
-	constitution := example(t, "constitution.json")
+	fresh := apitest.Example(t, "decision-refused.json")
+	good := apitest.Example(t, "decision-answered.json")
+	private := apitest.Example(t, "decision-modified-private.json")
+	constitution := apitest.Example(t, "constitution.json")
 	edit := func(edits ...func(map[string]any)) []byte { return jsonEdit(t, fresh, edits...) }
 	// editRaw puts text that is not valid JSON at path.
 	editRaw := func(path, text string) []byte {
@@ -381,8 +382,8 @@ func TestHostileRequests(t *testing.T) {
 
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s.t = t
-			before := s.log.Head().Size
+			s.T = t
+			before := s.Log.Head().Size
 			code, hdr, b := s.hostile(c)
 			if code >= 500 {
 				t.Errorf("BUG: %s %s answered %d: %s", c.method, c.path, code, truncateBody(b))
@@ -415,13 +416,13 @@ func TestHostileRequests(t *testing.T) {
 					t.Errorf("401 without WWW-Authenticate")
 				}
 			}
-			if got := s.log.Head().Size; got != before+uint64(c.grow) {
+			if got := s.Log.Head().Size; got != before+uint64(c.grow) {
 				t.Errorf("tree size %d -> %d, want +%d", before, got, c.grow)
 			}
 			s.healthy()
 		})
 	}
-	s.t = t
+	s.T = t
 	if len(cases) < 45 {
 		t.Fatalf("only %d cases", len(cases))
 	}
@@ -473,9 +474,9 @@ func truncateBody(b []byte) string {
 // every 4xx is the JSON error shape, and the server stays up. Mutations
 // that happen to be valid may be logged.
 func TestHostileFuzz(t *testing.T) {
-	s := newServer(t, nil)
+	s := newServer(t)
 	s.publishConstitution()
-	good := example(t, "decision-refused.json")
+	good := apitest.Example(t, "decision-refused.json")
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphabet := []byte(`{}[]":,.-+eE0123456789 \ntfnaul` + "\x00\xff\xc3")
 	for i := 0; i < 300; i++ {
@@ -504,7 +505,7 @@ func TestHostileFuzz(t *testing.T) {
 			path += ":batch"
 			b = append(append([]byte("["), b...), ']')
 		}
-		code, body := s.do("POST", path, auth.Producer, b)
+		code, body := s.Do("POST", path, auth.Producer, b)
 		switch {
 		case code >= 500 || code < 200:
 			t.Fatalf("mutation %d: BUG: %d %s\nbody sent: %q", i, code, truncateBody(body), b)
@@ -523,9 +524,9 @@ func TestHostileFuzz(t *testing.T) {
 // concurrently) gets one leaf, the same receipt for every copy, and the
 // private content stays readable by the regulator.
 func TestHostileConcurrentRetries(t *testing.T) {
-	s := newServer(t, nil)
+	s := newServer(t)
 	s.publishConstitution()
-	private := example(t, "decision-modified-private.json")
+	private := apitest.Example(t, "decision-modified-private.json")
 	const ids, copies = 8, 4
 	var items []json.RawMessage
 	for i := 0; i < ids; i++ {
@@ -534,8 +535,8 @@ func TestHostileConcurrentRetries(t *testing.T) {
 			items = append(items, d)
 		}
 	}
-	before := s.log.Head().Size
-	code, b := s.do("POST", "/v1/decisions:batch", auth.Producer, mustJSON(t, items))
+	before := s.Log.Head().Size
+	code, b := s.Do("POST", "/v1/decisions:batch", auth.Producer, mustJSON(t, items))
 	if code != 200 {
 		t.Fatalf("batch: %d %s", code, truncateBody(b))
 	}
@@ -559,12 +560,12 @@ func TestHostileConcurrentRetries(t *testing.T) {
 			t.Errorf("item %d: index %d, its first copy has %d", i, rc.Index, first.Index)
 		}
 	}
-	if got := s.log.Head().Size; got != before+ids {
+	if got := s.Log.Head().Size; got != before+ids {
 		t.Errorf("tree grew by %d, want %d", got-before, ids)
 	}
 	for i := 0; i < ids; i++ {
 		id := fmt.Sprintf("dec-retry-%d", i)
-		code, b := s.do("GET", "/v1/decisions/"+id, auth.Regulator, nil)
+		code, b := s.Do("GET", "/v1/decisions/"+id, auth.Regulator, nil)
 		if code != 200 || !bytes.Contains(b, []byte("रिटायरमेंट")) {
 			t.Errorf("regulator read of %s after concurrent retries: %d %s", id, code, truncateBody(b))
 		}
@@ -577,31 +578,31 @@ func TestHostileConcurrentRetries(t *testing.T) {
 // the schema alone does not catch) leaves nothing behind, so the producer
 // can fix it and resubmit under the same decision_id.
 func TestHostileRejectedPrivateThenFixed(t *testing.T) {
-	s := newServer(t, nil)
+	s := newServer(t)
 	s.publishConstitution()
-	private := example(t, "decision-modified-private.json")
+	private := apitest.Example(t, "decision-modified-private.json")
 	var objs []any
 	for i := 0; i < 20; i++ {
 		objs = append(objs, map[string]any{"id": fmt.Sprintf("obj-%d", i), "description": strings.Repeat("d", 4000), "source": "extracted", "confidence": 0.5})
 	}
 	tooBig := jsonEdit(t, private, set("objectives", objs))
-	before := s.log.Head().Size
-	code, b := s.do("POST", "/v1/decisions", auth.Producer, tooBig)
+	before := s.Log.Head().Size
+	code, b := s.Do("POST", "/v1/decisions", auth.Producer, tooBig)
 	if code != 400 {
 		t.Fatalf("record over the leaf limit: %d %s", code, truncateBody(b))
 	}
 	if e, err := parseErrorBody(b); err != nil || e.Error.Code != "invalid_record" {
 		t.Fatalf("record over the leaf limit: %v %s", err, truncateBody(b))
 	}
-	if s.log.Head().Size != before {
+	if s.Log.Head().Size != before {
 		t.Fatal("the rejected record was logged")
 	}
-	code, b = s.do("POST", "/v1/decisions", auth.Producer, private)
+	code, b = s.Do("POST", "/v1/decisions", auth.Producer, private)
 	if code != http.StatusCreated {
 		t.Fatalf("BUG: the corrected resubmission: %d %s", code, truncateBody(b))
 	}
 	s.receipt(b)
-	code, b = s.do("GET", "/v1/decisions/dec-2026-11-27-000003", auth.Regulator, nil)
+	code, b = s.Do("GET", "/v1/decisions/dec-2026-11-27-000003", auth.Regulator, nil)
 	if code != 200 || !bytes.Contains(b, []byte("रिटायरमेंट")) {
 		t.Fatalf("regulator read: %d %s", code, truncateBody(b))
 	}

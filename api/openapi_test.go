@@ -15,6 +15,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/fjaledger/fja/api"
+	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/schemas"
 )
@@ -54,7 +55,7 @@ func loadOpenAPI(t *testing.T) (*openAPIDoc, any) {
 // included) and lists its routes.
 func routesOf(t *testing.T) (*server, []string) {
 	var cfg api.Config
-	s := newServer(t, func(c *api.Config) { cfg = *c })
+	s := newServer(t, apitest.WithAPI(func(c *api.Config) { cfg = *c }))
 	srv, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -294,8 +295,8 @@ func openAPIValidator(t *testing.T) func(name string, body []byte) {
 // TestOpenAPIServedAndTrue: GET /v1/openapi.json serves the document, and
 // real answers of the server match the schemas it gives for them.
 func TestOpenAPIServedAndTrue(t *testing.T) {
-	s := newServer(t, nil)
-	resp, err := http.Get(s.url + "/v1/openapi.json")
+	s := newServer(t)
+	resp, err := http.Get(s.URL + "/v1/openapi.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +304,7 @@ func TestOpenAPIServedAndTrue(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("GET /v1/openapi.json: %d %q", resp.StatusCode, ct)
 	}
-	code, b := s.do("GET", "/v1/openapi.json", "", nil)
+	code, b := s.Do("GET", "/v1/openapi.json", "", nil)
 	if code != 200 || !bytes.Equal(b, api.OpenAPI()) {
 		t.Fatalf("GET /v1/openapi.json: %d, body differs from api/openapi.json", code)
 	}
@@ -311,16 +312,16 @@ func TestOpenAPIServedAndTrue(t *testing.T) {
 	check := openAPIValidator(t)
 	expect := func(wantCode int, schema string, method, path string, role auth.Role, body []byte, hdr ...string) []byte {
 		t.Helper()
-		code, b := s.do(method, path, role, body, hdr...)
+		code, b := s.Do(method, path, role, body, hdr...)
 		if code != wantCode {
 			t.Fatalf("%s %s: %d, want %d: %s", method, path, code, wantCode, b)
 		}
 		check(schema, b)
 		return b
 	}
-	expect(201, "ConstitutionPublished", "POST", "/v1/constitutions", auth.Producer, example(t, "constitution.json"))
-	expect(200, "ConstitutionPublished", "POST", "/v1/constitutions", auth.Producer, example(t, "constitution.json"))
-	rb := expect(201, "Receipt", "POST", "/v1/decisions", auth.Producer, example(t, "decision-answered.json"))
+	expect(201, "ConstitutionPublished", "POST", "/v1/constitutions", auth.Producer, apitest.Example(t, "constitution.json"))
+	expect(200, "ConstitutionPublished", "POST", "/v1/constitutions", auth.Producer, apitest.Example(t, "constitution.json"))
+	rb := expect(201, "Receipt", "POST", "/v1/decisions", auth.Producer, apitest.Example(t, "decision-answered.json"))
 	var rec struct {
 		ContestToken string `json:"contest_token"`
 	}
@@ -328,9 +329,9 @@ func TestOpenAPIServedAndTrue(t *testing.T) {
 	if rec.ContestToken == "" {
 		t.Fatal("no contest token in the receipt")
 	}
-	expect(200, "Receipt", "POST", "/v1/decisions", auth.Producer, example(t, "decision-answered.json"))
-	expect(201, "Receipt", "POST", "/v1/decisions", auth.Producer, example(t, "decision-modified-private.json"))
-	batch := mustJSON(t, []json.RawMessage{example(t, "decision-refused.json"), []byte(`{"decision_id":"x"}`)})
+	expect(200, "Receipt", "POST", "/v1/decisions", auth.Producer, apitest.Example(t, "decision-answered.json"))
+	expect(201, "Receipt", "POST", "/v1/decisions", auth.Producer, apitest.Example(t, "decision-modified-private.json"))
+	batch := mustJSON(t, []json.RawMessage{apitest.Example(t, "decision-refused.json"), []byte(`{"decision_id":"x"}`)})
 	expect(200, "BatchResponse", "POST", "/v1/decisions:batch", auth.Producer, batch)
 	expect(200, "Receipt", "GET", "/v1/decisions/dec-2026-11-27-000002/receipt", auth.Regulator, nil)
 	expect(200, "DecisionView", "GET", "/v1/decisions/dec-2026-11-27-000003", auth.Regulator, nil)
@@ -346,10 +347,10 @@ func TestOpenAPIServedAndTrue(t *testing.T) {
 	expect(200, "ConsistencyProof", "GET", "/v1/proofs/consistency?from=4&to=4", "", nil)
 	// errors
 	expect(400, "Error", "POST", "/v1/decisions", auth.Producer, []byte(`{"decision_id":1}`))
-	expect(401, "Error", "POST", "/v1/decisions", "", example(t, "decision-answered.json"))
-	expect(403, "Error", "POST", "/v1/decisions", auth.Reviewer, example(t, "decision-answered.json"))
+	expect(401, "Error", "POST", "/v1/decisions", "", apitest.Example(t, "decision-answered.json"))
+	expect(403, "Error", "POST", "/v1/decisions", auth.Reviewer, apitest.Example(t, "decision-answered.json"))
 	expect(404, "Error", "GET", "/v1/entries/999", "", nil)
-	expect(409, "Error", "POST", "/v1/constitutions", auth.Producer, bytes.Replace(example(t, "constitution.json"), []byte("412"), []byte("413"), 1))
+	expect(409, "Error", "POST", "/v1/constitutions", auth.Producer, bytes.Replace(apitest.Example(t, "constitution.json"), []byte("412"), []byte("413"), 1))
 	expect(405, "Error", "PUT", "/v1/decisions", auth.Producer, nil)
 }
 

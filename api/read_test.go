@@ -3,12 +3,10 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -19,52 +17,27 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fjaledger/fja/api"
-	"github.com/fjaledger/fja/ledger"
-	"github.com/fjaledger/fja/ledger/badgerstore"
-	"github.com/fjaledger/fja/ledger/signer"
+	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/verify/tile"
 )
 
-const origin = "api.test.example.org/log"
+const origin = apitest.DefaultOrigin
 
+// fixture is a read-only server (no record book, no tokens) and the
+// entries appended to its log.
 type fixture struct {
-	log     *ledger.Log
-	url     string
-	vkey    string
+	*apitest.Server
 	entries map[uint64]string // index -> entry appended
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	skey, vkey, err := signer.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signer.FromNoteKey(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := badgerstore.Open(badgerstore.Config{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.Open(ledger.Config{Origin: origin, Signers: []note.Signer{s}, Storage: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	srv, err := api.New(api.Config{Log: l, Origin: origin, VerifierKeys: []string{vkey}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return &fixture{log: l, url: hs.URL, vkey: vkey, entries: map[uint64]string{}}
+	return &fixture{Server: apitest.New(t, apitest.ReadOnly()), entries: map[uint64]string{}}
 }
 
 func (f *fixture) get(t *testing.T, path string) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.Get(f.url + path)
+	resp, err := http.Get(f.URL + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +71,7 @@ func (f *fixture) appendN(t *testing.T, from, to int) {
 		wg.Add(1)
 		go func(e string) {
 			defer wg.Done()
-			ack, err := f.log.Append(context.Background(), []byte(e))
+			ack, err := f.Log.Append(context.Background(), []byte(e))
 			if err != nil {
 				errs <- err
 				return
@@ -130,7 +103,7 @@ func toTlog(hs [][]byte) []tlog.Hash {
 // proofs.
 func TestInteropWithIndependentClients(t *testing.T) {
 	f := newFixture(t)
-	verifier, err := fnote.NewVerifier(f.vkey)
+	verifier, err := fnote.NewVerifier(f.VKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +133,7 @@ func TestInteropWithIndependentClients(t *testing.T) {
 		copy(tree.Hash[:], cp.Hash)
 
 		// tiles authenticate to the checkpoint through x/mod's TileHashReader
-		hr := tile.NewReader(ctx, tile.HTTPFetcher(f.url, nil)).HashReader(cp.Size, cp.Hash)
+		hr := tile.NewReader(ctx, tile.HTTPFetcher(f.URL, nil)).HashReader(cp.Size, cp.Hash)
 		th, err := tlog.TreeHash(tree.N, hr)
 		if err != nil || th != tree.Hash {
 			t.Fatalf("size %d: tree hash from tiles %v, %v; want %v", size, th, err, tree.Hash)
@@ -200,7 +173,7 @@ func TestInteropWithIndependentClients(t *testing.T) {
 		// every entry in the entry bundles hashes to the authenticated level-0 hashes
 		for b := uint64(0); b*256 < cp.Size; b++ {
 			w := min(256, int(cp.Size-b*256))
-			data, err := tile.HTTPFetcher(f.url, nil)(ctx, tile.Tile{Entries: true, Index: b, Width: w}.Path())
+			data, err := tile.HTTPFetcher(f.URL, nil)(ctx, tile.Tile{Entries: true, Index: b, Width: w}.Path())
 			if err != nil {
 				t.Fatal(err)
 			}

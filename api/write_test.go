@@ -2,169 +2,65 @@ package api_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gowebpki/jcs"
-	"golang.org/x/mod/sumdb/note"
 
-	"github.com/fjaledger/fja/api"
+	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/audit"
-	"github.com/fjaledger/fja/audit/vault"
-	"github.com/fjaledger/fja/ledger"
-	"github.com/fjaledger/fja/ledger/badgerstore"
-	"github.com/fjaledger/fja/ledger/signer"
 	"github.com/fjaledger/fja/verify"
 )
 
-const examples = "../../shared/examples"
-
-// server is a full ledger server on loopback: Badger on disk, a vault, a
-// record book and tokens for every role.
+// server is an apitest server (Badger, a vault, a record book, a token for
+// every role) with the checks the API tests share.
+//
+// url, vkey, do and example repeat apitest's URL, VKey, Do and Example
+// under the names api/web_test.go uses; drop them once it uses apitest's.
 type server struct {
-	t      *testing.T
-	url    string
-	vkey   string
-	dir    string
-	log    *ledger.Log
-	vault  *vault.Vault
-	tokens map[auth.Role]string
-	close  func()
+	*apitest.Server
+	url, vkey string
 }
 
-func newServer(t *testing.T, tweak func(*api.Config)) *server {
+func newServer(t *testing.T, opts ...apitest.Option) *server {
 	t.Helper()
-	return newServerWith(t, nil, tweak)
+	s := apitest.New(t, opts...)
+	return &server{Server: s, url: s.URL, vkey: s.VKey}
 }
 
-// newServerWith is newServer with a hook on the record book's configuration
-// (windows, clock).
-func newServerWith(t *testing.T, bookTweak func(*audit.Config), tweak func(*api.Config)) *server {
-	t.Helper()
-	skey, vkey, err := signer.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signer.FromNoteKey(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, "badger")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.Open(ledger.Config{Origin: origin, Signers: []note.Signer{s}, Storage: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := vault.Open(filepath.Join(dir, "vault"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	bcfg := audit.Config{Log: l, Vault: v, Secret: secret}
-	if bookTweak != nil {
-		bookTweak(&bcfg)
-	}
-	book, err := audit.Open(bcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks := map[auth.Role]string{}
-	var entries []auth.Entry
-	for _, r := range []auth.Role{auth.Producer, auth.Reviewer, auth.Regulator, auth.Operator} {
-		tok, e, err := auth.NewToken("test-"+string(r), r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		toks[r] = tok
-		entries = append(entries, e)
-	}
-	tf, _ := json.Marshal(entries)
-	tokens, err := auth.Parse(tf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: []string{vkey}, Tokens: tokens}
-	if tweak != nil {
-		tweak(&cfg)
-	}
-	srv, err := api.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	closed := false
-	closeFn := func() {
-		if !closed {
-			closed = true
-			hs.Close()
-			l.Close()
-		}
-	}
-	t.Cleanup(closeFn)
-	return &server{t: t, url: hs.URL, vkey: vkey, dir: dir, log: l, vault: v, tokens: toks, close: closeFn}
-}
-
-// do sends a request with the token of role (none if role is "").
 func (s *server) do(method, path string, role auth.Role, body []byte, hdr ...string) (int, []byte) {
-	s.t.Helper()
-	req, err := http.NewRequest(method, s.url+path, bytes.NewReader(body))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if role != "" {
-		req.Header.Set("Authorization", "Bearer "+s.tokens[role])
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	s.T.Helper()
+	return s.Do(method, path, role, body, hdr...)
 }
 
 func example(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(examples, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return apitest.Example(t, name)
 }
 
 func (s *server) publishConstitution() {
-	s.t.Helper()
-	code, b := s.do("POST", "/v1/constitutions", auth.Producer, example(s.t, "constitution.json"))
+	s.T.Helper()
+	code, b := s.Do("POST", "/v1/constitutions", auth.Producer, apitest.Example(s.T, "constitution.json"))
 	if code != http.StatusCreated {
-		s.t.Fatalf("POST /v1/constitutions: %d %s", code, b)
+		s.T.Fatalf("POST /v1/constitutions: %d %s", code, b)
 	}
 }
 
 func (s *server) receipt(b []byte) *verify.Receipt {
-	s.t.Helper()
-	r, cp, err := verify.VerifyReceipt(b, s.vkey)
+	s.T.Helper()
+	r, cp, err := verify.VerifyReceipt(b, s.VKey)
 	if err != nil {
-		s.t.Fatalf("receipt does not verify: %v\n%s", err, b)
+		s.T.Fatalf("receipt does not verify: %v\n%s", err, b)
 	}
 	if cp.Origin != origin {
-		s.t.Fatalf("origin %q", cp.Origin)
+		s.T.Fatalf("origin %q", cp.Origin)
 	}
 	return r
 }
@@ -172,8 +68,8 @@ func (s *server) receipt(b []byte) *verify.Receipt {
 // TestExamplesAccepted: every example request is accepted as it is, in the
 // order a deployment sends them, and every receipt verifies offline.
 func TestExamplesAccepted(t *testing.T) {
-	s := newServer(t, nil)
-	code, b := s.do("POST", "/v1/constitutions", auth.Producer, example(t, "constitution.json"))
+	s := newServer(t)
+	code, b := s.Do("POST", "/v1/constitutions", auth.Producer, apitest.Example(t, "constitution.json"))
 	if code != http.StatusCreated {
 		t.Fatalf("constitution: %d %s", code, b)
 	}
@@ -184,7 +80,7 @@ func TestExamplesAccepted(t *testing.T) {
 	s.receipt(cr.Receipt)
 
 	for _, name := range []string{"decision-refused.json", "decision-answered.json", "decision-modified-private.json"} {
-		code, b := s.do("POST", "/v1/decisions", auth.Producer, example(t, name))
+		code, b := s.Do("POST", "/v1/decisions", auth.Producer, apitest.Example(t, name))
 		if code != http.StatusCreated {
 			t.Fatalf("%s: %d %s", name, code, b)
 		}
@@ -204,7 +100,7 @@ func TestExamplesAccepted(t *testing.T) {
 			t.Fatalf("%s: leaf does not carry the SHA-256 of the receipt's token", name)
 		}
 		// the same request again: 200 and the first receipt, without the token
-		code2, b2 := s.do("POST", "/v1/decisions", auth.Producer, example(t, name))
+		code2, b2 := s.Do("POST", "/v1/decisions", auth.Producer, apitest.Example(t, name))
 		if code2 != http.StatusOK {
 			t.Fatalf("%s again: %d %s", name, code2, b2)
 		}
@@ -214,7 +110,7 @@ func TestExamplesAccepted(t *testing.T) {
 		}
 	}
 	// the private example's leaf holds commitments, never the content
-	code, b = s.do("GET", "/v1/decisions/dec-2026-11-27-000003/receipt", auth.Producer, nil)
+	code, b = s.Do("GET", "/v1/decisions/dec-2026-11-27-000003/receipt", auth.Producer, nil)
 	if code != 200 {
 		t.Fatalf("receipt by id: %d %s", code, b)
 	}
@@ -227,8 +123,8 @@ func TestExamplesAccepted(t *testing.T) {
 	if !bytes.Contains(r.Entry, []byte(`"request":{"commitment":"sha256:`)) || !bytes.Contains(r.Entry, []byte(`"response":{"commitment":"sha256:`)) {
 		t.Fatalf("leaf lacks the computed commitments: %s", r.Entry)
 	}
-	if s.log.Head().Size != 4 {
-		t.Fatalf("tree size %d, want 4", s.log.Head().Size)
+	if s.Log.Head().Size != 4 {
+		t.Fatalf("tree size %d, want 4", s.Log.Head().Size)
 	}
 }
 
@@ -237,10 +133,10 @@ func TestExamplesAccepted(t *testing.T) {
 // the JCS rules (a JCS library this project did not write), and finds the
 // receipt's leaf hash.
 func TestLeafHashRecomputedByThirdParty(t *testing.T) {
-	s := newServer(t, nil)
+	s := newServer(t)
 	s.publishConstitution()
-	sent := example(t, "decision-refused.json")
-	code, b := s.do("POST", "/v1/decisions", auth.Producer, sent)
+	sent := apitest.Example(t, "decision-refused.json")
+	code, b := s.Do("POST", "/v1/decisions", auth.Producer, sent)
 	if code != http.StatusCreated {
 		t.Fatalf("%d %s", code, b)
 	}
@@ -270,9 +166,9 @@ func TestLeafHashRecomputedByThirdParty(t *testing.T) {
 // proofs stay valid, and nothing in the data directory holds the content
 // or its key any more.
 func TestErasure(t *testing.T) {
-	s := newServer(t, nil)
+	s := newServer(t)
 	s.publishConstitution()
-	code, b := s.do("POST", "/v1/decisions", auth.Producer, example(t, "decision-modified-private.json"))
+	code, b := s.Do("POST", "/v1/decisions", auth.Producer, apitest.Example(t, "decision-modified-private.json"))
 	if code != http.StatusCreated {
 		t.Fatalf("%d %s", code, b)
 	}
@@ -280,7 +176,7 @@ func TestErasure(t *testing.T) {
 	const id = "dec-2026-11-27-000003"
 	secrets := [][]byte{[]byte("मुझे रिटायरमेंट के लिए कहाँ निवेश करना चाहिए?"), []byte("कई विकल्प हैं ... (भविष्य के रिटर्न अनिश्चित हैं)")}
 
-	code, b = s.do("GET", "/v1/decisions/"+id, auth.Regulator, nil)
+	code, b = s.Do("GET", "/v1/decisions/"+id, auth.Regulator, nil)
 	if code != 200 || !bytes.Contains(b, []byte(`"private"`)) {
 		t.Fatalf("regulator read: %d %s", code, b)
 	}
@@ -291,24 +187,24 @@ func TestErasure(t *testing.T) {
 	if got.Private["request"] != string(secrets[0]) || got.Private["response"] != string(secrets[1]) {
 		t.Fatalf("regulator read private %q", got.Private)
 	}
-	if code, _ := s.do("DELETE", "/v1/decisions/"+id+"/private", auth.Producer, nil); code != http.StatusForbidden {
+	if code, _ := s.Do("DELETE", "/v1/decisions/"+id+"/private", auth.Producer, nil); code != http.StatusForbidden {
 		t.Fatalf("erasure by a producer: %d, want 403", code)
 	}
-	key, err := s.vault.Key("decision/" + id)
+	key, err := s.Vault.Key("decision/" + id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, b := s.do("DELETE", "/v1/decisions/"+id+"/private", auth.Operator, nil); code != 200 {
+	if code, b := s.Do("DELETE", "/v1/decisions/"+id+"/private", auth.Operator, nil); code != 200 {
 		t.Fatalf("erasure: %d %s", code, b)
 	}
-	if code, _ := s.do("DELETE", "/v1/decisions/"+id+"/private", auth.Operator, nil); code != 404 {
+	if code, _ := s.Do("DELETE", "/v1/decisions/"+id+"/private", auth.Operator, nil); code != 404 {
 		t.Fatalf("second erasure: %d, want 404", code)
 	}
-	code, b = s.do("GET", "/v1/decisions/"+id, auth.Regulator, nil)
+	code, b = s.Do("GET", "/v1/decisions/"+id, auth.Regulator, nil)
 	if code != 200 || bytes.Contains(b, secrets[0]) {
 		t.Fatalf("regulator read after erasure: %d %s", code, b)
 	}
-	code, b = s.do("GET", "/v1/decisions/"+id+"/receipt", auth.Producer, nil)
+	code, b = s.Do("GET", "/v1/decisions/"+id+"/receipt", auth.Producer, nil)
 	if code != 200 {
 		t.Fatalf("receipt after erasure: %d %s", code, b)
 	}
@@ -316,12 +212,12 @@ func TestErasure(t *testing.T) {
 	if !bytes.Equal(after.LeafHash, first.LeafHash) || after.Index != first.Index {
 		t.Fatal("the leaf changed with erasure")
 	}
-	if _, _, err := verify.VerifyReceipt(mustJSON(t, first), s.vkey); err != nil {
+	if _, _, err := verify.VerifyReceipt(mustJSON(t, first), s.VKey); err != nil {
 		t.Fatalf("the first receipt no longer verifies: %v", err)
 	}
 	// Flush everything to disk, then scan every file of the data directory.
-	s.close()
-	filepath.Walk(s.dir, func(p string, fi os.FileInfo, err error) error {
+	s.Close()
+	filepath.Walk(s.Dir, func(p string, fi os.FileInfo, err error) error {
 		if err != nil || fi.IsDir() {
 			return err
 		}
@@ -350,16 +246,16 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 func TestBatch(t *testing.T) {
-	s := newServer(t, nil)
+	s := newServer(t)
 	s.publishConstitution()
-	good := example(t, "decision-answered.json")
-	bad := bytes.Replace(example(t, "decision-refused.json"), []byte(`"effect": "refuse"`), []byte(`"effect": "allow"`), 1)
+	good := apitest.Example(t, "decision-answered.json")
+	bad := bytes.Replace(apitest.Example(t, "decision-refused.json"), []byte(`"effect": "refuse"`), []byte(`"effect": "allow"`), 1)
 	var many []json.RawMessage
 	many = append(many, good, bad)
 	for i := 0; i < 50; i++ {
 		many = append(many, bytes.Replace(good, []byte("dec-2026-11-27-000002"), []byte("dec-batch-"+strings.Repeat("x", i%5)+string(rune('a'+i%26))+string(rune('a'+i/26))), 1))
 	}
-	code, b := s.do("POST", "/v1/decisions:batch", auth.Producer, mustJSON(t, many))
+	code, b := s.Do("POST", "/v1/decisions:batch", auth.Producer, mustJSON(t, many))
 	if code != 200 {
 		t.Fatalf("batch: %d %s", code, b)
 	}
@@ -384,13 +280,13 @@ func TestBatch(t *testing.T) {
 		}
 		s.receipt(r.Receipt)
 	}
-	if got := s.log.Head().Size; got != uint64(1+1+50) {
+	if got := s.Log.Head().Size; got != uint64(1+1+50) {
 		t.Fatalf("tree size %d, want 52", got)
 	}
-	if code, _ := s.do("POST", "/v1/decisions:batch", auth.Producer, []byte(`[]`)); code != 400 {
+	if code, _ := s.Do("POST", "/v1/decisions:batch", auth.Producer, []byte(`[]`)); code != 400 {
 		t.Fatalf("empty batch: %d", code)
 	}
-	if code, _ := s.do("POST", "/v1/decisions:batch", auth.Producer, mustJSON(t, make([]json.RawMessage, 1001))); code != 400 {
+	if code, _ := s.Do("POST", "/v1/decisions:batch", auth.Producer, mustJSON(t, make([]json.RawMessage, 1001))); code != 400 {
 		t.Fatalf("batch of 1001: %d", code)
 	}
 }

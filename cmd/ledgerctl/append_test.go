@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,96 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"github.com/fjaledger/fja/api"
+	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
-	"github.com/fjaledger/fja/audit"
-	"github.com/fjaledger/fja/audit/vault"
-	"github.com/fjaledger/fja/ledger"
-	"github.com/fjaledger/fja/ledger/badgerstore"
-	"github.com/fjaledger/fja/ledger/signer"
 )
-
-const appendExamples = "../../../shared/examples"
-
-// appendServer is a full ledger server on loopback (as in api/write_test.go):
-// Badger, a vault, a record book and a token per role.
-type appendServer struct {
-	url, vkey string
-	tokens    map[auth.Role]string
-}
-
-func newAppendServer(t *testing.T) *appendServer {
-	t.Helper()
-	const origin = "cli.append.example.org/log"
-	skey, vkey, err := signer.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signer.FromNoteKey(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, "badger")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.Open(ledger.Config{Origin: origin, Signers: []note.Signer{s}, Storage: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	v, err := vault.Open(filepath.Join(dir, "vault"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	book, err := audit.Open(audit.Config{Log: l, Vault: v, Secret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks := map[auth.Role]string{}
-	var entries []auth.Entry
-	for _, r := range []auth.Role{auth.Producer, auth.Regulator} {
-		tok, e, err := auth.NewToken("test-"+string(r), r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		toks[r] = tok
-		entries = append(entries, e)
-	}
-	tf, _ := json.Marshal(entries)
-	tokens, err := auth.Parse(tf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := api.New(api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: []string{vkey}, Tokens: tokens})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return &appendServer{url: hs.URL, vkey: vkey, tokens: toks}
-}
-
-// ctl runs ledgerctl in-process with stdin and returns the exit status,
-// stdout and stderr.
-func ctl(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	root := newRootCmd()
-	root.SetArgs(args)
-	root.SetIn(strings.NewReader(stdin))
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	cmd, err := root.ExecuteC()
-	code := report(&errOut, cmd, err)
-	t.Logf("ledgerctl %s: %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out.String(), errOut.String())
-	return code, out.String(), errOut.String()
-}
 
 // jsonLines writes the examples compacted to one line each into a file.
 func jsonLines(t *testing.T, docs ...[]byte) string {
@@ -121,15 +33,6 @@ func jsonLines(t *testing.T, docs ...[]byte) string {
 	return p
 }
 
-func readExample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(appendExamples, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 var decisionExamples = map[string]string{
 	"dec-2026-11-27-000001": "decision-refused.json",
 	"dec-2026-11-27-000002": "decision-answered.json",
@@ -138,28 +41,28 @@ var decisionExamples = map[string]string{
 
 func TestAppendAndGet(t *testing.T) {
 	t.Setenv("LEDGER_TOKEN", "")
-	s := newAppendServer(t)
-	prod := []string{"--url", s.url, "--token", s.tokens[auth.Producer]}
-	reg := []string{"--url", s.url, "--token", s.tokens[auth.Regulator]}
+	s := apitest.New(t)
+	prod := []string{"--url", s.URL, "--token", s.Tokens[auth.Producer]}
+	reg := []string{"--url", s.URL, "--token", s.Tokens[auth.Regulator]}
 	rdir := filepath.Join(t.TempDir(), "receipts")
 
 	// the constitution, with its inner receipt written and verified
-	code, out, _ := ctl(t, "", append(prod, "append", filepath.Join(appendExamples, "constitution.json"),
-		"--kind", "constitution", "--receipts", rdir, "--key", s.vkey)...)
+	code, out, _ := ctl(t, "", append(prod, "append", apitest.ExamplePath(t, "constitution.json"),
+		"--kind", "constitution", "--receipts", rdir, "--key", s.VKey)...)
 	if code != 0 || out != "index 0  fja-default@2026.11  created\n" {
 		t.Fatalf("constitution: %d %q", code, out)
 	}
-	if code, _, _ := ctl(t, "", "verify", filepath.Join(rdir, "fja-default@2026.11.receipt.json"), "--key", s.vkey); code != 0 {
+	if code, _, _ := ctl(t, "", "verify", filepath.Join(rdir, "fja-default@2026.11.receipt.json"), "--key", s.VKey); code != 0 {
 		t.Fatalf("constitution receipt does not verify: %d", code)
 	}
 
 	// three decisions as JSON lines, with a progress bar
 	var docs [][]byte
 	for _, n := range []string{"decision-refused.json", "decision-answered.json", "decision-modified-private.json"} {
-		docs = append(docs, readExample(t, n))
+		docs = append(docs, apitest.Example(t, n))
 	}
 	lines := jsonLines(t, docs...)
-	code, out, _ = ctl(t, "", append(prod, "append", lines, "--receipts", rdir, "--key", s.vkey, "--progress", "-c", "2")...)
+	code, out, _ = ctl(t, "", append(prod, "append", lines, "--receipts", rdir, "--key", s.VKey, "--progress", "-c", "2")...)
 	if code != 0 {
 		t.Fatalf("append: %d", code)
 	}
@@ -179,7 +82,7 @@ func TestAppendAndGet(t *testing.T) {
 		if fi.Mode().Perm() != 0o644 {
 			t.Fatalf("%s: mode %v", p, fi.Mode())
 		}
-		if code, _, _ := ctl(t, "", "verify", p, "--key", s.vkey); code != 0 {
+		if code, _, _ := ctl(t, "", "verify", p, "--key", s.VKey); code != 0 {
 			t.Fatalf("%s does not verify", p)
 		}
 		var r struct {
@@ -196,7 +99,7 @@ func TestAppendAndGet(t *testing.T) {
 
 	// again: duplicates, exit 0, and the first receipts (with their
 	// contest tokens) are kept
-	code, out, _ = ctl(t, "", append(prod, "append", lines, "--receipts", rdir, "--key", s.vkey, "--json")...)
+	code, out, _ = ctl(t, "", append(prod, "append", lines, "--receipts", rdir, "--key", s.VKey, "--json")...)
 	if code != 0 || strings.Count(out, `"status":"duplicate"`) != 3 {
 		t.Fatalf("again: %d %s", code, out)
 	}
@@ -210,11 +113,11 @@ func TestAppendAndGet(t *testing.T) {
 	// one bad record among good ones: exit 1, the field is named, the
 	// others are appended
 	var bad map[string]any
-	json.Unmarshal(readExample(t, "decision-answered.json"), &bad)
+	json.Unmarshal(apitest.Example(t, "decision-answered.json"), &bad)
 	bad["decision_id"] = "dec-bad-1"
 	bad["subject"].(map[string]any)["jurisdiction"] = "kenya"
 	badDoc, _ := json.Marshal(bad)
-	good := readExample(t, "decision-answered.json")
+	good := apitest.Example(t, "decision-answered.json")
 	good = bytes.Replace(good, []byte("dec-2026-11-27-000002"), []byte("dec-good-1"), 1)
 	code, out, _ = ctl(t, "", append(prod, "append", jsonLines(t, badDoc, good))...)
 	if code != 1 || !strings.Contains(out, "record 1  dec-bad-1  error: invalid_record") || !strings.Contains(out, "jurisdiction") ||
@@ -231,27 +134,27 @@ func TestAppendAndGet(t *testing.T) {
 	arr = append(arr, good)
 	in, _ := json.Marshal(arr)
 	bdir := t.TempDir()
-	code, out, _ = ctl(t, string(in), append(prod, "append", "-", "--batch", "2", "--receipts", bdir, "--key", s.vkey)...)
+	code, out, _ = ctl(t, string(in), append(prod, "append", "-", "--batch", "2", "--receipts", bdir, "--key", s.VKey)...)
 	if code != 0 || strings.Count(out, "created\n") != 3 || !strings.HasSuffix(out, "dec-good-1  duplicate\n") {
 		t.Fatalf("batch: %d %q", code, out)
 	}
-	if code, _, _ := ctl(t, "", "verify", filepath.Join(bdir, "dec-batch-b.receipt.json"), "--key", s.vkey); code != 0 {
+	if code, _, _ := ctl(t, "", "verify", filepath.Join(bdir, "dec-batch-b.receipt.json"), "--key", s.VKey); code != 0 {
 		t.Fatal("batch receipt does not verify")
 	}
 
 	// get --receipt (producer) verifies and prints a receipt that verifies
-	code, out, _ = ctl(t, "", append(prod, "get", "dec-2026-11-27-000002", "--receipt", "--key", s.vkey)...)
+	code, out, _ = ctl(t, "", append(prod, "get", "dec-2026-11-27-000002", "--receipt", "--key", s.VKey)...)
 	if code != 0 {
 		t.Fatalf("get --receipt: %d", code)
 	}
 	rp := filepath.Join(t.TempDir(), "r.json")
 	os.WriteFile(rp, []byte(out), 0o644)
-	if code, _, _ := ctl(t, "", "verify", rp, "--key", s.vkey); code != 0 {
+	if code, _, _ := ctl(t, "", "verify", rp, "--key", s.VKey); code != 0 {
 		t.Fatal("fetched receipt does not verify")
 	}
 
 	// get with the regulator token, verified against the checkpoint
-	code, out, _ = ctl(t, "", append(reg, "get", "dec-2026-11-27-000003", "--key", s.vkey)...)
+	code, out, _ = ctl(t, "", append(reg, "get", "dec-2026-11-27-000003", "--key", s.VKey)...)
 	var view struct {
 		DecisionID string          `json:"decision_id"`
 		Index      uint64          `json:"index"`
@@ -263,7 +166,7 @@ func TestAppendAndGet(t *testing.T) {
 		t.Fatalf("get: %d %s", code, out)
 	}
 	// the subject with its contest token; the producer without one is refused
-	code, out, _ = ctl(t, "", "--url", s.url, "get", "dec-2026-11-27-000001", "--contest-token", tokens["dec-2026-11-27-000001"])
+	code, out, _ = ctl(t, "", "--url", s.URL, "get", "dec-2026-11-27-000001", "--contest-token", tokens["dec-2026-11-27-000001"])
 	if code != 0 || !strings.Contains(out, fmt.Sprintf(`"index": %d`, indexes["dec-2026-11-27-000001"])) || strings.Contains(out, `"private"`) {
 		t.Fatalf("get with contest token: %d %s", code, out)
 	}
@@ -272,13 +175,13 @@ func TestAppendAndGet(t *testing.T) {
 	}
 
 	// get --index prints the decoded entry
-	code, out, _ = ctl(t, "", "--url", s.url, "get", "--index", "0", "--key", s.vkey)
+	code, out, _ = ctl(t, "", "--url", s.URL, "get", "--index", "0", "--key", s.VKey)
 	if code != 0 || !strings.Contains(out, `"kind": "constitution"`) {
 		t.Fatalf("get --index: %d %s", code, out)
 	}
 
 	// no token: the server's 401, exit 1
-	code, _, errOut := ctl(t, "", "--url", s.url, "append", lines)
+	code, _, errOut := ctl(t, "", "--url", s.URL, "append", lines)
 	if code != 1 || !strings.Contains(errOut, "401") && !strings.Contains(errOut, "unauthorized") {
 		t.Fatalf("no token: %d %s", code, errOut)
 	}

@@ -14,88 +14,26 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/mod/sumdb/note"
-
-	"github.com/fjaledger/fja/api"
+	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
-	"github.com/fjaledger/fja/audit"
-	"github.com/fjaledger/fja/audit/vault"
-	"github.com/fjaledger/fja/ledger"
-	"github.com/fjaledger/fja/ledger/badgerstore"
 	"github.com/fjaledger/fja/ledger/signer"
 )
-
-// newContestServer is newAppendServer with a token for every role.
-func newContestServer(t *testing.T) *appendServer {
-	t.Helper()
-	const origin = "cli.contest.example.org/log"
-	skey, vkey, err := signer.GenerateKey(rand.Reader, origin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := signer.FromNoteKey(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, "badger")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.Open(ledger.Config{Origin: origin, Signers: []note.Signer{s}, Storage: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	v, err := vault.Open(filepath.Join(dir, "vault"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	book, err := audit.Open(audit.Config{Log: l, Vault: v, Secret: secret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks := map[auth.Role]string{}
-	var entries []auth.Entry
-	for _, r := range []auth.Role{auth.Producer, auth.Reviewer, auth.Regulator, auth.Operator} {
-		tok, e, err := auth.NewToken("test-"+string(r), r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		toks[r] = tok
-		entries = append(entries, e)
-	}
-	tf, _ := json.Marshal(entries)
-	tokens, err := auth.Parse(tf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := api.New(api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: []string{vkey}, Tokens: tokens})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return &appendServer{url: hs.URL, vkey: vkey, tokens: toks}
-}
 
 func TestContestAndResolve(t *testing.T) {
 	t.Setenv("LEDGER_TOKEN", "")
 	t.Setenv("LEDGER_URL", "")
-	s := newContestServer(t)
-	u := []string{"--url", s.url}
-	prod := append(u, "--token", s.tokens[auth.Producer])
-	rev := append(u, "--token", s.tokens[auth.Reviewer])
+	s := apitest.New(t)
+	u := []string{"--url", s.URL}
+	prod := append(u, "--token", s.Tokens[auth.Producer])
+	rev := append(u, "--token", s.Tokens[auth.Reviewer])
 	dir := t.TempDir()
 	rdir := filepath.Join(dir, "receipts")
 
 	// a constitution and the refused decision; keep its receipt
-	if code, _, _ := ctl(t, "", append(prod, "append", filepath.Join(appendExamples, "constitution.json"), "--kind", "constitution")...); code != 0 {
+	if code, _, _ := ctl(t, "", append(prod, "append", apitest.ExamplePath(t, "constitution.json"), "--kind", "constitution")...); code != 0 {
 		t.Fatalf("constitution: %d", code)
 	}
-	if code, _, _ := ctl(t, "", append(prod, "append", filepath.Join(appendExamples, "decision-refused.json"), "--receipts", rdir, "--key", s.vkey)...); code != 0 {
+	if code, _, _ := ctl(t, "", append(prod, "append", apitest.ExamplePath(t, "decision-refused.json"), "--receipts", rdir, "--key", s.VKey)...); code != 0 {
 		t.Fatalf("decision: %d", code)
 	}
 	const decID = "dec-2026-11-27-000001"
@@ -114,26 +52,26 @@ func TestContestAndResolve(t *testing.T) {
 		Grounds   struct{ Category, Text string }
 		Remedy    string `json:"remedy"`
 	}
-	json.Unmarshal(readExample(t, "contest.json"), &ex)
+	json.Unmarshal(apitest.Example(t, "contest.json"), &ex)
 	groundsFile := filepath.Join(dir, "grounds.txt")
 	os.WriteFile(groundsFile, []byte(ex.Grounds.Text+"\n"), 0o600)
 
 	// file the contest, with a producer token in the environment that must
 	// not be sent
-	t.Setenv("LEDGER_TOKEN", s.tokens[auth.Producer])
+	t.Setenv("LEDGER_TOKEN", s.Tokens[auth.Producer])
 	conReceipt := filepath.Join(dir, "contest.receipt.json")
 	code, out, _ := ctl(t, "", append(u, "contest", "--receipt", decReceipt, "--grounds-file", groundsFile, "--category", ex.Grounds.Category,
-		"--remedy", ex.Remedy, "--contest-id", ex.ContestID, "--key", s.vkey, "--out", conReceipt)...)
+		"--remedy", ex.Remedy, "--contest-id", ex.ContestID, "--key", s.VKey, "--out", conReceipt)...)
 	t.Setenv("LEDGER_TOKEN", "")
 	if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" filed against "+decID+", due by 20") {
 		t.Fatalf("contest: %d %q", code, out)
 	}
-	if code, _, _ := ctl(t, "", "verify", conReceipt, "--key", s.vkey); code != 0 {
+	if code, _, _ := ctl(t, "", "verify", conReceipt, "--key", s.VKey); code != 0 {
 		t.Fatal("the contest receipt does not verify")
 	}
 	// the same contest again: the first answer, exit 0
 	code, out, _ = ctl(t, "", append(u, "contest", "--receipt", decReceipt, "--grounds", ex.Grounds.Text, "--category", ex.Grounds.Category,
-		"--remedy", ex.Remedy, "--contest-id", ex.ContestID, "--key", s.vkey, "--json")...)
+		"--remedy", ex.Remedy, "--contest-id", ex.ContestID, "--key", s.VKey, "--json")...)
 	var filed struct {
 		ContestID string          `json:"contest_id"`
 		DueBy     string          `json:"due_by"`
@@ -144,7 +82,7 @@ func TestContestAndResolve(t *testing.T) {
 	}
 
 	// status, as the subject (receipt, and token) and as the reviewer
-	code, out, _ = ctl(t, "", append(u, "contest", "status", ex.ContestID, "--receipt", decReceipt, "--key", s.vkey)...)
+	code, out, _ = ctl(t, "", append(u, "contest", "status", ex.ContestID, "--receipt", decReceipt, "--key", s.VKey)...)
 	if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" against "+decID+": open\n") || !strings.Contains(out, "due by:      "+filed.DueBy) ||
 		!strings.Contains(out, "resolution:  none yet") || !strings.Contains(out, "verified:") {
 		t.Fatalf("status open: %d %q", code, out)
@@ -176,16 +114,16 @@ func TestContestAndResolve(t *testing.T) {
 		t.Fatalf("resolve as producer: %d %q", code, errOut)
 	}
 	resReceipt := filepath.Join(dir, "resolution.receipt.json")
-	code, out, _ = ctl(t, "", append(rev, append(resolve, "--human-reviewed", "--key", s.vkey, "--out", resReceipt)...)...)
+	code, out, _ = ctl(t, "", append(rev, append(resolve, "--human-reviewed", "--key", s.VKey, "--out", resReceipt)...)...)
 	if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" resolved: overturned (entry ") {
 		t.Fatalf("resolve: %d %q", code, out)
 	}
-	if code, _, _ := ctl(t, "", "verify", resReceipt, "--key", s.vkey); code != 0 {
+	if code, _, _ := ctl(t, "", "verify", resReceipt, "--key", s.VKey); code != 0 {
 		t.Fatal("the resolution receipt does not verify")
 	}
 	// the same resolution again: the first answer; a different one:
 	// contest_resolved
-	if code, out, _ := ctl(t, "", append(rev, append(resolve, "--human-reviewed", "--key", s.vkey)...)...); code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" resolved: overturned") {
+	if code, out, _ := ctl(t, "", append(rev, append(resolve, "--human-reviewed", "--key", s.VKey)...)...); code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" resolved: overturned") {
 		t.Fatalf("resolve again: %d %q", code, out)
 	}
 	code, _, errOut = ctl(t, "", append(rev, "resolve", ex.ContestID, "--outcome", "upheld", "--rationale", "Second thoughts.", "--human-reviewed")...)
@@ -195,8 +133,8 @@ func TestContestAndResolve(t *testing.T) {
 
 	// status: resolved, overturned, verified; as the subject and the reviewer
 	for _, args := range [][]string{
-		append(u, "contest", "status", ex.ContestID, "--receipt", decReceipt, "--key", s.vkey),
-		append(rev, "contest", "status", ex.ContestID, "--key", s.vkey),
+		append(u, "contest", "status", ex.ContestID, "--receipt", decReceipt, "--key", s.VKey),
+		append(rev, "contest", "status", ex.ContestID, "--key", s.VKey),
 	} {
 		code, out, _ = ctl(t, "", args...)
 		if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" against "+decID+": resolved\n") ||
@@ -209,7 +147,7 @@ func TestContestAndResolve(t *testing.T) {
 		t.Fatalf("status as producer: %d %q", code, errOut)
 	}
 	// a key of another log: the checkpoint does not open
-	_, other, _ := signer.GenerateKey(rand.Reader, "cli.contest.example.org/log")
+	_, other, _ := signer.GenerateKey(rand.Reader, s.Origin)
 	if code, _, errOut := ctl(t, "", append(rev, "contest", "status", ex.ContestID, "--key", other)...); code != 1 || !strings.Contains(errOut, "does NOT verify") {
 		t.Fatalf("status with another key: %d %q", code, errOut)
 	}
@@ -220,15 +158,15 @@ func TestContestAndResolve(t *testing.T) {
 		{`"outcome":"overturned"`, `"outcome":"upheld"`},
 		{`"due_by":"2`, `"due_by":"3`},
 	} {
-		liar := lyingProxy(t, s.url, lie[0], lie[1])
-		code, _, errOut := ctl(t, "", "--url", liar, "--token", s.tokens[auth.Reviewer], "contest", "status", ex.ContestID, "--key", s.vkey)
+		liar := lyingProxy(t, s.URL, lie[0], lie[1])
+		code, _, errOut := ctl(t, "", "--url", liar, "--token", s.Tokens[auth.Reviewer], "contest", "status", ex.ContestID, "--key", s.VKey)
 		if code != 1 || !strings.Contains(errOut, "does NOT verify") {
 			t.Fatalf("lie %q: %d %q", lie, code, errOut)
 		}
 	}
 
 	// resolve from a file: an unknown contest is the server's 404
-	code, _, errOut = ctl(t, "", append(rev, "resolve", "con-unknown", "--file", filepath.Join(appendExamples, "resolution.json"), "--human-reviewed")...)
+	code, _, errOut = ctl(t, "", append(rev, "resolve", "con-unknown", "--file", apitest.ExamplePath(t, "resolution.json"), "--human-reviewed")...)
 	if code != 1 || !strings.Contains(errOut, "404") {
 		t.Fatalf("resolve unknown: %d %q", code, errOut)
 	}

@@ -89,7 +89,7 @@ func fsckTamper(t *testing.T, dir string, k []byte) {
 func TestFsck(t *testing.T) {
 	dir, vkey := fsckTestStore(t, 600)
 
-	out, status := run(t, "fsck", "--data", dir, "--origin", testOrigin, "--key", vkey)
+	status, out, _ := ctl(t, "", "fsck", "--data", dir, "--origin", testOrigin, "--key", vkey)
 	if status != 0 {
 		t.Fatalf("good store: status %d, stdout %q", status, out)
 	}
@@ -98,34 +98,29 @@ func TestFsck(t *testing.T) {
 	}
 
 	// --progress draws on stderr only.
-	var errOut strings.Builder
-	root := newRootCmd()
-	root.SetArgs([]string{"fsck", "--data", dir, "--progress"})
-	var stdout strings.Builder
-	root.SetOut(&stdout)
-	root.SetErr(&errOut)
-	if err := root.Execute(); err != nil {
-		t.Fatal(err)
+	status, stdout, errOut := ctl(t, "", "fsck", "--data", dir, "--progress")
+	if status != 0 {
+		t.Fatalf("--progress: status %d, stderr %q", status, errOut)
 	}
-	if !strings.Contains(errOut.String(), "600/600") || strings.Contains(stdout.String(), "fsck") {
-		t.Errorf("--progress: stderr %q, stdout %q", errOut.String(), stdout.String())
+	if !strings.Contains(errOut, "600/600") || strings.Contains(stdout, "fsck") {
+		t.Errorf("--progress: stderr %q, stdout %q", errOut, stdout)
 	}
 
-	out, status = run(t, "--json", "fsck", "--data", dir)
+	status, out, _ = ctl(t, "", "--json", "fsck", "--data", dir)
 	var rep ledger.FsckReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || status != 0 || rep.Size != 600 || len(rep.Problems) != 0 || len(rep.Root) != 32 {
 		t.Errorf("--json: status %d, %+v, %v; stdout %q", status, rep, err, out)
 	}
 
 	// A wrong origin is a problem.
-	out, status = run(t, "fsck", "--data", dir, "--origin", "other.example/x")
+	status, out, _ = ctl(t, "", "fsck", "--data", dir, "--origin", "other.example/x")
 	if status != 1 || !strings.Contains(out, "index 600: checkpoint: origin is") {
 		t.Errorf("wrong origin: status %d stdout %q", status, out)
 	}
 
 	// A changed entry is named by its index.
 	fsckTamper(t, dir, binary.BigEndian.AppendUint64([]byte{'e'}, 417))
-	out, status = run(t, "fsck", "--data", dir, "--origin", testOrigin, "--key", vkey)
+	status, out, _ = ctl(t, "", "fsck", "--data", dir, "--origin", testOrigin, "--key", vkey)
 	if status != 1 {
 		t.Errorf("tampered store: status %d, want 1", status)
 	}
@@ -136,7 +131,7 @@ func TestFsck(t *testing.T) {
 		t.Errorf("tampered store: stdout %q says ok", out)
 	}
 
-	out, status = run(t, "--json", "fsck", "--data", dir)
+	status, out, _ = ctl(t, "", "--json", "fsck", "--data", dir)
 	rep = ledger.FsckReport{}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || status != 1 || len(rep.Problems) == 0 || rep.Problems[0].Index != 417 || rep.Problems[0].Kind != "entry" {
 		t.Errorf("--json tampered: status %d, %+v, %v", status, rep, err)
@@ -151,20 +146,14 @@ func TestFsckErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var errOut strings.Builder
-	root := newRootCmd()
-	root.SetArgs([]string{"fsck", "--data", dir})
-	root.SetOut(&strings.Builder{})
-	root.SetErr(&errOut)
-	cmd, err := root.ExecuteC()
-	if status := report(&errOut, cmd, err); status != 1 || !strings.Contains(errOut.String(), "is ledgerd running?") {
-		t.Errorf("locked store: status %d, stderr %q", status, errOut.String())
+	if status, _, errOut := ctl(t, "", "fsck", "--data", dir); status != 1 || !strings.Contains(errOut, "is ledgerd running?") {
+		t.Errorf("locked store: status %d, stderr %q", status, errOut)
 	}
 	st.Close()
 
 	// A directory with no store is not created.
 	empty := filepath.Join(t.TempDir(), "none")
-	if out, status := run(t, "fsck", "--data", empty); status != 1 || out != "" {
+	if status, out, _ := ctl(t, "", "fsck", "--data", empty); status != 1 || out != "" {
 		t.Errorf("missing store: status %d stdout %q", status, out)
 	}
 
@@ -173,7 +162,7 @@ func TestFsckErrors(t *testing.T) {
 		{"fsck", "--data", dir, "extra"},
 		{"fsck", "--data", dir, "--key", "not-a-key"},
 	} {
-		if out, status := run(t, args...); status != 2 || out != "" {
+		if status, out, _ := ctl(t, "", args...); status != 2 || out != "" {
 			t.Errorf("ledgerctl %q: status %d stdout %q, want 2 and nothing", args, status, out)
 		}
 	}

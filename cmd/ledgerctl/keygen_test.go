@@ -13,20 +13,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-// run executes ledgerctl in-process and returns stdout and the exit status.
-func run(t *testing.T, args ...string) (stdout string, status int) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	root := newRootCmd()
-	root.SetArgs(args)
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	cmd, err := root.ExecuteC()
-	status = report(&errOut, cmd, err)
-	t.Logf("ledgerctl %s: status %d, stderr %q", strings.Join(args, " "), status, errOut.String())
-	return out.String(), status
-}
-
 const testOrigin = "ledger.example.com/test"
 
 // checkKey checks that the key file at path is private and that vkey
@@ -63,7 +49,7 @@ func checkKey(t *testing.T, path, vkey string) {
 
 func TestKeygen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log.key")
-	out, status := run(t, "keygen", "--origin", testOrigin, "--out", path)
+	status, out, _ := ctl(t, "", "keygen", "--origin", testOrigin, "--out", path)
 	if status != 0 {
 		t.Fatalf("status %d, want 0", status)
 	}
@@ -78,14 +64,14 @@ func TestKeygen(t *testing.T) {
 
 	// An existing key is never overwritten without --force.
 	before, _ := os.ReadFile(path)
-	if out, status := run(t, "keygen", "--origin", testOrigin, "--out", path); status != 1 || out != "" {
+	if status, out, _ := ctl(t, "", "keygen", "--origin", testOrigin, "--out", path); status != 1 || out != "" {
 		t.Errorf("overwrite: status %d stdout %q, want 1 and nothing", status, out)
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 		t.Error("key file changed without --force")
 	}
 
-	out, status = run(t, "keygen", "--origin", testOrigin, "--out", path, "--force")
+	status, out, _ = ctl(t, "", "keygen", "--origin", testOrigin, "--out", path, "--force")
 	if status != 0 {
 		t.Fatalf("--force: status %d, want 0", status)
 	}
@@ -101,7 +87,7 @@ func TestKeygen(t *testing.T) {
 
 func TestKeygenJSON(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log.key")
-	out, status := run(t, "--json", "keygen", "--origin", testOrigin, "--out", path)
+	status, out, _ := ctl(t, "", "--json", "keygen", "--origin", testOrigin, "--out", path)
 	if status != 0 {
 		t.Fatalf("status %d, want 0", status)
 	}
@@ -134,7 +120,7 @@ func TestKeygenUsage(t *testing.T) {
 		{"keygen", "--no-such-flag"},
 		{"no-such-command"},
 	} {
-		if out, status := run(t, args...); status != 2 || out != "" {
+		if status, out, _ := ctl(t, "", args...); status != 2 || out != "" {
 			t.Errorf("ledgerctl %q: status %d stdout %q, want 2 and nothing", args, status, out)
 		}
 	}

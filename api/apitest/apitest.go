@@ -1,0 +1,240 @@
+// Package apitest starts a real ledger server for tests: Badger on disk, real
+// HTTP on loopback, real signatures, a token for every role.
+//
+// It is imported by tests only (package api and the commands); nothing in it
+// is faked. A typical test:
+//
+//	s := apitest.New(t)
+//	code, b := s.Do("POST", "/v1/decisions", auth.Producer, apitest.Example(t, "decision-refused.json"))
+package apitest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/fjaledger/fja/api"
+	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/audit/vault"
+	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/ledger/badgerstore"
+	"github.com/fjaledger/fja/ledger/signer"
+)
+
+// DefaultOrigin is the checkpoint origin of a server started without
+// WithOrigin.
+const DefaultOrigin = "api.test.example.org/log"
+
+// roles are the roles New makes a token for.
+var roles = []auth.Role{auth.Producer, auth.Reviewer, auth.Regulator, auth.Operator}
+
+// Server is a ledger server on loopback. Its data lives in a temporary
+// directory of the test and everything is closed when the test ends.
+type Server struct {
+	// T is the test that Do reports failures to. A subtest may point it at
+	// itself while it runs (and must point it back).
+	T testing.TB
+
+	URL    string // base URL, no trailing slash
+	VKey   string // note verifier key of the log's checkpoints
+	Origin string // checkpoint origin
+	Dir    string // data directory: badger/ and (unless ReadOnly) vault/
+
+	Log    *ledger.Log
+	Signer *signer.Signer
+	Vault  *vault.Vault // nil when ReadOnly
+	Book   *audit.Book  // nil when ReadOnly
+	// Tokens holds a bearer token for each of the producer, reviewer,
+	// regulator and operator roles (nil when ReadOnly).
+	Tokens map[auth.Role]string
+
+	close func()
+}
+
+type options struct {
+	origin   string
+	readOnly bool
+	book     []func(*audit.Config)
+	api      []func(*api.Config)
+}
+
+// An Option changes how New builds the server.
+type Option func(*options)
+
+// WithOrigin sets the log's checkpoint origin (default DefaultOrigin).
+func WithOrigin(origin string) Option { return func(o *options) { o.origin = origin } }
+
+// WithBook changes the record book's configuration (clock, contest and
+// response windows) before audit.Open.
+func WithBook(f func(*audit.Config)) Option {
+	return func(o *options) { o.book = append(o.book, f) }
+}
+
+// WithAPI changes the server's configuration before api.New; f sees the
+// complete configuration.
+func WithAPI(f func(*api.Config)) Option {
+	return func(o *options) { o.api = append(o.api, f) }
+}
+
+// ReadOnly serves the read surface only: no vault, no record book, no
+// tokens (api.Config.Book and Tokens are nil).
+func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
+
+// New starts a server for the test t (nil options are ignored). It fails t
+// if anything does not start.
+func New(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	o := options{origin: DefaultOrigin}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	skey, vkey, err := signer.GenerateKey(rand.Reader, o.origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sg, err := signer.FromNoteKey(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, "badger")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ledger.Open(ledger.Config{Origin: o.origin, Signers: []note.Signer{sg}, Storage: st})
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	s := &Server{T: t, VKey: vkey, Origin: o.origin, Dir: dir, Log: l, Signer: sg}
+	s.close = func() { l.Close() }
+	t.Cleanup(s.Close)
+
+	cfg := api.Config{Log: l, Origin: o.origin, VerifierKeys: []string{vkey}}
+	if !o.readOnly {
+		s.Vault, err = vault.Open(filepath.Join(dir, "vault"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		bcfg := audit.Config{Log: l, Vault: s.Vault, Secret: secret}
+		for _, f := range o.book {
+			f(&bcfg)
+		}
+		if s.Book, err = audit.Open(bcfg); err != nil {
+			t.Fatal(err)
+		}
+		s.Tokens = map[auth.Role]string{}
+		var entries []auth.Entry
+		for _, r := range roles {
+			tok, e, err := auth.NewToken("test-"+string(r), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Tokens[r] = tok
+			entries = append(entries, e)
+		}
+		tf, _ := json.Marshal(entries)
+		if cfg.Tokens, err = auth.Parse(tf); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Book = s.Book
+	}
+	for _, f := range o.api {
+		f(&cfg)
+	}
+	srv, err := api.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	s.URL = hs.URL
+	s.close = sync.OnceFunc(func() {
+		hs.Close()
+		if err := l.Close(); err != nil {
+			t.Errorf("apitest: closing the log: %v", err)
+		}
+	})
+	return s
+}
+
+// Close stops the HTTP server and closes the log, flushing it to disk (a
+// test may close early to look at the files in Dir). It may be called more
+// than once; New also registers it with t.Cleanup.
+func (s *Server) Close() { s.close() }
+
+// Do sends a request to the server with the bearer token of role (none if
+// role is "") and the extra headers hdr (name, value pairs), and returns the
+// status and body. It fails s.T if the request cannot be sent.
+func (s *Server) Do(method, path string, role auth.Role, body []byte, hdr ...string) (int, []byte) {
+	s.T.Helper()
+	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	if role != "" {
+		req.Header.Set("Authorization", "Bearer "+s.Tokens[role])
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// ExamplePath is the path of the shared example request name: in
+// ../shared/examples beside the module root (the nearest directory above
+// the working directory that holds go.mod). It fails t if the file is not
+// there.
+func ExamplePath(t testing.TB, name string) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := wd
+	for {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		up := filepath.Dir(root)
+		if up == root {
+			t.Fatalf("apitest: no go.mod in %s or above: cannot find the shared examples", wd)
+		}
+		root = up
+	}
+	p := filepath.Join(root, "..", "shared", "examples", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("apitest: example %q: %v (the examples live in ../shared/examples beside the module root %s)", name, err, root)
+	}
+	return p
+}
+
+// Example returns the content of the shared example request name (see
+// ExamplePath).
+func Example(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(ExamplePath(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
