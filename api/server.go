@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/api/web"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 )
@@ -97,7 +98,14 @@ func New(cfg Config) (*Server, error) {
 			return err
 		},
 	}))
-	s := &Server{cfg: cfg, echo: e}
+	s := &Server{cfg: cfg, echo: e, http: &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}}
 	s.routes()
 	return s, nil
 }
@@ -112,6 +120,7 @@ func (s *Server) routes() {
 	e.GET("/v1/proofs/inclusion", s.inclusionProof)
 	e.GET("/v1/proofs/consistency", s.consistencyProof)
 	e.GET("/v1/openapi.json", s.openAPI)
+	web.Register(e) // the people-facing page at / and /assets/ (not an API route)
 	if s.cfg.Book != nil {
 		s.writeRoutes()
 	}
@@ -122,14 +131,6 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 // Serve serves on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	s.http = &http.Server{
-		Handler:           s.echo,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
 	err := s.http.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -139,9 +140,6 @@ func (s *Server) Serve(l net.Listener) error {
 
 // Shutdown stops taking connections and waits for requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.http == nil {
-		return nil
-	}
 	if err := s.http.Shutdown(ctx); err != nil {
 		return fmt.Errorf("api: shutdown: %w", err)
 	}

@@ -1,0 +1,62 @@
+//go:build js && wasm
+
+// Command wasm is the web page's receipt verifier: the verify package
+// compiled to WebAssembly, so a person checks a receipt in their own
+// browser against the verifier key they choose, without trusting the
+// server that shows the page. Build it with `go generate ./api/web`.
+//
+// It defines one JavaScript function:
+//
+//	fjaVerifyReceipt(receiptJSON, vkey) -> {ok, error, index, size, origin, root, leaf_hash, entry, contest_token}
+//
+// ok is true only if verify.VerifyReceipt accepts the receipt; error says
+// why not. entry is the logged leaf (JSON text) as the receipt carries it,
+// set whenever the receipt parses, verified or not; size and root are the
+// verified checkpoint's, set only when ok.
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"syscall/js"
+
+	"github.com/fjaledger/fja/verify"
+)
+
+func main() {
+	js.Global().Set("fjaVerifyReceipt", js.FuncOf(verifyReceipt))
+	if ready := js.Global().Get("fjaVerifierReady"); ready.Type() == js.TypeFunction {
+		ready.Invoke()
+	}
+	select {}
+}
+
+func verifyReceipt(_ js.Value, args []js.Value) (result any) {
+	out := map[string]any{"ok": false, "error": ""}
+	defer func() {
+		if p := recover(); p != nil {
+			out["ok"], out["error"] = false, fmt.Sprint("verifier failure: ", p)
+			result = out
+		}
+	}()
+	if len(args) != 2 || args[0].Type() != js.TypeString || args[1].Type() != js.TypeString {
+		out["error"] = "fjaVerifyReceipt wants two strings: the receipt JSON and the log's verifier key"
+		return out
+	}
+	r, cp, err := verify.VerifyReceipt([]byte(args[0].String()), args[1].String())
+	if r != nil {
+		out["origin"] = r.Origin
+		out["index"] = r.Index
+		out["leaf_hash"] = base64.StdEncoding.EncodeToString(r.LeafHash)
+		out["entry"] = string(r.Entry)
+		out["contest_token"] = r.ContestToken
+	}
+	if err != nil {
+		out["error"] = err.Error()
+		return out
+	}
+	out["ok"] = true
+	out["size"] = cp.Size
+	out["root"] = base64.StdEncoding.EncodeToString(cp.Hash)
+	return out
+}
