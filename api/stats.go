@@ -27,21 +27,16 @@ type StatsAnswer struct {
 
 func (s *Server) getStats(c echo.Context) error {
 	if !s.cfg.PublicStats {
-		who, err := s.authenticate(c)
-		if err != nil {
+		if _, err := s.roleOf(c, auth.Regulator); err != nil {
 			return err
-		}
-		switch {
-		case who == nil:
-			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="fja-ledger"`)
-			return errorf(http.StatusUnauthorized, "unauthorized", "this route needs a regulator bearer token")
-		case who.Role != auth.Regulator:
-			return errorf(http.StatusForbidden, "forbidden", "token "+who.Name+" has role "+string(who.Role)+"; this route needs regulator")
 		}
 	}
 	f, err := parseFilter(c)
 	if err != nil {
 		return err
+	}
+	if k := c.QueryParam("kind"); k != "" && k != string(audit.KindDecision) {
+		return badRequest(fmt.Sprintf("kind is %q; statistics count decisions (kind=decision)", truncate(k, 40)))
 	}
 	var groupBy []string
 	if g := c.QueryParam("group_by"); g != "" {
@@ -63,9 +58,6 @@ func parseFilter(c echo.Context) (audit.Filter, error) {
 	case "", "open", "resolved", "overdue", "none":
 	default:
 		return f, badRequest(fmt.Sprintf("contest_status is %q, want open, resolved, overdue or none", truncate(f.ContestStatus, 40)))
-	}
-	if k := q.Get("kind"); k != "" && k != string(audit.KindDecision) {
-		return f, badRequest(fmt.Sprintf("kind is %q; statistics count decisions (kind=decision)", truncate(k, 40)))
 	}
 	for _, p := range []struct {
 		name string

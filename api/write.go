@@ -51,6 +51,7 @@ func (s *Server) writeRoutes() {
 	e.DELETE("/v1/decisions/:id/private", s.deletePrivate, s.requireRole(auth.Operator), limit)
 	s.contestRoutes(limit, body)
 	e.GET("/v1/stats", s.getStats, limit)
+	e.GET("/v1/query", s.getQuery, limit)
 }
 
 func readBody(c echo.Context) ([]byte, error) {

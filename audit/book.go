@@ -158,6 +158,9 @@ type pendingRecord struct {
 	body   []byte // canonical
 	digest []byte
 	extra  []ledger.KV // written with the entry
+	// index returns the query index keys of the record once it has its
+	// index and log time (nil: none).
+	index func(idx uint64, loggedAt time.Time) []ledger.KV
 }
 
 // appendRecord logs r, or returns the first receipt of an identical
@@ -170,12 +173,16 @@ func (b *Book) appendRecord(ctx context.Context, r *pendingRecord) (*Appended, e
 func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(loggedAt time.Time) ([]byte, error)) (*Appended, error) {
 	key := recordKey(r.kind, r.id)
 	extra := append([]ledger.KV{{Key: []byte(prefixDigest + key), Value: r.digest}}, r.extra...)
-	ack, err := b.cfg.Log.AppendStamped(ctx, []byte(key), func(_ uint64, t time.Time) ([]byte, []ledger.KV, error) {
+	ack, err := b.cfg.Log.AppendStamped(ctx, []byte(key), func(idx uint64, t time.Time) ([]byte, []ledger.KV, error) {
 		body, err := body(t)
 		if err != nil {
 			return nil, nil, err
 		}
-		return EnvelopeBytes(r.kind, t, body), extra, nil
+		kvs := extra
+		if r.index != nil {
+			kvs = append(kvs[:len(kvs):len(kvs)], r.index(idx, t)...)
+		}
+		return EnvelopeBytes(r.kind, t, body), kvs, nil
 	})
 	if err != nil {
 		return nil, err

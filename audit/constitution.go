@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/fjaledger/fja/ledger"
 )
@@ -38,7 +39,8 @@ func (b *Book) PublishConstitution(ctx context.Context, raw []byte) (*Appended, 
 		return nil, err
 	}
 	out, err := b.appendRecord(ctx, &pendingRecord{kind: KindConstitution, id: ref, body: body, digest: digest,
-		extra: []ledger.KV{{Key: []byte(prefixConstitution + ref), Value: idx}}})
+		extra: []ledger.KV{{Key: []byte(prefixConstitution + ref), Value: idx}},
+		index: func(i uint64, _ time.Time) []ledger.KV { return kindIndex(KindConstitution, i) }})
 	if err != nil {
 		return nil, err
 	}

@@ -125,6 +125,10 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 		extra: []ledger.KV{
 			{Key: []byte(prefixPrivate + key), Value: sealed},
 			{Key: []byte(prefixContestOfDecision + d.DecisionID + "/" + req.ContestID), Value: []byte{1}},
+		},
+		index: func(i uint64, t time.Time) []ledger.KV {
+			return append(kindIndex(KindContest, i), ledger.KV{Key: contestFactsKey(dec.Index, req.ContestID),
+				Value: encodeFacts(t.Add(b.cfg.ResponseWindow), false, false)})
 		}}, stamp)
 	if err != nil {
 		return nil, nil, err
@@ -215,16 +219,29 @@ func (b *Book) Resolve(ctx context.Context, contestID string, raw []byte) (*Appe
 		return nil, nil, &ValidationError{Field: "human_reviewed", Message: "must be true: a contest may not be resolved by automated means alone (DSA Art. 20(6))"}
 	}
 	r.ContestID = contestID
-	if _, err := b.lookup(KindContest, contestID); err != nil {
+	ci, err := b.lookup(KindContest, contestID)
+	if err != nil {
 		return nil, nil, err
 	}
 	body, err := canonicalRecord(r)
 	if err != nil {
 		return nil, nil, err
 	}
+	c, err := b.contestAt(ci)
+	if err != nil {
+		return nil, nil, err
+	}
+	due, err := time.Parse(time.RFC3339Nano, c.DueBy)
+	if err != nil {
+		return nil, nil, err
+	}
 	b.contestMu.Lock()
 	defer b.contestMu.Unlock()
-	a, err := b.appendRecord(ctx, &pendingRecord{kind: KindResolution, id: contestID, body: body, digest: b.digest(body)})
+	a, err := b.appendRecord(ctx, &pendingRecord{kind: KindResolution, id: contestID, body: body, digest: b.digest(body),
+		index: func(i uint64, _ time.Time) []ledger.KV {
+			return append(kindIndex(KindResolution, i), ledger.KV{Key: contestFactsKey(c.Decision.Index, contestID),
+				Value: encodeFacts(due, true, overturns(r.Outcome))})
+		}})
 	if errors.Is(err, ErrConflict) {
 		return nil, nil, &StateError{"contest_resolved", fmt.Sprintf("contest %s is resolved already, differently", contestID)}
 	}

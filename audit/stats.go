@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -39,8 +41,8 @@ type StatsResult struct {
 	Head     ledger.Head
 }
 
+// contestFacts is what stats need of a contest.
 type contestFacts struct {
-	decision   string
 	overturned bool
 	resolved   bool
 	dueBy      time.Time
@@ -52,8 +54,8 @@ type contestFacts struct {
 // recount it from the public tiles. Contests and resolutions are counted
 // wherever they were logged up to the head.
 //
-// It reads the log from the start of the window to the head: a linear scan
-// until query indexes exist.
+// It reads the decisions' summaries and contest facts (see index.go), not
+// the entries.
 func (b *Book) Stats(f Filter, groupBy []string) (*StatsResult, error) {
 	for _, g := range groupBy {
 		if !contains(GroupFields, g) {
@@ -65,75 +67,42 @@ func (b *Book) Stats(f Filter, groupBy []string) (*StatsResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := b.cfg.Now()
-	type dec struct {
-		keys []map[string]string
-		id   string
-	}
-	var decisions []dec
-	contests := map[string]*contestFacts{} // contest id -> facts
-	byDecision := map[string][]string{}    // decision id -> contest ids
-	err = b.scan(from, head.Size, func(idx uint64, env *Envelope) error {
-		switch env.Kind {
-		case KindDecision:
-			if idx >= to {
-				return nil
-			}
-			var d Decision
-			if err := json.Unmarshal(env.Body, &d); err != nil {
-				return fmt.Errorf("entry %d: %w", idx, err)
-			}
-			if !f.matches(&d) {
-				return nil
-			}
-			decisions = append(decisions, dec{keys: groupKeys(&d, groupBy), id: d.DecisionID})
-		case KindContest:
-			var c Contest
-			if err := json.Unmarshal(env.Body, &c); err != nil {
-				return fmt.Errorf("entry %d: %w", idx, err)
-			}
-			due, _ := time.Parse(time.RFC3339Nano, c.DueBy)
-			contests[c.ContestID] = &contestFacts{decision: c.Decision.DecisionID, dueBy: due}
-			byDecision[c.Decision.DecisionID] = append(byDecision[c.Decision.DecisionID], c.ContestID)
-		case KindResolution:
-			var r Resolution
-			if err := json.Unmarshal(env.Body, &r); err != nil {
-				return fmt.Errorf("entry %d: %w", idx, err)
-			}
-			if c := contests[r.ContestID]; c != nil {
-				c.resolved = true
-				c.overturned = r.Outcome == "overturned" || r.Outcome == "partially_overturned"
-			}
-		}
-		return nil
-	})
+	facts, err := b.contestFactsIn(from, to)
 	if err != nil {
 		return nil, err
 	}
+	now := b.cfg.Now()
 	groups := map[string]*Group{}
-	for _, d := range decisions {
+	var perr error
+	err = b.cfg.Log.ScanFrom([]byte(prefixSummary), summaryKey(from), func(k, v []byte) bool {
+		idx := binary.BigEndian.Uint64(k[len(prefixSummary):])
+		if idx >= to {
+			return false
+		}
+		sm, err := decodeSummary(v)
+		if err != nil {
+			perr = fmt.Errorf("summary of entry %d: %w", idx, err)
+			return false
+		}
+		if !f.matchesSummary(&sm) {
+			return true
+		}
 		var nContests, nOverturned, nOverdue int
-		status := "none"
-		for _, cid := range byDecision[d.id] {
-			c := contests[cid]
+		for _, c := range facts[idx] {
 			nContests++
 			switch {
 			case c.resolved:
-				status = "resolved"
 				if c.overturned {
 					nOverturned++
 				}
 			case !now.Before(c.dueBy):
-				status = "overdue"
 				nOverdue++
-			default:
-				status = "open"
 			}
 		}
-		if f.ContestStatus != "" && f.ContestStatus != status {
-			continue
+		if f.ContestStatus != "" && f.ContestStatus != contestStatus(facts[idx], now) {
+			return true
 		}
-		for _, k := range d.keys {
+		for _, k := range groupKeys(&sm, groupBy) {
 			id := keyString(k)
 			g := groups[id]
 			if g == nil {
@@ -145,6 +114,10 @@ func (b *Book) Stats(f Filter, groupBy []string) (*StatsResult, error) {
 			g.Overturned += nOverturned
 			g.Overdue += nOverdue
 		}
+		return true
+	})
+	if err := errors.Join(err, perr); err != nil {
+		return nil, err
 	}
 	out := &StatsResult{From: from, To: to, Head: head, Groups: make([]Group, 0, len(groups))}
 	ids := make([]string, 0, len(groups))
@@ -158,47 +131,87 @@ func (b *Book) Stats(f Filter, groupBy []string) (*StatsResult, error) {
 	return out, nil
 }
 
-func (f *Filter) matches(d *Decision) bool {
-	if (f.Operator != "" && d.System.Operator != f.Operator) || (f.Model != "" && d.System.Model != f.Model) ||
-		(f.Action != "" && d.Outcome.Action != f.Action) || (f.Category != "" && d.Outcome.Category != f.Category) ||
-		(f.Jurisdiction != "" && d.Subject.Jurisdiction != f.Jurisdiction) {
+// contestFactsIn returns the contest facts of the decisions in [from, to).
+func (b *Book) contestFactsIn(from, to uint64) (map[uint64][]contestFacts, error) {
+	facts := map[uint64][]contestFacts{}
+	var perr error
+	err := b.cfg.Log.ScanFrom([]byte(prefixContestFacts), binary.BigEndian.AppendUint64([]byte(prefixContestFacts), from), func(k, v []byte) bool {
+		idx := binary.BigEndian.Uint64(k[len(prefixContestFacts):])
+		if idx >= to {
+			return false
+		}
+		c, err := decodeFacts(v)
+		if err != nil {
+			perr = err
+			return false
+		}
+		facts[idx] = append(facts[idx], c)
+		return true
+	})
+	return facts, errors.Join(err, perr)
+}
+
+// contestStatus is a decision's contest status: open or overdue while a
+// contest is unresolved (there is at most one), else resolved if it was
+// ever contested, else none.
+func contestStatus(facts []contestFacts, now time.Time) string {
+	status := "none"
+	for _, c := range facts {
+		switch {
+		case !c.resolved && !now.Before(c.dueBy):
+			return "overdue"
+		case !c.resolved:
+			return "open"
+		default:
+			status = "resolved"
+		}
+	}
+	return status
+}
+
+func (f *Filter) matchesSummary(s *summary) bool {
+	if (f.Operator != "" && s.operator != f.Operator) || (f.Model != "" && s.model != f.Model) ||
+		(f.Action != "" && s.action != f.Action) || (f.Category != "" && s.category != f.Category) ||
+		(f.Jurisdiction != "" && s.jurisdiction != f.Jurisdiction) {
 		return false
 	}
-	if f.Rule != "" && !anyOf(len(d.Rules), func(i int) bool { return d.Rules[i].RuleID == f.Rule }) {
-		return false
-	}
-	if f.Flag != "" && !anyOf(len(d.ProvenanceFlags), func(i int) bool { return d.ProvenanceFlags[i].Code == f.Flag }) {
-		return false
-	}
-	return true
+	return (f.Rule == "" || contains(s.rules, f.Rule)) && (f.Flag == "" || contains(s.flags, f.Flag))
 }
 
 // groupKeys returns the group keys a decision counts under: one per
 // combination of its values (a decision citing two rules counts for each).
 // Grouped by rule, the key also names the constitution version, so that
 // contests and overturns are counted per rule and version.
-func groupKeys(d *Decision, groupBy []string) []map[string]string {
+func groupKeys(s *summary, groupBy []string) []map[string]string {
 	keys := []map[string]string{{}}
 	for _, g := range groupBy {
 		var vals []map[string]string
 		switch g {
 		case "outcome":
-			vals = []map[string]string{{"outcome": d.Outcome.Action}}
+			vals = []map[string]string{{"outcome": s.action}}
 		case "category":
-			vals = []map[string]string{{"category": d.Outcome.Category}}
+			vals = []map[string]string{{"category": s.category}}
 		case "jurisdiction":
-			vals = []map[string]string{{"jurisdiction": d.Subject.Jurisdiction}}
+			vals = []map[string]string{{"jurisdiction": s.jurisdiction}}
 		case "model":
-			vals = []map[string]string{{"model": d.System.Model}}
+			vals = []map[string]string{{"model": s.model}}
 		case "operator":
-			vals = []map[string]string{{"operator": d.System.Operator}}
+			vals = []map[string]string{{"operator": s.operator}}
 		case "rule":
-			for _, r := range d.Rules {
-				vals = append(vals, map[string]string{"rule": r.RuleID, "constitution": d.Constitution.ID + "@" + d.Constitution.Version})
+			seen := map[string]bool{}
+			for _, r := range s.rules {
+				if !seen[r] {
+					seen[r] = true
+					vals = append(vals, map[string]string{"rule": r, "constitution": s.constitution})
+				}
 			}
 		case "flag":
-			for _, fl := range d.ProvenanceFlags {
-				vals = append(vals, map[string]string{"flag": fl.Code})
+			seen := map[string]bool{}
+			for _, fl := range s.flags {
+				if !seen[fl] {
+					seen[fl] = true
+					vals = append(vals, map[string]string{"flag": fl})
+				}
 			}
 			if len(vals) == 0 {
 				vals = []map[string]string{{"flag": ""}}
@@ -299,15 +312,6 @@ func (b *Book) scan(from, to uint64, fn func(uint64, *Envelope) error) error {
 func contains(s []string, v string) bool {
 	for _, x := range s {
 		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func anyOf(n int, f func(int) bool) bool {
-	for i := 0; i < n; i++ {
-		if f(i) {
 			return true
 		}
 	}

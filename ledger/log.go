@@ -299,7 +299,12 @@ func (l *Log) Get(key []byte) ([]byte, error) { return l.store.Get(key) }
 // Scan calls fn for every index key with prefix, in key order, until fn
 // returns false.
 func (l *Log) Scan(prefix []byte, fn func(key, value []byte) bool) error {
-	return l.store.Scan(prefix, fn)
+	return l.store.Scan(prefix, nil, fn)
+}
+
+// ScanFrom is Scan starting at the first key >= start.
+func (l *Log) ScanFrom(prefix, start []byte, fn func(key, value []byte) bool) error {
+	return l.store.Scan(prefix, start, fn)
 }
 
 // Update sets and deletes index keys durably, outside the log.

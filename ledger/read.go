@@ -69,6 +69,27 @@ func (l *Log) InclusionProof(index, size uint64) ([][]byte, error) {
 	return newNodeReader(l.store.Tile).inclusion(index, size)
 }
 
+// InclusionProofs proves several leaves in the tree of size size, sharing
+// the tile reads and hashing of their common nodes.
+func (l *Log) InclusionProofs(indices []uint64, size uint64) ([][][]byte, error) {
+	if cur := l.Head().Size; size > cur {
+		return nil, fmt.Errorf("%w: size %d; want size <= %d", ErrInvalidRange, size, cur)
+	}
+	nr := newNodeReader(l.store.Tile)
+	out := make([][][]byte, len(indices))
+	for i, idx := range indices {
+		if idx >= size {
+			return nil, fmt.Errorf("%w: index %d, size %d", ErrInvalidRange, idx, size)
+		}
+		p, err := nr.inclusion(idx, size)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
 // ConsistencyProof proves that the tree of size from is a prefix of the
 // tree of size to, which must not exceed the latest head.
 func (l *Log) ConsistencyProof(from, to uint64) ([][]byte, error) {

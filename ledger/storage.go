@@ -64,9 +64,10 @@ type Storage interface {
 	Lookup(key []byte) (index uint64, ok bool, err error)
 	// Get returns the value of an index key, or ErrNotFound.
 	Get(key []byte) ([]byte, error)
-	// Scan calls fn for every index key with prefix, in key order, until fn
-	// returns false. fn MUST NOT retain key or value.
-	Scan(prefix []byte, fn func(key, value []byte) bool) error
+	// Scan calls fn for every index key with prefix that is >= start (nil:
+	// from the first), in key order, until fn returns false. fn MUST NOT
+	// retain key or value.
+	Scan(prefix, start []byte, fn func(key, value []byte) bool) error
 	// Update sets and deletes index keys, atomically and durably, outside
 	// any batch.
 	Update(set []KV, del [][]byte) error

@@ -19,6 +19,7 @@
 package badgerstore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -281,13 +282,18 @@ func (s *Store) Get(key []byte) ([]byte, error) {
 }
 
 // Scan implements ledger.Storage.
-func (s *Store) Scan(prefix []byte, fn func(key, value []byte) bool) error {
+func (s *Store) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
 	return s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = indexKey(prefix)
+		opts.PrefetchValues = false
 		it := txn.NewIterator(opts)
 		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
+		seek := indexKey(prefix)
+		if bytes.Compare(start, prefix) > 0 {
+			seek = indexKey(start)
+		}
+		for it.Seek(seek); it.Valid(); it.Next() {
 			var cont bool
 			err := it.Item().Value(func(v []byte) error {
 				cont = fn(it.Item().Key()[1:], v)

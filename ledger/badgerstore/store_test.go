@@ -58,8 +58,12 @@ func TestReadsSeeEveryCommit(t *testing.T) {
 		t.Fatalf("Entries past the end: %v, want ErrNotFound", err)
 	}
 	n := 0
-	if err := s.Scan([]byte{'x'}, func(k, v []byte) bool { n++; return true }); err != nil || n != 49 {
+	if err := s.Scan([]byte{'x'}, nil, func(k, v []byte) bool { n++; return true }); err != nil || n != 49 {
 		t.Fatalf("Scan: %d keys, %v", n, err)
+	}
+	n = 0
+	if err := s.Scan([]byte{'x'}, []byte{'x', 40}, func(k, v []byte) bool { n++; return k[1] < 45 }); err != nil || n != 6 {
+		t.Fatalf("Scan from x40 until x45: %d keys, %v", n, err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,222 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fjaledger/fja/api"
+	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/verify"
+)
+
+// queryFixture logs decisions with varied fields at known log times (a
+// clock that steps one minute per decision) and remembers each one.
+type queryFixture struct {
+	*server
+	decisions map[uint64]audit.Decision
+	loggedAt  map[uint64]time.Time
+}
+
+func newQueryFixture(t *testing.T, n int) *queryFixture {
+	t.Helper()
+	s := newServer(t)
+	s.publishConstitution()
+	q := &queryFixture{server: s, decisions: map[uint64]audit.Decision{}, loggedAt: map[uint64]time.Time{}}
+	r := rand.New(rand.NewPCG(7, 11))
+	base := example(t, "decision-refused.json")
+	for i := 0; i < n; i++ {
+		var d map[string]any
+		json.Unmarshal(base, &d)
+		d["decision_id"] = fmt.Sprintf("dec-q-%d", i)
+		d["subject"].(map[string]any)["jurisdiction"] = []string{"DE", "FR", "KE", "IN"}[r.IntN(4)]
+		out := d["outcome"].(map[string]any)
+		out["category"] = []string{"medical", "finance", "education"}[r.IntN(3)]
+		if r.IntN(3) == 0 {
+			out["action"] = "answered"
+			d["rules"] = []any{map[string]any{"rule_id": "A-03", "effect": "allow", "rationale": "adult"}}
+		}
+		if r.IntN(4) == 0 {
+			d["provenance_flags"] = []any{map[string]any{"code": "western-sources", "message": "mostly Western sources", "severity": "info"}}
+		}
+		b, _ := json.Marshal(d)
+		code, body := s.do("POST", "/v1/decisions", auth.Producer, b)
+		if code != 201 {
+			t.Fatalf("decision %d: %d %s", i, code, body)
+		}
+		rc := s.receipt(body)
+		var env audit.Envelope
+		json.Unmarshal(rc.Entry, &env)
+		var dec audit.Decision
+		json.Unmarshal(env.Body, &dec)
+		at, _ := time.Parse(time.RFC3339Nano, env.LoggedAt)
+		q.decisions[rc.Index], q.loggedAt[rc.Index] = dec, at
+	}
+	return q
+}
+
+// brute filters the remembered decisions the slow way.
+func (q *queryFixture) brute(f audit.Filter) []uint64 {
+	var out []uint64
+	for idx, d := range q.decisions {
+		at := q.loggedAt[idx]
+		if (!f.From.IsZero() && at.Before(f.From)) || (!f.To.IsZero() && !at.Before(f.To)) ||
+			(f.Jurisdiction != "" && d.Subject.Jurisdiction != f.Jurisdiction) || (f.Action != "" && d.Outcome.Action != f.Action) ||
+			(f.Category != "" && d.Outcome.Category != f.Category) {
+			continue
+		}
+		if f.Rule != "" && !slices.ContainsFunc(d.Rules, func(r audit.AppliedRule) bool { return r.RuleID == f.Rule }) {
+			continue
+		}
+		if f.Flag != "" && !slices.ContainsFunc(d.ProvenanceFlags, func(p audit.ProvenanceFlag) bool { return p.Code == f.Flag }) {
+			continue
+		}
+		out = append(out, idx)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// query pages through GET /v1/query and checks every proof against the
+// answer's checkpoint.
+func (q *queryFixture) query(t *testing.T, params url.Values, limit int) ([]uint64, api.Scanned) {
+	t.Helper()
+	var got []uint64
+	var scanned *api.Scanned
+	params.Set("limit", fmt.Sprint(limit))
+	for page := 0; ; page++ {
+		code, b := q.do("GET", "/v1/query?"+params.Encode(), auth.Regulator, nil)
+		if code != 200 {
+			t.Fatalf("query %s: %d %s", params.Encode(), code, b)
+		}
+		a := decode[api.QueryAnswer](t, b)
+		cp, err := verify.OpenCheckpoint([]byte(a.Checkpoint), origin, q.vkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if scanned != nil && *scanned != a.Scanned {
+			t.Fatalf("scanned moved between pages: %+v then %+v", *scanned, a.Scanned)
+		}
+		scanned = &a.Scanned
+		if len(a.Records) > limit {
+			t.Fatalf("%d records for limit %d", len(a.Records), limit)
+		}
+		for _, r := range a.Records {
+			if err := verify.Inclusion(r.Index, cp.Size, verify.LeafHash(r.Entry), r.InclusionProof, cp.Hash); err != nil {
+				t.Fatalf("record %d: %v", r.Index, err)
+			}
+			got = append(got, r.Index)
+		}
+		if a.NextCursor == "" {
+			break
+		}
+		params.Set("cursor", a.NextCursor)
+	}
+	return got, *scanned
+}
+
+// TestQueryMatchesBruteForce: every filter combination answers exactly the
+// decisions a brute-force filter finds, over pages, with proofs, and the
+// scanned range of a time window is exactly the indices logged in it.
+func TestQueryMatchesBruteForce(t *testing.T) {
+	q := newQueryFixture(t, 60)
+	var idxs []uint64
+	for i := range q.decisions {
+		idxs = append(idxs, i)
+	}
+	slices.Sort(idxs)
+	mid, late := q.loggedAt[idxs[15]], q.loggedAt[idxs[45]]
+	cases := []audit.Filter{
+		{}, {Jurisdiction: "DE"}, {Action: "refused", Category: "medical"}, {Rule: "H-12", Jurisdiction: "KE"},
+		{Flag: "western-sources"}, {Flag: "western-sources", Action: "answered"}, {Jurisdiction: "XX"},
+		{From: mid, To: late}, {From: mid, To: late, Jurisdiction: "FR"}, {From: late}, {To: mid, Rule: "A-03"},
+	}
+	for _, f := range cases {
+		p := url.Values{}
+		for k, v := range map[string]string{"jurisdiction": f.Jurisdiction, "action": f.Action, "category": f.Category, "rule": f.Rule, "flag": f.Flag} {
+			if v != "" {
+				p.Set(k, v)
+			}
+		}
+		if !f.From.IsZero() {
+			p.Set("from", f.From.Format(time.RFC3339Nano))
+		}
+		if !f.To.IsZero() {
+			p.Set("to", f.To.Format(time.RFC3339Nano))
+		}
+		p.Set("kind", "decision")
+		want := q.brute(f)
+		for _, limit := range []int{1000, 7} {
+			got, scanned := q.query(t, p, limit)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s (limit %d): got %v, want %v", p.Encode(), limit, got, want)
+			}
+			// scanned is exactly the window
+			for idx, at := range q.loggedAt {
+				in := (f.From.IsZero() || !at.Before(f.From)) && (f.To.IsZero() || at.Before(f.To))
+				if inRange := idx >= scanned.From && idx < scanned.To; in != inRange {
+					t.Errorf("%s: decision %d logged %s is in window %v, in scanned %+v %v", p.Encode(), idx, at, in, scanned, inRange)
+				}
+			}
+		}
+	}
+	// all kinds, no filter: the constitution too
+	got, _ := q.query(t, url.Values{}, 1000)
+	if len(got) != len(q.decisions)+1 || got[0] != 0 {
+		t.Fatalf("unfiltered query: %d records, want %d", len(got), len(q.decisions)+1)
+	}
+	got, _ = q.query(t, url.Values{"kind": {"constitution"}}, 10)
+	if !slices.Equal(got, []uint64{0}) {
+		t.Fatalf("kind=constitution: %v", got)
+	}
+	for _, bad := range []string{"limit=0", "limit=1001", "limit=x", "kind=nope", "from=yesterday", "cursor=-1", "contest_status=maybe"} {
+		if code, b := q.do("GET", "/v1/query?"+bad, auth.Regulator, nil); code != 400 {
+			t.Errorf("query %s: %d %s, want 400", bad, code, b)
+		}
+	}
+	if code, _ := q.do("GET", "/v1/query", auth.Producer, nil); code != 403 {
+		t.Errorf("query by a producer: %d, want 403", code)
+	}
+}
+
+// TestReindex: with every query index deleted, answers are empty; after
+// Reindex they are what they were.
+func TestReindex(t *testing.T) {
+	q := newQueryFixture(t, 20)
+	before, _ := q.query(t, url.Values{"jurisdiction": {"DE"}}, 1000)
+	code, statsBefore := q.do("GET", "/v1/stats?group_by=rule,jurisdiction", auth.Regulator, nil)
+	if code != 200 {
+		t.Fatal(code)
+	}
+	var keys [][]byte
+	for _, p := range []string{"q/", "s/", "cs/"} {
+		q.Log.Scan([]byte(p), func(k, _ []byte) bool { keys = append(keys, append([]byte(nil), k...)); return true })
+	}
+	if len(keys) < 20*7 {
+		t.Fatalf("only %d index keys for 20 decisions", len(keys))
+	}
+	if err := q.Log.Update(nil, keys); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := q.query(t, url.Values{"jurisdiction": {"DE"}}, 1000); len(got) != 0 {
+		t.Fatalf("with the indexes gone, the query still found %v", got)
+	}
+	n, err := q.Book.Reindex(nil)
+	if err != nil || n != q.Log.Head().Size {
+		t.Fatalf("Reindex: %d records, %v", n, err)
+	}
+	after, _ := q.query(t, url.Values{"jurisdiction": {"DE"}}, 1000)
+	_, statsAfter := q.do("GET", "/v1/stats?group_by=rule,jurisdiction", auth.Regulator, nil)
+	if !slices.Equal(before, after) || len(before) == 0 {
+		t.Fatalf("after Reindex: %v, before %v", after, before)
+	}
+	if strings.Join(strings.Fields(string(statsAfter)), "") != strings.Join(strings.Fields(string(statsBefore)), "") {
+		t.Fatalf("stats after Reindex:\n%s\nbefore:\n%s", statsAfter, statsBefore)
+	}
+}

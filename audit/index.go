@@ -1,0 +1,229 @@
+package audit
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fjaledger/fja/ledger"
+)
+
+// Query indexes, written in the same commit as the record they describe
+// (ledger.KV from the stamp, which knows the record's index), and
+// rebuildable from the log alone (Reindex):
+//
+//	"q/" field(1) len(2) value idx(8)    a posting: record idx has field = value
+//	"s/" idx(8)                           a decision's summary (for stats)
+//	"cs/" decision idx(8) contest id      a contest's facts, updated by its resolution
+//
+// Fields: k kind, o operator, m model, a outcome action, c category,
+// r cited rule id, f provenance flag code, j jurisdiction. Values are
+// length-prefixed so that no value is a key prefix of another; indices are
+// big-endian so that a posting list is in index (and so log time) order.
+const (
+	prefixPosting      = "q/"
+	prefixSummary      = "s/"
+	prefixContestFacts = "cs/"
+)
+
+// Posting fields.
+const (
+	fieldKind         = 'k'
+	fieldOperator     = 'o'
+	fieldModel        = 'm'
+	fieldAction       = 'a'
+	fieldCategory     = 'c'
+	fieldRule         = 'r'
+	fieldFlag         = 'f'
+	fieldJurisdiction = 'j'
+)
+
+// postingPrefix is the key prefix of the posting list of field = value.
+func postingPrefix(field byte, value string) []byte {
+	b := make([]byte, 0, len(prefixPosting)+3+len(value)+8)
+	b = append(b, prefixPosting...)
+	b = append(b, field)
+	b = binary.BigEndian.AppendUint16(b, uint16(min(len(value), 0xffff)))
+	return append(b, value...)
+}
+
+func postingKey(field byte, value string, idx uint64) []byte {
+	return binary.BigEndian.AppendUint64(postingPrefix(field, value), idx)
+}
+
+// decisionIndex returns the index keys of decision d logged at idx.
+func decisionIndex(idx uint64, d *Decision) []ledger.KV {
+	kvs := []ledger.KV{
+		{Key: postingKey(fieldKind, string(KindDecision), idx)},
+		{Key: postingKey(fieldOperator, d.System.Operator, idx)},
+		{Key: postingKey(fieldModel, d.System.Model, idx)},
+		{Key: postingKey(fieldAction, d.Outcome.Action, idx)},
+		{Key: postingKey(fieldCategory, d.Outcome.Category, idx)},
+		{Key: postingKey(fieldJurisdiction, d.Subject.Jurisdiction, idx)},
+	}
+	seen := map[string]bool{}
+	for _, r := range d.Rules {
+		if !seen["r"+r.RuleID] {
+			seen["r"+r.RuleID] = true
+			kvs = append(kvs, ledger.KV{Key: postingKey(fieldRule, r.RuleID, idx)})
+		}
+	}
+	for _, f := range d.ProvenanceFlags {
+		if !seen["f"+f.Code] {
+			seen["f"+f.Code] = true
+			kvs = append(kvs, ledger.KV{Key: postingKey(fieldFlag, f.Code, idx)})
+		}
+	}
+	return append(kvs, ledger.KV{Key: summaryKey(idx), Value: encodeSummary(summarize(d))})
+}
+
+func kindIndex(kind Kind, idx uint64) []ledger.KV {
+	return []ledger.KV{{Key: postingKey(fieldKind, string(kind), idx)}}
+}
+
+func summaryKey(idx uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(prefixSummary), idx)
+}
+
+func contestFactsKey(decisionIdx uint64, contestID string) []byte {
+	return append(binary.BigEndian.AppendUint64([]byte(prefixContestFacts), decisionIdx), contestID...)
+}
+
+// summary is what stats need of a decision.
+type summary struct {
+	action, category, jurisdiction, model, operator, constitution string
+	rules, flags                                                  []string
+}
+
+func summarize(d *Decision) summary {
+	s := summary{action: d.Outcome.Action, category: d.Outcome.Category, jurisdiction: d.Subject.Jurisdiction,
+		model: d.System.Model, operator: d.System.Operator, constitution: d.Constitution.ID + "@" + d.Constitution.Version}
+	for _, r := range d.Rules {
+		s.rules = append(s.rules, r.RuleID)
+	}
+	for _, f := range d.ProvenanceFlags {
+		s.flags = append(s.flags, f.Code)
+	}
+	return s
+}
+
+// encodeSummary: six strings, then the rules and the flags, each a uvarint
+// count of uvarint-length-prefixed strings.
+func encodeSummary(s summary) []byte {
+	var b []byte
+	str := func(v string) {
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	for _, v := range []string{s.action, s.category, s.jurisdiction, s.model, s.operator, s.constitution} {
+		str(v)
+	}
+	for _, list := range [][]string{s.rules, s.flags} {
+		b = binary.AppendUvarint(b, uint64(len(list)))
+		for _, v := range list {
+			str(v)
+		}
+	}
+	return b
+}
+
+var errBadSummary = errors.New("audit: malformed decision summary")
+
+func decodeSummary(b []byte) (summary, error) {
+	var s summary
+	str := func() (string, error) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return "", errBadSummary
+		}
+		v := string(b[k : k+int(n)])
+		b = b[k+int(n):]
+		return v, nil
+	}
+	for _, p := range []*string{&s.action, &s.category, &s.jurisdiction, &s.model, &s.operator, &s.constitution} {
+		v, err := str()
+		if err != nil {
+			return s, err
+		}
+		*p = v
+	}
+	for _, list := range []*[]string{&s.rules, &s.flags} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			return s, errBadSummary
+		}
+		b = b[k:]
+		for i := uint64(0); i < n; i++ {
+			v, err := str()
+			if err != nil {
+				return s, err
+			}
+			*list = append(*list, v)
+		}
+	}
+	return s, nil
+}
+
+// contestFacts value: due_by (unix nanoseconds, 8), resolved (1),
+// overturned (1).
+func encodeFacts(due time.Time, resolved, overturned bool) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(due.UnixNano()))
+	return append(b, boolByte(resolved), boolByte(overturned))
+}
+
+func decodeFacts(b []byte) (contestFacts, error) {
+	if len(b) != 10 {
+		return contestFacts{}, fmt.Errorf("audit: contest facts have %d bytes, want 10", len(b))
+	}
+	return contestFacts{dueBy: time.Unix(0, int64(binary.BigEndian.Uint64(b))), resolved: b[8] == 1, overturned: b[9] == 1}, nil
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// recordIndex returns the index keys of any logged record (for Reindex
+// and fsck), from its envelope.
+func recordIndex(idx uint64, env *Envelope, contestOf func(id string) (*Contest, error)) ([]ledger.KV, error) {
+	switch env.Kind {
+	case KindDecision:
+		var d Decision
+		if err := decodeStrict(env.Body, &d); err != nil {
+			return nil, err
+		}
+		return decisionIndex(idx, &d), nil
+	case KindContest:
+		var c Contest
+		if err := decodeStrict(env.Body, &c); err != nil {
+			return nil, err
+		}
+		due, err := time.Parse(time.RFC3339Nano, c.DueBy)
+		if err != nil {
+			return nil, err
+		}
+		return append(kindIndex(KindContest, idx), ledger.KV{Key: contestFactsKey(c.Decision.Index, c.ContestID), Value: encodeFacts(due, false, false)}), nil
+	case KindResolution:
+		var r Resolution
+		if err := decodeStrict(env.Body, &r); err != nil {
+			return nil, err
+		}
+		c, err := contestOf(r.ContestID)
+		if err != nil {
+			return nil, err
+		}
+		due, err := time.Parse(time.RFC3339Nano, c.DueBy)
+		if err != nil {
+			return nil, err
+		}
+		return append(kindIndex(KindResolution, idx), ledger.KV{Key: contestFactsKey(c.Decision.Index, c.ContestID), Value: encodeFacts(due, true, overturns(r.Outcome))}), nil
+	}
+	return kindIndex(env.Kind, idx), nil
+}
+
+func overturns(outcome string) bool {
+	return outcome == "overturned" || outcome == "partially_overturned"
+}
