@@ -29,7 +29,7 @@ type server struct {
 	url, vkey string
 }
 
-func newServer(t *testing.T, opts ...apitest.Option) *server {
+func newServer(t testing.TB, opts ...apitest.Option) *server {
 	t.Helper()
 	s := apitest.New(t, opts...)
 	return &server{Server: s, url: s.URL, vkey: s.VKey}

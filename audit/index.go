@@ -130,41 +130,6 @@ func encodeSummary(s summary) []byte {
 
 var errBadSummary = errors.New("audit: malformed decision summary")
 
-func decodeSummary(b []byte) (summary, error) {
-	var s summary
-	str := func() (string, error) {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < n {
-			return "", errBadSummary
-		}
-		v := string(b[k : k+int(n)])
-		b = b[k+int(n):]
-		return v, nil
-	}
-	for _, p := range []*string{&s.action, &s.category, &s.jurisdiction, &s.model, &s.operator, &s.constitution} {
-		v, err := str()
-		if err != nil {
-			return s, err
-		}
-		*p = v
-	}
-	for _, list := range []*[]string{&s.rules, &s.flags} {
-		n, k := binary.Uvarint(b)
-		if k <= 0 || n > uint64(len(b)) {
-			return s, errBadSummary
-		}
-		b = b[k:]
-		for i := uint64(0); i < n; i++ {
-			v, err := str()
-			if err != nil {
-				return s, err
-			}
-			*list = append(*list, v)
-		}
-	}
-	return s, nil
-}
-
 // contestFacts value: due_by (unix nanoseconds, 8), resolved (1),
 // overturned (1).
 func encodeFacts(due time.Time, resolved, overturned bool) []byte {

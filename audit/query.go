@@ -61,7 +61,9 @@ func (b *Book) Query(f Filter, kind string, cursor uint64, limit int) (*QueryRes
 	if decisionOnly && kind != "" && Kind(kind) != KindDecision {
 		return res, nil // decision filters match no other kind
 	}
-	if kind != "" || decisionOnly {
+	// Field postings exist only for decisions, so the kind list is needed
+	// only when no field filter narrows the records already.
+	if len(lists) == 0 && (kind != "" || decisionOnly) {
 		k := kind
 		if k == "" {
 			k = string(KindDecision)

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -73,18 +72,21 @@ func (b *Book) Stats(f Filter, groupBy []string) (*StatsResult, error) {
 	}
 	now := b.cfg.Now()
 	groups := map[string]*Group{}
-	var perr error
+	var (
+		perr error
+		sv   summaryView
+		keys keyBuilder
+	)
 	err = b.cfg.Log.ScanFrom([]byte(prefixSummary), summaryKey(from), func(k, v []byte) bool {
 		idx := binary.BigEndian.Uint64(k[len(prefixSummary):])
 		if idx >= to {
 			return false
 		}
-		sm, err := decodeSummary(v)
-		if err != nil {
+		if err := sv.decode(v); err != nil {
 			perr = fmt.Errorf("summary of entry %d: %w", idx, err)
 			return false
 		}
-		if !f.matchesSummary(&sm) {
+		if !f.matchesView(&sv) {
 			return true
 		}
 		var nContests, nOverturned, nOverdue int
@@ -102,18 +104,17 @@ func (b *Book) Stats(f Filter, groupBy []string) (*StatsResult, error) {
 		if f.ContestStatus != "" && f.ContestStatus != contestStatus(facts[idx], now) {
 			return true
 		}
-		for _, k := range groupKeys(&sm, groupBy) {
-			id := keyString(k)
-			g := groups[id]
+		keys.each(&sv, groupBy, func(key []byte) {
+			g := groups[string(key)]
 			if g == nil {
-				g = &Group{Key: k}
-				groups[id] = g
+				g = &Group{Key: keys.fields(&sv)}
+				groups[string(key)] = g
 			}
 			g.Count++
 			g.Contests += nContests
 			g.Overturned += nOverturned
 			g.Overdue += nOverdue
-		}
+		})
 		return true
 	})
 	if err := errors.Join(err, perr); err != nil {
@@ -169,75 +170,162 @@ func contestStatus(facts []contestFacts, now time.Time) string {
 	return status
 }
 
-func (f *Filter) matchesSummary(s *summary) bool {
-	if (f.Operator != "" && s.operator != f.Operator) || (f.Model != "" && s.model != f.Model) ||
-		(f.Action != "" && s.action != f.Action) || (f.Category != "" && s.category != f.Category) ||
-		(f.Jurisdiction != "" && s.jurisdiction != f.Jurisdiction) {
-		return false
-	}
-	return (f.Rule == "" || contains(s.rules, f.Rule)) && (f.Flag == "" || contains(s.flags, f.Flag))
+// summaryView is a decoded summary whose fields point into the stored
+// value (valid during one Scan callback); decoding it allocates nothing in
+// the steady state, which keeps stats over millions of decisions fast.
+type summaryView struct {
+	fields       [6][]byte // action, category, jurisdiction, model, operator, constitution
+	rules, flags [][]byte
 }
 
-// groupKeys returns the group keys a decision counts under: one per
-// combination of its values (a decision citing two rules counts for each).
-// Grouped by rule, the key also names the constitution version, so that
-// contests and overturns are counted per rule and version.
-func groupKeys(s *summary, groupBy []string) []map[string]string {
-	keys := []map[string]string{{}}
+func (s *summaryView) decode(b []byte) error {
+	str := func() ([]byte, error) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return nil, errBadSummary
+		}
+		v := b[k : k+int(n)]
+		b = b[k+int(n):]
+		return v, nil
+	}
+	var err error
+	for i := range s.fields {
+		if s.fields[i], err = str(); err != nil {
+			return err
+		}
+	}
+	for _, list := range []*[][]byte{&s.rules, &s.flags} {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)) {
+			return errBadSummary
+		}
+		b = b[k:]
+		*list = (*list)[:0]
+		for i := uint64(0); i < n; i++ {
+			v, err := str()
+			if err != nil {
+				return err
+			}
+			*list = append(*list, v)
+		}
+	}
+	return nil
+}
+
+func (f *Filter) matchesView(s *summaryView) bool {
+	eq := func(want string, got []byte) bool { return want == "" || want == string(got) }
+	has := func(want string, list [][]byte) bool {
+		if want == "" {
+			return true
+		}
+		for _, v := range list {
+			if want == string(v) {
+				return true
+			}
+		}
+		return false
+	}
+	return eq(f.Action, s.fields[0]) && eq(f.Category, s.fields[1]) && eq(f.Jurisdiction, s.fields[2]) &&
+		eq(f.Model, s.fields[3]) && eq(f.Operator, s.fields[4]) && has(f.Rule, s.rules) && has(f.Flag, s.flags)
+}
+
+// keyBuilder enumerates the group keys a decision counts under: one per
+// combination of its values (a decision citing two rules counts for each;
+// one without flags counts under flag ""). Grouped by rule, the key also
+// names the constitution version, so that contests and overturns are
+// counted per rule and version.
+type keyBuilder struct {
+	buf  []byte
+	vals [][][2][]byte // per group_by field: its (name, value) pairs
+	pick []int         // the combination being enumerated
+}
+
+// fields is the key of the combination each is calling fn with.
+func (kb *keyBuilder) fields(s *summaryView) map[string]string {
+	m := map[string]string{}
+	for i, vs := range kb.vals {
+		nv := vs[kb.pick[i]]
+		m[string(nv[0])] = string(nv[1])
+		if string(nv[0]) == "rule" {
+			m["constitution"] = string(s.fields[5])
+		}
+	}
+	return m
+}
+
+func (kb *keyBuilder) each(s *summaryView, groupBy []string, fn func(key []byte)) {
+	kb.vals = kb.vals[:0]
 	for _, g := range groupBy {
-		var vals []map[string]string
+		var vs [][2][]byte
 		switch g {
 		case "outcome":
-			vals = []map[string]string{{"outcome": s.action}}
+			vs = append(vs, [2][]byte{[]byte("outcome"), s.fields[0]})
 		case "category":
-			vals = []map[string]string{{"category": s.category}}
+			vs = append(vs, [2][]byte{[]byte("category"), s.fields[1]})
 		case "jurisdiction":
-			vals = []map[string]string{{"jurisdiction": s.jurisdiction}}
+			vs = append(vs, [2][]byte{[]byte("jurisdiction"), s.fields[2]})
 		case "model":
-			vals = []map[string]string{{"model": s.model}}
+			vs = append(vs, [2][]byte{[]byte("model"), s.fields[3]})
 		case "operator":
-			vals = []map[string]string{{"operator": s.operator}}
+			vs = append(vs, [2][]byte{[]byte("operator"), s.fields[4]})
 		case "rule":
-			seen := map[string]bool{}
-			for _, r := range s.rules {
-				if !seen[r] {
-					seen[r] = true
-					vals = append(vals, map[string]string{"rule": r, "constitution": s.constitution})
+			for i, r := range s.rules {
+				if !seenBefore(s.rules[:i], r) {
+					vs = append(vs, [2][]byte{[]byte("rule"), r})
 				}
 			}
 		case "flag":
-			seen := map[string]bool{}
-			for _, fl := range s.flags {
-				if !seen[fl] {
-					seen[fl] = true
-					vals = append(vals, map[string]string{"flag": fl})
+			for i, fl := range s.flags {
+				if !seenBefore(s.flags[:i], fl) {
+					vs = append(vs, [2][]byte{[]byte("flag"), fl})
 				}
 			}
-			if len(vals) == 0 {
-				vals = []map[string]string{{"flag": ""}}
+			if len(vs) == 0 {
+				vs = append(vs, [2][]byte{[]byte("flag"), nil})
 			}
 		}
-		var next []map[string]string
-		for _, k := range keys {
-			for _, v := range vals {
-				m := make(map[string]string, len(k)+len(v))
-				for a, b := range k {
-					m[a] = b
-				}
-				for a, b := range v {
-					m[a] = b
-				}
-				next = append(next, m)
-			}
+		if len(vs) == 0 {
+			return // e.g. no rules: the decision has no key on this field
 		}
-		keys = next
+		kb.vals = append(kb.vals, vs)
 	}
-	return keys
+	kb.pick = kb.pick[:0]
+	for range kb.vals {
+		kb.pick = append(kb.pick, 0)
+	}
+	pick := kb.pick
+	for {
+		kb.buf = kb.buf[:0]
+		for i, vs := range kb.vals {
+			nv := vs[pick[i]]
+			kb.buf = append(append(append(append(kb.buf, nv[0]...), 0), nv[1]...), 0)
+			if string(nv[0]) == "rule" {
+				kb.buf = append(append(kb.buf, s.fields[5]...), 0)
+			}
+		}
+		fn(kb.buf)
+		// next combination
+		i := len(pick) - 1
+		for ; i >= 0; i-- {
+			pick[i]++
+			if pick[i] < len(kb.vals[i]) {
+				break
+			}
+			pick[i] = 0
+		}
+		if i < 0 {
+			return
+		}
+	}
 }
 
-func keyString(k map[string]string) string {
-	b, _ := json.Marshal(k) // map keys marshal sorted
-	return string(b)
+func seenBefore(list [][]byte, v []byte) bool {
+	for _, x := range list {
+		if string(x) == string(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // window returns the index range [from, to) of entries whose logged_at lies

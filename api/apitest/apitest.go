@@ -10,6 +10,7 @@ package apitest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"io"
@@ -64,8 +65,10 @@ type Server struct {
 type options struct {
 	origin   string
 	readOnly bool
+	dir      string
 	book     []func(*audit.Config)
 	api      []func(*api.Config)
+	ledger   []func(*ledger.Config)
 }
 
 // An Option changes how New builds the server.
@@ -90,6 +93,17 @@ func WithAPI(f func(*api.Config)) Option {
 // tokens (api.Config.Book and Tokens are nil).
 func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 
+// WithDir keeps the server's data in dir instead of a fresh temporary
+// directory, with its signing key and digest secret, so that a later New
+// with the same dir serves the same log (for scale benchmarks that reuse a
+// large generated log).
+func WithDir(dir string) Option { return func(o *options) { o.dir = dir } }
+
+// WithLedger adjusts the log's configuration (say, its clock).
+func WithLedger(f func(*ledger.Config)) Option {
+	return func(o *options) { o.ledger = append(o.ledger, f) }
+}
+
 // New starts a server for the test t (nil options are ignored). It fails t
 // if anything does not start.
 func New(t testing.TB, opts ...Option) *Server {
@@ -100,20 +114,37 @@ func New(t testing.TB, opts ...Option) *Server {
 			opt(&o)
 		}
 	}
-	skey, vkey, err := signer.GenerateKey(rand.Reader, o.origin)
+	dir := o.dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "log.key")
+	if _, err := os.Stat(keyFile); err != nil {
+		skey, _, err := signer.GenerateKey(rand.Reader, o.origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := signer.WriteKeyFile(keyFile, skey); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sg, err := signer.Load(context.Background(), o.origin, keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sg, err := signer.FromNoteKey(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
+	vkey := sg.VerifierKey()
 	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, "badger")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := ledger.Open(ledger.Config{Origin: o.origin, Signers: []note.Signer{sg}, Storage: st})
+	lcfg := ledger.Config{Origin: o.origin, Signers: []note.Signer{sg}, Storage: st}
+	for _, f := range o.ledger {
+		f(&lcfg)
+	}
+	l, err := ledger.Open(lcfg)
 	if err != nil {
 		st.Close()
 		t.Fatal(err)
@@ -128,8 +159,14 @@ func New(t testing.TB, opts ...Option) *Server {
 		if err != nil {
 			t.Fatal(err)
 		}
-		secret := make([]byte, 32)
-		rand.Read(secret)
+		secret, err := os.ReadFile(filepath.Join(dir, "digest.secret"))
+		if err != nil {
+			secret = make([]byte, 32)
+			rand.Read(secret)
+			if err := os.WriteFile(filepath.Join(dir, "digest.secret"), secret, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 		bcfg := audit.Config{Log: l, Vault: s.Vault, Secret: secret}
 		for _, f := range o.book {
 			f(&bcfg)
