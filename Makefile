@@ -5,7 +5,7 @@ N       ?= 200000
 C       ?= 1024
 FUZZTIME ?= 10s
 
-.PHONY: run test bench fuzz lint build
+.PHONY: run test bench scale fuzz lint build
 
 ## run: the server on an embedded Badger store in ./data, with a development key and token
 run:
@@ -35,6 +35,13 @@ bench:
 	  tok=$$(cat $$tmp/data/dev-token); \
 	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http -n 20000 -c 64; \
 	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http -n 100000 -c 8 --batch 500
+
+## scale: query and stats over a seeded month of 1,000,000 decisions (kept in SCALE_DIR, generated once)
+SCALE_DIR ?= /tmp/fja-scale
+SCALE_N   ?= 1000000
+scale:
+	mkdir -p $(SCALE_DIR)
+	FJA_SCALE_DIR=$(SCALE_DIR) FJA_SCALE_N=$(SCALE_N) $(GO) test -run='^$$' -bench=Scale -benchtime=20x -timeout 60m ./api/
 
 ## fuzz: every fuzz target for FUZZTIME each (default 10s)
 fuzz:
