@@ -13,6 +13,7 @@ import (
 	"github.com/fjaledger/fja/api"
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/verify"
 )
 
@@ -207,9 +208,25 @@ func TestReindex(t *testing.T) {
 	if got, _ := q.query(t, url.Values{"jurisdiction": {"DE"}}, 1000); len(got) != 0 {
 		t.Fatalf("with the indexes gone, the query still found %v", got)
 	}
-	n, err := q.Book.Reindex(nil)
-	if err != nil || n != q.Log.Head().Size {
-		t.Fatalf("Reindex: %d records, %v", n, err)
+	problems, err := audit.CheckIndex(q.Log, q.Log.Head().Size, nil)
+	if err != nil || len(problems) < 20*7 {
+		t.Fatalf("CheckIndex with the indexes gone: %d problems, %v", len(problems), err)
+	}
+	if err := audit.Reindex(q.Log, q.Log.Head().Size, func(kvs []ledger.KV) error { return q.Log.Update(kvs, nil) }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := audit.CheckIndex(q.Log, q.Log.Head().Size, nil); err != nil || len(problems) != 0 {
+		t.Fatalf("CheckIndex after Reindex: %v, %v", problems, err)
+	}
+	// one wrong value is found and named
+	var skey, sval []byte
+	q.Log.Scan([]byte("s/"), func(k, v []byte) bool {
+		skey, sval = append([]byte(nil), k...), append([]byte(nil), v...)
+		return false
+	})
+	q.Log.Update([]ledger.KV{{Key: skey, Value: append(sval[:len(sval):len(sval)], 'x')}}, nil)
+	if problems, err := audit.CheckIndex(q.Log, q.Log.Head().Size, nil); err != nil || len(problems) != 1 || !strings.Contains(problems[0].Detail, "the record implies") {
+		t.Fatalf("CheckIndex with one summary changed: %v, %v", problems, err)
 	}
 	after, _ := q.query(t, url.Values{"jurisdiction": {"DE"}}, 1000)
 	_, statsAfter := q.do("GET", "/v1/stats?group_by=rule,jurisdiction", auth.Regulator, nil)

@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -150,51 +152,145 @@ func intersect(a, b []uint64) []uint64 {
 	return out
 }
 
-// Reindex rebuilds the query indexes from the log's entries (for an index
-// lost or damaged): it writes every key the records imply, overwriting
-// wrong values. It does not delete keys that no record implies. It returns
-// how many records it read.
-func (b *Book) Reindex(progress func(done, total uint64)) (uint64, error) {
-	head := b.cfg.Log.Head()
+// IndexSource is what Reindex and CheckIndex read: the log's entries and
+// index keys (a *ledger.Log, or a ledger.Storage opened offline).
+type IndexSource interface {
+	Entries(start uint64, n int) ([][]byte, error)
+	Get(key []byte) ([]byte, error)
+}
+
+// Reindex rebuilds the query indexes of the first size entries from the
+// entries alone (for an index lost or damaged): it writes, through put,
+// every key the records imply, overwriting wrong values. It does not
+// delete keys that no record implies.
+func Reindex(src IndexSource, size uint64, put func([]ledger.KV) error, progress func(done, total uint64)) error {
 	var kvs []ledger.KV
-	var n uint64
-	contestOf := func(id string) (*Contest, error) {
-		idx, err := b.lookup(KindContest, id)
-		if err != nil {
-			return nil, err
-		}
-		return b.contestAt(idx)
-	}
-	flush := func() error {
-		if len(kvs) == 0 {
-			return nil
-		}
-		err := b.cfg.Log.Update(kvs, nil)
-		kvs = kvs[:0]
-		return err
-	}
-	err := b.scan(0, head.Size, func(idx uint64, env *Envelope) error {
-		got, err := recordIndex(idx, env, contestOf)
-		if err != nil {
-			return fmt.Errorf("entry %d: %w", idx, err)
-		}
-		kvs = append(kvs, got...)
-		n++
-		if len(kvs) >= 4096 {
-			if err := flush(); err != nil {
+	flush := func(done uint64) error {
+		if len(kvs) > 0 {
+			if err := put(kvs); err != nil {
 				return err
 			}
-			if progress != nil {
-				progress(n, head.Size)
-			}
+			kvs = kvs[:0]
+		}
+		if progress != nil {
+			progress(done, size)
+		}
+		return nil
+	}
+	err := walkIndex(src, size, func(idx uint64, want []ledger.KV) error {
+		kvs = append(kvs, want...)
+		if len(kvs) >= 4096 {
+			return flush(idx + 1)
 		}
 		return nil
 	})
-	if err := errors.Join(err, flush()); err != nil {
-		return n, err
+	if err != nil {
+		return err
 	}
+	return flush(size)
+}
+
+// IndexProblem is an index key that does not say what the log says.
+type IndexProblem struct {
+	Index  uint64 // the record the key belongs to
+	Key    []byte
+	Detail string
+}
+
+// CheckIndex recomputes the query index keys of the first size entries and
+// compares them with the stored ones (missing keys, wrong values). It does
+// not look for stray keys that no record implies.
+func CheckIndex(src IndexSource, size uint64, progress func(done, total uint64)) ([]IndexProblem, error) {
+	// Contest facts change when the contest is resolved: compare the last
+	// value each key is given, once the walk is over.
+	last := map[string]struct {
+		idx uint64
+		val []byte
+	}{}
+	var problems []IndexProblem
+	err := walkIndex(src, size, func(idx uint64, want []ledger.KV) error {
+		for _, kv := range want {
+			if bytes.HasPrefix(kv.Key, []byte(prefixContestFacts)) {
+				last[string(kv.Key)] = struct {
+					idx uint64
+					val []byte
+				}{idx, kv.Value}
+				continue
+			}
+			if p := checkKey(src, idx, kv.Key, kv.Value); p != nil {
+				problems = append(problems, *p)
+			}
+		}
+		if progress != nil && idx%4096 == 0 {
+			progress(idx, size)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range last {
+		if p := checkKey(src, v.idx, []byte(k), v.val); p != nil {
+			problems = append(problems, *p)
+		}
+	}
+	slices.SortFunc(problems, func(a, b IndexProblem) int { return cmp.Compare(a.Index, b.Index) })
 	if progress != nil {
-		progress(n, head.Size)
+		progress(size, size)
 	}
-	return n, nil
+	return problems, nil
+}
+
+func checkKey(src IndexSource, idx uint64, key, want []byte) *IndexProblem {
+	got, err := src.Get(key)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return &IndexProblem{Index: idx, Key: key, Detail: "index key missing"}
+	case err != nil:
+		return &IndexProblem{Index: idx, Key: key, Detail: "index key unreadable: " + err.Error()}
+	case !bytes.Equal(got, want):
+		return &IndexProblem{Index: idx, Key: key, Detail: fmt.Sprintf("index value is %x, the record implies %x", got, want)}
+	}
+	return nil
+}
+
+// walkIndex calls fn with the index keys of every record in [0, size), in
+// log order.
+func walkIndex(src IndexSource, size uint64, fn func(idx uint64, kvs []ledger.KV) error) error {
+	contests := map[string]*Contest{}
+	contestOf := func(id string) (*Contest, error) {
+		if c := contests[id]; c != nil {
+			return c, nil
+		}
+		return nil, fmt.Errorf("resolution of contest %q, which is not logged before it", id)
+	}
+	const chunk = 1024
+	for i := uint64(0); i < size; i += chunk {
+		es, err := src.Entries(i, int(min(chunk, size-i)))
+		if err != nil {
+			return err
+		}
+		for j, e := range es {
+			idx := i + uint64(j)
+			env, err := ParseEnvelope(e)
+			if err != nil {
+				return fmt.Errorf("entry %d: %w", idx, err)
+			}
+			if env.Kind == KindContest {
+				var c Contest
+				if err := decodeStrict(env.Body, &c); err != nil {
+					return fmt.Errorf("entry %d: %w", idx, err)
+				}
+				contests[c.ContestID] = &c
+			}
+			kvs, err := recordIndex(idx, env, contestOf)
+			if err != nil {
+				return fmt.Errorf("entry %d: %w", idx, err)
+			}
+			if err := fn(idx, kvs); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

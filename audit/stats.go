@@ -376,27 +376,6 @@ func (b *Book) loggedAt(idx uint64) (time.Time, error) {
 	return time.Parse(time.RFC3339Nano, env.LoggedAt)
 }
 
-// scan calls fn for every entry in [from, to), read in chunks.
-func (b *Book) scan(from, to uint64, fn func(uint64, *Envelope) error) error {
-	const chunk = 1024
-	for i := from; i < to; i += chunk {
-		es, err := b.cfg.Log.Entries(i, int(min(chunk, to-i)))
-		if err != nil {
-			return err
-		}
-		for j, e := range es {
-			env, err := ParseEnvelope(e)
-			if err != nil {
-				return fmt.Errorf("entry %d: %w", i+uint64(j), err)
-			}
-			if err := fn(i+uint64(j), env); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 func contains(s []string, v string) bool {
 	for _, x := range s {
 		if x == v {
