@@ -17,6 +17,7 @@ import (
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/term"
 
+	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
 )
@@ -33,7 +34,9 @@ func newFsckCmd() *cobra.Command {
 		Long: `Check the Badger store in DIR offline: recompute the whole Merkle tree from
 the stored entries and compare it with every stored hash tile, the stored
 compact range and the stored checkpoint (its origin with --origin, its
-signatures with each --key verifier key).
+signatures with each --key verifier key); and, for a log of records,
+recompute every query index key from the entries and compare it with the
+stored one (ledgerctl reindex rebuilds them).
 
 ledgerd must be stopped: the store is opened with Badger's exclusive lock.
 Every problem is printed on stdout, one per line, as "index N: KIND: DETAIL".
@@ -74,6 +77,9 @@ stderr when it is a terminal, or with --progress.`,
 			}
 			if err != nil {
 				return fmt.Errorf("fsck %s: %w", dir, err)
+			}
+			if err := checkIndexes(st, rep); err != nil {
+				return fmt.Errorf("fsck %s: indexes: %w", dir, err)
 			}
 			if err := st.Close(); err != nil {
 				return fmt.Errorf("fsck %s: close: %w", dir, err)
@@ -133,6 +139,33 @@ func newFsckBar(w io.Writer, total uint64) *progressbar.ProgressBar {
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 	)
+}
+
+// checkIndexes adds to rep the query index keys that disagree with the
+// records, when the log holds records (the first entry is an envelope).
+func checkIndexes(st *badgerstore.Store, rep *ledger.FsckReport) error {
+	if rep.Size == 0 {
+		return nil
+	}
+	first, err := st.Entries(0, 1)
+	if err != nil {
+		return nil // already reported by the tree check
+	}
+	if _, err := audit.ParseEnvelope(first[0]); err != nil {
+		return nil // not a log of records: no query indexes
+	}
+	problems, err := audit.CheckIndex(st, rep.Size, nil)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		if len(rep.Problems) >= ledger.MaxFsckProblems {
+			rep.Omitted++
+			continue
+		}
+		rep.Problems = append(rep.Problems, ledger.Problem{Index: p.Index, Kind: "index", Detail: fmt.Sprintf("%s (key %q)", p.Detail, p.Key)})
+	}
+	return nil
 }
 
 func printFsck(w io.Writer, rep *ledger.FsckReport, asJSON bool) error {

@@ -43,10 +43,16 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newVerifyCmd())
 	root.AddCommand(newFsckCmd())
+	root.AddCommand(newReindexCmd())
 	root.AddCommand(newAppendCmd())
 	root.AddCommand(newGetCmd())
 	root.AddCommand(newContestCmd())
 	root.AddCommand(newResolveCmd())
+	root.AddCommand(newQueryCmd())
+	root.AddCommand(newStatsCmd())
+	root.AddCommand(newAuditQueryCmd())
+	root.AddCommand(newReportCmd())
+	root.AddCommand(newExportCmd())
 	return root
 }
 

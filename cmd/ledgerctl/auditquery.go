@@ -1,0 +1,227 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/recount"
+	"github.com/fjaledger/fja/verify/tile"
+)
+
+// auditBarMin is the smallest range that gets a progress bar on a terminal.
+const auditBarMin = 4096
+
+func newAuditQueryCmd() *cobra.Command {
+	var (
+		qf       queryFilter
+		stats    bool
+		groupBy  string
+		limit    int
+		progress bool
+		slack    time.Duration
+		vo       verifyOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "audit-query [filters] [--stats [--group-by FIELDS]] --key VKEY",
+		Short: "Check a query or stats answer for completeness and correctness against the public tiles",
+		Long: `audit-query asks the server the query (every page of GET /v1/query) or, with
+--stats, the statistics (GET /v1/stats, grouped by --group-by) for the
+filters given (the flags of 'ledgerctl query'), then recounts the answer
+itself from the log's public tiles, trusting nothing but the log's key:
+
+  - the answer's checkpoints open with --key (required), later pages'
+    checkpoints are consistent with earlier ones, and every record's
+    inclusion proof holds;
+  - the entry bundles and hash tiles of the scanned range are fetched from
+    /tile/... and authenticated against the checkpoint: every entry must hash
+    to the authenticated leaf hash;
+  - the scanned range [from, to) is exactly the window: every entry in it was
+    logged in [--from, --to), entry from-1 before --from and entry to at or
+    after --to;
+  - every entry of the range is matched against the filters: each matching
+    record must be in the answer, and each answered record must match and be
+    the logged entry (missing and extra indices are named);
+  - with --stats the groups are recounted (contests and resolutions up to the
+    checkpoint's size) and compared field by field. Whether a contest is
+    overdue depends on the clock: figures may differ only where a contest's
+    due_by lies within --slack of now.
+
+It prints "complete and correct" and exits 0, or every discrepancy and exits
+1. --json prints the report as one JSON object. A progress bar is drawn on
+standard error for large ranges on a terminal, or with --progress.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			params, err := qf.params()
+			if err != nil {
+				return err
+			}
+			fields, err := parseGroupBy(groupBy)
+			if err != nil {
+				return err
+			}
+			if len(fields) > 0 && !stats {
+				return usageErrorf("--group-by needs --stats")
+			}
+			if limit < 1 || limit > 1000 {
+				return usageErrorf("--limit must be between 1 and 1000")
+			}
+			if slack < 0 {
+				return usageErrorf("--slack must not be negative")
+			}
+			g := globals(cmd)
+			chk := &answerChecker{g: g}
+			if chk.origin, chk.key, chk.others, err = vo.resolve(); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			c := newAPIClient(g)
+			f := qf.recount()
+
+			var (
+				cp       *verify.Checkpoint
+				scanned  recount.Range
+				records  []recount.Record
+				answered int
+				problems []recount.Problem
+				groups   []recount.Group
+			)
+			if stats {
+				if len(fields) > 0 {
+					params.Set("group_by", strings.Join(fields, ","))
+				}
+				ans, _, err := fetchStats(ctx, c, params)
+				if err != nil {
+					return err
+				}
+				if cp, err = chk.checkpoint(ctx, ans.Checkpoint); err != nil {
+					return err
+				}
+				scanned, groups = ans.Scanned, ans.Groups
+				answered = len(groups)
+			} else {
+				params.Set("limit", fmt.Sprint(limit))
+				run, err := fetchQuery(ctx, c, params, true, chk, true)
+				if err != nil {
+					return err
+				}
+				cp = run.cps[len(run.cps)-1]
+				scanned = run.pages[len(run.pages)-1].Scanned
+				problems = run.proofErrs
+				for _, p := range run.pages {
+					for _, r := range p.Records {
+						records = append(records, recount.Record{Index: r.Index, Entry: r.Entry, LeafHash: r.LeafHash})
+					}
+				}
+				answered = len(records)
+			}
+
+			errw := cmd.ErrOrStderr()
+			var bar *progressbar.ProgressBar
+			a := &recount.Auditor{
+				Reader:     tile.NewReader(ctx, tile.HTTPFetcher(g.URL, nil)),
+				Checkpoint: cp,
+				Now:        time.Now(),
+				Slack:      slack,
+				Progress: func(done, total uint64) {
+					if bar == nil && (progress || (isTerminal(errw) && total >= auditBarMin)) {
+						bar = newAuditBar(errw, total)
+					}
+					if bar != nil {
+						_ = bar.Set64(int64(done))
+					}
+				},
+			}
+			var rep *recount.Report
+			if stats {
+				rep, err = a.Stats(ctx, f, fields, scanned, groups)
+			} else {
+				rep, err = a.Query(ctx, f, scanned, records)
+			}
+			if bar != nil {
+				_ = bar.Finish()
+			}
+			if err != nil {
+				return fmt.Errorf("recounting entries [%d, %d) from the tiles: %w", scanned.From, scanned.To, err)
+			}
+			rep.Problems = append(problems, rep.Problems...)
+			return printAudit(cmd.OutOrStdout(), g.JSON, stats, cp, rep, answered)
+		},
+	}
+	qf.register(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&stats, "stats", false, "audit GET /v1/stats instead of GET /v1/query")
+	f.StringVar(&groupBy, "group-by", "", "with --stats: group by these comma-separated `fields`: outcome, category, rule, flag, jurisdiction, model, operator")
+	f.IntVar(&limit, "limit", 1000, "records per query page (1..1000)")
+	f.BoolVar(&progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
+	f.DurationVar(&slack, "slack", time.Minute, "clock difference tolerated for overdue contests")
+	vo.register(cmd)
+	return cmd
+}
+
+func newAuditBar(w io.Writer, total uint64) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(int64(total),
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("audit-query"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetItsString("entries"),
+		progressbar.OptionShowIts(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
+	)
+}
+
+// errDiscrepancies is returned (exit status 1) after the report is printed.
+type errDiscrepancies int
+
+func (e errDiscrepancies) Error() string {
+	return fmt.Sprintf("the answer is NOT complete and correct: %d discrepancies", int(e))
+}
+
+func printAudit(w io.Writer, asJSON, stats bool, cp *verify.Checkpoint, rep *recount.Report, answered int) error {
+	what := "query"
+	if stats {
+		what = "stats"
+	}
+	if asJSON {
+		err := json.NewEncoder(w).Encode(struct {
+			OK       bool   `json:"ok"`
+			What     string `json:"what"`
+			Origin   string `json:"origin"`
+			Root     []byte `json:"root"`
+			Answered int    `json:"answered"`
+			*recount.Report
+		}{rep.OK(), what, cp.Origin, cp.Hash, answered, rep})
+		if err != nil {
+			return err
+		}
+	} else {
+		for _, p := range rep.Problems {
+			fmt.Fprintln(w, "DISCREPANCY", p.String())
+		}
+		for _, n := range rep.Notes {
+			fmt.Fprintln(w, "note:", n)
+		}
+		unit := "records"
+		if stats {
+			unit = "groups"
+		}
+		verdict := "NOT complete and correct"
+		if rep.OK() {
+			verdict = "complete and correct"
+		}
+		fmt.Fprintf(w, "%s answer %s: %d %s answered, %d matching in entries [%d, %d); %d entries read from the tiles and authenticated against the checkpoint of %s at size %d, root %s\n",
+			what, verdict, answered, unit, rep.Matched, rep.Scanned.From, rep.Scanned.To, rep.Read, cp.Origin, cp.Size, b64(cp.Hash))
+	}
+	if !rep.OK() {
+		return errDiscrepancies(len(rep.Problems))
+	}
+	return nil
+}

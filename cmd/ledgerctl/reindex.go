@@ -1,0 +1,57 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/ledger"
+)
+
+func newReindexCmd() *cobra.Command {
+	var (
+		dir      string
+		progress bool
+	)
+	cmd := &cobra.Command{
+		Use:   "reindex --data DIR",
+		Short: "Rebuild a stopped ledger's query indexes from its entries",
+		Long: `Rebuild the query indexes (posting lists, decision summaries, contest facts)
+of the Badger store in DIR from the logged records alone, overwriting wrong
+values. ledgerd must be stopped. Check the result with 'ledgerctl fsck'.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageErrorf("reindex needs --data")
+			}
+			st, err := openStoreForFsck(dir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			state, err := st.Load()
+			if err != nil {
+				return err
+			}
+			var report func(done, total uint64)
+			if errw := cmd.ErrOrStderr(); progress || isTerminal(errw) {
+				bar := newFsckBar(errw, state.Size)
+				defer bar.Finish()
+				report = func(done, _ uint64) { _ = bar.Set64(int64(done)) }
+			}
+			put := func(kvs []ledger.KV) error { return st.Update(kvs, nil) }
+			if err := audit.Reindex(st, state.Size, put, report); err != nil {
+				return fmt.Errorf("reindex %s: %w", dir, err)
+			}
+			if err := st.Close(); err != nil {
+				return fmt.Errorf("reindex %s: close: %w", dir, err)
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "reindexed %d records\n", state.Size)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data", "", "ledgerd's Badger data directory")
+	cmd.Flags().BoolVar(&progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
+	return cmd
+}
