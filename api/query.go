@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -8,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 )
 
@@ -18,6 +21,9 @@ type QueryRecord struct {
 	Entry          []byte   `json:"entry"`
 	LeafHash       []byte   `json:"leaf_hash"`
 	InclusionProof [][]byte `json:"inclusion_proof"`
+	// Private is the record's private content (decision prompt and
+	// response, contest grounds), with private=true, while not erased.
+	Private map[string]string `json:"private,omitempty"`
 }
 
 // QueryAnswer is the body of GET /v1/query.
@@ -48,6 +54,14 @@ func (s *Server) getQuery(c echo.Context) error {
 		}
 		limit = n
 	}
+	withPrivate := false
+	switch v := c.QueryParam("private"); v {
+	case "", "false":
+	case "true":
+		withPrivate = true
+	default:
+		return badRequest(fmt.Sprintf("private is %q, want true or false", truncate(v, 20)))
+	}
 	var cursor uint64
 	if v := c.QueryParam("cursor"); v != "" {
 		if cursor, err = parseUint("cursor", v); err != nil {
@@ -69,7 +83,13 @@ func (s *Server) getQuery(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		ans.Records = append(ans.Records, QueryRecord{Index: idx, Entry: es[0], LeafHash: ledger.LeafHash(es[0]), InclusionProof: nonNil(proofs[i])})
+		rec := QueryRecord{Index: idx, Entry: es[0], LeafHash: ledger.LeafHash(es[0]), InclusionProof: nonNil(proofs[i])}
+		if withPrivate {
+			if rec.Private, err = s.privateOf(es[0]); err != nil {
+				return err
+			}
+		}
+		ans.Records = append(ans.Records, rec)
 	}
 	if res.More {
 		ans.NextCursor = strconv.FormatUint(res.Next, 10)
@@ -91,4 +111,33 @@ func (s *Server) roleOf(c echo.Context, role auth.Role) (*auth.Entry, error) {
 		return nil, errorf(http.StatusForbidden, "forbidden", "token "+who.Name+" has role "+string(who.Role)+"; this route needs "+string(role))
 	}
 	return who, nil
+}
+
+// privateOf returns the private content of a logged decision or contest,
+// if any remains.
+func (s *Server) privateOf(entry []byte) (map[string]string, error) {
+	env, err := audit.ParseEnvelope(entry)
+	if err != nil {
+		return nil, err
+	}
+	var ids struct {
+		DecisionID string `json:"decision_id"`
+		ContestID  string `json:"contest_id"`
+	}
+	if err := json.Unmarshal(env.Body, &ids); err != nil {
+		return nil, err
+	}
+	id := ids.DecisionID
+	switch env.Kind {
+	case audit.KindDecision:
+	case audit.KindContest:
+		id = ids.ContestID
+	default:
+		return nil, nil
+	}
+	p, err := s.cfg.Book.Private(env.Kind, id)
+	if errors.Is(err, audit.ErrNotFound) {
+		return nil, nil
+	}
+	return p, err
 }

@@ -237,3 +237,36 @@ func TestReindex(t *testing.T) {
 		t.Fatalf("stats after Reindex:\n%s\nbefore:\n%s", statsAfter, statsBefore)
 	}
 }
+
+// TestQueryPrivate: the regulator may ask for private content that has not
+// been erased; after erasure the record is still answered, without it.
+func TestQueryPrivate(t *testing.T) {
+	s := newServer(t)
+	s.publishConstitution()
+	if code, b := s.do("POST", "/v1/decisions", auth.Producer, example(t, "decision-modified-private.json")); code != 201 {
+		t.Fatalf("%d %s", code, b)
+	}
+	get := func() api.QueryAnswer {
+		code, b := s.do("GET", "/v1/query?kind=decision&private=true", auth.Regulator, nil)
+		if code != 200 {
+			t.Fatalf("%d %s", code, b)
+		}
+		return decode[api.QueryAnswer](t, b)
+	}
+	a := get()
+	if len(a.Records) != 1 || !strings.Contains(a.Records[0].Private["request"], "रिटायरमेंट") {
+		t.Fatalf("private content not answered: %+v", a.Records)
+	}
+	if code, b := s.do("GET", "/v1/query?kind=decision", auth.Regulator, nil); code != 200 || strings.Contains(string(b), `"private"`) {
+		t.Fatalf("private content without asking: %d %s", code, b)
+	}
+	if code, _ := s.do("DELETE", "/v1/decisions/dec-2026-11-27-000003/private", auth.Operator, nil); code != 200 {
+		t.Fatal(code)
+	}
+	if a := get(); len(a.Records) != 1 || a.Records[0].Private != nil {
+		t.Fatalf("after erasure: %+v", a.Records)
+	}
+	if code, _ := s.do("GET", "/v1/query?private=maybe", auth.Regulator, nil); code != 400 {
+		t.Fatalf("private=maybe: %d, want 400", code)
+	}
+}
