@@ -46,28 +46,34 @@ func fromLedger(err error) *Error {
 	return nil
 }
 
+// toError maps any error a handler returns to the JSON error it is
+// answered with; internal is false for errors the client caused.
+func toError(err error) (e *Error, internal bool) {
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &e):
+	case errors.As(err, &he):
+		e = errorf(he.Code, codeForStatus(he.Code), http.StatusText(he.Code))
+		if m, ok := he.Message.(string); ok && m != "" {
+			e.Message = m
+		}
+	default:
+		if e = fromAudit(err); e == nil {
+			return errorf(http.StatusInternalServerError, "internal", "internal error; see the server log"), true
+		}
+	}
+	return e, false
+}
+
 // errorHandler renders every error, echo's own included, as the JSON body.
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
-		var e *Error
-		var he *echo.HTTPError
-		switch {
-		case errors.As(err, &e):
-		case errors.As(err, &he):
-			e = errorf(he.Code, codeForStatus(he.Code), http.StatusText(he.Code))
-			if m, ok := he.Message.(string); ok && m != "" {
-				e.Message = m
-			}
-		default:
-			if le := fromAudit(err); le != nil {
-				e = le
-			} else {
-				log.Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-				e = errorf(http.StatusInternalServerError, "internal", "internal error; see the server log")
-			}
+		e, internal := toError(err)
+		if internal {
+			log.Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
 		if e.Status == http.StatusServiceUnavailable {
 			c.Response().Header().Set("Retry-After", "1")

@@ -64,9 +64,10 @@ func (c Config) Validate() error {
 
 // Server serves the ledger over HTTP.
 type Server struct {
-	cfg  Config
-	echo *echo.Echo
-	http *http.Server
+	cfg     Config
+	echo    *echo.Echo
+	http    *http.Server
+	metrics *metrics
 }
 
 // New builds a Server; it does not listen yet.
@@ -92,13 +93,15 @@ func New(cfg Config) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	m := newMetrics(cfg.Log)
+	e.Use(m.middleware)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			cfg.Logger.Error("panic in handler", "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 			return err
 		},
 	}))
-	s := &Server{cfg: cfg, echo: e, http: &http.Server{
+	s := &Server{cfg: cfg, echo: e, metrics: m, http: &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -113,6 +116,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) routes() {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
+	e.GET("/metrics", s.getMetrics)
 	e.GET("/checkpoint", s.checkpoint)
 	e.GET("/tile/*", s.tile)
 	e.GET("/v1/log", s.logInfo)

@@ -72,6 +72,8 @@ type Log struct {
 
 	failure atomic.Pointer[error] // set once by a failed commit: the log stopped
 
+	stats counters
+
 	// inflight maps the dedup keys of built batches to their indices: all
 	// batches not yet durable, and the last retainBatches durable ones (see
 	// lookupInBuild). Keys leave it only once in storage.
@@ -215,6 +217,31 @@ func (l *Log) checkStoredCheckpoint(cp []byte, size uint64, root []byte) error {
 	return nil
 }
 
+// counters are the log's running totals since Open (see Stats).
+type counters struct {
+	appended, duplicates, pushbacks, batches, commitNanos atomic.Uint64
+}
+
+// Stats are running totals since the log was opened, for monitoring.
+type Stats struct {
+	// Appended counts entries made durable; Duplicates, appends answered
+	// with an earlier entry; Pushbacks, appends refused with ErrPushback.
+	Appended, Duplicates, Pushbacks uint64
+	// Batches counts durable commits, and CommitSeconds their total time.
+	Batches       uint64
+	CommitSeconds float64
+	// Failed is true once a commit failed and the log stopped taking appends.
+	Failed bool
+}
+
+// Stats returns the log's running totals.
+func (l *Log) Stats() Stats {
+	return Stats{
+		Appended: l.stats.appended.Load(), Duplicates: l.stats.duplicates.Load(), Pushbacks: l.stats.pushbacks.Load(),
+		Batches: l.stats.batches.Load(), CommitSeconds: float64(l.stats.commitNanos.Load()) / 1e9, Failed: l.failed() != nil,
+	}
+}
+
 // Head returns the latest signed tree head.
 func (l *Log) Head() Head { return *l.head.Load() }
 
@@ -274,6 +301,7 @@ func (l *Log) submit(ctx context.Context, r *request) (*Ack, error) {
 	case l.reqs <- r:
 	default:
 		l.mu.RUnlock()
+		l.stats.pushbacks.Add(1)
 		return nil, ErrPushback
 	}
 	l.mu.RUnlock()

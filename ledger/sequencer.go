@@ -235,7 +235,10 @@ func (l *Log) commitLoop() {
 		if j.batch != nil {
 			err := l.failed()
 			if err == nil {
-				if err = l.store.Commit(j.batch); err != nil {
+				t0 := time.Now()
+				err = l.store.Commit(j.batch)
+				l.stats.commitNanos.Add(uint64(time.Since(t0)))
+				if err != nil {
 					l.cfg.Logger.Error("commit failed; the log refuses appends until restarted",
 						"start", j.batch.Start, "entries", len(j.batch.Entries), "err", err)
 					err = fmt.Errorf("ledger: commit of %d entries at index %d failed, the log stopped: %w", len(j.batch.Entries), j.batch.Start, err)
@@ -251,6 +254,8 @@ func (l *Log) commitLoop() {
 			}
 			l.head.Store(&j.head)
 			l.durableSeq.Store(j.seq)
+			l.stats.batches.Add(1)
+			l.stats.appended.Add(uint64(len(j.batch.Entries)))
 		} else {
 			// Duplicates only: answer against the head published by now,
 			// which covers every batch before this one.
@@ -282,6 +287,7 @@ func (l *Log) acknowledge(j *job) {
 		ack := &Ack{Index: p.index, Entry: p.entry, LeafHash: p.leaf, Duplicate: p.dup,
 			Size: head.Size, Root: head.Root, Checkpoint: head.Checkpoint}
 		if p.dup {
+			l.stats.duplicates.Add(1)
 			es, err := l.store.Entries(p.index, 1)
 			if err != nil {
 				p.r.reply <- reply{err: fmt.Errorf("ledger: read first entry %d of a duplicate: %w", p.index, err)}
