@@ -14,7 +14,7 @@ func TestMetrics(t *testing.T) {
 	s.publishConstitution()
 	s.do("POST", "/v1/decisions", auth.Producer, example(t, "decision-refused.json"))
 	s.do("POST", "/v1/decisions", auth.Producer, example(t, "decision-refused.json")) // a duplicate
-	s.do("GET", "/v1/entries/999", "", nil)                                              // a 404
+	s.do("GET", "/v1/entries/999", "", nil)                                           // a 404
 	code, b := s.do("GET", "/metrics", auth.Operator, nil)
 	if code != 200 {
 		t.Fatalf("%d %s", code, b)
