@@ -3,13 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +17,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,9 +28,6 @@ import (
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger/signer"
 )
-
-// rptChromium is Debian's Chromium, which .ci/run installs.
-const rptChromium = "/usr/bin/chromium"
 
 // rptFixture is a real server holding a constitution (entry 0, before the
 // window) and, in the window [from, to): seven decisions in four
@@ -138,9 +131,7 @@ func (f *rptFixture) args(url string, role auth.Role, args ...string) []string {
 }
 
 func TestReport(t *testing.T) {
-	if _, err := os.Stat(rptChromium); err != nil {
-		t.Fatalf("the report test needs Chromium at %s (%v): install it with `apt-get install -y chromium` (.ci/run does)", rptChromium, err)
-	}
+	apitest.RequireChromium(t)
 	f := newRptFixture(t)
 	out := filepath.Join(t.TempDir(), "report.html")
 	code, stdout, _ := ctl(t, "", f.args(f.s.URL, auth.Regulator, "report", "--from", f.from, "--to", f.to, "--out", out, "--key", f.s.VKey)...)
@@ -208,15 +199,16 @@ func TestReport(t *testing.T) {
 	}
 
 	// in the browser: the charts render, the tables hold the numbers
-	br := newRptBrowser(t, 1100, 900)
-	br.do(chromedp.Navigate("file://" + out))
-	br.poll(`document.readyState === 'complete'`)
+	br := apitest.NewBrowser(t, 1100, 900)
+	br.MinScreenshot.Y = 600 // the report is long
+	br.Do(chromedp.Navigate("file://" + out))
+	br.Poll(`document.readyState === 'complete'`)
 	var charts []struct {
 		ID          string
 		W, H, Bars  float64
 		BarsNonZero int
 	}
-	br.evalJSON(`Array.from(document.querySelectorAll('svg.chart')).map(s => {
+	br.EvalJSON(`Array.from(document.querySelectorAll('svg.chart')).map(s => {
 		const r = s.getBoundingClientRect();
 		const bars = Array.from(s.querySelectorAll('rect.bar'));
 		return {ID: s.id, W: r.width, H: r.height, Bars: bars.length,
@@ -233,30 +225,30 @@ func TestReport(t *testing.T) {
 	}
 	// the medical bar is 2/3 of its track
 	var ratio float64
-	br.evalJSON(`(() => { const g = Array.from(document.querySelectorAll('#chart-refusals-category g.row')).find(g => g.querySelector('text.label').textContent.startsWith('medical'));
+	br.EvalJSON(`(() => { const g = Array.from(document.querySelectorAll('#chart-refusals-category g.row')).find(g => g.querySelector('text.label').textContent.startsWith('medical'));
 		return g.querySelector('rect.bar').getBoundingClientRect().width / g.querySelector('rect.track').getBoundingClientRect().width; })()`, &ratio)
 	if ratio < 0.66 || ratio > 0.67 {
 		t.Errorf("the medical refusal bar is %.3f of the scale, want 0.667", ratio)
 	}
 	var rows []string
-	br.evalJSON(`Array.from(document.querySelectorAll('#refusals-jurisdiction tbody tr')).map(r => Array.from(r.cells).map(c => c.textContent).join('|'))`, &rows)
+	br.EvalJSON(`Array.from(document.querySelectorAll('#refusals-jurisdiction tbody tr')).map(r => Array.from(r.cells).map(c => c.textContent).join('|'))`, &rows)
 	if got, want := strings.Join(rows, "\n"), "FR|1|1|100.0%\nDE|1|2|50.0%\nKE|1|2|50.0%\nIN|0|2|0.0%"; got != want {
 		t.Errorf("jurisdiction table:\n%s\nwant\n%s", got, want)
 	}
 	// every chart is labelled by its title and text alternative
 	var unlabelled int
-	br.evalJSON(`Array.from(document.querySelectorAll('svg.chart')).filter(s => s.getAttribute('role') !== 'img' ||
+	br.EvalJSON(`Array.from(document.querySelectorAll('svg.chart')).filter(s => s.getAttribute('role') !== 'img' ||
 		!s.getAttribute('aria-labelledby').split(' ').every(id => document.getElementById(id) && document.getElementById(id).textContent.length > 10)).length`, &unlabelled)
 	if unlabelled != 0 {
 		t.Errorf("%d charts lack a title or text alternative", unlabelled)
 	}
-	br.screenshot("report.png")
-	br.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
-	if w := br.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+	br.Screenshot("report.png")
+	br.Do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+	if w := br.Eval(`String(document.documentElement.scrollWidth)`); w != "390" {
 		t.Errorf("at 390px the page is %spx wide", w)
 	}
-	br.screenshot("report-390px.png")
-	br.noConsoleErrors()
+	br.Screenshot("report-390px.png")
+	br.NoConsoleErrors()
 
 	// --out - and no --key: the same numbers, "not verified"
 	code, stdout, _ = ctl(t, "", f.args(f.s.URL, auth.Regulator, "report", "--from", f.from, "--to", f.to, "--out", "-")...)
@@ -550,136 +542,5 @@ func TestExport(t *testing.T) {
 	}
 	if code, _, _ := ctl(t, "", f.args(f.s.URL, auth.Regulator, "export", "--format", "csv", "--from", f.from, "--to", f.to)...); code != 2 {
 		t.Errorf("export --format csv: exit %d, want 2", code)
-	}
-}
-
-// rptBrowser is one headless Chromium tab (launch options as in
-// api/web_test.go).
-type rptBrowser struct {
-	t   *testing.T
-	ctx context.Context
-
-	mu      sync.Mutex
-	console []chromedp.ConsoleMessage
-}
-
-func newRptBrowser(t *testing.T, width, height int) *rptBrowser {
-	t.Helper()
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(rptChromium),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.Flag("lang", "en-US"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(width, height),
-	)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelA() })
-	b := &rptBrowser{t: t, ctx: ctx}
-	msgs := chromedp.Console(ctx)
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v", rptChromium, err)
-	}
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.console = append(b.console, m)
-			b.mu.Unlock()
-		}
-	}()
-	return b
-}
-
-func (b *rptBrowser) do(steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.t.Fatalf("browser: %v", err)
-	}
-}
-
-func rptRun[T any](b *rptBrowser, a chromedp.Action[T]) T {
-	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		b.t.Fatalf("browser: %v", err)
-	}
-	return v
-}
-
-func (b *rptBrowser) poll(expr string) {
-	b.t.Helper()
-	rptRun(b, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(30*time.Second)))
-}
-
-func (b *rptBrowser) eval(expr string) string {
-	b.t.Helper()
-	return rptRun(b, chromedp.Evaluate[string](expr))
-}
-
-// evalJSON evaluates expr in the page and decodes its value, as JSON, into v.
-func (b *rptBrowser) evalJSON(expr string, v any) {
-	b.t.Helper()
-	s := rptRun(b, chromedp.Evaluate[string]("JSON.stringify("+expr+")"))
-	if err := json.Unmarshal([]byte(s), v); err != nil {
-		b.t.Fatalf("browser: %s: %v", s, err)
-	}
-}
-
-// screenshot saves the whole page as a PNG in the test's artifact
-// directory and checks it is a real, non-blank image.
-func (b *rptBrowser) screenshot(name string) {
-	b.t.Helper()
-	buf := rptRun(b, chromedp.FullScreenshot(100))
-	img, err := png.Decode(bytes.NewReader(buf))
-	if err != nil {
-		b.t.Fatalf("screenshot %s is not a PNG: %v", name, err)
-	}
-	if r := img.Bounds(); r.Dx() < 300 || r.Dy() < 600 || rptUniform(img) {
-		b.t.Errorf("screenshot %s is %v and uniform=%v", name, r, rptUniform(img))
-	}
-	p := filepath.Join(b.t.ArtifactDir(), name)
-	if err := os.WriteFile(p, buf, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Logf("screenshot %s", p)
-}
-
-func rptUniform(img image.Image) bool {
-	r := img.Bounds()
-	first := img.At(r.Min.X, r.Min.Y)
-	for y := r.Min.Y; y < r.Max.Y; y += 7 {
-		for x := r.Min.X; x < r.Max.X; x += 7 {
-			if img.At(x, y) != first {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func (b *rptBrowser) noConsoleErrors() {
-	b.t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, m := range b.console {
-		if m.IsException() || m.Type == "error" {
-			b.t.Errorf("browser console: %s", m.String())
-		}
 	}
 }
