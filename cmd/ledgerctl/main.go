@@ -53,6 +53,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newAuditQueryCmd())
 	root.AddCommand(newReportCmd())
 	root.AddCommand(newExportCmd())
+	root.AddCommand(newMonitorCmd())
 	return root
 }
 

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/fjaledger/fja/verify/monitor"
+)
+
+// progressMin is the number of new entries from which a round draws a
+// progress bar (on a terminal, or always with --progress).
+var progressMin uint64 = 1024
+
+type monitorOptions struct {
+	vo       verifyOptions
+	state    string
+	gossip   []string
+	once     bool
+	interval time.Duration
+	metrics  string
+	evidence string
+	progress bool
+}
+
+func newMonitorCmd() *cobra.Command {
+	var o monitorOptions
+	cmd := &cobra.Command{
+		Use:   "monitor --state DIR --key VKEY [--url URL] [--gossip FILE|URL]... [--once] [--interval 30s] [--metrics ADDR] [--evidence FILE] [--progress]",
+		Short: "Follow the log: catch forks, tiles that lie and broken ledger rules",
+		Long: `monitor follows the log at --url from the state saved in --state DIR
+(DIR/state.json: the last checkpoint it trusted and how far it has read entries,
+replaced atomically after each step; created on the first run, which reads the
+whole log). Each round it:
+
+  - fetches /checkpoint and opens it with --key; it must not be smaller than the
+    trusted one, and must be consistent with it (GET /v1/proofs/consistency);
+  - re-derives the root from the tiles (a tile that does not match the signed
+    root is caught);
+  - compares it with every checkpoint gossiped to it (--gossip, repeatable): a
+    file, or an http(s) URL, holding signed checkpoints exactly as /checkpoint
+    serves them, separated by blank lines. Those that open with --key must be
+    consistent with the log's (same size: same root); others are skipped with a
+    warning;
+  - reads every new entry from the entry bundles, authenticated against the
+    checkpoint, and checks the ledger's rules: logged_at never goes backwards; a
+    decision cites a constitution version published earlier and rule ids that
+    exist in it, and a refusal cites a rule whose effect is refuse; a contest
+    references an earlier, contestable decision by index, leaf hash and
+    decision_id; a resolution is human_reviewed and resolves an open contest.
+    Contests past due without a resolution are warnings.
+
+On a fork, a rollback, a lying tile or a rule violation it writes the evidence
+(the conflicting signed checkpoints; or the entry, its inclusion proof and the
+checkpoint) to --evidence (default DIR/evidence-<UTC time>.txt) and exits 1. The
+state is not advanced past what failed, so the next run finds it again.
+
+--once runs one round (for cron): exit 0 only if everything checked holds.
+Otherwise it runs a round every --interval until interrupted (exit 0 on
+SIGINT/SIGTERM); a round that cannot complete (network) is retried at the next
+interval. --metrics ADDR serves Prometheus metrics at http://ADDR/metrics.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runMonitor(cmd, &o) },
+	}
+	f := cmd.Flags()
+	o.vo.register(cmd)
+	f.Lookup("key").Usage = "the log's verifier `key` (vkey text, or a file holding it; required; only the first --key is used)"
+	f.StringVar(&o.state, "state", "", "state `DIR` (required)")
+	f.StringArrayVar(&o.gossip, "gossip", nil, "`FILE or URL` of gossiped signed checkpoints (repeatable)")
+	f.BoolVar(&o.once, "once", false, "run one round and exit")
+	f.DurationVar(&o.interval, "interval", 30*time.Second, "time between rounds")
+	f.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at `ADDR` (host:port), path /metrics")
+	f.StringVar(&o.evidence, "evidence", "", "write evidence to `FILE` (default DIR/evidence-<time>.txt)")
+	f.BoolVar(&o.progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
+	return cmd
+}
+
+// monitorMetrics are the daemon's Prometheus metrics.
+type monitorMetrics struct {
+	reg                         *prometheus.Registry
+	treeSize, lastSuccess       prometheus.Gauge
+	overdue                     prometheus.Gauge
+	entries, violations, forks  prometheus.Counter
+	tileAlarms, rounds, failing prometheus.Counter
+}
+
+func newMonitorMetrics() *monitorMetrics {
+	m := &monitorMetrics{reg: prometheus.NewRegistry()}
+	g := func(name, help string) prometheus.Gauge {
+		x := prometheus.NewGauge(prometheus.GaugeOpts{Name: "fja_monitor_" + name, Help: help})
+		m.reg.MustRegister(x)
+		return x
+	}
+	c := func(name, help string) prometheus.Counter {
+		x := prometheus.NewCounter(prometheus.CounterOpts{Name: "fja_monitor_" + name, Help: help})
+		m.reg.MustRegister(x)
+		return x
+	}
+	m.treeSize = g("tree_size", "Tree size of the latest checkpoint seen.")
+	m.lastSuccess = g("last_success_timestamp_seconds", "Unix time of the last round that completed with nothing wrong.")
+	m.overdue = g("overdue_contests", "Contests past due without a resolution.")
+	m.entries = c("entries_checked_total", "Entries read and checked.")
+	m.violations = c("violations_total", "Rule violations found.")
+	m.forks = c("forks_total", "Forks and rollbacks found.")
+	m.tileAlarms = c("bad_tiles_total", "Tiles or proofs that did not authenticate against a signed checkpoint.")
+	m.rounds = c("rounds_total", "Rounds run.")
+	m.failing = c("round_errors_total", "Rounds that could not complete (network, server errors).")
+	return m
+}
+
+func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
+	if o.state == "" {
+		return usageErrorf("--state DIR is required")
+	}
+	if !o.once && o.interval <= 0 {
+		return usageErrorf("--interval must be positive")
+	}
+	origin, key, _, err := o.vo.resolve()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.state, 0o700); err != nil {
+		return err
+	}
+	st, err := monitor.LoadState(o.state, origin, key)
+	if err != nil {
+		return err
+	}
+	g := globals(cmd)
+	hc := &http.Client{Timeout: 2 * time.Minute}
+	m := &monitor.Monitor{Origin: origin, Key: key, Client: &monitor.HTTPClient{URL: g.URL, HC: hc},
+		Save: func(s *monitor.State) error { return monitor.SaveState(o.state, s) }}
+	for _, gs := range o.gossip {
+		m.Gossip = append(m.Gossip, monitor.GossipSource(gs, hc))
+	}
+
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var mm *monitorMetrics
+	if o.metrics != "" {
+		mm = newMonitorMetrics()
+		ln, err := net.Listen("tcp", o.metrics)
+		if err != nil {
+			return fmt.Errorf("--metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(mm.reg, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		fmt.Fprintf(cmd.ErrOrStderr(), "monitor: metrics at http://%s/metrics\n", ln.Addr())
+	}
+
+	for {
+		res, err := monitorRound(ctx, cmd, o, m, st)
+		if mm != nil {
+			mm.rounds.Inc()
+			if res != nil {
+				mm.treeSize.Set(float64(res.Size))
+				mm.entries.Add(float64(res.To - res.From))
+				mm.overdue.Set(float64(res.OverdueContests))
+				for _, a := range res.Alarms {
+					switch a.Kind {
+					case monitor.KindViolation:
+						mm.violations.Inc()
+					case monitor.KindFork, monitor.KindRollback:
+						mm.forks.Inc()
+					default:
+						mm.tileAlarms.Inc()
+					}
+				}
+				if err == nil && res.OK() {
+					mm.lastSuccess.Set(float64(time.Now().Unix()))
+				}
+			}
+			if err != nil {
+				mm.failing.Inc()
+			}
+		}
+		if res != nil && !res.OK() {
+			path, werr := writeEvidence(o, g.URL, res)
+			if werr != nil {
+				return fmt.Errorf("%d alarm(s), and writing the evidence failed: %w", len(res.Alarms), werr)
+			}
+			return fmt.Errorf("%s; evidence in %s", alarmSummary(res), path)
+		}
+		if err != nil {
+			if ctx.Err() != nil && !o.once {
+				return nil
+			}
+			if o.once {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "monitor: round failed (retrying in %s): %v\n", o.interval, err)
+		}
+		if o.once {
+			return nil
+		}
+		if sleepCtx(ctx, o.interval) != nil {
+			return nil
+		}
+	}
+}
+
+func alarmSummary(res *monitor.Result) string {
+	s := res.Alarms[0].String()
+	if n := len(res.Alarms) - 1; n > 0 {
+		s += fmt.Sprintf(" (and %d more alarm(s))", n)
+	}
+	return s
+}
+
+// monitorRound runs one round with a progress bar and prints its outcome.
+func monitorRound(ctx context.Context, cmd *cobra.Command, o *monitorOptions, m *monitor.Monitor, st *monitor.State) (*monitor.Result, error) {
+	errw := cmd.ErrOrStderr()
+	var bar *progressbar.ProgressBar
+	m.Progress = func(done, total uint64) {
+		if bar == nil && total >= progressMin && (o.progress || isTerminal(errw)) {
+			bar = progressbar.NewOptions64(int64(total),
+				progressbar.OptionSetWriter(errw),
+				progressbar.OptionSetDescription("monitor"),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetItsString("entries"),
+				progressbar.OptionShowIts(),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(errw) }),
+			)
+		}
+		if bar != nil {
+			bar.Set64(int64(done))
+		}
+	}
+	res, err := m.Round(ctx, st)
+	if bar != nil {
+		bar.Finish()
+	}
+	if res == nil {
+		return nil, err
+	}
+	out := cmd.OutOrStdout()
+	if globals(cmd).JSON {
+		json.NewEncoder(out).Encode(struct {
+			*monitor.Result
+			OK    bool   `json:"ok"`
+			Error string `json:"error,omitempty"`
+		}{res, res.OK() && err == nil, errText(err)})
+		return res, err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
+	for _, a := range res.Alarms {
+		fmt.Fprintf(out, "%s\n", a)
+	}
+	if res.OK() && err == nil {
+		fmt.Fprintf(out, "OK: %s at size %d (was %d): checked entries [%d, %d), consistent with %d gossiped checkpoint(s)\n",
+			st.Origin, res.Size, res.PreviousSize, res.From, res.To, res.Gossip)
+	}
+	return res, err
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// writeEvidence writes every alarm's evidence to one file and returns its path.
+func writeEvidence(o *monitorOptions, url string, res *monitor.Result) (string, error) {
+	now := time.Now().UTC()
+	path := o.evidence
+	if path == "" {
+		path = filepath.Join(o.state, "evidence-"+now.Format("20060102T150405.000000000Z")+".txt")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "FJA Ledger monitor evidence\nwritten: %s\nlog: %s\nalarms: %d\n", now.Format(time.RFC3339Nano), url, len(res.Alarms))
+	for i, a := range res.Alarms {
+		fmt.Fprintf(&b, "\n=== alarm %d: %s\n\n%s", i+1, a, a.Evidence)
+	}
+	if err := monitor.WriteFileAtomic(path, []byte(b.String()), 0o644); err != nil {
+		return "", err
+	}
+	return path, nil
+}

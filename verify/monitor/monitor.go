@@ -1,0 +1,785 @@
+// Package monitor follows an FJA Ledger log as a third party: it checks
+// that every checkpoint the log signs extends the last one the monitor
+// trusted and every checkpoint gossiped to it (no fork), re-derives each
+// root from the public tiles, reads every new entry and checks the
+// ledger's own rules on it (DESIGN.md §4):
+//
+//   - logged_at never goes backwards, across rounds too;
+//   - a decision cites a constitution version published earlier in the
+//     log, and every rule it cites exists in it; a refusal cites at least
+//     one rule whose effect is refuse;
+//   - a constitution version is published once;
+//   - a contest references a real decision: decision.index is below its
+//     own index, the entry there is a decision with that decision_id and
+//     that leaf hash, it is contestable, and has no open contest; a
+//     contest id is used once;
+//   - a resolution is human_reviewed and resolves a contest logged earlier
+//     that has no resolution yet.
+//
+// Contests past their due_by without a resolution are reported as
+// warnings, not violations.
+//
+// Nothing the log serves is trusted until verified: checkpoints are opened
+// with the log key, tiles are authenticated against a checkpoint's root by
+// golang.org/x/mod/sumdb/tlog, and every entry against the authenticated
+// level-0 hashes. A misbehaving log raises an Alarm carrying evidence a
+// third party can check: for a fork, the two conflicting signed
+// checkpoints; for a rule violation, the entry, its inclusion proof and
+// the checkpoint.
+//
+// It imports only verify, verify/tile, x/mod and the standard library.
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/tile"
+)
+
+// Alarm kinds.
+const (
+	// KindFork: two checkpoints signed by the log key that cannot both be
+	// views of one append-only log (same size with different roots, or the
+	// smaller is not a prefix of the larger).
+	KindFork = "fork"
+	// KindRollback: the log served a checkpoint smaller than one it signed
+	// before.
+	KindRollback = "rollback"
+	// KindTile: a tile or entry bundle the log served does not
+	// authenticate against its signed checkpoint.
+	KindTile = "tile"
+	// KindProof: the log served a consistency proof that does not verify,
+	// although its tiles show the two trees are consistent.
+	KindProof = "proof"
+	// KindViolation: an entry breaks one of the ledger's rules.
+	KindViolation = "violation"
+)
+
+// Alarm is one piece of log misbehavior found in a round.
+type Alarm struct {
+	Kind    string  `json:"kind"`
+	Index   *uint64 `json:"index,omitempty"` // the entry, for a violation
+	Rule    string  `json:"rule,omitempty"`  // the rule broken, for a violation
+	Message string  `json:"message"`
+	// Evidence is a self-contained text a third party can check with the
+	// log key: signed checkpoints between BEGIN/END CHECKPOINT lines,
+	// entries and proofs in base64.
+	Evidence string `json:"-"`
+}
+
+func (a Alarm) String() string {
+	if a.Index != nil {
+		return fmt.Sprintf("%s at index %d: %s", strings.ToUpper(a.Kind), *a.Index, a.Message)
+	}
+	return strings.ToUpper(a.Kind) + ": " + a.Message
+}
+
+// Result is what one round found.
+type Result struct {
+	// PreviousSize is the size of the checkpoint trusted before the round
+	// (0 if none); Checkpoint the one fetched in this round.
+	PreviousSize uint64             `json:"previous_size"`
+	Checkpoint   *verify.Checkpoint `json:"-"`
+	Size         uint64             `json:"size"`
+	// Entries [From, To) were read and checked in this round.
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
+	// Gossip is the number of gossiped checkpoints that opened with the key
+	// and were compared.
+	Gossip   int      `json:"gossip"`
+	Alarms   []Alarm  `json:"alarms"`
+	Warnings []string `json:"warnings"`
+	// OverdueContests is the number of contests past due without a
+	// resolution at the end of the round.
+	OverdueContests int `json:"overdue_contests"`
+}
+
+// OK reports whether the round found no misbehavior.
+func (r *Result) OK() bool { return len(r.Alarms) == 0 }
+
+// Forks counts the alarms about the log's history (fork, rollback).
+func (r *Result) Forks() int {
+	n := 0
+	for _, a := range r.Alarms {
+		if a.Kind == KindFork || a.Kind == KindRollback {
+			n++
+		}
+	}
+	return n
+}
+
+// Monitor follows one log.
+type Monitor struct {
+	Origin string // checkpoint origin
+	Key    string // the log's note verifier key
+	Client Client
+	Gossip []Source
+	// Save, if set, is called with the state after each step that changes
+	// it (a newly trusted checkpoint, a checked chunk of entries). An
+	// error from Save ends the round.
+	Save func(*State) error
+	// Progress, if set, is called as entries are checked.
+	Progress func(done, total uint64)
+	// Now is the clock overdue contests are judged by (default time.Now).
+	Now func() time.Time
+	// ChunkBundles is the number of entry bundles read per step (default 16).
+	ChunkBundles int
+	// MaxViolations stops the entry scan after that many violations
+	// (default 100).
+	MaxViolations int
+}
+
+// errFetch marks errors of fetching a tile (network, HTTP status): those
+// end the round with an error rather than an alarm.
+type fetchError struct{ err error }
+
+func (e *fetchError) Error() string { return e.err.Error() }
+func (e *fetchError) Unwrap() error { return e.err }
+
+func isFetch(err error) bool {
+	var fe *fetchError
+	return errors.As(err, &fe)
+}
+
+// Round runs one round on st: fetch and verify the log's checkpoint, check
+// it against the trusted one and the gossiped ones, re-derive its root
+// from the tiles, then read and check every entry not checked yet. st is
+// updated (and saved through Save) only with what was verified: after a
+// fork nothing changes, after a violation entries are not marked checked
+// beyond the last chunk without one, so that the next round finds it again.
+//
+// It returns an error when the round could not be completed (network,
+// a checkpoint that does not open, Save); misbehavior is in the Result.
+func (m *Monitor) Round(ctx context.Context, st *State) (*Result, error) {
+	if st.Origin != m.Origin || st.Key != m.Key {
+		return nil, fmt.Errorf("monitor: the state follows %q with key %q, not %q with key %q", st.Origin, st.Key, m.Origin, m.Key)
+	}
+	res := &Result{Alarms: []Alarm{}, Warnings: []string{}}
+	var trusted *verify.Checkpoint
+	if st.Checkpoint != "" {
+		var err error
+		if trusted, err = verify.OpenCheckpoint([]byte(st.Checkpoint), m.Origin, m.Key); err != nil {
+			return nil, fmt.Errorf("monitor: the trusted checkpoint in the state does not open: %w", err)
+		}
+		res.PreviousSize = trusted.Size
+		if st.Checked > trusted.Size {
+			return nil, fmt.Errorf("monitor: state says %d entries checked, beyond its checkpoint of size %d", st.Checked, trusted.Size)
+		}
+	}
+	raw, err := m.Client.Checkpoint(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the checkpoint: %w", err)
+	}
+	cp, err := verify.OpenCheckpoint(raw, m.Origin, m.Key)
+	if err != nil {
+		return nil, fmt.Errorf("the log's checkpoint does not open with the key: %w", err)
+	}
+	res.Checkpoint, res.Size = cp, cp.Size
+	res.From, res.To = st.Checked, st.Checked
+
+	f := m.Client.Fetcher()
+	reader := tile.NewReader(ctx, func(ctx context.Context, p string) ([]byte, error) {
+		b, err := f(ctx, p)
+		if err != nil {
+			return nil, &fetchError{err}
+		}
+		return b, nil
+	})
+	hr := reader.HashReader(cp.Size, cp.Hash)
+
+	// The root, re-derived from the tiles.
+	if cp.Size > 0 {
+		th, err := tlog.TreeHash(int64(cp.Size), hr)
+		if err == nil && !bytes.Equal(th[:], cp.Hash) {
+			err = fmt.Errorf("tiles give root %x, checkpoint says %x", th[:], cp.Hash)
+		}
+		if err != nil {
+			if isFetch(err) {
+				return nil, fmt.Errorf("fetching tiles: %w", err)
+			}
+			res.Alarms = append(res.Alarms, tileAlarm(cp, fmt.Sprintf("the tiles of the tree of size %d do not authenticate against its checkpoint: %v", cp.Size, err)))
+			return res, nil
+		}
+	}
+
+	// History: the trusted checkpoint, then every gossiped one.
+	if trusted != nil {
+		if cp.Size < trusted.Size {
+			res.Alarms = append(res.Alarms, Alarm{Kind: KindRollback,
+				Message:  fmt.Sprintf("the log serves a checkpoint of size %d, smaller than the size %d it signed before", cp.Size, trusted.Size),
+				Evidence: forkEvidence("the log's tree shrank", "trusted (state)", trusted, "served now", cp, "")})
+			return res, nil
+		}
+		a, err := m.compare(ctx, cp, hr, trusted, "trusted (state)")
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			res.Alarms = append(res.Alarms, *a)
+		}
+	}
+	for _, src := range m.Gossip {
+		data, err := src.Read(ctx)
+		if err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("gossip %s: %v", src.Name, err))
+			continue
+		}
+		notes := ParseCheckpoints(data)
+		if len(notes) == 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("gossip %s holds no checkpoint", src.Name))
+		}
+		for i, n := range notes {
+			g, err := verify.OpenCheckpoint(n, m.Origin, m.Key)
+			if err != nil {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("gossip %s checkpoint %d skipped: %v", src.Name, i+1, err))
+				continue
+			}
+			res.Gossip++
+			a, err := m.compare(ctx, cp, hr, g, fmt.Sprintf("gossiped (%s, checkpoint %d)", src.Name, i+1))
+			if err != nil {
+				return nil, err
+			}
+			if a != nil {
+				res.Alarms = append(res.Alarms, *a)
+			}
+		}
+	}
+	if len(res.Alarms) > 0 {
+		return res, nil
+	}
+
+	// Trust cp.
+	st.Checkpoint = string(cp.Raw)
+	if err := m.save(st); err != nil {
+		return nil, err
+	}
+
+	if err := m.checkEntries(ctx, st, reader, hr, cp, res); err != nil {
+		return res, err
+	}
+	if len(res.Alarms) > 0 {
+		return res, nil
+	}
+	m.overdue(st, res)
+	st.Rounds++
+	st.LastSuccess = m.now().UTC()
+	if err := m.save(st); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (m *Monitor) now() time.Time {
+	if m.Now != nil {
+		return m.Now()
+	}
+	return time.Now()
+}
+
+func (m *Monitor) save(st *State) error {
+	if m.Save == nil {
+		return nil
+	}
+	if err := m.Save(st); err != nil {
+		return fmt.Errorf("saving the state: %w", err)
+	}
+	return nil
+}
+
+// compare checks that other and ours (the log's checkpoint, whose tiles hr
+// reads) are views of one log. It returns an alarm, or an error when it
+// could not decide.
+func (m *Monitor) compare(ctx context.Context, ours *verify.Checkpoint, hr tlog.HashReader, other *verify.Checkpoint, name string) (*Alarm, error) {
+	const oursName = "served by the log now"
+	fork := func(why string) *Alarm {
+		return &Alarm{Kind: KindFork,
+			Message:  fmt.Sprintf("the %s checkpoint of size %d and the log's checkpoint of size %d conflict: %s", name, other.Size, ours.Size, why),
+			Evidence: forkEvidence(why, name, other, oursName, ours, "")}
+	}
+	switch {
+	case other.Size == 0:
+		// Every tree extends the empty tree, whose root is SHA-256("").
+		if err := verify.Consistency(0, ours.Size, nil, other.Hash, ours.Hash); err != nil {
+			return fork(fmt.Sprintf("a checkpoint of the empty tree must have root SHA-256(\"\"): %v", err)), nil
+		}
+		return nil, nil
+	case other.Size == ours.Size:
+		if !bytes.Equal(other.Hash, ours.Hash) {
+			return fork(fmt.Sprintf("same size %d, different roots %s and %s", ours.Size, b64(other.Hash), b64(ours.Hash))), nil
+		}
+		return nil, nil
+	case other.Size < ours.Size:
+		proof, perr := m.Client.ConsistencyProof(ctx, other.Size, ours.Size)
+		if perr == nil {
+			if perr = verify.Consistency(other.Size, ours.Size, proof, other.Hash, ours.Hash); perr == nil {
+				return nil, nil
+			}
+		}
+		// Decide from the tiles, authenticated against ours.
+		th, err := tlog.TreeHash(int64(other.Size), hr)
+		if err != nil {
+			if isFetch(err) {
+				return nil, fmt.Errorf("fetching tiles: %w", err)
+			}
+			a := tileAlarm(ours, fmt.Sprintf("the tiles of the tree of size %d do not authenticate against its checkpoint: %v", ours.Size, err))
+			return &a, nil
+		}
+		if !bytes.Equal(th[:], other.Hash) {
+			why := fmt.Sprintf("the first %d entries of the log's tree of size %d have root %s (from its tiles), not %s; consistency proof: %v",
+				other.Size, ours.Size, b64(th[:]), b64(other.Hash), errString(perr))
+			a := fork(why)
+			a.Evidence = forkEvidence(why, name, other, oursName, ours, proofText(proof))
+			return a, nil
+		}
+		return &Alarm{Kind: KindProof,
+			Message:  fmt.Sprintf("the log's consistency proof from %d to %d does not verify (%v), although its tiles show the trees are consistent", other.Size, ours.Size, perr),
+			Evidence: forkEvidence("consistency proof failed: "+perr.Error(), name, other, oursName, ours, proofText(proof))}, nil
+	default: // a gossiped checkpoint ahead of ours
+		proof, perr := m.Client.ConsistencyProof(ctx, ours.Size, other.Size)
+		if perr == nil {
+			perr = verify.Consistency(ours.Size, other.Size, proof, ours.Hash, other.Hash)
+			if perr == nil {
+				return nil, nil
+			}
+			var mm *verify.RootMismatchError
+			if errors.As(perr, &mm) {
+				why := fmt.Sprintf("the log's consistency proof from %d to %d does not lead to the root %s: %v", ours.Size, other.Size, b64(other.Hash), perr)
+				a := fork(why)
+				a.Evidence = forkEvidence(why, oursName, ours, name, other, proofText(proof))
+				return a, nil
+			}
+		}
+		// The log cannot prove its tree extends to other: if its latest
+		// checkpoint is smaller than a size it signed, it forked or rolled back.
+		raw, err := m.Client.Checkpoint(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("fetching the checkpoint: %w", err)
+		}
+		latest, err := verify.OpenCheckpoint(raw, m.Origin, m.Key)
+		if err != nil {
+			return nil, fmt.Errorf("the log's checkpoint does not open with the key: %w", err)
+		}
+		if latest.Size < other.Size {
+			why := fmt.Sprintf("the log signed a tree of size %d, but serves a tree of size %d and cannot prove consistency with it (%v)", other.Size, latest.Size, perr)
+			return &Alarm{Kind: KindFork, Message: fmt.Sprintf("the %s checkpoint of size %d is not in the log's history: %s", name, other.Size, why),
+				Evidence: forkEvidence(why, "served by the log now", latest, name, other, "")}, nil
+		}
+		return nil, fmt.Errorf("consistency from the log's size %d to the %s checkpoint of size %d: %v", ours.Size, name, other.Size, perr)
+	}
+}
+
+func tileAlarm(cp *verify.Checkpoint, msg string) Alarm {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n", msg)
+	writeCheckpoint(&b, "the checkpoint the tiles were checked against", cp)
+	return Alarm{Kind: KindTile, Message: msg, Evidence: b.String()}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "verified"
+	}
+	return err.Error()
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+func writeCheckpoint(b *strings.Builder, title string, cp *verify.Checkpoint) {
+	fmt.Fprintf(b, "%s (size %d, root %s):\n-----BEGIN CHECKPOINT-----\n%s-----END CHECKPOINT-----\n", title, cp.Size, b64(cp.Hash), cp.Raw)
+}
+
+func forkEvidence(why, nameA string, a *verify.Checkpoint, nameB string, b *verify.Checkpoint, extra string) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "Two checkpoints signed by the log key %s that cannot both be true.\n", a.Origin)
+	fmt.Fprintf(&s, "What was checked: %s\n\n", why)
+	writeCheckpoint(&s, "checkpoint A, "+nameA, a)
+	s.WriteString("\n")
+	writeCheckpoint(&s, "checkpoint B, "+nameB, b)
+	if extra != "" {
+		s.WriteString("\n" + extra)
+	}
+	return s.String()
+}
+
+func proofText(p [][]byte) string {
+	if p == nil {
+		return ""
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, "consistency proof served by the log (%d hashes):\n", len(p))
+	for _, h := range p {
+		fmt.Fprintf(&s, "  %s\n", b64(h))
+	}
+	return s.String()
+}
+
+// checkEntries reads entries [st.Checked, cp.Size) and checks them.
+func (m *Monitor) checkEntries(ctx context.Context, st *State, reader *tile.Reader, hr tlog.HashReader, cp *verify.Checkpoint, res *Result) error {
+	from, to := st.Checked, cp.Size
+	res.From, res.To = from, from
+	if from >= to {
+		return nil
+	}
+	chunk := uint64(max(m.ChunkBundles, 1))
+	if m.ChunkBundles <= 0 {
+		chunk = 16
+	}
+	maxV := m.MaxViolations
+	if maxV <= 0 {
+		maxV = 100
+	}
+	r := &ruleChecker{m: m, st: st.clone(), reader: reader, hr: hr, cp: cp, bundles: map[uint64][][]byte{}}
+	clean := true
+	for first := from / tile.Width; first*tile.Width < to; first += chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end := min((first+chunk)*tile.Width, to)
+		before := len(res.Alarms)
+		for n := first; n*tile.Width < end; n++ {
+			entries, err := r.bundle(n)
+			if err != nil {
+				if isFetch(err) {
+					return fmt.Errorf("fetching entries: %w", err)
+				}
+				res.Alarms = append(res.Alarms, tileAlarm(cp, err.Error()))
+				return nil
+			}
+			for j, e := range entries {
+				idx := n*tile.Width + uint64(j)
+				if idx < from || idx >= end {
+					continue
+				}
+				for _, v := range r.check(idx, e) {
+					res.Alarms = append(res.Alarms, r.violation(idx, e, v))
+				}
+				r.st.Checked = idx + 1
+				r.st.EntriesChecked++
+			}
+			if m.Progress != nil {
+				m.Progress(min((n+1)*tile.Width, end)-from, to-from)
+			}
+		}
+		res.To = end
+		if len(res.Alarms) > before {
+			clean = false
+		}
+		if len(res.Alarms) >= maxV {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("stopped after %d violations, at index %d", len(res.Alarms), end))
+			return nil
+		}
+		if clean {
+			*st = *r.st.clone()
+			if err := m.save(st); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type ruleChecker struct {
+	m       *Monitor
+	st      *State
+	reader  *tile.Reader
+	hr      tlog.HashReader
+	cp      *verify.Checkpoint
+	bundles map[uint64][][]byte
+}
+
+// bundle returns the entries of bundle n of the tree of cp, each checked
+// against the authenticated level-0 hashes.
+func (r *ruleChecker) bundle(n uint64) ([][]byte, error) {
+	if b, ok := r.bundles[n]; ok {
+		return b, nil
+	}
+	size := r.cp.Size
+	base := n * tile.Width
+	if base >= size {
+		return nil, fmt.Errorf("entry bundle %d is beyond the tree of size %d", n, size)
+	}
+	w := int(min(tile.Width, size-base))
+	data, err := r.reader.ReadTiles([]tlog.Tile{{H: tile.Height, L: -1, N: int64(n), W: w}})
+	if err != nil {
+		return nil, fmt.Errorf("entry bundle %d: %w", n, err)
+	}
+	entries, err := tile.ParseBundle(data[0])
+	if err != nil {
+		return nil, fmt.Errorf("entry bundle %d: %w", n, err)
+	}
+	if len(entries) != w {
+		return nil, fmt.Errorf("entry bundle %d has %d entries, want %d", n, len(entries), w)
+	}
+	idxs := make([]int64, w)
+	for i := range idxs {
+		idxs[i] = tlog.StoredHashIndex(0, int64(base)+int64(i))
+	}
+	hashes, err := r.hr.ReadHashes(idxs)
+	if err != nil {
+		return nil, fmt.Errorf("the hash tiles of entries %d..%d do not authenticate against the checkpoint: %w", base, base+uint64(w)-1, err)
+	}
+	for i, e := range entries {
+		if tlog.RecordHash(e) != hashes[i] {
+			return nil, fmt.Errorf("entry %d in bundle %d does not match the authenticated leaf hash: the served bundle is not the log's", base+uint64(i), n)
+		}
+	}
+	if len(r.bundles) >= 64 {
+		clear(r.bundles)
+	}
+	r.bundles[n] = entries
+	return entries, nil
+}
+
+func (r *ruleChecker) entry(idx uint64) ([]byte, error) {
+	b, err := r.bundle(idx / tile.Width)
+	if err != nil {
+		return nil, err
+	}
+	return b[idx%tile.Width], nil
+}
+
+// broken is one rule an entry breaks.
+type broken struct{ rule, msg string }
+
+type envelope struct {
+	Kind     string          `json:"kind"`
+	V        int             `json:"v"`
+	LoggedAt string          `json:"logged_at"`
+	Body     json.RawMessage `json:"body"`
+}
+
+type decisionBody struct {
+	DecisionID   string `json:"decision_id"`
+	Constitution struct {
+		ID      string `json:"id"`
+		Version string `json:"version"`
+	} `json:"constitution"`
+	Rules []struct {
+		RuleID string `json:"rule_id"`
+		Effect string `json:"effect"`
+	} `json:"rules"`
+	Outcome struct {
+		Action      string `json:"action"`
+		Contestable bool   `json:"contestable"`
+	} `json:"outcome"`
+}
+
+type constitutionBody struct {
+	ConstitutionID string `json:"constitution_id"`
+	Version        string `json:"version"`
+	Rules          []struct {
+		RuleID string `json:"rule_id"`
+	} `json:"rules"`
+}
+
+type contestBody struct {
+	ContestID string `json:"contest_id"`
+	Decision  struct {
+		Index      *uint64 `json:"index"`
+		LeafHash   []byte  `json:"leaf_hash"`
+		DecisionID string  `json:"decision_id"`
+	} `json:"decision"`
+	DueBy string `json:"due_by"`
+}
+
+type resolutionBody struct {
+	ContestID     string `json:"contest_id"`
+	HumanReviewed bool   `json:"human_reviewed"`
+}
+
+// check applies the ledger's rules to entry idx and updates the rule state.
+func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
+	var out []broken
+	bad := func(rule, format string, a ...any) { out = append(out, broken{rule, fmt.Sprintf(format, a...)}) }
+	var env envelope
+	if err := json.Unmarshal(entry, &env); err != nil {
+		bad("envelope", "entry is not a record envelope: %v", err)
+		return out
+	}
+	if env.V != 1 {
+		bad("envelope", "envelope version is %d, want 1", env.V)
+	}
+	t, err := time.Parse(time.RFC3339Nano, env.LoggedAt)
+	if err != nil {
+		bad("logged_at", "logged_at %q is not an RFC 3339 time", env.LoggedAt)
+	} else {
+		if r.st.LastLoggedAt != "" {
+			if last, err := time.Parse(time.RFC3339Nano, r.st.LastLoggedAt); err == nil && t.Before(last) {
+				bad("logged_at", "logged_at %s is before the previous entry's %s: log time goes backwards", env.LoggedAt, r.st.LastLoggedAt)
+			}
+		}
+		r.st.LastLoggedAt = env.LoggedAt
+	}
+	switch env.Kind {
+	case "constitution":
+		var c constitutionBody
+		if err := json.Unmarshal(env.Body, &c); err != nil || c.ConstitutionID == "" || c.Version == "" {
+			bad("constitution", "not a constitution body (constitution_id and version required): %v", err)
+			break
+		}
+		ref := c.ConstitutionID + "@" + c.Version
+		if _, dup := r.st.Constitutions[ref]; dup {
+			bad("constitution", "constitution %s is published a second time", ref)
+			break
+		}
+		ids := make([]string, 0, len(c.Rules))
+		for _, rule := range c.Rules {
+			ids = append(ids, rule.RuleID)
+		}
+		r.st.Constitutions[ref] = ids
+	case "decision":
+		var d decisionBody
+		if err := json.Unmarshal(env.Body, &d); err != nil {
+			bad("decision", "not a decision body: %v", err)
+			break
+		}
+		ref := d.Constitution.ID + "@" + d.Constitution.Version
+		rules, ok := r.st.Constitutions[ref]
+		if !ok {
+			bad("constitution", "decision %s cites constitution %s, which was not published earlier in the log", d.DecisionID, ref)
+		}
+		refuses := false
+		for _, rule := range d.Rules {
+			if ok && !slices.Contains(rules, rule.RuleID) {
+				bad("rule", "decision %s cites rule %q, which does not exist in constitution %s", d.DecisionID, rule.RuleID, ref)
+			}
+			refuses = refuses || rule.Effect == "refuse"
+		}
+		if d.Outcome.Action == "refused" && !refuses {
+			bad("refusal", "decision %s refused without citing a rule whose effect is refuse", d.DecisionID)
+		}
+	case "contest":
+		var c contestBody
+		if err := json.Unmarshal(env.Body, &c); err != nil || c.ContestID == "" || c.Decision.Index == nil {
+			bad("contest", "not a contest body (contest_id and decision.index required): %v", err)
+			break
+		}
+		if _, dup := r.st.Contests[c.ContestID]; dup {
+			bad("contest", "contest id %s is logged a second time", c.ContestID)
+			break
+		}
+		if msg := r.checkContested(idx, &c); msg != "" {
+			bad("contest", "contest %s: %s", c.ContestID, msg)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, c.DueBy); err != nil {
+			bad("contest", "contest %s has due_by %q, not an RFC 3339 time", c.ContestID, c.DueBy)
+		}
+		r.st.Contests[c.ContestID] = &ContestState{Index: idx, DecisionID: c.Decision.DecisionID, DueBy: c.DueBy}
+	case "resolution":
+		var res resolutionBody
+		if err := json.Unmarshal(env.Body, &res); err != nil || res.ContestID == "" {
+			bad("resolution", "not a resolution body (contest_id required): %v", err)
+			break
+		}
+		if !res.HumanReviewed {
+			bad("resolution", "the resolution of contest %s is not human_reviewed (DSA Art. 20(6))", res.ContestID)
+		}
+		c, ok := r.st.Contests[res.ContestID]
+		switch {
+		case !ok:
+			bad("resolution", "resolves contest %s, which was not logged earlier", res.ContestID)
+		case c.Resolution != nil:
+			bad("resolution", "resolves contest %s, which was resolved already at index %d", res.ContestID, *c.Resolution)
+		default:
+			i := idx
+			c.Resolution = &i
+		}
+	default:
+		bad("envelope", "unknown record kind %q", env.Kind)
+	}
+	return out
+}
+
+// checkContested checks the decision a contest at idx points at.
+func (r *ruleChecker) checkContested(idx uint64, c *contestBody) string {
+	di := *c.Decision.Index
+	if di >= idx {
+		return fmt.Sprintf("references index %d, not an earlier entry", di)
+	}
+	e, err := r.entry(di)
+	if err != nil {
+		return fmt.Sprintf("cannot read the contested entry %d: %v", di, err)
+	}
+	if lh := verify.LeafHash(e); !bytes.Equal(lh, c.Decision.LeafHash) {
+		return fmt.Sprintf("references index %d with leaf hash %s, but that entry's leaf hash is %s", di, b64(c.Decision.LeafHash), b64(lh))
+	}
+	var env envelope
+	var d decisionBody
+	if json.Unmarshal(e, &env) != nil || env.Kind != "decision" || json.Unmarshal(env.Body, &d) != nil {
+		return fmt.Sprintf("references index %d, which is not a decision", di)
+	}
+	if d.DecisionID != c.Decision.DecisionID {
+		return fmt.Sprintf("references decision %q, but the decision at index %d is %q", c.Decision.DecisionID, di, d.DecisionID)
+	}
+	if !d.Outcome.Contestable {
+		return fmt.Sprintf("decision %s is logged as not contestable", d.DecisionID)
+	}
+	for id, o := range r.st.Contests {
+		if o.DecisionID == d.DecisionID && o.Resolution == nil {
+			return fmt.Sprintf("decision %s already has an open contest, %s (index %d)", d.DecisionID, id, o.Index)
+		}
+	}
+	return ""
+}
+
+// violation builds the alarm for a broken rule at idx, with the entry's
+// inclusion proof against the checkpoint, computed from the tiles.
+func (r *ruleChecker) violation(idx uint64, entry []byte, v broken) Alarm {
+	i := idx
+	a := Alarm{Kind: KindViolation, Index: &i, Rule: v.rule, Message: v.msg}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Entry %d of the log breaks the rule %q: %s\n\n", idx, v.rule, v.msg)
+	fmt.Fprintf(&b, "index: %d\nleaf hash: %s\nentry (base64): %s\nentry (text):\n%s\n\n", idx, b64(verify.LeafHash(entry)), b64(entry), entry)
+	p, err := tlog.ProveRecord(int64(r.cp.Size), int64(idx), r.hr)
+	if err == nil {
+		proof := make([][]byte, len(p))
+		for k := range p {
+			proof[k] = p[k][:]
+		}
+		if err = verify.Inclusion(idx, r.cp.Size, verify.LeafHash(entry), proof, r.cp.Hash); err == nil {
+			fmt.Fprintf(&b, "inclusion proof of index %d in the tree of size %d (%d hashes, from the leaf up):\n", idx, r.cp.Size, len(proof))
+			for _, h := range proof {
+				fmt.Fprintf(&b, "  %s\n", b64(h))
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(&b, "inclusion proof: could not be computed from the tiles: %v\n", err)
+	}
+	b.WriteString("\n")
+	writeCheckpoint(&b, "checkpoint", r.cp)
+	a.Evidence = b.String()
+	return a
+}
+
+// overdue warns about contests past due without a resolution.
+func (m *Monitor) overdue(st *State, res *Result) {
+	now := m.now()
+	ids := make([]string, 0, len(st.Contests))
+	for id := range st.Contests {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		c := st.Contests[id]
+		if c.Resolution != nil {
+			continue
+		}
+		due, err := time.Parse(time.RFC3339Nano, c.DueBy)
+		if err == nil && now.After(due) {
+			res.OverdueContests++
+			res.Warnings = append(res.Warnings, fmt.Sprintf("contest %s (index %d) against decision %s is overdue: due by %s, no resolution logged", id, c.Index, c.DecisionID, c.DueBy))
+		}
+	}
+}
