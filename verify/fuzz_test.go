@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -108,6 +109,22 @@ func FuzzOpenCheckpoint(f *testing.F) {
 		}
 		if cp.Note.Text != body || !bytes.Equal(cp.Raw, signed) {
 			t.Fatalf("accepted non-canonical checkpoint %q", cp.Note.Text)
+		}
+		// The signature block is canonical too: it is exactly the lines
+		// "— name base64" of the signatures note.Open kept, each once, with
+		// canonical base64 (no second encoding of a signature).
+		block := string(signed[len(body)+1:])
+		n := 0
+		for _, sig := range append(cp.Note.Sigs, cp.Note.UnverifiedSigs...) {
+			raw, err := base64.StdEncoding.DecodeString(sig.Base64)
+			line := "\u2014 " + sig.Name + " " + sig.Base64 + "\n"
+			if err != nil || base64.StdEncoding.EncodeToString(raw) != sig.Base64 || strings.Count(block, line) != 1 {
+				t.Fatalf("accepted non-canonical signature line %q in %q", line, block)
+			}
+			n += len(line)
+		}
+		if n != len(block) {
+			t.Fatalf("accepted signature block %q with lines note.Open dropped", block)
 		}
 		if cp.Size > uint64(len(fuzzLeaves)) || !bytes.Equal(cp.Hash, reftree.Root(fuzzLeaves[:cp.Size])) {
 			t.Fatalf("accepted checkpoint with size %d and root %x not from the reference log", cp.Size, cp.Hash)
@@ -231,4 +248,10 @@ func TestGenerateCorpus(t *testing.T) {
 		write("FuzzConsistency", i, uint64(c.m), uint64(c.n), bytes.Join(reftree.ConsistencyProof(c.m, fuzzLeaves[:c.n]), nil), false)
 	}
 	write("FuzzConsistency", 9, uint64(0), uint64(0), []byte{}, true)
+	for i, d := range diffInclusionSeeds() {
+		write("FuzzDifferentialInclusion", i, d.seed, d.period, d.a, d.b, d.ops)
+	}
+	for i, d := range diffConsistencySeeds() {
+		write("FuzzDifferentialConsistency", i, d.seed, d.period, d.a, d.b, d.ops)
+	}
 }

@@ -106,7 +106,11 @@ func verifyInclusion(index, size uint64, leafHash []byte, p [][]byte, root []byt
 // Consistency verifies an RFC 6962 consistency proof (PROOF(size1, D[size2]))
 // that the tree of size1 with root root1 is a prefix of the tree of size2
 // with root root2. size1 == 0 is consistent with every tree: the proof MUST
-// then be empty and root1 MUST be the empty-tree hash SHA-256("").
+// then be empty and root1 MUST be the empty-tree hash SHA-256("") (this is
+// the one deliberate difference from golang.org/x/mod/sumdb/tlog.CheckTree,
+// which rejects size1 == 0; FuzzDifferentialConsistency checks that every
+// other accept/reject agrees with it). size1 == size2 requires an empty
+// proof and equal roots, as in tlog.
 //
 // Errors are as for Inclusion.
 func Consistency(size1, size2 uint64, proof [][]byte, root1, root2 []byte) error {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -194,13 +193,20 @@ func (r *Reader) SaveTiles(tiles []tlog.Tile, data [][]byte) {
 	}
 }
 
+// MaxTreeSize is the largest tree HashReader serves. x/mod's tlog never
+// returns for larger trees: its maxpow2 loops forever once a range holds
+// more than 2^62 leaves (1<<63 and 1<<64 overflow int64 to values below
+// n), and TileHashReader computes the subtrees of [0, size], so a size of
+// 2^62 already hangs it.
+const MaxTreeSize = 1<<62 - 1
+
 // HashReader returns a tlog.HashReader for the tree of the given size and
 // root hash, which the caller MUST have taken from a verified checkpoint:
-// every hash it returns has been authenticated against root. If size does
-// not fit in an int64 or root is not 32 bytes, every read fails.
+// every hash it returns has been authenticated against root. If size is
+// above MaxTreeSize or root is not 32 bytes, every read fails.
 func (r *Reader) HashReader(size uint64, root []byte) tlog.HashReader {
-	if size > math.MaxInt64 || len(root) != tlog.HashSize {
-		err := fmt.Errorf("tree of size %d with %d-byte root: want size <= %d and a %d-byte root", size, len(root), int64(math.MaxInt64), tlog.HashSize)
+	if size > MaxTreeSize || len(root) != tlog.HashSize {
+		err := fmt.Errorf("tree of size %d with %d-byte root: want size <= %d and a %d-byte root", size, len(root), uint64(MaxTreeSize), tlog.HashSize)
 		return tlog.HashReaderFunc(func([]int64) ([]tlog.Hash, error) { return nil, err })
 	}
 	return tlog.TileHashReader(tlog.Tree{N: int64(size), Hash: tlog.Hash(root)}, r)
