@@ -15,6 +15,7 @@ run:
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	cd ledger/witness/witnesstest && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./...
 
 build:
 	$(GO) build -o bin/ ./cmd/...
@@ -43,13 +44,25 @@ scale:
 	mkdir -p $(SCALE_DIR)
 	FJA_SCALE_DIR=$(SCALE_DIR) FJA_SCALE_N=$(SCALE_N) $(GO) test -run='^$$' -bench=Scale -benchtime=20x -timeout 60m ./api/
 
-## fuzz: every fuzz target for FUZZTIME each (default 10s)
+## fuzz: every fuzz target in the module (FUZZPKGS) for FUZZTIME each (default 10s). A bare
+## "context deadline exceeded" with no failing input written is Go 1.26's fuzz-coordinator race at
+## the end of -fuzztime (go.dev/issue/75804, fixed in Go 1.27): reported, not counted as a failure.
+FUZZPKGS ?= ./...
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	@set -e; n=0; for pkg in $$($(GO) list $(FUZZPKGS)); do \
+	  targets=$$($(GO) test -list '^Fuzz' $$pkg) || { echo "go test -list $$pkg failed"; exit 1; }; \
+	  for f in $$(echo "$$targets" | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; rc=0; \
+	    out=$$($(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1) || rc=$$?; \
+	    echo "$$out" | grep -v '^fuzz: elapsed: [0-9]*[1-9]s' || true; \
+	    if [ $$rc -ne 0 ]; then \
+	      if echo "$$out" | grep -q 'context deadline exceeded' && ! echo "$$out" | grep -q 'Failing input written'; then \
+	        echo "   (go.dev/issue/75804 deadline race, no failing input: not a failure)"; \
+	      else exit $$rc; fi; \
+	    fi; \
+	    n=$$((n+1)); \
 	  done; \
-	done
+	done; echo "fuzz: $$n targets ran for $(FUZZTIME) each"
 
 ## lint: gofmt, go vet, staticcheck
 lint:

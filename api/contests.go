@@ -37,7 +37,11 @@ func (s *Server) postContest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(status(a), ContestFiled{Receipt: s.receiptOf(a), ContestID: a.ID, DueBy: ct.DueBy})
+	rc, err := s.receiptOf(c.Request().Context(), a)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status(a), ContestFiled{Receipt: rc, ContestID: a.ID, DueBy: ct.DueBy})
 }
 
 // ResolutionLogged is the body of a 201 from POST /v1/contests/{id}/resolution.
@@ -56,7 +60,11 @@ func (s *Server) postResolution(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(status(a), ResolutionLogged{Receipt: s.receiptOf(a), ContestID: a.ID, Outcome: r.Outcome})
+	rc, err := s.receiptOf(c.Request().Context(), a)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status(a), ResolutionLogged{Receipt: rc, ContestID: a.ID, Outcome: r.Outcome})
 }
 
 // RecordProof is a logged record with its inclusion proof.

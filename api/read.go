@@ -23,10 +23,8 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "tree_size": s.cfg.Log.Head().Size})
 }
 
-func (s *Server) checkpoint(c echo.Context) error {
-	c.Response().Header().Set(echo.HeaderCacheControl, cacheShort)
-	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", s.cfg.Log.Head().Checkpoint)
-}
+// checkpoint (GET /checkpoint) is in witness.go: it serves the cosigned
+// checkpoint when there is one.
 
 func (s *Server) tile(c echo.Context) error {
 	t, err := tile.ParsePath("tile/" + c.Param("*"))
@@ -104,6 +102,12 @@ func (s *Server) entry(c echo.Context) error {
 	es, err := s.cfg.Log.Entries(idx, 1)
 	if err != nil {
 		return err
+	}
+	if r, ok, err := s.cosignedReceipt(c.Request().Context(), idx, es[0], s.closed()); err != nil {
+		return err
+	} else if ok {
+		return c.JSON(http.StatusOK, Entry{Index: idx, Entry: r.Entry, LeafHash: r.LeafHash,
+			Checkpoint: r.Checkpoint, InclusionProof: r.InclusionProof})
 	}
 	proof, err := s.cfg.Log.InclusionProof(idx, head.Size)
 	if err != nil {

@@ -67,7 +67,7 @@ func (s *Server) getDecision(c echo.Context) error {
 			return unknown
 		}
 	}
-	r, err := s.receiptAt(rec.Index)
+	r, err := s.receiptAt(c.Request().Context(), rec.Index)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,14 @@ type Config struct {
 	// WitnessPolicy is the C2SP witness policy text published at /v1/log
 	// (empty: none).
 	WitnessPolicy string
+	// Witness, when set, supplies witness-cosigned checkpoints: GET
+	// /checkpoint and receipts use them (see api/witness.go).
+	Witness Cosigned
+	// WitnessMode is WitnessOpen (default) or WitnessClosed.
+	WitnessMode WitnessMode
+	// WitnessWait bounds how long a fail-closed append waits for a
+	// cosigned checkpoint covering it (default 10 s; then 503).
+	WitnessWait time.Duration
 	// Tokens authenticate write and restricted routes (nil: none can).
 	Tokens *auth.Tokens
 	// Book is the record layer; nil serves the read surface only.

@@ -88,11 +88,12 @@ func fromAudit(err error) *Error {
 	return fromLedger(err)
 }
 
-// receiptOf makes the receipt of an append.
-func (s *Server) receiptOf(a *audit.Appended) *verify.Receipt {
+// receiptOf makes the receipt of an append; with witnesses, against a
+// cosigned checkpoint (fail-closed: waiting for one, see witness.go).
+func (s *Server) receiptOf(ctx context.Context, a *audit.Appended) (*verify.Receipt, error) {
 	r := NewReceipt(s.cfg.Origin, a.Ack)
 	r.ContestToken = a.ContestToken
-	return r
+	return s.witnessed(ctx, r)
 }
 
 func status(a *audit.Appended) int {
@@ -111,7 +112,11 @@ func (s *Server) postConstitution(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(status(a), map[string]any{"receipt": s.receiptOf(a), "constitution": a.ID})
+	r, err := s.receiptOf(c.Request().Context(), a)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status(a), map[string]any{"receipt": r, "constitution": a.ID})
 }
 
 func (s *Server) postDecision(c echo.Context) error {
@@ -123,7 +128,11 @@ func (s *Server) postDecision(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(status(a), s.receiptOf(a))
+	r, err := s.receiptOf(c.Request().Context(), a)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status(a), r)
 }
 
 // BatchResult is one element of the POST /v1/decisions:batch answer.
@@ -170,16 +179,25 @@ func (s *Server) appendOne(ctx context.Context, raw []byte) BatchResult {
 		}
 		return BatchResult{Error: e}
 	}
-	return BatchResult{Receipt: s.receiptOf(a)}
+	r, err := s.receiptOf(ctx, a)
+	if err != nil {
+		e, _ := toError(err)
+		return BatchResult{Error: e}
+	}
+	return BatchResult{Receipt: r}
 }
 
 // receiptAt is the receipt of entry idx against the latest head, without
-// a contest token.
-func (s *Server) receiptAt(idx uint64) (*verify.Receipt, error) {
+// a contest token; with witnesses, against the latest cosigned checkpoint
+// when it covers idx (fail-closed: waiting for one).
+func (s *Server) receiptAt(ctx context.Context, idx uint64) (*verify.Receipt, error) {
 	head := s.cfg.Log.Head()
 	es, err := s.cfg.Log.Entries(idx, 1)
 	if err != nil {
 		return nil, err
+	}
+	if r, ok, err := s.cosignedReceipt(ctx, idx, es[0], s.closed()); err != nil || ok {
+		return r, err
 	}
 	proof, err := s.cfg.Log.InclusionProof(idx, head.Size)
 	if err != nil {
@@ -194,7 +212,7 @@ func (s *Server) getDecisionReceipt(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.receiptAt(rec.Index)
+	r, err := s.receiptAt(c.Request().Context(), rec.Index)
 	if err != nil {
 		return err
 	}

@@ -22,11 +22,13 @@ import (
 type verifyOptions struct {
 	keys   []string // verifier keys (or files holding one); the first is the log's
 	origin string   // default: the first key's name
+	policy string   // witness policy file to require (see witnesspolicy.go)
 }
 
 func (o *verifyOptions) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&o.keys, "key", nil, "log verifier `key` (vkey text, or a file holding it); repeat for a second log key (required)")
 	cmd.Flags().StringVar(&o.origin, "origin", "", "expected checkpoint origin (default: the name of the first --key)")
+	cmd.Flags().StringVar(&o.policy, "witness-policy", "", "C2SP witness policy `file`: also require the checkpoint's witness cosignatures to satisfy it")
 }
 
 // resolve reads key files and defaults the origin.
@@ -105,6 +107,9 @@ FILE may be - for standard input. Exit status 0 only when what was verified hold
 			if err != nil {
 				return fmt.Errorf("checkpoint %s does not verify: %w", args[0], err)
 			}
+			if err := co.checkWitnesses(b); err != nil {
+				return fmt.Errorf("checkpoint %s: %w", args[0], err)
+			}
 			return printResult(cmd, map[string]any{"ok": true, "origin": cp.Origin, "size": cp.Size, "root": cp.Hash},
 				fmt.Sprintf("OK: checkpoint of %s at size %d, root %s", cp.Origin, cp.Size, b64(cp.Hash)))
 		},
@@ -171,6 +176,9 @@ func runVerifyReceipt(cmd *cobra.Command, o *verifyOptions, file string) error {
 	}
 	if o.origin != "" && r.Origin != o.origin {
 		return fmt.Errorf("receipt %s is for origin %q, want %q", file, r.Origin, o.origin)
+	}
+	if err := o.checkWitnesses([]byte(r.Checkpoint)); err != nil {
+		return fmt.Errorf("receipt %s: %w", file, err)
 	}
 	return printResult(cmd, map[string]any{"ok": true, "origin": r.Origin, "index": r.Index, "size": cp.Size, "root": cp.Hash, "leaf_hash": r.LeafHash},
 		fmt.Sprintf("OK: entry %d (leaf %s) is in %s at tree size %d, root %s", r.Index, b64(r.LeafHash), r.Origin, cp.Size, b64(cp.Hash)))

@@ -54,7 +54,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Var(&o.keys, "key", "checkpoint signing key: a note private key `file` from 'ledgerctl keygen' (Ed25519, required first),\nor a sigstore KMS reference (ECDSA P-256, adds a second signature); repeatable.\nWithout --key, a development key is created in the data directory")
 	fs.StringVar(&o.origin, "origin", "", "checkpoint `origin` (default: the key file's name; in development mode "+devOrigin+")")
 	fs.StringVar(&o.tokens, "tokens", "", "bearer tokens `file` (JSON; see DESIGN.md §7). Without it, a development producer token is created in the data directory")
-	fs.StringVar(&o.witnessPolicy, "witness-policy", "", "C2SP witness policy `file`, published at /v1/log for clients to check")
+	fs.StringVar(&o.witnessPolicy, "witness-policy", "", "C2SP witness policy `file`: each new checkpoint is sent to its witnesses (C2SP tlog-witness add-checkpoint);\nGET /checkpoint and receipts then carry their cosignatures. Published at /v1/log for clients to check")
+	fs.StringVar(&o.witnessMode, "witness-mode", "open", "with --witness-policy: `open` (fail-open: serve the log-signed checkpoint, and receipts against it, until one satisfies the policy)\nor closed (fail-closed: appends answer only once a checkpoint satisfying the policy covers them, else 503 after --witness-wait)")
+	fs.DurationVar(&o.witnessWait, "witness-wait", 10*time.Second, "with --witness-mode closed: how long an append waits for cosignatures before answering 503")
 	fs.IntVar(&o.maxBatch, "max-batch", 1024, "most entries integrated in one commit")
 	fs.DurationVar(&o.maxDelay, "max-delay", 0, "how long a batch waits to fill (default 2ms)")
 	fs.IntVar(&o.maxPending, "max-pending", 0, "appends queued before the server answers 503 (default 16 × max-batch)")
@@ -79,5 +81,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)}
 	}
 	o.level = lvl
+	if o.witnessMode != "open" && o.witnessMode != "closed" {
+		return o, usageError{fmt.Errorf("--witness-mode %q: want open or closed", o.witnessMode)}
+	}
 	return o, nil
 }

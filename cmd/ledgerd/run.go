@@ -28,12 +28,15 @@ import (
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
 	"github.com/fjaledger/fja/ledger/signer"
+	cosign "github.com/fjaledger/fja/ledger/witness"
 )
 
 const devOrigin = "dev.fja-ledger.localhost/log"
 
 type options struct {
 	data, listen, origin, tokens, witnessPolicy, logLevel string
+	witnessMode                                           string
+	witnessWait                                           time.Duration
 	pprof                                                 string
 	keys                                                  keyList
 	maxBatch, maxPending                                  int
@@ -101,12 +104,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var policy string
+	var group witness.Group
 	if o.witnessPolicy != "" {
 		b, err := os.ReadFile(o.witnessPolicy)
 		if err != nil {
 			return err
 		}
-		if _, err := witness.ParsePolicy(b); err != nil {
+		if group, err = witness.ParsePolicy(b); err != nil {
 			return fmt.Errorf("--witness-policy %s: %w", o.witnessPolicy, err)
 		}
 		policy = string(b)
@@ -141,9 +145,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: vkeys, WitnessPolicy: policy,
+	acfg := api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: vkeys, WitnessPolicy: policy,
 		Tokens: tokens, Logger: logger, MaxBodyBytes: o.maxBody, MaxBatchBodyBytes: 32 * o.maxBody,
-		RatePerToken: o.rate, RateBurst: 2 * int(o.rate), PublicStats: o.publicStats})
+		RatePerToken: o.rate, RateBurst: 2 * int(o.rate), PublicStats: o.publicStats}
+	if policy != "" {
+		cs, err := cosign.New(cosign.Config{Log: l, Policy: group, Logger: logger})
+		if err != nil {
+			return err
+		}
+		cs.Start()
+		defer cs.Close() // after the server has shut down (defers run last-in first-out)
+		acfg.Witness, acfg.WitnessMode, acfg.WitnessWait = cs, api.WitnessMode(o.witnessMode), o.witnessWait
+		logger.Info("witness cosigning", "policy", o.witnessPolicy, "witnesses", len(group.Endpoints()), "mode", o.witnessMode)
+	}
+	srv, err := api.New(acfg)
 	if err != nil {
 		return err
 	}
