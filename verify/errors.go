@@ -26,6 +26,8 @@ var (
 	// ErrMismatch: two parts of a receipt that MUST agree do not (leaf hash
 	// vs entry, tlog_proof vs inclusion_proof or checkpoint).
 	ErrMismatch = errors.New("receipt fields disagree")
+	// ErrWitnessPolicy (witness.go): cosignatures do not satisfy a witness
+	// policy.
 )
 
 // RootMismatchError reports a well-formed proof whose recomputed root is

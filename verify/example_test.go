@@ -98,3 +98,23 @@ func ExampleConsistency() {
 	// <nil>
 	// bad proof: first size 9 is greater than second size 4
 }
+
+func ExampleOpenCheckpoint() {
+	entries := [][]byte{[]byte("a"), []byte("b"), []byte("c")}
+	receipt, vkey := exampleLog(entries, 0)
+	var r verify.Receipt
+	json.Unmarshal(receipt, &r)
+
+	cp, err := verify.OpenCheckpoint([]byte(r.Checkpoint), origin, vkey)
+	if err != nil {
+		fmt.Println("rejected:", err)
+		return
+	}
+	fmt.Printf("%s at size %d\n", cp.Origin, cp.Size)
+
+	_, err = verify.OpenCheckpoint([]byte(r.Checkpoint), "another.example.org/log", vkey)
+	fmt.Println("other origin rejected:", errors.Is(err, verify.ErrOriginMismatch))
+	// Output:
+	// ledger.example.org/fja/2026 at size 3
+	// other origin rejected: true
+}
