@@ -504,35 +504,9 @@ func (r *ruleChecker) bundle(n uint64) ([][]byte, error) {
 	if b, ok := r.bundles[n]; ok {
 		return b, nil
 	}
-	size := r.cp.Size
-	base := n * tile.Width
-	if base >= size {
-		return nil, fmt.Errorf("entry bundle %d is beyond the tree of size %d", n, size)
-	}
-	w := int(min(tile.Width, size-base))
-	data, err := r.reader.ReadTiles([]tlog.Tile{{H: tile.Height, L: -1, N: int64(n), W: w}})
+	entries, err := r.reader.AuthenticatedBundle(r.hr, n, r.cp.Size)
 	if err != nil {
-		return nil, fmt.Errorf("entry bundle %d: %w", n, err)
-	}
-	entries, err := tile.ParseBundle(data[0])
-	if err != nil {
-		return nil, fmt.Errorf("entry bundle %d: %w", n, err)
-	}
-	if len(entries) != w {
-		return nil, fmt.Errorf("entry bundle %d has %d entries, want %d", n, len(entries), w)
-	}
-	idxs := make([]int64, w)
-	for i := range idxs {
-		idxs[i] = tlog.StoredHashIndex(0, int64(base)+int64(i))
-	}
-	hashes, err := r.hr.ReadHashes(idxs)
-	if err != nil {
-		return nil, fmt.Errorf("the hash tiles of entries %d..%d do not authenticate against the checkpoint: %w", base, base+uint64(w)-1, err)
-	}
-	for i, e := range entries {
-		if tlog.RecordHash(e) != hashes[i] {
-			return nil, fmt.Errorf("entry %d in bundle %d does not match the authenticated leaf hash: the served bundle is not the log's", base+uint64(i), n)
-		}
+		return nil, err
 	}
 	if len(r.bundles) >= 64 {
 		clear(r.bundles)

@@ -30,8 +30,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
-
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/tile"
 )
@@ -421,7 +419,7 @@ func (a *Auditor) entries(ctx context.Context, from, to uint64, fn func(uint64, 
 		ch := make(chan struct{}, len(batch))
 		for i := range batch {
 			go func() {
-				batch[i].entries, batch[i].err = readBundle(a.Reader, hr, n+uint64(i), size)
+				batch[i].entries, batch[i].err = a.Reader.AuthenticatedBundle(hr, n+uint64(i), size)
 				ch <- struct{}{}
 			}()
 		}
@@ -449,39 +447,6 @@ func (a *Auditor) entries(ctx context.Context, from, to uint64, fn func(uint64, 
 		}
 	}
 	return nil
-}
-
-// readBundle fetches entry bundle n of the tree of size and checks each
-// entry against the authenticated level-0 hashes.
-func readBundle(r *tile.Reader, hr tlog.HashReader, n, size uint64) ([][]byte, error) {
-	base := n * tile.Width
-	w := int(min(tile.Width, size-base))
-	t := tlog.Tile{H: tile.Height, L: -1, N: int64(n), W: w}
-	data, err := r.ReadTiles([]tlog.Tile{t})
-	if err != nil {
-		return nil, fmt.Errorf("entry bundle %d: %w", n, err)
-	}
-	entries, err := tile.ParseBundle(data[0])
-	if err != nil {
-		return nil, fmt.Errorf("entry bundle %d: %w", n, err)
-	}
-	if len(entries) != w {
-		return nil, fmt.Errorf("entry bundle %d has %d entries, want %d", n, len(entries), w)
-	}
-	idxs := make([]int64, w)
-	for i := range idxs {
-		idxs[i] = tlog.StoredHashIndex(0, int64(base)+int64(i))
-	}
-	hashes, err := hr.ReadHashes(idxs)
-	if err != nil {
-		return nil, fmt.Errorf("hash tiles of entries %d..%d do not authenticate against the checkpoint: %w", base, base+uint64(w)-1, err)
-	}
-	for i, e := range entries {
-		if tlog.RecordHash(e) != hashes[i] {
-			return nil, fmt.Errorf("entry %d in bundle %d does not match the authenticated leaf hash: the served bundle is not the log's", base+uint64(i), n)
-		}
-	}
-	return entries, nil
 }
 
 type envelope struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -210,4 +211,41 @@ func (r *Reader) HashReader(size uint64, root []byte) tlog.HashReader {
 		return tlog.HashReaderFunc(func([]int64) ([]tlog.Hash, error) { return nil, err })
 	}
 	return tlog.TileHashReader(tlog.Tree{N: int64(size), Hash: tlog.Hash(root)}, r)
+}
+
+// AuthenticatedBundle fetches entry bundle n of the tree of size and checks
+// every entry against the level-0 hashes that hr authenticates (hr is
+// r.HashReader for that tree). Nothing it returns is trusted before that
+// check.
+func (r *Reader) AuthenticatedBundle(hr tlog.HashReader, n, size uint64) ([][]byte, error) {
+	base := n * Width
+	if base >= size || n > math.MaxInt64/Width {
+		return nil, fmt.Errorf("entry bundle %d is beyond the tree of size %d", n, size)
+	}
+	w := int(min(Width, size-base))
+	data, err := r.ReadTiles([]tlog.Tile{{H: Height, L: -1, N: int64(n), W: w}})
+	if err != nil {
+		return nil, fmt.Errorf("entry bundle %d: %w", n, err)
+	}
+	entries, err := ParseBundle(data[0])
+	if err != nil {
+		return nil, fmt.Errorf("entry bundle %d: %w", n, err)
+	}
+	if len(entries) != w {
+		return nil, fmt.Errorf("entry bundle %d has %d entries, want %d", n, len(entries), w)
+	}
+	idxs := make([]int64, w)
+	for i := range idxs {
+		idxs[i] = tlog.StoredHashIndex(0, int64(base)+int64(i))
+	}
+	hashes, err := hr.ReadHashes(idxs)
+	if err != nil {
+		return nil, fmt.Errorf("the hash tiles of entries %d..%d do not authenticate against the checkpoint: %w", base, base+uint64(w)-1, err)
+	}
+	for i, e := range entries {
+		if tlog.RecordHash(e) != hashes[i] {
+			return nil, fmt.Errorf("entry %d in bundle %d does not match the authenticated leaf hash: the served bundle is not the log's", base+uint64(i), n)
+		}
+	}
+	return entries, nil
 }
