@@ -506,23 +506,7 @@ func (a *appender) writeReceipt(it appendItem, idx uint64, receipt []byte, dupli
 			return nil
 		}
 	}
-	tmp, err := os.CreateTemp(a.dir, ".receipt-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(receipt); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
+	if err := writeFile(p, receipt); err != nil {
 		return fmt.Errorf("writing receipt: %w", err)
 	}
 	return nil

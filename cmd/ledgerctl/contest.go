@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -178,7 +177,7 @@ func writeFileLine(name string, b []byte) error {
 	if len(b) == 0 || b[len(b)-1] != '\n' {
 		b = append(b[:len(b):len(b)], '\n')
 	}
-	return os.WriteFile(name, b, 0o644)
+	return writeFile(name, b)
 }
 
 func newContestCmd() *cobra.Command {

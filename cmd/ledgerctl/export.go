@@ -9,8 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/recount"
 )
 
 // expPageSize is the page size asked of GET /v1/query (its maximum).
@@ -133,22 +132,6 @@ func expFilterParam(flag string) string {
 	return flag
 }
 
-// expRecord is one record of a GET /v1/query answer.
-type expRecord struct {
-	Index          uint64   `json:"index"`
-	Entry          []byte   `json:"entry"`
-	LeafHash       []byte   `json:"leaf_hash"`
-	InclusionProof [][]byte `json:"inclusion_proof"`
-}
-
-// expPage is a GET /v1/query answer.
-type expPage struct {
-	Records    []expRecord `json:"records"`
-	Checkpoint string      `json:"checkpoint"`
-	Scanned    rptScanned  `json:"scanned"`
-	NextCursor string      `json:"next_cursor"`
-}
-
 // expLine is one line of the export.
 type expLine struct {
 	Index          uint64          `json:"index"`
@@ -162,7 +145,7 @@ type expLine struct {
 
 type expResult struct {
 	Records int
-	Scanned rptScanned
+	Scanned recount.Range
 	Size    uint64 // of the last checkpoint
 }
 
@@ -177,27 +160,12 @@ type expRunner struct {
 }
 
 // toFile exports to name through a temporary file renamed on success.
-func (e *expRunner) toFile(ctx context.Context, name string) (*expResult, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+"-*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<16)
-	res, err := e.run(ctx, w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, err
-	}
-	return res, os.Rename(tmp.Name(), name)
+func (e *expRunner) toFile(ctx context.Context, name string) (res *expResult, err error) {
+	err = writeFileWith(name, func(w io.Writer) error {
+		res, err = e.run(ctx, w)
+		return err
+	})
+	return res, err
 }
 
 func (e *expRunner) run(ctx context.Context, w io.Writer) (*expResult, error) {
@@ -229,7 +197,7 @@ func (e *expRunner) run(ctx context.Context, w io.Writer) (*expResult, error) {
 		if err != nil {
 			return nil, serverErr("GET", path, err)
 		}
-		var p expPage
+		var p queryPage
 		if err := json.Unmarshal(body, &p); err != nil {
 			return nil, fmt.Errorf("GET %s: %w", path, err)
 		}

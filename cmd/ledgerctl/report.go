@@ -11,8 +11,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/recount"
 )
 
 //go:embed report.html.tmpl
@@ -86,7 +85,7 @@ different checkpoints are checked to be consistent (GET /v1/proofs/consistency).
 				_, err := cmd.OutOrStdout().Write(buf.Bytes())
 				return err
 			}
-			if err := rptWriteFile(out, buf.Bytes()); err != nil {
+			if err := writeFile(out, buf.Bytes()); err != nil {
 				return err
 			}
 			cp := data.Checkpoints[len(data.Checkpoints)-1]
@@ -129,37 +128,10 @@ func rptWindow(from, to string) (time.Time, time.Time, error) {
 // printed in the report's commands.
 func rptTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// rptWriteFile writes b to name through a temporary file and a rename.
-func rptWriteFile(name string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+"-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
-}
-
 // rptKeys are the verifier keys given with --key.
 type rptKeys struct {
 	origin, key string
 	others      []string
-}
-
-// rptScanned is the index range [From, To) an answer covers.
-type rptScanned struct {
-	From uint64 `json:"from"`
-	To   uint64 `json:"to"`
 }
 
 // rptGroup is one group of a GET /v1/stats answer.
@@ -173,9 +145,9 @@ type rptGroup struct {
 
 // rptStats is a GET /v1/stats answer.
 type rptStats struct {
-	Groups     []rptGroup `json:"groups"`
-	Checkpoint string     `json:"checkpoint"`
-	Scanned    rptScanned `json:"scanned"`
+	Groups     []rptGroup    `json:"groups"`
+	Checkpoint string        `json:"checkpoint"`
+	Scanned    recount.Range `json:"scanned"`
 
 	cp rptCheckpoint
 }
@@ -325,7 +297,7 @@ type rptData struct {
 	From, To          string
 	Generated         string
 	Server            string
-	Scanned           rptScanned
+	Scanned           recount.Range
 	Total             int
 	Checkpoints       []rptCheckpoint // distinct, by size
 	CheckpointChanged bool
@@ -348,7 +320,7 @@ type rptSection struct {
 // the index range.
 type rptProv struct {
 	Checkpoints []rptCheckpoint
-	Scanned     rptScanned
+	Scanned     recount.Range
 }
 
 type rptStatLine struct{ Label, Value string }

@@ -27,6 +27,7 @@ import (
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger/signer"
+	"github.com/fjaledger/fja/verify/recount"
 )
 
 // rptFixture is a real server holding a constitution (entry 0, before the
@@ -374,7 +375,7 @@ func rptQueryStub(t *testing.T, f *rptFixture, tamper func(page int, p map[strin
 		code, b := f.s.Do("GET", "/v1/stats?"+sv.Encode(), auth.Regulator, nil)
 		var st struct {
 			Checkpoint string
-			Scanned    rptScanned
+			Scanned    recount.Range
 		}
 		if code != 200 || json.Unmarshal(b, &st) != nil {
 			t.Errorf("stub: stats %d %s", code, b)
