@@ -381,16 +381,14 @@ func TestAuditQueryCatchesLies(t *testing.T) {
 
 	// answers for a wider filter than asked: extra records
 	u, _ := url.Parse(q.s.URL)
-	widen := httputil.NewSingleHostReverseProxy(u)
-	direct := widen.Director
-	widen.Director = func(r *http.Request) {
-		direct(r)
-		v := r.URL.Query()
+	widen := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(u)
+		v := r.Out.URL.Query()
 		if v.Get("jurisdiction") == "DE" {
 			v.Del("jurisdiction")
-			r.URL.RawQuery = v.Encode()
+			r.Out.URL.RawQuery = v.Encode()
 		}
-	}
+	}}
 	hs := httptest.NewServer(widen)
 	defer hs.Close()
 	code, out, _ = ctl(t, "", append(q.regulator(hs.URL), "audit-query", "--key", q.s.VKey, "--action", "refused", "--jurisdiction", "DE")...)
