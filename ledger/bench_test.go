@@ -3,12 +3,9 @@ package ledger_test
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/fjaledger/fja/ledger"
 )
 
 // BenchmarkAppend measures durable appends of 1,200-byte entries with 1,024
@@ -34,16 +31,8 @@ func BenchmarkAppend(b *testing.B) {
 		go func(e []byte) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			for {
-				_, err := l.Append(ctx, e)
-				if errors.Is(err, ledger.ErrPushback) {
-					time.Sleep(time.Millisecond)
-					continue
-				}
-				if err != nil {
-					b.Error(err)
-				}
-				return
+			if _, err := appendRetry(ctx, l.Log, e); err != nil {
+				b.Error(err)
 			}
 		}(entries[i])
 	}

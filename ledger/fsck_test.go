@@ -32,16 +32,8 @@ func fillLog(t testing.TB, l *ledger.Log, from, to int) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for {
-					_, err := l.Append(ctx, entry(i))
-					if errors.Is(err, ledger.ErrPushback) {
-						time.Sleep(time.Millisecond)
-						continue
-					}
-					if err != nil {
-						errs <- err
-					}
-					return
+				if _, err := appendRetry(ctx, l, entry(i)); err != nil {
+					errs <- err
 				}
 			}()
 		}

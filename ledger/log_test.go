@@ -105,6 +105,18 @@ func toTlog(hs [][]byte) []tlog.Hash {
 
 func entry(i int) []byte { return []byte(fmt.Sprintf("entry %d", i)) }
 
+// appendRetry appends data, retrying after a millisecond while the log
+// pushes back, as a client would.
+func appendRetry(ctx context.Context, l *ledger.Log, data []byte) (*ledger.Ack, error) {
+	for {
+		a, err := l.Append(ctx, data)
+		if !errors.Is(err, ledger.ErrPushback) {
+			return a, err
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestAppendProofsEverySize appends one entry at a time up to 300 and
 // checks, at every size, the acknowledgement's proof and the consistency
 // proof from every earlier size with x/mod's tlog.
@@ -168,19 +180,12 @@ func TestConcurrentAppendsAndRestart(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			for {
-				a, err := l.Append(ctx, entry(i))
-				if errors.Is(err, ledger.ErrPushback) {
-					time.Sleep(time.Millisecond)
-					continue
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-				acks[i] = a
+			a, err := appendRetry(ctx, l, entry(i))
+			if err != nil {
+				errs <- err
 				return
 			}
+			acks[i] = a
 		}(i)
 	}
 	wg.Wait()

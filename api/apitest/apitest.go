@@ -208,6 +208,17 @@ func New(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
+// MustPost posts body with role's token and fails the test unless the
+// answer is 201 Created; it returns the answer.
+func (s *Server) MustPost(path string, role auth.Role, body []byte) []byte {
+	s.T.Helper()
+	code, b := s.Do("POST", path, role, body)
+	if code != http.StatusCreated {
+		s.T.Fatalf("POST %s: %d %s", path, code, b)
+	}
+	return b
+}
+
 // Close stops the HTTP server and closes the log, flushing it to disk (a
 // test may close early to look at the files in Dir). It may be called more
 // than once; New also registers it with t.Cleanup.

@@ -304,21 +304,12 @@ shows a contest's status, deadline and resolution.`,
 					return fmt.Errorf("the server says due by %q, the logged contest %q", res.DueBy, c.DueBy)
 				}
 			}
-			if out != "" {
-				if err := writeFileLine(out, res.Receipt); err != nil {
-					return err
-				}
-			}
-			w := cmd.OutOrStdout()
-			if g.JSON {
-				return writeLine(w, ans)
-			}
 			again := ""
 			if code == http.StatusOK {
 				again = " (filed before)"
 			}
-			_, err = fmt.Fprintf(w, "contest %s filed against %s, due by %s%s\n", id, d.DecisionID, res.DueBy, again)
-			return err
+			return finishWrite(cmd, g, out, res.Receipt, ans,
+				fmt.Sprintf("contest %s filed against %s, due by %s%s", id, d.DecisionID, res.DueBy, again))
 		},
 	}
 	f := cmd.Flags()
@@ -739,19 +730,24 @@ func postResolution(ctx context.Context, cmd *cobra.Command, g globalOptions, pa
 		_ = json.Unmarshal(res.Receipt, &ix)
 		index = ix.Index
 	}
-	if out != "" {
-		if err := writeFileLine(out, res.Receipt); err != nil {
-			return err
-		}
-	}
-	w := cmd.OutOrStdout()
-	if g.JSON {
-		return writeLine(w, ans)
-	}
 	again := ""
 	if code == http.StatusOK {
 		again = " (logged before)"
 	}
-	_, err = fmt.Fprintf(w, "contest %s resolved: %s (entry %d)%s\n", id, sent.Outcome, index, again)
+	return finishWrite(cmd, g, out, res.Receipt, ans, fmt.Sprintf("contest %s resolved: %s (entry %d)%s", id, sent.Outcome, index, again))
+}
+
+// finishWrite ends a contest or resolution: the receipt to --out if given,
+// then the server's answer (--json) or a one-line summary.
+func finishWrite(cmd *cobra.Command, g globalOptions, out string, receipt, ans []byte, summary string) error {
+	if out != "" {
+		if err := writeFileLine(out, receipt); err != nil {
+			return err
+		}
+	}
+	if g.JSON {
+		return writeLine(cmd.OutOrStdout(), ans)
+	}
+	_, err := fmt.Fprintln(cmd.OutOrStdout(), summary)
 	return err
 }

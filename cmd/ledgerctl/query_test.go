@@ -38,14 +38,7 @@ func newQueryLog(t *testing.T) *queryLog {
 	t.Setenv("LEDGER_URL", "")
 	s := apitest.New(t, apitest.WithBook(func(c *audit.Config) { c.ResponseWindow = 1500 * time.Millisecond }))
 	q := &queryLog{s: s, indexOf: map[string]uint64{}}
-	post := func(path string, role auth.Role, body []byte) []byte {
-		t.Helper()
-		code, b := s.Do("POST", path, role, body)
-		if code != http.StatusCreated {
-			t.Fatalf("POST %s: %d %s", path, code, b)
-		}
-		return b
-	}
+	post := s.MustPost
 	post("/v1/constitutions", auth.Producer, apitest.Example(t, "constitution.json"))
 	templates := []string{"decision-refused.json", "decision-answered.json", "decision-modified-private.json"}
 	tokens := map[string]string{}

@@ -54,14 +54,7 @@ func newRptFixture(t *testing.T) *rptFixture {
 	t.Setenv("LEDGER_TOKEN", "")
 	t.Setenv("LEDGER_URL", "")
 	s := apitest.New(t, apitest.WithBook(func(c *audit.Config) { c.ResponseWindow = time.Millisecond }))
-	post := func(path string, role auth.Role, body []byte) []byte {
-		t.Helper()
-		code, b := s.Do("POST", path, role, body)
-		if code != http.StatusCreated {
-			t.Fatalf("POST %s: %d %s", path, code, b)
-		}
-		return b
-	}
+	post := s.MustPost
 	post("/v1/constitutions", auth.Producer, apitest.Example(t, "constitution.json"))
 	from := time.Now().UTC()
 
