@@ -68,7 +68,7 @@ func (s *Server) getQuery(c echo.Context) error {
 			return err
 		}
 	}
-	res, err := s.cfg.Book.Query(f, c.QueryParam("kind"), cursor, limit)
+	res, err := s.cfg.Book.Query(c.Request().Context(), f, c.QueryParam("kind"), cursor, limit)
 	if err != nil {
 		return err
 	}

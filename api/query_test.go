@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -197,35 +198,40 @@ func TestReindex(t *testing.T) {
 	}
 	var keys [][]byte
 	for _, p := range []string{"q/", "s/", "cs/"} {
-		q.Log.Scan([]byte(p), func(k, _ []byte) bool { keys = append(keys, append([]byte(nil), k...)); return true })
+		q.Index.Scan(context.Background(), []byte(p), nil, func(k, _ []byte) bool { keys = append(keys, append([]byte(nil), k...)); return true })
 	}
 	if len(keys) < 20*7 {
 		t.Fatalf("only %d index keys for 20 decisions", len(keys))
 	}
-	if err := q.Log.Update(nil, keys); err != nil {
+	if err := q.Index.Update(nil, keys); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := q.query(t, url.Values{"jurisdiction": {"DE"}}, 1000); len(got) != 0 {
 		t.Fatalf("with the indexes gone, the query still found %v", got)
 	}
-	problems, err := audit.CheckIndex(q.Log, q.Log.Head().Size, nil)
+	// the entries from the log, the index keys from its store
+	src := struct {
+		*ledger.Log
+		ledger.IndexStore
+	}{q.Log, q.Index}
+	problems, err := audit.CheckIndex(src, q.Log.Head().Size, nil)
 	if err != nil || len(problems) < 20*7 {
 		t.Fatalf("CheckIndex with the indexes gone: %d problems, %v", len(problems), err)
 	}
-	if err := audit.Reindex(q.Log, q.Log.Head().Size, func(kvs []ledger.KV) error { return q.Log.Update(kvs, nil) }, nil); err != nil {
+	if err := audit.Reindex(src, q.Log.Head().Size, func(kvs []ledger.KV) error { return q.Index.Update(kvs, nil) }, nil); err != nil {
 		t.Fatal(err)
 	}
-	if problems, err := audit.CheckIndex(q.Log, q.Log.Head().Size, nil); err != nil || len(problems) != 0 {
+	if problems, err := audit.CheckIndex(src, q.Log.Head().Size, nil); err != nil || len(problems) != 0 {
 		t.Fatalf("CheckIndex after Reindex: %v, %v", problems, err)
 	}
 	// one wrong value is found and named
 	var skey, sval []byte
-	q.Log.Scan([]byte("s/"), func(k, v []byte) bool {
+	q.Index.Scan(context.Background(), []byte("s/"), nil, func(k, v []byte) bool {
 		skey, sval = append([]byte(nil), k...), append([]byte(nil), v...)
 		return false
 	})
-	q.Log.Update([]ledger.KV{{Key: skey, Value: append(sval[:len(sval):len(sval)], 'x')}}, nil)
-	if problems, err := audit.CheckIndex(q.Log, q.Log.Head().Size, nil); err != nil || len(problems) != 1 || !strings.Contains(problems[0].Detail, "the record implies") {
+	q.Index.Update([]ledger.KV{{Key: skey, Value: append(sval[:len(sval):len(sval)], 'x')}}, nil)
+	if problems, err := audit.CheckIndex(src, q.Log.Head().Size, nil); err != nil || len(problems) != 1 || !strings.Contains(problems[0].Detail, "the record implies") {
 		t.Fatalf("CheckIndex with one summary changed: %v, %v", problems, err)
 	}
 	after, _ := q.query(t, url.Values{"jurisdiction": {"DE"}}, 1000)

@@ -42,7 +42,7 @@ func (s *Server) getStats(c echo.Context) error {
 	if g := c.QueryParam("group_by"); g != "" {
 		groupBy = strings.Split(g, ",")
 	}
-	res, err := s.cfg.Book.Stats(f, groupBy)
+	res, err := s.cfg.Book.Stats(c.Request().Context(), f, groupBy)
 	if err != nil {
 		return err
 	}

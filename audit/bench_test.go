@@ -36,7 +36,7 @@ func newBook(b testing.TB) *audit.Book {
 	}
 	b.Cleanup(func() { l.Close() })
 	v, _ := vault.Open(filepath.Join(dir, "vault"))
-	book, err := audit.Open(audit.Config{Log: l, Vault: v, Secret: make([]byte, 32)})
+	book, err := audit.Open(audit.Config{Log: l, Index: st, Vault: v, Secret: make([]byte, 32)})
 	if err != nil {
 		b.Fatal(err)
 	}

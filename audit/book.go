@@ -28,6 +28,9 @@ var (
 type Config struct {
 	// Log is the ledger the records are appended to.
 	Log *ledger.Log
+	// Index is the store of the index keys the records' commits write
+	// (the Log's own storage): the Book reads and erases them there.
+	Index ledger.IndexStore
 	// Vault keeps the keys of private content.
 	Vault *vault.Vault
 	// Secret (at least 32 bytes) keys the digests of requests kept to tell
@@ -48,6 +51,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Log == nil:
 		return errors.New("audit: Log is nil")
+	case c.Index == nil:
+		return errors.New("audit: Index is nil")
 	case c.Vault == nil:
 		return errors.New("audit: Vault is nil")
 	case len(c.Secret) < 32:
@@ -98,7 +103,7 @@ func Open(cfg Config) (*Book, error) {
 	}
 	b := &Book{cfg: cfg, constitutions: map[string]map[string]bool{}}
 	var perr error
-	err := cfg.Log.Scan([]byte(prefixConstitution), func(k, v []byte) bool {
+	err := cfg.Index.Scan(context.Background(), []byte(prefixConstitution), nil, func(k, v []byte) bool {
 		var ids []string
 		if err := json.Unmarshal(v, &ids); err != nil {
 			perr = fmt.Errorf("audit: index %q: %w", k, err)
@@ -199,7 +204,7 @@ func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(lo
 // sameRequest checks a resubmission against the digest logged with the
 // first request.
 func (b *Book) sameRequest(key string, digest []byte) error {
-	first, err := b.cfg.Log.Get([]byte(prefixDigest + key))
+	first, err := b.cfg.Index.Get([]byte(prefixDigest + key))
 	if errors.Is(err, ledger.ErrNotFound) {
 		return fmt.Errorf("%w: %s is logged already and its private content was erased, so a resubmission cannot be compared", ErrConflict, key)
 	}

@@ -173,7 +173,7 @@ func (b *Book) CheckToken(decisionID, token string) bool {
 func (b *Book) openContest(decisionID string) (string, error) {
 	var ids []string
 	prefix := prefixContestOfDecision + decisionID + "/"
-	if err := b.cfg.Log.Scan([]byte(prefix), func(k, _ []byte) bool {
+	if err := b.cfg.Index.Scan(context.Background(), []byte(prefix), nil, func(k, _ []byte) bool {
 		ids = append(ids, string(k[len(prefix):]))
 		return true
 	}); err != nil {

@@ -144,7 +144,7 @@ func (b *Book) checkDecision(d *Decision, p *DecisionPrivate) error {
 // the regulator role. ErrNotFound if there is none or it was erased.
 func (b *Book) Private(kind Kind, id string) (map[string]string, error) {
 	key := recordKey(kind, id)
-	sealed, err := b.cfg.Log.Get([]byte(prefixPrivate + key))
+	sealed, err := b.cfg.Index.Get([]byte(prefixPrivate + key))
 	if errors.Is(err, ledger.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s has no private content (or it was erased)", ErrNotFound, key)
 	}
@@ -182,5 +182,5 @@ func (b *Book) ErasePrivate(kind Kind, id string) error {
 	} else if err != nil {
 		return err
 	}
-	return b.cfg.Log.Update(nil, [][]byte{[]byte(prefixPrivate + key), []byte(prefixDigest + key)})
+	return b.cfg.Index.Update(nil, [][]byte{[]byte(prefixPrivate + key), []byte(prefixDigest + key)})
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ type QueryResult struct {
 // filter implies decisions) matching f whose index is in the window and at
 // least cursor, at most limit of them. Filters combine with AND; each is a
 // posting list (index.go), intersected within the window.
-func (b *Book) Query(f Filter, kind string, cursor uint64, limit int) (*QueryResult, error) {
+func (b *Book) Query(ctx context.Context, f Filter, kind string, cursor uint64, limit int) (*QueryResult, error) {
 	if limit < 1 || limit > MaxQueryLimit {
 		return nil, &ValidationError{Field: "limit", Message: fmt.Sprintf("is %d, want 1..%d", limit, MaxQueryLimit)}
 	}
@@ -82,7 +83,7 @@ func (b *Book) Query(f Filter, kind string, cursor uint64, limit int) (*QueryRes
 	} else {
 		// Intersect the posting lists within [start, to).
 		for n, l := range lists {
-			got, err := b.postings(l.field, l.value, start, to)
+			got, err := b.postings(ctx, l.field, l.value, start, to)
 			if err != nil {
 				return nil, err
 			}
@@ -99,7 +100,7 @@ func (b *Book) Query(f Filter, kind string, cursor uint64, limit int) (*QueryRes
 	now := b.cfg.Now()
 	for _, idx := range candidates {
 		if f.ContestStatus != "" {
-			facts, err := b.contestFactsIn(idx, idx+1)
+			facts, err := b.contestFactsIn(ctx, idx, idx+1)
 			if err != nil {
 				return nil, err
 			}
@@ -117,10 +118,10 @@ func (b *Book) Query(f Filter, kind string, cursor uint64, limit int) (*QueryRes
 }
 
 // postings returns the indices in [from, to) of the posting list field = value.
-func (b *Book) postings(field byte, value string, from, to uint64) ([]uint64, error) {
+func (b *Book) postings(ctx context.Context, field byte, value string, from, to uint64) ([]uint64, error) {
 	prefix := postingPrefix(field, value)
 	var out []uint64
-	err := b.cfg.Log.ScanFrom(prefix, binary.BigEndian.AppendUint64(slices.Clip(prefix), from), func(k, _ []byte) bool {
+	err := b.cfg.Index.Scan(ctx, prefix, binary.BigEndian.AppendUint64(slices.Clip(prefix), from), func(k, _ []byte) bool {
 		if len(k) != len(prefix)+8 {
 			return true // a longer value sharing the prefix cannot happen (length-prefixed); skip defensively
 		}

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -55,7 +56,7 @@ type contestFacts struct {
 //
 // It reads the decisions' summaries and contest facts (see index.go), not
 // the entries.
-func (b *Book) Stats(f Filter, groupBy []string) (*StatsResult, error) {
+func (b *Book) Stats(ctx context.Context, f Filter, groupBy []string) (*StatsResult, error) {
 	for _, g := range groupBy {
 		if !contains(GroupFields, g) {
 			return nil, &ValidationError{Field: "group_by", Message: fmt.Sprintf("%q is not one of %s", g, strings.Join(GroupFields, ", "))}
@@ -66,7 +67,7 @@ func (b *Book) Stats(f Filter, groupBy []string) (*StatsResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	facts, err := b.contestFactsIn(from, to)
+	facts, err := b.contestFactsIn(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +78,7 @@ func (b *Book) Stats(f Filter, groupBy []string) (*StatsResult, error) {
 		sv   summaryView
 		keys keyBuilder
 	)
-	err = b.cfg.Log.ScanFrom([]byte(prefixSummary), summaryKey(from), func(k, v []byte) bool {
+	err = b.cfg.Index.Scan(ctx, []byte(prefixSummary), summaryKey(from), func(k, v []byte) bool {
 		idx := binary.BigEndian.Uint64(k[len(prefixSummary):])
 		if idx >= to {
 			return false
@@ -133,10 +134,10 @@ func (b *Book) Stats(f Filter, groupBy []string) (*StatsResult, error) {
 }
 
 // contestFactsIn returns the contest facts of the decisions in [from, to).
-func (b *Book) contestFactsIn(from, to uint64) (map[uint64][]contestFacts, error) {
+func (b *Book) contestFactsIn(ctx context.Context, from, to uint64) (map[uint64][]contestFacts, error) {
 	facts := map[uint64][]contestFacts{}
 	var perr error
-	err := b.cfg.Log.ScanFrom([]byte(prefixContestFacts), binary.BigEndian.AppendUint64([]byte(prefixContestFacts), from), func(k, v []byte) bool {
+	err := b.cfg.Index.Scan(ctx, []byte(prefixContestFacts), binary.BigEndian.AppendUint64([]byte(prefixContestFacts), from), func(k, v []byte) bool {
 		idx := binary.BigEndian.Uint64(k[len(prefixContestFacts):])
 		if idx >= to {
 			return false

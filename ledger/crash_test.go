@@ -312,7 +312,8 @@ func (s *crashState) tree(cp []byte) tlog.Tree {
 func (s *crashState) check(dir string, signer note.Signer, newAcks []uint64) (size int64) {
 	t := s.t
 	t.Helper()
-	l := openLog(t, dir, signer, nil)
+	var index ledger.IndexStore
+	l := openLog(t, dir, signer, func(c *ledger.Config) { index = c.Storage.(ledger.IndexStore) })
 	defer func() {
 		if err := l.Close(); err != nil {
 			t.Errorf("close: %v", err)
@@ -420,7 +421,7 @@ func (s *crashState) check(dir string, signer note.Signer, newAcks []uint64) (si
 	// The index keys of the stamped entries were committed with them, and
 	// no index key of an entry that was lost survived.
 	idx := map[string]uint64{}
-	err := l.Scan([]byte(crashIndexPrefix), func(k, v []byte) bool {
+	err := index.Scan(context.Background(), []byte(crashIndexPrefix), nil, func(k, v []byte) bool {
 		if len(v) != 8 {
 			t.Errorf("index key %q has a %d-byte value", k, len(v))
 			return false
@@ -748,7 +749,8 @@ func crashCloseWhileAppending(t *testing.T, closeAfter time.Duration) {
 		t.Errorf("second Close: %v, want ErrClosed", err)
 	}
 
-	l2 := openLog(t, dir, signer, nil)
+	var index2 ledger.IndexStore
+	l2 := openLog(t, dir, signer, func(c *ledger.Config) { index2 = c.Storage.(ledger.IndexStore) })
 	defer l2.Close()
 	head := l2.Head()
 	ht := openTree(t, verifier, head.Checkpoint)
@@ -778,7 +780,7 @@ func crashCloseWhileAppending(t *testing.T, closeAfter time.Duration) {
 		}
 		trees[tree.N] = tree.Hash
 		if r.req.key != "" {
-			v, err := l2.Get([]byte(crashIndexPrefix + r.req.key))
+			v, err := index2.Get([]byte(crashIndexPrefix + r.req.key))
 			if err != nil || len(v) != 8 || binary.BigEndian.Uint64(v) != a.Index {
 				t.Fatalf("index key of stamped entry %d: %x, %v", a.Index, v, err)
 			}

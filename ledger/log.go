@@ -25,6 +25,10 @@ var (
 	ErrTooLarge = fmt.Errorf("ledger: entry larger than %d bytes", MaxEntrySize)
 	// ErrInvalidRange: an index or size argument does not fit the tree.
 	ErrInvalidRange = errors.New("ledger: invalid index or size")
+	// ErrStopped: a commit failed and the log stopped taking appends until
+	// it is restarted (fail-stop: nothing is acknowledged that may not be
+	// durable). The error returned wraps it and names the cause.
+	ErrStopped = errors.New("ledger: the log stopped after a failed commit")
 )
 
 // Ack acknowledges a durable append.
@@ -242,6 +246,10 @@ func (l *Log) Stats() Stats {
 	}
 }
 
+// Stopped returns nil while the log takes appends, and the error that
+// stopped it (wrapping ErrStopped) once a commit failed.
+func (l *Log) Stopped() error { return l.failed() }
+
 // Head returns the latest signed tree head.
 func (l *Log) Head() Head { return *l.head.Load() }
 
@@ -320,23 +328,6 @@ func (l *Log) submit(ctx context.Context, r *request) (*Ack, error) {
 func (l *Log) LookupKey(key []byte) (uint64, bool, error) {
 	return l.lookup(append([]byte{'k'}, key...))
 }
-
-// Get returns the value of an index key, or ErrNotFound.
-func (l *Log) Get(key []byte) ([]byte, error) { return l.store.Get(key) }
-
-// Scan calls fn for every index key with prefix, in key order, until fn
-// returns false.
-func (l *Log) Scan(prefix []byte, fn func(key, value []byte) bool) error {
-	return l.store.Scan(prefix, nil, fn)
-}
-
-// ScanFrom is Scan starting at the first key >= start.
-func (l *Log) ScanFrom(prefix, start []byte, fn func(key, value []byte) bool) error {
-	return l.store.Scan(prefix, start, fn)
-}
-
-// Update sets and deletes index keys durably, outside the log.
-func (l *Log) Update(set []KV, del [][]byte) error { return l.store.Update(set, del) }
 
 // Close stops taking appends, integrates those already queued, and closes
 // the storage.

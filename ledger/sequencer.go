@@ -241,7 +241,7 @@ func (l *Log) commitLoop() {
 				if err != nil {
 					l.cfg.Logger.Error("commit failed; the log refuses appends until restarted",
 						"start", j.batch.Start, "entries", len(j.batch.Entries), "err", err)
-					err = fmt.Errorf("ledger: commit of %d entries at index %d failed, the log stopped: %w", len(j.batch.Entries), j.batch.Start, err)
+					err = fmt.Errorf("%w: commit of %d entries at index %d: %w", ErrStopped, len(j.batch.Entries), j.batch.Start, err)
 					l.failure.Store(&err)
 				}
 			}

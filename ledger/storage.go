@@ -1,6 +1,9 @@
 package ledger
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // ErrNotFound is returned by Storage reads for a key, tile or entry that is
 // not stored.
@@ -47,8 +50,11 @@ type Batch struct {
 // Storage is what the log needs from its backend. Implementations MUST make
 // Commit atomic (all of a Batch or none of it is visible, before and after a
 // crash) and durable (on return, the batch survives power loss). Reads see
-// only committed data. Methods are safe for concurrent use, but Commit is
-// called by one goroutine at a time.
+// only committed data and never wait for a Commit in flight. Methods are
+// safe for concurrent use, but Commit is called by one goroutine at a time.
+//
+// A Batch's Extra keys are written with it; the layers above read and
+// change them through the IndexStore the backend also provides.
 type Storage interface {
 	// Load returns the committed State; the zero State for a new log.
 	Load() (State, error)
@@ -62,15 +68,23 @@ type Storage interface {
 	Entries(start uint64, n int) ([][]byte, error)
 	// Lookup returns the index stored for a dedup key.
 	Lookup(key []byte) (index uint64, ok bool, err error)
+	// Close releases the backend.
+	Close() error
+}
+
+// IndexStore is the namespace of index keys beside the log (the Extra of
+// each Batch), as the layers above use it. Reads see a committed snapshot;
+// a read never blocks a Commit and a Commit never blocks a read, however
+// long the read runs.
+type IndexStore interface {
 	// Get returns the value of an index key, or ErrNotFound.
 	Get(key []byte) ([]byte, error)
 	// Scan calls fn for every index key with prefix that is >= start (nil:
-	// from the first), in key order, until fn returns false. fn MUST NOT
+	// from the first), in key order, on one snapshot, until fn returns
+	// false or ctx is done (then it returns ctx's error). fn MUST NOT
 	// retain key or value.
-	Scan(prefix, start []byte, fn func(key, value []byte) bool) error
+	Scan(ctx context.Context, prefix, start []byte, fn func(key, value []byte) bool) error
 	// Update sets and deletes index keys, atomically and durably, outside
 	// any batch.
 	Update(set []KV, del [][]byte) error
-	// Close releases the backend.
-	Close() error
 }

@@ -52,6 +52,7 @@ type Server struct {
 	Dir    string // data directory: badger/ and (unless ReadOnly) vault/
 
 	Log    *ledger.Log
+	Index  ledger.IndexStore // the log's index keys (its Badger store)
 	Signer *signer.Signer
 	Vault  *vault.Vault // nil when ReadOnly
 	Book   *audit.Book  // nil when ReadOnly
@@ -149,7 +150,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		st.Close()
 		t.Fatal(err)
 	}
-	s := &Server{T: t, VKey: vkey, Origin: o.origin, Dir: dir, Log: l, Signer: sg}
+	s := &Server{T: t, VKey: vkey, Origin: o.origin, Dir: dir, Log: l, Index: st, Signer: sg}
 	s.close = func() { l.Close() }
 	t.Cleanup(s.Close)
 
@@ -167,7 +168,7 @@ func New(t testing.TB, opts ...Option) *Server {
 				t.Fatal(err)
 			}
 		}
-		bcfg := audit.Config{Log: l, Vault: s.Vault, Secret: secret}
+		bcfg := audit.Config{Log: l, Index: st, Vault: s.Vault, Secret: secret}
 		for _, f := range o.book {
 			f(&bcfg)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,7 +34,7 @@ func TestFsckIndexesAndReindex(t *testing.T) {
 		t.Fatal(err)
 	}
 	var drop [][]byte
-	st.Scan([]byte("s/"), nil, func(k, _ []byte) bool { drop = append(drop, append([]byte(nil), k...)); return false })
+	st.Scan(context.Background(), []byte("s/"), nil, func(k, _ []byte) bool { drop = append(drop, append([]byte(nil), k...)); return false })
 	if len(drop) != 1 {
 		t.Fatalf("no summary key found")
 	}

@@ -141,7 +141,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	book, err := audit.Open(audit.Config{Log: l, Vault: v, Secret: secret, ContestWindow: o.contestWindow, ResponseWindow: o.responseWindow})
+	book, err := audit.Open(audit.Config{Log: l, Index: store, Vault: v, Secret: secret, ContestWindow: o.contestWindow, ResponseWindow: o.responseWindow})
 	if err != nil {
 		return err
 	}

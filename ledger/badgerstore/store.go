@@ -16,15 +16,21 @@
 // before it started, and never waits for a commit in flight (a fresh Badger
 // read transaction waits for every commit that has its timestamp, fsync
 // included; the sequencer keeps one in flight nearly all the time).
+// Snapshots are reference counted: a reader takes a reference under a
+// short lock and reads without any lock, so a long Scan never delays a
+// Commit (nor, through a waiting writer, other readers). The installed
+// snapshot's read timestamp never goes backwards.
 package badgerstore
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -47,15 +53,33 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Store implements ledger.Storage on Badger.
+// Store implements ledger.Storage and ledger.IndexStore on Badger.
 type Store struct {
 	db *badger.DB
 
-	snapMu sync.RWMutex
-	snap   *badger.Txn // read-only, as of the last Commit or Update
+	snapMu  sync.Mutex     // guards snap; never held across a read
+	snap    *snapshot      // as of the last Commit or Update; nil once closed
+	readers sync.WaitGroup // reads in progress: Close waits for them
 }
 
-var _ ledger.Storage = (*Store)(nil)
+var (
+	_ ledger.Storage    = (*Store)(nil)
+	_ ledger.IndexStore = (*Store)(nil)
+)
+
+// snapshot is a read-only Badger transaction shared by readers. The Store
+// holds one reference while it is the installed snapshot, each reader one
+// while it reads; the last release discards the transaction.
+type snapshot struct {
+	txn  *badger.Txn
+	refs atomic.Int64
+}
+
+func (sn *snapshot) release() {
+	if sn.refs.Add(-1) == 0 {
+		sn.txn.Discard()
+	}
+}
 
 // Open opens (or creates) the store in c.Dir.
 func Open(c Config) (*Store, error) {
@@ -73,32 +97,44 @@ func Open(c Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", c.Dir, err)
 	}
-	s := &Store{db: db}
-	s.refresh()
+	s := &Store{db: db, snap: &snapshot{txn: db.NewTransaction(false)}}
+	s.snap.refs.Store(1)
 	return s, nil
 }
 
-// refresh replaces the read snapshot with one that sees every write so far.
+// refresh installs a snapshot that sees every write so far, unless a
+// concurrent refresh installed a newer one already.
 func (s *Store) refresh() {
-	t := s.db.NewTransaction(false)
+	sn := &snapshot{txn: s.db.NewTransaction(false)}
+	sn.refs.Store(1)
 	s.snapMu.Lock()
 	old := s.snap
-	s.snap = t
-	s.snapMu.Unlock()
-	if old != nil {
-		old.Discard()
+	if old == nil || old.txn.ReadTs() > sn.txn.ReadTs() {
+		// closed, or overtaken: keep what is installed
+		s.snapMu.Unlock()
+		sn.release()
+		return
 	}
+	s.snap = sn
+	s.snapMu.Unlock()
+	old.release()
 }
 
-// view runs fn on the read snapshot; read-only Badger transactions are
-// safe for concurrent readers.
+// view runs fn on the current snapshot without holding any lock;
+// read-only Badger transactions are safe for concurrent readers.
 func (s *Store) view(fn func(txn *badger.Txn) error) error {
-	s.snapMu.RLock()
-	defer s.snapMu.RUnlock()
-	if s.snap == nil {
+	s.snapMu.Lock()
+	sn := s.snap
+	if sn == nil {
+		s.snapMu.Unlock()
 		return badger.ErrDBClosed
 	}
-	return fn(s.snap)
+	sn.refs.Add(1)
+	s.readers.Add(1)
+	s.snapMu.Unlock()
+	defer s.readers.Done()
+	defer sn.release()
+	return fn(sn.txn)
 }
 
 // DB exposes the Badger database for tools and tests that work below the
@@ -276,13 +312,16 @@ func (s *Store) Lookup(key []byte) (uint64, bool, error) {
 	return binary.BigEndian.Uint64(v), true, nil
 }
 
-// Get implements ledger.Storage.
+// Get implements ledger.IndexStore.
 func (s *Store) Get(key []byte) ([]byte, error) {
 	return s.get(indexKey(key))
 }
 
-// Scan implements ledger.Storage.
-func (s *Store) Scan(prefix, start []byte, fn func(key, value []byte) bool) error {
+// scanCheckEvery is how many keys a Scan reads between looks at its context.
+const scanCheckEvery = 256
+
+// Scan implements ledger.IndexStore.
+func (s *Store) Scan(ctx context.Context, prefix, start []byte, fn func(key, value []byte) bool) error {
 	return s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
 		opts.Prefix = indexKey(prefix)
@@ -293,7 +332,13 @@ func (s *Store) Scan(prefix, start []byte, fn func(key, value []byte) bool) erro
 		if bytes.Compare(start, prefix) > 0 {
 			seek = indexKey(start)
 		}
+		n := 0
 		for it.Seek(seek); it.Valid(); it.Next() {
+			if n++; n%scanCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			var cont bool
 			err := it.Item().Value(func(v []byte) error {
 				cont = fn(it.Item().Key()[1:], v)
@@ -306,11 +351,11 @@ func (s *Store) Scan(prefix, start []byte, fn func(key, value []byte) bool) erro
 				return nil
 			}
 		}
-		return nil
+		return ctx.Err()
 	})
 }
 
-// Update implements ledger.Storage.
+// Update implements ledger.IndexStore.
 func (s *Store) Update(set []ledger.KV, del [][]byte) error {
 	defer s.refresh()
 	return s.db.Update(func(txn *badger.Txn) error {
@@ -331,11 +376,13 @@ func (s *Store) Update(set []ledger.KV, del [][]byte) error {
 // Close implements ledger.Storage.
 func (s *Store) Close() error {
 	s.snapMu.Lock()
-	if s.snap != nil {
-		s.snap.Discard()
-		s.snap = nil
-	}
+	old := s.snap
+	s.snap = nil
 	s.snapMu.Unlock()
+	if old != nil {
+		old.release()
+	}
+	s.readers.Wait() // no read may touch the database once it is closed
 	return s.db.Close()
 }
 

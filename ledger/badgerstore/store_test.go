@@ -2,6 +2,7 @@ package badgerstore
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 
@@ -58,11 +59,11 @@ func TestReadsSeeEveryCommit(t *testing.T) {
 		t.Fatalf("Entries past the end: %v, want ErrNotFound", err)
 	}
 	n := 0
-	if err := s.Scan([]byte{'x'}, nil, func(k, v []byte) bool { n++; return true }); err != nil || n != 49 {
+	if err := s.Scan(context.Background(), []byte{'x'}, nil, func(k, v []byte) bool { n++; return true }); err != nil || n != 49 {
 		t.Fatalf("Scan: %d keys, %v", n, err)
 	}
 	n = 0
-	if err := s.Scan([]byte{'x'}, []byte{'x', 40}, func(k, v []byte) bool { n++; return k[1] < 45 }); err != nil || n != 6 {
+	if err := s.Scan(context.Background(), []byte{'x'}, []byte{'x', 40}, func(k, v []byte) bool { n++; return k[1] < 45 }); err != nil || n != 6 {
 		t.Fatalf("Scan from x40 until x45: %d keys, %v", n, err)
 	}
 	if err := s.Close(); err != nil {
@@ -79,5 +80,77 @@ func TestReadsSeeEveryCommit(t *testing.T) {
 	st, err := s.Load()
 	if err != nil || st.Size != 50 || st.LastTime != 49 || len(st.Range) != 2 || string(st.Checkpoint) != "cp" {
 		t.Fatalf("state after reopen: %+v, %v", st, err)
+	}
+}
+
+// TestScanDoesNotBlockCommits: a Scan whose callback is stuck holds no lock
+// that Commit, Update or another read needs; the stuck scan keeps its own
+// snapshot, and a cancelled context ends a scan with the context's error.
+func TestScanDoesNotBlockCommits(t *testing.T) {
+	s, err := Open(Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	h := bytes.Repeat([]byte{7}, 32)
+	commit := func(i uint64) error {
+		return s.Commit(&ledger.Batch{
+			Start: i, Entries: [][]byte{{byte(i)}}, DedupKeys: [][]byte{{'h', byte(i)}},
+			Tiles: map[ledger.TileID][]byte{{Level: 0, Index: 0}: bytes.Repeat(h, int(i)+1)},
+			State: ledger.State{Size: i + 1, Range: [][]byte{h}, Checkpoint: []byte("cp")},
+			Extra: []ledger.KV{{Key: []byte{'k', byte(i)}, Value: []byte{byte(i)}}},
+		})
+	}
+	for i := uint64(0); i < 3; i++ {
+		if err := commit(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	seen := make(chan int, 1)
+	go func() {
+		n := 0
+		err := s.Scan(context.Background(), []byte{'k'}, nil, func(k, v []byte) bool {
+			if n == 0 {
+				close(inside)
+				<-release
+			}
+			n++
+			return true
+		})
+		if err != nil {
+			t.Errorf("scan: %v", err)
+		}
+		seen <- n
+	}()
+	<-inside
+	// The scan is parked inside its callback. Writes and reads go on.
+	for i := uint64(3); i < 6; i++ {
+		if err := commit(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Update([]ledger.KV{{Key: []byte{'k', 99}, Value: []byte{1}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Get([]byte{'k', 5}); err != nil || v[0] != 5 {
+		t.Fatalf("read during a stuck scan: %v, %v", v, err)
+	}
+	close(release)
+	if n := <-seen; n != 3 {
+		t.Fatalf("the stuck scan saw %d keys, want the 3 of its own snapshot", n)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := 0; i < 2*scanCheckEvery; i++ {
+		if err := s.Update([]ledger.KV{{Key: []byte{'m', byte(i >> 8), byte(i)}, Value: []byte{1}}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	err = s.Scan(ctx, []byte{'m'}, nil, func(k, v []byte) bool { n++; return true })
+	if !errors.Is(err, context.Canceled) || n >= 2*scanCheckEvery {
+		t.Fatalf("scan with a cancelled context: %d keys, %v; want context.Canceled before the end", n, err)
 	}
 }
