@@ -34,6 +34,14 @@ type Config struct {
 	// MaxPending is how many appends may wait for the sequencer before Append
 	// pushes back with ErrPushback (default 16 × MaxBatch).
 	MaxPending int
+	// Presync, when set, is called once for every batch after it was cut
+	// and before it is built and committed. When it returns, every write
+	// the layers above made before submitting the batch's appends MUST be
+	// durable (the audit layer makes the keys of a batch's private content
+	// durable here: one fsync per batch, never a record without its key).
+	// An error fails the batch's appends and changes nothing in the log.
+	// It MAY run while the previous batch's commit is in flight.
+	Presync func() error
 	// Now is the log clock (default time.Now). Log time never goes backwards
 	// even if Now does.
 	Now func() time.Time

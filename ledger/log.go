@@ -192,6 +192,17 @@ func rootOf(r *compact.Range) []byte {
 	return root
 }
 
+// presync runs Config.Presync, if any.
+func (l *Log) presync() error {
+	if l.cfg.Presync == nil {
+		return nil
+	}
+	if err := l.cfg.Presync(); err != nil {
+		return fmt.Errorf("ledger: presync before a batch: %w", err)
+	}
+	return nil
+}
+
 func (l *Log) sign(size uint64, root []byte) ([]byte, error) {
 	text := log.Checkpoint{Origin: l.cfg.Origin, Size: size, Hash: root}.Marshal()
 	cp, err := note.Sign(&note.Note{Text: string(text)}, l.signers...)
@@ -393,6 +404,8 @@ func (l *Log) run() {
 		var j *job
 		if err := l.failed(); err != nil {
 			j = l.refuse(batch, err)
+		} else if err := l.presync(); err != nil {
+			j, carry = l.refuse(batch, err), nil
 		} else {
 			j, carry = l.build(batch)
 		}

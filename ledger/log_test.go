@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -295,5 +296,46 @@ func TestDedupAcrossManyBatches(t *testing.T) {
 		if first[string(e)] != uint64(i) {
 			t.Fatalf("%q is at %d but was acknowledged at %d", e, i, first[string(e)])
 		}
+	}
+}
+
+// TestPresync: Presync runs before every batch is built; its error fails
+// that batch's appends and leaves the log as it was, and the log goes on.
+func TestPresync(t *testing.T) {
+	var mu sync.Mutex
+	var calls int
+	var fail error
+	tl := newTestLog(t, func(c *ledger.Config) {
+		c.Presync = func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			return fail
+		}
+	})
+	ctx := context.Background()
+	if _, err := tl.Append(ctx, entry(0)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	fail = errors.New("disk on fire")
+	mu.Unlock()
+	if _, err := tl.Append(ctx, entry(1)); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("append with a failing presync: %v, want its error", err)
+	}
+	if n := tl.Head().Size; n != 1 {
+		t.Fatalf("size %d after a failed presync, want 1", n)
+	}
+	mu.Lock()
+	fail = nil
+	mu.Unlock()
+	a, err := tl.Append(ctx, entry(1))
+	if err != nil || a.Index != 1 {
+		t.Fatalf("append after presync recovered: %+v, %v", a, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 3 {
+		t.Fatalf("presync ran %d times for 3 batches", calls)
 	}
 }
