@@ -37,7 +37,7 @@ func (s *Server) postContest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rc, err := s.receiptOf(c.Request().Context(), a)
+	rc, err := s.receiptOf(c, a)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (s *Server) postResolution(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rc, err := s.receiptOf(c.Request().Context(), a)
+	rc, err := s.receiptOf(c, a)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -39,6 +40,9 @@ const (
 
 const defaultWitnessWait = 10 * time.Second
 
+// codeNotWitnessed is the error code of fail-closed mode's 503.
+const codeNotWitnessed = "not_witnessed"
+
 func (s *Server) closed() bool { return s.cfg.Witness != nil && s.cfg.WitnessMode == WitnessClosed }
 
 func (s *Server) witnessWait() time.Duration {
@@ -51,7 +55,7 @@ func (s *Server) witnessWait() time.Duration {
 // errNotCosigned is the 503 of fail-closed mode (with Retry-After, set
 // for every 503 by errorHandler).
 func (s *Server) errNotCosigned(what string) error {
-	return errorf(http.StatusServiceUnavailable, "not_witnessed",
+	return errorf(http.StatusServiceUnavailable, codeNotWitnessed,
 		what+": no checkpoint satisfying the witness policy yet; retry later")
 }
 
@@ -110,17 +114,30 @@ func (s *Server) cosignedReceipt(ctx context.Context, idx uint64, entry []byte, 
 // witnessed replaces r (an append's receipt) by one against a cosigned
 // checkpoint: fail-closed, waiting for one that covers the entry; fail-open,
 // only if one already does.
-func (s *Server) witnessed(ctx context.Context, r *verify.Receipt) (*verify.Receipt, error) {
+//
+// An append is committed before this runs, so it is never answered as a
+// failure: fail-closed, when no cosigned checkpoint covers it within
+// WitnessWait, r itself (log-signed) is returned with pending set, and the
+// cosigned receipt follows from GET /v1/decisions/{id}/receipt. (A 503
+// here would cost the subject the one-time contest token in r.)
+func (s *Server) witnessed(ctx context.Context, r *verify.Receipt) (w *verify.Receipt, pending bool, err error) {
 	w, ok, err := s.cosignedReceipt(ctx, r.Index, r.Entry, s.closed())
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return r, nil
+	var e *Error
+	switch {
+	case errors.As(err, &e) && e.Code == codeNotWitnessed:
+		return r, true, nil
+	case err != nil:
+		return nil, false, err
+	case !ok:
+		return r, false, nil
 	}
 	w.ContestToken = r.ContestToken
-	return w, nil
+	return w, false, nil
 }
+
+// HeaderWitness is the response header of an append answered in
+// fail-closed mode before its cosigned checkpoint existed: "pending".
+const HeaderWitness = "Fja-Witness"
 
 func (s *Server) checkpoint(c echo.Context) error {
 	cp, err := s.servedCheckpoint()

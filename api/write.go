@@ -88,9 +88,20 @@ func fromAudit(err error) *Error {
 	return fromLedger(err)
 }
 
-// receiptOf makes the receipt of an append; with witnesses, against a
-// cosigned checkpoint (fail-closed: waiting for one, see witness.go).
-func (s *Server) receiptOf(ctx context.Context, a *audit.Appended) (*verify.Receipt, error) {
+// receiptOf makes the receipt of an append answered on c; with witnesses,
+// against a cosigned checkpoint (fail-closed: waiting for one, see
+// witness.go), else with the HeaderWitness header saying it is pending.
+func (s *Server) receiptOf(c echo.Context, a *audit.Appended) (*verify.Receipt, error) {
+	r, pending, err := s.appendReceipt(c.Request().Context(), a)
+	if pending {
+		c.Response().Header().Set(HeaderWitness, "pending")
+	}
+	return r, err
+}
+
+// appendReceipt is the receipt of an append, and whether its cosigned
+// checkpoint is still pending (fail-closed mode only).
+func (s *Server) appendReceipt(ctx context.Context, a *audit.Appended) (*verify.Receipt, bool, error) {
 	r := NewReceipt(s.cfg.Origin, a.Ack)
 	r.ContestToken = a.ContestToken
 	return s.witnessed(ctx, r)
@@ -112,7 +123,7 @@ func (s *Server) postConstitution(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.receiptOf(c.Request().Context(), a)
+	r, err := s.receiptOf(c, a)
 	if err != nil {
 		return err
 	}
@@ -128,7 +139,7 @@ func (s *Server) postDecision(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.receiptOf(c.Request().Context(), a)
+	r, err := s.receiptOf(c, a)
 	if err != nil {
 		return err
 	}
@@ -136,9 +147,12 @@ func (s *Server) postDecision(c echo.Context) error {
 }
 
 // BatchResult is one element of the POST /v1/decisions:batch answer.
+// WitnessPending is set (fail-closed mode) when the receipt is log-signed
+// because no cosigned checkpoint covered it in time (see HeaderWitness).
 type BatchResult struct {
-	Receipt *verify.Receipt `json:"receipt,omitempty"`
-	Error   *Error          `json:"error,omitempty"`
+	Receipt        *verify.Receipt `json:"receipt,omitempty"`
+	WitnessPending bool            `json:"witness_pending,omitempty"`
+	Error          *Error          `json:"error,omitempty"`
 }
 
 func (s *Server) postDecisionBatch(c echo.Context) error {
@@ -179,12 +193,12 @@ func (s *Server) appendOne(ctx context.Context, raw []byte) BatchResult {
 		}
 		return BatchResult{Error: e}
 	}
-	r, err := s.receiptOf(ctx, a)
+	r, pending, err := s.appendReceipt(ctx, a)
 	if err != nil {
 		e, _ := toError(err)
 		return BatchResult{Error: e}
 	}
-	return BatchResult{Receipt: r}
+	return BatchResult{Receipt: r, WitnessPending: pending}
 }
 
 // receiptAt is the receipt of entry idx against the latest head, without
