@@ -5,7 +5,7 @@ N       ?= 200000
 C       ?= 1024
 FUZZTIME ?= 10s
 
-.PHONY: run test bench scale fuzz lint build
+.PHONY: run test bench scale fuzz lint build soak
 
 ## run: the server on an embedded Badger store in ./data, with a development key and token
 run:
@@ -69,3 +69,9 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
+
+## soak: SOAK_DURATION (default 10m) of honest mixed load plus abusive traffic against a real
+## ledgerd; prints append p50/p99 per minute and ledgerd's RSS; then fsck and every receipt verified
+SOAK_DURATION ?= 10m
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test -tags soak -run TestSoak -count=1 -v -timeout 60m ./api/soaktest/
