@@ -41,6 +41,9 @@ import (
 
 const origin = "soak.example.org/log"
 
+// maxRSSKiB bounds ledgerd's resident memory during the soak (4 GiB).
+const maxRSSKiB = 4 << 20
+
 func TestSoak(t *testing.T) {
 	dur := 10 * time.Minute
 	if v := os.Getenv("SOAK_DURATION"); v != "" {
@@ -535,7 +538,8 @@ func (s *soak) reportMinute(minute int) {
 		ds[len(ds)/2].Round(time.Microsecond), ds[len(ds)*99/100].Round(time.Microsecond), ds[len(ds)-1].Round(time.Microsecond))
 }
 
-// sampleRSS reads the server's VmRSS every 10 s until ctx is done.
+// sampleRSS reads the server's VmRSS every 2 s until ctx is done, and
+// kills the server past maxRSSKiB.
 func (s *soak) sampleRSS(ctx context.Context, pid int) <-chan []string {
 	out := make(chan []string, 1)
 	go func() {
@@ -549,10 +553,15 @@ func (s *soak) sampleRSS(ctx context.Context, pid int) <-chan []string {
 				if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
 					kb, _ := strconv.Atoi(f[1])
 					samples = append(samples, fmt.Sprintf("%s=%d", time.Since(s.start).Round(time.Second), kb/1024))
+					if kb > maxRSSKiB {
+						// A runaway server would take the machine down with it.
+						s.fail("ledgerd RSS %d MiB is over the soak's bound of %d MiB: killed", kb/1024, maxRSSKiB/1024)
+						syscall.Kill(pid, syscall.SIGKILL)
+					}
 				}
 			}
 		}
-		tk := time.NewTicker(10 * time.Second)
+		tk := time.NewTicker(2 * time.Second)
 		defer tk.Stop()
 		read()
 		for {
