@@ -204,6 +204,7 @@ func startWitness(t *testing.T, name, logVKey, keyFile, listen string) *witnessP
 	if err := json.Unmarshal([]byte(m[1]), &r); err != nil || r.URL == "" || r.VKey == "" {
 		t.Fatalf("witness ready line %q: %v", m[1], err)
 	}
+	go io.Copy(io.Discard, out) // a full pipe must never block the witness
 	return &witnessProc{proc: p, Name: r.Name, URL: r.URL, VKey: r.VKey, keyFile: keyFile}
 }
 
@@ -345,6 +346,7 @@ func TestLedgerdWithWitness(t *testing.T) {
 	p, out = start(t, ledgerd, "--data", data, "--listen", "127.0.0.1:0", "--log-level", "warn", "--witness-policy", policyFile)
 	url := readLine(t, p, out, serving)[1]
 	token := readLine(t, p, out, tokenLine)[1]
+	go io.Copy(io.Discard, out) // a full pipe must never block ledgerd
 
 	post := func(path string, body []byte) []byte {
 		t.Helper()
