@@ -34,12 +34,13 @@ type monitorOptions struct {
 	metrics  string
 	evidence string
 	progress bool
+	timeout  time.Duration
 }
 
 func newMonitorCmd() *cobra.Command {
 	var o monitorOptions
 	cmd := &cobra.Command{
-		Use:   "monitor --state DIR --key VKEY [--url URL] [--gossip FILE|URL]... [--once] [--interval 30s] [--metrics ADDR] [--evidence FILE] [--progress]",
+		Use:   "monitor --state DIR --key VKEY [--url URL] [--gossip FILE|URL]... [--once] [--interval 30s] [--metrics ADDR] [--evidence FILE] [--progress] [--timeout 2m]",
 		Short: "Follow the log: catch forks, tiles that lie and broken ledger rules",
 		Long: `monitor follows the log at --url from the state saved in --state DIR
 (DIR/state.json: the last checkpoint it trusted and how far it has read entries,
@@ -71,7 +72,15 @@ state is not advanced past what failed, so the next run finds it again.
 --once runs one round (for cron): exit 0 only if everything checked holds.
 Otherwise it runs a round every --interval until interrupted (exit 0 on
 SIGINT/SIGTERM); a round that cannot complete (network) is retried at the next
-interval. --metrics ADDR serves Prometheus metrics at http://ADDR/metrics.`,
+interval. --metrics ADDR serves Prometheus metrics at http://ADDR/metrics.
+
+A consistency proof the log answers (200 OK) between two checkpoints it signed
+that does not verify, or is not a proof at all, is a fork (with the proof in the
+evidence), or a PROOF alarm when the tiles show the two trees consistent. A
+request that fails (connection, timeout, HTTP error status) is no evidence: the
+round fails and is retried. Every request is bounded by --timeout (connecting by
+at most 10s, waiting for the response header by at most 30s), and redirects are
+never followed: a redirect is an error naming its Location.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMonitor(cmd, &o) },
 	}
@@ -85,6 +94,7 @@ interval. --metrics ADDR serves Prometheus metrics at http://ADDR/metrics.`,
 	f.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at `ADDR` (host:port), path /metrics")
 	f.StringVar(&o.evidence, "evidence", "", "write evidence to `FILE` (default DIR/evidence-<time>.txt)")
 	f.BoolVar(&o.progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
+	f.DurationVar(&o.timeout, "timeout", monitor.DefaultRequestTimeout, "bound on each HTTP request to the log and to gossip URLs, body included")
 	return cmd
 }
 
@@ -128,6 +138,9 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 	if !o.once && o.interval <= 0 {
 		return usageErrorf("--interval must be positive")
 	}
+	if o.timeout <= 0 {
+		return usageErrorf("--timeout must be positive, got %s", o.timeout)
+	}
 	origin, key, _, err := o.vo.resolve()
 	if err != nil {
 		return err
@@ -140,7 +153,8 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 		return err
 	}
 	g := globals(cmd)
-	hc := &http.Client{Timeout: 2 * time.Minute}
+	hc := monitor.NewHTTPClient(monitor.Timeouts{Request: o.timeout,
+		Connect: min(o.timeout, monitor.DefaultConnectTimeout), Header: min(o.timeout, monitor.DefaultHeaderTimeout)})
 	m := &monitor.Monitor{Origin: origin, Key: key, Client: &monitor.HTTPClient{URL: g.URL, HC: hc},
 		Save: func(s *monitor.State) error { return monitor.SaveState(o.state, s) }}
 	for _, gs := range o.gossip {

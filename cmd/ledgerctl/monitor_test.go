@@ -518,3 +518,291 @@ func TestMonitorFromEmptyLog(t *testing.T) {
 		t.Fatalf("progress: %d %q", code, errOut)
 	}
 }
+
+// proofProxy serves a log through a reverse proxy that can lie about the
+// consistency proof (mode) and serve a stale checkpoint (stale).
+type proofProxy struct {
+	URL   string
+	mode  atomic.Value // string: "" (honest), "flip", "short", "garbage", "sizes", "500"
+	stale atomic.Value // []byte: served for /checkpoint when non-empty
+	asked atomic.Int64 // consistency proofs asked for
+}
+
+func newProofProxy(t *testing.T, target string) *proofProxy {
+	t.Helper()
+	u, _ := url.Parse(target)
+	pp := &proofProxy{}
+	pp.mode.Store("")
+	pp.stale.Store([]byte(nil))
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = func(r *http.Response) error {
+		if r.Request.URL.Path != "/v1/proofs/consistency" || r.StatusCode != http.StatusOK {
+			return nil
+		}
+		pp.asked.Add(1)
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return err
+		}
+		var p struct {
+			From   uint64   `json:"from"`
+			To     uint64   `json:"to"`
+			Hashes [][]byte `json:"hashes"`
+		}
+		if err := json.Unmarshal(b, &p); err != nil {
+			return err
+		}
+		switch pp.mode.Load().(string) {
+		case "flip": // well formed, one bit off: does not verify
+			p.Hashes[len(p.Hashes)-1][0] ^= 0x01
+			b, _ = json.Marshal(p)
+		case "short": // a hash missing: the wrong shape
+			p.Hashes = p.Hashes[:len(p.Hashes)-1]
+			b, _ = json.Marshal(p)
+		case "garbage": // not JSON at all
+			b = []byte("<html>this is not a proof</html>")
+		case "sizes": // a proof between other sizes
+			p.From++
+			b, _ = json.Marshal(p)
+		case "500":
+			r.StatusCode, r.Status = http.StatusInternalServerError, "500 Internal Server Error"
+			b = []byte(`{"error":{"code":"internal","message":"try again"}}`)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.ContentLength = int64(len(b))
+		r.Header.Del("Content-Length")
+		return nil
+	}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s := pp.stale.Load().([]byte); len(s) > 0 && r.URL.Path == "/checkpoint" {
+			w.Write(s)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	pp.URL = hs.URL
+	return pp
+}
+
+// evidenceText returns the text of an evidence file.
+func evidenceText(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestMonitorBadConsistencyProof: a log that answers a consistency proof
+// between two checkpoints it signed with one that does not verify, or with
+// something that is not a proof, raises an alarm whose evidence holds both
+// signed checkpoints and the log's answer; a failed request (500) does not.
+func TestMonitorBadConsistencyProof(t *testing.T) {
+	t.Setenv("LEDGER_URL", "")
+	s := apitest.New(t)
+	publishExamples(t, s, true) // size 6
+	pp := newProofProxy(t, s.URL)
+	cp6 := fetchCheckpoint(t, s)
+
+	// trusted state at size 6, then the log grows to 8
+	state := t.TempDir()
+	if code, out, _ := ctl(t, "", "--url", pp.URL, "monitor", "--state", state, "--key", s.VKey, "--once"); code != 0 || !strings.Contains(out, "at size 6") {
+		t.Fatalf("first round: %d %q", code, out)
+	}
+	post(t, s, "/v1/decisions", auth.Producer, withID(t, "decision-answered.json", "dec-proof-1"))
+	post(t, s, "/v1/decisions", auth.Producer, withID(t, "decision-answered.json", "dec-proof-2"))
+	cp8 := fetchCheckpoint(t, s)
+	monitorVia := func(t *testing.T, state, ev string, extra ...string) (int, string, string) {
+		return ctl(t, "", append([]string{"--url", pp.URL, "monitor", "--state", state, "--key", s.VKey, "--once", "--evidence", ev}, extra...)...)
+	}
+	checkEvidence := func(t *testing.T, ev string, want ...string) {
+		t.Helper()
+		cps := evidenceCheckpoints(t, ev, s.Origin, s.VKey)
+		if len(cps) != 2 || cps[0].Size == cps[1].Size {
+			t.Fatalf("evidence holds %d checkpoints, want the two of sizes 6 and 8", len(cps))
+		}
+		for _, cp := range cps {
+			if !bytes.Equal(cp.Raw, cp6) && !bytes.Equal(cp.Raw, cp8) {
+				t.Fatalf("evidence checkpoint of size %d is not one the log signed, verbatim", cp.Size)
+			}
+		}
+		text := evidenceText(t, ev)
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Fatalf("evidence lacks %q:\n%s", w, text)
+			}
+		}
+	}
+	garbage := base64.StdEncoding.EncodeToString([]byte("<html>this is not a proof</html>"))
+
+	// 1. From the trusted checkpoint (6) to the served one (8): the tiles
+	// show the trees consistent, so the proof service lies: PROOF.
+	for _, tc := range []struct{ mode, want string }{
+		{"flip", "which does not verify: consistency from size 6 to 8: root mismatch"},
+		{"short", "which does not verify: bad proof: proof has"},
+		{"garbage", garbage},
+		{"sizes", "it is a proof from 7 to 8"},
+	} {
+		t.Run("trusted/"+tc.mode, func(t *testing.T) {
+			pp.mode.Store(tc.mode)
+			ev := filepath.Join(t.TempDir(), "ev.txt")
+			code, out, errOut := monitorVia(t, state, ev)
+			if tc.mode == "garbage" {
+				t.Logf("evidence:\n%s", evidenceText(t, ev))
+			}
+			if code != 1 || !strings.Contains(out, "PROOF: the log's consistency proof from 6 to 8 does not verify") || !strings.Contains(errOut, ev) {
+				t.Fatalf("%d %q %q", code, out, errOut)
+			}
+			checkEvidence(t, ev, tc.want)
+			if st, _ := monitor.LoadState(state, s.Origin, s.VKey); st.Checked != 6 || !strings.Contains(st.Checkpoint, "\n6\n") {
+				t.Fatalf("the state moved past a bad proof: checked %d", st.Checked)
+			}
+		})
+	}
+
+	// 2. A gossiped checkpoint (8) ahead of the one the log serves (6, a
+	// stale view): only the proof could show the log's tree extends to
+	// it, and the log answers one that does not: FORK.
+	pp.stale.Store(cp6)
+	gossip := filepath.Join(t.TempDir(), "gossip.txt")
+	os.WriteFile(gossip, cp8, 0o644)
+	for _, tc := range []struct{ mode, want string }{
+		{"flip", "which does not verify: consistency from size 6 to 8: root mismatch"},
+		{"short", "which does not verify: bad proof: proof has"},
+		{"garbage", garbage},
+		{"sizes", "it is a proof from 7 to 8"},
+	} {
+		t.Run("gossip/"+tc.mode, func(t *testing.T) {
+			pp.mode.Store(tc.mode)
+			ev := filepath.Join(t.TempDir(), "ev.txt")
+			code, out, errOut := monitorVia(t, t.TempDir(), ev, "--gossip", gossip)
+			if code != 1 || !strings.Contains(out, "FORK: the gossiped") || !strings.Contains(out, "does not prove that one extends the other") || !strings.Contains(errOut, ev) {
+				t.Fatalf("%d %q %q", code, out, errOut)
+			}
+			checkEvidence(t, ev, tc.want)
+		})
+	}
+
+	// 3. A proof that cannot be fetched (500) is no evidence: the round
+	// fails with an error, no alarm, no evidence file.
+	pp.stale.Store([]byte(nil))
+	pp.mode.Store("500")
+	t.Run("trusted/500", func(t *testing.T) {
+		ev := filepath.Join(t.TempDir(), "ev.txt")
+		code, out, errOut := monitorVia(t, state, ev)
+		if code != 1 || strings.Contains(out, "PROOF") || strings.Contains(out, "FORK") || !strings.Contains(errOut, "fetching the consistency proof from 6 to 8") || !strings.Contains(errOut, "500") {
+			t.Fatalf("%d %q %q", code, out, errOut)
+		}
+		if _, err := os.Stat(ev); err == nil {
+			t.Fatal("evidence written for a failed request")
+		}
+	})
+	t.Run("gossip/500", func(t *testing.T) {
+		// The round's checkpoint is a stale 6, the gossiped one 8; the
+		// proof fails with 500 and the log's latest checkpoint, asked
+		// again, is 8: nothing is decided, the round fails.
+		var n atomic.Int64
+		hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/checkpoint" && n.Add(1) == 1 {
+				w.Write(cp6) // the round's checkpoint
+				return
+			}
+			resp, err := http.Get(pp.URL + r.URL.RequestURI())
+			if err != nil {
+				w.WriteHeader(http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			w.WriteHeader(resp.StatusCode)
+			io.Copy(w, resp.Body)
+		}))
+		defer hs.Close()
+		ev := filepath.Join(t.TempDir(), "ev.txt")
+		code, out, errOut := ctl(t, "", "--url", hs.URL, "monitor", "--state", t.TempDir(), "--key", s.VKey, "--once", "--evidence", ev, "--gossip", gossip)
+		if code != 1 || strings.Contains(out, "FORK") || !strings.Contains(errOut, "fetching the consistency proof from the log's size 6") {
+			t.Fatalf("%d %q %q", code, out, errOut)
+		}
+		if _, err := os.Stat(ev); err == nil {
+			t.Fatal("evidence written for a failed request")
+		}
+	})
+
+	// honest again: the state moves on
+	pp.mode.Store("")
+	if code, out, _ := ctl(t, "", "--url", pp.URL, "monitor", "--state", state, "--key", s.VKey, "--once"); code != 0 || !strings.Contains(out, "at size 8 (was 6)") || pp.asked.Load() == 0 {
+		t.Fatalf("honest: %d %q", code, out)
+	}
+}
+
+// TestMonitorRefusesRedirects: a log URL that redirects is an error naming
+// the Location, and the target is never asked.
+func TestMonitorRefusesRedirects(t *testing.T) {
+	t.Setenv("LEDGER_URL", "")
+	s := apitest.New(t)
+	publishExamples(t, s, false)
+	var hits atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		http.Error(w, "not here", http.StatusTeapot)
+	}))
+	defer target.Close()
+	for _, path := range []string{"/checkpoint", "/tile/", "/v1/proofs/consistency"} {
+		t.Run(strings.Trim(path, "/"), func(t *testing.T) {
+			u, _ := url.Parse(s.URL)
+			rp := httputil.NewSingleHostReverseProxy(u)
+			redir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasPrefix(r.URL.Path, path) {
+					http.Redirect(w, r, target.URL+r.URL.RequestURI(), http.StatusFound)
+					return
+				}
+				rp.ServeHTTP(w, r)
+			}))
+			defer redir.Close()
+			state := t.TempDir()
+			if path == "/v1/proofs/consistency" {
+				// a trusted checkpoint to ask a proof from
+				if code, _, _ := ctl(t, "", "--url", s.URL, "monitor", "--state", state, "--key", s.VKey, "--once"); code != 0 {
+					t.Fatal("first round failed")
+				}
+				post(t, s, "/v1/decisions", auth.Producer, withID(t, "decision-answered.json", "dec-redirect"))
+			}
+			ev := filepath.Join(state, "ev.txt")
+			code, out, errOut := ctl(t, "", "--url", redir.URL, "monitor", "--state", state, "--key", s.VKey, "--once", "--evidence", ev)
+			if code != 1 || !strings.Contains(errOut, "302 Found with Location \""+target.URL) || !strings.Contains(errOut, "does not follow redirects") || strings.Contains(out, "FORK") || strings.Contains(out, "PROOF") {
+				t.Fatalf("%d %q %q", code, out, errOut)
+			}
+			if _, err := os.Stat(ev); err == nil {
+				t.Fatal("evidence written for a redirect")
+			}
+			if n := hits.Load(); n != 0 {
+				t.Fatalf("the redirect was followed: the target was asked %d times", n)
+			}
+		})
+	}
+}
+
+// TestMonitorTimesOut: a log that accepts the connection and never answers
+// ends the round with an error (bounded by --timeout), not a hang.
+func TestMonitorTimesOut(t *testing.T) {
+	t.Setenv("LEDGER_URL", "")
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	s := apitest.New(t, apitest.ReadOnly())
+	code, out, errOut := ctl(t, "", "--url", hang.URL, "monitor", "--state", t.TempDir(), "--key", s.VKey, "--once", "--timeout", "200ms")
+	if code != 1 || !strings.Contains(errOut, "fetching the checkpoint") || !strings.Contains(errOut, "Timeout") || strings.Contains(out, "FORK") {
+		t.Fatalf("%d %q %q", code, out, errOut)
+	}
+	if code, _, _ := ctl(t, "", "--url", hang.URL, "monitor", "--state", t.TempDir(), "--key", s.VKey, "--once", "--timeout", "0s"); code != 2 {
+		t.Fatalf("--timeout 0s: exit %d, want 2", code)
+	}
+}

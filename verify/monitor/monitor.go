@@ -24,7 +24,8 @@
 // golang.org/x/mod/sumdb/tlog, and every entry against the authenticated
 // level-0 hashes. A misbehaving log raises an Alarm carrying evidence a
 // third party can check: for a fork, the two conflicting signed
-// checkpoints; for a rule violation, the entry, its inclusion proof and
+// checkpoints (and the consistency proof the log answered between them,
+// verbatim, when it does not verify or parse); for a rule violation, the entry, its inclusion proof and
 // the checkpoint.
 //
 // It imports only verify, verify/tile, x/mod and the standard library.
@@ -32,6 +33,7 @@ package monitor
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -51,7 +53,11 @@ import (
 const (
 	// KindFork: two checkpoints signed by the log key that cannot both be
 	// views of one append-only log (same size with different roots, or the
-	// smaller is not a prefix of the larger).
+	// smaller is not a prefix of the larger), or that the log cannot show
+	// to be: asked for the consistency proof between them, it answered
+	// (200 OK) something that does not verify or is not a proof at all.
+	// A request that failed (network, timeout, HTTP status) is no evidence
+	// and never an alarm: the round ends with an error instead.
 	KindFork = "fork"
 	// KindRollback: the log served a checkpoint smaller than one it signed
 	// before.
@@ -59,8 +65,9 @@ const (
 	// KindTile: a tile or entry bundle the log served does not
 	// authenticate against its signed checkpoint.
 	KindTile = "tile"
-	// KindProof: the log served a consistency proof that does not verify,
-	// although its tiles show the two trees are consistent.
+	// KindProof: the log served a consistency proof that does not verify
+	// or is not a proof, although its tiles show the two trees are
+	// consistent (so the history is one, but the proof service lies).
 	KindProof = "proof"
 	// KindViolation: an entry breaks one of the ledger's rules.
 	KindViolation = "violation"
@@ -320,13 +327,16 @@ func (m *Monitor) compare(ctx context.Context, ours *verify.Checkpoint, hr tlog.
 		}
 		return nil, nil
 	case other.Size < ours.Size:
-		proof, perr := m.Client.ConsistencyProof(ctx, other.Size, ours.Size)
-		if perr == nil {
-			if perr = verify.Consistency(other.Size, ours.Size, proof, other.Hash, ours.Hash); perr == nil {
+		proof, ferr := m.Client.ConsistencyProof(ctx, other.Size, ours.Size)
+		var verr error
+		if ferr == nil {
+			if verr = verify.Consistency(other.Size, ours.Size, proof, other.Hash, ours.Hash); verr == nil {
 				return nil, nil
 			}
 		}
-		// Decide from the tiles, authenticated against ours.
+		bad, perr := badProof(other.Size, ours.Size, proof, ferr, verr), cmp.Or(ferr, verr)
+		// Decide from the tiles, authenticated against ours: they alone
+		// settle whether the first other.Size entries have other's root.
 		th, err := tlog.TreeHash(int64(other.Size), hr)
 		if err != nil {
 			if isFetch(err) {
@@ -339,29 +349,37 @@ func (m *Monitor) compare(ctx context.Context, ours *verify.Checkpoint, hr tlog.
 			why := fmt.Sprintf("the first %d entries of the log's tree of size %d have root %s (from its tiles), not %s; consistency proof: %v",
 				other.Size, ours.Size, b64(th[:]), b64(other.Hash), errString(perr))
 			a := fork(why)
-			a.Evidence = forkEvidence(why, name, other, oursName, ours, proofText(proof))
+			a.Evidence = forkEvidence(why, name, other, oursName, ours, bad)
 			return a, nil
+		}
+		if bad == "" {
+			// The proof could not be fetched (network, timeout, HTTP
+			// status): no statement of the log's to hold against it.
+			return nil, fmt.Errorf("fetching the consistency proof from %d to %d (the tiles show the two trees consistent): %w", other.Size, ours.Size, perr)
 		}
 		return &Alarm{Kind: KindProof,
 			Message:  fmt.Sprintf("the log's consistency proof from %d to %d does not verify (%v), although its tiles show the trees are consistent", other.Size, ours.Size, perr),
-			Evidence: forkEvidence("consistency proof failed: "+perr.Error(), name, other, oursName, ours, proofText(proof))}, nil
+			Evidence: proofEvidence("consistency proof failed: "+perr.Error()+"; the tiles show the two trees consistent", name, other, oursName, ours, bad)}, nil
 	default: // a gossiped checkpoint ahead of ours
-		proof, perr := m.Client.ConsistencyProof(ctx, ours.Size, other.Size)
-		if perr == nil {
-			perr = verify.Consistency(ours.Size, other.Size, proof, ours.Hash, other.Hash)
-			if perr == nil {
+		proof, ferr := m.Client.ConsistencyProof(ctx, ours.Size, other.Size)
+		var verr error
+		if ferr == nil {
+			if verr = verify.Consistency(ours.Size, other.Size, proof, ours.Hash, other.Hash); verr == nil {
 				return nil, nil
 			}
-			var mm *verify.RootMismatchError
-			if errors.As(perr, &mm) {
-				why := fmt.Sprintf("the log's consistency proof from %d to %d does not lead to the root %s: %v", ours.Size, other.Size, b64(other.Hash), perr)
-				a := fork(why)
-				a.Evidence = forkEvidence(why, oursName, ours, name, other, proofText(proof))
-				return a, nil
-			}
 		}
-		// The log cannot prove its tree extends to other: if its latest
-		// checkpoint is smaller than a size it signed, it forked or rolled back.
+		perr := cmp.Or(ferr, verr)
+		if bad := badProof(ours.Size, other.Size, proof, ferr, verr); bad != "" {
+			// The log signed both trees and answered, as the proof that
+			// one extends the other, something that does not prove it.
+			why := fmt.Sprintf("the log's consistency proof from its tree of size %d to the tree of size %d it signed does not prove that one extends the other: %v", ours.Size, other.Size, perr)
+			a := fork(why)
+			a.Evidence = proofEvidence(why, oursName, ours, name, other, bad)
+			return a, nil
+		}
+		// The proof could not be fetched. If the log's latest checkpoint is
+		// smaller than a size it signed, it forked or rolled back;
+		// otherwise nothing is decided.
 		raw, err := m.Client.Checkpoint(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("fetching the checkpoint: %w", err)
@@ -375,8 +393,35 @@ func (m *Monitor) compare(ctx context.Context, ours *verify.Checkpoint, hr tlog.
 			return &Alarm{Kind: KindFork, Message: fmt.Sprintf("the %s checkpoint of size %d is not in the log's history: %s", name, other.Size, why),
 				Evidence: forkEvidence(why, "served by the log now", latest, name, other, "")}, nil
 		}
-		return nil, fmt.Errorf("consistency from the log's size %d to the %s checkpoint of size %d: %v", ours.Size, name, other.Size, perr)
+		return nil, fmt.Errorf("fetching the consistency proof from the log's size %d to the %s checkpoint of size %d: %w", ours.Size, name, other.Size, perr)
 	}
+}
+
+// badProof returns the evidence text of a consistency proof from size1 to
+// size2 that the log answered and that failed: the proof it served if it
+// did not verify (verr), or its answer verbatim if that was not a proof at
+// all (ferr wraps a *MalformedProofError). It returns "" when the request
+// itself failed (network, timeout, HTTP status): that is evidence of
+// nothing.
+func badProof(size1, size2 uint64, proof [][]byte, ferr, verr error) string {
+	var s strings.Builder
+	var mp *MalformedProofError
+	switch {
+	case verr != nil:
+		fmt.Fprintf(&s, "consistency proof from %d to %d served by the log (%d hashes), which does not verify: %v\n", size1, size2, len(proof), verr)
+		for _, h := range proof {
+			fmt.Fprintf(&s, "  %s\n", b64(h))
+		}
+	case errors.As(ferr, &mp):
+		fmt.Fprintf(&s, "the log's answer to GET %s (200 OK), which is not the consistency proof from %d to %d: %v\n", mp.URL, size1, size2, mp.Err)
+		fmt.Fprintf(&s, "answer (%d bytes, base64):\n", len(mp.Body))
+		for b := b64(mp.Body); len(b) > 0; {
+			n := min(len(b), 76)
+			fmt.Fprintf(&s, "  %s\n", b[:n])
+			b = b[n:]
+		}
+	}
+	return s.String()
 }
 
 func tileAlarm(cp *verify.Checkpoint, msg string) Alarm {
@@ -400,26 +445,25 @@ func writeCheckpoint(b *strings.Builder, title string, cp *verify.Checkpoint) {
 }
 
 func forkEvidence(why, nameA string, a *verify.Checkpoint, nameB string, b *verify.Checkpoint, extra string) string {
+	return evidence(fmt.Sprintf("Two checkpoints signed by the log key %s that cannot both be true.", a.Origin), why, nameA, a, nameB, b, extra)
+}
+
+// proofEvidence is the evidence of a consistency proof between two signed
+// checkpoints that the log answered and that proves nothing (bad, from
+// badProof).
+func proofEvidence(why, nameA string, a *verify.Checkpoint, nameB string, b *verify.Checkpoint, bad string) string {
+	return evidence(fmt.Sprintf("Two checkpoints signed by the log key %s, and the consistency proof between them the log answered, which does not prove that the larger tree extends the smaller.", a.Origin), why, nameA, a, nameB, b, bad)
+}
+
+func evidence(head, why, nameA string, a *verify.Checkpoint, nameB string, b *verify.Checkpoint, extra string) string {
 	var s strings.Builder
-	fmt.Fprintf(&s, "Two checkpoints signed by the log key %s that cannot both be true.\n", a.Origin)
+	fmt.Fprintf(&s, "%s\n", head)
 	fmt.Fprintf(&s, "What was checked: %s\n\n", why)
 	writeCheckpoint(&s, "checkpoint A, "+nameA, a)
 	s.WriteString("\n")
 	writeCheckpoint(&s, "checkpoint B, "+nameB, b)
 	if extra != "" {
 		s.WriteString("\n" + extra)
-	}
-	return s.String()
-}
-
-func proofText(p [][]byte) string {
-	if p == nil {
-		return ""
-	}
-	var s strings.Builder
-	fmt.Fprintf(&s, "consistency proof served by the log (%d hashes):\n", len(p))
-	for _, h := range p {
-		fmt.Fprintf(&s, "  %s\n", b64(h))
 	}
 	return s.String()
 }

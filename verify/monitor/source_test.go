@@ -1,0 +1,147 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestHTTPClientRefusesRedirects: the log, its tiles and gossip URLs are
+// read where they are; a redirect is a *RedirectError naming the Location,
+// and the target is never asked.
+func TestHTTPClientRefusesRedirects(t *testing.T) {
+	var hits atomic.Int64
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte("served by the target"))
+	}))
+	defer target.Close()
+	redir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/elsewhere"+r.URL.Path, http.StatusMovedPermanently)
+	}))
+	defer redir.Close()
+
+	c := &HTTPClient{URL: redir.URL}
+	ctx := context.Background()
+	_, err1 := c.Checkpoint(ctx)
+	_, err2 := c.ConsistencyProof(ctx, 1, 2)
+	_, err3 := c.Fetcher()(ctx, "tile/0/000")
+	_, err4 := GossipSource(redir.URL+"/gossip", nil).Read(ctx)
+	for i, err := range []error{err1, err2, err3, err4} {
+		var re *RedirectError
+		if !errors.As(err, &re) || !strings.HasPrefix(re.Location, target.URL+"/elsewhere/") || re.Status != "301 Moved Permanently" {
+			t.Fatalf("request %d: err %v, want a *RedirectError to %s/elsewhere/...", i+1, err, target.URL)
+		}
+		if !strings.Contains(err.Error(), "does not follow redirects") || !strings.Contains(err.Error(), re.Location) {
+			t.Fatalf("request %d: %q does not say where it was redirected", i+1, err)
+		}
+		var mp *MalformedProofError
+		if errors.As(err, &mp) {
+			t.Fatalf("request %d: a redirect taken for the log's answer: %v", i+1, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the target was asked %d times", n)
+	}
+}
+
+// hangingServer accepts requests and answers nothing (after the header if
+// header is set) until the client goes away or the test ends.
+func hangingServer(t *testing.T, header bool) string {
+	t.Helper()
+	release := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if header {
+			w.WriteHeader(http.StatusOK)
+			w.Write([]byte("{"))
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hs.Close)
+	t.Cleanup(func() { close(release) }) // runs before hs.Close
+	return hs.URL
+}
+
+// TestHTTPClientTimesOut: a server that never sends the header, or never
+// finishes the body, ends the request with an error.
+func TestHTTPClientTimesOut(t *testing.T) {
+	ctx := context.Background()
+	noHeader := &HTTPClient{URL: hangingServer(t, false), HC: NewHTTPClient(Timeouts{Header: 50 * time.Millisecond})}
+	if _, err := noHeader.Checkpoint(ctx); err == nil || !strings.Contains(err.Error(), "timeout awaiting response headers") {
+		t.Fatalf("no header: err %v, want a header timeout", err)
+	}
+	noBody := &HTTPClient{URL: hangingServer(t, true), HC: NewHTTPClient(Timeouts{Request: 100 * time.Millisecond})}
+	_, err := noBody.ConsistencyProof(ctx, 1, 2)
+	if err == nil {
+		t.Fatal("a body that never ends: no error")
+	}
+	var mp *MalformedProofError
+	if errors.As(err, &mp) {
+		t.Fatalf("a timed-out body taken for the log's answer: %v", err)
+	}
+	// defaults
+	hc := NewHTTPClient(Timeouts{})
+	if hc.Timeout != DefaultRequestTimeout || hc.Transport.(*http.Transport).ResponseHeaderTimeout != DefaultHeaderTimeout || hc.CheckRedirect == nil {
+		t.Fatalf("default client: timeout %v, header %v", hc.Timeout, hc.Transport.(*http.Transport).ResponseHeaderTimeout)
+	}
+}
+
+// TestConsistencyProofAnswers: a 200 answer that is not the proof asked for
+// is a *MalformedProofError holding the answer; an HTTP error is not.
+func TestConsistencyProofAnswers(t *testing.T) {
+	answers := map[string]struct {
+		code int
+		body string
+	}{
+		"good":    {200, `{"from":3,"to":5,"hashes":["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]}`},
+		"html":    {200, `<html>maintenance</html>`},
+		"sizes":   {200, `{"from":2,"to":5,"hashes":[]}`},
+		"base64":  {200, `{"from":3,"to":5,"hashes":["not base64!"]}`},
+		"status":  {503, `{"error":{"code":"unavailable","message":"later"}}`},
+		"missing": {404, `no such route`},
+	}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := answers[r.Header.Get("X-Case")]
+		w.WriteHeader(a.code)
+		w.Write([]byte(a.body))
+	}))
+	defer hs.Close()
+	for name, a := range answers {
+		hc := &http.Client{Transport: setHeader{"X-Case", name}}
+		c := &HTTPClient{URL: hs.URL, HC: hc}
+		p, err := c.ConsistencyProof(context.Background(), 3, 5)
+		var mp *MalformedProofError
+		isMalformed := errors.As(err, &mp)
+		switch {
+		case name == "good":
+			if err != nil || len(p) != 1 || len(p[0]) != 32 {
+				t.Fatalf("good: %x %v", p, err)
+			}
+		case a.code != 200:
+			if err == nil || isMalformed {
+				t.Fatalf("%s: err %v, want a plain request error", name, err)
+			}
+		default:
+			if !isMalformed || string(mp.Body) != a.body || mp.From != 3 || mp.To != 5 {
+				t.Fatalf("%s: err %v, want a *MalformedProofError holding the answer", name, err)
+			}
+		}
+	}
+}
+
+type setHeader struct{ k, v string }
+
+func (s setHeader) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(s.k, s.v)
+	return http.DefaultTransport.RoundTrip(r)
+}
