@@ -700,8 +700,26 @@ func TestWitnessClosed(t *testing.T) {
 	// record's receipt, not yet witnessed), GET /checkpoint serves only a
 	// cosigned checkpoint, never the log-signed head past it.
 	ws[0].down(t)
-	code, b := f.Do("POST", "/v1/decisions", auth.Producer, apitest.Example(t, "decision-answered.json"))
-	t.Logf("append with the quorum down: %d %s", code, b)
+	req, _ := http.NewRequest("POST", f.URL+"/v1/decisions", bytes.NewReader(apitest.Example(t, "decision-answered.json")))
+	req.Header.Set("Authorization", "Bearer "+f.Tokens[auth.Producer])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// The record is committed: the answer is its log-signed receipt, with
+	// the contest token, and says the cosignature is pending.
+	if resp.StatusCode != 201 || resp.Header.Get(api.HeaderWitness) != "pending" {
+		t.Fatalf("append with the quorum down: %d (%s: %q) %s; want 201, pending", resp.StatusCode, api.HeaderWitness, resp.Header.Get(api.HeaderWitness), b)
+	}
+	pr, _, err := verify.VerifyReceipt(b, f.VKey)
+	if err != nil || pr.ContestToken == "" {
+		t.Fatalf("log-signed receipt with the quorum down: %v (contest token %q)", err, pr.ContestToken)
+	}
+	if err := verify.CheckWitnessPolicy([]byte(pr.Checkpoint), []byte(f.policy)); err == nil {
+		t.Fatal("a receipt said pending is against a cosigned checkpoint")
+	}
 	code, body = f.Do("GET", "/checkpoint", "", nil)
 	if err := verify.CheckWitnessPolicy(body, []byte(f.policy)); code != 200 || err != nil {
 		t.Fatalf("fail-closed GET /checkpoint: %d %v\n%s", code, err, body)
