@@ -222,7 +222,7 @@ func newKeyedLimiter(rate float64, burst int) *keyedLimiter {
 
 // level returns b's tokens at now.
 func (k *keyedLimiter) level(b *bucket, now time.Time) float64 {
-	return math.Min(k.burst, b.tokens+now.Sub(b.at).Seconds()*k.rate)
+	return math.Min(k.burst, b.tokens+max(0, now.Sub(b.at).Seconds())*k.rate)
 }
 
 // bucket returns key's bucket, refilled to now. k.mu is held.
