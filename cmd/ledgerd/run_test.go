@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -215,5 +216,29 @@ func TestLimitFlags(t *testing.T) {
 		if !errors.As(err, &ue) {
 			t.Errorf("parseFlags(%q) = %v, want a usage error", args, err)
 		}
+	}
+}
+
+// TestLimitFlagsReachTheServer: --rate-read and --trusted-proxies are
+// wired to the server: from an untrusted peer, a forged X-Forwarded-For
+// does not escape the read limit.
+func TestLimitFlagsReachTheServer(t *testing.T) {
+	banner, stop := startDaemon(t, "development producer token", "--data", t.TempDir(), "--listen", "127.0.0.1:0",
+		"--rate-read", "0.000001", "--trusted-proxies", "10.0.0.0/8")
+	defer stop()
+	url := regexp.MustCompile(`http://\S+`).FindString(banner)
+	var codes []int
+	for i := range 2 {
+		req, _ := http.NewRequest("GET", url+"/checkpoint", nil)
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+	}
+	if !slices.Equal(codes, []int{200, 429}) {
+		t.Fatalf("two reads with a read burst of 1: %v, want [200 429]", codes)
 	}
 }
