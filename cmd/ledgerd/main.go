@@ -101,7 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "largest request body in `bytes` (413 past it; the batch endpoint takes 32×)")
 	fs.Float64Var(&o.rate, "rate", 20000, "requests per second allowed per token (429 past it; burst 2×)")
 	fs.Float64Var(&o.rateAnon, "rate-anon", api.DefaultRatePerAddr, "requests per second allowed per client address without a token on the token routes\n(records, contests, query, stats, metrics; 429 past it; burst 2×; an IPv6 client counts per /64)")
-	fs.Float64Var(&o.rateRead, "rate-read", api.DefaultReadRatePerAddr, "requests per second allowed per client address on the public read routes\n(/checkpoint, /tile/, /v1/entries, /v1/proofs, /v1/log, /healthz; 429 past it; burst 2×)")
+	fs.Float64Var(&o.rateRead, "rate-read", api.DefaultReadRatePerAddr, "requests per second allowed per client address on the public read routes\n(/checkpoint, /tile/, /v1/entries, /v1/proofs, /v1/log; 429 past it; burst 2×; /healthz is never limited)")
 	fs.Float64Var(&o.rateAuthFail, "rate-auth-fail", api.DefaultAuthFailRate, "unknown bearer tokens allowed per second per client address (burst 2×); past it every request\nwith a token from that address is 429 before the token is checked")
 	fs.Var(&o.trustedProxies, "trusted-proxies", "`CIDR,...` of reverse proxies whose X-Forwarded-For names the client address (for the rate limits);\nwithout it, the client address is the connection's peer and X-Forwarded-For is ignored")
 	fs.IntVar(&o.maxExpensive, "max-expensive", api.DefaultMaxExpensive(), "expensive read requests (query, stats) served at once, server-wide (503 past it; 2×GOMAXPROCS here)")
