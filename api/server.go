@@ -98,6 +98,11 @@ func (c Config) Validate() error {
 		return errors.New("api: Origin is empty")
 	case len(c.VerifierKeys) == 0:
 		return errors.New("api: no VerifierKeys, want at least the log's Ed25519 vkey")
+	case !(c.RatePerToken >= 0 && c.RatePerAddr >= 0 && c.ReadRatePerAddr >= 0 && c.AuthFailRate >= 0),
+		c.RateBurst < 0 || c.AddrBurst < 0 || c.ReadBurst < 0 || c.AuthFailBurst < 0:
+		return errors.New("api: a negative (or NaN) rate limit or burst; want 0 (the default) or more")
+	case c.MaxExpensive < 0 || c.ExpensiveTimeout < 0:
+		return fmt.Errorf("api: MaxExpensive %d, ExpensiveTimeout %v: want 0 (the default) or more", c.MaxExpensive, c.ExpensiveTimeout)
 	}
 	return nil
 }
