@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,7 +11,10 @@ import (
 	"github.com/fjaledger/fja/api/auth"
 )
 
-const ctxTokenKey = "fja.token"
+const (
+	ctxTokenKey = "fja.token" // the token of a request that passed requireRole
+	ctxAuthKey  = "fja.auth"  // the token authenticate found, kept for the request
+)
 
 // bearer returns the bearer token of a request, if any.
 func bearer(c echo.Context) (string, bool) {
@@ -20,17 +24,29 @@ func bearer(c echo.Context) (string, bool) {
 }
 
 // authenticate resolves the bearer token, if one was sent; a token that
-// was sent but is unknown is a 401.
+// was sent but is unknown is a 401, counted against the client address.
+// Once the address is over Config.AuthFailRate, a request with a token is
+// 429 before the token is hashed. A token found is kept for the rest of
+// the request, so that the rate limit and the handler hash it once.
 func (s *Server) authenticate(c echo.Context) (*auth.Entry, error) {
 	tok, ok := bearer(c)
 	if !ok {
 		return nil, nil
 	}
+	if e, ok := c.Get(ctxAuthKey).(*auth.Entry); ok {
+		return e, nil
+	}
+	addr := clientAddr(c)
+	if wait, over := s.limits.authFail.exhausted(addr); over {
+		return nil, tooMany(c, wait, fmt.Sprintf("client %s sent too many unknown bearer tokens (over %g/s)", addr, s.cfg.AuthFailRate))
+	}
 	if s.cfg.Tokens != nil {
 		if e, ok := s.cfg.Tokens.Authenticate(tok); ok {
+			c.Set(ctxAuthKey, &e)
 			return &e, nil
 		}
 	}
+	s.limits.authFail.spend(addr)
 	c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="fja-ledger"`)
 	return nil, errorf(http.StatusUnauthorized, "unauthorized", "the bearer token is not valid for this ledger")
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -42,6 +41,10 @@ func fromLedger(err error) *Error {
 		return errorf(http.StatusServiceUnavailable, "overloaded", err.Error())
 	case errors.Is(err, ledger.ErrClosed):
 		return errorf(http.StatusServiceUnavailable, "shutting_down", err.Error())
+	case errors.Is(err, ledger.ErrStopped):
+		// The message names the failed commit and its cause; the log
+		// takes no append until an operator restarts it.
+		return errorf(http.StatusServiceUnavailable, "log_stopped", err.Error())
 	}
 	return nil
 }
@@ -65,25 +68,29 @@ func toError(err error) (e *Error, internal bool) {
 	return e, false
 }
 
-// errorHandler renders every error, echo's own included, as the JSON body.
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
-	return func(err error, c echo.Context) {
-		if c.Response().Committed {
-			return
-		}
-		e, internal := toError(err)
-		if internal {
-			log.Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-		}
-		if e.Status == http.StatusServiceUnavailable {
-			c.Response().Header().Set("Retry-After", "1")
-		}
-		if c.Request().Method == http.MethodHead {
-			_ = c.NoContent(e.Status)
-			return
-		}
-		_ = c.JSON(e.Status, map[string]*Error{"error": e})
+// handleError renders every error, echo's own included, as the JSON body.
+// The first ledger.ErrStopped it sees becomes the reason GET /healthz
+// gives.
+func (s *Server) handleError(err error, c echo.Context) {
+	if errors.Is(err, ledger.ErrStopped) && s.stopReason.Load() == nil {
+		reason := err.Error()
+		s.stopReason.CompareAndSwap(nil, &reason)
 	}
+	if c.Response().Committed {
+		return
+	}
+	e, internal := toError(err)
+	if internal {
+		s.cfg.Logger.Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	}
+	if e.Status == http.StatusServiceUnavailable && e.Code != "log_stopped" {
+		c.Response().Header().Set("Retry-After", "1")
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(e.Status)
+		return
+	}
+	_ = c.JSON(e.Status, map[string]*Error{"error": e})
 }
 
 func codeForStatus(s int) string {

@@ -101,3 +101,18 @@ func (s *Server) getMetrics(c echo.Context) error {
 	promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
 	return nil
 }
+
+// registerTileCache exports the tile cache's hits, misses and size.
+func (m *metrics) registerTileCache(c *tileCache) {
+	if c == nil {
+		return
+	}
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "fja_tile_cache_hits_total", Help: "Full tiles and entry bundles served from the cache."},
+			func() float64 { return float64(c.hits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "fja_tile_cache_misses_total", Help: "Full tiles and entry bundles read from the store (then cached)."},
+			func() float64 { return float64(c.misses.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fja_tile_cache_bytes", Help: "Bytes held by the tile cache."},
+			func() float64 { return float64(c.bytes()) }),
+	)
+}

@@ -19,8 +19,19 @@ const (
 // maxTileLevel is the highest level a log with 64-bit indices can have.
 const maxTileLevel = 7
 
+// healthz answers 200 {"status":"ok"} while the log takes appends, and
+// 503 {"status":"stopped","reason":...} once a commit failed and it
+// stopped (until a restart).
 func (s *Server) healthz(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "tree_size": s.cfg.Log.Head().Size})
+	size := s.cfg.Log.Head().Size
+	if s.cfg.Log.Stats().Failed {
+		reason := "a commit failed and the log stopped taking appends; the cause is in the server log"
+		if r := s.stopReason.Load(); r != nil {
+			reason = *r
+		}
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "stopped", "reason": reason, "tree_size": size})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "tree_size": size})
 }
 
 // checkpoint (GET /checkpoint) is in witness.go: it serves the cosigned
@@ -31,20 +42,33 @@ func (s *Server) tile(c echo.Context) error {
 	if err != nil {
 		return badRequest(err.Error())
 	}
-	var data []byte
-	switch {
-	case t.Entries:
-		data, err = s.cfg.Log.EntryBundle(t.Index, t.Width)
-	case t.Level > maxTileLevel:
+	if !t.Entries && t.Level > maxTileLevel {
 		return notFound(fmt.Sprintf("tile level %d: this log has levels 0..%d", t.Level, maxTileLevel))
-	default:
-		data, err = s.cfg.Log.Tile(t.Level, t.Index, t.Width)
 	}
-	if err != nil {
-		return err
+	// A full tile or bundle never changes once the log has it: it is
+	// served from the cache, and clients may cache it forever. A partial
+	// one grows with the log.
+	full := t.Width == tile.Width
+	key := tileKey{entries: t.Entries, level: t.Level, index: t.Index}
+	data, ok := []byte(nil), false
+	if full {
+		data, ok = s.tiles.get(key)
+	}
+	if !ok {
+		if t.Entries {
+			data, err = s.cfg.Log.EntryBundle(t.Index, t.Width)
+		} else {
+			data, err = s.cfg.Log.Tile(t.Level, t.Index, t.Width)
+		}
+		if err != nil {
+			return err
+		}
+		if full {
+			s.tiles.put(key, data)
+		}
 	}
 	cache := cacheShort
-	if t.Width == tile.Width {
+	if full {
 		cache = cacheImmutable
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, cache)

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -50,6 +52,36 @@ type Config struct {
 	// (defaults 20,000 and 40,000; 429 past them).
 	RatePerToken float64
 	RateBurst    int
+	// RatePerAddr and AddrBurst bound the anonymous requests per second
+	// of one client address to the routes that take tokens (records,
+	// contests, query, stats, metrics; defaults 100 and 200).
+	RatePerAddr float64
+	AddrBurst   int
+	// ReadRatePerAddr and ReadBurst bound the requests per second of one
+	// client address to the public read routes (/checkpoint, /tile/,
+	// /v1/entries, /v1/proofs, /v1/log, /v1/openapi.json; defaults 2,000 and 4,000:
+	// enough for a tlog client fetching tiles as fast as it can verify).
+	ReadRatePerAddr float64
+	ReadBurst       int
+	// AuthFailRate and AuthFailBurst bound the failed authentications
+	// (unknown bearer tokens) per second of one client address (defaults
+	// 10 and 20); past them a request with a bearer token is 429 before
+	// its token is even hashed.
+	AuthFailRate  float64
+	AuthFailBurst int
+	// TrustedProxies are the only peers whose X-Forwarded-For is believed
+	// when the client address is decided (for rate limits); with none, the
+	// address is the connection's peer address.
+	TrustedProxies []netip.Prefix
+	// MaxExpensive bounds the expensive read requests (query, stats)
+	// served at once, server-wide (default 2×GOMAXPROCS; 503 past it).
+	MaxExpensive int
+	// ExpensiveTimeout is the server-side deadline of an expensive read
+	// request (default 10 s; 503 past it).
+	ExpensiveTimeout time.Duration
+	// TileCacheBytes bounds the cache of full tiles and full entry
+	// bundles, which never change (default 64 MiB; negative: no cache).
+	TileCacheBytes int64
 	// PublicStats makes GET /v1/stats (aggregates, no record detail) open
 	// to anyone; otherwise it needs the regulator role.
 	PublicStats bool
@@ -66,6 +98,11 @@ func (c Config) Validate() error {
 		return errors.New("api: Origin is empty")
 	case len(c.VerifierKeys) == 0:
 		return errors.New("api: no VerifierKeys, want at least the log's Ed25519 vkey")
+	case !(c.RatePerToken >= 0 && c.RatePerAddr >= 0 && c.ReadRatePerAddr >= 0 && c.AuthFailRate >= 0),
+		c.RateBurst < 0 || c.AddrBurst < 0 || c.ReadBurst < 0 || c.AuthFailBurst < 0:
+		return errors.New("api: a negative (or NaN) rate limit or burst; want 0 (the default) or more")
+	case c.MaxExpensive < 0 || c.ExpensiveTimeout < 0:
+		return fmt.Errorf("api: MaxExpensive %d, ExpensiveTimeout %v: want 0 (the default) or more", c.MaxExpensive, c.ExpensiveTimeout)
 	}
 	return nil
 }
@@ -76,6 +113,11 @@ type Server struct {
 	echo    *echo.Echo
 	http    *http.Server
 	metrics *metrics
+	limits  *limits
+	tiles   *tileCache
+	// stopReason is the text of the ledger.ErrStopped error a request met
+	// first, shown by GET /healthz once the log has stopped.
+	stopReason atomic.Pointer[string]
 }
 
 // New builds a Server; it does not listen yet.
@@ -98,9 +140,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RateBurst == 0 {
 		cfg.RateBurst = 40000
 	}
+	cfg.setLimitDefaults()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	m := newMetrics(cfg.Log)
 	e.Use(m.middleware)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -109,7 +152,7 @@ func New(cfg Config) (*Server, error) {
 			return err
 		},
 	}))
-	s := &Server{cfg: cfg, echo: e, metrics: m, http: &http.Server{
+	s := &Server{cfg: cfg, echo: e, metrics: m, limits: newLimits(cfg), tiles: newTileCache(cfg.TileCacheBytes), http: &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -117,21 +160,24 @@ func New(cfg Config) (*Server, error) {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}}
+	e.HTTPErrorHandler = s.handleError
+	m.registerTileCache(s.tiles)
 	s.routes()
 	return s, nil
 }
 
 func (s *Server) routes() {
 	e := s.echo
-	e.GET("/healthz", s.healthz)
-	e.GET("/metrics", s.getMetrics)
-	e.GET("/checkpoint", s.checkpoint)
-	e.GET("/tile/*", s.tile)
-	e.GET("/v1/log", s.logInfo)
-	e.GET("/v1/entries/:index", s.entry)
-	e.GET("/v1/proofs/inclusion", s.inclusionProof)
-	e.GET("/v1/proofs/consistency", s.consistencyProof)
-	e.GET("/v1/openapi.json", s.openAPI)
+	read := s.limitAddr          // public reads: per client address, generously
+	e.GET("/healthz", s.healthz) // cheap; never 429, or an orchestrator would restart a healthy server
+	e.GET("/metrics", s.getMetrics, s.limitToken)
+	e.GET("/checkpoint", s.checkpoint, read)
+	e.GET("/tile/*", s.tile, read)
+	e.GET("/v1/log", s.logInfo, read)
+	e.GET("/v1/entries/:index", s.entry, read)
+	e.GET("/v1/proofs/inclusion", s.inclusionProof, read)
+	e.GET("/v1/proofs/consistency", s.consistencyProof, read)
+	e.GET("/v1/openapi.json", s.openAPI, read)
 	web.Register(e) // the people-facing page at / and /assets/ (not an API route)
 	if s.cfg.Book != nil {
 		s.writeRoutes()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/audit"
@@ -24,21 +23,7 @@ const MaxBatchRecords = 1000
 
 func (s *Server) writeRoutes() {
 	e := s.echo
-	limit := middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: rate.Limit(s.cfg.RatePerToken), Burst: s.cfg.RateBurst,
-		}),
-		IdentifierExtractor: func(c echo.Context) (string, error) {
-			if e := tokenEntry(c); e != nil {
-				return e.Name, nil
-			}
-			return c.RealIP(), nil
-		},
-		DenyHandler: func(c echo.Context, id string, err error) error {
-			c.Response().Header().Set("Retry-After", "1")
-			return errorf(http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("token %s is over its rate of %g requests/s", id, s.cfg.RatePerToken))
-		},
-	})
+	limit := s.limitToken // authenticate first, then per token, or per address without one (limits.go)
 	body := middleware.BodyLimit(fmt.Sprint(s.cfg.MaxBodyBytes) + "B")
 	batchBody := middleware.BodyLimit(fmt.Sprint(s.cfg.MaxBatchBodyBytes) + "B")
 	producer := s.requireRole(auth.Producer)
@@ -50,8 +35,8 @@ func (s *Server) writeRoutes() {
 	e.GET("/v1/decisions/:id/receipt", s.getDecisionReceipt, s.requireRole(auth.Producer, auth.Regulator, auth.Operator), limit)
 	e.DELETE("/v1/decisions/:id/private", s.deletePrivate, s.requireRole(auth.Operator), limit)
 	s.contestRoutes(limit, body)
-	e.GET("/v1/stats", s.getStats, limit)
-	e.GET("/v1/query", s.getQuery, limit)
+	e.GET("/v1/stats", s.getStats, limit, s.expensive)
+	e.GET("/v1/query", s.getQuery, limit, s.expensive)
 }
 
 func readBody(c echo.Context) ([]byte, error) {

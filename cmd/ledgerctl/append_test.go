@@ -79,7 +79,7 @@ func TestAppendAndGet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Mode().Perm() != 0o644 {
+		if fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: mode %v", p, fi.Mode())
 		}
 		if code, _, _ := ctl(t, "", "verify", p, "--key", s.VKey); code != 0 {

@@ -4,6 +4,10 @@
 // ./data, a development signing key and producer token created there on
 // first start, listening on 127.0.0.1:8080. It prints the verifier key, the
 // token and the URL.
+//
+// Production mode is explicit: with --key, no development token is ever
+// created or printed; without --tokens the server then starts with no
+// tokens (every write and restricted route answers 401) and logs a warning.
 package main
 
 import (
@@ -13,11 +17,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/fjaledger/fja/api"
 )
 
 func main() {
@@ -39,6 +46,37 @@ func main() {
 
 type usageError struct{ error }
 
+// prefixList is the --trusted-proxies flag: comma-separated CIDR prefixes
+// (a bare address is its own /32 or /128).
+type prefixList []netip.Prefix
+
+func (p *prefixList) String() string {
+	s := make([]string, len(*p))
+	for i, x := range *p {
+		s[i] = x.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *prefixList) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		x, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return fmt.Errorf("%q: want a CIDR prefix such as 10.0.0.0/8 or fd00::/8, or an address", f)
+			}
+			x = netip.PrefixFrom(a, a.BitLen())
+		}
+		*p = append(*p, x.Masked())
+	}
+	return nil
+}
+
 // keyList is a repeatable --key flag.
 type keyList []string
 
@@ -53,7 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`address` to serve HTTP on")
 	fs.Var(&o.keys, "key", "checkpoint signing key: a note private key `file` from 'ledgerctl keygen' (Ed25519, required first),\nor a sigstore KMS reference (ECDSA P-256, adds a second signature); repeatable.\nWithout --key, a development key is created in the data directory")
 	fs.StringVar(&o.origin, "origin", "", "checkpoint `origin` (default: the key file's name; in development mode "+devOrigin+")")
-	fs.StringVar(&o.tokens, "tokens", "", "bearer tokens `file` (JSON; see DESIGN.md §7). Without it, a development producer token is created in the data directory")
+	fs.StringVar(&o.tokens, "tokens", "", "bearer tokens `file` (JSON; see DESIGN.md §7). Without it: in development mode (no --key) a development\nproducer token is created in the data directory and printed; with --key the server starts with NO tokens\n(writes and restricted routes answer 401; a warning is logged) and never creates a development token")
 	fs.StringVar(&o.witnessPolicy, "witness-policy", "", "C2SP witness policy `file`: each new checkpoint is sent to its witnesses (C2SP tlog-witness add-checkpoint);\nGET /checkpoint and receipts then carry their cosignatures. Published at /v1/log for clients to check")
 	fs.StringVar(&o.witnessMode, "witness-mode", "open", "with --witness-policy: `open` (fail-open: serve the log-signed checkpoint, and receipts against it, until one satisfies the policy)\nor closed (fail-closed: appends answer only once a checkpoint satisfying the policy covers them, else 503 after --witness-wait)")
 	fs.DurationVar(&o.witnessWait, "witness-wait", 10*time.Second, "with --witness-mode closed: how long an append waits for cosignatures before answering 503")
@@ -62,6 +100,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxPending, "max-pending", 0, "appends queued before the server answers 503 (default 16 × max-batch)")
 	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "largest request body in `bytes` (413 past it; the batch endpoint takes 32×)")
 	fs.Float64Var(&o.rate, "rate", 20000, "requests per second allowed per token (429 past it; burst 2×)")
+	fs.Float64Var(&o.rateAnon, "rate-anon", api.DefaultRatePerAddr, "requests per second allowed per client address without a token on the token routes\n(records, contests, query, stats, metrics; 429 past it; burst 2×; an IPv6 client counts per /64)")
+	fs.Float64Var(&o.rateRead, "rate-read", api.DefaultReadRatePerAddr, "requests per second allowed per client address on the public read routes\n(/checkpoint, /tile/, /v1/entries, /v1/proofs, /v1/log; 429 past it; burst 2×; /healthz is never limited)")
+	fs.Float64Var(&o.rateAuthFail, "rate-auth-fail", api.DefaultAuthFailRate, "unknown bearer tokens allowed per second per client address (burst 2×); past it every request\nwith a token from that address is 429 before the token is checked")
+	fs.Var(&o.trustedProxies, "trusted-proxies", "`CIDR,...` of reverse proxies whose X-Forwarded-For names the client address (for the rate limits);\nwithout it, the client address is the connection's peer and X-Forwarded-For is ignored")
+	fs.IntVar(&o.maxExpensive, "max-expensive", api.DefaultMaxExpensive(), "expensive read requests (query, stats) served at once, server-wide (503 past it; 2×GOMAXPROCS here)")
+	fs.DurationVar(&o.expensiveTimeout, "expensive-timeout", api.DefaultExpensiveTimeout, "server-side deadline of an expensive read request (503 past it)")
+	fs.Int64Var(&o.tileCacheMB, "tile-cache-mb", api.DefaultTileCacheBytes>>20, "MiB of full tiles and entry bundles (immutable) kept in memory; 0: no cache")
 	fs.DurationVar(&o.contestWindow, "contest-window", 183*24*time.Hour, "how long after it is logged a decision can be contested (at least six months, DSA Art. 20)")
 	fs.DurationVar(&o.responseWindow, "response-window", 14*24*time.Hour, "how long the operator has to resolve a contest: sets its due_by")
 	fs.BoolVar(&o.publicStats, "public-stats", false, "serve GET /v1/stats (aggregates, no record detail) to anyone, not only to regulators")
@@ -81,6 +126,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", o.logLevel)}
 	}
 	o.level = lvl
+	for _, v := range []struct {
+		name string
+		rate float64
+	}{{"--rate", o.rate}, {"--rate-anon", o.rateAnon}, {"--rate-read", o.rateRead}, {"--rate-auth-fail", o.rateAuthFail}} {
+		if !(v.rate > 0) {
+			return o, usageError{fmt.Errorf("%s %g: want a rate above 0 requests per second", v.name, v.rate)}
+		}
+	}
+	if o.maxExpensive < 1 || o.expensiveTimeout <= 0 || o.tileCacheMB < 0 {
+		return o, usageError{fmt.Errorf("--max-expensive %d, --expensive-timeout %v, --tile-cache-mb %d: want at least 1, above 0, at least 0", o.maxExpensive, o.expensiveTimeout, o.tileCacheMB)}
+	}
 	if o.witnessMode != "open" && o.witnessMode != "closed" {
 		return o, usageError{fmt.Errorf("--witness-mode %q: want open or closed", o.witnessMode)}
 	}

@@ -41,7 +41,11 @@ type options struct {
 	keys                                                  keyList
 	maxBatch, maxPending                                  int
 	maxBody                                               int64
-	rate                                                  float64
+	rate, rateAnon, rateRead, rateAuthFail                float64
+	trustedProxies                                        prefixList
+	maxExpensive                                          int
+	expensiveTimeout                                      time.Duration
+	tileCacheMB                                           int64
 	maxDelay, contestWindow, responseWindow               time.Duration
 	publicStats                                           bool
 	level                                                 slog.Level
@@ -93,15 +97,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	origin := signers[0].Name()
 
+	// A development token exists only in development mode: with --key and
+	// no --tokens, the server starts with no tokens at all.
 	var devToken string
-	if o.tokens == "" {
+	if o.tokens == "" && dev {
 		if devToken, o.tokens, err = devTokens(o.data); err != nil {
 			return err
 		}
 	}
-	tokens, err := auth.Load(o.tokens)
-	if err != nil {
-		return err
+	var tokens *auth.Tokens
+	if o.tokens != "" {
+		if tokens, err = auth.Load(o.tokens); err != nil {
+			return err
+		}
+	} else {
+		logger.Warn("no --tokens: the server has no bearer tokens, so no record can be written and every restricted route answers 401; " +
+			"create tokens (ledgerctl keygen, DESIGN.md §7) and pass --tokens FILE")
 	}
 	var policy string
 	var group witness.Group
@@ -147,7 +158,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	acfg := api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: vkeys, WitnessPolicy: policy,
 		Tokens: tokens, Logger: logger, MaxBodyBytes: o.maxBody, MaxBatchBodyBytes: 32 * o.maxBody,
-		RatePerToken: o.rate, RateBurst: 2 * int(o.rate), PublicStats: o.publicStats}
+		RatePerToken: o.rate, RateBurst: burst(o.rate), PublicStats: o.publicStats,
+		RatePerAddr: o.rateAnon, AddrBurst: burst(o.rateAnon), ReadRatePerAddr: o.rateRead, ReadBurst: burst(o.rateRead),
+		AuthFailRate: o.rateAuthFail, AuthFailBurst: burst(o.rateAuthFail), TrustedProxies: o.trustedProxies,
+		MaxExpensive: o.maxExpensive, ExpensiveTimeout: o.expensiveTimeout, TileCacheBytes: o.tileCacheMB << 20}
+	if o.tileCacheMB == 0 {
+		acfg.TileCacheBytes = -1 // no cache
+	}
 	if policy != "" {
 		cs, err := cosign.New(cosign.Config{Log: l, Policy: group, Logger: logger})
 		if err != nil {
@@ -169,6 +186,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "FJA Ledger serving %s\n  origin:   %s\n  vkey:     %s\n  size:     %d\n  data:     %s\n",
 		url, origin, vkeys[0], l.Head().Size, o.data)
+	if tokens == nil {
+		fmt.Fprintf(stdout, "  tokens:   none (no --tokens: nothing can be written)\n")
+	}
 	if devToken != "" {
 		fmt.Fprintf(stdout, "  development producer token: %s\n", devToken)
 		fmt.Fprintf(stdout, "Try it (publish the example constitution first, then a decision):\n"+
@@ -188,6 +208,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	return srv.Shutdown(sctx)
 }
+
+// burst is the bucket size of a rate: twice the rate, at least 1.
+func burst(rate float64) int { return max(1, int(min(2*rate, 1<<31-1))) }
 
 // loadSecret reads the server's digest secret, creating it (32 random
 // bytes, mode 0600) on first start.

@@ -2,15 +2,21 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,11 +29,17 @@ import (
 // shutdown.
 func startDaemon(t *testing.T, until string, args ...string) (banner string, stop func() error) {
 	t.Helper()
+	return startDaemonTo(t, io.Discard, until, args...)
+}
+
+// startDaemonTo is startDaemon with ledgerd's log written to stderr.
+func startDaemonTo(t *testing.T, stderr io.Writer, until string, args ...string) (banner string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	errc := make(chan error, 1)
 	go func() {
-		err := run(ctx, args, pw, io.Discard)
+		err := run(ctx, args, pw, stderr)
 		pw.CloseWithError(errors.Join(err, io.EOF))
 		errc <- err
 	}()
@@ -121,5 +133,112 @@ func TestUsageErrors(t *testing.T) {
 	defer cancel()
 	if err := run(ctx, []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--tokens", "/nonexistent/tokens.json"}, io.Discard, io.Discard); err == nil {
 		t.Error("a missing tokens file was accepted")
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the daemon's logger and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestProductionModeHasNoDevToken: with --key and no --tokens, ledgerd
+// creates and prints no development token, warns, and no token writes.
+func TestProductionModeHasNoDevToken(t *testing.T) {
+	dir := t.TempDir()
+	skey, _, err := signer.GenerateKey(rand.Reader, "ledger.example.org/prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "log.key")
+	if err := signer.WriteKeyFile(keyFile, skey); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	var logs lockedBuffer
+	banner, stop := startDaemonTo(t, &logs, "tokens:", "--data", data, "--listen", "127.0.0.1:0", "--key", keyFile)
+	defer stop()
+	if strings.Contains(banner, "development") || !strings.Contains(banner, "tokens:   none") {
+		t.Fatalf("production banner:\n%s", banner)
+	}
+	for _, name := range []string{"dev-tokens.json", "dev-token"} {
+		if _, err := os.Stat(filepath.Join(data, name)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s in the data directory of a production server: %v", name, err)
+		}
+	}
+	if !strings.Contains(logs.String(), "no --tokens") {
+		t.Errorf("no warning about the missing tokens in the log:\n%s", logs.String())
+	}
+	url := regexp.MustCompile(`http://\S+`).FindString(banner)
+	req, _ := http.NewRequest("POST", url+"/v1/decisions", strings.NewReader("{}"))
+	req.Header.Set("Authorization", "Bearer anything")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a write to a server without tokens: %d, want 401", resp.StatusCode)
+	}
+}
+
+func TestLimitFlags(t *testing.T) {
+	o, err := parseFlags([]string{"--trusted-proxies", "10.0.0.0/8, 192.0.2.1,fd00::1/8", "--rate-read", "5", "--tile-cache-mb", "0"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.1/32"), netip.MustParsePrefix("fd00::/8")}
+	if !slices.Equal(o.trustedProxies, want) || o.rateRead != 5 || o.tileCacheMB != 0 {
+		t.Fatalf("parsed %v %v %v", o.trustedProxies, o.rateRead, o.tileCacheMB)
+	}
+	for _, args := range [][]string{
+		{"--trusted-proxies", "proxy.example.org"},
+		{"--trusted-proxies", "10.0.0.0/33"},
+		{"--rate-read", "0"},
+		{"--rate-auth-fail", "-1"},
+		{"--max-expensive", "0"},
+		{"--tile-cache-mb", "-5"},
+	} {
+		_, err := parseFlags(args, io.Discard)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("parseFlags(%q) = %v, want a usage error", args, err)
+		}
+	}
+}
+
+// TestLimitFlagsReachTheServer: --rate-read and --trusted-proxies are
+// wired to the server: from an untrusted peer, a forged X-Forwarded-For
+// does not escape the read limit.
+func TestLimitFlagsReachTheServer(t *testing.T) {
+	banner, stop := startDaemon(t, "development producer token", "--data", t.TempDir(), "--listen", "127.0.0.1:0",
+		"--rate-read", "0.000001", "--trusted-proxies", "10.0.0.0/8")
+	defer stop()
+	url := regexp.MustCompile(`http://\S+`).FindString(banner)
+	var codes []int
+	for i := range 2 {
+		req, _ := http.NewRequest("GET", url+"/checkpoint", nil)
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+	}
+	if !slices.Equal(codes, []int{200, 429}) {
+		t.Fatalf("two reads with a read burst of 1: %v, want [200 429]", codes)
 	}
 }
