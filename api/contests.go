@@ -17,7 +17,7 @@ import (
 func (s *Server) contestRoutes(limit, body echo.MiddlewareFunc) {
 	e := s.echo
 	e.POST("/v1/contests", s.postContest, limit, body)
-	e.POST("/v1/contests/:id/resolution", s.postResolution, s.requireRole(auth.Reviewer), limit, body)
+	e.POST("/v1/contests/:id/resolution", s.postResolution, limit, s.requireRole(auth.Reviewer), body)
 	e.GET("/v1/contests/:id", s.getContest, limit)
 }
 

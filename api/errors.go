@@ -69,13 +69,7 @@ func toError(err error) (e *Error, internal bool) {
 }
 
 // handleError renders every error, echo's own included, as the JSON body.
-// The first ledger.ErrStopped it sees becomes the reason GET /healthz
-// gives.
 func (s *Server) handleError(err error, c echo.Context) {
-	if errors.Is(err, ledger.ErrStopped) && s.stopReason.Load() == nil {
-		reason := err.Error()
-		s.stopReason.CompareAndSwap(nil, &reason)
-	}
 	if c.Response().Committed {
 		return
 	}

@@ -24,12 +24,8 @@ const maxTileLevel = 7
 // stopped (until a restart).
 func (s *Server) healthz(c echo.Context) error {
 	size := s.cfg.Log.Head().Size
-	if s.cfg.Log.Stats().Failed {
-		reason := "a commit failed and the log stopped taking appends; the cause is in the server log"
-		if r := s.stopReason.Load(); r != nil {
-			reason = *r
-		}
-		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "stopped", "reason": reason, "tree_size": size})
+	if err := s.cfg.Log.Stopped(); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "stopped", "reason": err.Error(), "tree_size": size})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ok", "tree_size": size})
 }

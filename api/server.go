@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -115,9 +114,6 @@ type Server struct {
 	metrics *metrics
 	limits  *limits
 	tiles   *tileCache
-	// stopReason is the text of the ledger.ErrStopped error a request met
-	// first, shown by GET /healthz once the log has stopped.
-	stopReason atomic.Pointer[string]
 }
 
 // New builds a Server; it does not listen yet.

@@ -237,6 +237,10 @@ func (s *soak) decision(k int) (string, []byte) {
 }
 
 func (s *soak) do(method, path, role string, body []byte, hdr map[string]string) (int, []byte) {
+	return s.doWith(s.client, method, path, role, body, hdr)
+}
+
+func (s *soak) doWith(client *http.Client, method, path, role string, body []byte, hdr map[string]string) (int, []byte) {
 	req, err := http.NewRequest(method, s.base+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, []byte(err.Error())
@@ -247,7 +251,7 @@ func (s *soak) do(method, path, role string, body []byte, hdr map[string]string)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := s.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, []byte(err.Error())
 	}
@@ -460,8 +464,12 @@ func (s *soak) contester(ctx context.Context, w int) {
 }
 
 // abuser sends hostile requests; each must be refused with a 4xx, 429 or
-// 503, never a 5xx that says the server failed and never a 2xx.
+// 503, never a 5xx that says the server failed and never a 2xx. It comes
+// from its own loopback address (127.0.0.2), as an attacker would from
+// theirs: the server limits failed authentications per address.
 func (s *soak) abuser(ctx context.Context, w int) {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
 	many := func(n int) []byte {
 		var b bytes.Buffer
 		b.WriteString("{")
@@ -495,7 +503,7 @@ func (s *soak) abuser(ctx context.Context, w int) {
 		for k, v := range c.hdr {
 			hdr[k] = v
 		}
-		code, _ := s.do(c.method, c.path, c.role, c.body, hdr)
+		code, _ := s.doWith(client, c.method, c.path, c.role, c.body, hdr)
 		s.abusive.Add(1)
 		s.statusMu.Lock()
 		s.statuses[code]++
