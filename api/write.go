@@ -65,6 +65,8 @@ func fromAudit(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_record", Message: ve.Error(), Field: ve.Field}
 	case errors.As(err, &se):
 		return errorf(http.StatusConflict, se.Code, se.Message)
+	case errors.Is(err, audit.ErrForbidden):
+		return errorf(http.StatusForbidden, "forbidden", err.Error())
 	case errors.Is(err, audit.ErrConflict):
 		return errorf(http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, audit.ErrNotFound):
@@ -120,7 +122,7 @@ func (s *Server) postDecision(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.cfg.Book.AppendDecision(c.Request().Context(), raw)
+	a, err := s.cfg.Book.AppendDecision(producerContext(c), raw)
 	if err != nil {
 		return err
 	}
@@ -129,6 +131,16 @@ func (s *Server) postDecision(c echo.Context) error {
 		return err
 	}
 	return c.JSON(status(a), r)
+}
+
+// producerContext is the request context of an append, carrying the
+// operators the producer token may log for (if its entry lists any).
+func producerContext(c echo.Context) context.Context {
+	ctx := c.Request().Context()
+	if e := tokenEntry(c); e != nil && len(e.Operators) > 0 {
+		ctx = audit.WithOperators(ctx, e.Operators)
+	}
+	return ctx
 }
 
 // BatchResult is one element of the POST /v1/decisions:batch answer.
@@ -154,7 +166,7 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 	}
 	results := make([]BatchResult, len(reqs))
 	var wg sync.WaitGroup
-	ctx := c.Request().Context()
+	ctx := producerContext(c)
 	for i, r := range reqs {
 		wg.Add(1)
 		go func(i int, r []byte) {

@@ -30,6 +30,9 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 		return nil, err
 	}
 	d := req.Decision
+	if err := checkOperator(ctx, d.System.Operator); err != nil {
+		return nil, err
+	}
 	if err := b.checkDecision(&d, req.Private); err != nil {
 		return nil, err
 	}

@@ -68,12 +68,17 @@ type options struct {
 	readOnly bool
 	dir      string
 	book     []func(*audit.Config)
+	ops      []string // the producer token's operators
 	api      []func(*api.Config)
 	ledger   []func(*ledger.Config)
 }
 
 // An Option changes how New builds the server.
 type Option func(*options)
+
+// WithProducerOperators binds the producer token to the system.operator
+// values it may log for (the tokens file's "operators").
+func WithProducerOperators(ops ...string) Option { return func(o *options) { o.ops = ops } }
 
 // WithOrigin sets the log's checkpoint origin (default DefaultOrigin).
 func WithOrigin(origin string) Option { return func(o *options) { o.origin = origin } }
@@ -183,6 +188,9 @@ func New(t testing.TB, opts ...Option) *Server {
 				t.Fatal(err)
 			}
 			s.Tokens[r] = tok
+			if r == auth.Producer {
+				e.Operators = o.ops
+			}
 			entries = append(entries, e)
 		}
 		tf, _ := json.Marshal(entries)

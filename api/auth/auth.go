@@ -38,6 +38,10 @@ type Entry struct {
 	Name   string `json:"name"`
 	Role   Role   `json:"role"`
 	SHA256 string `json:"sha256"` // lowercase hex of SHA-256(token)
+	// Operators, for a producer, are the system.operator values it may
+	// log for; empty: any (a single-tenant deployment). Other roles MUST
+	// NOT carry it.
+	Operators []string `json:"operators,omitempty"`
 }
 
 // Tokens is a parsed tokens file.
@@ -52,7 +56,7 @@ func Parse(data []byte) (*Tokens, error) {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&es); err != nil {
-		return nil, fmt.Errorf("tokens file: want a JSON array of {name, role, sha256}: %w", err)
+		return nil, fmt.Errorf("tokens file: want a JSON array of {name, role, sha256[, operators]}: %w", err)
 	}
 	t := &Tokens{}
 	for i, e := range es {
@@ -61,6 +65,14 @@ func Parse(data []byte) (*Tokens, error) {
 		}
 		if !slices.Contains(roles, e.Role) {
 			return nil, fmt.Errorf("tokens file: entry %d (%s) has role %q, want one of %v", i, e.Name, e.Role, roles)
+		}
+		if len(e.Operators) > 0 && e.Role != Producer {
+			return nil, fmt.Errorf("tokens file: entry %d (%s) has role %s and operators; only a producer logs for operators", i, e.Name, e.Role)
+		}
+		for _, op := range e.Operators {
+			if op == "" {
+				return nil, fmt.Errorf("tokens file: entry %d (%s) lists an empty operator", i, e.Name)
+			}
 		}
 		h, err := hex.DecodeString(e.SHA256)
 		if err != nil || len(h) != sha256.Size {

@@ -41,9 +41,25 @@ func TestParseRejects(t *testing.T) {
 		`[{"name":"a","role":"producer","sha256":"` + strings.Repeat("0", 63) + `"}]`,
 		`[{"name":"a","role":"producer","sha256":"` + strings.Repeat("z", 64) + `"}]`,
 		`[{"name":"a","role":"producer","sha256":"` + strings.Repeat("0", 64) + `","extra":1}]`,
+		`[{"name":"a","role":"regulator","sha256":"` + strings.Repeat("0", 64) + `","operators":["x"]}]`,
+		`[{"name":"a","role":"producer","sha256":"` + strings.Repeat("0", 64) + `","operators":[""]}]`,
 	} {
 		if _, err := Parse([]byte(in)); err == nil {
 			t.Errorf("Parse(%s) accepted", in)
 		}
+	}
+}
+
+func TestOperators(t *testing.T) {
+	tok, e, _ := NewToken("gateway-eu", Producer)
+	e.Operators = []string{"example-ai", "other-ai"}
+	data, _ := json.Marshal([]Entry{e})
+	ts, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := ts.Authenticate(tok)
+	if !ok || strings.Join(got.Operators, ",") != "example-ai,other-ai" {
+		t.Fatalf("Authenticate = %+v, %v; want the operators of the tokens file", got, ok)
 	}
 }
