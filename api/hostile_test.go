@@ -565,7 +565,7 @@ func TestHostileConcurrentRetries(t *testing.T) {
 	}
 	for i := 0; i < ids; i++ {
 		id := fmt.Sprintf("dec-retry-%d", i)
-		code, b := s.Do("GET", "/v1/decisions/"+id, auth.Regulator, nil)
+		code, b := s.Do("GET", "/v1/decisions/"+id, auth.Regulator, nil, "X-Access-Purpose", "retry test")
 		if code != 200 || !bytes.Contains(b, []byte("रिटायरमेंट")) {
 			t.Errorf("regulator read of %s after concurrent retries: %d %s", id, code, truncateBody(b))
 		}
@@ -602,7 +602,7 @@ func TestHostileRejectedPrivateThenFixed(t *testing.T) {
 		t.Fatalf("BUG: the corrected resubmission: %d %s", code, truncateBody(b))
 	}
 	s.receipt(b)
-	code, b = s.Do("GET", "/v1/decisions/dec-2026-11-27-000003", auth.Regulator, nil)
+	code, b = s.Do("GET", "/v1/decisions/dec-2026-11-27-000003", auth.Regulator, nil, "X-Access-Purpose", "resubmission test")
 	if code != 200 || !bytes.Contains(b, []byte("रिटायरमेंट")) {
 		t.Fatalf("regulator read: %d %s", code, truncateBody(b))
 	}

@@ -214,14 +214,14 @@ func TestReindex(t *testing.T) {
 		*ledger.Log
 		ledger.IndexStore
 	}{q.Log, q.Index}
-	problems, err := audit.CheckIndex(src, q.Log.Head().Size, nil)
+	problems, err := audit.CheckIndex(context.Background(), src, q.Log.Head().Size, nil)
 	if err != nil || len(problems) < 20*7 {
 		t.Fatalf("CheckIndex with the indexes gone: %d problems, %v", len(problems), err)
 	}
-	if err := audit.Reindex(src, q.Log.Head().Size, func(kvs []ledger.KV) error { return q.Index.Update(kvs, nil) }, nil); err != nil {
+	if err := audit.Reindex(context.Background(), src, q.Log.Head().Size, func(kvs []ledger.KV) error { return q.Index.Update(kvs, nil) }, nil); err != nil {
 		t.Fatal(err)
 	}
-	if problems, err := audit.CheckIndex(src, q.Log.Head().Size, nil); err != nil || len(problems) != 0 {
+	if problems, err := audit.CheckIndex(context.Background(), src, q.Log.Head().Size, nil); err != nil || len(problems) != 0 {
 		t.Fatalf("CheckIndex after Reindex: %v, %v", problems, err)
 	}
 	// one wrong value is found and named
@@ -231,7 +231,7 @@ func TestReindex(t *testing.T) {
 		return false
 	})
 	q.Index.Update([]ledger.KV{{Key: skey, Value: append(sval[:len(sval):len(sval)], 'x')}}, nil)
-	if problems, err := audit.CheckIndex(src, q.Log.Head().Size, nil); err != nil || len(problems) != 1 || !strings.Contains(problems[0].Detail, "the record implies") {
+	if problems, err := audit.CheckIndex(context.Background(), src, q.Log.Head().Size, nil); err != nil || len(problems) != 1 || !strings.Contains(problems[0].Detail, "the record implies") {
 		t.Fatalf("CheckIndex with one summary changed: %v, %v", problems, err)
 	}
 	after, _ := q.query(t, url.Values{"jurisdiction": {"DE"}}, 1000)
@@ -253,7 +253,7 @@ func TestQueryPrivate(t *testing.T) {
 		t.Fatalf("%d %s", code, b)
 	}
 	get := func() api.QueryAnswer {
-		code, b := s.do("GET", "/v1/query?kind=decision&private=true", auth.Regulator, nil)
+		code, b := s.do("GET", "/v1/query?kind=decision&private=true", auth.Regulator, nil, "X-Access-Purpose", "query test")
 		if code != 200 {
 			t.Fatalf("%d %s", code, b)
 		}
