@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ type queryFilter struct {
 
 func (q *queryFilter) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&q.kind, "kind", "", "record `kind`: decision, constitution, contest or resolution")
+	f.StringVar(&q.kind, "kind", "", "record `kind`: decision, constitution, contest, resolution or access (reads of private content)")
 	f.StringVar(&q.operator, "operator", "", "decisions of this system `operator`")
 	f.StringVar(&q.model, "model", "", "decisions of this `model`")
 	f.StringVar(&q.action, "action", "", "decisions with this outcome `action`: answered, refused, modified, escalated")
@@ -55,9 +56,9 @@ func (q *queryFilter) params() (url.Values, error) {
 		}
 	}
 	switch q.kind {
-	case "", "decision", "constitution", "contest", "resolution":
+	case "", "decision", "constitution", "contest", "resolution", "access":
 	default:
-		return nil, usageErrorf("--kind must be decision, constitution, contest or resolution, not %q", q.kind)
+		return nil, usageErrorf("--kind must be decision, constitution, contest, resolution or access, not %q", q.kind)
 	}
 	switch q.contestStatus {
 	case "", "open", "resolved", "overdue", "none":
@@ -450,22 +451,29 @@ func fetchStats(ctx context.Context, c *apiClient, params url.Values) (*statsAns
 	return &a, body, nil
 }
 
-// parseGroupBy checks --group-by and returns the fields in order.
-func parseGroupBy(s string) ([]string, error) {
+// parseGroupBy checks --group-by and returns the fields in order, each
+// once: those of recount.GroupFields, or with --kind access those of
+// recount.AccessGroupFields; at most recount.MaxGroupBy.
+func parseGroupBy(kind, s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
+	}
+	fields := recount.GroupFields
+	if kind == "access" {
+		fields = recount.AccessGroupFields
 	}
 	var out []string
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
-		ok := false
-		for _, g := range recount.GroupFields {
-			ok = ok || g == f
+		if !slices.Contains(fields, f) {
+			return nil, usageErrorf("--group-by %q: want a comma-separated list of %s", f, strings.Join(fields, ", "))
 		}
-		if !ok {
-			return nil, usageErrorf("--group-by %q: want a comma-separated list of %s", f, strings.Join(recount.GroupFields, ", "))
+		if !slices.Contains(out, f) {
+			out = append(out, f)
 		}
-		out = append(out, f)
+	}
+	if len(out) > recount.MaxGroupBy {
+		return nil, usageErrorf("--group-by names %d fields, want at most %d", len(out), recount.MaxGroupBy)
 	}
 	return out, nil
 }
@@ -495,7 +503,7 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 			if err != nil {
 				return err
 			}
-			fields, err := parseGroupBy(groupBy)
+			fields, err := parseGroupBy(qf.kind, groupBy)
 			if err != nil {
 				return err
 			}
