@@ -291,7 +291,7 @@ func (b *Book) AccessStats(ctx context.Context, f Filter, groupBy []string) (*St
 		}
 		g := groups[string(key)]
 		if g == nil {
-			if len(groups) == MaxGroups {
+			if len(groups) == maxGroups {
 				perr = tooManyGroups()
 				return false
 			}

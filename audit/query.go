@@ -188,7 +188,8 @@ func leapfrog(cs []*indexCursor, target uint64) (uint64, bool, error) {
 
 // Cursor chunk sizes: a cursor reads minChunk keys after a seek and
 // doubles that (up to maxChunk) while it is read through in order.
-const (
+// Variables only so that tests can make them small.
+var (
 	minChunk = 64
 	maxChunk = 4096
 )

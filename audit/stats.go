@@ -60,6 +60,9 @@ const MaxGroupBy = 3
 // answer, which no recount could tell from a wrong one).
 const MaxGroups = 10000
 
+// maxGroups is MaxGroups, a variable only so that tests can lower it.
+var maxGroups = MaxGroups
+
 // ErrTooManyGroups: a stats request would answer more than MaxGroups
 // groups; narrow the window or the group_by.
 var ErrTooManyGroups = errors.New("too many groups")
@@ -160,7 +163,7 @@ func (b *Book) Stats(ctx context.Context, f Filter, groupBy []string) (*StatsRes
 			}
 			g := groups[string(key)]
 			if g == nil {
-				if len(groups) == MaxGroups {
+				if len(groups) == maxGroups {
 					perr = tooManyGroups()
 					return
 				}
@@ -181,7 +184,7 @@ func (b *Book) Stats(ctx context.Context, f Filter, groupBy []string) (*StatsRes
 }
 
 func tooManyGroups() error {
-	return fmt.Errorf("%w: the answer would hold more than %d groups; narrow the window (from, to), the filters or the group_by", ErrTooManyGroups, MaxGroups)
+	return fmt.Errorf("%w: the answer would hold more than %d groups; narrow the window (from, to), the filters or the group_by", ErrTooManyGroups, maxGroups)
 }
 
 // sortedGroups is the answer of groups, in key order.
