@@ -23,7 +23,7 @@ type streamFixture struct {
 	size uint64
 }
 
-func newStreamFixture(t *testing.T, n int) *streamFixture {
+func newStreamFixture(t testing.TB, n int) *streamFixture {
 	t.Helper()
 	book := newBook(t)
 	tmpl, err := os.ReadFile("../schemas/examples/decision-refused.json")
@@ -246,4 +246,30 @@ func TestStatsBounds(t *testing.T) {
 	if _, err := fx.book.Stats(ctx, audit.Filter{Jurisdiction: "DE"}, []string{"jurisdiction"}); err != nil {
 		t.Errorf("one jurisdiction with a cap of 3 groups: %v", err)
 	}
+}
+
+// BenchmarkQueryLimit1: one page of one record over the whole window of
+// 20,000 decisions, filtered by two posting lists (about 50% and 10% of
+// the decisions): the work is that of the first match, not of the lists.
+func BenchmarkQueryLimit1(b *testing.B) {
+	fx := newStreamFixture(b, 20000)
+	f := audit.Filter{Jurisdiction: "DE", Category: "rare"}
+	for _, limit := range []int{1, 1000} {
+		b.Run(fmt.Sprint("limit=", limit), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := fx.book.Query(context.Background(), f, "", 0, limit); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("stats/group_by=rule,jurisdiction", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := fx.book.Stats(context.Background(), audit.Filter{}, []string{"rule", "jurisdiction"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
