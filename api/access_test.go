@@ -40,6 +40,7 @@ func accessEntry(t *testing.T, r *verify.Receipt) audit.Access {
 // indexes are rebuilt by Reindex.
 func TestAccessLogged(t *testing.T) {
 	s := newServer(t)
+	check := openAPIValidator(t) // every answer below matches the OpenAPI document
 	s.publishConstitution()
 	code, b := s.Do("POST", "/v1/decisions", auth.Producer, example(t, "decision-modified-private.json"))
 	if code != 201 {
@@ -74,6 +75,7 @@ func TestAccessLogged(t *testing.T) {
 		t.Fatalf("regulator read: %d %s", code, b)
 	}
 	headAfter := s.Log.Head().Size
+	check("DecisionView", b)
 	v := decode[api.DecisionView](t, b)
 	if !strings.Contains(v.Private["request"], secret) || v.AccessReceipt == nil {
 		t.Fatalf("regulator read: private %v, access receipt %v", v.Private, v.AccessReceipt)
@@ -123,6 +125,7 @@ func TestAccessLogged(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("private query: %d %s", code, b)
 	}
+	check("QueryAnswer", b)
 	qa := decode[api.QueryAnswer](t, b)
 	if qa.AccessReceipt == nil {
 		t.Fatalf("private query without an access receipt: %s", b)
@@ -146,6 +149,7 @@ func TestAccessLogged(t *testing.T) {
 		if code != 200 || bytes.Contains(b, []byte(secret)) {
 			t.Fatalf("subject read: %d %s", code, b)
 		}
+		check("DecisionView", b)
 		sv := decode[api.DecisionView](t, b)
 		if len(sv.Accesses) != 2 || sv.Accesses[0].Index != ar.Index || sv.Accesses[1].Index != qr.Index ||
 			sv.Accesses[0].Purpose != "case 2026-17 review" || sv.Accesses[1].Actor.Name != "test-regulator" || sv.Accesses[1].Route != "GET /v1/query" {
@@ -156,6 +160,7 @@ func TestAccessLogged(t *testing.T) {
 
 	// auditors count the reads per regulator, and by route
 	code, b = s.Do("GET", "/v1/stats?kind=access&group_by=actor", auth.Regulator, nil)
+	check("StatsAnswer", b)
 	st := decode[api.StatsAnswer](t, b)
 	if code != 200 || len(st.Groups) != 1 || st.Groups[0].Count != 2 || st.Groups[0].Records != 2 ||
 		st.Groups[0].Key["actor"] != "test-regulator" || st.Groups[0].Key["role"] != "regulator" {
@@ -169,6 +174,7 @@ func TestAccessLogged(t *testing.T) {
 		if code, b = s.Do("GET", "/v1/stats?"+bad, auth.Regulator, nil); code != 400 {
 			t.Errorf("stats %s: %d %s, want 400", bad, code, b)
 		}
+		check("Error", b)
 	}
 	// query kind=access finds both access records
 	if got, _ := (&queryFixture{server: s}).query(t, map[string][]string{"kind": {"access"}}, 10); len(got) != 2 || got[0] != ar.Index || got[1] != qr.Index {
