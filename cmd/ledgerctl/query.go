@@ -534,7 +534,7 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 			if g.JSON {
 				return writeLine(w, body)
 			}
-			printGroups(w, fields, ans.Groups)
+			printGroups(w, fields, ans.Groups, qf.kind == "access")
 			size := ""
 			if n, err := checkpointSize(ans.Checkpoint); err == nil {
 				size = fmt.Sprintf(" of tree size %d", n)
@@ -544,20 +544,25 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 		},
 	}
 	qf.register(cmd)
-	cmd.Flags().StringVar(&groupBy, "group-by", "", "group by these comma-separated `fields`: outcome, category, rule, flag, jurisdiction, model, operator")
+	cmd.Flags().StringVar(&groupBy, "group-by", "", "group by these comma-separated `fields` (each once, at most 3): outcome, category, rule, flag, jurisdiction, model, operator; with --kind access: actor, route, purpose")
 	vo.register(cmd)
 	cmd.Flags().Lookup("key").Usage = "verify the checkpoint with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	return cmd
 }
 
 // printGroups prints stats groups as a table: one column per group field
-// (and the constitution beside a rule), then the figures.
-func printGroups(w io.Writer, fields []string, groups []recount.Group) {
+// (and the constitution beside a rule, the role beside an actor), then
+// the figures: of decisions, or with access those of reads of private
+// content (count and records read).
+func printGroups(w io.Writer, fields []string, groups []recount.Group, access bool) {
 	cols := []string{}
 	for _, f := range fields {
 		cols = append(cols, f)
 		if f == "rule" {
 			cols = append(cols, "constitution")
+		}
+		if f == "actor" {
+			cols = append(cols, "role")
 		}
 	}
 	// keys the server sent that the fields do not name, in a stable order
@@ -583,7 +588,11 @@ func printGroups(w io.Writer, fields []string, groups []recount.Group) {
 	for _, c := range cols {
 		fmt.Fprintf(tw, "%s\t", strings.ToUpper(c))
 	}
-	fmt.Fprintln(tw, "COUNT\tCONTESTS\tOVERTURNED\tOVERDUE")
+	if access {
+		fmt.Fprintln(tw, "READS\tRECORDS")
+	} else {
+		fmt.Fprintln(tw, "COUNT\tCONTESTS\tOVERTURNED\tOVERDUE")
+	}
 	for _, g := range groups {
 		for _, c := range cols {
 			v, ok := g.Key[c]
@@ -594,6 +603,10 @@ func printGroups(w io.Writer, fields []string, groups []recount.Group) {
 				v = `""`
 			}
 			fmt.Fprintf(tw, "%s\t", v)
+		}
+		if access {
+			fmt.Fprintf(tw, "%d\t%d\n", g.Count, g.Records)
+			continue
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\n", g.Count, g.Contests, g.Overturned, g.Overdue)
 	}
