@@ -378,6 +378,28 @@ func TestHostileRequests(t *testing.T) {
 		{name: "tile level 9", method: "GET", path: "/tile/9/000", status: 404, code: "not_found"},
 		{name: "tile past the tree", method: "GET", path: "/tile/0/x001/000", status: 404, code: "not_found"},
 		{name: "entry bundle past the tree", method: "GET", path: "/tile/entries/x001/000", status: 404, code: "not_found"},
+		// query and stats: every parameter checked before any index is read
+		{name: "group_by rule 25 times", method: "GET", path: "/v1/stats?group_by=" + strings.TrimSuffix(strings.Repeat("rule,", 25), ","), role: Rg, status: 400, code: "bad_request", field: "group_by"},
+		{name: "group_by rule twice", method: "GET", path: "/v1/stats?group_by=rule,rule", role: Rg, status: 400, code: "bad_request", field: "group_by"},
+		{name: "group_by four fields", method: "GET", path: "/v1/stats?group_by=rule,flag,model,operator", role: Rg, status: 400, code: "bad_request", field: "group_by"},
+		{name: "group_by unknown field", method: "GET", path: "/v1/stats?group_by=subject", role: Rg, status: 400, code: "bad_request", field: "group_by"},
+		{name: "group_by empty field", method: "GET", path: "/v1/stats?group_by=rule,,flag", role: Rg, status: 400, code: "bad_request", field: "group_by"},
+		{name: "group_by given twice", method: "GET", path: "/v1/stats?group_by=rule&group_by=flag", role: Rg, status: 400, code: "bad_request", field: "group_by"},
+		{name: "stats of resolutions", method: "GET", path: "/v1/stats?kind=resolution", role: Rg, status: 400, code: "bad_request", field: "kind"},
+		{name: "stats from after to", method: "GET", path: "/v1/stats?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", role: Rg, status: 400, code: "bad_request", field: "to"},
+		{name: "query limit 100000000", method: "GET", path: "/v1/query?limit=100000000", role: Rg, status: 400, code: "bad_request", field: "limit"},
+		{name: "query limit -1", method: "GET", path: "/v1/query?limit=-1", role: Rg, status: 400, code: "bad_request", field: "limit"},
+		{name: "query limit 2^64", method: "GET", path: "/v1/query?limit=18446744073709551616", role: Rg, status: 400, code: "bad_request", field: "limit"},
+		{name: "query from after to", method: "GET", path: "/v1/query?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", role: Rg, status: 400, code: "bad_request", field: "to"},
+		{name: "query unknown parameter", method: "GET", path: "/v1/query?group-by=rule", role: Rg, status: 400, code: "bad_request", field: "group-by"},
+		{name: "query filter given twice", method: "GET", path: "/v1/query?operator=a&operator=b", role: Rg, status: 400, code: "bad_request", field: "operator"},
+		{name: "query filter value 300 bytes", method: "GET", path: "/v1/query?operator=" + strings.Repeat("o", 300), role: Rg, status: 400, code: "bad_request", field: "operator"},
+		{name: "query filter value 60000 bytes", method: "GET", path: "/v1/query?rule=" + strings.Repeat("r", 60000), role: Rg, status: 400, code: "bad_request", field: "rule"},
+		{name: "query unknown action", method: "GET", path: "/v1/query?action=ignored", role: Rg, status: 400, code: "bad_request", field: "action"},
+		{name: "query cursor not a number", method: "GET", path: "/v1/query?cursor=x", role: Rg, status: 400, code: "bad_request", field: "cursor"},
+		{name: "query private without purpose", method: "GET", path: "/v1/query?private=true", role: Rg, status: 400, code: "bad_request", field: "X-Access-Purpose"},
+		{name: "query private limit 1000", method: "GET", path: "/v1/query?private=true&limit=1000", role: Rg, hdr: []string{"X-Access-Purpose", "audit"}, status: 400, code: "bad_request", field: "limit"},
+		{name: "query by anyone", method: "GET", path: "/v1/query?limit=100000000", status: 401, code: "unauthorized"},
 	}
 
 	for _, c := range cases {
@@ -565,7 +587,7 @@ func TestHostileConcurrentRetries(t *testing.T) {
 	}
 	for i := 0; i < ids; i++ {
 		id := fmt.Sprintf("dec-retry-%d", i)
-		code, b := s.Do("GET", "/v1/decisions/"+id, auth.Regulator, nil)
+		code, b := s.Do("GET", "/v1/decisions/"+id, auth.Regulator, nil, "X-Access-Purpose", "retry test")
 		if code != 200 || !bytes.Contains(b, []byte("रिटायरमेंट")) {
 			t.Errorf("regulator read of %s after concurrent retries: %d %s", id, code, truncateBody(b))
 		}
@@ -602,7 +624,7 @@ func TestHostileRejectedPrivateThenFixed(t *testing.T) {
 		t.Fatalf("BUG: the corrected resubmission: %d %s", code, truncateBody(b))
 	}
 	s.receipt(b)
-	code, b = s.Do("GET", "/v1/decisions/dec-2026-11-27-000003", auth.Regulator, nil)
+	code, b = s.Do("GET", "/v1/decisions/dec-2026-11-27-000003", auth.Regulator, nil, "X-Access-Purpose", "resubmission test")
 	if code != 200 || !bytes.Contains(b, []byte("रिटायरमेंट")) {
 		t.Fatalf("regulator read: %d %s", code, truncateBody(b))
 	}

@@ -1,17 +1,21 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/verify"
 )
 
 // QueryRecord is one record of a query answer, proven against the answer's
@@ -32,27 +36,43 @@ type QueryAnswer struct {
 	Checkpoint string        `json:"checkpoint"`
 	Scanned    Scanned       `json:"scanned"`
 	NextCursor string        `json:"next_cursor,omitempty"`
+	// AccessReceipt is, when private content is answered, the receipt of
+	// the access record logged for this read before the answer was made.
+	AccessReceipt *verify.Receipt `json:"access_receipt,omitempty"`
 }
+
+// AccessPurposeHeader states why private content is read; private reads
+// without it are refused (400 naming it).
+const AccessPurposeHeader = "X-Access-Purpose"
+
+// Parameters of GET /v1/query and GET /v1/stats.
+var (
+	filterParams = []string{"kind", "operator", "model", "action", "category", "rule", "flag", "jurisdiction", "contest_status", "from", "to"}
+	queryParams  = append(slices.Clip(filterParams), "limit", "cursor", "private")
+	statsParams  = append(slices.Clip(filterParams), "group_by")
+)
 
 // getQuery answers the regulator with the matching records of the window,
 // each with its inclusion proof against one checkpoint, and the index
 // range [from, to) that exactly covers the window, so that anyone can
 // re-scan it from the public tiles and check nothing was left out.
+//
+// Every parameter is checked before any index is read. With private=true
+// the X-Access-Purpose header is required and at most
+// audit.MaxAccessRecords records are answered per page; the private
+// content is answered only after an access record naming the records it
+// came from is logged (no log entry, no content).
 func (s *Server) getQuery(c echo.Context) error {
-	if _, err := s.roleOf(c, auth.Regulator); err != nil {
+	who, err := s.roleOf(c, auth.Regulator)
+	if err != nil {
+		return err
+	}
+	if err := checkParams(c, queryParams); err != nil {
 		return err
 	}
 	f, err := parseFilter(c)
 	if err != nil {
 		return err
-	}
-	limit := 100
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return badRequest(fmt.Sprintf("limit is %q, want a whole number 1..1000", truncate(v, 20)))
-		}
-		limit = n
 	}
 	withPrivate := false
 	switch v := c.QueryParam("private"); v {
@@ -60,17 +80,44 @@ func (s *Server) getQuery(c echo.Context) error {
 	case "true":
 		withPrivate = true
 	default:
-		return badRequest(fmt.Sprintf("private is %q, want true or false", truncate(v, 20)))
+		return fieldError("private", fmt.Sprintf("private is %q, want true or false", truncate(v, 20)))
+	}
+	maxLimit := audit.MaxQueryLimit
+	if withPrivate {
+		maxLimit = audit.MaxAccessRecords
+	}
+	limit := min(100, maxLimit)
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			why := ""
+			if withPrivate {
+				why = " with private=true"
+			}
+			return fieldError("limit", fmt.Sprintf("limit is %q, want a whole number 1..%d%s", truncate(v, 20), maxLimit, why))
+		}
+		limit = n
+	}
+	var purpose string
+	if withPrivate {
+		if purpose, err = accessPurpose(c); err != nil {
+			return err
+		}
 	}
 	var cursor uint64
 	if v := c.QueryParam("cursor"); v != "" {
 		if cursor, err = parseUint("cursor", v); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Field = "cursor"
+			}
 			return err
 		}
 	}
-	res, err := s.cfg.Book.Query(c.Request().Context(), f, c.QueryParam("kind"), cursor, limit)
+	ctx := c.Request().Context()
+	res, err := s.cfg.Book.Query(ctx, f, c.QueryParam("kind"), cursor, limit)
 	if err != nil {
-		return err
+		return readError(err)
 	}
 	proofs, err := s.cfg.Log.InclusionProofs(res.Indices, res.Head.Size)
 	if err != nil {
@@ -78,6 +125,7 @@ func (s *Server) getQuery(c echo.Context) error {
 	}
 	ans := QueryAnswer{Records: make([]QueryRecord, 0, len(res.Indices)), Checkpoint: string(res.Head.Checkpoint),
 		Scanned: Scanned{From: res.From, To: res.To}}
+	var read []audit.AccessedRecord
 	for i, idx := range res.Indices {
 		es, err := s.cfg.Log.Entries(idx, 1)
 		if err != nil {
@@ -85,8 +133,12 @@ func (s *Server) getQuery(c echo.Context) error {
 		}
 		rec := QueryRecord{Index: idx, Entry: es[0], LeafHash: ledger.LeafHash(es[0]), InclusionProof: nonNil(proofs[i])}
 		if withPrivate {
-			if rec.Private, err = s.privateOf(es[0]); err != nil {
+			var ar *audit.AccessedRecord
+			if rec.Private, ar, err = s.privateOf(idx, es[0]); err != nil {
 				return err
+			}
+			if ar != nil {
+				read = append(read, *ar)
 			}
 		}
 		ans.Records = append(ans.Records, rec)
@@ -94,7 +146,88 @@ func (s *Server) getQuery(c echo.Context) error {
 	if res.More {
 		ans.NextCursor = strconv.FormatUint(res.Next, 10)
 	}
+	if len(read) > 0 {
+		if ans.AccessReceipt, err = s.logAccess(ctx, who, purpose, "GET /v1/query", read); err != nil {
+			return err
+		}
+	}
 	return c.JSON(http.StatusOK, ans)
+}
+
+// accessPurpose returns the X-Access-Purpose of a private read: required,
+// given once, 1 to audit.MaxPurpose characters without control
+// characters.
+func accessPurpose(c echo.Context) (string, error) {
+	vs := c.Request().Header.Values(AccessPurposeHeader)
+	if len(vs) > 1 {
+		return "", fieldError(AccessPurposeHeader, fmt.Sprintf("%s is given %d times, want once", AccessPurposeHeader, len(vs)))
+	}
+	p := ""
+	if len(vs) == 1 {
+		p = strings.TrimSpace(vs[0])
+	}
+	if err := audit.CheckPurpose(p); err != nil {
+		return "", fieldError(AccessPurposeHeader, fmt.Sprintf("%s %s; a read of private content is logged with its purpose before it is answered", AccessPurposeHeader, err))
+	}
+	return p, nil
+}
+
+// logAccess logs the access record of a private read and returns its
+// receipt; the content MUST NOT be answered when it fails.
+func (s *Server) logAccess(ctx context.Context, who *auth.Entry, purpose, route string, read []audit.AccessedRecord) (*verify.Receipt, error) {
+	a, err := s.cfg.Book.LogAccess(ctx, audit.Access{Actor: audit.Actor{Name: who.Name, Role: string(who.Role)},
+		Purpose: purpose, Records: read, Route: route})
+	if err != nil {
+		var ve *audit.ValidationError
+		if errors.As(err, &ve) {
+			// Everything the client sent was checked before: an access
+			// record that does not validate is the server's fault (e.g. a
+			// token name over 256 characters in the tokens file).
+			return nil, fmt.Errorf("api: the access record does not validate: %w", err)
+		}
+		return nil, err
+	}
+	return NewReceipt(s.cfg.Origin, a.Ack), nil
+}
+
+// checkParams refuses parameters that are not in allowed and parameters
+// given more than once: nothing a request asks for is silently dropped.
+func checkParams(c echo.Context, allowed []string) error {
+	for name, vs := range c.QueryParams() {
+		if !slices.Contains(allowed, name) {
+			return fieldError(truncate(name, 40), fmt.Sprintf("unknown parameter %q; this route takes %s", truncate(name, 40), strings.Join(allowed, ", ")))
+		}
+		if len(vs) > 1 {
+			return fieldError(name, fmt.Sprintf("%s is given %d times, want once", name, len(vs)))
+		}
+	}
+	return nil
+}
+
+// fieldError is a 400 bad_request naming the parameter or header at fault.
+func fieldError(field, msg string) *Error {
+	e := badRequest(msg)
+	e.Field = field
+	return e
+}
+
+// readError maps the errors of Query and Stats: an invalid parameter is a
+// 400 naming it, too many groups a 422, and a deadline passed while
+// scanning a 503 saying to narrow the request.
+func readError(err error) error {
+	var ve *audit.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return fieldError(ve.Field, ve.Field+" "+ve.Message)
+	case errors.Is(err, audit.ErrTooManyGroups):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "too_many_groups", Message: err.Error(), Field: "group_by"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return errorf(http.StatusServiceUnavailable, "query_timeout",
+			"the request took longer than the server allows and was stopped; narrow the window (from, to), add filters or ask for fewer groups")
+	case errors.Is(err, context.Canceled):
+		return errorf(http.StatusServiceUnavailable, "canceled", "the request was canceled while it was being answered")
+	}
+	return err
 }
 
 // roleOf requires a bearer token of role.
@@ -113,19 +246,19 @@ func (s *Server) roleOf(c echo.Context, role auth.Role) (*auth.Entry, error) {
 	return who, nil
 }
 
-// privateOf returns the private content of a logged decision or contest,
-// if any remains.
-func (s *Server) privateOf(entry []byte) (map[string]string, error) {
+// privateOf returns the private content of a logged decision or contest
+// at idx, if any remains, and the record it belongs to.
+func (s *Server) privateOf(idx uint64, entry []byte) (map[string]string, *audit.AccessedRecord, error) {
 	env, err := audit.ParseEnvelope(entry)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var ids struct {
 		DecisionID string `json:"decision_id"`
 		ContestID  string `json:"contest_id"`
 	}
 	if err := json.Unmarshal(env.Body, &ids); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	id := ids.DecisionID
 	switch env.Kind {
@@ -133,11 +266,14 @@ func (s *Server) privateOf(entry []byte) (map[string]string, error) {
 	case audit.KindContest:
 		id = ids.ContestID
 	default:
-		return nil, nil
+		return nil, nil, nil
 	}
 	p, err := s.cfg.Book.Private(env.Kind, id)
 	if errors.Is(err, audit.ErrNotFound) {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return p, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, &audit.AccessedRecord{Kind: env.Kind, ID: id, Index: idx}, nil
 }

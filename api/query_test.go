@@ -214,14 +214,14 @@ func TestReindex(t *testing.T) {
 		*ledger.Log
 		ledger.IndexStore
 	}{q.Log, q.Index}
-	problems, err := audit.CheckIndex(src, q.Log.Head().Size, nil)
+	problems, err := audit.CheckIndex(context.Background(), src, q.Log.Head().Size, nil)
 	if err != nil || len(problems) < 20*7 {
 		t.Fatalf("CheckIndex with the indexes gone: %d problems, %v", len(problems), err)
 	}
-	if err := audit.Reindex(src, q.Log.Head().Size, func(kvs []ledger.KV) error { return q.Index.Update(kvs, nil) }, nil); err != nil {
+	if err := audit.Reindex(context.Background(), src, q.Log.Head().Size, func(kvs []ledger.KV) error { return q.Index.Update(kvs, nil) }, nil); err != nil {
 		t.Fatal(err)
 	}
-	if problems, err := audit.CheckIndex(src, q.Log.Head().Size, nil); err != nil || len(problems) != 0 {
+	if problems, err := audit.CheckIndex(context.Background(), src, q.Log.Head().Size, nil); err != nil || len(problems) != 0 {
 		t.Fatalf("CheckIndex after Reindex: %v, %v", problems, err)
 	}
 	// one wrong value is found and named
@@ -231,7 +231,7 @@ func TestReindex(t *testing.T) {
 		return false
 	})
 	q.Index.Update([]ledger.KV{{Key: skey, Value: append(sval[:len(sval):len(sval)], 'x')}}, nil)
-	if problems, err := audit.CheckIndex(src, q.Log.Head().Size, nil); err != nil || len(problems) != 1 || !strings.Contains(problems[0].Detail, "the record implies") {
+	if problems, err := audit.CheckIndex(context.Background(), src, q.Log.Head().Size, nil); err != nil || len(problems) != 1 || !strings.Contains(problems[0].Detail, "the record implies") {
 		t.Fatalf("CheckIndex with one summary changed: %v, %v", problems, err)
 	}
 	after, _ := q.query(t, url.Values{"jurisdiction": {"DE"}}, 1000)
@@ -253,7 +253,7 @@ func TestQueryPrivate(t *testing.T) {
 		t.Fatalf("%d %s", code, b)
 	}
 	get := func() api.QueryAnswer {
-		code, b := s.do("GET", "/v1/query?kind=decision&private=true", auth.Regulator, nil)
+		code, b := s.do("GET", "/v1/query?kind=decision&private=true", auth.Regulator, nil, "X-Access-Purpose", "query test")
 		if code != 200 {
 			t.Fatalf("%d %s", code, b)
 		}
@@ -274,5 +274,62 @@ func TestQueryPrivate(t *testing.T) {
 	}
 	if code, _ := s.do("GET", "/v1/query?private=maybe", auth.Regulator, nil); code != 400 {
 		t.Fatalf("private=maybe: %d, want 400", code)
+	}
+}
+
+// TestQueryAbusive: requests that once cost work in proportion to the
+// whole log are bounded: a window over everything with limit 1 answers
+// one record and the cursor of the next match, every filter at once
+// answers what a brute-force filter finds, and stats grouped by a field
+// repeated many times are refused before any scan.
+func TestQueryAbusive(t *testing.T) {
+	q := newQueryFixture(t, 40)
+	want := q.brute(audit.Filter{Jurisdiction: "DE"})
+	if len(want) < 3 {
+		t.Fatalf("fixture has %d DE decisions", len(want))
+	}
+	start := time.Now()
+	code, b := q.do("GET", "/v1/query?jurisdiction=DE&from=2000-01-01T00:00:00Z&to=2999-01-01T00:00:00Z&limit=1", auth.Regulator, nil)
+	a := decode[api.QueryAnswer](t, b)
+	if code != 200 || len(a.Records) != 1 || a.Records[0].Index != want[0] || a.NextCursor != fmt.Sprint(want[1]) || a.Scanned.To != q.Log.Head().Size {
+		t.Fatalf("limit 1 over everything: %d %s; want [%d] next %d", code, b, want[0], want[1])
+	}
+	code, b = q.do("GET", "/v1/query?jurisdiction=DE&from=2000-01-01T00:00:00Z&to=2999-01-01T00:00:00Z&limit=1&cursor="+a.NextCursor, auth.Regulator, nil)
+	if a = decode[api.QueryAnswer](t, b); code != 200 || len(a.Records) != 1 || a.Records[0].Index != want[1] || a.NextCursor != fmt.Sprint(want[2]) {
+		t.Fatalf("second page: %d %s", code, b)
+	}
+	t.Logf("two limit-1 pages over the whole window: %v", time.Since(start))
+
+	all := url.Values{"kind": {"decision"}, "operator": {"example-ai"}, "model": {"example-chat"}, "action": {"refused"}, "category": {"medical"},
+		"rule": {"H-12"}, "jurisdiction": {"DE"}, "contest_status": {"none"}, "from": {"2000-01-01T00:00:00Z"}, "to": {"2999-01-01T00:00:00Z"}}
+	got, _ := q.query(t, all, 2)
+	wantAll := q.brute(audit.Filter{Action: "refused", Category: "medical", Rule: "H-12", Jurisdiction: "DE"})
+	if !slices.Equal(got, wantAll) {
+		t.Fatalf("every filter at once: %v, want %v", got, wantAll)
+	}
+	all.Set("flag", "western-sources")
+	got, _ = q.query(t, all, 1000)
+	if wantAll = q.brute(audit.Filter{Action: "refused", Category: "medical", Rule: "H-12", Jurisdiction: "DE", Flag: "western-sources"}); !slices.Equal(got, wantAll) {
+		t.Fatalf("every filter and a flag: %v, want %v", got, wantAll)
+	}
+
+	before := q.Log.Head().Size
+	for _, p := range []string{
+		"/v1/stats?group_by=" + strings.TrimSuffix(strings.Repeat("rule,", 25), ","),
+		"/v1/stats?group_by=rule,jurisdiction,rule",
+		"/v1/query?limit=100000000",
+	} {
+		code, b := q.do("GET", p, auth.Regulator, nil)
+		e, err := parseErrorBody(b)
+		if code != 400 || err != nil || e.Error.Code != "bad_request" || e.Error.Field == "" {
+			t.Errorf("%s: %d %s, want 400 bad_request naming the parameter", p, code, b)
+		}
+	}
+	if q.Log.Head().Size != before {
+		t.Fatal("a refused request was logged")
+	}
+	code, b = q.do("GET", "/v1/query?limit=100000000", auth.Regulator, nil)
+	if !strings.Contains(string(b), "1000") {
+		t.Errorf("absurd limit: the error does not name the maximum: %s", b)
 	}
 }

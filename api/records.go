@@ -10,6 +10,7 @@ import (
 
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/verify"
 )
 
 // DecisionView is the body of GET /v1/decisions/{id}.
@@ -22,13 +23,28 @@ type DecisionView struct {
 	Checkpoint     string          `json:"checkpoint"`
 	InclusionProof [][]byte        `json:"inclusion_proof"`
 	// Private is the decrypted private content, for the regulator role only,
-	// while it has not been erased.
+	// while it has not been erased; it is answered only with the
+	// X-Access-Purpose header, after the access record is logged.
 	Private map[string]string `json:"private,omitempty"`
+	// AccessReceipt is the receipt of the access record logged for this
+	// read of Private, before the answer was made.
+	AccessReceipt *verify.Receipt `json:"access_receipt,omitempty"`
+	// Accesses are, for the subject (X-Contest-Token), the logged reads of
+	// the decision's private content, oldest first (at most
+	// audit.MaxAccessesListed; AccessesTruncated when there are more).
+	Accesses          []audit.AccessView `json:"accesses,omitempty"`
+	AccessesTruncated bool               `json:"accesses_truncated,omitempty"`
 }
 
 // getDecision answers the regulator, or the subject proving standing with
 // the contest token in X-Contest-Token. A wrong token and an unknown id get
 // the same 404, so ids cannot be probed.
+//
+// The regulator's read of a decision with private content is a private
+// read: it needs the X-Access-Purpose header (400 naming it otherwise, and
+// no content), and the content is answered only once an access record of
+// the read is logged. The subject sees every logged access to the
+// decision's private content (who, when, why).
 func (s *Server) getDecision(c echo.Context) error {
 	id := c.Param("id")
 	who, err := s.authenticate(c)
@@ -67,19 +83,39 @@ func (s *Server) getDecision(c echo.Context) error {
 			return unknown
 		}
 	}
-	r, err := s.receiptAt(c.Request().Context(), rec.Index)
+	ctx := c.Request().Context()
+	var private map[string]string
+	if regulator {
+		p, err := s.cfg.Book.Private(audit.KindDecision, id)
+		if err != nil && !errors.Is(err, audit.ErrNotFound) {
+			return err
+		}
+		private = p
+	}
+	var purpose string
+	if private != nil {
+		if purpose, err = accessPurpose(c); err != nil {
+			return err
+		}
+	}
+	r, err := s.receiptAt(ctx, rec.Index)
 	if err != nil {
 		return err
 	}
 	env, _ := json.Marshal(rec.Envelope)
 	v := DecisionView{DecisionID: id, Index: rec.Index, Entry: r.Entry, LeafHash: r.LeafHash, Record: env,
 		Checkpoint: r.Checkpoint, InclusionProof: r.InclusionProof}
-	if regulator {
-		p, err := s.cfg.Book.Private(audit.KindDecision, id)
-		if err != nil && !errors.Is(err, audit.ErrNotFound) {
+	if private != nil {
+		read := []audit.AccessedRecord{{Kind: audit.KindDecision, ID: id, Index: rec.Index}}
+		if v.AccessReceipt, err = s.logAccess(ctx, who, purpose, "GET /v1/decisions/{id}", read); err != nil {
 			return err
 		}
-		v.Private = p
+		v.Private = private
+	}
+	if !regulator {
+		if v.Accesses, v.AccessesTruncated, err = s.cfg.Book.Accesses(ctx, rec.Index); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusOK, v)
 }

@@ -176,7 +176,7 @@ func TestErasure(t *testing.T) {
 	const id = "dec-2026-11-27-000003"
 	secrets := [][]byte{[]byte("मुझे रिटायरमेंट के लिए कहाँ निवेश करना चाहिए?"), []byte("कई विकल्प हैं ... (भविष्य के रिटर्न अनिश्चित हैं)")}
 
-	code, b = s.Do("GET", "/v1/decisions/"+id, auth.Regulator, nil)
+	code, b = s.Do("GET", "/v1/decisions/"+id, auth.Regulator, nil, "X-Access-Purpose", "erasure test")
 	if code != 200 || !bytes.Contains(b, []byte(`"private"`)) {
 		t.Fatalf("regulator read: %d %s", code, b)
 	}

@@ -16,6 +16,7 @@ import (
 //	"q/" field(1) len(2) value idx(8)    a posting: record idx has field = value
 //	"s/" idx(8)                           a decision's summary (for stats)
 //	"cs/" decision idx(8) contest id      a contest's facts, updated by its resolution
+//	"a/", "sa/"                           access records (access.go)
 //
 // Fields: k kind, o operator, m model, a outcome action, c category,
 // r cited rule id, f provenance flag code, j jurisdiction. Values are
@@ -185,6 +186,12 @@ func recordIndex(idx uint64, env *Envelope, contestOf func(id string) (*Contest,
 			return nil, err
 		}
 		return append(kindIndex(KindResolution, idx), ledger.KV{Key: contestFactsKey(c.Decision.Index, c.ContestID), Value: encodeFacts(due, true, overturns(r.Outcome))}), nil
+	case KindAccess:
+		var a Access
+		if err := decodeStrict(env.Body, &a); err != nil {
+			return nil, err
+		}
+		return accessIndex(idx, &a), nil
 	}
 	return kindIndex(env.Kind, idx), nil
 }

@@ -8,12 +8,17 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 
 	"github.com/fjaledger/fja/ledger"
 )
 
 // MaxQueryLimit is the most records one query page returns.
 const MaxQueryLimit = 1000
+
+// MaxFilterValue bounds the length in bytes of one filter value: no
+// indexed field is longer (the schemas bound ids and names to 256).
+const MaxFilterValue = 256
 
 // QueryResult is one page of a query: the matching record indices, in
 // index order, the window's index range [From, To) as of Head, and the
@@ -26,18 +31,29 @@ type QueryResult struct {
 	More     bool
 }
 
+// queryKinds are the kinds a query may name.
+var queryKinds = []Kind{KindDecision, KindConstitution, KindContest, KindResolution, KindAccess}
+
 // Query returns the records of kind (any kind if empty; a decision field
 // filter implies decisions) matching f whose index is in the window and at
-// least cursor, at most limit of them. Filters combine with AND; each is a
-// posting list (index.go), intersected within the window.
+// least cursor, at most limit of them.
+//
+// Its work is bounded by limit and the window, never by the size of an
+// index: filters combine with AND, each a posting list (index.go) read
+// through a cursor that holds one chunk of it at a time, intersected by
+// leapfrogging (each list seeks to the largest index any other list is
+// at) until limit+1 matches are found or the window ends. ctx is honoured
+// in every scan; its error is returned as is (context.DeadlineExceeded
+// when the request's deadline passed).
 func (b *Book) Query(ctx context.Context, f Filter, kind string, cursor uint64, limit int) (*QueryResult, error) {
 	if limit < 1 || limit > MaxQueryLimit {
 		return nil, &ValidationError{Field: "limit", Message: fmt.Sprintf("is %d, want 1..%d", limit, MaxQueryLimit)}
 	}
-	switch Kind(kind) {
-	case "", KindDecision, KindConstitution, KindContest, KindResolution:
-	default:
-		return nil, &ValidationError{Field: "kind", Message: fmt.Sprintf("%q is not a record kind (decision, constitution, contest, resolution)", kind)}
+	if !slices.Contains(queryKinds, Kind(kind)) && kind != "" {
+		return nil, &ValidationError{Field: "kind", Message: fmt.Sprintf("%q is not a record kind (decision, constitution, contest, resolution, access)", truncate(kind, 40))}
+	}
+	if err := f.Check(); err != nil {
+		return nil, err
 	}
 	head := b.cfg.Log.Head()
 	from, to, err := b.window(f, head.Size)
@@ -49,15 +65,14 @@ func (b *Book) Query(ctx context.Context, f Filter, kind string, cursor uint64, 
 	if start >= to {
 		return res, nil
 	}
-	type list struct {
+	var lists []*indexCursor
+	for _, l := range []struct {
 		field byte
 		value string
-	}
-	var lists []list
-	for _, l := range []list{{fieldOperator, f.Operator}, {fieldModel, f.Model}, {fieldAction, f.Action}, {fieldCategory, f.Category},
+	}{{fieldOperator, f.Operator}, {fieldModel, f.Model}, {fieldAction, f.Action}, {fieldCategory, f.Category},
 		{fieldRule, f.Rule}, {fieldFlag, f.Flag}, {fieldJurisdiction, f.Jurisdiction}} {
 		if l.value != "" {
-			lists = append(lists, l)
+			lists = append(lists, b.newCursor(ctx, postingPrefix(l.field, l.value), to))
 		}
 	}
 	decisionOnly := len(lists) > 0 || f.ContestStatus != ""
@@ -71,40 +86,39 @@ func (b *Book) Query(ctx context.Context, f Filter, kind string, cursor uint64, 
 		if k == "" {
 			k = string(KindDecision)
 		}
-		lists = append(lists, list{fieldKind, k})
+		lists = append(lists, b.newCursor(ctx, postingPrefix(fieldKind, k), to))
 	}
-
-	var candidates []uint64
-	if len(lists) == 0 {
-		// Every record in the window: no index needed.
-		for i := start; i < to && len(candidates) <= limit; i++ {
-			candidates = append(candidates, i)
-		}
-	} else {
-		// Intersect the posting lists within [start, to).
-		for n, l := range lists {
-			got, err := b.postings(ctx, l.field, l.value, start, to)
-			if err != nil {
-				return nil, err
-			}
-			if n == 0 {
-				candidates = got
-			} else {
-				candidates = intersect(candidates, got)
-			}
-			if len(candidates) == 0 {
-				break
-			}
+	// The contest facts (keyed by decision index) are read through a cursor
+	// too. A status other than none needs a contest: the facts list joins
+	// the intersection; none is checked against it per match.
+	var facts *indexCursor
+	if f.ContestStatus != "" {
+		facts = b.newCursor(ctx, []byte(prefixContestFacts), to)
+		facts.facts = true
+		if f.ContestStatus != "none" {
+			lists = append(lists, facts)
 		}
 	}
 	now := b.cfg.Now()
-	for _, idx := range candidates {
-		if f.ContestStatus != "" {
-			facts, err := b.contestFactsIn(ctx, idx, idx+1)
+	for target := start; target < to; {
+		idx, ok := target, true
+		if len(lists) > 0 {
+			if idx, ok, err = leapfrog(lists, target); err != nil {
+				return nil, err
+			}
+		} else if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		target = idx + 1
+		if facts != nil {
+			fs, err := facts.factsAt(idx)
 			if err != nil {
 				return nil, err
 			}
-			if contestStatus(facts[idx], now) != f.ContestStatus {
+			if contestStatus(fs, now) != f.ContestStatus {
 				continue
 			}
 		}
@@ -117,40 +131,184 @@ func (b *Book) Query(ctx context.Context, f Filter, kind string, cursor uint64, 
 	return res, nil
 }
 
-// postings returns the indices in [from, to) of the posting list field = value.
-func (b *Book) postings(ctx context.Context, field byte, value string, from, to uint64) ([]uint64, error) {
-	prefix := postingPrefix(field, value)
-	var out []uint64
-	err := b.cfg.Index.Scan(ctx, prefix, binary.BigEndian.AppendUint64(slices.Clip(prefix), from), func(k, _ []byte) bool {
-		if len(k) != len(prefix)+8 {
-			return true // a longer value sharing the prefix cannot happen (length-prefixed); skip defensively
-		}
-		idx := binary.BigEndian.Uint64(k[len(prefix):])
-		if idx >= to {
-			return false
-		}
-		out = append(out, idx)
-		return true
-	})
-	return out, err
-}
-
-// intersect intersects two ascending lists.
-func intersect(a, b []uint64) []uint64 {
-	out := a[:0]
-	for i, j := 0, 0; i < len(a) && j < len(b); {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
+// Check bounds the filter values (a posting key holds a value of at most
+// 65535 bytes; no indexed value is longer than MaxFilterValue) and checks
+// the enumerated ones.
+func (f *Filter) Check() error {
+	for _, v := range []struct{ name, value string }{{"operator", f.Operator}, {"model", f.Model}, {"action", f.Action},
+		{"category", f.Category}, {"rule", f.Rule}, {"flag", f.Flag}, {"jurisdiction", f.Jurisdiction}} {
+		if len(v.value) > MaxFilterValue {
+			return &ValidationError{Field: v.name, Message: fmt.Sprintf("is %d bytes long, want at most %d", len(v.value), MaxFilterValue)}
 		}
 	}
-	return out
+	switch f.Action {
+	case "", "answered", "refused", "modified", "escalated":
+	default:
+		return &ValidationError{Field: "action", Message: fmt.Sprintf("is %q, want answered, refused, modified or escalated", truncate(f.Action, 40))}
+	}
+	switch f.ContestStatus {
+	case "", "open", "resolved", "overdue", "none":
+	default:
+		return &ValidationError{Field: "contest_status", Message: fmt.Sprintf("is %q, want open, resolved, overdue or none", truncate(f.ContestStatus, 40))}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
+		return &ValidationError{Field: "to", Message: fmt.Sprintf("%s is before from %s", f.To.Format(LoggedAtFormat), f.From.Format(LoggedAtFormat))}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// leapfrog returns the least index >= target that every cursor holds
+// (ok false when one of them ends first). Each cursor seeks to the largest
+// index seen so far, so a long list is skipped through, not read whole,
+// when a short one is ahead of it.
+func leapfrog(cs []*indexCursor, target uint64) (uint64, bool, error) {
+	for {
+		agree := true
+		for _, c := range cs {
+			idx, ok, err := c.seek(target)
+			if err != nil || !ok {
+				return 0, false, err
+			}
+			if idx > target {
+				target, agree = idx, false
+			}
+		}
+		if agree {
+			return target, true, nil
+		}
+	}
+}
+
+// Cursor chunk sizes: a cursor reads minChunk keys after a seek and
+// doubles that (up to maxChunk) while it is read through in order.
+// Variables only so that tests can make them small.
+var (
+	minChunk = 64
+	maxChunk = 4096
+)
+
+// indexCursor walks, in ascending order, the record indices of one index
+// list: the keys prefix || idx(8) [|| suffix] with idx < to. It holds at
+// most one chunk of the list (and never splits the keys of one index
+// across chunks); each refill is one Scan from the sought index, on the
+// request's context. Posting lists (facts false) take only keys of exactly
+// len(prefix)+8 bytes; a contest facts list (facts true) decodes each
+// value.
+type indexCursor struct {
+	ctx    context.Context
+	store  ledger.IndexStore
+	prefix []byte
+	to     uint64
+	facts  bool
+
+	buf    []uint64
+	vals   []contestFacts // with facts: vals[i] belongs to buf[i]
+	pos    int
+	next   uint64 // the least index not yet read (once filled)
+	filled bool
+	end    bool // nothing in [next, to) beyond buf
+	chunk  int
+}
+
+func (b *Book) newCursor(ctx context.Context, prefix []byte, to uint64) *indexCursor {
+	return &indexCursor{ctx: ctx, store: b.cfg.Index, prefix: prefix, to: to, chunk: minChunk}
+}
+
+// fill replaces the buffer with the keys from index from on.
+func (c *indexCursor) fill(from uint64) error {
+	c.buf, c.vals, c.pos = c.buf[:0], c.vals[:0], 0
+	full := false
+	var perr error
+	n := 0
+	err := c.store.Scan(c.ctx, c.prefix, binary.BigEndian.AppendUint64(slices.Clip(c.prefix), from), func(k, v []byte) bool {
+		if n++; n%scanCheckEvery == 0 {
+			if perr = c.ctx.Err(); perr != nil {
+				return false
+			}
+		}
+		if len(k) < len(c.prefix)+8 || (!c.facts && len(k) != len(c.prefix)+8) {
+			return true // not a key of this list (a longer value sharing the prefix cannot happen: values are length-prefixed)
+		}
+		idx := binary.BigEndian.Uint64(k[len(c.prefix):])
+		if idx >= c.to {
+			return false
+		}
+		if len(c.buf) >= c.chunk && idx != c.buf[len(c.buf)-1] {
+			full = true
+			return false
+		}
+		if c.facts {
+			f, err := decodeFacts(v)
+			if err != nil {
+				perr = fmt.Errorf("audit: index key %x: %w", k, err)
+				return false
+			}
+			c.vals = append(c.vals, f)
+		}
+		c.buf = append(c.buf, idx)
+		return true
+	})
+	if err := errors.Join(err, perr); err != nil {
+		return err
+	}
+	c.end, c.filled = !full, true
+	if len(c.buf) > 0 {
+		c.next = c.buf[len(c.buf)-1] + 1
+	} else {
+		c.next = max(from, c.next)
+	}
+	return nil
+}
+
+// scanCheckEvery is how many keys a scan callback of this package reads
+// between looks at the request's context (the store looks too; this keeps
+// the promise for any IndexStore).
+const scanCheckEvery = 256
+
+// seek moves to the first index >= target and returns it (ok false when
+// the list has none below to).
+func (c *indexCursor) seek(target uint64) (uint64, bool, error) {
+	for {
+		if c.pos < len(c.buf) && c.buf[len(c.buf)-1] >= target {
+			if c.buf[c.pos] < target {
+				c.pos += sort.Search(len(c.buf)-c.pos, func(i int) bool { return c.buf[c.pos+i] >= target })
+			}
+			return c.buf[c.pos], true, nil
+		}
+		if c.filled && c.end {
+			c.pos = len(c.buf)
+			return 0, false, nil
+		}
+		from := target
+		if c.filled && target <= c.next {
+			from = c.next // reading on in order: a larger chunk next time
+			c.chunk = min(2*c.chunk, maxChunk)
+		}
+		if err := c.fill(from); err != nil {
+			return 0, false, err
+		}
+	}
+}
+
+// factsAt returns the contest facts of decision idx; the cursor moves to
+// idx (calls must not go backwards).
+func (c *indexCursor) factsAt(idx uint64) ([]contestFacts, error) {
+	got, ok, err := c.seek(idx)
+	if err != nil || !ok || got != idx {
+		return nil, err
+	}
+	i := c.pos
+	for i < len(c.buf) && c.buf[i] == idx {
+		i++
+	}
+	return c.vals[c.pos:i], nil
 }
 
 // IndexSource is what Reindex and CheckIndex read: the log's entries and
@@ -163,8 +321,9 @@ type IndexSource interface {
 // Reindex rebuilds the query indexes of the first size entries from the
 // entries alone (for an index lost or damaged): it writes, through put,
 // every key the records imply, overwriting wrong values. It does not
-// delete keys that no record implies.
-func Reindex(src IndexSource, size uint64, put func([]ledger.KV) error, progress func(done, total uint64)) error {
+// delete keys that no record implies. It stops with ctx's error once ctx
+// is done.
+func Reindex(ctx context.Context, src IndexSource, size uint64, put func([]ledger.KV) error, progress func(done, total uint64)) error {
 	var kvs []ledger.KV
 	flush := func(done uint64) error {
 		if len(kvs) > 0 {
@@ -178,7 +337,7 @@ func Reindex(src IndexSource, size uint64, put func([]ledger.KV) error, progress
 		}
 		return nil
 	}
-	err := walkIndex(src, size, func(idx uint64, want []ledger.KV) error {
+	err := walkIndex(ctx, src, size, func(idx uint64, want []ledger.KV) error {
 		kvs = append(kvs, want...)
 		if len(kvs) >= 4096 {
 			return flush(idx + 1)
@@ -200,8 +359,9 @@ type IndexProblem struct {
 
 // CheckIndex recomputes the query index keys of the first size entries and
 // compares them with the stored ones (missing keys, wrong values). It does
-// not look for stray keys that no record implies.
-func CheckIndex(src IndexSource, size uint64, progress func(done, total uint64)) ([]IndexProblem, error) {
+// not look for stray keys that no record implies. It stops with ctx's
+// error once ctx is done.
+func CheckIndex(ctx context.Context, src IndexSource, size uint64, progress func(done, total uint64)) ([]IndexProblem, error) {
 	// Contest facts change when the contest is resolved: compare the last
 	// value each key is given, once the walk is over.
 	last := map[string]struct {
@@ -209,7 +369,7 @@ func CheckIndex(src IndexSource, size uint64, progress func(done, total uint64))
 		val []byte
 	}{}
 	var problems []IndexProblem
-	err := walkIndex(src, size, func(idx uint64, want []ledger.KV) error {
+	err := walkIndex(ctx, src, size, func(idx uint64, want []ledger.KV) error {
 		for _, kv := range want {
 			if bytes.HasPrefix(kv.Key, []byte(prefixContestFacts)) {
 				last[string(kv.Key)] = struct {
@@ -256,8 +416,8 @@ func checkKey(src IndexSource, idx uint64, key, want []byte) *IndexProblem {
 }
 
 // walkIndex calls fn with the index keys of every record in [0, size), in
-// log order.
-func walkIndex(src IndexSource, size uint64, fn func(idx uint64, kvs []ledger.KV) error) error {
+// log order, looking at ctx before each chunk of entries.
+func walkIndex(ctx context.Context, src IndexSource, size uint64, fn func(idx uint64, kvs []ledger.KV) error) error {
 	contests := map[string]*Contest{}
 	contestOf := func(id string) (*Contest, error) {
 		if c := contests[id]; c != nil {
@@ -267,6 +427,9 @@ func walkIndex(src IndexSource, size uint64, fn func(idx uint64, kvs []ledger.KV
 	}
 	const chunk = 1024
 	for i := uint64(0); i < size; i += chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		es, err := src.Entries(i, int(min(chunk, size-i)))
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ type Group struct {
 	Contests   int               `json:"contests"`
 	Overturned int               `json:"overturned"`
 	Overdue    int               `json:"overdue"`
+	// Records is, for access statistics, the number of records whose
+	// private content the counted accesses read (0 and absent otherwise).
+	Records int `json:"records,omitempty"`
 }
 
 // StatsResult is a stats answer: the groups, and the index range [From, To)
@@ -48,37 +52,80 @@ type contestFacts struct {
 	dueBy      time.Time
 }
 
-// Stats counts decisions and their contests, grouped by groupBy, over the
-// index range whose logged_at lies in [f.From, f.To). Because log time is
+// MaxGroupBy is the most distinct group_by fields of one stats request.
+const MaxGroupBy = 3
+
+// MaxGroups is the most groups one stats answer holds. A request whose
+// groups would pass it fails with ErrTooManyGroups (never a truncated
+// answer, which no recount could tell from a wrong one).
+const MaxGroups = 10000
+
+// maxGroups is MaxGroups, a variable only so that tests can lower it.
+var maxGroups = MaxGroups
+
+// ErrTooManyGroups: a stats request would answer more than MaxGroups
+// groups; narrow the window or the group_by.
+var ErrTooManyGroups = errors.New("too many groups")
+
+// normalizeGroupBy checks groupBy against fields and returns it with
+// repeated fields dropped (a repeated field would multiply the keys of
+// every decision with it).
+func normalizeGroupBy(groupBy, fields []string) ([]string, error) {
+	var out []string
+	for _, g := range groupBy {
+		if !slices.Contains(fields, g) {
+			return nil, &ValidationError{Field: "group_by", Message: fmt.Sprintf("%q is not one of %s", truncate(g, 40), strings.Join(fields, ", "))}
+		}
+		if !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	if len(out) > MaxGroupBy {
+		return nil, &ValidationError{Field: "group_by", Message: fmt.Sprintf("names %d fields (%s), want at most %d", len(out), strings.Join(out, ","), MaxGroupBy)}
+	}
+	return out, nil
+}
+
+// Stats counts decisions and their contests, grouped by groupBy (repeated
+// fields count once; at most MaxGroupBy distinct ones), over the index
+// range whose logged_at lies in [f.From, f.To). Because log time is
 // non-decreasing in index order, that range is contiguous, and anyone can
 // recount it from the public tiles. Contests and resolutions are counted
 // wherever they were logged up to the head.
 //
-// It reads the decisions' summaries and contest facts (see index.go), not
-// the entries.
+// It reads the decisions' summaries and, in the same index order, their
+// contest facts (see index.go), not the entries: its memory is bounded by
+// MaxGroups (ErrTooManyGroups past it), its time by the window, and it
+// stops with ctx's error once ctx is done.
 func (b *Book) Stats(ctx context.Context, f Filter, groupBy []string) (*StatsResult, error) {
-	for _, g := range groupBy {
-		if !contains(GroupFields, g) {
-			return nil, &ValidationError{Field: "group_by", Message: fmt.Sprintf("%q is not one of %s", g, strings.Join(GroupFields, ", "))}
-		}
+	groupBy, err := normalizeGroupBy(groupBy, GroupFields)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Check(); err != nil {
+		return nil, err
 	}
 	head := b.cfg.Log.Head()
 	from, to, err := b.window(f, head.Size)
 	if err != nil {
 		return nil, err
 	}
-	facts, err := b.contestFactsIn(ctx, from, to)
-	if err != nil {
-		return nil, err
-	}
+	facts := b.newCursor(ctx, []byte(prefixContestFacts), to)
+	facts.facts = true
 	now := b.cfg.Now()
 	groups := map[string]*Group{}
 	var (
 		perr error
 		sv   summaryView
 		keys keyBuilder
+		n    int
 	)
 	err = b.cfg.Index.Scan(ctx, []byte(prefixSummary), summaryKey(from), func(k, v []byte) bool {
+		if n++; n%scanCheckEvery == 0 {
+			if perr = ctx.Err(); perr != nil {
+				return false
+			}
+		}
 		idx := binary.BigEndian.Uint64(k[len(prefixSummary):])
 		if idx >= to {
 			return false
@@ -90,8 +137,13 @@ func (b *Book) Stats(ctx context.Context, f Filter, groupBy []string) (*StatsRes
 		if !f.matchesView(&sv) {
 			return true
 		}
+		fs, err := facts.factsAt(idx)
+		if err != nil {
+			perr = err
+			return false
+		}
 		var nContests, nOverturned, nOverdue int
-		for _, c := range facts[idx] {
+		for _, c := range fs {
 			nContests++
 			switch {
 			case c.resolved:
@@ -102,12 +154,19 @@ func (b *Book) Stats(ctx context.Context, f Filter, groupBy []string) (*StatsRes
 				nOverdue++
 			}
 		}
-		if f.ContestStatus != "" && f.ContestStatus != contestStatus(facts[idx], now) {
+		if f.ContestStatus != "" && f.ContestStatus != contestStatus(fs, now) {
 			return true
 		}
 		keys.each(&sv, groupBy, func(key []byte) {
+			if perr != nil {
+				return
+			}
 			g := groups[string(key)]
 			if g == nil {
+				if len(groups) == maxGroups {
+					perr = tooManyGroups()
+					return
+				}
 				g = &Group{Key: keys.fields(&sv)}
 				groups[string(key)] = g
 			}
@@ -116,11 +175,20 @@ func (b *Book) Stats(ctx context.Context, f Filter, groupBy []string) (*StatsRes
 			g.Overturned += nOverturned
 			g.Overdue += nOverdue
 		})
-		return true
+		return perr == nil
 	})
 	if err := errors.Join(err, perr); err != nil {
 		return nil, err
 	}
+	return sortedGroups(groups, from, to, head), nil
+}
+
+func tooManyGroups() error {
+	return fmt.Errorf("%w: the answer would hold more than %d groups; narrow the window (from, to), the filters or the group_by", ErrTooManyGroups, maxGroups)
+}
+
+// sortedGroups is the answer of groups, in key order.
+func sortedGroups(groups map[string]*Group, from, to uint64, head ledger.Head) *StatsResult {
 	out := &StatsResult{From: from, To: to, Head: head, Groups: make([]Group, 0, len(groups))}
 	ids := make([]string, 0, len(groups))
 	for id := range groups {
@@ -130,27 +198,7 @@ func (b *Book) Stats(ctx context.Context, f Filter, groupBy []string) (*StatsRes
 	for _, id := range ids {
 		out.Groups = append(out.Groups, *groups[id])
 	}
-	return out, nil
-}
-
-// contestFactsIn returns the contest facts of the decisions in [from, to).
-func (b *Book) contestFactsIn(ctx context.Context, from, to uint64) (map[uint64][]contestFacts, error) {
-	facts := map[uint64][]contestFacts{}
-	var perr error
-	err := b.cfg.Index.Scan(ctx, []byte(prefixContestFacts), binary.BigEndian.AppendUint64([]byte(prefixContestFacts), from), func(k, v []byte) bool {
-		idx := binary.BigEndian.Uint64(k[len(prefixContestFacts):])
-		if idx >= to {
-			return false
-		}
-		c, err := decodeFacts(v)
-		if err != nil {
-			perr = err
-			return false
-		}
-		facts[idx] = append(facts[idx], c)
-		return true
-	})
-	return facts, errors.Join(err, perr)
+	return out
 }
 
 // contestStatus is a decision's contest status: open or overdue while a
@@ -375,13 +423,4 @@ func (b *Book) loggedAt(idx uint64) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("entry %d: %w", idx, err)
 	}
 	return time.Parse(time.RFC3339Nano, env.LoggedAt)
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

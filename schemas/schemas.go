@@ -5,8 +5,9 @@
 // schemas refer to each other by relative $ref, so a validator MUST load
 // every file in FS (or fetch them from BaseURL) before compiling any one.
 //
-//   - decision.v1, constitution.v1, contest.v1, resolution.v1: the body of a
-//     leaf of that kind, as logged. Records are strict: unknown fields are
+//   - decision.v1, constitution.v1, contest.v1, resolution.v1, access.v1:
+//     the body of a leaf of that kind, as logged (an access record is made
+//     by the ledger itself, for each read of private content). Records are strict: unknown fields are
 //     rejected, every string, array and map is bounded.
 //   - envelope.v1: a whole leaf, {"kind","v","logged_at","body"}; the body is
 //     checked against the record schema of its kind.

@@ -7,7 +7,7 @@ import (
 
 func TestNamesAndIDs(t *testing.T) {
 	want := []string{
-		"append-contest.v1", "append-decision.v1", "append-resolution.v1",
+		"access.v1", "append-contest.v1", "append-decision.v1", "append-resolution.v1",
 		"common.v1", "constitution.v1", "contest.v1", "decision.v1",
 		"envelope.v1", "receipt.v1", "resolution.v1",
 	}

@@ -154,7 +154,7 @@ func TestAppendAndGet(t *testing.T) {
 	}
 
 	// get with the regulator token, verified against the checkpoint
-	code, out, _ = ctl(t, "", append(reg, "get", "dec-2026-11-27-000003", "--key", s.VKey)...)
+	code, out, _ = ctl(t, "", append(reg, "get", "dec-2026-11-27-000003", "--purpose", "append test", "--key", s.VKey)...)
 	var view struct {
 		DecisionID string          `json:"decision_id"`
 		Index      uint64          `json:"index"`

@@ -62,7 +62,7 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if err != nil {
 				return err
 			}
-			fields, err := parseGroupBy(groupBy)
+			fields, err := parseGroupBy(qf.kind, groupBy)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -78,7 +79,7 @@ stderr when it is a terminal, or with --progress.`,
 			if err != nil {
 				return fmt.Errorf("fsck %s: %w", dir, err)
 			}
-			if err := checkIndexes(st, rep); err != nil {
+			if err := checkIndexes(cmd.Context(), st, rep); err != nil {
 				return fmt.Errorf("fsck %s: indexes: %w", dir, err)
 			}
 			if err := st.Close(); err != nil {
@@ -143,7 +144,7 @@ func newFsckBar(w io.Writer, total uint64) *progressbar.ProgressBar {
 
 // checkIndexes adds to rep the query index keys that disagree with the
 // records, when the log holds records (the first entry is an envelope).
-func checkIndexes(st *badgerstore.Store, rep *ledger.FsckReport) error {
+func checkIndexes(ctx context.Context, st *badgerstore.Store, rep *ledger.FsckReport) error {
 	if rep.Size == 0 {
 		return nil
 	}
@@ -154,7 +155,7 @@ func checkIndexes(st *badgerstore.Store, rep *ledger.FsckReport) error {
 	if _, err := audit.ParseEnvelope(first[0]); err != nil {
 		return nil // not a log of records: no query indexes
 	}
-	problems, err := audit.CheckIndex(st, rep.Size, nil)
+	problems, err := audit.CheckIndex(ctx, st, rep.Size, nil)
 	if err != nil {
 		return err
 	}

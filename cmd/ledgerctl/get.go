@@ -18,15 +18,19 @@ func newGetCmd() *cobra.Command {
 	var (
 		receipt      bool
 		contestToken string
+		purpose      string
 		index        uint64
 		vo           verifyOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "get DECISION_ID [--receipt] [--contest-token T] [--key VKEY] | get --index N",
+		Use:   "get DECISION_ID [--receipt] [--contest-token T] [--purpose WHY] [--key VKEY] | get --index N",
 		Short: "Fetch a decision record, its receipt, or a log entry",
 		Long: `get DECISION_ID prints the decision record (GET /v1/decisions/{id}) as pretty
 JSON: decision_id, index, record, and for the regulator any private content.
-It needs a regulator --token, or the subject's --contest-token.
+It needs a regulator --token, or the subject's --contest-token. A regulator
+reading a decision with private content must say why with --purpose (sent as
+X-Access-Purpose): the server logs the read as an access record before it
+answers. The subject's answer lists those access records.
 
 get DECISION_ID --receipt prints the receipt (GET /v1/decisions/{id}/receipt)
 as the server returned it, ready for 'ledgerctl verify'.
@@ -129,6 +133,12 @@ the server's answer unchanged.`,
 			if contestToken != "" {
 				hdr = http.Header{"X-Contest-Token": {contestToken}}
 			}
+			if purpose != "" {
+				if hdr == nil {
+					hdr = http.Header{}
+				}
+				hdr.Set("X-Access-Purpose", purpose)
+			}
 			_, body, err := c.do(ctx, http.MethodGet, path, nil, hdr)
 			if err != nil {
 				return fmt.Errorf("GET %s: %w", path, err)
@@ -176,6 +186,7 @@ the server's answer unchanged.`,
 	f := cmd.Flags()
 	f.BoolVar(&receipt, "receipt", false, "print the decision's receipt instead of the record")
 	f.StringVar(&contestToken, "contest-token", "", "the subject's contest `token` (sent as X-Contest-Token)")
+	f.StringVar(&purpose, "purpose", "", "why private content is read (`text` sent as X-Access-Purpose; the read is logged)")
 	f.Uint64Var(&index, "index", 0, "print log entry `N` instead of a decision")
 	vo.register(cmd)
 	f.Lookup("key").Usage = "verify the answer offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ type queryFilter struct {
 
 func (q *queryFilter) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&q.kind, "kind", "", "record `kind`: decision, constitution, contest or resolution")
+	f.StringVar(&q.kind, "kind", "", "record `kind`: decision, constitution, contest, resolution or access (reads of private content)")
 	f.StringVar(&q.operator, "operator", "", "decisions of this system `operator`")
 	f.StringVar(&q.model, "model", "", "decisions of this `model`")
 	f.StringVar(&q.action, "action", "", "decisions with this outcome `action`: answered, refused, modified, escalated")
@@ -55,9 +56,9 @@ func (q *queryFilter) params() (url.Values, error) {
 		}
 	}
 	switch q.kind {
-	case "", "decision", "constitution", "contest", "resolution":
+	case "", "decision", "constitution", "contest", "resolution", "access":
 	default:
-		return nil, usageErrorf("--kind must be decision, constitution, contest or resolution, not %q", q.kind)
+		return nil, usageErrorf("--kind must be decision, constitution, contest, resolution or access, not %q", q.kind)
 	}
 	switch q.contestStatus {
 	case "", "open", "resolved", "overdue", "none":
@@ -450,22 +451,29 @@ func fetchStats(ctx context.Context, c *apiClient, params url.Values) (*statsAns
 	return &a, body, nil
 }
 
-// parseGroupBy checks --group-by and returns the fields in order.
-func parseGroupBy(s string) ([]string, error) {
+// parseGroupBy checks --group-by and returns the fields in order, each
+// once: those of recount.GroupFields, or with --kind access those of
+// recount.AccessGroupFields; at most recount.MaxGroupBy.
+func parseGroupBy(kind, s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
+	}
+	fields := recount.GroupFields
+	if kind == "access" {
+		fields = recount.AccessGroupFields
 	}
 	var out []string
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
-		ok := false
-		for _, g := range recount.GroupFields {
-			ok = ok || g == f
+		if !slices.Contains(fields, f) {
+			return nil, usageErrorf("--group-by %q: want a comma-separated list of %s", f, strings.Join(fields, ", "))
 		}
-		if !ok {
-			return nil, usageErrorf("--group-by %q: want a comma-separated list of %s", f, strings.Join(recount.GroupFields, ", "))
+		if !slices.Contains(out, f) {
+			out = append(out, f)
 		}
-		out = append(out, f)
+	}
+	if len(out) > recount.MaxGroupBy {
+		return nil, usageErrorf("--group-by names %d fields, want at most %d", len(out), recount.MaxGroupBy)
 	}
 	return out, nil
 }
@@ -495,7 +503,7 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 			if err != nil {
 				return err
 			}
-			fields, err := parseGroupBy(groupBy)
+			fields, err := parseGroupBy(qf.kind, groupBy)
 			if err != nil {
 				return err
 			}
@@ -526,7 +534,7 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 			if g.JSON {
 				return writeLine(w, body)
 			}
-			printGroups(w, fields, ans.Groups)
+			printGroups(w, fields, ans.Groups, qf.kind == "access")
 			size := ""
 			if n, err := checkpointSize(ans.Checkpoint); err == nil {
 				size = fmt.Sprintf(" of tree size %d", n)
@@ -536,20 +544,25 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 		},
 	}
 	qf.register(cmd)
-	cmd.Flags().StringVar(&groupBy, "group-by", "", "group by these comma-separated `fields`: outcome, category, rule, flag, jurisdiction, model, operator")
+	cmd.Flags().StringVar(&groupBy, "group-by", "", "group by these comma-separated `fields` (each once, at most 3): outcome, category, rule, flag, jurisdiction, model, operator; with --kind access: actor, route, purpose")
 	vo.register(cmd)
 	cmd.Flags().Lookup("key").Usage = "verify the checkpoint with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	return cmd
 }
 
 // printGroups prints stats groups as a table: one column per group field
-// (and the constitution beside a rule), then the figures.
-func printGroups(w io.Writer, fields []string, groups []recount.Group) {
+// (and the constitution beside a rule, the role beside an actor), then
+// the figures: of decisions, or with access those of reads of private
+// content (count and records read).
+func printGroups(w io.Writer, fields []string, groups []recount.Group, access bool) {
 	cols := []string{}
 	for _, f := range fields {
 		cols = append(cols, f)
 		if f == "rule" {
 			cols = append(cols, "constitution")
+		}
+		if f == "actor" {
+			cols = append(cols, "role")
 		}
 	}
 	// keys the server sent that the fields do not name, in a stable order
@@ -575,7 +588,11 @@ func printGroups(w io.Writer, fields []string, groups []recount.Group) {
 	for _, c := range cols {
 		fmt.Fprintf(tw, "%s\t", strings.ToUpper(c))
 	}
-	fmt.Fprintln(tw, "COUNT\tCONTESTS\tOVERTURNED\tOVERDUE")
+	if access {
+		fmt.Fprintln(tw, "READS\tRECORDS")
+	} else {
+		fmt.Fprintln(tw, "COUNT\tCONTESTS\tOVERTURNED\tOVERDUE")
+	}
 	for _, g := range groups {
 		for _, c := range cols {
 			v, ok := g.Key[c]
@@ -586,6 +603,10 @@ func printGroups(w io.Writer, fields []string, groups []recount.Group) {
 				v = `""`
 			}
 			fmt.Fprintf(tw, "%s\t", v)
+		}
+		if access {
+			fmt.Fprintf(tw, "%d\t%d\n", g.Count, g.Records)
+			continue
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\n", g.Count, g.Contests, g.Overturned, g.Overdue)
 	}

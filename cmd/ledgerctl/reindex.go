@@ -41,7 +41,7 @@ values. ledgerd must be stopped. Check the result with 'ledgerctl fsck'.`,
 				report = func(done, _ uint64) { _ = bar.Set64(int64(done)) }
 			}
 			put := func(kvs []ledger.KV) error { return st.Update(kvs, nil) }
-			if err := audit.Reindex(st, state.Size, put, report); err != nil {
+			if err := audit.Reindex(cmd.Context(), st, state.Size, put, report); err != nil {
 				return fmt.Errorf("reindex %s: %w", dir, err)
 			}
 			if err := st.Close(); err != nil {

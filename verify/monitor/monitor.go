@@ -713,6 +713,24 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 			i := idx
 			c.Resolution = &i
 		}
+	case "access":
+		// A read of private content, logged by the ledger (schemas/access.v1.json).
+		var a struct {
+			AccessID string `json:"access_id"`
+			Records  []struct {
+				Index *uint64 `json:"index"`
+			} `json:"records"`
+		}
+		if err := json.Unmarshal(env.Body, &a); err != nil || a.AccessID == "" || len(a.Records) == 0 {
+			bad("access", "not an access body (access_id and records required): %v", err)
+			break
+		}
+		for _, rec := range a.Records {
+			if rec.Index == nil || *rec.Index >= idx {
+				bad("access", "access %s names a record that is not an earlier entry", a.AccessID)
+				break
+			}
+		}
 	default:
 		bad("envelope", "unknown record kind %q", env.Kind)
 	}

@@ -37,6 +37,14 @@ import (
 // GroupFields are the group_by fields of GET /v1/stats.
 var GroupFields = []string{"outcome", "category", "rule", "flag", "jurisdiction", "model", "operator"}
 
+// AccessGroupFields are the group_by fields of GET /v1/stats?kind=access
+// (reads of private content); grouped by actor, the key names the
+// token's name (actor) and role.
+var AccessGroupFields = []string{"actor", "route", "purpose"}
+
+// MaxGroupBy is the most distinct group_by fields of one stats request.
+const MaxGroupBy = 3
+
 // Filter is the filter of a query or stats request. Empty fields match
 // everything; fields other than Kind and the times apply to decisions, so
 // setting any of them matches decisions only. From and To bound logged_at,
@@ -74,6 +82,9 @@ type Group struct {
 	Contests   int               `json:"contests"`
 	Overturned int               `json:"overturned"`
 	Overdue    int               `json:"overdue"`
+	// Records is, for access statistics, the number of records the
+	// counted reads read.
+	Records int `json:"records,omitempty"`
 }
 
 // Problem is one way an answer differs from the recount. Index is set when
@@ -221,12 +232,37 @@ func (a *Auditor) Query(ctx context.Context, f Filter, scanned Range, records []
 	return rep, nil
 }
 
-// Stats recounts a stats answer for f grouped by groupBy over scanned.
-func (a *Auditor) Stats(ctx context.Context, f Filter, groupBy []string, scanned Range, groups []Group) (*Report, error) {
+// checkGroupBy checks groupBy as the server does and drops repeated
+// fields (the server counts a repeated field once).
+func checkGroupBy(f Filter, groupBy []string) ([]string, error) {
+	fields := GroupFields
+	if f.Kind == "access" {
+		fields = AccessGroupFields
+	} else if f.Kind != "" && f.Kind != "decision" {
+		return nil, fmt.Errorf("statistics count decisions (kind decision) or reads of private content (kind access), not kind %q", f.Kind)
+	}
+	var out []string
 	for _, g := range groupBy {
-		if !slices.Contains(GroupFields, g) {
-			return nil, fmt.Errorf("group_by %q is not one of %s", g, strings.Join(GroupFields, ", "))
+		if !slices.Contains(fields, g) {
+			return nil, fmt.Errorf("group_by %q is not one of %s", g, strings.Join(fields, ", "))
 		}
+		if !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	if len(out) > MaxGroupBy {
+		return nil, fmt.Errorf("group_by names %d fields, at most %d are allowed", len(out), MaxGroupBy)
+	}
+	return out, nil
+}
+
+// Stats recounts a stats answer for f grouped by groupBy over scanned.
+// With f.Kind "access" it recounts the reads of private content (access
+// records) instead of decisions.
+func (a *Auditor) Stats(ctx context.Context, f Filter, groupBy []string, scanned Range, groups []Group) (*Report, error) {
+	groupBy, err := checkGroupBy(f, groupBy)
+	if err != nil {
+		return nil, err
 	}
 	rep, err := a.checkRange(scanned)
 	if err != nil || !rep.OK() {
@@ -239,6 +275,12 @@ func (a *Auditor) Stats(ctx context.Context, f Filter, groupBy []string, scanned
 	lo, now, hi := a.times()
 	gLo, gHi := c.groups(f, groupBy, lo), c.groups(f, groupBy, hi)
 	for _, e := range c.inRange {
+		if f.Kind == "access" {
+			if e.acc != nil {
+				rep.Matched++
+			}
+			continue
+		}
 		if e.dec != nil && f.matchEntry(e) && (f.ContestStatus == "" || c.status(e.dec.DecisionID, now) == f.ContestStatus) {
 			rep.Matched++
 		}
@@ -285,6 +327,7 @@ func (a *Auditor) Stats(ctx context.Context, f Filter, groupBy []string, scanned
 			{"contests", s.Contests, l.Contests, h.Contests},
 			{"overturned", s.Overturned, l.Overturned, h.Overturned},
 			{"overdue", s.Overdue, l.Overdue, h.Overdue},
+			{"records", s.Records, l.Records, h.Records},
 		} {
 			a, b := min(fd.lo, fd.hi), max(fd.lo, fd.hi)
 			switch {
@@ -308,6 +351,10 @@ func (a *Auditor) Stats(ctx context.Context, f Filter, groupBy []string, scanned
 // Groups recounts the stats groups at the given time, without comparing
 // them to an answer: for reports that publish figures with their range.
 func (a *Auditor) Groups(ctx context.Context, f Filter, groupBy []string, scanned Range, at time.Time) ([]Group, *Report, error) {
+	groupBy, err := checkGroupBy(f, groupBy)
+	if err != nil {
+		return nil, nil, err
+	}
 	rep, err := a.checkRange(scanned)
 	if err != nil || !rep.OK() {
 		return nil, rep, err
@@ -511,10 +558,22 @@ type resolution struct {
 	Outcome   string `json:"outcome"`
 }
 
+// access is what the recount needs of an access record.
+type access struct {
+	Actor struct {
+		Name string `json:"name"`
+		Role string `json:"role"`
+	} `json:"actor"`
+	Purpose string            `json:"purpose"`
+	Route   string            `json:"route"`
+	Records []json.RawMessage `json:"records"`
+}
+
 type inEntry struct {
 	idx  uint64
 	kind string
 	dec  *decision
+	acc  *access
 }
 
 // counter gathers the entries of the range and every contest and
@@ -545,6 +604,14 @@ func (c *counter) add(idx uint64, env *envelope, in bool) {
 			k.due, _ = time.Parse(time.RFC3339Nano, k.DueBy)
 			c.contests[k.ContestID] = &k
 			c.byDecision[k.Decision.DecisionID] = append(c.byDecision[k.Decision.DecisionID], k.ContestID)
+		}
+	case "access":
+		if in {
+			var x access
+			if json.Unmarshal(env.Body, &x) == nil {
+				c.inRange = append(c.inRange, inEntry{idx: idx, kind: env.Kind, acc: &x})
+				return
+			}
 		}
 	case "resolution":
 		var r resolution
@@ -610,9 +677,37 @@ func (f *Filter) matchEntry(e inEntry) bool {
 	return true
 }
 
-// groups counts the decisions of the range matching f at time now.
+// groups counts the decisions of the range matching f at time now (with
+// f.Kind "access", the access records of the range).
 func (c *counter) groups(f Filter, groupBy []string, now time.Time) map[string]Group {
 	out := map[string]Group{}
+	if f.Kind == "access" {
+		for _, e := range c.inRange {
+			if e.acc == nil {
+				continue
+			}
+			key := map[string]string{}
+			for _, g := range groupBy {
+				switch g {
+				case "actor":
+					key["actor"], key["role"] = e.acc.Actor.Name, e.acc.Actor.Role
+				case "route":
+					key["route"] = e.acc.Route
+				case "purpose":
+					key["purpose"] = e.acc.Purpose
+				}
+			}
+			id := keyString(key)
+			gr, ok := out[id]
+			if !ok {
+				gr = Group{Key: key}
+			}
+			gr.Count++
+			gr.Records += len(e.acc.Records)
+			out[id] = gr
+		}
+		return out
+	}
 	for _, e := range c.inRange {
 		if e.dec == nil || !f.matchEntry(e) {
 			continue
@@ -669,12 +764,21 @@ func groupKeys(d *decision, groupBy []string) []map[string]string {
 		case "operator":
 			vals = []map[string]string{{"operator": d.System.Operator}}
 		case "rule":
+			// a rule cited twice by one decision counts once, as a flag raised twice
+			seen := map[string]bool{}
 			for _, r := range d.Rules {
-				vals = append(vals, map[string]string{"rule": r.RuleID, "constitution": d.Constitution.ID + "@" + d.Constitution.Version})
+				if !seen[r.RuleID] {
+					seen[r.RuleID] = true
+					vals = append(vals, map[string]string{"rule": r.RuleID, "constitution": d.Constitution.ID + "@" + d.Constitution.Version})
+				}
 			}
 		case "flag":
+			seen := map[string]bool{}
 			for _, fl := range d.ProvenanceFlags {
-				vals = append(vals, map[string]string{"flag": fl.Code})
+				if !seen[fl.Code] {
+					seen[fl.Code] = true
+					vals = append(vals, map[string]string{"flag": fl.Code})
+				}
 			}
 			if len(vals) == 0 {
 				vals = []map[string]string{{"flag": ""}}

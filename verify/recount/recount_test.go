@@ -148,3 +148,46 @@ func TestStatsClockSlack(t *testing.T) {
 		t.Fatalf("resolved: %v %+v", err, rep)
 	}
 }
+
+// TestAccessStats: reads of private content (access records) are
+// recounted per actor, with the number of records they read; a count the
+// server inflated is a problem; decision statistics do not count them.
+func TestAccessStats(t *testing.T) {
+	leaves := testLog(t0.Add(time.Hour), false)
+	for i := range 6 {
+		at := t0.Add(time.Duration(600+i) * time.Second).Format(time.RFC3339Nano)
+		name := []string{"reg-a", "reg-b"}[i%2]
+		recs := `{"id":"d7","index":7,"kind":"decision"}`
+		if name == "reg-b" {
+			recs += `,{"id":"d14","index":14,"kind":"decision"}`
+		}
+		body := fmt.Sprintf(`{"access_id":"acc-%032d","actor":{"name":%q,"role":"regulator"},"purpose":"audit","records":[%s],"route":"GET /v1/query"}`, i, name, recs)
+		leaves = append(leaves, fmt.Appendf(nil, `{"body":%s,"kind":"access","logged_at":%q,"v":1}`, body, at))
+	}
+	a := auditor(leaves, -1, t0.Add(time.Hour+time.Hour))
+	f := Filter{Kind: "access"}
+	all := Range{From: 0, To: uint64(len(leaves))}
+	right := []Group{
+		{Key: map[string]string{"actor": "reg-a", "role": "regulator"}, Count: 3, Records: 3},
+		{Key: map[string]string{"actor": "reg-b", "role": "regulator"}, Count: 3, Records: 6},
+	}
+	rep, err := a.Stats(context.Background(), f, []string{"actor", "actor"}, all, right)
+	if err != nil || !rep.OK() || rep.Matched != 6 {
+		t.Fatalf("right access answer: %v %+v", err, rep)
+	}
+	wrong := []Group{right[0], {Key: right[1].Key, Count: 3, Records: 5}}
+	if rep, err = a.Stats(context.Background(), f, []string{"actor"}, all, wrong); err != nil || rep.OK() {
+		t.Fatalf("records undercounted, but the recount found no problem: %v %+v", err, rep)
+	}
+	if _, err := a.Stats(context.Background(), f, []string{"rule"}, all, right); err == nil {
+		t.Fatal("group_by rule for access statistics was accepted")
+	}
+	if _, err := a.Stats(context.Background(), Filter{}, []string{"rule", "flag", "model", "operator"}, all, nil); err == nil {
+		t.Fatal("four group_by fields were accepted")
+	}
+	// decisions only: the access records count nowhere
+	groups, _, err := a.Groups(context.Background(), Filter{}, nil, all, t0)
+	if err != nil || len(groups) != 1 || groups[0].Count != 599 {
+		t.Fatalf("decision totals over a log with access records: %+v, %v", groups, err)
+	}
+}
