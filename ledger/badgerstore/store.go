@@ -63,8 +63,9 @@ type Store struct {
 }
 
 var (
-	_ ledger.Storage    = (*Store)(nil)
-	_ ledger.IndexStore = (*Store)(nil)
+	_ ledger.Storage      = (*Store)(nil)
+	_ ledger.IndexStore   = (*Store)(nil)
+	_ ledger.BatchLimiter = (*Store)(nil)
 )
 
 // snapshot is a read-only Badger transaction shared by readers. The Store
@@ -146,8 +147,22 @@ func (s *Store) DB() *badger.DB { return s.db }
 // made through DB.
 func (s *Store) Refresh() { s.refresh() }
 
-// MaxBatchBytes is the largest batch (entries plus tiles) one transaction takes.
-func (s *Store) MaxBatchBytes() int64 { return s.db.MaxBatchSize() }
+// BatchLimits implements ledger.BatchLimiter with Badger's transaction
+// limits: a transaction refuses the record that brings its count to
+// MaxBatchCount or its estimated size to MaxBatchSize (ErrTxnTooBig). Badger
+// estimates a record as its key, its value if shorter than the value
+// threshold (else a 12-byte value pointer), 2 bytes of metadata and 10 of
+// version; the store adds one prefix byte to every key the ledger names.
+// Every transaction starts out counting one record and len("!badger!txn")+10
+// bytes for the marker that ends it.
+func (s *Store) BatchLimits() ledger.BatchLimits {
+	return ledger.BatchLimits{
+		MaxRecords:     s.db.MaxBatchCount() - 2,
+		MaxBytes:       s.db.MaxBatchSize() - 1 - int64(len("!badger!txn")+10),
+		ValueCap:       s.db.Opts().ValueThreshold - 1,
+		RecordOverhead: 1 + 2 + 10,
+	}
+}
 
 func entryKey(i uint64) []byte {
 	k := make([]byte, 9)
