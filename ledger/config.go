@@ -209,11 +209,11 @@ func (c *Config) stampBudget() (stampBudget, error) {
 		oneBytes = oneRecords * lim.cost(MaxKeySize, int(lim.ValueCap))
 	}
 	if lim.MaxRecords > 0 && records+oneRecords > lim.MaxRecords {
-		return stampBudget{}, fmt.Errorf("ledger: a batch of MaxBatch %d entries can write %d records (%d entries and dedup keys, %d tiles, the state, and %d for one stamped entry), the storage commits at most %d: lower MaxBatch",
+		return stampBudget{}, fmt.Errorf("ledger: a batch of MaxBatch %d entries can write %d records in one commit (%d entries and dedup keys, %d tiles, the state, and %d for one stamped entry at MaxExtraPerEntry), the storage commits at most %d records: lower MaxBatch",
 			c.MaxBatch, records+oneRecords, 2*n, tiles, oneRecords, lim.MaxRecords)
 	}
 	if lim.MaxBytes > 0 && bytes+oneBytes > lim.MaxBytes {
-		return stampBudget{}, fmt.Errorf("ledger: a batch of MaxBatch %d entries and MaxBatchBytes %d can count %d bytes in one commit (%d for one stamped entry's keys), the storage commits at most %d: lower MaxBatch or MaxBatchBytes",
+		return stampBudget{}, fmt.Errorf("ledger: a batch of MaxBatch %d entries and MaxBatchBytes %d can count %d bytes in one commit (%d of them for one stamped entry at MaxExtraPerEntry keys of MaxKeySize), the storage commits at most %d bytes: lower MaxBatch or MaxBatchBytes, or give the storage larger transactions",
 			c.MaxBatch, c.MaxBatchBytes, bytes+oneBytes, oneBytes, lim.MaxBytes)
 	}
 	b := stampBudget{limits: lim}

@@ -26,7 +26,7 @@ func TestConformance(t *testing.T) {
 // commits, both at the record limit and at the byte limit; Badger refuses a
 // batch one step past its real limits. So the limits are never optimistic.
 func TestBatchLimitsHold(t *testing.T) {
-	s, err := Open(Config{Dir: t.TempDir()})
+	s, err := Open(Config{Dir: t.TempDir(), MemTableSize: 4 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,12 +43,19 @@ type Config struct {
 	Dir string
 	// Logger receives Badger's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// MemTableSize is the size of Badger's memtables (default 64 MiB).
+	// One commit takes at most 15% of it (see BatchLimits), which bounds
+	// the ledger's batches; memory use is a few times it.
+	MemTableSize int64
 }
 
 // Validate reports what is missing from c.
 func (c Config) Validate() error {
 	if c.Dir == "" {
 		return errors.New("badgerstore: Dir is empty, want a directory path")
+	}
+	if c.MemTableSize != 0 && c.MemTableSize < 1<<20 {
+		return fmt.Errorf("badgerstore: MemTableSize is %d, want 0 (default) or at least 1 MiB", c.MemTableSize)
 	}
 	return nil
 }
@@ -87,11 +94,15 @@ func Open(c Config) (*Store, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	mem := c.MemTableSize
+	if mem == 0 {
+		mem = 64 << 20
+	}
 	opts := badger.DefaultOptions(c.Dir).
 		WithSyncWrites(true).
 		WithLogger(badgerLogger{c.Logger}).
 		WithMetricsEnabled(false).
-		WithMemTableSize(64 << 20).
+		WithMemTableSize(mem).
 		WithNumCompactors(2).
 		WithValueThreshold(1 << 10)
 	db, err := badger.Open(opts)
@@ -238,7 +249,7 @@ func (s *Store) Commit(b *ledger.Batch) error {
 	}
 	for _, kv := range b.Extra {
 		if err := txn.Set(indexKey(kv.Key), kv.Value); err != nil {
-			return fmt.Errorf("badgerstore: index key %q: %w", kv.Key, err)
+			return fmt.Errorf("badgerstore: index key %q (%d bytes): %w", kv.Key[:min(len(kv.Key), 64)], len(kv.Key), err)
 		}
 	}
 	if err := txn.Set(stateKey, encodeState(b.State)); err != nil {
