@@ -478,3 +478,63 @@ func TestStampBounds(t *testing.T) {
 		t.Fatalf("log size %d, want 5 (3 plain, 2 stamped)", n)
 	}
 }
+
+// TestManyIndexKeysNeverStopTheLog: entries with as many index keys as the
+// audit layer's largest decision (521: six postings, 256 rules, 256 flags, a
+// summary, a digest and the sealed content), queued by the hundred behind a
+// held commit so that they meet in one batch: more of them than one Badger
+// transaction takes (about 197 at the default 64 MiB memtable). Without the
+// batch budget this stopped the log with "Txn is too big"; with it, the
+// ones that do not fit are pushed back, retried, and all are logged.
+func TestManyIndexKeysNeverStopTheLog(t *testing.T) {
+	if raceEnabled {
+		t.Skip("156,000 index keys take half a minute under the race detector; TestStampBounds covers the same budget")
+	}
+	s, _ := newKey(t)
+	l, f := openFaulty(t, t.TempDir(), s, nil)
+	defer l.Close()
+	stamp := func(i int) ledger.StampFunc {
+		return func(idx uint64, _ time.Time) ([]byte, []ledger.KV, error) {
+			kvs := make([]ledger.KV, 521)
+			for j := range kvs {
+				kvs[j] = ledger.KV{Key: fmt.Appendf(nil, "q/r\x00\x10rule-%04d-%06d/%d", j, i, idx)}
+			}
+			return fmt.Appendf(nil, "decision %d", i), kvs, nil
+		}
+	}
+	gate := f.Hold()
+	first := appendAll(l, 0, 1)
+	<-gate.Held()
+	const n = 300
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			for {
+				_, err := l.AppendStamped(context.Background(), fmt.Appendf(nil, "decision/%d", i), stamp(i))
+				if !errors.Is(err, ledger.ErrPushback) {
+					errs <- err
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
+	gate.Release()
+	within(t, "300 appends of 521 index keys each", func() {
+		if r := <-first; r.err != nil {
+			t.Errorf("first append: %v", r.err)
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Errorf("append: %v", err)
+			}
+		}
+	})
+	if err := l.Stopped(); err != nil {
+		t.Fatalf("the log stopped: %v", err)
+	}
+	if got := l.Head().Size; got != n+1 {
+		t.Fatalf("log size %d, want %d", got, n+1)
+	}
+	t.Logf("%d pushbacks, %d batches", l.Stats().Pushbacks, l.Stats().Batches)
+}

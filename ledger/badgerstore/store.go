@@ -45,7 +45,10 @@ type Config struct {
 	Logger *slog.Logger
 	// MemTableSize is the size of Badger's memtables (default 64 MiB).
 	// One commit takes at most 15% of it (see BatchLimits), which bounds
-	// the ledger's batches; memory use is a few times it.
+	// the ledger's batches: with its per-entry bounds (one stamped entry
+	// may count 5 MB) the ledger needs about 42 MiB, and ledger.Open
+	// refuses a store too small for its Config. Memory use is a few times
+	// MemTableSize.
 	MemTableSize int64
 }
 
