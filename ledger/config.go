@@ -27,6 +27,8 @@ type Config struct {
 	// MaxBatch is the most entries integrated in one commit (default 1024).
 	MaxBatch int
 	// MaxBatchBytes bounds the entry bytes of one commit (default 8 MiB).
+	// Open refuses a MaxBatch and MaxBatchBytes whose worst-case batch a
+	// Storage that is a BatchLimiter cannot commit at once.
 	MaxBatchBytes int
 	// MaxDelay is how long the sequencer waits for a batch to fill once its
 	// first entry arrived (default 2ms).
