@@ -366,21 +366,26 @@ func TestOpenChecksBatchLimits(t *testing.T) {
 	for _, c := range []struct {
 		mem      int64
 		maxBatch int
-		want     []string
+		want     []string // the storage's limit is appended
 	}{
-		{0, 200_000, []string{"MaxBatch 200000", "at most 104855 records"}},
-		{16 << 20, 0, []string{"MaxBatch 1024", "at most 2516560 bytes"}},
+		{0, 200_000, []string{"MaxBatch 200000", "can write 401826 records"}},
+		{16 << 20, 0, []string{"MaxBatch 1024", "can count 6405543 bytes"}},
 	} {
 		st, err := badgerstore.Open(badgerstore.Config{Dir: t.TempDir(), MemTableSize: c.mem})
 		if err != nil {
 			t.Fatal(err)
+		}
+		lim := st.BatchLimits()
+		want := append(c.want, fmt.Sprintf("at most %d records", lim.MaxRecords))
+		if c.mem != 0 {
+			want[2] = fmt.Sprintf("at most %d bytes", lim.MaxBytes)
 		}
 		_, err = ledger.Open(ledger.Config{Origin: testOrigin, Signers: []note.Signer{s}, Storage: st, MaxBatch: c.maxBatch})
 		st.Close()
 		if err == nil {
 			t.Fatalf("Open with MaxBatch %d over a store of memtable %d succeeded, want a refusal", c.maxBatch, c.mem)
 		}
-		for _, w := range c.want {
+		for _, w := range want {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("Open refusal %q does not say %q", err, w)
 			}
