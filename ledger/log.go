@@ -97,6 +97,20 @@ type Log struct {
 	seq           uint64      // sequence number of the last batch built
 	retained      []batchKeys // batches whose keys are still in inflight, oldest first
 	prunedThrough uint64      // the keys of batches up to this one left inflight
+
+	// budget is what the stamped entries of one batch may add to its
+	// commit within the storage's BatchLimits; used is what the batch
+	// being built took of it (both the sequencer goroutine's: stamps run
+	// there).
+	budget stampBudget
+	used   batchUse
+}
+
+// batchUse is what the stamped entries of the batch starting at start took
+// of the stamp budget so far.
+type batchUse struct {
+	start          uint64
+	records, bytes int64
 }
 
 // batchKeys are the dedup keys a batch added to inflight.
@@ -134,6 +148,10 @@ func Open(cfg Config) (*Log, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	budget, err := cfg.stampBudget()
+	if err != nil {
+		return nil, err
+	}
 	st, err := cfg.Storage.Load()
 	if err != nil {
 		return nil, err
@@ -160,6 +178,7 @@ func Open(cfg Config) (*Log, error) {
 		rng:      rng,
 		edges:    edges,
 		lastTime: st.LastTime,
+		budget:   budget,
 	}
 	root := rootOf(rng)
 	if st.Checkpoint == nil || st.Size == 0 {
@@ -295,7 +314,60 @@ func (l *Log) AppendStamped(ctx context.Context, key []byte, stamp StampFunc) (*
 	if len(key) == 0 {
 		return nil, errors.New("ledger: AppendStamped needs a dedup key")
 	}
-	return l.submit(ctx, &request{stamp: stamp, key: append([]byte{'k'}, key...)})
+	if len(key) > MaxKeySize {
+		return nil, fmt.Errorf("%w: dedup key of %d bytes, want at most %d", ErrTooLarge, len(key), MaxKeySize)
+	}
+	k := append([]byte{'k'}, key...)
+	return l.submit(ctx, &request{stamp: l.bounded(k, stamp), key: k})
+}
+
+// bounded wraps a stamp with the per-entry bounds (MaxExtraPerEntry,
+// MaxKeySize) and the batch's stamp budget, so that no Commit exceeds the
+// storage's BatchLimits. An entry over the bounds, or whose keys alone
+// exceed the budget of a whole batch, fails with ErrTooLarge; one that does
+// not fit what its batch has left fails with ErrPushback (the client
+// retries and it goes into a later batch).
+//
+// It relies on stamps running on the sequencer goroutine, in index order,
+// while l.size is the start of the batch being built: the first entry of a
+// batch is stamped with index l.size. What an entry that fails after its
+// stamp (too large, carried to the next batch) took is not given back,
+// which only errs on the safe side, and only for the rest of that batch.
+func (l *Log) bounded(key []byte, stamp StampFunc) StampFunc {
+	return func(index uint64, loggedAt time.Time) ([]byte, []KV, error) {
+		e, kvs, err := stamp(index, loggedAt)
+		if err != nil || len(e) > MaxEntrySize {
+			return e, kvs, err // the sequencer refuses them; nothing is used
+		}
+		if len(kvs) > MaxExtraPerEntry {
+			return nil, nil, fmt.Errorf("%w: the entry brings %d index keys, want at most %d", ErrTooLarge, len(kvs), MaxExtraPerEntry)
+		}
+		lim := l.budget.limits
+		records, bytes := int64(1+len(kvs)), lim.cost(len(key), 8)
+		for _, kv := range kvs {
+			if len(kv.Key) > MaxKeySize {
+				return nil, nil, fmt.Errorf("%w: index key of %d bytes, want at most %d", ErrTooLarge, len(kv.Key), MaxKeySize)
+			}
+			bytes += lim.cost(len(kv.Key), len(kv.Value))
+		}
+		b := l.budget
+		if (b.records > 0 && records > b.records) || (b.bytes > 0 && bytes > b.bytes) {
+			return nil, nil, fmt.Errorf("%w: the entry's %d keys count %d bytes toward one commit, the storage takes at most %d keys and %d bytes beside a full batch",
+				ErrTooLarge, records, bytes, b.records, b.bytes)
+		}
+		if index == l.size || l.used.start != l.size {
+			l.used = batchUse{start: l.size}
+		}
+		u := &l.used
+		if (b.records > 0 && u.records+records > b.records) || (b.bytes > 0 && u.bytes+bytes > b.bytes) {
+			l.stats.pushbacks.Add(1)
+			return nil, nil, fmt.Errorf("%w: the batch at index %d is at the storage's limit of %d keys and %d bytes of index keys",
+				ErrPushback, l.size, b.records, b.bytes)
+		}
+		u.records += records
+		u.bytes += bytes
+		return e, kvs, nil
+	}
 }
 
 func (l *Log) submit(ctx context.Context, r *request) (*Ack, error) {

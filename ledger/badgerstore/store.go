@@ -43,12 +43,22 @@ type Config struct {
 	Dir string
 	// Logger receives Badger's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// MemTableSize is the size of Badger's memtables (default 64 MiB).
+	// One commit takes at most 15% of it (see BatchLimits), which bounds
+	// the ledger's batches: with its per-entry bounds (one stamped entry
+	// may count 5 MB) the ledger needs about 42 MiB, and ledger.Open
+	// refuses a store too small for its Config. Memory use is a few times
+	// MemTableSize.
+	MemTableSize int64
 }
 
 // Validate reports what is missing from c.
 func (c Config) Validate() error {
 	if c.Dir == "" {
 		return errors.New("badgerstore: Dir is empty, want a directory path")
+	}
+	if c.MemTableSize != 0 && c.MemTableSize < 1<<20 {
+		return fmt.Errorf("badgerstore: MemTableSize is %d, want 0 (default) or at least 1 MiB", c.MemTableSize)
 	}
 	return nil
 }
@@ -63,8 +73,9 @@ type Store struct {
 }
 
 var (
-	_ ledger.Storage    = (*Store)(nil)
-	_ ledger.IndexStore = (*Store)(nil)
+	_ ledger.Storage      = (*Store)(nil)
+	_ ledger.IndexStore   = (*Store)(nil)
+	_ ledger.BatchLimiter = (*Store)(nil)
 )
 
 // snapshot is a read-only Badger transaction shared by readers. The Store
@@ -86,11 +97,15 @@ func Open(c Config) (*Store, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	mem := c.MemTableSize
+	if mem == 0 {
+		mem = 64 << 20
+	}
 	opts := badger.DefaultOptions(c.Dir).
 		WithSyncWrites(true).
 		WithLogger(badgerLogger{c.Logger}).
 		WithMetricsEnabled(false).
-		WithMemTableSize(64 << 20).
+		WithMemTableSize(mem).
 		WithNumCompactors(2).
 		WithValueThreshold(1 << 10)
 	db, err := badger.Open(opts)
@@ -146,8 +161,22 @@ func (s *Store) DB() *badger.DB { return s.db }
 // made through DB.
 func (s *Store) Refresh() { s.refresh() }
 
-// MaxBatchBytes is the largest batch (entries plus tiles) one transaction takes.
-func (s *Store) MaxBatchBytes() int64 { return s.db.MaxBatchSize() }
+// BatchLimits implements ledger.BatchLimiter with Badger's transaction
+// limits: a transaction refuses the record that brings its count to
+// MaxBatchCount or its estimated size to MaxBatchSize (ErrTxnTooBig). Badger
+// estimates a record as its key, its value if shorter than the value
+// threshold (else a 12-byte value pointer), 2 bytes of metadata and 10 of
+// version; the store adds one prefix byte to every key the ledger names.
+// Every transaction starts out counting one record and len("!badger!txn")+10
+// bytes for the marker that ends it.
+func (s *Store) BatchLimits() ledger.BatchLimits {
+	return ledger.BatchLimits{
+		MaxRecords:     s.db.MaxBatchCount() - 2,
+		MaxBytes:       s.db.MaxBatchSize() - 1 - int64(len("!badger!txn")+10),
+		ValueCap:       s.db.Opts().ValueThreshold - 1,
+		RecordOverhead: 1 + 2 + 10,
+	}
+}
 
 func entryKey(i uint64) []byte {
 	k := make([]byte, 9)
@@ -223,7 +252,7 @@ func (s *Store) Commit(b *ledger.Batch) error {
 	}
 	for _, kv := range b.Extra {
 		if err := txn.Set(indexKey(kv.Key), kv.Value); err != nil {
-			return fmt.Errorf("badgerstore: index key %q: %w", kv.Key, err)
+			return fmt.Errorf("badgerstore: index key %q (%d bytes): %w", kv.Key[:min(len(kv.Key), 64)], len(kv.Key), err)
 		}
 	}
 	if err := txn.Set(stateKey, encodeState(b.State)); err != nil {
