@@ -102,6 +102,12 @@ const (
 	// "v/<kind>/<id>" -> slot(8, big-endian) || AES-256-GCM blob of the
 	// private content under the key in that vault slot.
 	prefixSealed = "v/"
+	// "vs/" slot(8, big-endian) -> empty: a vault slot some record's
+	// private content uses. Never deleted (slot numbers reveal nothing):
+	// the highest one must lie within the vault's key file, which Open
+	// checks (a key file restored from an older backup than the index
+	// would hand out slots the index uses).
+	prefixSlot = "vs/"
 	// "p/<kind>/<id>" -> sealed private content of the legacy layout,
 	// under a per-record key file of the vault (read and erased, never
 	// written any more).
@@ -130,6 +136,9 @@ func Open(cfg Config) (*Book, error) {
 		cfg.Now = time.Now
 	}
 	b := &Book{cfg: cfg, constitutions: map[string]map[string]bool{}}
+	if err := b.checkVault(); err != nil {
+		return nil, err
+	}
 	var perr error
 	err := cfg.Index.Scan(context.Background(), []byte(prefixConstitution), nil, func(k, v []byte) bool {
 		var ids []string
@@ -196,9 +205,10 @@ func vaultDigest(s vault.Slot, key []byte, parts ...[]byte) []byte {
 }
 
 // sealPrivate seals plaintext, the private content of the record ref,
-// under a new vault key. It returns the v/ index value and the m/ digest
-// of the request's parts, both bound to that key.
-func (b *Book) sealPrivate(ref string, plaintext []byte, parts ...[]byte) (sealed, digest []byte, err error) {
+// under a new vault key. It returns the index values to commit with the
+// record (the sealed content, the slot in use) and the m/ digest of the
+// request's parts, bound to that key.
+func (b *Book) sealPrivate(ref string, plaintext []byte, parts ...[]byte) ([]ledger.KV, []byte, error) {
 	s, key, err := b.cfg.Vault.NewKey()
 	if err != nil {
 		return nil, nil, err
@@ -207,7 +217,31 @@ func (b *Book) sealPrivate(ref string, plaintext []byte, parts ...[]byte) (seale
 	if err != nil {
 		return nil, nil, err
 	}
-	return append(binary.BigEndian.AppendUint64(nil, uint64(s)), blob...), vaultDigest(s, key, parts...), nil
+	slot := binary.BigEndian.AppendUint64(nil, uint64(s))
+	return []ledger.KV{
+		{Key: []byte(prefixSealed + ref), Value: append(slot, blob...)},
+		{Key: append([]byte(prefixSlot), slot...)},
+	}, vaultDigest(s, key, parts...), nil
+}
+
+// checkVault makes sure the vault's key file holds every slot the index
+// says is in use.
+func (b *Book) checkVault() error {
+	n := b.cfg.Vault.Slots()
+	start := binary.BigEndian.AppendUint64([]byte(prefixSlot), n)
+	var beyond []byte
+	err := b.cfg.Index.Scan(context.Background(), []byte(prefixSlot), start, func(k, _ []byte) bool {
+		beyond = bytes.Clone(k)
+		return false
+	})
+	if err != nil {
+		return err
+	}
+	if beyond != nil {
+		return fmt.Errorf("audit: the index uses vault slot %d but the vault's key file has %d slots: the key file is older than the index (restored from an older backup?); refusing to hand its slots out again",
+			binary.BigEndian.Uint64(beyond[len(prefixSlot):]), n)
+	}
+	return nil
 }
 
 // RequestDigester decodes the request body raw of kind (decision,

@@ -117,10 +117,7 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 		return nil, nil, err
 	}
 	a, err := b.appendStamped(ctx, &pendingRecord{kind: KindContest, id: req.ContestID, parts: parts, digest: digest,
-		extra: []ledger.KV{
-			{Key: []byte(prefixSealed + key), Value: sealed},
-			{Key: []byte(prefixContestOfDecision + d.DecisionID + "/" + req.ContestID), Value: []byte{1}},
-		},
+		extra: append(sealed, ledger.KV{Key: []byte(prefixContestOfDecision + d.DecisionID + "/" + req.ContestID), Value: []byte{1}}),
 		index: func(i uint64, t time.Time) []ledger.KV {
 			return append(kindIndex(KindContest, i), ledger.KV{Key: contestFactsKey(dec.Index, req.ContestID),
 				Value: encodeFacts(t.Add(b.cfg.ResponseWindow), false, false)})

@@ -91,12 +91,12 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 		if err != nil {
 			return nil, err
 		}
-		sealed, digest, err := b.sealPrivate(key, pt, parts...)
+		kvs, digest, err := b.sealPrivate(key, pt, parts...)
 		if err != nil {
 			return nil, err
 		}
 		r.digest = digest
-		r.extra = append(r.extra, ledger.KV{Key: []byte(prefixSealed + key), Value: sealed})
+		r.extra = append(r.extra, kvs...)
 	} else {
 		r.digest = b.digest(parts...)
 	}

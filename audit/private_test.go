@@ -41,6 +41,17 @@ type testBook struct {
 
 func openTestBook(t testing.TB, dir string) *testBook {
 	t.Helper()
+	tb, err := openTestBookErr(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+// openTestBookErr is openTestBook returning the error of audit.Open (the
+// log and vault are closed by t's cleanup either way).
+func openTestBookErr(t testing.TB, dir string) (*testBook, error) {
+	t.Helper()
 	const origin = "private.test.example.org/log"
 	var skey string
 	if b, err := os.ReadFile(filepath.Join(dir, "signer")); err == nil {
@@ -86,14 +97,37 @@ func openTestBook(t testing.TB, dir string) *testBook {
 	})
 	t.Cleanup(tb.close)
 	if tb.Book, err = Open(Config{Log: l, Index: st, Vault: v, Secret: bytes.Repeat([]byte{1}, 32)}); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if l.Head().Size == 0 {
 		if _, err := tb.PublishConstitution(context.Background(), readExample(t, "constitution.json")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return tb
+	return tb, nil
+}
+
+// TestStaleKeyFile: a vault key file older than the index (restored from
+// an older backup) is refused at Open, before any of its slots is handed
+// out again to a new record while the index still refers to it.
+func TestStaleKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	tb := openTestBook(t, dir)
+	for _, id := range []string{"dec-s1", "dec-s2"} {
+		if _, err := tb.AppendDecision(context.Background(), privateRequest(t, id, "p")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tb.close()
+	// the same files reopen
+	tb = openTestBook(t, dir)
+	tb.close()
+	if err := os.Truncate(filepath.Join(dir, "vault", vault.KeyFile), vault.KeySize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openTestBookErr(t, dir); err == nil || !strings.Contains(err.Error(), "older than the index") {
+		t.Fatalf("Open with a key file of 1 slot behind an index using 2: %v, want a refusal", err)
+	}
 }
 
 func readExample(t testing.TB, name string) []byte {
