@@ -94,7 +94,7 @@ type Book struct {
 // left in the index can neither be opened nor confirm a guess.
 const (
 	prefixConstitution = "c/" // "c/<id>@<version>" -> JSON array of rule ids
-	// "m/<kind>/<id>" -> digest of the request (see prefixDigest): 32 bytes
+	// "m/<kind>/<id>" -> digest of the request (see mac): 32 bytes
 	// HMAC under the server secret (no private content, or a record of the
 	// legacy layout), or digestVaultKeyed || slot(8) || HMAC under a subkey
 	// of the record's vault key (with private content).

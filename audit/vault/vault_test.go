@@ -331,3 +331,39 @@ func TestLegacy(t *testing.T) {
 		return nil
 	})
 }
+
+// BenchmarkNewKey: one key made and written to its slot (no fsync).
+func BenchmarkNewKey(b *testing.B) {
+	v, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := v.NewKey(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBatchOf256: a batch's worth of keys, then the one Sync that
+// makes them durable (what the ledger's Presync costs per batch).
+func BenchmarkBatchOf256(b *testing.B) {
+	v, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		for range 256 {
+			if _, _, err := v.NewKey(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := v.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -125,7 +125,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		store.Close()
 		return err
 	}
-	defer v.Close() // after the log's Close, which commits what is queued
+	defer func() { // after the log's Close, which commits what is queued
+		if err := v.Close(); err != nil {
+			logger.Error("closing the vault", "err", err)
+		}
+	}()
 	l, err := ledger.Open(ledger.Config{
 		Origin: origin, Signers: signers, Storage: store, Logger: logger,
 		MaxBatch: o.maxBatch, MaxDelay: o.maxDelay, MaxPending: o.maxPending,
