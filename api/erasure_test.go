@@ -229,10 +229,10 @@ func TestErasureLeavesNothing(t *testing.T) {
 	}
 }
 
-// windowsOf returns the distinct 32-byte windows of the files, leaving out
-// all-zero ones (a destroyed slot: not a key).
+// windowsOf returns the distinct 32-byte windows of the files (the
+// all-zero window, a destroyed slot, always among them).
 func windowsOf(files map[string][]byte) map[[32]byte]struct{} {
-	out := map[[32]byte]struct{}{}
+	out := map[[32]byte]struct{}{{}: {}}
 	for _, data := range files {
 		lastNonZero := -1 // in data[:i+32]
 		for i := 0; i+32 <= len(data); i++ {
