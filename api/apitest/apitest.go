@@ -156,16 +156,17 @@ func New(t testing.TB, opts ...Option) *Server {
 		f(&lcfg)
 	}
 	l, err := ledger.Open(lcfg)
-	if err != nil {
-		st.Close()
-		t.Fatal(err)
-	}
-	s := &Server{T: t, VKey: vkey, Origin: o.origin, Dir: dir, Log: l, Index: st, Signer: sg, Vault: v}
 	closeVault := func() {
 		if v != nil {
 			v.Close()
 		}
 	}
+	if err != nil {
+		st.Close()
+		closeVault()
+		t.Fatal(err)
+	}
+	s := &Server{T: t, VKey: vkey, Origin: o.origin, Dir: dir, Log: l, Index: st, Signer: sg, Vault: v}
 	s.close = func() { l.Close(); closeVault() }
 	t.Cleanup(s.Close)
 
