@@ -19,6 +19,18 @@ func (s *Server) contestRoutes(limit, body echo.MiddlewareFunc) {
 	e.POST("/v1/contests", s.postContest, limit, body)
 	e.POST("/v1/contests/:id/resolution", s.postResolution, limit, s.requireRole(auth.Reviewer), body)
 	e.GET("/v1/contests/:id", s.getContest, limit)
+	e.DELETE("/v1/contests/:id/private", s.deleteContestPrivate, s.requireRole(auth.Operator), limit)
+}
+
+// deleteContestPrivate erases a contest's grounds text (crypto-shred, as
+// DELETE /v1/decisions/{id}/private does for a decision): 404 when the
+// contest is unknown or its grounds are erased already.
+func (s *Server) deleteContestPrivate(c echo.Context) error {
+	id := c.Param("id")
+	if err := s.cfg.Book.ErasePrivate(audit.KindContest, id); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"contest_id": id, "erased": true})
 }
 
 // ContestFiled is the body of a 201 from POST /v1/contests.

@@ -30,12 +30,16 @@ func newBook(b testing.TB) *audit.Book {
 	if err != nil {
 		b.Fatal(err)
 	}
-	l, err := ledger.Open(ledger.Config{Origin: "bench.example.org/log", Signers: []note.Signer{s}, Storage: st})
+	v, err := vault.Open(filepath.Join(dir, "vault"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { v.Close() }) // after the log's (cleanups run last-in first-out)
+	l, err := ledger.Open(ledger.Config{Origin: "bench.example.org/log", Signers: []note.Signer{s}, Storage: st, Presync: v.Sync})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { l.Close() })
-	v, _ := vault.Open(filepath.Join(dir, "vault"))
 	book, err := audit.Open(audit.Config{Log: l, Index: st, Vault: v, Secret: make([]byte, 32)})
 	if err != nil {
 		b.Fatal(err)

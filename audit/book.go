@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +32,10 @@ type Config struct {
 	// Index is the store of the index keys the records' commits write
 	// (the Log's own storage): the Book reads and erases them there.
 	Index ledger.IndexStore
-	// Vault keeps the keys of private content.
+	// Vault keeps the keys of private content. The Log MUST be opened with
+	// ledger.Config.Presync calling Vault.Sync: a new key is written
+	// without fsync, and that hook makes it durable before the commit of
+	// the record sealed under it.
 	Vault *vault.Vault
 	// Secret (at least 32 bytes) keys the digests of requests kept to tell
 	// a retry from a conflicting resubmission; it never leaves the server.
@@ -81,11 +85,41 @@ type Book struct {
 
 // Index key prefixes kept beside the log (ledger.KV), all written in the
 // same commit as the record they describe.
+//
+// No key is ever written to the index (an LSM tree keeps old versions of a
+// value until compaction, erased or not): private content is kept as
+// "v/" slot || sealed blob, the key in the vault's slot. The digest of a
+// request with private content is keyed with that same key, so that when
+// erasure zeroes the slot, the stale copies of the blob and of the digest
+// left in the index can neither be opened nor confirm a guess.
 const (
 	prefixConstitution = "c/" // "c/<id>@<version>" -> JSON array of rule ids
-	prefixDigest       = "m/" // "m/<kind>/<id>" -> keyed digest of the request
-	prefixPrivate      = "p/" // "p/<kind>/<id>" -> sealed private content
+	// "m/<kind>/<id>" -> digest of the request (see mac): 32 bytes
+	// HMAC under the server secret (no private content, or a record of the
+	// legacy layout), or digestVaultKeyed || slot(8) || HMAC under a subkey
+	// of the record's vault key (with private content).
+	prefixDigest = "m/"
+	// "v/<kind>/<id>" -> slot(8, big-endian) || AES-256-GCM blob of the
+	// private content under the key in that vault slot.
+	prefixSealed = "v/"
+	// "vs/" slot(8, big-endian) -> empty: a vault slot some record's
+	// private content uses. Never deleted (slot numbers reveal nothing):
+	// the highest one must lie within the vault's key file, which Open
+	// checks (a key file restored from an older backup than the index
+	// would hand out slots the index uses).
+	prefixSlot = "vs/"
+	// "p/<kind>/<id>" -> sealed private content of the legacy layout,
+	// under a per-record key file of the vault (read and erased, never
+	// written any more).
+	prefixPrivate = "p/"
 )
+
+// digestVaultKeyed tags a digest keyed with the record's vault key.
+const digestVaultKeyed = 1
+
+// digestPurpose names the subkey of a record's vault key that keys the
+// digest of its request.
+const digestPurpose = "fja-ledger/request-digest/v1"
 
 // Open loads the published constitutions from the log's indexes.
 func Open(cfg Config) (*Book, error) {
@@ -102,6 +136,9 @@ func Open(cfg Config) (*Book, error) {
 		cfg.Now = time.Now
 	}
 	b := &Book{cfg: cfg, constitutions: map[string]map[string]bool{}}
+	if err := b.checkVault(); err != nil {
+		return nil, err
+	}
 	var perr error
 	err := cfg.Index.Scan(context.Background(), []byte(prefixConstitution), nil, func(k, v []byte) bool {
 		var ids []string
@@ -142,13 +179,13 @@ type Appended struct {
 
 func recordKey(kind Kind, id string) string { return string(kind) + "/" + id }
 
-// digest is the keyed digest of a request as the producer sent it, given
-// as canonical parts (the record before the ledger filled anything in, and
-// its private section): a resubmission with the same content, however
-// formatted, has the same digest. It is keyed so that the stored digest
-// reveals nothing of private content.
-func (b *Book) digest(canonicalParts ...[]byte) []byte {
-	m := hmac.New(sha256.New, b.cfg.Secret)
+// mac is HMAC-SHA256 under key of the canonical parts of a request (the
+// record before the ledger filled anything in, and its private section),
+// each followed by a zero byte: a resubmission with the same content,
+// however formatted, has the same digest, and the digest reveals nothing
+// of private content to anyone without the key.
+func mac(key []byte, canonicalParts ...[]byte) []byte {
+	m := hmac.New(sha256.New, key)
 	for _, c := range canonicalParts {
 		m.Write(c)
 		m.Write([]byte{0})
@@ -156,11 +193,106 @@ func (b *Book) digest(canonicalParts ...[]byte) []byte {
 	return m.Sum(nil)
 }
 
+// digest is the m/ value of a request without private content: keyed
+// with the server secret.
+func (b *Book) digest(parts ...[]byte) []byte { return mac(b.cfg.Secret, parts...) }
+
+// vaultDigest is the m/ value of a request whose private content is sealed
+// under key, kept in vault slot s: it dies with the key.
+func vaultDigest(s vault.Slot, key []byte, parts ...[]byte) []byte {
+	out := binary.BigEndian.AppendUint64([]byte{digestVaultKeyed}, uint64(s))
+	return append(out, mac(vault.SubKey(key, digestPurpose), parts...)...)
+}
+
+// sealPrivate seals plaintext, the private content of the record ref,
+// under a new vault key. It returns the index values to commit with the
+// record (the sealed content, the slot in use) and the m/ digest of the
+// request's parts, bound to that key.
+func (b *Book) sealPrivate(ref string, plaintext []byte, parts ...[]byte) ([]ledger.KV, []byte, error) {
+	s, key, err := b.cfg.Vault.NewKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	blob, err := vault.Seal(key, ref, plaintext)
+	if err != nil {
+		return nil, nil, err
+	}
+	slot := binary.BigEndian.AppendUint64(nil, uint64(s))
+	return []ledger.KV{
+		{Key: []byte(prefixSealed + ref), Value: append(slot, blob...)},
+		{Key: append([]byte(prefixSlot), slot...)},
+	}, vaultDigest(s, key, parts...), nil
+}
+
+// checkVault makes sure the vault's key file holds every slot the index
+// says is in use.
+func (b *Book) checkVault() error {
+	n := b.cfg.Vault.Slots()
+	start := binary.BigEndian.AppendUint64([]byte(prefixSlot), n)
+	var beyond []byte
+	err := b.cfg.Index.Scan(context.Background(), []byte(prefixSlot), start, func(k, _ []byte) bool {
+		beyond = bytes.Clone(k)
+		return false
+	})
+	if err != nil {
+		return err
+	}
+	if beyond != nil {
+		return fmt.Errorf("audit: the index uses vault slot %d but the vault's key file has %d slots: the key file is older than the index (restored from an older backup?); refusing to hand its slots out again",
+			binary.BigEndian.Uint64(beyond[len(prefixSlot):]), n)
+	}
+	return nil
+}
+
+// RequestDigester decodes the request body raw of kind (decision,
+// contest or resolution; for a resolution, raw is the canonical record) and
+// returns a function giving, for any key, the digest the Book would keep
+// for that request if key were the server secret (asSecret) and if key
+// were the record's own vault key (asRecordKey, without tag and slot). It
+// is for audits of erasure: a data directory from which erased content
+// must not be confirmable holds neither digest of a guess under any key
+// it holds.
+func RequestDigester(kind Kind, raw []byte) (func(key []byte) (asSecret, asRecordKey []byte), error) {
+	var parts [][]byte
+	var err error
+	switch kind {
+	case KindDecision:
+		var req DecisionRequest
+		if err := decodeStrict(raw, &req); err != nil {
+			return nil, err
+		}
+		parts, err = decisionParts(&req)
+	case KindContest:
+		var req ContestRequest
+		if err := decodeStrict(raw, &req); err != nil {
+			return nil, err
+		}
+		parts, err = contestParts(&req)
+	case KindResolution:
+		parts = [][]byte{raw}
+	default:
+		err = fmt.Errorf("audit: no request digest for records of kind %q", kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func(key []byte) ([]byte, []byte) {
+		return mac(key, parts...), mac(vault.SubKey(key, digestPurpose), parts...)
+	}, nil
+}
+
 // pendingRecord is a validated record ready for the sequencer.
 type pendingRecord struct {
-	kind   Kind
-	id     string
-	body   []byte // canonical
+	kind Kind
+	id   string
+	body []byte // canonical
+	// digest is the m/ value of a new record (see prefixDigest). parts,
+	// when set, are the canonical parts of the request as sent: a
+	// resubmission is compared by recomputing the first request's digest
+	// from them (needed when that digest is keyed with the first
+	// request's vault key); when nil, by comparing digest itself (a digest
+	// under the server secret).
+	parts  [][]byte
 	digest []byte
 	extra  []ledger.KV // written with the entry
 	// index returns the query index keys of the record once it has its
@@ -177,7 +309,10 @@ func (b *Book) appendRecord(ctx context.Context, r *pendingRecord) (*Appended, e
 // appendStamped is appendRecord for a body that depends on the log time.
 func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(loggedAt time.Time) ([]byte, error)) (*Appended, error) {
 	key := recordKey(r.kind, r.id)
-	extra := append([]ledger.KV{{Key: []byte(prefixDigest + key), Value: r.digest}}, r.extra...)
+	extra := r.extra
+	if r.digest != nil {
+		extra = append([]ledger.KV{{Key: []byte(prefixDigest + key), Value: r.digest}}, r.extra...)
+	}
 	ack, err := b.cfg.Log.AppendStamped(ctx, []byte(key), func(idx uint64, t time.Time) ([]byte, []ledger.KV, error) {
 		body, err := body(t)
 		if err != nil {
@@ -194,7 +329,7 @@ func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(lo
 	}
 	out := &Appended{Kind: r.kind, ID: r.id, Ack: ack, Duplicate: ack.Duplicate}
 	if ack.Duplicate {
-		if err := b.sameRequest(key, r.digest); err != nil {
+		if err := b.sameRequest(key, r); err != nil {
 			return nil, err
 		}
 	}
@@ -202,16 +337,38 @@ func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(lo
 }
 
 // sameRequest checks a resubmission against the digest logged with the
-// first request.
-func (b *Book) sameRequest(key string, digest []byte) error {
+// first request, recomputed under the first request's key (the request
+// that won a race to the same id sealed under a key of its own).
+func (b *Book) sameRequest(key string, r *pendingRecord) error {
+	erased := fmt.Errorf("%w: %s is logged already and its private content was erased, so a resubmission cannot be compared", ErrConflict, key)
 	first, err := b.cfg.Index.Get([]byte(prefixDigest + key))
 	if errors.Is(err, ledger.ErrNotFound) {
-		return fmt.Errorf("%w: %s is logged already and its private content was erased, so a resubmission cannot be compared", ErrConflict, key)
+		return erased
 	}
 	if err != nil {
 		return err
 	}
-	if !hmac.Equal(first, digest) {
+	var want []byte
+	parts := r.parts
+	switch {
+	case parts == nil:
+		want = r.digest
+	case len(first) == sha256.Size:
+		want = b.digest(parts...)
+	case len(first) == 1+8+sha256.Size && first[0] == digestVaultKeyed:
+		s := vault.Slot(binary.BigEndian.Uint64(first[1:9]))
+		k, err := b.cfg.Vault.Key(s)
+		if errors.Is(err, vault.ErrDestroyed) {
+			return erased // erased, the index not yet cleaned (a crash)
+		}
+		if err != nil {
+			return fmt.Errorf("audit: key of %s: %w", key, err)
+		}
+		want = vaultDigest(s, k, parts...)
+	default:
+		return fmt.Errorf("audit: index %s%s holds %d bytes, want a digest of %d or %d", prefixDigest, key, len(first), sha256.Size, 1+8+sha256.Size)
+	}
+	if !hmac.Equal(first, want) {
 		return fmt.Errorf("%w: %s is logged already with different content", ErrConflict, key)
 	}
 	return nil

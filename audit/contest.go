@@ -51,17 +51,10 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 	if err != nil {
 		return nil, nil, err
 	}
-	sentPrivate, err := canonicalRecord(req.Grounds)
+	parts, err := contestParts(&req)
 	if err != nil {
 		return nil, nil, err
 	}
-	sent := req
-	sent.Grounds.Text = ""
-	sentRecord, err := canonicalRecord(sent)
-	if err != nil {
-		return nil, nil, err
-	}
-	digest := b.digest(sentRecord, sentPrivate)
 
 	// One filing at a time: the open-contest rule reads the log's state.
 	b.contestMu.Lock()
@@ -70,7 +63,7 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 	if _, found, err := b.cfg.Log.LookupKey([]byte(key)); err != nil {
 		return nil, nil, err
 	} else if found {
-		a, err := b.appendRecord(ctx, &pendingRecord{kind: KindContest, id: req.ContestID, digest: digest})
+		a, err := b.appendRecord(ctx, &pendingRecord{kind: KindContest, id: req.ContestID, parts: parts})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -117,15 +110,14 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 	} else if len(body) > ledger.MaxEntrySize-256 {
 		return nil, nil, &ValidationError{Field: "grounds", Message: "the contest record would be too large"}
 	}
-	sealed, err := b.cfg.Vault.Seal(key, pt)
+	// The grounds are sealed under a vault key of the contest's own, and
+	// the digest keyed with it: erasable like a decision's private content.
+	sealed, digest, err := b.sealPrivate(key, pt, parts...)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := b.appendStamped(ctx, &pendingRecord{kind: KindContest, id: req.ContestID, digest: digest,
-		extra: []ledger.KV{
-			{Key: []byte(prefixPrivate + key), Value: sealed},
-			{Key: []byte(prefixContestOfDecision + d.DecisionID + "/" + req.ContestID), Value: []byte{1}},
-		},
+	a, err := b.appendStamped(ctx, &pendingRecord{kind: KindContest, id: req.ContestID, parts: parts, digest: digest,
+		extra: append(sealed, ledger.KV{Key: []byte(prefixContestOfDecision + d.DecisionID + "/" + req.ContestID), Value: []byte{1}}),
 		index: func(i uint64, t time.Time) []ledger.KV {
 			return append(kindIndex(KindContest, i), ledger.KV{Key: contestFactsKey(dec.Index, req.ContestID),
 				Value: encodeFacts(t.Add(b.cfg.ResponseWindow), false, false)})
@@ -135,6 +127,22 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 	}
 	got, err := b.contestAt(a.Ack.Index)
 	return a, got, err
+}
+
+// contestParts are the canonical parts of a contest request that its
+// digest covers: the request without the grounds' text, and the grounds.
+func contestParts(req *ContestRequest) ([][]byte, error) {
+	sentPrivate, err := canonicalRecord(req.Grounds)
+	if err != nil {
+		return nil, err
+	}
+	sent := *req
+	sent.Grounds.Text = ""
+	sentRecord, err := canonicalRecord(sent)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{sentRecord, sentPrivate}, nil
 }
 
 // decisionForToken returns the decision whose contest token is token. An

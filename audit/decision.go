@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,24 +37,19 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	if err := b.checkDecision(&d, req.Private); err != nil {
 		return nil, err
 	}
-	sentRecord, err := canonicalRecord(d)
+	parts, err := decisionParts(&req)
 	if err != nil {
 		return nil, err
 	}
-	sentPrivate, err := canonicalRecord(req.Private)
-	if err != nil {
-		return nil, err
-	}
-	digest := b.digest(sentRecord, sentPrivate)
 	key := recordKey(KindDecision, d.DecisionID)
 	if _, found, err := b.cfg.Log.LookupKey([]byte(key)); err != nil {
 		return nil, err
 	} else if found {
 		// A resubmission: nothing new is sealed or made.
-		return b.appendRecord(ctx, &pendingRecord{kind: KindDecision, id: d.DecisionID, digest: digest})
+		return b.appendRecord(ctx, &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts})
 	}
 
-	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, digest: digest}
+	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts}
 	content := sealedContent{}
 	if p := req.Private; p != nil {
 		for name, text := range map[string]*string{"request": p.Request, "response": p.Response} {
@@ -90,17 +86,22 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	if len(r.body) > ledger.MaxEntrySize-256 {
 		return nil, &ValidationError{Field: "(root)", Message: fmt.Sprintf("the logged record would be %d bytes, the most a leaf takes is %d", len(r.body), ledger.MaxEntrySize-256)}
 	}
-	// Sealed last: nothing is kept for a request refused above.
+	// Sealed last: nothing is kept for a request refused above. (A vault
+	// slot taken by a request that then fails, or loses a race to the
+	// same id, is an orphan key sealing nothing kept: harmless.)
 	if len(content) > 0 {
 		pt, err := json.Marshal(content)
 		if err != nil {
 			return nil, err
 		}
-		sealed, err := b.cfg.Vault.Seal(key, pt)
+		kvs, digest, err := b.sealPrivate(key, pt, parts...)
 		if err != nil {
 			return nil, err
 		}
-		r.extra = append(r.extra, ledger.KV{Key: []byte(prefixPrivate + key), Value: sealed})
+		r.digest = digest
+		r.extra = append(r.extra, kvs...)
+	} else {
+		r.digest = b.digest(parts...)
 	}
 	out, err := b.appendRecord(ctx, r)
 	if err != nil {
@@ -110,6 +111,21 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 		out.ContestToken = token
 	}
 	return out, nil
+}
+
+// decisionParts are the canonical parts of a decision request that its
+// digest covers: the decision as sent (before the ledger fills anything
+// in) and its private section.
+func decisionParts(req *DecisionRequest) ([][]byte, error) {
+	sentRecord, err := canonicalRecord(req.Decision)
+	if err != nil {
+		return nil, err
+	}
+	sentPrivate, err := canonicalRecord(req.Private)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{sentRecord, sentPrivate}, nil
 }
 
 // checkDecision applies the rules beyond the schema.
@@ -147,18 +163,41 @@ func (b *Book) checkDecision(d *Decision, p *DecisionPrivate) error {
 // the regulator role. ErrNotFound if there is none or it was erased.
 func (b *Book) Private(kind Kind, id string) (map[string]string, error) {
 	key := recordKey(kind, id)
-	sealed, err := b.cfg.Index.Get([]byte(prefixPrivate + key))
-	if errors.Is(err, ledger.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s has no private content (or it was erased)", ErrNotFound, key)
-	}
-	if err != nil {
-		return nil, err
-	}
-	pt, err := b.cfg.Vault.Open(key, sealed)
-	if errors.Is(err, vault.ErrDestroyed) {
-		return nil, fmt.Errorf("%w: the private content of %s was erased", ErrNotFound, key)
-	}
-	if err != nil {
+	none := fmt.Errorf("%w: %s has no private content (or it was erased)", ErrNotFound, key)
+	var pt []byte
+	s, blob, err := b.sealedOf(key)
+	switch {
+	case err == nil:
+		k, err := b.cfg.Vault.Key(s)
+		if errors.Is(err, vault.ErrDestroyed) {
+			return nil, none
+		}
+		if err != nil {
+			return nil, fmt.Errorf("audit: key of %s: %w", key, err)
+		}
+		if pt, err = vault.Unseal(k, key, blob); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, ledger.ErrNotFound):
+		// The legacy layout: a key file per record.
+		blob, err := b.cfg.Index.Get([]byte(prefixPrivate + key))
+		if errors.Is(err, ledger.ErrNotFound) {
+			return nil, none
+		}
+		if err != nil {
+			return nil, err
+		}
+		k, err := b.cfg.Vault.LegacyKey(key)
+		if errors.Is(err, vault.ErrDestroyed) {
+			return nil, none
+		}
+		if err != nil {
+			return nil, err
+		}
+		if pt, err = vault.Unseal(k, key, blob); err != nil {
+			return nil, err
+		}
+	default:
 		return nil, err
 	}
 	var c sealedContent
@@ -172,17 +211,51 @@ func (b *Book) Private(kind Kind, id string) (map[string]string, error) {
 	return out, nil
 }
 
-// ErasePrivate destroys the private content of a record (GDPR Art. 17): the
-// key is shredded, then the sealed blob and the request digest are dropped.
-// The leaf, its receipt and every proof stay valid.
+// sealedOf returns the vault slot and sealed blob of a record's private
+// content (ledger.ErrNotFound if it has none in the slot layout).
+func (b *Book) sealedOf(key string) (vault.Slot, []byte, error) {
+	v, err := b.cfg.Index.Get([]byte(prefixSealed + key))
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(v) < 8 {
+		return 0, nil, fmt.Errorf("audit: index %s%s holds %d bytes, want a slot (8) and a sealed blob", prefixSealed, key, len(v))
+	}
+	return vault.Slot(binary.BigEndian.Uint64(v)), v[8:], nil
+}
+
+// ErasePrivate destroys the private content of a record (GDPR Art. 17) —
+// a decision's request and response, a contest's grounds: the key is
+// zeroed in the vault (and made durable), then the sealed blob and the
+// request digest are dropped from the index. Stale copies of both may stay
+// in the index's files until compaction, but both were bound to the
+// destroyed key: they can neither be opened nor confirm a guess. The leaf,
+// its receipt and every proof stay valid. ErrNotFound if the record is
+// unknown or has no private content left. A retry after a crash between
+// the two steps finishes the erasure.
 func (b *Book) ErasePrivate(kind Kind, id string) error {
 	key := recordKey(kind, id)
 	if _, err := b.lookup(kind, id); err != nil {
 		return err
 	}
-	if err := b.cfg.Vault.Destroy(key); errors.Is(err, vault.ErrDestroyed) {
-		return fmt.Errorf("%w: %s has no private content (or it was erased already)", ErrNotFound, key)
+	none := fmt.Errorf("%w: %s has no private content (or it was erased already)", ErrNotFound, key)
+	s, _, err := b.sealedOf(key)
+	switch {
+	case err == nil:
+		if err := b.cfg.Vault.Destroy(s); err != nil {
+			return err
+		}
+		return b.cfg.Index.Update(nil, [][]byte{[]byte(prefixSealed + key), []byte(prefixDigest + key)})
+	case !errors.Is(err, ledger.ErrNotFound):
+		return err
+	}
+	// The legacy layout: a key file per record.
+	if _, err := b.cfg.Index.Get([]byte(prefixPrivate + key)); errors.Is(err, ledger.ErrNotFound) {
+		return none
 	} else if err != nil {
+		return err
+	}
+	if err := b.cfg.Vault.DestroyLegacy(key); err != nil && !errors.Is(err, vault.ErrDestroyed) {
 		return err
 	}
 	return b.cfg.Index.Update(nil, [][]byte{[]byte(prefixPrivate + key), []byte(prefixDigest + key)})

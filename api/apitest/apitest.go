@@ -146,25 +146,37 @@ func New(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var v *vault.Vault
+	if !o.readOnly {
+		if v, err = vault.Open(filepath.Join(dir, "vault")); err != nil {
+			st.Close()
+			t.Fatal(err)
+		}
+	}
 	lcfg := ledger.Config{Origin: o.origin, Signers: []note.Signer{sg}, Storage: st}
+	if v != nil {
+		lcfg.Presync = v.Sync // a batch's vault keys are durable before its commit
+	}
 	for _, f := range o.ledger {
 		f(&lcfg)
 	}
 	l, err := ledger.Open(lcfg)
+	closeVault := func() {
+		if v != nil {
+			v.Close()
+		}
+	}
 	if err != nil {
 		st.Close()
+		closeVault()
 		t.Fatal(err)
 	}
-	s := &Server{T: t, VKey: vkey, Origin: o.origin, Dir: dir, Log: l, Index: st, Signer: sg}
-	s.close = func() { l.Close() }
+	s := &Server{T: t, VKey: vkey, Origin: o.origin, Dir: dir, Log: l, Index: st, Signer: sg, Vault: v}
+	s.close = func() { l.Close(); closeVault() }
 	t.Cleanup(s.Close)
 
 	cfg := api.Config{Log: l, Origin: o.origin, VerifierKeys: []string{vkey}}
 	if !o.readOnly {
-		s.Vault, err = vault.Open(filepath.Join(dir, "vault"))
-		if err != nil {
-			t.Fatal(err)
-		}
 		secret, err := os.ReadFile(filepath.Join(dir, "digest.secret"))
 		if err != nil {
 			secret = make([]byte, 32)
@@ -212,6 +224,11 @@ func New(t testing.TB, opts ...Option) *Server {
 		hs.Close()
 		if err := l.Close(); err != nil {
 			t.Errorf("apitest: closing the log: %v", err)
+		}
+		if v != nil {
+			if err := v.Close(); err != nil {
+				t.Errorf("apitest: closing the vault: %v", err)
+			}
 		}
 	})
 	return s

@@ -131,9 +131,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w (is another ledgerd using %s?)", err, o.data)
 	}
+	v, err := vault.Open(filepath.Join(o.data, "vault"))
+	if err != nil {
+		store.Close()
+		return err
+	}
+	defer func() { // after the log's Close, which commits what is queued
+		if err := v.Close(); err != nil {
+			logger.Error("closing the vault", "err", err)
+		}
+	}()
 	l, err := ledger.Open(ledger.Config{
 		Origin: origin, Signers: signers, Storage: store, Logger: logger,
 		MaxBatch: o.maxBatch, MaxDelay: o.maxDelay, MaxPending: o.maxPending,
+		Presync: v.Sync, // the vault keys of a batch are durable before its commit
 	})
 	if err != nil {
 		store.Close()
@@ -144,10 +155,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logger.Error("closing the log", "err", err)
 		}
 	}()
-	v, err := vault.Open(filepath.Join(o.data, "vault"))
-	if err != nil {
-		return err
-	}
 	secret, err := loadSecret(filepath.Join(o.data, "digest.secret"))
 	if err != nil {
 		return err

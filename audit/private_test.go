@@ -1,0 +1,482 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/fjaledger/fja/audit/vault"
+	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/ledger/badgerstore"
+)
+
+// testBook is a Book on a real log in dir, its vault wired as the log's
+// Presync (as ledgerd does), with the constitution of the examples.
+type testBook struct {
+	*Book
+	log   *ledger.Log
+	vault *vault.Vault
+	store *badgerstore.Store
+	// presynced is the number of vault slots handed out when the last
+	// Presync began.
+	presynced atomic.Uint64
+	close     func()
+}
+
+func openTestBook(t testing.TB, dir string) *testBook {
+	t.Helper()
+	tb, err := openTestBookErr(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+// openTestBookErr is openTestBook returning the error of audit.Open (the
+// log and vault are closed by t's cleanup either way).
+func openTestBookErr(t testing.TB, dir string) (*testBook, error) {
+	t.Helper()
+	const origin = "private.test.example.org/log"
+	var skey string
+	if b, err := os.ReadFile(filepath.Join(dir, "signer")); err == nil {
+		skey = string(b)
+	} else {
+		var err error
+		if skey, _, err = note.GenerateKey(rand.Reader, origin); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "signer"), []byte(skey), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, "badger")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.Open(filepath.Join(dir, "vault"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &testBook{vault: v, store: st}
+	l, err := ledger.Open(ledger.Config{Origin: origin, Signers: []note.Signer{s}, Storage: st,
+		Presync: func() error {
+			tb.presynced.Store(v.Slots())
+			return v.Sync()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.log = l
+	tb.close = sync.OnceFunc(func() {
+		if err := errors.Join(l.Close(), v.Close()); err != nil {
+			t.Errorf("closing: %v", err)
+		}
+	})
+	t.Cleanup(tb.close)
+	if tb.Book, err = Open(Config{Log: l, Index: st, Vault: v, Secret: bytes.Repeat([]byte{1}, 32)}); err != nil {
+		return nil, err
+	}
+	if l.Head().Size == 0 {
+		if _, err := tb.PublishConstitution(context.Background(), readExample(t, "constitution.json")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tb, nil
+}
+
+// TestStaleKeyFile: a vault key file older than the index (restored from
+// an older backup) is refused at Open, before any of its slots is handed
+// out again to a new record while the index still refers to it.
+func TestStaleKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	tb := openTestBook(t, dir)
+	for _, id := range []string{"dec-s1", "dec-s2"} {
+		if _, err := tb.AppendDecision(context.Background(), privateRequest(t, id, "p")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tb.close()
+	// the same files reopen
+	tb = openTestBook(t, dir)
+	tb.close()
+	if err := os.Truncate(filepath.Join(dir, "vault", vault.KeyFile), vault.KeySize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openTestBookErr(t, dir); err == nil || !strings.Contains(err.Error(), "older than the index") {
+		t.Fatalf("Open with a key file of 1 slot behind an index using 2: %v, want a refusal", err)
+	}
+}
+
+func readExample(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "schemas", "examples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// privateRequest is the example private decision with id and the request
+// text changed.
+func privateRequest(t testing.TB, id, text string) []byte {
+	t.Helper()
+	b := readExample(t, "decision-modified-private.json")
+	b = bytes.Replace(b, []byte("dec-2026-11-27-000003"), []byte(id), 1)
+	return bytes.Replace(b, []byte("मुझे रिटायरमेंट के लिए कहाँ निवेश करना चाहिए?"), []byte(text), 1)
+}
+
+func (tb *testBook) index(t testing.TB, key string) []byte {
+	t.Helper()
+	v, err := tb.store.Get([]byte(key))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestPrivateLayout: private content is kept as slot || blob, its digest
+// keyed with the record's own vault key; no key is ever in the index; a
+// public record keeps the server-secret digest; every key is handed out
+// before the Presync of the batch that commits its record.
+func TestPrivateLayout(t *testing.T) {
+	tb := openTestBook(t, t.TempDir())
+	ctx := context.Background()
+	a, err := tb.AppendDecision(ctx, privateRequest(t, "dec-p1", "a private prompt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Duplicate || a.ContestToken == "" {
+		t.Fatalf("first append: duplicate %v, token %q", a.Duplicate, a.ContestToken)
+	}
+	ref := "decision/dec-p1"
+	sealed := tb.index(t, prefixSealed+ref)
+	if len(sealed) < 8+28 {
+		t.Fatalf("v/%s holds %d bytes", ref, len(sealed))
+	}
+	slot := vault.Slot(binary.BigEndian.Uint64(sealed))
+	if n := tb.presynced.Load(); uint64(slot) >= n {
+		t.Fatalf("the record's key slot %d was handed out after the last Presync before its commit began (%d slots then)", slot, n)
+	}
+	key, err := tb.vault.Key(slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := vault.Unseal(key, ref, sealed[8:]); err != nil || !bytes.Contains(pt, []byte("a private prompt")) {
+		t.Fatalf("the blob does not open under its slot's key: %q, %v", pt, err)
+	}
+	d := tb.index(t, prefixDigest+ref)
+	if len(d) != 41 || d[0] != digestVaultKeyed || vault.Slot(binary.BigEndian.Uint64(d[1:9])) != slot {
+		t.Fatalf("m/%s = %x, want the vault-keyed tag, slot %d and a MAC", ref, d, slot)
+	}
+	if tb.index(t, prefixPrivate+ref) != nil {
+		t.Fatal("a legacy p/ value was written")
+	}
+	// no index value anywhere holds the key
+	if err := tb.store.Scan(ctx, nil, nil, func(k, v []byte) bool {
+		if bytes.Contains(v, key) || bytes.Contains(k, key) {
+			t.Errorf("index key %q holds the record's vault key", k)
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	pub := readExample(t, "decision-answered.json")
+	if _, err := tb.AppendDecision(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	if d := tb.index(t, prefixDigest+"decision/dec-2026-11-27-000002"); len(d) != sha256.Size {
+		t.Fatalf("a public decision's digest has %d bytes, want a %d-byte HMAC under the server secret", len(d), sha256.Size)
+	}
+	if err := tb.ErasePrivate(KindDecision, "dec-2026-11-27-000002"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("erasing a public decision: %v, want ErrNotFound", err)
+	}
+	if a, err := tb.AppendDecision(ctx, pub); err != nil || !a.Duplicate {
+		t.Fatalf("resubmitted public decision: %v, duplicate %v", err, a != nil && a.Duplicate)
+	}
+}
+
+// TestPrivateResubmission: a retry of a private decision (however
+// formatted) is a duplicate; different private content is a conflict;
+// concurrent identical requests all succeed, sealing under keys of their
+// own, one logged; after erasure any resubmission is a conflict.
+func TestPrivateResubmission(t *testing.T) {
+	tb := openTestBook(t, t.TempDir())
+	ctx := context.Background()
+	req := privateRequest(t, "dec-r1", "the prompt")
+	if _, err := tb.AppendDecision(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	reformatted := bytes.ReplaceAll(req, []byte("\n"), []byte("\n  "))
+	if a, err := tb.AppendDecision(ctx, reformatted); err != nil || !a.Duplicate || a.ContestToken != "" {
+		t.Fatalf("retry: %+v, %v; want a duplicate without a token", a, err)
+	}
+	if _, err := tb.AppendDecision(ctx, privateRequest(t, "dec-r1", "another prompt")); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "different content") {
+		t.Fatalf("other private content under the same id: %v, want a conflict", err)
+	}
+
+	// a race of identical requests for a fresh id
+	race := privateRequest(t, "dec-race", "raced prompt")
+	var firsts atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			a, err := tb.AppendDecision(ctx, race)
+			if err != nil {
+				t.Errorf("racing identical request: %v", err)
+				return
+			}
+			if !a.Duplicate {
+				firsts.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if firsts.Load() != 1 {
+		t.Fatalf("%d racing requests were logged as first, want 1", firsts.Load())
+	}
+	if p, err := tb.Private(KindDecision, "dec-race"); err != nil || p["request"] != "raced prompt" {
+		t.Fatalf("private content of the raced record: %v, %v", p, err)
+	}
+
+	if err := tb.ErasePrivate(KindDecision, "dec-r1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tb.Private(KindDecision, "dec-r1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Private after erasure: %v, want ErrNotFound", err)
+	}
+	if err := tb.ErasePrivate(KindDecision, "dec-r1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second erasure: %v, want ErrNotFound", err)
+	}
+	if err := tb.ErasePrivate(KindDecision, "dec-unknown"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("erasure of an unknown decision: %v, want ErrNotFound", err)
+	}
+	if _, err := tb.AppendDecision(ctx, req); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "erased") {
+		t.Fatalf("resubmission after erasure: %v, want a conflict naming the erasure", err)
+	}
+	for _, k := range []string{prefixSealed, prefixDigest} {
+		if tb.index(t, k+"decision/dec-r1") != nil {
+			t.Fatalf("%sdecision/dec-r1 survived erasure", k)
+		}
+	}
+}
+
+// TestErasureAfterCrash: a crash between zeroing the key and cleaning the
+// index leaves the record erased (unreadable, resubmission a conflict),
+// and a retried erasure finishes the job.
+func TestErasureAfterCrash(t *testing.T) {
+	tb := openTestBook(t, t.TempDir())
+	ctx := context.Background()
+	req := privateRequest(t, "dec-c1", "crash prompt")
+	if _, err := tb.AppendDecision(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	sealed := tb.index(t, prefixSealed+"decision/dec-c1")
+	if err := tb.vault.Destroy(vault.Slot(binary.BigEndian.Uint64(sealed))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tb.Private(KindDecision, "dec-c1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Private with the key destroyed: %v, want ErrNotFound", err)
+	}
+	if _, err := tb.AppendDecision(ctx, req); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "erased") {
+		t.Fatalf("resubmission with the key destroyed: %v, want a conflict naming the erasure", err)
+	}
+	if err := tb.ErasePrivate(KindDecision, "dec-c1"); err != nil {
+		t.Fatalf("retried erasure: %v", err)
+	}
+	if tb.index(t, prefixSealed+"decision/dec-c1") != nil || tb.index(t, prefixDigest+"decision/dec-c1") != nil {
+		t.Fatal("the retried erasure left index values")
+	}
+}
+
+// TestLegacyRecord: a record of the legacy layout (a key file per record,
+// p/ blob, digest under the server secret) is still read, compared on
+// resubmission, and erased.
+func TestLegacyRecord(t *testing.T) {
+	dir := t.TempDir()
+	tb := openTestBook(t, dir)
+	ctx := context.Background()
+	req := privateRequest(t, "dec-old", "an old prompt")
+	if _, err := tb.AppendDecision(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the record as the legacy layout kept it.
+	ref := "decision/dec-old"
+	sealed := tb.index(t, prefixSealed+ref)
+	slot := vault.Slot(binary.BigEndian.Uint64(sealed))
+	key, err := tb.vault.Key(slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dr DecisionRequest
+	if err := decodeStrict(req, &dr); err != nil {
+		t.Fatal(err)
+	}
+	parts, err := decisionParts(&dr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256([]byte(ref))
+	legacyFile := filepath.Join(dir, "vault", hex.EncodeToString(h[:]))
+	if err := os.WriteFile(legacyFile, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.store.Update([]ledger.KV{{Key: []byte(prefixPrivate + ref), Value: sealed[8:]}, {Key: []byte(prefixDigest + ref), Value: tb.digest(parts...)}},
+		[][]byte{[]byte(prefixSealed + ref)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.vault.Destroy(slot); err != nil {
+		t.Fatal(err)
+	}
+
+	if p, err := tb.Private(KindDecision, "dec-old"); err != nil || p["request"] != "an old prompt" {
+		t.Fatalf("legacy Private: %v, %v", p, err)
+	}
+	if a, err := tb.AppendDecision(ctx, req); err != nil || !a.Duplicate {
+		t.Fatalf("legacy resubmission: %v, want a duplicate", err)
+	}
+	if err := tb.ErasePrivate(KindDecision, "dec-old"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(legacyFile); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the legacy key file survived erasure: %v", err)
+	}
+	if _, err := tb.Private(KindDecision, "dec-old"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("legacy Private after erasure: %v", err)
+	}
+	if err := tb.ErasePrivate(KindDecision, "dec-old"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second legacy erasure: %v, want ErrNotFound", err)
+	}
+	if tb.index(t, prefixPrivate+ref) != nil || tb.index(t, prefixDigest+ref) != nil {
+		t.Fatal("legacy erasure left index values")
+	}
+}
+
+// TestCrashKeepsKeys: a ledger process killed (SIGKILL) while private
+// decisions are being appended restarts with a key for every committed
+// record: every decision acknowledged before the kill, and every record
+// the log holds, opens. Keys of appends cut short are orphans.
+func TestCrashKeepsKeys(t *testing.T) {
+	if dir := os.Getenv("FJA_AUDIT_CRASH_DIR"); dir != "" {
+		crashChild(t, dir)
+		return
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashKeepsKeys$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "FJA_AUDIT_CRASH_DIR="+dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var acked []string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if id, ok := strings.CutPrefix(sc.Text(), "acked "); ok {
+			acked = append(acked, id)
+		}
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the child was not killed: %v\n%s", err, stderr.Bytes())
+	}
+	if len(acked) < 100 {
+		t.Fatalf("the child acknowledged %d appends before it died, want >= 100\n%s", len(acked), stderr.Bytes())
+	}
+
+	tb := openTestBook(t, dir)
+	for _, id := range acked {
+		if p, err := tb.Private(KindDecision, id); err != nil || p["request"] != "prompt of "+id {
+			t.Fatalf("acknowledged %s after the crash: %v, %v", id, p, err)
+		}
+	}
+	size := tb.log.Head().Size
+	es, err := tb.log.Entries(0, int(size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	decisions := 0
+	for i, e := range es {
+		env, err := ParseEnvelope(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if env.Kind != KindDecision {
+			continue
+		}
+		decisions++
+		var d Decision
+		if err := decodeStrict(env.Body, &d); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tb.Private(KindDecision, d.DecisionID); err != nil {
+			t.Fatalf("record %d (%s), committed before the crash, has no key: %v", i, d.DecisionID, err)
+		}
+	}
+	if decisions < len(acked) {
+		t.Fatalf("%d decisions in the log, %d acknowledged", decisions, len(acked))
+	}
+	t.Logf("%d acknowledged, %d committed, %d vault slots handed out", len(acked), decisions, tb.vault.Slots())
+	// the vault goes on after its last slot
+	if _, err := tb.AppendDecision(context.Background(), privateRequest(t, "dec-after-crash", "prompt after")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// crashChild appends private decisions from 32 goroutines, printing each
+// acknowledged id, and kills its own process once 150 are acknowledged.
+func crashChild(t *testing.T, dir string) {
+	tb := openTestBook(t, dir)
+	var n atomic.Int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for g := range 32 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("dec-crash-%d-%d", g, i)
+				if _, err := tb.AppendDecision(context.Background(), privateRequest(t, id, "prompt of "+id)); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(3)
+				}
+				mu.Lock()
+				fmt.Fprintf(os.Stdout, "acked %s\n", id)
+				mu.Unlock()
+				if n.Add(1) == 150 {
+					syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
