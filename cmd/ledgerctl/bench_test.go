@@ -111,12 +111,22 @@ func TestBenchGrow(t *testing.T) {
 	t.Setenv("LEDGER_TOKEN", "")
 	s := apitest.New(t)
 	dir := t.TempDir()
-	csvFile, svgFile := filepath.Join(dir, "scale.csv"), filepath.Join(dir, "scale.svg")
+	csvFile, svgFile, mdFile := filepath.Join(dir, "scale.csv"), filepath.Join(dir, "scale.svg"), filepath.Join(dir, "scale.md")
 	code, out, errOut := ctl(t, "", "--url", s.URL, "--token", s.Tokens[auth.Producer], "bench", "grow",
 		"--examples", examplesFlag(t), "--pid", strconv.Itoa(os.Getpid()), "--data", s.Dir,
-		"-n", "3000", "--every", "1000", "--proofs", "20", "--csv", csvFile, "--svg", svgFile)
+		"-n", "3000", "--every", "1000", "--proofs", "20", "--csv", csvFile, "--svg", svgFile,
+		"--md", mdFile, "--command", "make scale-grow SCALE_GROW_N=3000")
 	if code != 0 {
 		t.Fatalf("bench grow: exit %d", code)
+	}
+	md, err := os.ReadFile(mdFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"Made by `make scale-grow SCALE_GROW_N=3000`", "](scale.svg)", "](scale.csv)", "| RSS, MiB |", "| 3,001 |"} {
+		if !strings.Contains(string(md), w) {
+			t.Errorf("%s lacks %q:\n%s", mdFile, w, md)
+		}
 	}
 	if !strings.Contains(out, "3 samples") || !strings.Contains(errOut, "bytes/entry") {
 		t.Errorf("want a summary and a progress table, got %q and %q", out, errOut)
@@ -168,5 +178,12 @@ func TestBenchGrow(t *testing.T) {
 
 	if code, _, errOut := ctl(t, "", "--url", s.URL, "--token", s.Tokens[auth.Producer], "bench", "grow", "--data", s.Dir, "--csv", csvFile, "--svg", svgFile); code != 2 || !strings.Contains(errOut, "--pid") {
 		t.Errorf("no --pid: want usage error naming it, got %d %q", code, errOut)
+	}
+}
+
+func TestCommandLineHidesToken(t *testing.T) {
+	got := commandLine([]string{"/tmp/x/ledgerctl", "--token", "s3cret", "--token=s3cret", "bench", "grow"})
+	if want := "ledgerctl --token … --token=… bench grow"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }

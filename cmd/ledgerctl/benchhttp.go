@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -146,6 +148,7 @@ func examplesDir(dir string) string {
 // growOptions are the flags of `ledgerctl bench grow`.
 type growOptions struct {
 	examples, data, csv, svg, title string
+	md, command                     string
 	pid, n, every, batch, clients   int
 	proofs                          int
 }
@@ -180,7 +183,17 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 			}
 			title := o.title
 			if title == "" {
-				title = fmt.Sprintf("ledgerd as its log grows by %s decisions (3 example kinds mixed, HTTP batches of %d, %d clients)", groupDigits(o.n), o.batch, o.clients)
+				title = fmt.Sprintf("ledgerd as its log grows by %s decisions (3 example kinds mixed, HTTP batches of %d, %d clients)", loadgen.GroupDigits(o.n), o.batch, o.clients)
+			}
+			info := loadgen.ReportInfo{
+				Title: title, Command: o.command, Made: time.Now().UTC().Format(time.RFC3339),
+				Revision: revision(), Machine: fmt.Sprintf("%d CPUs, %s/%s, load generator on the same CPUs", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH),
+			}
+			if info.Command == "" {
+				info.Command = commandLine(os.Args)
+			}
+			if o.md != "" {
+				info.CSV, info.SVG = relTo(o.md, o.csv), relTo(o.md, o.svg)
 			}
 			out := cmd.ErrOrStderr()
 			fmt.Fprintf(out, "%12s %10s %10s %12s %10s %10s %12s\n", "entries", "elapsed s", "RSS MiB", "appends/s", "proof p50", "proof p99", "bytes/entry")
@@ -195,7 +208,13 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 					if err := writeFileWith(o.csv, func(w io.Writer) error { return loadgen.WriteCSV(w, ss) }); err != nil {
 						return err
 					}
-					return writeFileWith(o.svg, func(w io.Writer) error { return loadgen.WriteSVG(w, title, ss) })
+					if err := writeFileWith(o.svg, func(w io.Writer) error { return loadgen.WriteSVG(w, title, ss) }); err != nil {
+						return err
+					}
+					if o.md == "" {
+						return nil
+					}
+					return writeFileWith(o.md, func(w io.Writer) error { return loadgen.WriteReport(w, info, ss) })
 				},
 			})
 			if err != nil {
@@ -217,14 +236,57 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 	f.StringVar(&o.csv, "csv", "", "CSV `file` to write the samples to")
 	f.StringVar(&o.svg, "svg", "", "SVG `file` to draw the samples in")
 	f.StringVar(&o.title, "title", "", "the chart's title")
+	f.StringVar(&o.md, "md", "", "Markdown `file` to write a note on the run to: the command, the chart, how the last sample compares with the one at a tenth of its size, every sample")
+	f.StringVar(&o.command, "command", "", "the command to name in the --md note as the one that made the figures (default: this command line, token hidden)")
 	return cmd
 }
 
-// groupDigits writes n with thousands separators: 10,000,000.
-func groupDigits(n int) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
+// revision is the VCS revision the binary was built from, if stamped.
+func revision() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
 	}
-	return s
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = " (with uncommitted changes)"
+			}
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	return rev[:min(12, len(rev))] + dirty
+}
+
+// commandLine is args as a shell command, the value of --token hidden.
+func commandLine(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		switch {
+		case i > 0 && args[i-1] == "--token":
+			a = "…"
+		case strings.HasPrefix(a, "--token="):
+			a = "--token=…"
+		}
+		out[i] = a
+	}
+	if len(out) > 0 {
+		out[0] = filepath.Base(out[0])
+	}
+	return strings.Join(out, " ")
+}
+
+// relTo is path relative to the directory of file (path itself if that
+// cannot be said).
+func relTo(file, path string) string {
+	if r, err := filepath.Rel(filepath.Dir(file), path); err == nil {
+		return r
+	}
+	return path
 }
