@@ -190,7 +190,7 @@ func WriteTable(w io.Writer, peer, raw *Reference, results []*Result) error {
 		}
 		gen := perRec(r.ClientCPU, r.Records)
 		if r.ClientCPU > 0 {
-			gen += fmt.Sprintf(" (%.0f%% generating)", 100*r.GenCPU/r.ClientCPU)
+			gen += fmt.Sprintf(" (%.1f%% generating)", 100*r.GenCPU/r.ClientCPU)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %.1f | %.1f | %d | %d | %s | %s |\n",
 			r.Kind, mode, r.Records+r.Errors, thousands(r.PerSec), ratio(r.PerSec), r.P50ms, r.P99ms,

@@ -15,6 +15,7 @@ type ReportInfo struct {
 	Revision string // the source revision of the binaries, if known
 	Machine  string // CPUs, OS; the load generator shares them
 	CSV, SVG string // file names of the figures, relative to the report
+	Note     string // a paragraph to add (conditions of the run), if any
 }
 
 // WriteReport writes a Markdown note on a growth run: its provenance, the
@@ -35,6 +36,9 @@ func WriteReport(w io.Writer, info ReportInfo, samples []Sample) error {
 		fmt.Fprintf(&b, " (%s)", info.Machine)
 	}
 	b.WriteString(".\n\n")
+	if info.Note != "" {
+		fmt.Fprintf(&b, "%s\n\n", info.Note)
+	}
 	b.WriteString("A fresh `ledgerd` on loopback is grown by example decisions (refused, answered and private\n" +
 		"mixed, fresh ids, generated on the fly) sent in HTTP batches by `ledgerctl bench grow` on the\n" +
 		"same machine. After each stretch of appends, with no load running, it samples the server's RSS\n" +

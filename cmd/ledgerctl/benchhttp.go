@@ -148,7 +148,7 @@ func examplesDir(dir string) string {
 // growOptions are the flags of `ledgerctl bench grow`.
 type growOptions struct {
 	examples, data, csv, svg, title string
-	md, command                     string
+	md, command, note               string
 	pid, n, every, batch, clients   int
 	proofs                          int
 }
@@ -186,7 +186,7 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 				title = fmt.Sprintf("ledgerd as its log grows by %s decisions (3 example kinds mixed, HTTP batches of %d, %d clients)", loadgen.GroupDigits(o.n), o.batch, o.clients)
 			}
 			info := loadgen.ReportInfo{
-				Title: title, Command: o.command, Made: time.Now().UTC().Format(time.RFC3339),
+				Title: title, Command: o.command, Note: o.note, Made: time.Now().UTC().Format(time.RFC3339),
 				Revision: revision(), Machine: fmt.Sprintf("%d CPUs, %s/%s, load generator on the same CPUs", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH),
 			}
 			if info.Command == "" {
@@ -237,6 +237,7 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 	f.StringVar(&o.svg, "svg", "", "SVG `file` to draw the samples in")
 	f.StringVar(&o.title, "title", "", "the chart's title")
 	f.StringVar(&o.md, "md", "", "Markdown `file` to write a note on the run to: the command, the chart, how the last sample compares with the one at a tenth of its size, every sample")
+	f.StringVar(&o.note, "note", "", "a paragraph for the --md note (say, that the machine was shared)")
 	f.StringVar(&o.command, "command", "", "the command to name in the --md note as the one that made the figures (default: this command line, token hidden)")
 	return cmd
 }
