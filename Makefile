@@ -78,7 +78,8 @@ scale-grow:
 	  $$tmp/ledgerctl --url http://127.0.0.1:18091 --token $$(cat $$tmp/data/dev-token) bench grow --examples $(EXAMPLES) \
 	    --pid $$pid --data $$tmp/data -n $(SCALE_GROW_N) --every $(SCALE_EVERY) \
 	    --csv docs/scale.csv --svg docs/scale.svg --md docs/scale.md \
-	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)' --note '$(SCALE_NOTE)'
+	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)' --note '$(SCALE_NOTE)' \
+	    --revision "$$(git describe --always --dirty 2>/dev/null)"
 
 ## fuzz: every fuzz target in the module (FUZZPKGS) for FUZZTIME each (default 10s). A bare
 ## "context deadline exceeded" with no failing input written is Go 1.26's fuzz-coordinator race at

@@ -148,7 +148,7 @@ func examplesDir(dir string) string {
 // growOptions are the flags of `ledgerctl bench grow`.
 type growOptions struct {
 	examples, data, csv, svg, title string
-	md, command, note               string
+	md, command, note, revision     string
 	pid, n, every, batch, clients   int
 	proofs                          int
 }
@@ -188,6 +188,9 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 			info := loadgen.ReportInfo{
 				Title: title, Command: o.command, Note: o.note, Made: time.Now().UTC().Format(time.RFC3339),
 				Revision: revision(), Machine: fmt.Sprintf("%d CPUs, %s/%s, load generator on the same CPUs", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH),
+			}
+			if o.revision != "" {
+				info.Revision = o.revision
 			}
 			if info.Command == "" {
 				info.Command = commandLine(os.Args)
@@ -238,6 +241,7 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 	f.StringVar(&o.title, "title", "", "the chart's title")
 	f.StringVar(&o.md, "md", "", "Markdown `file` to write a note on the run to: the command, the chart, how the last sample compares with the one at a tenth of its size, every sample")
 	f.StringVar(&o.note, "note", "", "a paragraph for the --md note (say, that the machine was shared)")
+	f.StringVar(&o.revision, "revision", "", "the source revision to name in the --md note (default: the one stamped in this binary, if any)")
 	f.StringVar(&o.command, "command", "", "the command to name in the --md note as the one that made the figures (default: this command line, token hidden)")
 	return cmd
 }
