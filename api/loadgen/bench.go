@@ -196,6 +196,25 @@ func WriteTable(w io.Writer, peer, raw *Reference, results []*Result) error {
 			r.Kind, mode, r.Records+r.Errors, thousands(r.PerSec), ratio(r.PerSec), r.P50ms, r.P99ms,
 			r.Errors, r.Retries, perRec(r.ServerCPU, r.Records), gen)
 	}
+	// Issue 10 wants private decisions at >= 0.9x the rate of public ones.
+	for _, mode := range []string{"single", "batch"} {
+		var priv, pub float64
+		var npub int
+		for _, r := range results {
+			switch {
+			case r.Mode != mode:
+			case r.Kind == "private":
+				priv = r.PerSec
+			case !strings.Contains(r.Kind, "+"):
+				pub += r.PerSec
+				npub++
+			}
+		}
+		if priv > 0 && npub > 0 {
+			fmt.Fprintf(&b, "\n%s: private decisions at %.2f× the mean rate of the public kinds", mode, priv/(pub/float64(npub)))
+		}
+	}
+	b.WriteString("\n")
 	for _, r := range results {
 		if r.FirstError != "" {
 			fmt.Fprintf(&b, "\n%s %s: first error: %s\n", r.Kind, r.Mode, r.FirstError)

@@ -3,16 +3,21 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
@@ -263,5 +268,35 @@ func TestCSV(t *testing.T) {
 	want := strings.Join(CSVHeader, ",") + "\n11,10,1.2,1048576,8,0.500,2.000,2200,200.0\n"
 	if b.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// The figures read from /proc for a process agree with what the process
+// says of itself.
+func TestProcFigures(t *testing.T) {
+	pid := os.Getpid()
+	for i := 0; selfCPU() < 50*time.Millisecond; i++ { // some CPU time to see
+		sha256.Sum256([]byte(strconv.Itoa(i)))
+	}
+	got, err := ProcessCPU(pid)
+	self := selfCPU()
+	if err != nil || got <= 0 || got > self+20*time.Millisecond || got < self-100*time.Millisecond {
+		t.Fatalf("ProcessCPU = %v, %v; want about this process's own %v", got, err, self)
+	}
+	rss, err := RSS(pid)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if err != nil || rss < int64(ms.HeapInuse) || rss > int64(ms.Sys)+1<<30 {
+		t.Fatalf("RSS = %d, %v; want at least the heap in use (%d)", rss, err, ms.HeapInuse)
+	}
+	if _, err := RSS(1 << 30); err == nil {
+		t.Fatal("RSS of a process that does not exist: no error")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a"), make([]byte, 100_000), 0o644)
+	os.Mkdir(filepath.Join(dir, "d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "d", "b"), make([]byte, 50_000), 0o644)
+	if du, err := DiskUsage(dir); err != nil || du < 150_000 || du > 1<<20 {
+		t.Fatalf("DiskUsage = %d, %v; want about 150,000 bytes", du, err)
 	}
 }
