@@ -23,7 +23,8 @@ build:
 ## bench: in one run: the Go benchmarks; the peer (Tessera POSIX, bench-peer.json); the raw log with its ratio
 ## to the peer (bench-raw.json); then over HTTP each example decision kind (refused, answered, private) alone,
 ## single records from 64 clients and batches (8 clients x 250), with the load generator on the same CPUs.
-## Prints the top 15 of the server's CPU profile under the batched load (bench-cpu.pprof), then one table
+## Prints the top 15 of the server's CPU profile under the batched load (bench-cpu.pprof, merged from one
+## profile per kind, bench-cpu-<kind>.pprof), then one table
 ## (bench-http.md) of every kind beside the peer and the raw log.
 EXAMPLES     ?= ../shared/examples
 HTTP_N       ?= 20000
@@ -41,14 +42,15 @@ bench:
 	  $(GO) build -o $$tmp/ ./cmd/ledgerd ./cmd/ledgerctl; \
 	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18089 --pprof 127.0.0.1:18090 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
 	  for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18089/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
-	  tok=$$(cat $$tmp/data/dev-token); rc=0; rm -f bench-cpu.pprof; \
+	  tok=$$(cat $$tmp/data/dev-token); rc=0; rm -f bench-cpu*.pprof; \
 	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http --examples $(EXAMPLES) \
 	    --single $(HTTP_N) --single-clients 64 --batched $(HTTP_BATCH_N) --batch-clients 8 --batch $(HTTP_BATCH) \
 	    --pid $$pid --pprof http://127.0.0.1:18090 --profile bench-cpu.pprof \
 	    --compare bench-peer.json --raw bench-raw.json >bench-http.md || rc=$$?; \
-	  if [ -s bench-cpu.pprof ]; then \
-	    echo '# server CPU profile under the batched HTTP load (bench-cpu.pprof; go tool pprof -http=: bench-cpu.pprof)'; \
-	    $(GO) tool pprof -top -nodecount=15 $$tmp/ledgerd bench-cpu.pprof 2>/dev/null | sed -n '/^Duration/,$$p'; \
+	  if ls bench-cpu-*.pprof >/dev/null 2>&1; then \
+	    $(GO) tool pprof -proto $$tmp/ledgerd bench-cpu-*.pprof >bench-cpu.pprof 2>/dev/null; \
+	    echo '# server CPU profile under the batched HTTP load, every kind (bench-cpu.pprof, merged from bench-cpu-<kind>.pprof): top 15'; \
+	    $(GO) tool pprof -top -nodecount=15 bench-cpu.pprof 2>/dev/null | sed -n '/^Duration/,$$p'; \
 	  fi; \
 	  echo '# one run: the peer, the raw log and each decision kind over HTTP (bench-http.md; CPU per record includes the load generator'"'"'s own)'; \
 	  cat bench-http.md; exit $$rc

@@ -26,9 +26,11 @@ type BenchConfig struct {
 	// reported.
 	Warmup int
 
-	// Profile, when set, is called as the batched phases start (in its own
-	// goroutine): the place to take a CPU profile of the server.
-	Profile func()
+	// Profile, when set, is called as the batched phase of each kind
+	// starts, in its own goroutine: the place to take a CPU profile of the
+	// server under that kind's load. The next phase starts only once it has
+	// returned (so profiles never overlap; a phase's time is not affected).
+	Profile func(kind string) error
 	// Progress, if set, gets one line per finished phase.
 	Progress io.Writer
 }
@@ -77,13 +79,19 @@ func Bench(ctx context.Context, c BenchConfig) ([]*Result, error) {
 		}
 	}
 	if c.Batched > 0 {
-		for i, k := range kinds {
+		for _, k := range kinds {
 			p := Phase{Kinds: []*Template{k}, N: c.Batched, Clients: c.BatchClients, Batch: max(c.Batch, 2)}
-			if i == 0 && c.Profile != nil {
-				p.OnStart = func() { go c.Profile() }
+			profiled := make(chan error, 1)
+			if c.Profile != nil {
+				p.OnStart = func() { go func() { profiled <- c.Profile(k.Name) }() }
+			} else {
+				profiled <- nil
 			}
 			if err := run(p); err != nil {
 				return out, err
+			}
+			if err := <-profiled; err != nil {
+				return out, fmt.Errorf("%s: %w", k.Name, err)
 			}
 		}
 	}

@@ -90,9 +90,12 @@ func TestBenchHTTPTable(t *testing.T) {
 	if len(rows) != 2+2+6 {
 		t.Errorf("want the header and its rule, 2 references and 6 phases, got %d rows", len(rows))
 	}
-	b, err := os.ReadFile(prof)
-	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
-		t.Errorf("CPU profile: want a gzipped profile in %s, got %d bytes, %v", prof, len(b), err)
+	for _, k := range []string{"refused", "answered", "private"} {
+		p := filepath.Join(dir, "cpu-"+k+".pprof")
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("CPU profile of %s: want a gzipped profile in %s, got %d bytes, %v", k, p, len(b), err)
+		}
 	}
 }
 

@@ -38,8 +38,8 @@ func (o *httpBenchOptions) flags(cmd *cobra.Command) {
 	f.IntVar(&o.batch, "batch", 250, "with --http: records per batch")
 	f.IntVar(&o.warmup, "warmup", 2000, "with --http: records sent first (batched, kinds mixed) and not reported")
 	f.IntVar(&o.pid, "pid", 0, "with --http: the server's process `id` on this machine, to report its CPU time per record")
-	f.StringVar(&o.pprofURL, "pprof", "", "with --http: the server's pprof `URL` (ledgerd --pprof): take a CPU profile as the batched phases start")
-	f.StringVar(&o.profile, "profile", "bench-cpu.pprof", "with --pprof: `file` to save the CPU profile to")
+	f.StringVar(&o.pprofURL, "pprof", "", "with --http: the server's pprof `URL` (ledgerd --pprof): take a CPU profile as each kind's batched phase starts")
+	f.StringVar(&o.profile, "profile", "bench-cpu.pprof", "with --pprof: the CPU profiles go to `NAME`-<kind>.pprof (NAME without .pprof)")
 	f.DurationVar(&o.profileTime, "profile-time", 10*time.Second, "with --pprof: length of the CPU profile")
 	f.StringVar(&o.raw, "raw", "", "with --http: JSON `file` printed by the embedded bench (the raw log), shown beside the HTTP figures")
 }
@@ -85,25 +85,24 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 		Batched: o.batched, BatchClients: o.batchClients, Batch: o.batch,
 		Warmup: o.warmup, Progress: cmd.ErrOrStderr(),
 	}
-	profErr := make(chan error, 1)
+	var profiles []string
 	if o.pprofURL != "" {
-		cfg.Profile = func() {
+		cfg.Profile = func(kind string) error {
 			b, err := loadgen.FetchProfile(ctx, o.pprofURL, o.profileTime)
-			if err == nil {
-				err = writeFile(o.profile, b)
+			if err != nil {
+				return err
 			}
-			profErr <- err
+			name := strings.TrimSuffix(o.profile, ".pprof") + "-" + kind + ".pprof"
+			profiles = append(profiles, name) // one call at a time: Bench waits for each
+			return writeFile(name, b)
 		}
 	}
 	results, err := loadgen.Bench(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if o.pprofURL != "" && o.batched > 0 {
-		if err := <-profErr; err != nil {
-			return err
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "server CPU profile (%s from the start of the batched phases): %s\n", o.profileTime, o.profile)
+	if len(profiles) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "server CPU profiles (the first %s of each kind's batched phase): %s\n", o.profileTime, strings.Join(profiles, " "))
 	}
 	if g.JSON {
 		err = json.NewEncoder(cmd.OutOrStdout()).Encode(results)
