@@ -5,7 +5,7 @@ N       ?= 200000
 C       ?= 1024
 FUZZTIME ?= 10s
 
-.PHONY: run test bench scale fuzz lint build soak
+.PHONY: run test bench scale scale-grow fuzz lint build soak
 
 ## run: the server on an embedded Badger store in ./data, with a development key and token
 run:
@@ -20,29 +20,68 @@ test:
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-## bench: append throughput of the ledger and of the peer (Tessera POSIX) in one run, then over HTTP, as JSON
+## bench: in one run: the Go benchmarks; the peer (Tessera POSIX, bench-peer.json); the raw log with its ratio
+## to the peer (bench-raw.json); then over HTTP each example decision kind (refused, answered, private) alone,
+## single records from 64 clients and batches (8 clients x 250), with the load generator on the same CPUs.
+## Prints the top 15 of the server's CPU profile under the batched load (bench-cpu.pprof, merged from one
+## profile per kind, bench-cpu-<kind>.pprof), then one table
+## (bench-http.md) of every kind beside the peer and the raw log.
+EXAMPLES     ?= ../shared/examples
+HTTP_N       ?= 20000
+HTTP_BATCH_N ?= 100000
+HTTP_BATCH   ?= 250
 bench:
 	@echo '# Go benchmarks (ns/op, allocations)'
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20000x ./ledger/ ./audit/
 	@echo '# peer: Tessera POSIX driver, same machine, same run'
 	@cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>/dev/null | tee $(CURDIR)/bench-peer.json
 	@echo '# ledger: durable, signed, proven appends (1200-byte entries, $(C) in flight), with the ratio to the peer'
-	@$(GO) run ./cmd/ledgerctl bench -n $(N) -c $(C) --size 1200 --compare bench-peer.json
-	@echo '# HTTP: decisions/second with receipts, 64 clients single, then batches of 500'
+	@$(GO) run ./cmd/ledgerctl bench -n $(N) -c $(C) --size 1200 --compare bench-peer.json >bench-raw.json && cat bench-raw.json
+	@echo '# HTTP: the example decisions by kind, $(HTTP_N) single records each (64 clients), then $(HTTP_BATCH_N) each in batches of $(HTTP_BATCH) (8 clients)'
 	@set -e; tmp=$$(mktemp -d); trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp' EXIT; \
 	  $(GO) build -o $$tmp/ ./cmd/ledgerd ./cmd/ledgerctl; \
-	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18089 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
+	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18089 --pprof 127.0.0.1:18090 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
 	  for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18089/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
-	  tok=$$(cat $$tmp/data/dev-token); \
-	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http -n 20000 -c 64; \
-	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http -n 100000 -c 8 --batch 500
+	  tok=$$(cat $$tmp/data/dev-token); rc=0; rm -f bench-cpu*.pprof; \
+	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http --examples $(EXAMPLES) \
+	    --single $(HTTP_N) --single-clients 64 --batched $(HTTP_BATCH_N) --batch-clients 8 --batch $(HTTP_BATCH) \
+	    --pid $$pid --pprof http://127.0.0.1:18090 --profile bench-cpu.pprof \
+	    --compare bench-peer.json --raw bench-raw.json >bench-http.md || rc=$$?; \
+	  if ls bench-cpu-*.pprof >/dev/null 2>&1; then \
+	    $(GO) tool pprof -proto $$tmp/ledgerd bench-cpu-*.pprof >bench-cpu.pprof 2>/dev/null; \
+	    echo '# server CPU profile under the batched HTTP load, every kind (bench-cpu.pprof, merged from bench-cpu-<kind>.pprof): top 15'; \
+	    $(GO) tool pprof -top -nodecount=15 bench-cpu.pprof 2>/dev/null | sed -n '/^Duration/,$$p'; \
+	  fi; \
+	  echo '# one run: the peer, the raw log and each decision kind over HTTP (bench-http.md; CPU per record includes the load generator'"'"'s own)'; \
+	  cat bench-http.md; exit $$rc
 
-## scale: query and stats over a seeded month of 1,000,000 decisions (kept in SCALE_DIR, generated once)
+## scale: query and stats over a seeded month of 1,000,000 decisions (kept in SCALE_DIR, generated once),
+## then scale-grow
 SCALE_DIR ?= /tmp/fja-scale
 SCALE_N   ?= 1000000
 scale:
 	mkdir -p $(SCALE_DIR)
 	FJA_SCALE_DIR=$(SCALE_DIR) FJA_SCALE_N=$(SCALE_N) $(GO) test -run='^$$' -bench=Scale -benchtime=20x -timeout 60m ./api/
+	$(MAKE) --no-print-directory scale-grow
+
+## scale-grow: a fresh ledgerd on loopback (data in a temporary directory under SCALE_TMP, removed after)
+## grown to SCALE_GROW_N decisions over HTTP batches (the three example kinds mixed, generated on the fly),
+## sampled every SCALE_EVERY: server RSS, append rate, inclusion-proof latency, bytes on disk per entry.
+## Writes docs/scale.csv, docs/scale.svg and docs/scale.md (with SCALE_NOTE, if set) as it goes.
+SCALE_GROW_N ?= 10000000
+SCALE_EVERY  ?= 500000
+SCALE_TMP    ?= /tmp
+SCALE_NOTE   ?=
+scale-grow:
+	@set -e; tmp=$$(mktemp -d -p $(SCALE_TMP) fja-grow-XXXXXX); trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp' EXIT; \
+	  $(GO) build -o $$tmp/ ./cmd/ledgerd ./cmd/ledgerctl; mkdir -p docs; \
+	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18091 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
+	  for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18091/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
+	  $$tmp/ledgerctl --url http://127.0.0.1:18091 --token $$(cat $$tmp/data/dev-token) bench grow --examples $(EXAMPLES) \
+	    --pid $$pid --data $$tmp/data -n $(SCALE_GROW_N) --every $(SCALE_EVERY) \
+	    --csv docs/scale.csv --svg docs/scale.svg --md docs/scale.md \
+	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)' --note '$(SCALE_NOTE)' \
+	    --revision "$$(git describe --always --dirty 2>/dev/null)"
 
 ## fuzz: every fuzz target in the module (FUZZPKGS) for FUZZTIME each (default 10s). A bare
 ## "context deadline exceeded" with no failing input written is Go 1.26's fuzz-coordinator race at

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/fjaledger/fja/api/loadgen"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
 	"github.com/fjaledger/fja/ledger/signer"
@@ -37,49 +38,54 @@ type benchResult struct {
 func newBenchCmd() *cobra.Command {
 	var (
 		n, c, size int
-		batch      int
 		http       bool
 		dir, peer  string
+		ho         httpBenchOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure durable append throughput (embedded log, or a server over HTTP); prints JSON",
+		Short: "Measure durable append throughput (embedded log, or a server over HTTP)",
 		Long: `bench appends n distinct random entries of the given size to an embedded log
 on Badger, with c appends in flight. An append counts when it is acknowledged:
 committed with fsync, covered by a signed checkpoint, with its inclusion proof.
 It prints one JSON object with acked_per_sec.
 
-With --http it instead drives the server at --url with a producer --token:
-it publishes a benchmark constitution, then appends n generated decisions
-with c concurrent clients, one per POST /v1/decisions, or with --batch B in
-batches of B via POST /v1/decisions:batch. Each counts once its receipt is back.`,
+With --http it instead drives the server at --url with a producer --token,
+sending what producers send: it publishes the example constitution (with a
+fresh version), then, for each example decision kind (refused, answered,
+private: the one with a private section) alone, --single records with fresh
+ids one per POST /v1/decisions from --single-clients clients, then --batched
+records in batches of --batch via POST /v1/decisions:batch from
+--batch-clients clients. A record counts once its receipt is back. The load
+generator runs in this process, on the same machine: its CPU time is reported.
+It prints one Markdown table with each kind's rate, latency, errors and ratio
+to the peer (--compare), beside the raw log (--raw).
+
+bench grow (see its help) grows a served log and samples the server as it grows.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if http {
+				for _, f := range []string{"entries", "concurrency", "size", "dir"} {
+					if cmd.Flags().Changed(f) {
+						return usageErrorf("--%s is for the embedded benchmark; with --http use --single, --batched and their clients", f)
+					}
+				}
+				ho.peer = peer
+				return benchHTTP(cmd, globals(cmd), ho)
+			}
 			if n < 1 || c < 1 || size < 1 || size > ledger.MaxEntrySize {
 				return usageErrorf("want -n >= 1, -c >= 1, 1 <= --size <= %d", ledger.MaxEntrySize)
 			}
-			var res *benchResult
-			var err error
-			if http {
-				res, err = benchHTTP(cmd.Context(), globals(cmd), n, c, batch)
-			} else {
-				res, err = benchEmbedded(cmd.Context(), dir, n, c, size)
-			}
+			res, err := benchEmbedded(cmd.Context(), dir, n, c, size)
 			if err != nil {
 				return err
 			}
 			if peer != "" {
-				b, err := os.ReadFile(peer)
+				p, err := loadgen.ReadPeer(peer)
 				if err != nil {
-					return err
+					return fmt.Errorf("--compare: %w", err)
 				}
-				var p struct {
-					Published float64 `json:"published_per_sec"`
-				}
-				if err := json.Unmarshal(b, &p); err != nil || p.Published <= 0 {
-					return fmt.Errorf("--compare %s: want the peer's JSON with published_per_sec > 0 (%v)", peer, err)
-				}
-				res.PeerPerSec, res.Ratio = p.Published, res.AckedPerSec/p.Published
+				res.PeerPerSec, res.Ratio = p.PerSec, res.AckedPerSec/p.PerSec
 			}
 			return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 		},
@@ -88,9 +94,10 @@ batches of B via POST /v1/decisions:batch. Each counts once its receipt is back.
 	cmd.Flags().IntVarP(&c, "concurrency", "c", 1024, "appends in flight")
 	cmd.Flags().IntVar(&size, "size", 1200, "entry size in bytes")
 	cmd.Flags().StringVar(&peer, "compare", "", "JSON `file` printed by the peer benchmark (../shared/peers/tessera-posix): adds its rate and the ratio")
-	cmd.Flags().BoolVar(&http, "http", false, "benchmark the server at --url over HTTP instead of an embedded log")
-	cmd.Flags().IntVar(&batch, "batch", 1, "with --http: records per POST /v1/decisions:batch (1 = single POST /v1/decisions)")
+	cmd.Flags().BoolVar(&http, "http", false, "benchmark the server at --url over HTTP with the example decisions instead of an embedded log")
 	cmd.Flags().StringVar(&dir, "dir", "", "Badger directory (default: a fresh temporary one, removed after)")
+	ho.flags(cmd)
+	cmd.AddCommand(newBenchGrowCmd())
 	return cmd
 }
 

@@ -1,157 +1,296 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fjaledger/fja/api/loadgen"
 )
 
-// benchConstitution is published before an HTTP benchmark so that the
-// generated decisions cite a real constitution version.
-const benchConstitution = `{"constitution_id":"bench","version":%q,"process":{"method":"benchmark fixture"},
-"rules":[{"rule_id":"H-12","pillar":"harmlessness","text":"Answer self-harm related requests with care."},
-{"rule_id":"A-03","pillar":"autonomy","text":"Give adults the medical information they ask for."}]}`
-
-// benchDecision is a realistic refused decision (about 1.4 KB), with
-// placeholders for its id, constitution version and commitments.
-const benchDecision = `{"decision_id":%q,"occurred_at":"2026-11-27T09:59:58.120Z",
-"system":{"operator":"bench-ai","model":"bench-chat","model_version":"2026-10-01","deployment":"eu-central"},
-"subject":{"ref":"sha256:%s","jurisdiction":"DE","locale":"de-DE"},
-"request":{"commitment":"sha256:%s"},
-"objectives":[{"id":"obj-1","description":"maximum daily dose of an over-the-counter analgesic for an adult","source":"extracted","confidence":0.91}],
-"constitution":{"id":"bench","version":%q},
-"rules":[{"rule_id":"H-12","effect":"refuse","rationale":"dosage question matched the self-harm screen"},{"rule_id":"A-03","effect":"allow","rationale":"adult asking for medical information"}],
-"weights":{"flourishing":0.15,"justice":0.1,"autonomy":0.25,"harmlessness":0.4,"helpfulness":0.1},
-"candidates":[{"id":"c1","scores":{"harmlessness":0.62,"helpfulness":0.94,"autonomy":0.9},"selected":false},{"id":"c2","scores":{"harmlessness":0.97,"helpfulness":0.12,"autonomy":0.2},"selected":true}],
-"provenance_flags":[],
-"outcome":{"action":"refused","category":"medical","explanation":"I can't help with dosage questions. If you are thinking about harming yourself, please contact a local helpline.","contestable":true},
-"response":{"commitment":"sha256:%s"}}`
-
-func randHex() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+// httpBenchOptions are the flags of `ledgerctl bench --http`.
+type httpBenchOptions struct {
+	examples, kinds       string
+	single, singleClients int
+	batched, batchClients int
+	batch, warmup, pid    int
+	pprofURL, profile     string
+	profileTime           time.Duration
+	peer, raw             string
 }
 
-// benchHTTP appends n generated decisions to a running server with c
-// concurrent clients, one per request, or in batches of batch records.
-func benchHTTP(ctx context.Context, g globalOptions, n, c, batch int) (*benchResult, error) {
+func (o *httpBenchOptions) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.examples, "examples", "", "`directory` of the example requests (default ../shared/examples beside the module root)")
+	f.StringVar(&o.kinds, "kinds", "refused,answered,private", "with --http: the example decision `kinds` to send, each measured alone")
+	f.IntVar(&o.single, "single", 20000, "with --http: records per kind sent one per POST /v1/decisions (0 skips)")
+	f.IntVar(&o.singleClients, "single-clients", 64, "with --http: concurrent clients of the single phase")
+	f.IntVar(&o.batched, "batched", 100000, "with --http: records per kind sent in batches to POST /v1/decisions:batch (0 skips)")
+	f.IntVar(&o.batchClients, "batch-clients", 8, "with --http: concurrent clients of the batched phase")
+	f.IntVar(&o.batch, "batch", 250, "with --http: records per batch")
+	f.IntVar(&o.warmup, "warmup", 2000, "with --http: records sent first (batched, kinds mixed) and not reported")
+	f.IntVar(&o.pid, "pid", 0, "with --http: the server's process `id` on this machine, to report its CPU time per record")
+	f.StringVar(&o.pprofURL, "pprof", "", "with --http: the server's pprof `URL` (ledgerd --pprof): take a CPU profile as each kind's batched phase starts")
+	f.StringVar(&o.profile, "profile", "bench-cpu.pprof", "with --pprof: the CPU profiles go to `NAME`-<kind>.pprof (NAME without .pprof)")
+	f.DurationVar(&o.profileTime, "profile-time", 10*time.Second, "with --pprof: length of the CPU profile")
+	f.StringVar(&o.raw, "raw", "", "with --http: JSON `file` printed by the embedded bench (the raw log), shown beside the HTTP figures")
+}
+
+// benchHTTP runs the HTTP benchmark of every example kind against the
+// server at --url and prints one Markdown table (or JSON with --json).
+func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	if g.Token == "" {
-		return nil, usageErrorf("--url mode needs a producer --token (or LEDGER_TOKEN)")
+		return usageErrorf("bench --http needs a producer --token (or LEDGER_TOKEN)")
 	}
-	base := strings.TrimRight(g.URL, "/")
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}, Timeout: 2 * time.Minute}
-	post := func(path string, body []byte) (int, []byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
-		if err != nil {
-			return 0, nil, err
+	if o.single < 0 || o.batched < 0 || o.single+o.batched == 0 || o.singleClients < 1 || o.batchClients < 1 || o.batch < 2 || o.warmup < 0 {
+		return usageErrorf("want --single, --batched >= 0 (not both 0), clients >= 1, --batch >= 2, --warmup >= 0")
+	}
+	ex, err := loadgen.Load(examplesDir(o.examples))
+	if err != nil {
+		return err
+	}
+	var kinds []*loadgen.Template
+	for _, k := range strings.Split(o.kinds, ",") {
+		t := ex.Kind(strings.TrimSpace(k))
+		if t == nil {
+			return usageErrorf("--kinds: unknown kind %q; want some of refused, answered, private", k)
 		}
-		req.Header.Set("Authorization", "Bearer "+g.Token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, nil, err
+		kinds = append(kinds, t)
+	}
+	var peer, raw *loadgen.Reference
+	if o.peer != "" {
+		if peer, err = loadgen.ReadPeer(o.peer); err != nil {
+			return err
 		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		return resp.StatusCode, b, err
 	}
-	version := "v-" + randHex()[:12]
-	if code, b, err := post("/v1/constitutions", []byte(fmt.Sprintf(benchConstitution, version))); err != nil || code != http.StatusCreated {
-		return nil, fmt.Errorf("publishing the benchmark constitution: %d %s %v", code, b, err)
-	}
-	run := randHex()[:8]
-	bodies := make([][]byte, n)
-	for i := range bodies {
-		bodies[i] = []byte(fmt.Sprintf(benchDecision, fmt.Sprintf("bench-%s-%d", run, i), randHex(), randHex(), version, randHex()))
-	}
-	// Work units: single bodies, or JSON arrays of up to batch bodies.
-	var units [][]byte
-	per := 1
-	path := "/v1/decisions"
-	if batch > 1 {
-		per, path = batch, "/v1/decisions:batch"
-		for i := 0; i < n; i += batch {
-			units = append(units, append(append([]byte("["), bytes.Join(bodies[i:min(i+batch, n)], []byte(","))...), ']'))
+	if o.raw != "" {
+		if raw, err = loadgen.ReadRaw(o.raw); err != nil {
+			return err
 		}
-	} else {
-		units = bodies
 	}
-	var (
-		next, acked, retries atomic.Int64
-		firstErr             atomic.Pointer[error]
-		wg                   sync.WaitGroup
-	)
-	start := time.Now()
-	for w := 0; w < c; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(units)) || firstErr.Load() != nil {
-					return
-				}
-				for {
-					code, b, err := post(path, units[i])
-					if err == nil && (code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests) {
-						retries.Add(1)
-						time.Sleep(5 * time.Millisecond)
-						continue
-					}
-					if err == nil && code != http.StatusCreated && code != http.StatusOK {
-						err = fmt.Errorf("POST %s: %d %s", path, code, truncateBytes(b, 300))
-					}
-					if err == nil && batch > 1 {
-						var res struct {
-							Results []struct {
-								Error *struct{ Message string } `json:"error"`
-							} `json:"results"`
-						}
-						if err = json.Unmarshal(b, &res); err == nil {
-							for _, r := range res.Results {
-								if r.Error != nil {
-									err = fmt.Errorf("batch record: %s", r.Error.Message)
-									break
-								}
-							}
-						}
-					}
-					if err != nil {
-						firstErr.CompareAndSwap(nil, &err)
-						return
-					}
-					acked.Add(int64(min(per, n-int(i)*per)))
-					break
-				}
+	ctx := cmd.Context()
+	s := loadgen.NewSender(g.URL, g.Token, max(o.singleClients, o.batchClients))
+	s.PID = o.pid
+	cfg := loadgen.BenchConfig{
+		Sender: s, Examples: ex, Kinds: kinds,
+		Single: o.single, SingleClients: o.singleClients,
+		Batched: o.batched, BatchClients: o.batchClients, Batch: o.batch,
+		Warmup: o.warmup, Progress: cmd.ErrOrStderr(),
+	}
+	var profiles []string
+	if o.pprofURL != "" {
+		cfg.Profile = func(kind string) error {
+			b, err := loadgen.FetchProfile(ctx, o.pprofURL, o.profileTime)
+			if err != nil {
+				return err
 			}
-		}()
+			name := strings.TrimSuffix(o.profile, ".pprof") + "-" + kind + ".pprof"
+			profiles = append(profiles, name) // one call at a time: Bench waits for each
+			return writeFile(name, b)
+		}
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if e := firstErr.Load(); e != nil {
-		return nil, *e
+	results, err := loadgen.Bench(ctx, cfg)
+	if err != nil {
+		return err
 	}
-	mode := "http-single"
-	if batch > 1 {
-		mode = fmt.Sprintf("http-batch-%d", batch)
+	if len(profiles) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "server CPU profiles (the first %s of each kind's batched phase): %s\n", o.profileTime, strings.Join(profiles, " "))
 	}
-	return &benchResult{Mode: mode, Entries: int(acked.Load()), EntryBytes: len(bodies[0]), InFlight: c, Pushbacks: retries.Load(),
-		Seconds: elapsed.Seconds(), AckedPerSec: float64(acked.Load()) / elapsed.Seconds()}, nil
+	if g.JSON {
+		err = json.NewEncoder(cmd.OutOrStdout()).Encode(results)
+	} else {
+		err = loadgen.WriteTable(cmd.OutOrStdout(), peer, raw, results)
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		if r.Errors > 0 {
+			return fmt.Errorf("%s %s: %d records failed: %s", r.Kind, r.Mode, r.Errors, r.FirstError)
+		}
+	}
+	return nil
 }
 
-func truncateBytes(b []byte, n int) string {
-	if len(b) <= n {
-		return string(b)
+// examplesDir is dir, or by default ../shared/examples beside the module
+// root (the nearest directory at or above the working directory holding
+// go.mod), or ../shared/examples from the working directory outside a
+// module.
+func examplesDir(dir string) string {
+	if dir != "" {
+		return dir
 	}
-	return string(b[:n]) + "…"
+	wd, err := os.Getwd()
+	if err != nil {
+		return filepath.Join("..", "shared", "examples")
+	}
+	for d := wd; ; {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "..", "shared", "examples")
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return filepath.Join("..", "shared", "examples")
+		}
+		d = up
+	}
+}
+
+// growOptions are the flags of `ledgerctl bench grow`.
+type growOptions struct {
+	examples, data, csv, svg, title string
+	md, command, note, revision     string
+	pid, n, every, batch, clients   int
+	proofs                          int
+}
+
+func newBenchGrowCmd() *cobra.Command {
+	var o growOptions
+	cmd := &cobra.Command{
+		Use:   "grow",
+		Short: "Grow a served log over HTTP, sampling the server's memory, append rate, proof latency and disk use",
+		Long: `grow publishes the example constitution, then appends -n example decisions
+(refused, answered and private mixed, fresh ids, generated on the fly) to the
+server at --url in batches, and after every --every records samples:
+the server's RSS (VmRSS of --pid), the append rate over the stretch, the
+latency of --proofs inclusion proofs for random indices, and the bytes on disk
+per entry (du of --data over the tree size). It writes --csv and an SVG chart
+(--svg) after every sample, so a long run's figures survive it.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			g := globals(cmd)
+			if g.Token == "" {
+				return usageErrorf("bench grow needs a producer --token (or LEDGER_TOKEN)")
+			}
+			if o.pid <= 0 || o.data == "" || o.csv == "" || o.svg == "" {
+				return usageErrorf("bench grow needs --pid, --data, --csv and --svg")
+			}
+			if o.n < 1 || o.every < 1 || o.batch < 1 || o.clients < 1 || o.proofs < 1 {
+				return usageErrorf("want -n, --every, --batch, --clients and --proofs >= 1")
+			}
+			ex, err := loadgen.Load(examplesDir(o.examples))
+			if err != nil {
+				return err
+			}
+			title := o.title
+			if title == "" {
+				title = fmt.Sprintf("ledgerd as its log grows by %s decisions (3 example kinds mixed, HTTP batches of %d, %d clients)", loadgen.GroupDigits(o.n), o.batch, o.clients)
+			}
+			info := loadgen.ReportInfo{
+				Title: title, Command: o.command, Note: o.note, Made: time.Now().UTC().Format(time.RFC3339),
+				Revision: revision(), Machine: fmt.Sprintf("%d CPUs, %s/%s, load generator on the same CPUs", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH),
+			}
+			if o.revision != "" {
+				info.Revision = o.revision
+			}
+			if info.Command == "" {
+				info.Command = commandLine(os.Args)
+			}
+			if o.md != "" {
+				info.CSV, info.SVG = relTo(o.md, o.csv), relTo(o.md, o.svg)
+			}
+			out := cmd.ErrOrStderr()
+			fmt.Fprintf(out, "%12s %10s %10s %12s %10s %10s %12s\n", "entries", "elapsed s", "RSS MiB", "appends/s", "proof p50", "proof p99", "bytes/entry")
+			samples, err := loadgen.Grow(cmd.Context(), loadgen.GrowConfig{
+				Sender:   loadgen.NewSender(g.URL, g.Token, o.clients),
+				Examples: ex, N: o.n, Every: o.every, Batch: o.batch, Clients: o.clients, Proofs: o.proofs,
+				PID: o.pid, DataDir: o.data,
+				OnSample: func(ss []loadgen.Sample) error {
+					s := ss[len(ss)-1]
+					fmt.Fprintf(out, "%12d %10.0f %10.1f %12.0f %8.2fms %8.2fms %12.0f\n", s.Entries, s.Elapsed,
+						float64(s.RSS)/(1<<20), s.AppendsPerSec, s.ProofP50ms, s.ProofP99ms, s.BytesPerEntry)
+					if err := writeFileWith(o.csv, func(w io.Writer) error { return loadgen.WriteCSV(w, ss) }); err != nil {
+						return err
+					}
+					if err := writeFileWith(o.svg, func(w io.Writer) error { return loadgen.WriteSVG(w, title, ss) }); err != nil {
+						return err
+					}
+					if o.md == "" {
+						return nil
+					}
+					return writeFileWith(o.md, func(w io.Writer) error { return loadgen.WriteReport(w, info, ss) })
+				},
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d samples: %s and %s\n", len(samples), o.csv, o.svg)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.examples, "examples", "", "`directory` of the example requests (default ../shared/examples beside the module root)")
+	f.IntVar(&o.pid, "pid", 0, "the server's process `id` on this machine (its RSS is sampled)")
+	f.StringVar(&o.data, "data", "", "the server's data `directory` (its disk use is sampled)")
+	f.IntVarP(&o.n, "entries", "n", 10_000_000, "records to append")
+	f.IntVar(&o.every, "every", 500_000, "records between samples")
+	f.IntVar(&o.batch, "batch", 250, "records per POST /v1/decisions:batch")
+	f.IntVar(&o.clients, "clients", 8, "concurrent clients")
+	f.IntVar(&o.proofs, "proofs", 200, "inclusion proofs fetched per sample, for their latency")
+	f.StringVar(&o.csv, "csv", "", "CSV `file` to write the samples to")
+	f.StringVar(&o.svg, "svg", "", "SVG `file` to draw the samples in")
+	f.StringVar(&o.title, "title", "", "the chart's title")
+	f.StringVar(&o.md, "md", "", "Markdown `file` to write a note on the run to: the command, the chart, how the last sample compares with the one at a tenth of its size, every sample")
+	f.StringVar(&o.note, "note", "", "a paragraph for the --md note (say, that the machine was shared)")
+	f.StringVar(&o.revision, "revision", "", "the source revision to name in the --md note (default: the one stamped in this binary, if any)")
+	f.StringVar(&o.command, "command", "", "the command to name in the --md note as the one that made the figures (default: this command line, token hidden)")
+	return cmd
+}
+
+// revision is the VCS revision the binary was built from, if stamped.
+func revision() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = " (with uncommitted changes)"
+			}
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	return rev[:min(12, len(rev))] + dirty
+}
+
+// commandLine is args as a shell command, the value of --token hidden.
+func commandLine(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		switch {
+		case i > 0 && args[i-1] == "--token":
+			a = "…"
+		case strings.HasPrefix(a, "--token="):
+			a = "--token=…"
+		}
+		out[i] = a
+	}
+	if len(out) > 0 {
+		out[0] = filepath.Base(out[0])
+	}
+	return strings.Join(out, " ")
+}
+
+// relTo is path relative to the directory of file (path itself if that
+// cannot be said).
+func relTo(file, path string) string {
+	if r, err := filepath.Rel(filepath.Dir(file), path); err == nil {
+		return r
+	}
+	return path
 }

@@ -1,0 +1,246 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// BenchConfig is the HTTP benchmark: every kind alone, first sent one
+// record per request, then in batches.
+type BenchConfig struct {
+	Sender   *Sender
+	Examples *Examples
+	Kinds    []*Template // default: every kind of Examples
+
+	Single, SingleClients int // records per kind sent one per request (0: skip), and clients
+	Batched, BatchClients int // records per kind sent in batches (0: skip), and clients
+	Batch                 int // records per batch
+
+	// Warmup records (all kinds mixed, batched) are sent first and not
+	// reported.
+	Warmup int
+
+	// Profile, when set, is called as the batched phase of each kind
+	// starts, in its own goroutine: the place to take a CPU profile of the
+	// server under that kind's load. The next phase starts only once it has
+	// returned (so profiles never overlap; a phase's time is not affected).
+	Profile func(kind string) error
+	// Progress, if set, gets one line per finished phase.
+	Progress io.Writer
+}
+
+// Bench publishes the constitution and runs the phases in order: the
+// single phase of each kind, then the batched phase of each kind.
+func Bench(ctx context.Context, c BenchConfig) ([]*Result, error) {
+	kinds := c.Kinds
+	if len(kinds) == 0 {
+		kinds = c.Examples.Kinds
+	}
+	if err := c.Sender.PublishConstitution(ctx, c.Examples); err != nil {
+		return nil, err
+	}
+	if c.Warmup > 0 {
+		r, err := c.Sender.Run(ctx, Phase{Kinds: kinds, N: c.Warmup, Clients: max(c.BatchClients, 1), Batch: max(c.Batch, 1), NoLatency: true})
+		if err != nil {
+			return nil, err
+		}
+		if r.Errors > 0 {
+			return nil, fmt.Errorf("warm-up: %d of %d records failed: %s", r.Errors, c.Warmup, r.FirstError)
+		}
+	}
+	cost := map[*Template]time.Duration{}
+	for _, k := range kinds {
+		cost[k] = k.GenerationCost(20000)
+	}
+	var out []*Result
+	run := func(p Phase) error {
+		r, err := c.Sender.Run(ctx, p)
+		if err != nil {
+			return err
+		}
+		r.GenCPU = (cost[p.Kinds[0]] * time.Duration(r.Records+r.Errors)).Seconds()
+		out = append(out, r)
+		if c.Progress != nil {
+			fmt.Fprintf(c.Progress, "%-9s %-6s %7d records  %8.0f/s  %d errors\n", r.Kind, r.Mode, r.Records, r.PerSec, r.Errors)
+		}
+		return nil
+	}
+	if c.Single > 0 {
+		for _, k := range kinds {
+			if err := run(Phase{Kinds: []*Template{k}, N: c.Single, Clients: c.SingleClients, Batch: 1}); err != nil {
+				return out, err
+			}
+		}
+	}
+	if c.Batched > 0 {
+		for _, k := range kinds {
+			p := Phase{Kinds: []*Template{k}, N: c.Batched, Clients: c.BatchClients, Batch: max(c.Batch, 2)}
+			profiled := make(chan error, 1)
+			if c.Profile != nil {
+				p.OnStart = func() { go func() { profiled <- c.Profile(k.Name) }() }
+			} else {
+				profiled <- nil
+			}
+			if err := run(p); err != nil {
+				return out, err
+			}
+			if err := <-profiled; err != nil {
+				return out, fmt.Errorf("%s: %w", k.Name, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// FetchProfile takes a CPU profile of the Go server whose net/http/pprof
+// handlers are at pprofURL (e.g. http://127.0.0.1:6060) over d, and returns
+// it (gzipped protobuf, for go tool pprof).
+func FetchProfile(ctx context.Context, pprofURL string, d time.Duration) ([]byte, error) {
+	u := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimRight(pprofURL, "/"), max(int(d.Seconds()), 1))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := (&http.Client{Timeout: d + time.Minute}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("CPU profile: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("CPU profile: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("CPU profile: GET %s: want 200, got %d %s", u, resp.StatusCode, clip(b, 200))
+	}
+	return b, nil
+}
+
+// Reference is a rate measured in the same run to compare with: the peer
+// (Tessera POSIX) or the raw log.
+type Reference struct {
+	Name, Mode string
+	Records    int
+	PerSec     float64
+}
+
+// ReadPeer reads the JSON the peer benchmark (../shared/peers/tessera-posix)
+// prints.
+func ReadPeer(path string) (*Reference, error) {
+	var p struct {
+		Peer      string  `json:"peer"`
+		Entries   int     `json:"entries"`
+		InFlight  int     `json:"in_flight"`
+		Published float64 `json:"published_per_sec"`
+	}
+	if err := readJSON(path, &p); err != nil || p.Published <= 0 {
+		return nil, fmt.Errorf("peer figures %s: want the peer's JSON with published_per_sec > 0 (%v)", path, err)
+	}
+	return &Reference{Name: "peer: " + p.Peer, Mode: fmt.Sprintf("in-process, %d in flight", p.InFlight), Records: p.Entries, PerSec: p.Published}, nil
+}
+
+// ReadRaw reads the JSON `ledgerctl bench` prints for the embedded log.
+func ReadRaw(path string) (*Reference, error) {
+	var r struct {
+		Entries  int     `json:"entries"`
+		InFlight int     `json:"in_flight"`
+		PerSec   float64 `json:"acked_per_sec"`
+	}
+	if err := readJSON(path, &r); err != nil || r.PerSec <= 0 {
+		return nil, fmt.Errorf("raw log figures %s: want ledgerctl bench's JSON with acked_per_sec > 0 (%v)", path, err)
+	}
+	return &Reference{Name: "raw log (1200-byte entries)", Mode: fmt.Sprintf("in-process, %d in flight", r.InFlight), Records: r.Entries, PerSec: r.PerSec}, nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	// The file may hold other output lines: take the last JSON object.
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return json.Unmarshal([]byte(lines[len(lines)-1]), v)
+}
+
+// WriteTable writes the results as one Markdown table, with the references
+// (either may be nil) as the first rows and every rate's ratio to peer.
+func WriteTable(w io.Writer, peer, raw *Reference, results []*Result) error {
+	var b strings.Builder
+	b.WriteString("| records | mode | sent | records/s | × peer | p50 ms | p99 ms | errors | 429/503 retries | server CPU µs/record | load generator CPU µs/record |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	ratio := func(v float64) string {
+		if peer == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f×", v/peer.PerSec)
+	}
+	for _, r := range []*Reference{peer, raw} {
+		if r != nil {
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | | | | | | |\n", r.Name, r.Mode, r.Records, thousands(r.PerSec), ratio(r.PerSec))
+		}
+	}
+	perRec := func(s float64, n int) string {
+		if s <= 0 || n == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.0f", s*1e6/float64(n))
+	}
+	for _, r := range results {
+		mode := fmt.Sprintf("single, %d clients", r.Clients)
+		if r.Mode == "batch" {
+			mode = fmt.Sprintf("batches of %d, %d clients", r.Batch, r.Clients)
+		}
+		gen := perRec(r.ClientCPU, r.Records)
+		if r.ClientCPU > 0 {
+			gen += fmt.Sprintf(" (%.1f%% generating)", 100*r.GenCPU/r.ClientCPU)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %.1f | %.1f | %d | %d | %s | %s |\n",
+			r.Kind, mode, r.Records+r.Errors, thousands(r.PerSec), ratio(r.PerSec), r.P50ms, r.P99ms,
+			r.Errors, r.Retries, perRec(r.ServerCPU, r.Records), gen)
+	}
+	// Issue 10 wants private decisions at >= 0.9x the rate of public ones.
+	for _, mode := range []string{"single", "batch"} {
+		var priv, pub float64
+		var npub int
+		for _, r := range results {
+			switch {
+			case r.Mode != mode:
+			case r.Kind == "private":
+				priv = r.PerSec
+			case !strings.Contains(r.Kind, "+"):
+				pub += r.PerSec
+				npub++
+			}
+		}
+		if priv > 0 && npub > 0 {
+			fmt.Fprintf(&b, "\n%s: private decisions at %.2f× the mean rate of the public kinds", mode, priv/(pub/float64(npub)))
+		}
+	}
+	b.WriteString("\n")
+	for _, r := range results {
+		if r.FirstError != "" {
+			fmt.Fprintf(&b, "\n%s %s: first error: %s\n", r.Kind, r.Mode, r.FirstError)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// thousands formats a rate with thousands separators: 12,345.
+func thousands(v float64) string {
+	s := fmt.Sprintf("%.0f", v)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

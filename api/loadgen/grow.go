@@ -1,0 +1,148 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// GrowConfig configures a growth run: N decisions appended over HTTP (all
+// kinds mixed, in batches), with the server sampled every Every records.
+type GrowConfig struct {
+	Sender   *Sender
+	Examples *Examples
+	N        int // records to append
+	Every    int // records between samples
+	Batch    int // records per POST /v1/decisions:batch
+	Clients  int // concurrent clients
+	Proofs   int // inclusion proofs fetched per sample (latency)
+	// PID is the server's process id (for its RSS); DataDir its data
+	// directory (for the bytes on disk). Both are required.
+	PID     int
+	DataDir string
+	// OnSample, if set, is called after each sample (to write the CSV and
+	// the chart as the run goes, so a long run's figures survive it).
+	OnSample func(samples []Sample) error
+}
+
+// Sample is the state of the served log after a stretch of appends.
+type Sample struct {
+	Entries  uint64  // tree size when sampled
+	Appended int     // records this run has appended
+	Elapsed  float64 // seconds since the run started
+	RSS      int64   // server resident set, bytes
+	// AppendsPerSec is the append rate over the stretch since the last
+	// sample (load generator on the same machine).
+	AppendsPerSec float64
+	// Inclusion-proof latency (GET /v1/proofs/inclusion for random
+	// indices against the current size, one at a time, no append load), ms.
+	ProofP50ms, ProofP99ms float64
+	DiskBytes              int64   // du of the data directory
+	BytesPerEntry          float64 // DiskBytes / Entries
+}
+
+// Grow publishes the run's constitution, then appends N decisions, sampling
+// after every Every records and at the end. Any failed record stops it.
+func Grow(ctx context.Context, c GrowConfig) ([]Sample, error) {
+	if c.N < 1 || c.Every < 1 || c.Batch < 1 || c.Clients < 1 || c.Proofs < 1 {
+		return nil, fmt.Errorf("grow: want n, every, batch, clients and proofs >= 1, got %d, %d, %d, %d, %d", c.N, c.Every, c.Batch, c.Clients, c.Proofs)
+	}
+	if c.PID <= 0 || c.DataDir == "" {
+		return nil, fmt.Errorf("grow: want the server's pid and data directory, got pid %d, data %q", c.PID, c.DataDir)
+	}
+	if _, err := RSS(c.PID); err != nil {
+		return nil, fmt.Errorf("grow: the server's RSS: %w", err)
+	}
+	if _, err := DiskUsage(c.DataDir); err != nil {
+		return nil, fmt.Errorf("grow: the server's data directory: %w", err)
+	}
+	if err := c.Sender.PublishConstitution(ctx, c.Examples); err != nil {
+		return nil, err
+	}
+	var samples []Sample
+	start := time.Now()
+	for appended := 0; appended < c.N; {
+		n := min(c.Every-appended%c.Every, c.N-appended)
+		r, err := c.Sender.Run(ctx, Phase{Kinds: c.Examples.Kinds, N: n, Clients: c.Clients, Batch: c.Batch, NoLatency: true, MaxErrors: 1})
+		if err != nil {
+			return samples, err
+		}
+		if r.Errors > 0 {
+			return samples, fmt.Errorf("grow: after %d records: %d failed: %s", appended+r.Records, r.Errors, r.FirstError)
+		}
+		appended += n
+		s, err := c.sample(ctx)
+		if err != nil {
+			return samples, err
+		}
+		s.Appended, s.Elapsed, s.AppendsPerSec = appended, time.Since(start).Seconds(), r.PerSec
+		samples = append(samples, s)
+		if c.OnSample != nil {
+			if err := c.OnSample(samples); err != nil {
+				return samples, err
+			}
+		}
+	}
+	return samples, nil
+}
+
+func (c *GrowConfig) sample(ctx context.Context) (Sample, error) {
+	var s Sample
+	size, err := c.Sender.TreeSize(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.Entries = size
+	if s.RSS, err = RSS(c.PID); err != nil {
+		return s, err
+	}
+	if s.DiskBytes, err = DiskUsage(c.DataDir); err != nil {
+		return s, err
+	}
+	s.BytesPerEntry = float64(s.DiskBytes) / float64(size)
+	lat := make([]time.Duration, 0, c.Proofs)
+	var buf bytes.Buffer
+	for range c.Proofs {
+		path := fmt.Sprintf("/v1/proofs/inclusion?index=%d&size=%d", rand.Uint64N(size), size)
+		t0 := time.Now()
+		code, err := c.Sender.do(ctx, http.MethodGet, path, nil, &buf)
+		d := time.Since(t0)
+		if err != nil {
+			return s, err
+		}
+		if code != http.StatusOK {
+			return s, fmt.Errorf("GET %s: want 200, got %d %s", path, code, clip(buf.Bytes(), 200))
+		}
+		lat = append(lat, d)
+	}
+	slices.Sort(lat)
+	s.ProofP50ms, s.ProofP99ms = ms(quantile(lat, 0.5)), ms(quantile(lat, 0.99))
+	return s, nil
+}
+
+// CSVHeader names the columns WriteCSV writes.
+var CSVHeader = []string{"entries", "appended", "elapsed_s", "rss_bytes", "appends_per_sec",
+	"proof_p50_ms", "proof_p99_ms", "disk_bytes", "bytes_per_entry"}
+
+// WriteCSV writes the header and one row per sample.
+func WriteCSV(w io.Writer, samples []Sample) error {
+	cw := csv.NewWriter(w)
+	cw.Write(CSVHeader)
+	f := func(v float64, prec int) string { return strconv.FormatFloat(v, 'f', prec, 64) }
+	for _, s := range samples {
+		cw.Write([]string{
+			strconv.FormatUint(s.Entries, 10), strconv.Itoa(s.Appended), f(s.Elapsed, 1),
+			strconv.FormatInt(s.RSS, 10), f(s.AppendsPerSec, 0), f(s.ProofP50ms, 3), f(s.ProofP99ms, 3),
+			strconv.FormatInt(s.DiskBytes, 10), f(s.BytesPerEntry, 1),
+		})
+	}
+	cw.Flush()
+	return cw.Error()
+}

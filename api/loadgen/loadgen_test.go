@@ -1,0 +1,305 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fjaledger/fja/api/apitest"
+	"github.com/fjaledger/fja/api/auth"
+)
+
+func examples(t *testing.T) *Examples {
+	t.Helper()
+	e, err := Load(filepath.Dir(apitest.ExamplePath(t, ConstitutionFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func decode(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		t.Fatalf("generated body is not a JSON object: %v\n%s", err, b)
+	}
+	return m
+}
+
+var commitment = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// Generated bodies are the example with exactly the varying fields
+// changed: fresh id, fresh commitments and subject ref, unique private
+// text, and the run's constitution.
+func TestTemplatesVaryOnlyWhatMustVary(t *testing.T) {
+	e := examples(t)
+	c := decode(t, e.Constitution())
+	version, _ := c["version"].(string)
+	if !strings.Contains(version, e.Run) || c["constitution_id"] != "fja-default" {
+		t.Fatalf("constitution: want fja-default with a version holding run %s, got %v@%v", e.Run, c["constitution_id"], c["version"])
+	}
+	if len(e.Kinds) != 3 {
+		t.Fatalf("want 3 kinds, got %d", len(e.Kinds))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ids := map[any]bool{}
+	for _, k := range e.Kinds {
+		want := decode(t, apitest.Example(t, filepath.Base(k.File)))
+		var prev map[string]any
+		for seq := uint64(1); seq <= 3; seq++ {
+			got := decode(t, k.Append(nil, seq, rng))
+			if ids[got["decision_id"]] {
+				t.Fatalf("%s: decision id %v generated twice", k.Name, got["decision_id"])
+			}
+			ids[got["decision_id"]] = true
+			if cr := got["constitution"].(map[string]any); cr["id"] != "fja-default" || cr["version"] != version {
+				t.Errorf("%s: cites %v, want fja-default@%s", k.Name, cr, version)
+			}
+			varied := []string{"subject.ref", "request.commitment", "response.commitment", "private.request", "private.response"}
+			for _, path := range varied {
+				w, ok := lookup(want, path)
+				g, gok := lookup(got, path)
+				if ok != gok {
+					t.Fatalf("%s: %s present in the example: %v, in the body: %v", k.Name, path, ok, gok)
+				}
+				if !ok {
+					continue
+				}
+				ws, gs := w.(string), g.(string)
+				if strings.HasPrefix(path, "private.") {
+					if !strings.HasPrefix(gs, ws+" #") {
+						t.Errorf("%s: %s = %q, want the example's text and a unique suffix", k.Name, path, gs)
+					}
+				} else if !commitment.MatchString(gs) || gs == ws {
+					t.Errorf("%s: %s = %q, want a fresh sha256:<64 hex>", k.Name, path, gs)
+				}
+				if prev != nil {
+					if p, _ := lookup(prev, path); p == g {
+						t.Errorf("%s: %s repeats %q", k.Name, path, gs)
+					}
+				}
+			}
+			prev = got
+			// Everything else is the example as it is.
+			rest, wrest := strip(got, varied), strip(want, varied)
+			if !reflect.DeepEqual(rest, wrest) {
+				t.Errorf("%s: the body differs from the example beyond the varied fields:\n got %v\nwant %v", k.Name, rest, wrest)
+			}
+		}
+		if k.HasPrivate() != (k.Name == "private") {
+			t.Errorf("%s: HasPrivate %v", k.Name, k.HasPrivate())
+		}
+	}
+}
+
+func lookup(m map[string]any, path string) (any, bool) {
+	a, b, _ := strings.Cut(path, ".")
+	sub, ok := m[a].(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	v, ok := sub[b]
+	return v, ok
+}
+
+// strip copies m without the decision id, the constitution reference and
+// the varied fields.
+func strip(m map[string]any, varied []string) map[string]any {
+	b, _ := json.Marshal(m)
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var c map[string]any
+	d.Decode(&c)
+	delete(c, "decision_id")
+	delete(c, "constitution")
+	for _, p := range varied {
+		a, f, _ := strings.Cut(p, ".")
+		if sub, ok := c[a].(map[string]any); ok {
+			delete(sub, f)
+		}
+	}
+	return c
+}
+
+func TestLoadNamesWhatIsMissing(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(filepath.Join(dir, "nope")); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("missing directory: want an error naming it, got %v", err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), ConstitutionFile) {
+		t.Fatalf("empty directory: want an error naming %s, got %v", ConstitutionFile, err)
+	}
+}
+
+// Every kind is accepted by a real server, single and batched; without the
+// constitution every record fails and the failures are counted, not lost.
+func TestRunAgainstServer(t *testing.T) {
+	s := apitest.New(t)
+	e := examples(t)
+	snd := NewSender(s.URL, s.Tokens[auth.Producer], 4)
+	ctx := context.Background()
+
+	r, err := snd.Run(ctx, Phase{Kinds: e.Kinds[:1], N: 5, Clients: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Records != 0 || r.Errors != 5 || !strings.Contains(r.FirstError, "constitution") {
+		t.Fatalf("before the constitution: want 5 errors naming the constitution, got %+v", r)
+	}
+	if err := snd.PublishConstitution(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range e.Kinds {
+		for _, batch := range []int{1, 7} {
+			r, err := snd.Run(ctx, Phase{Kinds: []*Template{k}, N: 20, Clients: 3, Batch: batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Records != 20 || r.Errors != 0 || r.P50ms <= 0 || r.P99ms < r.P50ms {
+				t.Fatalf("%s, batch %d: want 20 records, no error, latencies, got %+v", k.Name, batch, r)
+			}
+		}
+	}
+	size, err := snd.TreeSize(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uint64(1 + 3*2*20); size != want {
+		t.Fatalf("tree size %d, want %d (the constitution and every decision once)", size, want)
+	}
+}
+
+func TestBatchErrors(t *testing.T) {
+	ok := []byte(`{"results":[{"receipt":{"index":1,"checkpoint":"a\n\"error\": b"}},{"receipt":{}}]}`)
+	if n, _ := batchErrors(ok, 2); n != 0 {
+		t.Fatalf("all receipts: %d errors", n)
+	}
+	mixed := []byte(`{"results":[{"receipt":{}},{"error":{"code":"invalid","message":"rules: unknown rule"}}]}`)
+	if n, msg := batchErrors(mixed, 2); n != 1 || !strings.Contains(msg, "unknown rule") {
+		t.Fatalf("one failed record: got %d %q", n, msg)
+	}
+	if n, _ := batchErrors([]byte(`{"error":{"code":"x"}}`), 5); n != 5 {
+		t.Fatalf("unparsable answer: want all 5 failed, got %d", n)
+	}
+	short := []byte(`{"results":[{"error":{"code":"x","message":"y"}}]}`)
+	if n, _ := batchErrors(short, 3); n != 3 {
+		t.Fatalf("1 result for 3 records: want 3 failed, got %d", n)
+	}
+}
+
+func TestTicks(t *testing.T) {
+	for _, c := range []struct {
+		max  float64
+		want []float64
+	}{
+		{0, []float64{0, 1}},
+		{7, []float64{0, 2, 4, 6, 8}},
+		{10, []float64{0, 2, 4, 6, 8, 10}},
+		{1e7, []float64{0, 2e6, 4e6, 6e6, 8e6, 1e7}},
+		{0.9, []float64{0, 0.2, 0.4, 0.6000000000000001, 0.8, 1}},
+	} {
+		if got := ticks(c.max); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("ticks(%v) = %v, want %v", c.max, got, c.want)
+		}
+	}
+}
+
+func TestSVGIsXMLWithEveryLine(t *testing.T) {
+	samples := []Sample{
+		{Entries: 500_001, RSS: 300 << 20, AppendsPerSec: 9000, ProofP50ms: 0.3, ProofP99ms: 1.2, BytesPerEntry: 2100},
+		{Entries: 1_000_001, RSS: 310 << 20, AppendsPerSec: 8800, ProofP50ms: 0.35, ProofP99ms: 1.4, BytesPerEntry: 2080},
+	}
+	var b bytes.Buffer
+	if err := WriteSVG(&b, `growth <&> "run"`, samples); err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(&b)
+	lines, texts := 0, []string{}
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("not XML: %v", err)
+		}
+		switch v := tok.(type) {
+		case xml.StartElement:
+			if v.Name.Local == "polyline" {
+				lines++
+			}
+		case xml.CharData:
+			texts = append(texts, string(v))
+		}
+	}
+	if lines != 5 {
+		t.Errorf("want 5 lines (RSS, rate, p50, p99, bytes), got %d", lines)
+	}
+	all := strings.Join(texts, "|")
+	for _, w := range []string{`growth <&> "run"`, "server RSS", "MiB", "records/s", "ms", "bytes", "log size (millions of entries)"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("chart text lacks %q", w)
+		}
+	}
+}
+
+func TestCSV(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteCSV(&b, []Sample{{Entries: 11, Appended: 10, Elapsed: 1.25, RSS: 1 << 20, AppendsPerSec: 8.4, ProofP50ms: 0.5, ProofP99ms: 2, DiskBytes: 2200, BytesPerEntry: 200}}); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join(CSVHeader, ",") + "\n11,10,1.2,1048576,8,0.500,2.000,2200,200.0\n"
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// The figures read from /proc for a process agree with what the process
+// says of itself.
+func TestProcFigures(t *testing.T) {
+	pid := os.Getpid()
+	for i := 0; selfCPU() < 50*time.Millisecond; i++ { // some CPU time to see
+		sha256.Sum256([]byte(strconv.Itoa(i)))
+	}
+	got, err := ProcessCPU(pid)
+	self := selfCPU()
+	if err != nil || got <= 0 || got > self+20*time.Millisecond || got < self-100*time.Millisecond {
+		t.Fatalf("ProcessCPU = %v, %v; want about this process's own %v", got, err, self)
+	}
+	touched := make([]byte, 64<<20) // resident once written
+	for i := range touched {
+		touched[i] = byte(i)
+	}
+	rss, err := RSS(pid)
+	runtime.KeepAlive(touched)
+	if err != nil || rss < int64(len(touched)) || rss > 4<<30 {
+		t.Fatalf("RSS = %d, %v; want at least the %d bytes just written", rss, err, len(touched))
+	}
+	if _, err := RSS(1 << 30); err == nil {
+		t.Fatal("RSS of a process that does not exist: no error")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a"), make([]byte, 100_000), 0o644)
+	os.Mkdir(filepath.Join(dir, "d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "d", "b"), make([]byte, 50_000), 0o644)
+	if du, err := DiskUsage(dir); err != nil || du < 150_000 || du > 1<<20 {
+		t.Fatalf("DiskUsage = %d, %v; want about 150,000 bytes", du, err)
+	}
+}

@@ -1,0 +1,90 @@
+package loadgen
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+)
+
+// ReportInfo says where a growth run's figures come from.
+type ReportInfo struct {
+	Title    string
+	Command  string // the command that made the figures
+	Made     string // when (RFC 3339)
+	Revision string // the source revision of the binaries, if known
+	Machine  string // CPUs, OS; the load generator shares them
+	CSV, SVG string // file names of the figures, relative to the report
+	Note     string // a paragraph to add (conditions of the run), if any
+}
+
+// WriteReport writes a Markdown note on a growth run: its provenance, the
+// chart, how the last sample compares with the one at a tenth of its size
+// (the issue's targets: RSS at most 1.25×, throughput at least 0.8×, proof
+// latency growing no faster than log n), and every sample.
+func WriteReport(w io.Writer, info ReportInfo, samples []Sample) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n\n", info.Title)
+	fmt.Fprintf(&b, "Made by `%s`", info.Command)
+	if info.Made != "" {
+		fmt.Fprintf(&b, " on %s", info.Made)
+	}
+	if info.Revision != "" {
+		fmt.Fprintf(&b, " at revision %s", info.Revision)
+	}
+	if info.Machine != "" {
+		fmt.Fprintf(&b, " (%s)", info.Machine)
+	}
+	b.WriteString(".\n\n")
+	if info.Note != "" {
+		fmt.Fprintf(&b, "%s\n\n", info.Note)
+	}
+	b.WriteString("A fresh `ledgerd` on loopback is grown by example decisions (refused, answered and private\n" +
+		"mixed, fresh ids, generated on the fly) sent in HTTP batches by `ledgerctl bench grow` on the\n" +
+		"same machine. After each stretch of appends, with no load running, it samples the server's RSS\n" +
+		"(VmRSS), the append rate over the stretch, the latency of inclusion proofs for random indices\n" +
+		"(GET /v1/proofs/inclusion against the current size, one at a time), and the bytes on disk per\n" +
+		"entry (du of the data directory over the tree size).\n\n")
+	if info.SVG != "" {
+		fmt.Fprintf(&b, "![growth chart](%s)\n\n", info.SVG)
+	}
+	if info.CSV != "" {
+		fmt.Fprintf(&b, "Figures: [%s](%s).\n\n", info.CSV, info.CSV)
+	}
+	if len(samples) >= 2 {
+		last := samples[len(samples)-1]
+		ref := samples[0]
+		for _, s := range samples[:len(samples)-1] { // the sample nearest a tenth of the last size
+			if math.Abs(float64(s.Entries)-float64(last.Entries)/10) < math.Abs(float64(ref.Entries)-float64(last.Entries)/10) {
+				ref = s
+			}
+		}
+		logRatio := math.Log2(float64(last.Entries)) / math.Log2(float64(max(ref.Entries, 2)))
+		fmt.Fprintf(&b, "At %s entries against %s entries:\n\n", GroupDigits(last.Entries), GroupDigits(ref.Entries))
+		b.WriteString("| figure | then | now | now / then | issue 10 wants |\n| --- | ---: | ---: | ---: | --- |\n")
+		fmt.Fprintf(&b, "| RSS, MiB | %.0f | %.0f | %.2f | ≤ 1.25 (10M against 1M) |\n", mib(ref.RSS), mib(last.RSS), float64(last.RSS)/float64(ref.RSS))
+		fmt.Fprintf(&b, "| appends/s | %.0f | %.0f | %.2f | ≥ 0.8 |\n", ref.AppendsPerSec, last.AppendsPerSec, last.AppendsPerSec/ref.AppendsPerSec)
+		fmt.Fprintf(&b, "| proof p50, ms | %.3f | %.3f | %.2f | ≤ log n ratio, %.2f |\n", ref.ProofP50ms, last.ProofP50ms, last.ProofP50ms/ref.ProofP50ms, logRatio)
+		fmt.Fprintf(&b, "| proof p99, ms | %.3f | %.3f | %.2f | |\n", ref.ProofP99ms, last.ProofP99ms, last.ProofP99ms/ref.ProofP99ms)
+		fmt.Fprintf(&b, "| bytes on disk / entry | %.0f | %.0f | %.2f | |\n\n", ref.BytesPerEntry, last.BytesPerEntry, last.BytesPerEntry/ref.BytesPerEntry)
+	}
+	b.WriteString("| entries | elapsed s | RSS MiB | appends/s | proof p50 ms | proof p99 ms | bytes/entry |\n")
+	b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, s := range samples {
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f | %.3f | %.3f | %.0f |\n", GroupDigits(s.Entries), s.Elapsed, mib(s.RSS),
+			s.AppendsPerSec, s.ProofP50ms, s.ProofP99ms, s.BytesPerEntry)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+// GroupDigits writes n with thousands separators: 10,000,000.
+func GroupDigits[T ~int | ~uint64](n T) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

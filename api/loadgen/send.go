@@ -1,0 +1,340 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A Sender posts generated decisions to one server with a producer token.
+// It is safe for concurrent use; its sequence counter makes every decision
+// id it generates unique.
+type Sender struct {
+	URL   string // base URL, no trailing slash
+	Token string // producer bearer token
+	// PID is the server's process id on this machine, or 0: when set, a
+	// phase reports the server's CPU time (from /proc).
+	PID int
+
+	client *http.Client
+	seq    atomic.Uint64
+}
+
+// NewSender returns a sender to the server at url with up to conns
+// connections.
+func NewSender(url, token string, conns int) *Sender {
+	return &Sender{
+		URL: strings.TrimRight(url, "/"), Token: token,
+		client: &http.Client{
+			Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true},
+			Timeout:   5 * time.Minute,
+		},
+	}
+}
+
+// do sends one request and reads the whole answer into buf (reset first).
+func (s *Sender) do(ctx context.Context, method, path string, body []byte, buf *bytes.Buffer) (int, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, r)
+	if err != nil {
+		return 0, err
+	}
+	if s.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.Token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	buf.Reset()
+	_, err = buf.ReadFrom(resp.Body)
+	return resp.StatusCode, err
+}
+
+// PublishConstitution posts the run's constitution (Examples.Constitution):
+// 201, or 200 for a repeat, is success.
+func (s *Sender) PublishConstitution(ctx context.Context, e *Examples) error {
+	var buf bytes.Buffer
+	code, err := s.do(ctx, http.MethodPost, "/v1/constitutions", e.Constitution(), &buf)
+	if err != nil {
+		return fmt.Errorf("publishing the example constitution: %w", err)
+	}
+	if code != http.StatusCreated && code != http.StatusOK {
+		return fmt.Errorf("publishing the example constitution: want 201, got %d %s", code, clip(buf.Bytes(), 300))
+	}
+	return nil
+}
+
+// TreeSize asks GET /v1/log for the current tree size.
+func (s *Sender) TreeSize(ctx context.Context) (uint64, error) {
+	var buf bytes.Buffer
+	code, err := s.do(ctx, http.MethodGet, "/v1/log", nil, &buf)
+	if err != nil {
+		return 0, err
+	}
+	var l struct {
+		TreeSize *uint64 `json:"tree_size"`
+	}
+	if code != http.StatusOK || json.Unmarshal(buf.Bytes(), &l) != nil || l.TreeSize == nil {
+		return 0, fmt.Errorf("GET /v1/log: want 200 with tree_size, got %d %s", code, clip(buf.Bytes(), 200))
+	}
+	return *l.TreeSize, nil
+}
+
+// Phase is one stretch of load: N records cycling through Kinds, sent by
+// Clients concurrent clients, one per POST /v1/decisions (Batch <= 1) or
+// Batch per POST /v1/decisions:batch.
+type Phase struct {
+	Kinds   []*Template
+	N       int
+	Clients int
+	Batch   int
+	// NoLatency skips recording request latencies (for long runs: the
+	// recorded latencies are the only memory a phase grows with).
+	NoLatency bool
+	// MaxErrors stops the phase once more records than this have failed
+	// (0: 100).
+	MaxErrors int
+	// OnStart, if set, is called once the clients are about to start.
+	OnStart func()
+}
+
+// Result is what one phase measured.
+type Result struct {
+	Kind    string  `json:"kind"`
+	Mode    string  `json:"mode"` // "single" or "batch"
+	Clients int     `json:"clients"`
+	Batch   int     `json:"batch"`
+	Records int     `json:"records"` // acknowledged with a receipt
+	Errors  int     `json:"errors"`  // records refused or lost
+	Retries int     `json:"retries"` // requests answered 429 or 503 and sent again
+	Seconds float64 `json:"seconds"`
+	PerSec  float64 `json:"records_per_sec"`
+	// Latency of one request (a batch is one request), in milliseconds.
+	P50ms float64 `json:"p50_ms"`
+	P99ms float64 `json:"p99_ms"`
+	// CPU seconds of this process (the load generator: body generation,
+	// HTTP client, reading the answers) and of the server (if Sender.PID),
+	// over the phase.
+	ClientCPU float64 `json:"client_cpu_s"`
+	ServerCPU float64 `json:"server_cpu_s,omitempty"`
+	// GenCPU is the part of ClientCPU spent generating the bodies, from
+	// the kinds' GenerationCost (measured alone, not during the phase).
+	GenCPU float64 `json:"generation_cpu_s,omitempty"`
+	// FirstError is the first failure's description, if any.
+	FirstError string `json:"first_error,omitempty"`
+}
+
+// Run sends the phase's load and reports it. Records that fail are counted
+// (and the first failure kept), not returned as an error; Run returns an
+// error only for a phase that cannot start or a cancelled ctx.
+func (s *Sender) Run(ctx context.Context, p Phase) (*Result, error) {
+	if len(p.Kinds) == 0 || p.N < 1 || p.Clients < 1 {
+		return nil, fmt.Errorf("loadgen: want kinds, N >= 1 and clients >= 1, got %d kinds, N %d, %d clients", len(p.Kinds), p.N, p.Clients)
+	}
+	per, path, mode := 1, "/v1/decisions", "single"
+	if p.Batch > 1 {
+		per, path, mode = p.Batch, "/v1/decisions:batch", "batch"
+	}
+	if p.MaxErrors <= 0 {
+		p.MaxErrors = 100
+	}
+	names := make([]string, len(p.Kinds))
+	for i, k := range p.Kinds {
+		names[i] = k.Name
+	}
+	units := (p.N + per - 1) / per
+	var (
+		next, acked, failed, retries atomic.Int64
+		firstErr                     atomic.Pointer[string]
+		wg                           sync.WaitGroup
+		mu                           sync.Mutex
+		lat                          []time.Duration
+	)
+	fail := func(n int, msg string) {
+		failed.Add(int64(n))
+		firstErr.CompareAndSwap(nil, &msg)
+	}
+	cpu0, scpu0 := selfCPU(), s.serverCPU()
+	if p.OnStart != nil {
+		p.OnStart()
+	}
+	start := time.Now()
+	for range p.Clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+			var (
+				buf   bytes.Buffer
+				mine  []time.Duration
+				size  = 2048 * per
+				kinds = len(p.Kinds)
+			)
+			defer func() {
+				mu.Lock()
+				lat = append(lat, mine...)
+				mu.Unlock()
+			}()
+			for ctx.Err() == nil && failed.Load() <= int64(p.MaxErrors) {
+				u := int(next.Add(1) - 1)
+				if u >= units {
+					return
+				}
+				n := min(per, p.N-u*per)
+				// A fresh body per request: the transport may still read
+				// a body after Do returns, so bodies are never reused.
+				body := make([]byte, 0, size)
+				if per > 1 {
+					body = append(body, '[')
+				}
+				for j := range n {
+					if j > 0 {
+						body = append(body, ',')
+					}
+					seq := s.seq.Add(1)
+					body = p.Kinds[(u*per+j)%kinds].Append(body, seq, rng)
+				}
+				if per > 1 {
+					body = append(body, ']')
+				}
+				size = max(size, len(body)+len(body)/8)
+				for {
+					t0 := time.Now()
+					code, err := s.do(ctx, http.MethodPost, path, body, &buf)
+					d := time.Since(t0)
+					if err != nil {
+						fail(n, fmt.Sprintf("POST %s: %v", path, err))
+						break
+					}
+					if code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests {
+						retries.Add(1)
+						time.Sleep(time.Duration(2+rng.IntN(6)) * time.Millisecond)
+						continue
+					}
+					if !p.NoLatency {
+						mine = append(mine, d)
+					}
+					if code != http.StatusCreated && code != http.StatusOK {
+						fail(n, fmt.Sprintf("POST %s: want 201, got %d %s", path, code, clip(buf.Bytes(), 300)))
+						break
+					}
+					bad := 0
+					if per > 1 {
+						var msg string
+						if bad, msg = batchErrors(buf.Bytes(), n); bad > 0 {
+							fail(bad, msg)
+						}
+					}
+					acked.Add(int64(n - bad))
+					break
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := &Result{
+		Kind: strings.Join(names, "+"), Mode: mode, Clients: p.Clients, Batch: per,
+		Records: int(acked.Load()), Errors: int(failed.Load()), Retries: int(retries.Load()),
+		Seconds: elapsed.Seconds(), PerSec: float64(acked.Load()) / elapsed.Seconds(),
+		ClientCPU: (selfCPU() - cpu0).Seconds(),
+	}
+	if s.PID > 0 {
+		r.ServerCPU = (s.serverCPU() - scpu0).Seconds()
+	}
+	if e := firstErr.Load(); e != nil {
+		r.FirstError = *e
+	}
+	if unsent := p.N - r.Records - r.Errors; unsent > 0 {
+		r.Errors += unsent // stopped early: the records never sent count as failed
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		r.P50ms = ms(quantile(lat, 0.50))
+		r.P99ms = ms(quantile(lat, 0.99))
+	}
+	return r, nil
+}
+
+func (s *Sender) serverCPU() time.Duration {
+	if s.PID <= 0 {
+		return 0
+	}
+	d, _ := ProcessCPU(s.PID)
+	return d
+}
+
+// errorMark can only occur in a batch answer as the key of a failed
+// record's result: receipts hold base64, numbers and JSON-escaped text, in
+// which a quote is always escaped.
+var errorMark = []byte(`"error":`)
+
+// batchErrors counts the failed records in the answer to a batch of n, and
+// describes the first one.
+func batchErrors(b []byte, n int) (int, string) {
+	if !bytes.Contains(b, errorMark) {
+		return 0, ""
+	}
+	var res struct {
+		Results []struct {
+			Error *struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return n, fmt.Sprintf("batch answer: want {\"results\":[...]}, got %s (%v)", clip(b, 200), err)
+	}
+	bad, msg := 0, ""
+	for _, r := range res.Results {
+		if r.Error != nil {
+			if bad == 0 {
+				msg = fmt.Sprintf("batch record: %s: %s", r.Error.Code, r.Error.Message)
+			}
+			bad++
+		}
+	}
+	if len(res.Results) != n {
+		return n, fmt.Sprintf("batch answer: want %d results, got %d", n, len(res.Results))
+	}
+	return bad, msg
+}
+
+// quantile returns the q-quantile of sorted (nearest rank).
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func clip(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "…"
+}

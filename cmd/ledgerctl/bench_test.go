@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/pprof"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/fjaledger/fja/api/apitest"
+	"github.com/fjaledger/fja/api/auth"
+)
+
+func examplesFlag(t *testing.T) string {
+	return filepath.Dir(apitest.ExamplePath(t, "constitution.json"))
+}
+
+// bench --http sends every example kind, single and batched, and prints one
+// table with the peer and raw log beside them; with --pprof it saves the
+// server's CPU profile.
+func TestBenchHTTPTable(t *testing.T) {
+	t.Setenv("LEDGER_TOKEN", "")
+	s := apitest.New(t)
+	dir := t.TempDir()
+	peer := filepath.Join(dir, "peer.json")
+	raw := filepath.Join(dir, "raw.json")
+	os.WriteFile(peer, []byte(`{"peer":"tessera-posix v1.0.4","entries":1000,"in_flight":64,"published_per_sec":20000}`+"\n"), 0o644)
+	os.WriteFile(raw, []byte(`{"mode":"embedded","entries":1000,"in_flight":64,"acked_per_sec":50000,"ratio":2.5}`+"\n"), 0o644)
+	// The test process is the server: profile it as ledgerd --pprof would.
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	pp := httptest.NewServer(mux)
+	defer pp.Close()
+	prof := filepath.Join(dir, "cpu.pprof")
+
+	code, out, _ := ctl(t, "", "--url", s.URL, "--token", s.Tokens[auth.Producer], "bench", "--http",
+		"--examples", examplesFlag(t), "--single", "12", "--single-clients", "3", "--batched", "40", "--batch", "15",
+		"--batch-clients", "2", "--warmup", "10", "--compare", peer, "--raw", raw, "--pid", strconv.Itoa(os.Getpid()),
+		"--pprof", pp.URL, "--profile", prof, "--profile-time", "1s")
+	if code != 0 {
+		t.Fatalf("bench --http: exit %d", code)
+	}
+	rows := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if len(cells) != 11 {
+			t.Fatalf("want 11 cells per row, got %d: %q", len(cells), line)
+		}
+		rows[cells[0]+" / "+cells[1]] = cells
+	}
+	if r := rows["peer: tessera-posix v1.0.4 / in-process, 64 in flight"]; r == nil || r[3] != "20,000" || r[4] != "1.00×" {
+		t.Errorf("peer row: %q", r)
+	}
+	if r := rows["raw log (1200-byte entries) / in-process, 64 in flight"]; r == nil || r[3] != "50,000" || r[4] != "2.50×" {
+		t.Errorf("raw log row: %q", r)
+	}
+	for _, k := range []string{"refused", "answered", "private"} {
+		for mode, sent := range map[string]string{"single, 3 clients": "12", "batches of 15, 2 clients": "40"} {
+			r := rows[k+" / "+mode]
+			if r == nil {
+				t.Errorf("no row for %s, %s", k, mode)
+				continue
+			}
+			// (The server's CPU time is counted in 10 ms ticks: a phase this
+			// short may show none.)
+			if r[2] != sent || r[7] != "0" || !strings.HasSuffix(r[4], "×") {
+				t.Errorf("%s, %s: want %s sent, 0 errors and a ratio, got %q", k, mode, sent, r)
+			}
+		}
+	}
+	for _, mode := range []string{"single", "batch"} {
+		if !strings.Contains(out, "\n"+mode+": private decisions at ") {
+			t.Errorf("no private/public ratio for %s", mode)
+		}
+	}
+	if len(rows) != 2+2+6 {
+		t.Errorf("want the header and its rule, 2 references and 6 phases, got %d rows", len(rows))
+	}
+	for _, k := range []string{"refused", "answered", "private"} {
+		p := filepath.Join(dir, "cpu-"+k+".pprof")
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("CPU profile of %s: want a gzipped profile in %s, got %d bytes, %v", k, p, len(b), err)
+		}
+	}
+}
+
+func TestBenchHTTPUsage(t *testing.T) {
+	t.Setenv("LEDGER_TOKEN", "")
+	s := apitest.New(t)
+	prod := []string{"--url", s.URL, "--token", s.Tokens[auth.Producer]}
+	if code, _, errOut := ctl(t, "", append(prod, "bench", "--http", "-n", "10")...); code != 2 || !strings.Contains(errOut, "--entries is for the embedded") {
+		t.Errorf("-n with --http: want usage error 2, got %d %q", code, errOut)
+	}
+	if code, _, errOut := ctl(t, "", append(prod, "bench", "--http", "--kinds", "refused,nope", "--examples", examplesFlag(t))...); code != 2 || !strings.Contains(errOut, `"nope"`) {
+		t.Errorf("unknown kind: want usage error 2 naming it, got %d %q", code, errOut)
+	}
+	missing := filepath.Join(t.TempDir(), "examples")
+	if code, _, errOut := ctl(t, "", append(prod, "bench", "--http", "--examples", missing)...); code != 1 || !strings.Contains(errOut, missing) {
+		t.Errorf("missing examples: want exit 1 naming %s, got %d %q", missing, code, errOut)
+	}
+	if code, _, _ := ctl(t, "", "--url", s.URL, "bench", "--http", "--examples", examplesFlag(t)); code != 2 {
+		t.Errorf("no token: want usage error 2, got %d", code)
+	}
+}
+
+// bench grow appends n records and writes one CSV row per sample, and an
+// SVG chart that is XML.
+func TestBenchGrow(t *testing.T) {
+	t.Setenv("LEDGER_TOKEN", "")
+	s := apitest.New(t)
+	dir := t.TempDir()
+	csvFile, svgFile, mdFile := filepath.Join(dir, "scale.csv"), filepath.Join(dir, "scale.svg"), filepath.Join(dir, "scale.md")
+	code, out, errOut := ctl(t, "", "--url", s.URL, "--token", s.Tokens[auth.Producer], "bench", "grow",
+		"--examples", examplesFlag(t), "--pid", strconv.Itoa(os.Getpid()), "--data", s.Dir,
+		"-n", "3000", "--every", "1000", "--proofs", "20", "--csv", csvFile, "--svg", svgFile,
+		"--md", mdFile, "--command", "make scale-grow SCALE_GROW_N=3000")
+	if code != 0 {
+		t.Fatalf("bench grow: exit %d", code)
+	}
+	md, err := os.ReadFile(mdFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"Made by `make scale-grow SCALE_GROW_N=3000`", "](scale.svg)", "](scale.csv)", "| RSS, MiB |", "| 3,001 |"} {
+		if !strings.Contains(string(md), w) {
+			t.Errorf("%s lacks %q:\n%s", mdFile, w, md)
+		}
+	}
+	if !strings.Contains(out, "3 samples") || !strings.Contains(errOut, "bytes/entry") {
+		t.Errorf("want a summary and a progress table, got %q and %q", out, errOut)
+	}
+	f, err := os.Open(csvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 4 || strings.Join(recs[0], ",") != "entries,appended,elapsed_s,rss_bytes,appends_per_sec,proof_p50_ms,proof_p99_ms,disk_bytes,bytes_per_entry" {
+		t.Fatalf("want the header and 3 rows, got %q", recs)
+	}
+	for i, r := range recs[1:] {
+		appended := 1000 * (i + 1)
+		if r[0] != strconv.Itoa(appended+1) || r[1] != strconv.Itoa(appended) {
+			t.Errorf("row %d: want %d entries (with the constitution), %d appended, got %q", i, appended+1, appended, r)
+		}
+		for j, v := range r {
+			if x, err := strconv.ParseFloat(v, 64); err != nil || x <= 0 {
+				t.Errorf("row %d, %s = %q: want a number > 0", i, recs[0][j], v)
+			}
+		}
+	}
+	b, err := os.ReadFile(svgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(bytes.NewReader(b))
+	root := ""
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s is not XML: %v", svgFile, err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && root == "" {
+			root = se.Name.Local
+		}
+	}
+	if root != "svg" {
+		t.Errorf("SVG root element %q", root)
+	}
+
+	if code, _, errOut := ctl(t, "", "--url", s.URL, "--token", s.Tokens[auth.Producer], "bench", "grow", "--data", s.Dir, "--csv", csvFile, "--svg", svgFile); code != 2 || !strings.Contains(errOut, "--pid") {
+		t.Errorf("no --pid: want usage error naming it, got %d %q", code, errOut)
+	}
+}
+
+func TestCommandLineHidesToken(t *testing.T) {
+	got := commandLine([]string{"/tmp/x/ledgerctl", "--token", "s3cret", "--token=s3cret", "bench", "grow"})
+	if want := "ledgerctl --token … --token=… bench grow"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
