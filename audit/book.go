@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -46,8 +47,15 @@ type Config struct {
 	// ResponseWindow sets a contest's due_by after it is logged (default
 	// DefaultResponseWindow).
 	ResponseWindow time.Duration
+	// DeliveryWindow is how long after a decision is logged a producer that
+	// sends the same request again gets its contest token back (default
+	// DefaultDeliveryWindow); after it the token exists nowhere on the
+	// server (see delivery.go).
+	DeliveryWindow time.Duration
 	// Now is the clock for windows and deadlines (default time.Now).
 	Now func() time.Time
+	// Logger receives background errors (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // Validate reports what is missing from c.
@@ -63,6 +71,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("audit: Secret has %d bytes, want at least 32", len(c.Secret))
 	case c.ContestWindow != 0 && c.ContestWindow < MinContestWindow:
 		return fmt.Errorf("audit: ContestWindow is %s, want at least %s (DSA Art. 20: six months)", c.ContestWindow, MinContestWindow)
+	case c.DeliveryWindow < 0:
+		return fmt.Errorf("audit: DeliveryWindow is %s, want > 0", c.DeliveryWindow)
 	case c.ResponseWindow < 0:
 		return fmt.Errorf("audit: ResponseWindow is %s, want > 0", c.ResponseWindow)
 	}
@@ -76,6 +86,11 @@ type Book struct {
 
 	mu            sync.RWMutex
 	constitutions map[string]map[string]bool // "id@version" -> rule ids
+
+	delivery *deliveryKeys // contest-token delivery keys (delivery.go)
+	claims   tokenClaims   // producer-supplied token hashes in flight
+	stop     chan struct{} // closed by Close: ends the sweeper
+	swept    chan struct{} // closed when the sweeper has ended
 
 	// contestMu serialises filing and resolving contests, whose rules
 	// (one open contest per decision, one resolution per contest) read the
@@ -112,6 +127,9 @@ const (
 	// under a per-record key file of the vault (read and erased, never
 	// written any more).
 	prefixPrivate = "p/"
+	// "th/<token_sha256>" -> decision id: a producer-supplied contest
+	// token hash, which stands for one decision only.
+	prefixTokenHash = "th/"
 )
 
 // digestVaultKeyed tags a digest keyed with the record's vault key.
@@ -135,7 +153,15 @@ func Open(cfg Config) (*Book, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	b := &Book{cfg: cfg, constitutions: map[string]map[string]bool{}}
+	if cfg.DeliveryWindow == 0 {
+		cfg.DeliveryWindow = DefaultDeliveryWindow
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	b := &Book{cfg: cfg, constitutions: map[string]map[string]bool{},
+		delivery: &deliveryKeys{slots: cfg.Vault, index: cfg.Index, window: cfg.DeliveryWindow, keys: map[int64][]byte{}},
+		stop:     make(chan struct{}), swept: make(chan struct{})}
 	if err := b.checkVault(); err != nil {
 		return nil, err
 	}
@@ -152,7 +178,20 @@ func Open(cfg Config) (*Book, error) {
 	if err := errors.Join(err, perr); err != nil {
 		return nil, err
 	}
+	go b.sweepLoop(b.stop, b.swept)
 	return b, nil
+}
+
+// Close stops the Book's background work (destroying expired
+// contest-token delivery keys). It does not close the Log or the Vault.
+func (b *Book) Close() error {
+	select {
+	case <-b.stop:
+	default:
+		close(b.stop)
+	}
+	<-b.swept
+	return nil
 }
 
 func (b *Book) addConstitution(ref string, ruleIDs []string) {
@@ -172,8 +211,9 @@ type Appended struct {
 	Ack  *ledger.Ack
 	// Duplicate: the same request was logged before; Ack is the first one's.
 	Duplicate bool
-	// ContestToken is the one-time token of a new decision whose producer
-	// did not bring its own token hash (empty otherwise).
+	// ContestToken is the contest token of a decision whose producer did
+	// not bring its own token hash: for a new decision, and for a repeat of
+	// the same request within Config.DeliveryWindow (empty otherwise).
 	ContestToken string
 }
 

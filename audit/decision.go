@@ -45,8 +45,14 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	if _, found, err := b.cfg.Log.LookupKey([]byte(key)); err != nil {
 		return nil, err
 	} else if found {
-		// A resubmission: nothing new is sealed or made.
-		return b.appendRecord(ctx, &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts})
+		// A resubmission: nothing new is sealed or made; the contest token
+		// is handed out again while its delivery window lasts.
+		out, err := b.appendRecord(ctx, &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts})
+		if err != nil {
+			return nil, err
+		}
+		out.ContestToken = b.redeliver(out.Ack.Entry)
+		return out, nil
 	}
 
 	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts}
@@ -73,12 +79,30 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	}
 	var token string
 	if d.Contest == nil {
-		t, h, err := NewContestToken()
+		// The token is recomputed for a retry, never stored (delivery.go).
+		t, h, err := b.delivery.issue(d.DecisionID, b.cfg.Now())
 		if err != nil {
 			return nil, err
 		}
 		token, d.Contest = t, &ContestStanding{TokenSHA256: h}
+	} else {
+		// A producer-supplied token hash stands for this decision only.
+		h := d.Contest.TokenSHA256
+		release, err := b.claims.claim(h, d.DecisionID, func() (string, error) {
+			v, err := b.cfg.Index.Get([]byte(prefixTokenHash + h))
+			if errors.Is(err, ledger.ErrNotFound) {
+				return "", nil
+			}
+			return string(v), err
+		})
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
+	// Every decision's token hash is indexed (it is public in the leaf: a
+	// producer could otherwise copy another decision's).
+	r.extra = append(r.extra, ledger.KV{Key: []byte(prefixTokenHash + d.Contest.TokenSHA256), Value: []byte(d.DecisionID)})
 	if r.body, err = canonicalRecord(d); err != nil {
 		return nil, err
 	}
@@ -107,7 +131,10 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	if err != nil {
 		return nil, err
 	}
-	if !out.Duplicate {
+	if out.Duplicate {
+		// a concurrent twin of this request was logged first
+		out.ContestToken = b.redeliver(out.Ack.Entry)
+	} else {
 		out.ContestToken = token
 	}
 	return out, nil

@@ -7,11 +7,13 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/fjaledger/fja/audit/vault"
 	"github.com/fjaledger/fja/ledger"
 )
 
@@ -42,21 +44,10 @@ const DefaultDeliveryWindow = 24 * time.Hour
 
 const prefixDeliveryKey = "dk/" // "dk/" + hour(8) -> vault slot(8)
 
-// KeySlots is what token delivery needs from the vault: keys in numbered
-// slots that can be destroyed. Implementations MUST make a key durable by
-// the time Sync returns after NewKey, and Destroy MUST leave nothing in the
-// data directory from which the key can be read back.
-type KeySlots interface {
-	NewKey() (slot uint64, key []byte, err error)
-	KeyAt(slot uint64) ([]byte, error)
-	DestroySlot(slot uint64) error
-	Sync() error
-}
-
 // deliveryKeys holds the delivery keys of the hours still inside the
 // window, loaded or made on first use.
 type deliveryKeys struct {
-	slots  KeySlots
+	slots  *vault.Vault
 	index  ledger.IndexStore
 	window time.Duration
 
@@ -84,7 +75,7 @@ func (d *deliveryKeys) key(h int64, create bool) ([]byte, error) {
 		if len(v) != 8 {
 			return nil, fmt.Errorf("audit: delivery key of hour %d: slot value has %d bytes, want 8", h, len(v))
 		}
-		k, err := d.slots.KeyAt(binary.BigEndian.Uint64(v))
+		k, err := d.slots.Key(vault.Slot(binary.BigEndian.Uint64(v)))
 		if err != nil {
 			return nil, fmt.Errorf("audit: delivery key of hour %d: %w", h, err)
 		}
@@ -102,7 +93,13 @@ func (d *deliveryKeys) key(h int64, create bool) ([]byte, error) {
 	if err := d.slots.Sync(); err != nil {
 		return nil, err
 	}
-	if err := d.index.Update([]ledger.KV{{Key: deliveryKeyName(h), Value: binary.BigEndian.AppendUint64(nil, slot)}}, nil); err != nil {
+	// The slot is marked used (prefixSlot) like a record's, so that a key
+	// file restored from an older backup is refused rather than hand the
+	// slot out again.
+	if err := d.index.Update([]ledger.KV{
+		{Key: deliveryKeyName(h), Value: binary.BigEndian.AppendUint64(nil, uint64(slot))},
+		{Key: binary.BigEndian.AppendUint64([]byte(prefixSlot), uint64(slot))},
+	}, nil); err != nil {
 		return nil, err
 	}
 	d.keys[h] = k
@@ -154,7 +151,7 @@ func (d *deliveryKeys) sweep(ctx context.Context, now time.Time) (int, error) {
 	// logged in hour h+1 may carry a token of hour h).
 	limit := hourOf(now.Add(-d.window)) - 2
 	var expired []int64
-	var slots []uint64
+	var slots []vault.Slot
 	err := d.index.Scan(ctx, []byte(prefixDeliveryKey), nil, func(k, v []byte) bool {
 		if len(k) != len(prefixDeliveryKey)+8 || len(v) != 8 {
 			return true
@@ -164,7 +161,7 @@ func (d *deliveryKeys) sweep(ctx context.Context, now time.Time) (int, error) {
 			return false // keys sort by hour
 		}
 		expired = append(expired, h)
-		slots = append(slots, binary.BigEndian.Uint64(v))
+		slots = append(slots, vault.Slot(binary.BigEndian.Uint64(v)))
 		return true
 	})
 	if err != nil {
@@ -174,7 +171,7 @@ func (d *deliveryKeys) sweep(ctx context.Context, now time.Time) (int, error) {
 		d.mu.Lock()
 		delete(d.keys, h)
 		d.mu.Unlock()
-		if err := d.slots.DestroySlot(slots[i]); err != nil {
+		if err := d.slots.Destroy(slots[i]); err != nil && !errors.Is(err, vault.ErrDestroyed) {
 			return i, fmt.Errorf("audit: destroying the delivery key of hour %d: %w", h, err)
 		}
 		if err := d.index.Update(nil, [][]byte{deliveryKeyName(h)}); err != nil {
@@ -182,4 +179,44 @@ func (d *deliveryKeys) sweep(ctx context.Context, now time.Time) (int, error) {
 		}
 	}
 	return len(expired), nil
+}
+
+// sweepEvery is how often the Book destroys expired delivery keys.
+const sweepEvery = time.Minute
+
+// sweepLoop destroys expired delivery keys until stop is closed.
+func (b *Book) sweepLoop(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		if _, err := b.delivery.sweep(context.Background(), b.cfg.Now()); err != nil {
+			b.cfg.Logger.Error("destroying expired contest-token delivery keys", "err", err)
+		}
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// redeliver is the contest token of the decision logged in entry (the first
+// of a resubmitted request), while the delivery window lasts; "" otherwise.
+func (b *Book) redeliver(entry []byte) string {
+	env, err := ParseEnvelope(entry)
+	if err != nil || env.Kind != KindDecision {
+		return ""
+	}
+	var d struct {
+		DecisionID string `json:"decision_id"`
+		Contest    *struct {
+			TokenSHA256 string `json:"token_sha256"`
+		} `json:"contest"`
+	}
+	at, err := time.Parse(time.RFC3339Nano, env.LoggedAt)
+	if err != nil || json.Unmarshal(env.Body, &d) != nil || d.Contest == nil {
+		return ""
+	}
+	return b.delivery.redeliver(d.DecisionID, d.Contest.TokenSHA256, at, b.cfg.Now())
 }

@@ -15,8 +15,11 @@
 //     32-byte salt; salt and content are sealed outside the tree (package
 //     vault) and can be erased without touching the tree.
 //   - Record ids are unique per kind: resubmitting the same request returns
-//     the first receipt (without the one-time contest token); different
-//     content under a logged id is a conflict.
+//     the first receipt; different content under a logged id is a conflict.
+//     A decision's contest token reaches its producer with the first
+//     receipt and, within the delivery window (default 24 h), with the
+//     receipt of a resubmission; after the window it exists nowhere on the
+//     server (delivery.go). A contest token hash stands for one decision.
 //   - A decision cites a constitution version published earlier in the
 //     log, and only rule ids that exist in it; a refusal cites at least one
 //     rule whose effect is refuse.

@@ -192,6 +192,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		if s.Book, err = audit.Open(bcfg); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { s.Book.Close() }) // runs before the log's cleanup
 		s.Tokens = map[auth.Role]string{}
 		var entries []auth.Entry
 		for _, r := range roles {

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/fjaledger/fja/api"
+	"github.com/fjaledger/fja/audit"
 )
 
 func main() {
@@ -109,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&o.tileCacheMB, "tile-cache-mb", api.DefaultTileCacheBytes>>20, "MiB of full tiles and entry bundles (immutable) kept in memory; 0: no cache")
 	fs.DurationVar(&o.contestWindow, "contest-window", 183*24*time.Hour, "how long after it is logged a decision can be contested (at least six months, DSA Art. 20)")
 	fs.DurationVar(&o.responseWindow, "response-window", 14*24*time.Hour, "how long the operator has to resolve a contest: sets its due_by")
+	fs.DurationVar(&o.deliveryWindow, "delivery-window", audit.DefaultDeliveryWindow, "how long a producer that sends a decision again (after an error or a dropped connection) gets its contest token back; after it the token exists nowhere on the server")
 	fs.BoolVar(&o.publicStats, "public-stats", false, "serve GET /v1/stats (aggregates, no record detail) to anyone, not only to regulators")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go's /debug/pprof on this `address` (e.g. 127.0.0.1:6060; off by default)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")

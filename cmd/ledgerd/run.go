@@ -34,21 +34,21 @@ import (
 const devOrigin = "dev.fja-ledger.localhost/log"
 
 type options struct {
-	data, listen, origin, tokens, witnessPolicy, logLevel string
-	witnessMode                                           string
-	witnessWait                                           time.Duration
-	pprof                                                 string
-	keys                                                  keyList
-	maxBatch, maxPending                                  int
-	maxBody                                               int64
-	rate, rateAnon, rateRead, rateAuthFail                float64
-	trustedProxies                                        prefixList
-	maxExpensive                                          int
-	expensiveTimeout                                      time.Duration
-	tileCacheMB                                           int64
-	maxDelay, contestWindow, responseWindow               time.Duration
-	publicStats                                           bool
-	level                                                 slog.Level
+	data, listen, origin, tokens, witnessPolicy, logLevel   string
+	witnessMode                                             string
+	witnessWait                                             time.Duration
+	pprof                                                   string
+	keys                                                    keyList
+	maxBatch, maxPending                                    int
+	maxBody                                                 int64
+	rate, rateAnon, rateRead, rateAuthFail                  float64
+	trustedProxies                                          prefixList
+	maxExpensive                                            int
+	expensiveTimeout                                        time.Duration
+	tileCacheMB                                             int64
+	maxDelay, contestWindow, responseWindow, deliveryWindow time.Duration
+	publicStats                                             bool
+	level                                                   slog.Level
 }
 
 // run starts the server and blocks until ctx is done, then shuts down:
@@ -159,10 +159,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	book, err := audit.Open(audit.Config{Log: l, Index: store, Vault: v, Secret: secret, ContestWindow: o.contestWindow, ResponseWindow: o.responseWindow})
+	book, err := audit.Open(audit.Config{Log: l, Index: store, Vault: v, Secret: secret, Logger: logger,
+		ContestWindow: o.contestWindow, ResponseWindow: o.responseWindow, DeliveryWindow: o.deliveryWindow})
 	if err != nil {
 		return err
 	}
+	defer book.Close() // before the log's Close (deferred earlier)
 	acfg := api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: vkeys, WitnessPolicy: policy,
 		Tokens: tokens, Logger: logger, MaxBodyBytes: o.maxBody, MaxBatchBodyBytes: 32 * o.maxBody,
 		RatePerToken: o.rate, RateBurst: burst(o.rate), PublicStats: o.publicStats,
