@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -34,10 +32,6 @@ func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
 
 // rootField names the whole document in ValidationError.Field.
 const rootField = "(root)"
-
-// maxJSONDepth bounds the nesting of documents given to Validate. Records
-// are shallow; only a constitution's free-form process nests at all.
-const maxJSONDepth = 64
 
 // Validate checks doc, raw JSON, against the embedded schema of that name
 // (a file name in package schemas without ".json": "decision.v1",
@@ -112,167 +106,14 @@ func (noLoader) Load(url string) (any, error) {
 }
 
 // decodeJSON decodes doc into the generic form the validator takes (maps,
-// slices, json.Number, string, bool, nil), refusing invalid UTF-8, duplicate
-// keys, excessive nesting and trailing data.
+// slices, json.Number, string, bool, nil); see parseJSON for what it
+// refuses.
 func decodeJSON(doc []byte) (any, *ValidationError) {
-	if !utf8.Valid(doc) {
-		return nil, &ValidationError{Field: rootField, Message: "invalid JSON: not valid UTF-8"}
-	}
-	if v, ok := decodeFast(doc); ok {
-		return v, nil
-	}
-	// The slow path finds the problem and names its field.
-	d := &jsonDecoder{dec: json.NewDecoder(bytes.NewReader(doc))}
-	d.dec.UseNumber()
-	v, err := d.value(nil)
+	v, err := parseJSON(doc)
 	if err != nil {
 		return nil, err
 	}
-	if _, terr := d.dec.Token(); terr != io.EOF {
-		return nil, &ValidationError{Field: rootField, Message: "invalid JSON: unexpected data after the top-level value"}
-	}
-	return v, nil
-}
-
-// decodeFast decodes doc in one pass of encoding/json when a quick scan
-// finds no duplicate key and no excessive nesting; it reports false for
-// anything doubtful (a duplicate, an escaped key, bad JSON, trailing data),
-// which the token-by-token decoder then examines.
-func decodeFast(doc []byte) (any, bool) {
-	if !simpleKeys(doc) {
-		return nil, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, false
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, false
-	}
-	return v, true
-}
-
-// simpleKeys scans doc and reports whether every object's keys are
-// distinct and free of escapes, and nesting stays within maxJSONDepth. It
-// does not validate JSON (the decoder does); on malformed input it may
-// answer either way, and false only costs the slow path.
-func simpleKeys(doc []byte) bool {
-	type frame struct {
-		obj       bool
-		expectKey bool
-		keys      [][]byte
-	}
-	var stack []frame
-	for i := 0; i < len(doc); i++ {
-		switch doc[i] {
-		case '{', '[':
-			if len(stack) >= maxJSONDepth {
-				return false
-			}
-			stack = append(stack, frame{obj: doc[i] == '{', expectKey: doc[i] == '{'})
-		case '}', ']':
-			if len(stack) == 0 {
-				return false
-			}
-			stack = stack[:len(stack)-1]
-		case ',':
-			if n := len(stack); n > 0 && stack[n-1].obj {
-				stack[n-1].expectKey = true
-			}
-		case '"':
-			j, escaped := i+1, false
-			for ; j < len(doc) && doc[j] != '"'; j++ {
-				if doc[j] == '\\' {
-					escaped = true
-					j++
-				}
-			}
-			if j >= len(doc) {
-				return false
-			}
-			if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].expectKey {
-				if escaped {
-					return false
-				}
-				key := doc[i+1 : j]
-				for _, k := range stack[n-1].keys {
-					if bytes.Equal(k, key) {
-						return false
-					}
-				}
-				stack[n-1].keys = append(stack[n-1].keys, key)
-				stack[n-1].expectKey = false
-			}
-			i = j
-		}
-	}
-	return len(stack) == 0
-}
-
-type jsonDecoder struct {
-	dec *json.Decoder
-}
-
-func (d *jsonDecoder) syntaxError(err error) *ValidationError {
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	msg := err.Error()
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		msg = fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
-	}
-	return &ValidationError{Field: rootField, Message: "invalid JSON: " + strings.TrimPrefix(msg, "json: ")}
-}
-
-func (d *jsonDecoder) value(path []string) (any, *ValidationError) {
-	if len(path) > maxJSONDepth {
-		return nil, &ValidationError{Field: fieldPath(path), Message: fmt.Sprintf("nested deeper than %d levels", maxJSONDepth)}
-	}
-	tok, err := d.dec.Token()
-	if err != nil {
-		return nil, d.syntaxError(err)
-	}
-	switch tok {
-	case json.Delim('{'):
-		obj := map[string]any{}
-		for d.dec.More() {
-			kt, err := d.dec.Token()
-			if err != nil {
-				return nil, d.syntaxError(err)
-			}
-			key := kt.(string) // the decoder only yields strings in key position
-			child := append(path[:len(path):len(path)], key)
-			if _, dup := obj[key]; dup {
-				return nil, &ValidationError{Field: fieldPath(child), Message: "duplicate key"}
-			}
-			v, verr := d.value(child)
-			if verr != nil {
-				return nil, verr
-			}
-			obj[key] = v
-		}
-		if _, err := d.dec.Token(); err != nil { // '}'
-			return nil, d.syntaxError(err)
-		}
-		return obj, nil
-	case json.Delim('['):
-		arr := []any{}
-		for d.dec.More() {
-			v, verr := d.value(append(path[:len(path):len(path)], strconv.Itoa(len(arr))))
-			if verr != nil {
-				return nil, verr
-			}
-			arr = append(arr, v)
-		}
-		if _, err := d.dec.Token(); err != nil { // ']'
-			return nil, d.syntaxError(err)
-		}
-		return arr, nil
-	}
-	return tok, nil // json.Number, string, bool or nil
+	return v.generic(), nil
 }
 
 // fieldPath renders an instance location as a dotted path.
