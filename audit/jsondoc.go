@@ -140,7 +140,8 @@ func parseJSON(doc []byte) (jsonValue, *ValidationError) {
 	if !utf8.Valid(doc) {
 		return jsonValue{}, &ValidationError{Field: rootField, Message: "invalid JSON: not valid UTF-8"}
 	}
-	p := &jsonParser{doc: doc}
+	p := &jsonParser{doc: doc, sdoc: string(doc), path: make([]string, 0, 16),
+		members: make([]jsonMember, 0, 16), items: make([]jsonValue, 0, 8)}
 	p.skipSpace()
 	v, err := p.value()
 	if err != nil {
@@ -155,9 +156,39 @@ func parseJSON(doc []byte) (jsonValue, *ValidationError) {
 
 type jsonParser struct {
 	doc  []byte
+	sdoc string // doc, copied once: strings without escapes are slices of it
 	pos  int
 	path []string // keys and indices from the document to the value being decoded
 	buf  []byte   // scratch space for strings with escapes
+	// Members and items of the objects and arrays being decoded, stacked:
+	// each is copied out once, to a slice of its exact size, when it ends.
+	members []jsonMember
+	items   []jsonValue
+	// Where finished objects and arrays keep their members and items:
+	// slabs shared by many, to allocate seldom.
+	memberSlab []jsonMember
+	itemSlab   []jsonValue
+}
+
+// slabSize is the number of members or items allocated at once.
+const slabSize = 16
+
+func (p *jsonParser) keepMembers(ms []jsonMember) []jsonMember {
+	if cap(p.memberSlab)-len(p.memberSlab) < len(ms) {
+		p.memberSlab = make([]jsonMember, 0, max(len(ms), slabSize))
+	}
+	start := len(p.memberSlab)
+	p.memberSlab = append(p.memberSlab, ms...)
+	return p.memberSlab[start:len(p.memberSlab):len(p.memberSlab)]
+}
+
+func (p *jsonParser) keepItems(vs []jsonValue) []jsonValue {
+	if cap(p.itemSlab)-len(p.itemSlab) < len(vs) {
+		p.itemSlab = make([]jsonValue, 0, max(len(vs), slabSize))
+	}
+	start := len(p.itemSlab)
+	p.itemSlab = append(p.itemSlab, vs...)
+	return p.itemSlab[start:len(p.itemSlab):len(p.itemSlab)]
 }
 
 func (p *jsonParser) field() string { return fieldPath(p.path) }
@@ -230,7 +261,10 @@ func (p *jsonParser) object() (jsonValue, *ValidationError) {
 		v.obj = []jsonMember{}
 		return v, nil
 	}
+	base := len(p.members)
+	defer func() { p.members = p.members[:base] }()
 	for {
+		v.obj = p.members[base:]
 		if p.pos >= len(p.doc) || p.doc[p.pos] != '"' {
 			return jsonValue{}, p.syntax("expected a string key")
 		}
@@ -276,7 +310,7 @@ func (p *jsonParser) object() (jsonValue, *ValidationError) {
 			return jsonValue{}, err
 		}
 		p.path = p.path[:len(p.path)-1]
-		v.obj = append(v.obj, jsonMember{key: key, val: val})
+		p.members = append(p.members, jsonMember{key: key, val: val})
 		p.skipSpace()
 		if p.pos >= len(p.doc) {
 			return jsonValue{}, p.syntax("")
@@ -287,6 +321,7 @@ func (p *jsonParser) object() (jsonValue, *ValidationError) {
 			p.skipSpace()
 		case '}':
 			p.pos++
+			v.obj = p.keepMembers(p.members[base:])
 			return v, nil
 		default:
 			return jsonValue{}, p.syntax("expected ',' or '}' after an object member")
@@ -302,18 +337,21 @@ func (p *jsonParser) array() (jsonValue, *ValidationError) {
 		p.pos++
 		return v, nil
 	}
+	base := len(p.items)
+	defer func() { p.items = p.items[:base] }()
 	for {
-		if len(v.arr) == MaxJSONArrayItems {
+		n := len(p.items) - base
+		if n == MaxJSONArrayItems {
 			return jsonValue{}, &ValidationError{Field: p.field(),
 				Message: fmt.Sprintf("array has more than %d items, the most the ledger decodes", MaxJSONArrayItems)}
 		}
-		p.path = append(p.path, strconv.Itoa(len(v.arr)))
+		p.path = append(p.path, strconv.Itoa(n))
 		val, err := p.value()
 		if err != nil {
 			return jsonValue{}, err
 		}
 		p.path = p.path[:len(p.path)-1]
-		v.arr = append(v.arr, val)
+		p.items = append(p.items, val)
 		p.skipSpace()
 		if p.pos >= len(p.doc) {
 			return jsonValue{}, p.syntax("")
@@ -324,6 +362,7 @@ func (p *jsonParser) array() (jsonValue, *ValidationError) {
 			p.skipSpace()
 		case ']':
 			p.pos++
+			v.arr = p.keepItems(p.items[base:])
 			return v, nil
 		default:
 			return jsonValue{}, p.syntax("expected ',' or ']' after an array item")
@@ -371,7 +410,7 @@ func (p *jsonParser) number() (jsonValue, *ValidationError) {
 		return jsonValue{}, &ValidationError{Field: p.field(),
 			Message: fmt.Sprintf("number literal is %d characters long, the most the ledger takes is %d", len(lit), MaxJSONNumberLen)}
 	}
-	s := string(lit)
+	s := p.sdoc[start:p.pos]
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		// The grammar is checked above: the only error left is ErrRange,
@@ -403,7 +442,7 @@ func (p *jsonParser) string() (string, *ValidationError) {
 			if p.pos-start > MaxJSONStringBytes {
 				return "", p.tooLong(p.pos - start)
 			}
-			s := string(p.doc[start:p.pos])
+			s := p.sdoc[start:p.pos]
 			p.pos++
 			return s, nil
 		}

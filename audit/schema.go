@@ -57,7 +57,7 @@ func Validate(schema string, doc []byte) error {
 		if err != nil {
 			return err
 		}
-		c := checker{path: make([]string, 0, 8)}
+		c := checker{path: make([]string, 0, 16)}
 		check(&c, &v)
 		if err := c.err(); err != nil {
 			return err
