@@ -157,6 +157,12 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 	var wg sync.WaitGroup
 	ctx := c.Request().Context()
 	for i, r := range reqs {
+		if int64(len(r)) > s.cfg.MaxBodyBytes {
+			// Held to the limit of a single request, before it is decoded.
+			results[i] = BatchResult{Error: errorf(http.StatusRequestEntityTooLarge, "too_large",
+				fmt.Sprintf("record %d is %d bytes, over the limit of %d bytes for one record", i, len(r), s.cfg.MaxBodyBytes))}
+			continue
+		}
 		wg.Add(1)
 		go func(i int, r []byte) {
 			defer wg.Done()
