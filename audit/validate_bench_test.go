@@ -48,3 +48,19 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCanonicalDecision measures the canonical form of a decision
+// record (canonicalRecord), which the append path computes twice per
+// decision (the digest of what was sent, and the leaf body).
+func BenchmarkCanonicalDecision(b *testing.B) {
+	req, err := DecodeDecisionRequest(svReadExample(b, "decision-answered.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := canonicalRecord(req.Decision); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
