@@ -2,7 +2,11 @@ package audit
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"io"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,4 +182,46 @@ func TestDecodeLimitsAllowSchemaMaxima(t *testing.T) {
 	if err := validateInterpreted("append-decision.v1", doc); err != nil {
 		t.Fatalf("a request at the schemas' maxima, JSON Schema validator: %v", err)
 	}
+}
+
+// FuzzParseJSON holds the decoder to encoding/json: what it accepts,
+// encoding/json accepts and decodes to the same value; what it refuses
+// that encoding/json accepts, it refuses for one of its documented rules
+// (limits, duplicate keys, surrogates, numbers a double cannot carry,
+// invalid UTF-8), never as a syntax error.
+func FuzzParseJSON(f *testing.F) {
+	_, docs := diffExamples(f)
+	for _, d := range docs {
+		f.Add(d)
+	}
+	for _, s := range []string{`{"a":1,"a":2}`, `"\ud83d\ude00"`, `"\ud83d"`, `[1e-400]`, `1e400`, `-0.0e+1`,
+		`{"":{"":[]}}`, `[[[[[]]]]]`, "\"\u2028\"", `"\u0000"`, ` {} `, `{"a" : [ 1 , 2 ] }`, `0.1e1`, `-`, `"\/"`} {
+		f.Add([]byte(s))
+	}
+	ours := []string{"duplicate key", "nested deeper", "keys (found", "items, the most", "number literal is",
+		"too small to be told from 0", "beyond the range", "surrogate", "string is", "not valid UTF-8"}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		v, err := parseJSON(doc)
+		dec := json.NewDecoder(bytes.NewReader(doc))
+		dec.UseNumber()
+		var std any
+		stdErr := dec.Decode(&std)
+		if stdErr == nil {
+			if _, terr := dec.Token(); terr != io.EOF {
+				stdErr = errors.New("trailing data")
+			}
+		}
+		if err == nil {
+			if stdErr != nil {
+				t.Fatalf("parseJSON accepts %q, encoding/json says %v", doc, stdErr)
+			}
+			if got := v.generic(); !reflect.DeepEqual(got, std) {
+				t.Fatalf("parseJSON decodes %q as %#v, encoding/json as %#v", doc, got, std)
+			}
+			return
+		}
+		if stdErr == nil && !slices.ContainsFunc(ours, func(s string) bool { return strings.Contains(err.Message, s) }) {
+			t.Fatalf("parseJSON refuses %q (%v), encoding/json accepts it", doc, err)
+		}
+	})
 }
