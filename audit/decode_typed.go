@@ -13,7 +13,9 @@ package audit
 // append-decision.v1 and returns it decoded: Validate("append-decision.v1",
 // raw) and decodeStrict(raw, &DecisionRequest{}) in one pass. Every failure
 // is a *ValidationError. Empty arrays and maps decode as empty, not nil, as
-// encoding/json decodes them, so canonicalRecord writes [] and {}.
+// encoding/json decodes them, so canonicalRecord writes [] and {}. The
+// strings of the result share one copy of raw (raw itself is not kept):
+// keep a strings.Clone of any that must outlive the request.
 func DecodeDecisionRequest(raw []byte) (*DecisionRequest, error) {
 	v, err := decodeChecked(raw, checkAppendDecision)
 	if err != nil {

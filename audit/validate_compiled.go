@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
 	"strconv"
@@ -108,8 +109,9 @@ func (c *checker) enum(v *jsonValue, values []string) {
 
 // bound is a minimum or maximum of a number schema.
 type bound struct {
-	f float64  // the nearest double
-	r *big.Rat // the exact value
+	f        float64  // the nearest double
+	r        *big.Rat // the exact value
+	integral bool     // an integer of magnitude below 2^53, exact as a double
 }
 
 func newBound(lit string) *bound {
@@ -118,7 +120,7 @@ func newBound(lit string) *bound {
 		panic("audit: bad bound " + lit)
 	}
 	f, _ := r.Float64()
-	return &bound{f, r}
+	return &bound{f: f, r: r, integral: r.IsInt() && math.Abs(f) < 1<<53}
 }
 
 // cmp compares the number v with b exactly: -1 if v < b, 0 if equal, +1
@@ -132,7 +134,28 @@ func (b *bound) cmp(v *jsonValue) int {
 	case v.num > b.f:
 		return 1
 	}
+	if b.integral && integralLiteral(v.str) {
+		// An integer N whose double is an integer below 2^53 is that
+		// integer: such integers are exact doubles, so N == b.
+		return 0
+	}
 	return exactNumber(v.str).Cmp(b.r)
+}
+
+// integralLiteral reports whether a number literal writes an integer
+// without an exponent: digits, then optionally a point and zeros (1, 1.0,
+// -0.00).
+func integralLiteral(lit string) bool {
+	i := strings.IndexByte(lit, '.')
+	if i < 0 {
+		return !strings.ContainsAny(lit, "eE")
+	}
+	for _, c := range []byte(lit[i+1:]) {
+		if c != '0' {
+			return false
+		}
+	}
+	return true
 }
 
 func exactNumber(lit string) *big.Rat {
