@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -146,12 +145,17 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var reqs []json.RawMessage
-	if err := json.Unmarshal(raw, &reqs); err != nil {
+	// Split, not decoded: each record is decoded on its own, and a long
+	// array costs no more than its first MaxBatchRecords+1 elements.
+	reqs, err := audit.SplitJSONArray(raw, MaxBatchRecords)
+	if errors.Is(err, audit.ErrTooManyItems) {
+		return badRequest(fmt.Sprintf("batch has more than %d records, want 1..%d", MaxBatchRecords, MaxBatchRecords))
+	}
+	if err != nil {
 		return badRequest("want a JSON array of decision requests: " + err.Error())
 	}
-	if len(reqs) == 0 || len(reqs) > MaxBatchRecords {
-		return badRequest(fmt.Sprintf("batch has %d records, want 1..%d", len(reqs), MaxBatchRecords))
+	if len(reqs) == 0 {
+		return badRequest(fmt.Sprintf("batch has 0 records, want 1..%d", MaxBatchRecords))
 	}
 	results := make([]BatchResult, len(reqs))
 	var wg sync.WaitGroup

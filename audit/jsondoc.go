@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"unicode/utf16"
@@ -550,4 +551,83 @@ func (p *jsonParser) hex4(i int) (rune, bool) {
 		r = r<<4 | rune(c)
 	}
 	return r, true
+}
+
+// ErrTooManyItems is returned by SplitJSONArray for an array longer than
+// its limit.
+var ErrTooManyItems = errors.New("audit: too many array items")
+
+// SplitJSONArray returns the elements of doc, a JSON array, as slices of
+// doc, neither copied nor decoded: for a batch of requests, each decoded
+// on its own. It refuses a document that is not valid JSON or not an
+// array, and an array of more than maxItems elements (ErrTooManyItems),
+// in one linear pass that allocates only the result and stops at the
+// element past the limit; a long array of tiny elements costs no more than
+// its first maxItems+1.
+func SplitJSONArray(doc []byte, maxItems int) ([][]byte, error) {
+	if !json.Valid(doc) {
+		// encoding/json checks the whole document before it decodes any of
+		// it: this only words the syntax error.
+		var skip json.RawMessage
+		err := json.Unmarshal(doc, &skip)
+		if err == nil {
+			err = errors.New("invalid JSON")
+		}
+		return nil, err
+	}
+	// doc is valid JSON from here on: brackets balance and strings end.
+	i := 0
+	space := func() {
+		for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
+			i++
+		}
+	}
+	space()
+	if doc[i] != '[' {
+		return nil, fmt.Errorf("want a JSON array, found %q at byte %d", doc[i], i)
+	}
+	i++
+	space()
+	items := [][]byte{}
+	if doc[i] == ']' {
+		return items, nil
+	}
+	for {
+		if len(items) == maxItems {
+			return nil, fmt.Errorf("%w: more than %d", ErrTooManyItems, maxItems)
+		}
+		start, depth := i, 0
+	value:
+		for ; i < len(doc); i++ {
+			switch doc[i] {
+			case '"':
+				for i++; doc[i] != '"'; i++ {
+					if doc[i] == '\\' {
+						i++
+					}
+				}
+			case '[', '{':
+				depth++
+			case ']', '}':
+				if depth == 0 {
+					break value
+				}
+				depth--
+			case ',':
+				if depth == 0 {
+					break value
+				}
+			}
+		}
+		end := i
+		for end > start && (doc[end-1] == ' ' || doc[end-1] == '\t' || doc[end-1] == '\n' || doc[end-1] == '\r') {
+			end--
+		}
+		items = append(items, doc[start:end])
+		if doc[i] == ']' {
+			return items, nil
+		}
+		i++ // ','
+		space()
+	}
 }

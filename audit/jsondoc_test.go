@@ -225,3 +225,38 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSplitJSONArray holds SplitJSONArray to encoding/json's decoding into
+// []json.RawMessage.
+func FuzzSplitJSONArray(f *testing.F) {
+	for _, s := range []string{`[]`, ` [ ] `, `[1]`, `[1,2,3]`, `[ {"a":[1,{"b":"]"}]} , "x\"]" ,null ]`, `[1,2,3,4,5]`,
+		`{}`, `"x"`, `[1 2]`, `[1,]`, `[`, ``, `[[[[]]]]`, "[\"\\\\\",\n1\t]", ` null `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		const max = 4
+		got, err := SplitJSONArray(doc, max)
+		var want []json.RawMessage
+		werr := json.Unmarshal(doc, &want)
+		switch {
+		case werr != nil || want == nil: // not an array (null decodes to a nil slice)
+			if err == nil {
+				t.Fatalf("SplitJSONArray(%q) = %q, encoding/json says %v", doc, got, werr)
+			}
+		case len(want) > max:
+			if !errors.Is(err, ErrTooManyItems) {
+				t.Fatalf("SplitJSONArray(%q) = %q, %v; want ErrTooManyItems", doc, got, err)
+			}
+		case err != nil:
+			t.Fatalf("SplitJSONArray(%q): %v, encoding/json gives %q", doc, err, want)
+		case len(got) != len(want):
+			t.Fatalf("SplitJSONArray(%q) = %q, encoding/json gives %q", doc, got, want)
+		default:
+			for i := range got {
+				if !bytes.Equal(got[i], want[i]) {
+					t.Fatalf("SplitJSONArray(%q) = %q, encoding/json gives %q", doc, got, want)
+				}
+			}
+		}
+	})
+}
