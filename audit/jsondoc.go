@@ -37,15 +37,15 @@ const (
 )
 
 // Numbers. The leaf of a record is RFC 8785 (JCS), which writes every
-// number as the shortest form of the IEEE-754 double nearest to it. A
-// number is therefore logged as that double: a literal that rounds (0.1,
-// 1.00000000000000000001, 1E2) is accepted and logged in its canonical
-// form (0.1, 1, 100), as JCS defines, but a literal whose double is not
-// the number it writes in a way no reader would accept is refused: a
-// non-zero literal that underflows to zero (1e-999999, 2e-324) and a
-// literal beyond the range of a double (1e999999), which has no JCS form.
-// Schema bounds (minimum, maximum) are still compared against the exact
-// value of the literal.
+// number as the shortest form of the IEEE-754 double nearest to it, so a
+// number is logged as that double. A literal that only rounds (0.1,
+// 1.00000000000000000001, 1E2, -0) is accepted and logged in its canonical
+// form (0.1, 1, 100, 0), as JCS defines. A literal that the log would carry
+// as a different number is refused: a non-zero literal whose nearest double
+// is zero (1e-999999, 2e-324: logged as 0 it would say nothing was there)
+// and a literal beyond the range of a double (1e999999: no JCS form). Schema
+// bounds (minimum, maximum) are compared with the exact value of the
+// literal, not with its double.
 
 // jsonKind is the type of a decoded JSON value.
 type jsonKind uint8
