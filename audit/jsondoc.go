@@ -262,8 +262,7 @@ func (p *jsonParser) object() (jsonValue, *ValidationError) {
 		v.obj = []jsonMember{}
 		return v, nil
 	}
-	base := len(p.members)
-	defer func() { p.members = p.members[:base] }()
+	base := len(p.members) // on an error, the stacks are dropped with p
 	for {
 		v.obj = p.members[base:]
 		if p.pos >= len(p.doc) || p.doc[p.pos] != '"' {
@@ -323,6 +322,7 @@ func (p *jsonParser) object() (jsonValue, *ValidationError) {
 		case '}':
 			p.pos++
 			v.obj = p.keepMembers(p.members[base:])
+			p.members = p.members[:base]
 			return v, nil
 		default:
 			return jsonValue{}, p.syntax("expected ',' or '}' after an object member")
@@ -339,7 +339,6 @@ func (p *jsonParser) array() (jsonValue, *ValidationError) {
 		return v, nil
 	}
 	base := len(p.items)
-	defer func() { p.items = p.items[:base] }()
 	for {
 		n := len(p.items) - base
 		if n == MaxJSONArrayItems {
@@ -364,6 +363,7 @@ func (p *jsonParser) array() (jsonValue, *ValidationError) {
 		case ']':
 			p.pos++
 			v.arr = p.keepItems(p.items[base:])
+			p.items = p.items[:base]
 			return v, nil
 		default:
 			return jsonValue{}, p.syntax("expected ',' or ']' after an array item")

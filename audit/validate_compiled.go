@@ -204,8 +204,11 @@ func (c *checker) object(v *jsonValue, r *obj) bool {
 	}
 	for i := range v.obj {
 		m := &v.obj[i]
-		j := slices.IndexFunc(r.props, func(p prop) bool { return p.name == m.key })
-		if j < 0 {
+		j := 0
+		for j < len(r.props) && r.props[j].name != m.key {
+			j++
+		}
+		if j == len(r.props) {
 			c.failAt(m.key, msgUnknownField)
 			continue
 		}
