@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -157,17 +156,28 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var reqs []json.RawMessage
-	if err := json.Unmarshal(raw, &reqs); err != nil {
+	// Split, not decoded: each record is decoded on its own, and a long
+	// array costs no more than its first MaxBatchRecords+1 elements.
+	reqs, err := audit.SplitJSONArray(raw, MaxBatchRecords)
+	if errors.Is(err, audit.ErrTooManyItems) {
+		return badRequest(fmt.Sprintf("batch has more than %d records, want 1..%d", MaxBatchRecords, MaxBatchRecords))
+	}
+	if err != nil {
 		return badRequest("want a JSON array of decision requests: " + err.Error())
 	}
-	if len(reqs) == 0 || len(reqs) > MaxBatchRecords {
-		return badRequest(fmt.Sprintf("batch has %d records, want 1..%d", len(reqs), MaxBatchRecords))
+	if len(reqs) == 0 {
+		return badRequest(fmt.Sprintf("batch has 0 records, want 1..%d", MaxBatchRecords))
 	}
 	results := make([]BatchResult, len(reqs))
 	var wg sync.WaitGroup
 	ctx := producerContext(c)
 	for i, r := range reqs {
+		if int64(len(r)) > s.cfg.MaxBodyBytes {
+			// Held to the limit of a single request, before it is decoded.
+			results[i] = BatchResult{Error: errorf(http.StatusRequestEntityTooLarge, "too_large",
+				fmt.Sprintf("record %d is %d bytes, over the limit of %d bytes for one record", i, len(r), s.cfg.MaxBodyBytes))}
+			continue
+		}
 		wg.Add(1)
 		go func(i int, r []byte) {
 			defer wg.Done()

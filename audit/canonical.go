@@ -33,8 +33,17 @@ func Canonical(v any) ([]byte, error) {
 // formatting (what encoding/json does for float64), and ASCII only, so
 // that map keys sort the same by bytes as by UTF-16 code units and no
 // U+2028/U+2029 escaping can differ. Anything else, and negative zero, goes
-// through the JCS library. A differential test holds it to Canonical.
+// through the JCS library. A decision is written by appendDecisionJCS,
+// without reflection. A differential test holds it to Canonical.
 func canonicalRecord(v any) ([]byte, error) {
+	switch d := v.(type) {
+	case Decision:
+		return appendDecisionJCS(make([]byte, 0, 2048), &d)
+	case *Decision:
+		if d != nil {
+			return appendDecisionJCS(make([]byte, 0, 2048), d)
+		}
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -47,9 +47,11 @@ func TestCanonicalRecordMatchesJCS(t *testing.T) {
 		check(req.Private)
 		base = req
 	}
+	check(Decision{}) // nil slices and maps: null
+	check(&base.Decision)
 	r := rand.New(rand.NewPCG(1, 2))
 	nums := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e-7, 1e21, 1e-6, 123456789012345680000, 5e-324, math.MaxFloat64, 0.30000000000000004, 1.5e300, -2.5e-10}
-	strs := []string{"plain", "<&>", "\u2028\u2029", "é", "😀", "\x01\b\f\n\r\t\"\\", "日本", "\ue000", "a/b"}
+	strs := []string{"plain", "\x1b\x1f\x7f", "bad \xff UTF-8", "<&>", "\u2028\u2029", "é", "😀", "\x01\b\f\n\r\t\"\\", "日本", "\ue000", "a/b"}
 	for i := 0; i < 3000; i++ {
 		d := base.Decision
 		d.Weights = map[string]float64{}

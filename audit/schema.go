@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -35,20 +32,44 @@ func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
 // rootField names the whole document in ValidationError.Field.
 const rootField = "(root)"
 
-// maxJSONDepth bounds the nesting of documents given to Validate. Records
-// are shallow; only a constitution's free-form process nests at all.
-const maxJSONDepth = 64
-
 // Validate checks doc, raw JSON, against the embedded schema of that name
 // (a file name in package schemas without ".json": "decision.v1",
 // "append-decision.v1", "receipt.v1", ...).
 //
 // Before the schema applies, doc MUST be exactly one JSON value in valid
-// UTF-8, with no duplicate object keys (a JCS canonical form is ambiguous
-// otherwise) and no data after it. Numbers are compared exactly, never
-// through float64. Every failure of the document is a *ValidationError; an
-// unknown schema name is a plain error.
+// UTF-8, within the limits MaxJSONDepth, MaxJSONObjectKeys,
+// MaxJSONArrayItems, MaxJSONNumberLen and MaxJSONStringBytes, with no
+// duplicate object keys (a JCS canonical form is ambiguous otherwise), no
+// number a double cannot carry (see parseJSON) and no data after it; this
+// is decided in one linear pass before any schema work. Schema bounds on
+// numbers are compared exactly, never through float64. Every failure of
+// the document is a *ValidationError; an unknown schema name is a plain
+// error.
+//
+// The request schemas of the append path (append-decision.v1,
+// constitution.v1, append-contest.v1, append-resolution.v1) are checked by
+// compiled Go code (validate_compiled.go) that accepts and rejects exactly
+// what the JSON Schema validator does, with the same error; the others by
+// the JSON Schema validator.
 func Validate(schema string, doc []byte) error {
+	if check, ok := compiled[schema]; ok {
+		v, err := parseJSON(doc)
+		if err != nil {
+			return err
+		}
+		c := checker{path: make([]string, 0, 16)}
+		check(&c, &v)
+		if err := c.err(); err != nil {
+			return err
+		}
+		return nil
+	}
+	return validateInterpreted(schema, doc)
+}
+
+// validateInterpreted is Validate through the JSON Schema validator, for
+// every schema.
+func validateInterpreted(schema string, doc []byte) error {
 	set, err := compiledSchemas()
 	if err != nil {
 		return err
@@ -112,167 +133,14 @@ func (noLoader) Load(url string) (any, error) {
 }
 
 // decodeJSON decodes doc into the generic form the validator takes (maps,
-// slices, json.Number, string, bool, nil), refusing invalid UTF-8, duplicate
-// keys, excessive nesting and trailing data.
+// slices, json.Number, string, bool, nil); see parseJSON for what it
+// refuses.
 func decodeJSON(doc []byte) (any, *ValidationError) {
-	if !utf8.Valid(doc) {
-		return nil, &ValidationError{Field: rootField, Message: "invalid JSON: not valid UTF-8"}
-	}
-	if v, ok := decodeFast(doc); ok {
-		return v, nil
-	}
-	// The slow path finds the problem and names its field.
-	d := &jsonDecoder{dec: json.NewDecoder(bytes.NewReader(doc))}
-	d.dec.UseNumber()
-	v, err := d.value(nil)
+	v, err := parseJSON(doc)
 	if err != nil {
 		return nil, err
 	}
-	if _, terr := d.dec.Token(); terr != io.EOF {
-		return nil, &ValidationError{Field: rootField, Message: "invalid JSON: unexpected data after the top-level value"}
-	}
-	return v, nil
-}
-
-// decodeFast decodes doc in one pass of encoding/json when a quick scan
-// finds no duplicate key and no excessive nesting; it reports false for
-// anything doubtful (a duplicate, an escaped key, bad JSON, trailing data),
-// which the token-by-token decoder then examines.
-func decodeFast(doc []byte) (any, bool) {
-	if !simpleKeys(doc) {
-		return nil, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, false
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, false
-	}
-	return v, true
-}
-
-// simpleKeys scans doc and reports whether every object's keys are
-// distinct and free of escapes, and nesting stays within maxJSONDepth. It
-// does not validate JSON (the decoder does); on malformed input it may
-// answer either way, and false only costs the slow path.
-func simpleKeys(doc []byte) bool {
-	type frame struct {
-		obj       bool
-		expectKey bool
-		keys      [][]byte
-	}
-	var stack []frame
-	for i := 0; i < len(doc); i++ {
-		switch doc[i] {
-		case '{', '[':
-			if len(stack) >= maxJSONDepth {
-				return false
-			}
-			stack = append(stack, frame{obj: doc[i] == '{', expectKey: doc[i] == '{'})
-		case '}', ']':
-			if len(stack) == 0 {
-				return false
-			}
-			stack = stack[:len(stack)-1]
-		case ',':
-			if n := len(stack); n > 0 && stack[n-1].obj {
-				stack[n-1].expectKey = true
-			}
-		case '"':
-			j, escaped := i+1, false
-			for ; j < len(doc) && doc[j] != '"'; j++ {
-				if doc[j] == '\\' {
-					escaped = true
-					j++
-				}
-			}
-			if j >= len(doc) {
-				return false
-			}
-			if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].expectKey {
-				if escaped {
-					return false
-				}
-				key := doc[i+1 : j]
-				for _, k := range stack[n-1].keys {
-					if bytes.Equal(k, key) {
-						return false
-					}
-				}
-				stack[n-1].keys = append(stack[n-1].keys, key)
-				stack[n-1].expectKey = false
-			}
-			i = j
-		}
-	}
-	return len(stack) == 0
-}
-
-type jsonDecoder struct {
-	dec *json.Decoder
-}
-
-func (d *jsonDecoder) syntaxError(err error) *ValidationError {
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	msg := err.Error()
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		msg = fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
-	}
-	return &ValidationError{Field: rootField, Message: "invalid JSON: " + strings.TrimPrefix(msg, "json: ")}
-}
-
-func (d *jsonDecoder) value(path []string) (any, *ValidationError) {
-	if len(path) > maxJSONDepth {
-		return nil, &ValidationError{Field: fieldPath(path), Message: fmt.Sprintf("nested deeper than %d levels", maxJSONDepth)}
-	}
-	tok, err := d.dec.Token()
-	if err != nil {
-		return nil, d.syntaxError(err)
-	}
-	switch tok {
-	case json.Delim('{'):
-		obj := map[string]any{}
-		for d.dec.More() {
-			kt, err := d.dec.Token()
-			if err != nil {
-				return nil, d.syntaxError(err)
-			}
-			key := kt.(string) // the decoder only yields strings in key position
-			child := append(path[:len(path):len(path)], key)
-			if _, dup := obj[key]; dup {
-				return nil, &ValidationError{Field: fieldPath(child), Message: "duplicate key"}
-			}
-			v, verr := d.value(child)
-			if verr != nil {
-				return nil, verr
-			}
-			obj[key] = v
-		}
-		if _, err := d.dec.Token(); err != nil { // '}'
-			return nil, d.syntaxError(err)
-		}
-		return obj, nil
-	case json.Delim('['):
-		arr := []any{}
-		for d.dec.More() {
-			v, verr := d.value(append(path[:len(path):len(path)], strconv.Itoa(len(arr))))
-			if verr != nil {
-				return nil, verr
-			}
-			arr = append(arr, v)
-		}
-		if _, err := d.dec.Token(); err != nil { // ']'
-			return nil, d.syntaxError(err)
-		}
-		return arr, nil
-	}
-	return tok, nil // json.Number, string, bool or nil
+	return v.generic(), nil
 }
 
 // fieldPath renders an instance location as a dotted path.
@@ -284,25 +152,37 @@ func fieldPath(loc []string) string {
 }
 
 // convertError picks the most specific failure out of the validator's error
-// tree: the leaf whose field lies deepest in the document, ties broken by
-// field name and then by message, so the choice is deterministic.
+// tree (see pickLeaf).
 func convertError(root *jsonschema.ValidationError) *ValidationError {
 	var leaves []*leafError
 	collectLeaves(root, &leaves)
 	if len(leaves) == 0 {
 		return &ValidationError{Field: rootField, Message: "does not match the schema"}
 	}
-	sort.SliceStable(leaves, func(i, j int) bool {
-		a, b := leaves[i], leaves[j]
-		if len(a.loc) != len(b.loc) {
-			return len(a.loc) > len(b.loc)
+	return pickLeaf(leaves)
+}
+
+// pickLeaf picks the failure to report: the leaf whose field lies deepest
+// in the document, ties broken by field name and then by message, so the
+// choice is deterministic. leaves is not empty.
+func pickLeaf(leaves []*leafError) *ValidationError {
+	best := leaves[0]
+	for _, l := range leaves[1:] {
+		if leafBefore(l, best) {
+			best = l
 		}
-		if fa, fb := fieldPath(a.loc), fieldPath(b.loc); fa != fb {
-			return fa < fb
-		}
-		return a.msg < b.msg
-	})
-	return &ValidationError{Field: fieldPath(leaves[0].loc), Message: leaves[0].msg}
+	}
+	return &ValidationError{Field: fieldPath(best.loc), Message: best.msg}
+}
+
+func leafBefore(a, b *leafError) bool {
+	if len(a.loc) != len(b.loc) {
+		return len(a.loc) > len(b.loc)
+	}
+	if fa, fb := fieldPath(a.loc), fieldPath(b.loc); fa != fb {
+		return fa < fb
+	}
+	return a.msg < b.msg
 }
 
 type leafError struct {
@@ -335,7 +215,7 @@ func collectLeaves(e *jsonschema.ValidationError, out *[]*leafError) {
 	switch k := e.ErrorKind.(type) {
 	case *kind.Required:
 		for _, m := range k.Missing {
-			*out = append(*out, &leafError{child(m), "is required"})
+			*out = append(*out, &leafError{child(m), msgRequired})
 		}
 	case *kind.DependentRequired:
 		for _, m := range k.Missing {
@@ -343,7 +223,7 @@ func collectLeaves(e *jsonschema.ValidationError, out *[]*leafError) {
 		}
 	case *kind.AdditionalProperties:
 		for _, p := range k.Properties {
-			*out = append(*out, &leafError{child(p), "is not a known field"})
+			*out = append(*out, &leafError{child(p), msgUnknownField})
 		}
 	default:
 		*out = append(*out, &leafError{loc, describe(e)})
@@ -357,17 +237,17 @@ func collectLeaves(e *jsonschema.ValidationError, out *[]*leafError) {
 // additionalProperties: each unknown key).
 var hints = map[string]struct{ field, msg string }{
 	"common.v1.json#/$defs/number_map/additionalProperties": {
-		"", "is not an allowed key: keys are 1 to 64 letters, digits, . _ : or -"},
+		"", msgNumberMapKey},
 	"decision.v1.json#/$defs/refusal_cites_refuse_rule/then/properties/rules/contains": {
-		"", "a refusal must cite at least one rule whose effect is refuse"},
+		"", msgRefusalCitesRefuseRule},
 	"append-decision.v1.json#/$defs/request_xor_private_request/then/not": {
-		"request", "give either request.commitment or private.request, not both"},
+		"request", msgEitherCommitmentOrPrivate("request")},
 	"append-decision.v1.json#/$defs/request_xor_private_request/else/required": {
-		"request", "is required (or private.request)"},
+		"request", msgRequiredOrPrivate("request")},
 	"append-decision.v1.json#/$defs/response_xor_private_response/then/not": {
-		"response", "give either response.commitment or private.response, not both"},
+		"response", msgEitherCommitmentOrPrivate("response")},
 	"append-decision.v1.json#/$defs/response_xor_private_response/else/required": {
-		"response", "is required (or private.response)"},
+		"response", msgRequiredOrPrivate("response")},
 }
 
 func hint(e *jsonschema.ValidationError) []*leafError {
@@ -420,50 +300,38 @@ var printer = message.NewPrinter(language.English)
 func describe(e *jsonschema.ValidationError) string {
 	switch k := e.ErrorKind.(type) {
 	case *kind.Type:
-		return fmt.Sprintf("must be %s, got %s", joinOr(articled(k.Want)), article(k.Got))
+		return msgType(k.Want, k.Got)
 	case *kind.Enum:
 		want := make([]string, len(k.Want))
 		for i, w := range k.Want {
 			want[i] = plain(w)
 		}
-		return "must be one of " + strings.Join(want, ", ")
+		return msgEnum(want)
 	case *kind.Const:
-		return "must be " + plain(k.Want)
+		return msgConst(plain(k.Want))
 	case *kind.Format:
 		if k.Want == "date-time" {
-			return "must be an RFC 3339 date-time such as 2026-11-27T10:00:00Z"
+			return msgDateTime
 		}
 		return "must be a valid " + k.Want
 	case *kind.Pattern:
-		if m, ok := patternMessages[k.Want]; ok {
-			return m
-		}
-		return "must match " + k.Want
+		return msgPattern(k.Want)
 	case *kind.MinLength:
-		if k.Want == 1 {
-			return "must not be empty"
-		}
-		return fmt.Sprintf("must be at least %d characters long", k.Want)
+		return msgMinLength(k.Want)
 	case *kind.MaxLength:
-		return fmt.Sprintf("must be at most %d characters long, got %d", k.Want, k.Got)
+		return msgMaxLength(k.Want, k.Got)
 	case *kind.MinItems:
-		if k.Want == 1 {
-			return "must not be empty"
-		}
-		return fmt.Sprintf("must have at least %d items", k.Want)
+		return msgMinItems(k.Want)
 	case *kind.MaxItems:
-		return fmt.Sprintf("must have at most %d items, got %d", k.Want, k.Got)
+		return msgMaxItems(k.Want, k.Got)
 	case *kind.MinProperties:
-		if k.Want == 1 {
-			return "must not be empty"
-		}
-		return fmt.Sprintf("must have at least %d fields", k.Want)
+		return msgMinProperties(k.Want)
 	case *kind.MaxProperties:
-		return fmt.Sprintf("must have at most %d fields, got %d", k.Want, k.Got)
+		return msgMaxProperties(k.Want, k.Got)
 	case *kind.Minimum:
-		return fmt.Sprintf("must be at least %s, got %s", rat(k.Want), rat(k.Got))
+		return msgMinimum(k.Want, k.Got)
 	case *kind.Maximum:
-		return fmt.Sprintf("must be at most %s, got %s", rat(k.Want), rat(k.Got))
+		return msgMaximum(k.Want, k.Got)
 	case *kind.ExclusiveMinimum:
 		return fmt.Sprintf("must be greater than %s, got %s", rat(k.Want), rat(k.Got))
 	case *kind.ExclusiveMaximum:
