@@ -40,13 +40,11 @@ const prefixContestOfDecision = "cd/"
 // and an unknown decision get the same ErrNotFound. The grounds text is
 // private content: only its commitment enters the leaf.
 func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest, error) {
-	if err := Validate("append-contest.v1", raw); err != nil {
+	reqp, err := DecodeContestRequest(raw) // validated and decoded in one pass
+	if err != nil {
 		return nil, nil, err
 	}
-	var req ContestRequest
-	if err := decodeStrict(raw, &req); err != nil {
-		return nil, nil, err
-	}
+	req := *reqp
 	dec, d, err := b.decisionForToken(req.DecisionID, req.ContestToken)
 	if err != nil {
 		return nil, nil, err
@@ -216,13 +214,11 @@ func (b *Book) contestAt(idx uint64) (*Contest, error) {
 // Resolve validates a POST /v1/contests/{id}/resolution body and logs the
 // resolution. It MUST say a person reviewed the contest (DSA Art. 20(6)).
 func (b *Book) Resolve(ctx context.Context, contestID string, raw []byte) (*Appended, *Resolution, error) {
-	if err := Validate("append-resolution.v1", raw); err != nil {
+	rp, err := DecodeResolutionRequest(raw) // validated and decoded in one pass
+	if err != nil {
 		return nil, nil, err
 	}
-	var r Resolution
-	if err := decodeStrict(raw, &r); err != nil {
-		return nil, nil, err
-	}
+	r := *rp
 	if !r.HumanReviewed {
 		return nil, nil, &ValidationError{Field: "human_reviewed", Message: "must be true: a contest may not be resolved by automated means alone (DSA Art. 20(6))"}
 	}

@@ -23,13 +23,11 @@ type sealedContent map[string]struct {
 // decision. Private content is sealed outside the tree and replaced by its
 // commitments; a contest token is made when the producer brought none.
 func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error) {
-	if err := Validate("append-decision.v1", raw); err != nil {
+	reqp, err := DecodeDecisionRequest(raw) // validated and decoded in one pass
+	if err != nil {
 		return nil, err
 	}
-	var req DecisionRequest
-	if err := decodeStrict(raw, &req); err != nil {
-		return nil, err
-	}
+	req := *reqp
 	d := req.Decision
 	if err := checkOperator(ctx, d.System.Operator); err != nil {
 		return nil, err

@@ -220,3 +220,9 @@ func (b *Book) redeliver(entry []byte) string {
 	}
 	return b.delivery.redeliver(d.DecisionID, d.Contest.TokenSHA256, at, b.cfg.Now())
 }
+
+// SweepDeliveryKeys destroys now the delivery keys whose window has passed
+// (the Book does it every minute on its own) and returns how many.
+func (b *Book) SweepDeliveryKeys(ctx context.Context) (int, error) {
+	return b.delivery.sweep(ctx, b.cfg.Now())
+}
