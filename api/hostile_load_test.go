@@ -31,6 +31,9 @@ type abusive struct {
 	body   []byte
 	slow   bool // send half the body, then stall until the client gives up
 	repeat int  // send this many times (default 1)
+	// itemErr: a batch answered 200 whose every item is this error code
+	// (one bad record does not fail the others, DESIGN.md §6).
+	itemErr string
 }
 
 // TestHostileLoad sends abusive requests from their own address
@@ -88,7 +91,7 @@ func TestHostileLoad(t *testing.T) {
 		{name: "array of 100,000 objects", method: "POST", path: "/v1/decisions", role: P, body: withField(refused, "a", array(100000, "{}"))},
 		{name: "body over the limit", method: "POST", path: "/v1/decisions", role: P, body: withField(refused, "s", `"`+strings.Repeat("x", 3<<20)+`"`)},
 		{name: "batch of 1,001", method: "POST", path: "/v1/decisions:batch", role: P, body: []byte(array(1001, "{}"))},
-		{name: "batch element over the single-body limit", method: "POST", path: "/v1/decisions:batch", role: P, body: batchOf(bigElement)},
+		{name: "batch element over the single-body limit", method: "POST", path: "/v1/decisions:batch", role: P, body: batchOf(bigElement, bigElement), itemErr: "too_large"},
 		{name: "batch of 200,000 nulls", method: "POST", path: "/v1/decisions:batch", role: P, body: []byte(array(200000, "null"))},
 		{name: "batch nested 100,000 deep", method: "POST", path: "/v1/decisions:batch", role: P, body: []byte("[" + deep(100000) + "]")},
 		{name: "group_by rule ×25", method: "GET", path: "/v1/stats?group_by=" + groupBy, role: Rg},
@@ -158,6 +161,22 @@ func TestHostileLoad(t *testing.T) {
 				statuses[0]++ // the client gave up on its own stalled body
 			case err != nil:
 				t.Errorf("%s: %v", c.name, err)
+			case c.itemErr != "":
+				statuses[code]++
+				var ans struct {
+					Results []struct {
+						Receipt json.RawMessage
+						Error   *struct{ Code string }
+					}
+				}
+				if code != http.StatusOK || json.Unmarshal(b, &ans) != nil || len(ans.Results) == 0 {
+					t.Errorf("%s: %d %.300s; want 200 with per-item errors", c.name, code, b)
+				}
+				for i, r := range ans.Results {
+					if r.Receipt != nil || r.Error == nil || r.Error.Code != c.itemErr {
+						t.Errorf("%s: item %d is not the error %s: %+v", c.name, i, c.itemErr, r)
+					}
+				}
 			case code < 400 || code >= 500 && code != http.StatusServiceUnavailable:
 				t.Errorf("%s: answered %d %.300s; want a refusal (4xx, 429, 503)", c.name, code, b)
 			default:

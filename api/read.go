@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/verify/tile"
 )
@@ -86,6 +87,15 @@ type LogInfo struct {
 type Limits struct {
 	MaxEntryBytes int `json:"max_entry_bytes"`
 	TileHeight    int `json:"tile_height"`
+	// What a request body may hold (audit.MaxJSON*): checked while it is
+	// decoded, before anything else is spent on it.
+	MaxBodyBytes       int64 `json:"max_body_bytes"`
+	MaxBatchRecords    int   `json:"max_batch_records"`
+	MaxJSONDepth       int   `json:"max_json_depth"`
+	MaxJSONObjectKeys  int   `json:"max_json_object_keys"`
+	MaxJSONArrayItems  int   `json:"max_json_array_items"`
+	MaxJSONNumberLen   int   `json:"max_json_number_length"`
+	MaxJSONStringBytes int   `json:"max_json_string_bytes"`
 }
 
 func (s *Server) logInfo(c echo.Context) error {
@@ -97,7 +107,10 @@ func (s *Server) logInfo(c echo.Context) error {
 		TreeSize:      h.Size,
 		Checkpoint:    string(h.Checkpoint),
 		WitnessPolicy: s.cfg.WitnessPolicy,
-		Limits:        Limits{MaxEntryBytes: ledger.MaxEntrySize, TileHeight: ledger.TileHeight},
+		Limits: Limits{MaxEntryBytes: ledger.MaxEntrySize, TileHeight: ledger.TileHeight,
+			MaxBodyBytes: s.cfg.MaxBodyBytes, MaxBatchRecords: MaxBatchRecords,
+			MaxJSONDepth: audit.MaxJSONDepth, MaxJSONObjectKeys: audit.MaxJSONObjectKeys, MaxJSONArrayItems: audit.MaxJSONArrayItems,
+			MaxJSONNumberLen: audit.MaxJSONNumberLen, MaxJSONStringBytes: audit.MaxJSONStringBytes},
 	})
 }
 

@@ -192,6 +192,9 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
+// Close closes the listeners and every connection at once.
+func (s *Server) Close() error { return s.http.Close() }
+
 // Shutdown stops taking connections and waits for requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.http.Shutdown(ctx); err != nil {

@@ -143,10 +143,13 @@ func producerContext(c echo.Context) context.Context {
 }
 
 // BatchResult is one element of the POST /v1/decisions:batch answer.
-// WitnessPending is set (fail-closed mode) when the receipt is log-signed
-// because no cosigned checkpoint covered it in time (see HeaderWitness).
+// Duplicate is set when the record was logged before (the first receipt;
+// a single append answers 200 then, not 201). WitnessPending is set
+// (fail-closed mode) when the receipt is log-signed because no cosigned
+// checkpoint covered it in time (see HeaderWitness).
 type BatchResult struct {
 	Receipt        *verify.Receipt `json:"receipt,omitempty"`
+	Duplicate      bool            `json:"duplicate,omitempty"`
 	WitnessPending bool            `json:"witness_pending,omitempty"`
 	Error          *Error          `json:"error,omitempty"`
 }
@@ -205,7 +208,7 @@ func (s *Server) appendOne(ctx context.Context, raw []byte) BatchResult {
 		e, _ := toError(err)
 		return BatchResult{Error: e}
 	}
-	return BatchResult{Receipt: r, WitnessPending: pending}
+	return BatchResult{Receipt: r, Duplicate: a.Duplicate, WitnessPending: pending}
 }
 
 // receiptAt is the receipt of entry idx against the latest head, without

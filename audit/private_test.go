@@ -230,12 +230,13 @@ func TestPrivateResubmission(t *testing.T) {
 	tb := openTestBook(t, t.TempDir())
 	ctx := context.Background()
 	req := privateRequest(t, "dec-r1", "the prompt")
-	if _, err := tb.AppendDecision(ctx, req); err != nil {
+	first, err := tb.AppendDecision(ctx, req)
+	if err != nil {
 		t.Fatal(err)
 	}
 	reformatted := bytes.ReplaceAll(req, []byte("\n"), []byte("\n  "))
-	if a, err := tb.AppendDecision(ctx, reformatted); err != nil || !a.Duplicate || a.ContestToken != "" {
-		t.Fatalf("retry: %+v, %v; want a duplicate without a token", a, err)
+	if a, err := tb.AppendDecision(ctx, reformatted); err != nil || !a.Duplicate || a.ContestToken != first.ContestToken {
+		t.Fatalf("retry: %+v, %v; want a duplicate with the first contest token", a, err)
 	}
 	if _, err := tb.AppendDecision(ctx, privateRequest(t, "dec-r1", "another prompt")); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "different content") {
 		t.Fatalf("other private content under the same id: %v, want a conflict", err)

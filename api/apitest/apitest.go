@@ -14,12 +14,13 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -219,10 +220,24 @@ func New(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
-	s.URL = hs.URL
+	// The server as ledgerd runs it (its timeouts and header limit), on
+	// loopback.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	s.URL = "http://" + ln.Addr().String()
 	s.close = sync.OnceFunc(func() {
-		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := srv.Shutdown(ctx); err != nil {
+			srv.Close() // a client holding a connection open: cut it
+		}
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("apitest: serving: %v", err)
+		}
 		if err := l.Close(); err != nil {
 			t.Errorf("apitest: closing the log: %v", err)
 		}

@@ -337,7 +337,8 @@ func (a *appender) postBatch(ctx context.Context, group []appendItem) {
 		var res struct {
 			Results []struct {
 				Receipt json.RawMessage `json:"receipt"`
-				Error   *apiError       `json:"error"`
+				Error     *apiError       `json:"error"`
+				Duplicate bool            `json:"duplicate"`
 			} `json:"results"`
 		}
 		if err == nil {
@@ -361,12 +362,7 @@ func (a *appender) postBatch(ctx context.Context, group []appendItem) {
 			case len(r.Receipt) == 0 || string(r.Receipt) == "null":
 				a.done(group[i], nil, false, &apiError{Code: "bad_response", Message: "result has neither receipt nor error"})
 			default:
-				// Only the first receipt of a decision carries its contest token.
-				var t struct {
-					ContestToken string `json:"contest_token"`
-				}
-				_ = json.Unmarshal(r.Receipt, &t)
-				a.done(group[i], r.Receipt, t.ContestToken == "", nil)
+				a.done(group[i], r.Receipt, r.Duplicate, nil)
 			}
 		}
 		group = again

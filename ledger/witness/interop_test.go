@@ -720,6 +720,13 @@ func TestWitnessClosed(t *testing.T) {
 	if err := verify.CheckWitnessPolicy([]byte(pr.Checkpoint), []byte(f.policy)); err == nil {
 		t.Fatal("a receipt said pending is against a cosigned checkpoint")
 	}
+	// A producer that lost that answer sends the request again: it gets
+	// the same contest token back (the delivery window, 24 h by default).
+	code, b = f.Do("POST", "/v1/decisions", auth.Producer, apitest.Example(t, "decision-answered.json"))
+	var again verify.Receipt
+	if err := json.Unmarshal(b, &again); err != nil || code != 200 || again.ContestToken != pr.ContestToken || again.Index != pr.Index {
+		t.Fatalf("resubmission after a pending answer: %d, index %d, token %q; want 200, index %d, the same token", code, again.Index, again.ContestToken, pr.Index)
+	}
 	code, body = f.Do("GET", "/checkpoint", "", nil)
 	if err := verify.CheckWitnessPolicy(body, []byte(f.policy)); code != 200 || err != nil {
 		t.Fatalf("fail-closed GET /checkpoint: %d %v\n%s", code, err, body)
