@@ -336,7 +336,7 @@ func (a *appender) postBatch(ctx context.Context, group []appendItem) {
 		}
 		var res struct {
 			Results []struct {
-				Receipt json.RawMessage `json:"receipt"`
+				Receipt   json.RawMessage `json:"receipt"`
 				Error     *apiError       `json:"error"`
 				Duplicate bool            `json:"duplicate"`
 			} `json:"results"`
