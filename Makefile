@@ -32,7 +32,8 @@ HTTP_BATCH_N ?= 100000
 HTTP_BATCH   ?= 250
 bench:
 	@echo '# Go benchmarks (ns/op, allocations)'
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20000x ./ledger/ ./audit/
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20000x ./ledger/
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1s ./audit/
 	@echo '# peer: Tessera POSIX driver, same machine, same run'
 	@cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>/dev/null | tee $(CURDIR)/bench-peer.json
 	@echo '# ledger: durable, signed, proven appends (1200-byte entries, $(C) in flight), with the ratio to the peer'

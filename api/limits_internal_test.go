@@ -64,6 +64,7 @@ func newTestServer(t *testing.T, edit func(*Config)) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { book.Close() })
 	tok, e, err := auth.NewToken("test-regulator", auth.Regulator)
 	if err != nil {
 		t.Fatal(err)

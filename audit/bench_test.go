@@ -44,6 +44,7 @@ func newBook(b testing.TB) *audit.Book {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { book.Close() }) // before the log's cleanup
 	c, err := os.ReadFile("../schemas/examples/constitution.json")
 	if err != nil {
 		b.Fatal(err)

@@ -91,6 +91,9 @@ func openTestBookErr(t testing.TB, dir string) (*testBook, error) {
 	}
 	tb.log = l
 	tb.close = sync.OnceFunc(func() {
+		if tb.Book != nil {
+			tb.Book.Close()
+		}
 		if err := errors.Join(l.Close(), v.Close()); err != nil {
 			t.Errorf("closing: %v", err)
 		}
