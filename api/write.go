@@ -39,7 +39,17 @@ func (s *Server) writeRoutes() {
 }
 
 func readBody(c echo.Context) ([]byte, error) {
-	b, err := io.ReadAll(c.Request().Body)
+	var b []byte
+	var err error
+	if n := c.Request().ContentLength; n > 0 {
+		// The body limit middleware refused a larger Content-Length
+		// already, and net/http ends the body after n bytes: one buffer of
+		// the right size, not io.ReadAll's doubling.
+		b = make([]byte, n)
+		_, err = io.ReadFull(c.Request().Body, b)
+	} else {
+		b, err = io.ReadAll(c.Request().Body)
+	}
 	var mbe *http.MaxBytesError
 	var he *echo.HTTPError
 	switch {

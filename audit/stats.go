@@ -302,41 +302,55 @@ func (kb *keyBuilder) fields(s *summaryView) map[string]string {
 	return m
 }
 
+// groupName holds the group_by field names as bytes, made once.
+var groupName = func() map[string][]byte {
+	m := map[string][]byte{}
+	for _, f := range []string{"outcome", "category", "jurisdiction", "model", "operator", "rule", "flag"} {
+		m[f] = []byte(f)
+	}
+	return m
+}()
+
 func (kb *keyBuilder) each(s *summaryView, groupBy []string, fn func(key []byte)) {
-	kb.vals = kb.vals[:0]
-	for _, g := range groupBy {
-		var vs [][2][]byte
+	// The per-field lists are reused from decision to decision: a stats
+	// scan allocates nothing per decision.
+	for len(kb.vals) < len(groupBy) {
+		kb.vals = append(kb.vals, nil)
+	}
+	kb.vals = kb.vals[:len(groupBy)]
+	for gi, g := range groupBy {
+		vs := kb.vals[gi][:0]
 		switch g {
 		case "outcome":
-			vs = append(vs, [2][]byte{[]byte("outcome"), s.fields[0]})
+			vs = append(vs, [2][]byte{groupName["outcome"], s.fields[0]})
 		case "category":
-			vs = append(vs, [2][]byte{[]byte("category"), s.fields[1]})
+			vs = append(vs, [2][]byte{groupName["category"], s.fields[1]})
 		case "jurisdiction":
-			vs = append(vs, [2][]byte{[]byte("jurisdiction"), s.fields[2]})
+			vs = append(vs, [2][]byte{groupName["jurisdiction"], s.fields[2]})
 		case "model":
-			vs = append(vs, [2][]byte{[]byte("model"), s.fields[3]})
+			vs = append(vs, [2][]byte{groupName["model"], s.fields[3]})
 		case "operator":
-			vs = append(vs, [2][]byte{[]byte("operator"), s.fields[4]})
+			vs = append(vs, [2][]byte{groupName["operator"], s.fields[4]})
 		case "rule":
 			for i, r := range s.rules {
 				if !seenBefore(s.rules[:i], r) {
-					vs = append(vs, [2][]byte{[]byte("rule"), r})
+					vs = append(vs, [2][]byte{groupName["rule"], r})
 				}
 			}
 		case "flag":
 			for i, fl := range s.flags {
 				if !seenBefore(s.flags[:i], fl) {
-					vs = append(vs, [2][]byte{[]byte("flag"), fl})
+					vs = append(vs, [2][]byte{groupName["flag"], fl})
 				}
 			}
 			if len(vs) == 0 {
-				vs = append(vs, [2][]byte{[]byte("flag"), nil})
+				vs = append(vs, [2][]byte{groupName["flag"], nil})
 			}
 		}
+		kb.vals[gi] = vs
 		if len(vs) == 0 {
 			return // e.g. no rules: the decision has no key on this field
 		}
-		kb.vals = append(kb.vals, vs)
 	}
 	kb.pick = kb.pick[:0]
 	for range kb.vals {

@@ -85,10 +85,10 @@ func TestSoak(t *testing.T) {
 		t.Fatalf("keygen: %v", err)
 	}
 	vkey := strings.TrimSpace(string(vkeyOut))
-	addr := freeAddr(t)
+	addr, pprofAddr := freeAddr(t), freeAddr(t)
 	data := filepath.Join(tmp, "data")
 	srv := exec.Command(filepath.Join(tmp, "ledgerd"), "--data", data, "--listen", addr, "--key", keyFile,
-		"--tokens", tf, "--log-level", "warn")
+		"--tokens", tf, "--log-level", "warn", "--pprof", pprofAddr)
 	srvLog, err := os.Create(filepath.Join(tmp, "ledgerd.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestSoak(t *testing.T) {
 	base := "http://" + addr
 	waitUp(t, base)
 
-	s := &soak{t: t, base: base, tokens: tokens, vkey: vkey, start: time.Now(),
+	s := &soak{t: t, base: base, tokens: tokens, vkey: vkey, start: time.Now(), pprof: "http://" + pprofAddr,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 128}}}
 	s.loadExamples(t, examples)
 	if code, b := s.do("POST", "/v1/constitutions", "producer", s.constitution, nil); code != 201 && code != 200 {
@@ -172,6 +172,7 @@ loop:
 type soak struct {
 	t      *testing.T
 	base   string
+	pprof  string // ledgerd's /debug/pprof
 	tokens map[string]string
 	vkey   string
 	client *http.Client
@@ -555,6 +556,7 @@ func (s *soak) sampleRSS(ctx context.Context, pid int) <-chan []string {
 	go func() {
 		var samples []string
 		n := 0
+		heapSaved := false
 		read := func() {
 			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 			if err != nil {
@@ -572,6 +574,11 @@ func (s *soak) sampleRSS(ctx context.Context, pid int) <-chan []string {
 			// stay bounded.
 			if n++; n%5 == 1 {
 				samples = append(samples, fmt.Sprintf("%s=%d/%d", time.Since(s.start).Round(time.Second), kib["VmRSS"]/1024, kib["RssAnon"]/1024))
+			}
+			if kib["RssAnon"] > maxRSSKiB/2 && !heapSaved {
+				// evidence of where the memory goes, before it is too late
+				heapSaved = true
+				s.saveHeap(fmt.Sprintf("%d MiB", kib["RssAnon"]/1024))
 			}
 			if kib["RssAnon"] > maxRSSKiB {
 				// A runaway server would take the machine down with it.
@@ -594,6 +601,22 @@ func (s *soak) sampleRSS(ctx context.Context, pid int) <-chan []string {
 		}
 	}()
 	return out
+}
+
+// saveHeap saves ledgerd's heap profile in the system's temp directory
+// (soak-heap.pprof), so that a memory alarm comes with its evidence.
+func (s *soak) saveHeap(why string) {
+	resp, err := http.Get(s.pprof + "/debug/pprof/heap")
+	if err != nil {
+		s.t.Logf("heap profile at %s: %v", why, err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	p := filepath.Join(os.TempDir(), "soak-heap.pprof")
+	if err := os.WriteFile(p, b, 0o644); err == nil {
+		s.t.Logf("ledgerd's anonymous memory reached %s: heap profile saved to %s", why, p)
+	}
 }
 
 func (s *soak) finalCheckpoint(t *testing.T) *verify.Checkpoint {
