@@ -143,7 +143,7 @@ loop:
 	s.reportMinute(minute + 1)
 	samples := <-rss
 
-	t.Logf("ledgerd memory over time, every 10 s (MiB, VmRSS/RssAnon): %s", strings.Join(samples, " "))
+	t.Logf("ledgerd memory over time, every 10 s (MiB, VmRSS/RssAnon/Go heap in use): %s", strings.Join(samples, " "))
 	t.Logf("honest: %d appends with verified receipts, %d queries/stats, %d reads, %d contests; abusive: %d requests (%v)",
 		s.appended.Load(), s.queries.Load(), s.reads.Load(), s.contests.Load(), s.abusive.Load(), s.abuseStatuses())
 	if n := s.honestFailures.Load(); n > 0 {
@@ -573,7 +573,7 @@ func (s *soak) sampleRSS(ctx context.Context, pid int) <-chan []string {
 			// RssAnon is the server's own memory, the one that must
 			// stay bounded.
 			if n++; n%5 == 1 {
-				samples = append(samples, fmt.Sprintf("%s=%d/%d", time.Since(s.start).Round(time.Second), kib["VmRSS"]/1024, kib["RssAnon"]/1024))
+				samples = append(samples, fmt.Sprintf("%s=%d/%d/%s", time.Since(s.start).Round(time.Second), kib["VmRSS"]/1024, kib["RssAnon"]/1024, s.heapInuse()))
 			}
 			if kib["RssAnon"] > maxRSSKiB/2 && !heapSaved {
 				// evidence of where the memory goes, before it is too late
@@ -601,6 +601,22 @@ func (s *soak) sampleRSS(ctx context.Context, pid int) <-chan []string {
 		}
 	}()
 	return out
+}
+
+// heapInuse is ledgerd's Go heap in use, in MiB, from its metrics: the
+// memory it holds, as opposed to what the kernel still counts for it.
+func (s *soak) heapInuse() string {
+	code, b := s.do("GET", "/metrics", "operator", nil, nil)
+	if code != 200 {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return strconv.Itoa(int(f / (1 << 20)))
+		}
+	}
+	return "?"
 }
 
 // saveHeap saves ledgerd's heap profile in the system's temp directory
