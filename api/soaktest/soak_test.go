@@ -572,13 +572,14 @@ func (s *soak) sampleRSS(ctx context.Context, pid int) <-chan []string {
 			// (value log, memtables) the kernel keeps resident;
 			// RssAnon is the server's own memory, the one that must
 			// stay bounded.
+			inuse := s.heapInuse()
 			if n++; n%5 == 1 {
-				samples = append(samples, fmt.Sprintf("%s=%d/%d/%s", time.Since(s.start).Round(time.Second), kib["VmRSS"]/1024, kib["RssAnon"]/1024, s.heapInuse()))
+				samples = append(samples, fmt.Sprintf("%s=%d/%d/%d", time.Since(s.start).Round(time.Second), kib["VmRSS"]/1024, kib["RssAnon"]/1024, inuse))
 			}
-			if kib["RssAnon"] > maxRSSKiB/2 && !heapSaved {
+			if inuse > maxRSSKiB/1024/4 && !heapSaved {
 				// evidence of where the memory goes, before it is too late
 				heapSaved = true
-				s.saveHeap(fmt.Sprintf("%d MiB", kib["RssAnon"]/1024))
+				s.saveHeap(fmt.Sprintf("%d MiB of Go heap in use", inuse))
 			}
 			if kib["RssAnon"] > maxRSSKiB {
 				// A runaway server would take the machine down with it.
@@ -605,18 +606,18 @@ func (s *soak) sampleRSS(ctx context.Context, pid int) <-chan []string {
 
 // heapInuse is ledgerd's Go heap in use, in MiB, from its metrics: the
 // memory it holds, as opposed to what the kernel still counts for it.
-func (s *soak) heapInuse() string {
+func (s *soak) heapInuse() int {
 	code, b := s.do("GET", "/metrics", "operator", nil, nil)
 	if code != 200 {
-		return "?"
+		return -1
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
 			f, _ := strconv.ParseFloat(v, 64)
-			return strconv.Itoa(int(f / (1 << 20)))
+			return int(f / (1 << 20))
 		}
 	}
-	return "?"
+	return -1
 }
 
 // saveHeap saves ledgerd's heap profile in the system's temp directory

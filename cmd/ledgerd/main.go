@@ -112,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.responseWindow, "response-window", 14*24*time.Hour, "how long the operator has to resolve a contest: sets its due_by")
 	fs.DurationVar(&o.deliveryWindow, "delivery-window", audit.DefaultDeliveryWindow, "how long a producer that sends a decision again (after an error or a dropped connection) gets its contest token back; after it the token exists nowhere on the server")
 	fs.BoolVar(&o.publicStats, "public-stats", false, "serve GET /v1/stats (aggregates, no record detail) to anyone, not only to regulators")
+	fs.Int64Var(&o.memoryLimitMB, "memory-limit-mb", 2048, "soft limit of the Go runtime's memory in MiB (runtime/debug.SetMemoryLimit): the collector works\nharder near it instead of letting the heap run far past what is live under a high allocation rate; 0: none.\nA GOMEMLIMIT in the environment wins unless this flag is given")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go's /debug/pprof on this `address` (e.g. 127.0.0.1:6060; off by default)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
@@ -119,6 +120,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, err
 		}
 		return o, usageError{err}
+	}
+	fs.Visit(func(f *flag.Flag) { o.memoryLimitSet = o.memoryLimitSet || f.Name == "memory-limit-mb" })
+	if o.memoryLimitMB < 0 {
+		return o, usageError{fmt.Errorf("--memory-limit-mb %d: want >= 0", o.memoryLimitMB)}
 	}
 	if fs.NArg() > 0 {
 		return o, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}

@@ -47,6 +47,8 @@ type options struct {
 	expensiveTimeout                                        time.Duration
 	tileCacheMB                                             int64
 	maxDelay, contestWindow, responseWindow, deliveryWindow time.Duration
+	memoryLimitMB                                           int64
+	memoryLimitSet                                          bool
 	publicStats                                             bool
 	level                                                   slog.Level
 }
@@ -64,6 +66,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// The heap is mostly short-lived request garbage; trade memory
 		// (plenty) for less GC CPU (scarce) on the append path.
 		debug.SetGCPercent(400)
+	}
+	if o.memoryLimitMB > 0 && (o.memoryLimitSet || os.Getenv("GOMEMLIMIT") == "") {
+		debug.SetMemoryLimit(o.memoryLimitMB << 20)
 	}
 	if o.pprof != "" {
 		pl, err := net.Listen("tcp", o.pprof)
