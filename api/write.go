@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -129,7 +130,20 @@ func (s *Server) postDecision(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(status(a), r)
+	return writeJSON(c, status(a), appendReceiptJSON(nil, r), r)
+}
+
+// writeJSON answers code with body b, the encoding/json encoding of v
+// made by hand (appendReceiptJSON, appendBatchJSON), plus the newline
+// echo's serializer ends it with. A pretty (or debug) answer is left to
+// echo: it indents.
+func writeJSON(c echo.Context, code int, b []byte, v any) error {
+	if c.Request().URL.RawQuery != "" || c.Echo().Debug {
+		if _, pretty := c.QueryParams()["pretty"]; pretty || c.Echo().Debug {
+			return c.JSON(code, v)
+		}
+	}
+	return c.JSONBlob(code, append(b, '\n'))
 }
 
 // producerContext is the request context of an append, carrying the
@@ -172,24 +186,39 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 		return badRequest(fmt.Sprintf("batch has 0 records, want 1..%d", MaxBatchRecords))
 	}
 	results := make([]BatchResult, len(reqs))
-	var wg sync.WaitGroup
 	ctx := producerContext(c)
-	for i, r := range reqs {
-		if int64(len(r)) > s.cfg.MaxBodyBytes {
-			// Held to the limit of a single request, before it is decoded.
-			results[i] = BatchResult{Error: errorf(http.StatusRequestEntityTooLarge, "too_large",
-				fmt.Sprintf("record %d is %d bytes, over the limit of %d bytes for one record", i, len(r), s.cfg.MaxBodyBytes))}
-			continue
+	// Records are appended by up to batchWorkers goroutines (this one
+	// among them), each taking the next record in turn: enough in flight
+	// for the log to commit them in large groups, and few goroutines, so
+	// that their stacks grow once (decoding is deep), not once a record.
+	// Every record gets its own result, in request order.
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(reqs) {
+				return
+			}
+			if r := reqs[i]; int64(len(r)) > s.cfg.MaxBodyBytes {
+				// Held to the limit of a single request, before it is decoded.
+				results[i] = BatchResult{Error: errorf(http.StatusRequestEntityTooLarge, "too_large",
+					fmt.Sprintf("record %d is %d bytes, over the limit of %d bytes for one record", i, len(r), s.cfg.MaxBodyBytes))}
+			} else {
+				results[i] = s.appendOne(ctx, r)
+			}
 		}
-		wg.Add(1)
-		go func(i int, r []byte) {
-			defer wg.Done()
-			results[i] = s.appendOne(ctx, r)
-		}(i, r)
 	}
+	var wg sync.WaitGroup
+	for range min(len(reqs), batchWorkers) - 1 {
+		wg.Go(work)
+	}
+	work()
 	wg.Wait()
-	return c.JSON(http.StatusOK, map[string]any{"results": results})
+	return writeJSON(c, http.StatusOK, appendBatchJSON(make([]byte, 0, 4096*len(results)), results), map[string]any{"results": results})
 }
+
+// batchWorkers is the most goroutines appending the records of one batch.
+const batchWorkers = 64
 
 // appendOne appends one record of a batch: every record gets its own
 // receipt or error, so one bad record does not fail the others.

@@ -1,0 +1,7 @@
+package api
+
+// Hooks for the external tests.
+var (
+	AppendReceiptJSON = appendReceiptJSON
+	AppendBatchJSON   = appendBatchJSON
+)
