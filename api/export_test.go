@@ -5,3 +5,5 @@ var (
 	AppendReceiptJSON = appendReceiptJSON
 	AppendBatchJSON   = appendBatchJSON
 )
+
+var TLogProofText = tlogProofText

@@ -18,11 +18,6 @@ import (
 // proof against that checkpoint, also as C2SP tlog-proof text. It verifies
 // offline with verify.Receipt.Verify and the log's verifier key.
 func NewReceipt(origin string, ack *ledger.Ack) *verify.Receipt {
-	hashes := make([][sha256.Size]byte, len(ack.Proof))
-	for i, h := range ack.Proof {
-		copy(hashes[i][:], h)
-	}
-	tp := proof.TLogProof{Index: ack.Index, Hashes: hashes, Checkpoint: ack.Checkpoint}
 	return &verify.Receipt{
 		Origin:         origin,
 		Index:          ack.Index,
@@ -30,8 +25,40 @@ func NewReceipt(origin string, ack *ledger.Ack) *verify.Receipt {
 		Entry:          ack.Entry,
 		Checkpoint:     string(ack.Checkpoint),
 		InclusionProof: nonNil(ack.Proof),
-		TLogProof:      string(tp.Marshal()),
+		TLogProof:      tlogProofText(ack.Index, ack.Proof, ack.Checkpoint),
 	}
+}
+
+// tlogProofHeader is the first line of a C2SP tlog-proof.
+const tlogProofHeader = "c2sp.org/tlog-proof@v1"
+
+// tlogProofText is the C2SP tlog-proof of the entry at index, with no
+// extra data: what proof.TLogProof.Marshal writes (byte for byte, see
+// TestTLogProofText), without fmt and its copies.
+func tlogProofText(index uint64, hashes [][]byte, checkpoint []byte) string {
+	for _, h := range hashes {
+		if len(h) != sha256.Size {
+			// Not a proof the log makes: left to the library (which pads
+			// or cuts each hash to 32 bytes).
+			hs := make([][sha256.Size]byte, len(hashes))
+			for i, h := range hashes {
+				copy(hs[i][:], h)
+			}
+			return string(proof.TLogProof{Index: index, Hashes: hs, Checkpoint: checkpoint}.Marshal())
+		}
+	}
+	n := base64.StdEncoding.EncodedLen(sha256.Size) + 1
+	b := make([]byte, 0, len(tlogProofHeader)+len("\nindex \n")+20+len(hashes)*n+1+len(checkpoint))
+	b = append(b, tlogProofHeader+"\nindex "...)
+	b = strconv.AppendUint(b, index, 10)
+	b = append(b, '\n')
+	for _, h := range hashes {
+		b = base64.StdEncoding.AppendEncode(b, h)
+		b = append(b, '\n')
+	}
+	b = append(b, '\n')
+	b = append(b, checkpoint...)
+	return string(b)
 }
 
 // appendReceiptJSON appends r as encoding/json would encode it (and its

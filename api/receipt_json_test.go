@@ -3,10 +3,13 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/transparency-dev/formats/proof"
 
 	"github.com/fjaledger/fja/api"
 	"github.com/fjaledger/fja/api/apitest"
@@ -155,5 +158,33 @@ func TestReceiptJSONIdentical(t *testing.T) {
 				t.Fatalf("pretty batch: %d %s", code, b)
 			}
 		})
+	}
+}
+
+// TestTLogProofText: the tlog-proof of a receipt is what the formats
+// library marshals, for proofs of every length, and for hashes that are
+// not 32 bytes (left to the library).
+func TestTLogProofText(t *testing.T) {
+	cp := []byte("log.example/fja\n7\nAAAA\n\n— log.example/fja sig=\n")
+	var hashes [][]byte
+	for n := 0; n < 40; n++ {
+		for _, extra := range [][]byte{nil, make([]byte, 31), make([]byte, 33)} {
+			hs := hashes
+			if extra != nil {
+				hs = append(hs[:len(hs):len(hs)], extra)
+			}
+			fixed := make([][sha256.Size]byte, len(hs))
+			for i, h := range hs {
+				copy(fixed[i][:], h)
+			}
+			for _, idx := range []uint64{0, uint64(n) * 12345, 1<<64 - 1} {
+				want := string(proof.TLogProof{Index: idx, Hashes: fixed, Checkpoint: cp}.Marshal())
+				if got := api.TLogProofText(idx, hs, cp); got != want {
+					t.Fatalf("%d hashes (extra %d bytes), index %d:\n got %q\nwant %q", len(hs), len(extra), idx, got, want)
+				}
+			}
+		}
+		h := sha256.Sum256([]byte{byte(n)})
+		hashes = append(hashes, h[:])
 	}
 }
