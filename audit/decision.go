@@ -104,7 +104,8 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	if r.body, err = canonicalRecord(d); err != nil {
 		return nil, err
 	}
-	r.index = func(idx uint64, _ time.Time) []ledger.KV { return decisionIndex(idx, &d) }
+	ix := newDecisionIndexer(&d)
+	r.index = func(idx uint64, _ time.Time) []ledger.KV { return ix.at(idx) }
 	if len(r.body) > ledger.MaxEntrySize-256 {
 		return nil, &ValidationError{Field: "(root)", Message: fmt.Sprintf("the logged record would be %d bytes, the most a leaf takes is %d", len(r.body), ledger.MaxEntrySize-256)}
 	}
