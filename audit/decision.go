@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fjaledger/fja/audit/vault"
 	"github.com/fjaledger/fja/ledger"
@@ -147,11 +148,40 @@ func decisionParts(req *DecisionRequest) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sentPrivate, err := canonicalRecord(req.Private)
-	if err != nil {
-		return nil, err
+	p := req.Private
+	if p != nil && (p.Request != nil && !utf8.ValidString(*p.Request) || p.Response != nil && !utf8.ValidString(*p.Response)) {
+		// canonicalRecord writes invalid UTF-8 as encoding/json does
+		// (escaped U+FFFD), and the digest of requests logged so far
+		// was made so.
+		sentPrivate, err := canonicalRecord(p)
+		if err != nil {
+			return nil, err
+		}
+		return [][]byte{sentRecord, sentPrivate}, nil
 	}
-	return [][]byte{sentRecord, sentPrivate}, nil
+	return [][]byte{sentRecord, appendPrivateJCS(nil, p)}, nil
+}
+
+// appendPrivateJCS appends the JCS form of p (null for nil, members
+// omitted when nil), written by hand as appendDecisionJCS is: it MUST
+// equal canonicalRecord(p) for valid UTF-8 (TestPrivateJCS).
+func appendPrivateJCS(b []byte, p *DecisionPrivate) []byte {
+	if p == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '{')
+	if p.Request != nil { // "request" sorts before "response"
+		b = append(b, `"request":`...)
+		b = appendJCSString(b, *p.Request)
+	}
+	if p.Response != nil {
+		if p.Request != nil {
+			b = append(b, ',')
+		}
+		b = append(b, `"response":`...)
+		b = appendJCSString(b, *p.Response)
+	}
+	return append(b, '}')
 }
 
 // checkDecision applies the rules beyond the schema.

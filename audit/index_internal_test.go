@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestDecisionIndexKeys: a decision's index keys are its postings (kind,
@@ -51,4 +52,36 @@ func TestDecisionIndexKeys(t *testing.T) {
 	if string(got[1].Key) != want[1] {
 		t.Fatalf("keys overlap: %q", got[1].Key)
 	}
+}
+
+// TestPrivateJCS: the private section's JCS form written by hand is what
+// canonicalRecord (encoding/json, then the JCS library) makes of it, and
+// the digest's part is canonicalRecord's, invalid UTF-8 included.
+func TestPrivateJCS(t *testing.T) {
+	strs := []string{"", "plain", "ünïcödé — 🙂", "\u2028\u2029", "<&>", "\x00\x07\x1f\x7f\b\f\n\r\t", `"\`, "bad \xff\xc3 utf8", "\ufeff\uffff"}
+	cases := []*DecisionPrivate{nil, {}}
+	for i := range strs {
+		s := &strs[i]
+		cases = append(cases, &DecisionPrivate{Request: s}, &DecisionPrivate{Response: s}, &DecisionPrivate{Request: s, Response: &strs[len(strs)-1-i]})
+	}
+	for _, p := range cases {
+		want, err := canonicalRecord(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendPrivateJCS(nil, p); !bytes.Equal(got, want) && (p == nil || !invalidUTF8(p)) {
+			t.Errorf("%+v:\n got %q\nwant %q", p, got, want)
+		}
+		parts, err := decisionParts(&DecisionRequest{Private: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(parts[1], want) {
+			t.Errorf("digest part of %+v:\n got %q\nwant %q", p, parts[1], want)
+		}
+	}
+}
+
+func invalidUTF8(p *DecisionPrivate) bool {
+	return p.Request != nil && !utf8.ValidString(*p.Request) || p.Response != nil && !utf8.ValidString(*p.Response)
 }
