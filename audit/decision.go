@@ -102,7 +102,7 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	// Every decision's token hash is indexed (it is public in the leaf: a
 	// producer could otherwise copy another decision's).
 	r.extra = append(r.extra, ledger.KV{Key: []byte(prefixTokenHash + d.Contest.TokenSHA256), Value: []byte(d.DecisionID)})
-	if r.body, err = canonicalRecord(d); err != nil {
+	if r.body, err = canonicalRecord(&d); err != nil {
 		return nil, err
 	}
 	ix := newDecisionIndexer(&d)
@@ -144,7 +144,7 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 // digest covers: the decision as sent (before the ledger fills anything
 // in) and its private section.
 func decisionParts(req *DecisionRequest) ([][]byte, error) {
-	sentRecord, err := canonicalRecord(req.Decision)
+	sentRecord, err := canonicalRecord(&req.Decision)
 	if err != nil {
 		return nil, err
 	}
