@@ -214,8 +214,19 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 	}
 	work()
 	wg.Wait()
-	return writeJSON(c, http.StatusOK, appendBatchJSON(make([]byte, 0, 4096*len(results)), results), map[string]any{"results": results})
+	buf := answerBufs.Get().(*[]byte)
+	*buf = appendBatchJSON((*buf)[:0], results)
+	err = writeJSON(c, http.StatusOK, *buf, map[string]any{"results": results})
+	if cap(*buf) <= 8<<20 { // the rare huge answer is not kept
+		answerBufs.Put(buf)
+	}
+	return err
 }
+
+// answerBufs hold batch answers while they are written (a few MB for the
+// largest batches: reused, not allocated and cleared anew). A buffer goes
+// back once the answer is written: nothing keeps it.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
 
 // batchWorkers is the most goroutines appending the records of one batch.
 const batchWorkers = 64
