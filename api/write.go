@@ -192,6 +192,12 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 	// for the log to commit them in large groups, and few goroutines, so
 	// that their stacks grow once (decoding is deep), not once a record.
 	// Every record gets its own result, in request order.
+	//
+	// Fail-closed, a receipt may wait up to WitnessWait for a cosigned
+	// checkpoint: those waits are not taken record after record by the
+	// workers but all at once, once every record is appended.
+	waiting := s.closed()
+	appended := make([]*audit.Appended, len(reqs))
 	var next atomic.Int64
 	work := func() {
 		for {
@@ -204,7 +210,7 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 				results[i] = BatchResult{Error: errorf(http.StatusRequestEntityTooLarge, "too_large",
 					fmt.Sprintf("record %d is %d bytes, over the limit of %d bytes for one record", i, len(r), s.cfg.MaxBodyBytes))}
 			} else {
-				results[i] = s.appendOne(ctx, r)
+				results[i], appended[i] = s.appendOne(ctx, r, waiting)
 			}
 		}
 	}
@@ -213,6 +219,12 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 		wg.Go(work)
 	}
 	work()
+	wg.Wait()
+	for i, a := range appended {
+		if a != nil {
+			wg.Go(func() { results[i] = s.resultOf(ctx, a) })
+		}
+	}
 	wg.Wait()
 	buf := answerBufs.Get().(*[]byte)
 	*buf = appendBatchJSON((*buf)[:0], results)
@@ -232,8 +244,11 @@ var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return
 const batchWorkers = 64
 
 // appendOne appends one record of a batch: every record gets its own
-// receipt or error, so one bad record does not fail the others.
-func (s *Server) appendOne(ctx context.Context, raw []byte) BatchResult {
+// receipt or error, so one bad record does not fail the others. When
+// receipt waiting is set (fail-closed), a record appended is returned in
+// a (its result is resultOf(a)), so that the batch waits for witnesses
+// for all its records at once; else it is nil.
+func (s *Server) appendOne(ctx context.Context, raw []byte, waiting bool) (BatchResult, *audit.Appended) {
 	a, err := s.cfg.Book.AppendDecision(ctx, raw)
 	if err != nil {
 		e := fromAudit(err)
@@ -241,8 +256,16 @@ func (s *Server) appendOne(ctx context.Context, raw []byte) BatchResult {
 			s.cfg.Logger.Error("batch append", "err", err)
 			e = errorf(http.StatusInternalServerError, "internal", "internal error; see the server log")
 		}
-		return BatchResult{Error: e}
+		return BatchResult{Error: e}, nil
 	}
+	if waiting {
+		return BatchResult{}, a
+	}
+	return s.resultOf(ctx, a), nil
+}
+
+// resultOf is the batch result of the append a.
+func (s *Server) resultOf(ctx context.Context, a *audit.Appended) BatchResult {
 	r, pending, err := s.appendReceipt(ctx, a)
 	if err != nil {
 		e, _ := toError(err)
