@@ -176,12 +176,15 @@ func appendJSONString(b []byte, s string) []byte {
 	start := len(b)
 	b = append(b, '"')
 	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&':
-			b = append(b, c)
-			i++
-			continue
+		j := i
+		for j < len(s) && plainJSON[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
+		switch c := s[i]; {
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
 			i++
@@ -216,3 +219,12 @@ func appendJSONString(b []byte, s string) []byte {
 	}
 	return append(b, '"')
 }
+
+// plainJSON marks the bytes encoding/json writes as they are: printable
+// ASCII but '"', '\\' and the HTML characters '<', '>' and '&'.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
