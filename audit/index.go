@@ -68,7 +68,7 @@ type decisionIndexer struct {
 }
 
 func newDecisionIndexer(d *Decision) *decisionIndexer {
-	x := &decisionIndexer{summary: encodeSummary(summarize(d))}
+	x := &decisionIndexer{summary: encodeSummary(summarize(d)), prefixes: make([][]byte, 0, 6+len(d.Rules)+len(d.ProvenanceFlags))}
 	add := func(field byte, value string) {
 		p := postingPrefix(field, value)
 		x.prefixes = append(x.prefixes, p)
