@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -139,7 +140,20 @@ func (s *Server) postDecision(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(status(a), r)
+	return writeJSON(c, status(a), appendReceiptJSON(nil, r), r)
+}
+
+// writeJSON answers code with body b, the encoding/json encoding of v
+// made by hand (appendReceiptJSON, appendBatchJSON), plus the newline
+// echo's serializer ends it with. A pretty (or debug) answer is left to
+// echo: it indents.
+func writeJSON(c echo.Context, code int, b []byte, v any) error {
+	if c.Request().URL.RawQuery != "" || c.Echo().Debug {
+		if _, pretty := c.QueryParams()["pretty"]; pretty || c.Echo().Debug {
+			return c.JSON(code, v)
+		}
+	}
+	return c.JSONBlob(code, append(b, '\n'))
 }
 
 // producerContext is the request context of an append, carrying the
@@ -182,28 +196,69 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 		return badRequest(fmt.Sprintf("batch has 0 records, want 1..%d", MaxBatchRecords))
 	}
 	results := make([]BatchResult, len(reqs))
-	var wg sync.WaitGroup
 	ctx := producerContext(c)
-	for i, r := range reqs {
-		if int64(len(r)) > s.cfg.MaxBodyBytes {
-			// Held to the limit of a single request, before it is decoded.
-			results[i] = BatchResult{Error: errorf(http.StatusRequestEntityTooLarge, "too_large",
-				fmt.Sprintf("record %d is %d bytes, over the limit of %d bytes for one record", i, len(r), s.cfg.MaxBodyBytes))}
-			continue
+	// Records are appended by up to batchWorkers goroutines (this one
+	// among them), each taking the next record in turn: enough in flight
+	// for the log to commit them in large groups, and few goroutines, so
+	// that their stacks grow once (decoding is deep), not once a record.
+	// Every record gets its own result, in request order.
+	//
+	// Fail-closed, a receipt may wait up to WitnessWait for a cosigned
+	// checkpoint: those waits are not taken record after record by the
+	// workers but all at once, once every record is appended.
+	waiting := s.closed()
+	appended := make([]*audit.Appended, len(reqs))
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(reqs) {
+				return
+			}
+			if r := reqs[i]; int64(len(r)) > s.cfg.MaxBodyBytes {
+				// Held to the limit of a single request, before it is decoded.
+				results[i] = BatchResult{Error: errorf(http.StatusRequestEntityTooLarge, "too_large",
+					fmt.Sprintf("record %d is %d bytes, over the limit of %d bytes for one record", i, len(r), s.cfg.MaxBodyBytes))}
+			} else {
+				results[i], appended[i] = s.appendOne(ctx, r, waiting)
+			}
 		}
-		wg.Add(1)
-		go func(i int, r []byte) {
-			defer wg.Done()
-			results[i] = s.appendOne(ctx, r)
-		}(i, r)
+	}
+	var wg sync.WaitGroup
+	for range min(len(reqs), batchWorkers) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	for i, a := range appended {
+		if a != nil {
+			wg.Go(func() { results[i] = s.resultOf(ctx, a) })
+		}
 	}
 	wg.Wait()
-	return c.JSON(http.StatusOK, map[string]any{"results": results})
+	buf := answerBufs.Get().(*[]byte)
+	*buf = appendBatchJSON((*buf)[:0], results)
+	err = writeJSON(c, http.StatusOK, *buf, map[string]any{"results": results})
+	if cap(*buf) <= 8<<20 { // the rare huge answer is not kept
+		answerBufs.Put(buf)
+	}
+	return err
 }
 
+// answerBufs hold batch answers while they are written (a few MB for the
+// largest batches: reused, not allocated and cleared anew). A buffer goes
+// back once the answer is written: nothing keeps it.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1<<20); return &b }}
+
+// batchWorkers is the most goroutines appending the records of one batch.
+const batchWorkers = 64
+
 // appendOne appends one record of a batch: every record gets its own
-// receipt or error, so one bad record does not fail the others.
-func (s *Server) appendOne(ctx context.Context, raw []byte) BatchResult {
+// receipt or error, so one bad record does not fail the others. When
+// receipt waiting is set (fail-closed), a record appended is returned in
+// a (its result is resultOf(a)), so that the batch waits for witnesses
+// for all its records at once; else it is nil.
+func (s *Server) appendOne(ctx context.Context, raw []byte, waiting bool) (BatchResult, *audit.Appended) {
 	a, err := s.cfg.Book.AppendDecision(ctx, raw)
 	if err != nil {
 		e := fromAudit(err)
@@ -211,8 +266,16 @@ func (s *Server) appendOne(ctx context.Context, raw []byte) BatchResult {
 			s.cfg.Logger.Error("batch append", "err", err)
 			e = errorf(http.StatusInternalServerError, "internal", "internal error; see the server log")
 		}
-		return BatchResult{Error: e}
+		return BatchResult{Error: e}, nil
 	}
+	if waiting {
+		return BatchResult{}, a
+	}
+	return s.resultOf(ctx, a), nil
+}
+
+// resultOf is the batch result of the append a.
+func (s *Server) resultOf(ctx context.Context, a *audit.Appended) BatchResult {
 	r, pending, err := s.appendReceipt(ctx, a)
 	if err != nil {
 		e, _ := toError(err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fjaledger/fja/audit/vault"
 	"github.com/fjaledger/fja/ledger"
@@ -101,10 +102,11 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	// Every decision's token hash is indexed (it is public in the leaf: a
 	// producer could otherwise copy another decision's).
 	r.extra = append(r.extra, ledger.KV{Key: []byte(prefixTokenHash + d.Contest.TokenSHA256), Value: []byte(d.DecisionID)})
-	if r.body, err = canonicalRecord(d); err != nil {
+	if r.body, err = canonicalRecord(&d); err != nil {
 		return nil, err
 	}
-	r.index = func(idx uint64, _ time.Time) []ledger.KV { return decisionIndex(idx, &d) }
+	ix := newDecisionIndexer(&d)
+	r.index = func(idx uint64, _ time.Time) []ledger.KV { return ix.at(idx) }
 	if len(r.body) > ledger.MaxEntrySize-256 {
 		return nil, &ValidationError{Field: "(root)", Message: fmt.Sprintf("the logged record would be %d bytes, the most a leaf takes is %d", len(r.body), ledger.MaxEntrySize-256)}
 	}
@@ -142,15 +144,44 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 // digest covers: the decision as sent (before the ledger fills anything
 // in) and its private section.
 func decisionParts(req *DecisionRequest) ([][]byte, error) {
-	sentRecord, err := canonicalRecord(req.Decision)
+	sentRecord, err := canonicalRecord(&req.Decision)
 	if err != nil {
 		return nil, err
 	}
-	sentPrivate, err := canonicalRecord(req.Private)
-	if err != nil {
-		return nil, err
+	p := req.Private
+	if p != nil && (p.Request != nil && !utf8.ValidString(*p.Request) || p.Response != nil && !utf8.ValidString(*p.Response)) {
+		// canonicalRecord writes invalid UTF-8 as encoding/json does
+		// (escaped U+FFFD), and the digest of requests logged so far
+		// was made so.
+		sentPrivate, err := canonicalRecord(p)
+		if err != nil {
+			return nil, err
+		}
+		return [][]byte{sentRecord, sentPrivate}, nil
 	}
-	return [][]byte{sentRecord, sentPrivate}, nil
+	return [][]byte{sentRecord, appendPrivateJCS(nil, p)}, nil
+}
+
+// appendPrivateJCS appends the JCS form of p (null for nil, members
+// omitted when nil), written by hand as appendDecisionJCS is: it MUST
+// equal canonicalRecord(p) for valid UTF-8 (TestPrivateJCS).
+func appendPrivateJCS(b []byte, p *DecisionPrivate) []byte {
+	if p == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '{')
+	if p.Request != nil { // "request" sorts before "response"
+		b = append(b, `"request":`...)
+		b = appendJCSString(b, *p.Request)
+	}
+	if p.Response != nil {
+		if p.Request != nil {
+			b = append(b, ',')
+		}
+		b = append(b, `"response":`...)
+		b = appendJCSString(b, *p.Response)
+	}
+	return append(b, '}')
 }
 
 // checkDecision applies the rules beyond the schema.

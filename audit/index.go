@@ -55,28 +55,60 @@ func postingKey(field byte, value string, idx uint64) []byte {
 
 // decisionIndex returns the index keys of decision d logged at idx.
 func decisionIndex(idx uint64, d *Decision) []ledger.KV {
-	kvs := []ledger.KV{
-		{Key: postingKey(fieldKind, string(KindDecision), idx)},
-		{Key: postingKey(fieldOperator, d.System.Operator, idx)},
-		{Key: postingKey(fieldModel, d.System.Model, idx)},
-		{Key: postingKey(fieldAction, d.Outcome.Action, idx)},
-		{Key: postingKey(fieldCategory, d.Outcome.Category, idx)},
-		{Key: postingKey(fieldJurisdiction, d.Subject.Jurisdiction, idx)},
+	return newDecisionIndexer(d).at(idx)
+}
+
+// decisionIndexer holds what a decision's index keys are made of but its
+// index, so that the keys are made cheaply once the index is known (the
+// log calls for them in its sequencer, one record after another).
+type decisionIndexer struct {
+	prefixes [][]byte // posting list prefixes, without duplicates
+	size     int      // of the prefixes, plus 8 bytes of index each
+	summary  []byte   // the summary's value
+}
+
+func newDecisionIndexer(d *Decision) *decisionIndexer {
+	x := &decisionIndexer{summary: encodeSummary(summarize(d)), prefixes: make([][]byte, 0, 6+len(d.Rules)+len(d.ProvenanceFlags))}
+	add := func(field byte, value string) {
+		p := postingPrefix(field, value)
+		x.prefixes = append(x.prefixes, p)
+		x.size += len(p) + 8
 	}
+	add(fieldKind, string(KindDecision))
+	add(fieldOperator, d.System.Operator)
+	add(fieldModel, d.System.Model)
+	add(fieldAction, d.Outcome.Action)
+	add(fieldCategory, d.Outcome.Category)
+	add(fieldJurisdiction, d.Subject.Jurisdiction)
 	seen := map[string]bool{}
 	for _, r := range d.Rules {
-		if !seen["r"+r.RuleID] {
-			seen["r"+r.RuleID] = true
-			kvs = append(kvs, ledger.KV{Key: postingKey(fieldRule, r.RuleID, idx)})
+		if !seen[r.RuleID] {
+			seen[r.RuleID] = true
+			add(fieldRule, r.RuleID)
 		}
 	}
+	clear(seen)
 	for _, f := range d.ProvenanceFlags {
-		if !seen["f"+f.Code] {
-			seen["f"+f.Code] = true
-			kvs = append(kvs, ledger.KV{Key: postingKey(fieldFlag, f.Code, idx)})
+		if !seen[f.Code] {
+			seen[f.Code] = true
+			add(fieldFlag, f.Code)
 		}
 	}
-	return append(kvs, ledger.KV{Key: summaryKey(idx), Value: encodeSummary(summarize(d))})
+	return x
+}
+
+// at returns the index keys of the decision logged at idx: its postings,
+// then its summary.
+func (x *decisionIndexer) at(idx uint64) []ledger.KV {
+	kvs := make([]ledger.KV, 0, len(x.prefixes)+1)
+	buf := make([]byte, 0, x.size) // every posting key, one after another
+	for _, p := range x.prefixes {
+		start := len(buf)
+		buf = append(buf, p...)
+		buf = binary.BigEndian.AppendUint64(buf, idx)
+		kvs = append(kvs, ledger.KV{Key: buf[start:len(buf):len(buf)]})
+	}
+	return append(kvs, ledger.KV{Key: summaryKey(idx), Value: x.summary})
 }
 
 func kindIndex(kind Kind, idx uint64) []ledger.KV {

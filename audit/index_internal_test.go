@@ -1,0 +1,87 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"unicode/utf8"
+)
+
+// TestDecisionIndexKeys: a decision's index keys are its postings (kind,
+// operator, model, action, category, jurisdiction, then each distinct
+// rule and flag in order) and its summary, laid out as index.go says.
+func TestDecisionIndexKeys(t *testing.T) {
+	d := &Decision{
+		System:          System{Operator: "op", Model: "m-1"},
+		Outcome:         Outcome{Action: "refused", Category: "cat"},
+		Subject:         Subject{Jurisdiction: "EU"},
+		Rules:           []AppliedRule{{RuleID: "r1"}, {RuleID: "r2"}, {RuleID: "r1"}},
+		ProvenanceFlags: []ProvenanceFlag{{Code: "r1"}, {Code: "f"}, {Code: "f"}},
+	}
+	const idx = 0x0102030405060708
+	posting := func(field byte, value string) string {
+		return fmt.Sprintf("q/%c\x00%c%s\x01\x02\x03\x04\x05\x06\x07\x08", field, len(value), value)
+	}
+	want := []string{posting('k', "decision"), posting('o', "op"), posting('m', "m-1"), posting('a', "refused"),
+		posting('c', "cat"), posting('j', "EU"), posting('r', "r1"), posting('r', "r2"), posting('f', "r1"), posting('f', "f"),
+		"s/\x01\x02\x03\x04\x05\x06\x07\x08"}
+	for n := range 2 {
+		got := decisionIndex(idx, d)
+		if n == 1 {
+			got = newDecisionIndexer(d).at(idx)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d keys, want %d: %q", len(got), len(want), got)
+		}
+		for i, kv := range got {
+			if string(kv.Key) != want[i] {
+				t.Errorf("key %d is %q, want %q", i, kv.Key, want[i])
+			}
+			if i < len(got)-1 && kv.Value != nil {
+				t.Errorf("posting %q has value %q, want none", kv.Key, kv.Value)
+			}
+		}
+		if v := got[len(got)-1].Value; !bytes.Equal(v, encodeSummary(summarize(d))) {
+			t.Errorf("summary value %q", v)
+		}
+	}
+	// Keys share no memory: writing one changes no other.
+	got := decisionIndex(idx, d)
+	binary.BigEndian.PutUint64(got[0].Key[len(got[0].Key)-8:], 0)
+	if string(got[1].Key) != want[1] {
+		t.Fatalf("keys overlap: %q", got[1].Key)
+	}
+}
+
+// TestPrivateJCS: the private section's JCS form written by hand is what
+// canonicalRecord (encoding/json, then the JCS library) makes of it, and
+// the digest's part is canonicalRecord's, invalid UTF-8 included.
+func TestPrivateJCS(t *testing.T) {
+	strs := []string{"", "plain", "ünïcödé — 🙂", "\u2028\u2029", "<&>", "\x00\x07\x1f\x7f\b\f\n\r\t", `"\`, "bad \xff\xc3 utf8", "\ufeff\uffff"}
+	cases := []*DecisionPrivate{nil, {}}
+	for i := range strs {
+		s := &strs[i]
+		cases = append(cases, &DecisionPrivate{Request: s}, &DecisionPrivate{Response: s}, &DecisionPrivate{Request: s, Response: &strs[len(strs)-1-i]})
+	}
+	for _, p := range cases {
+		want, err := canonicalRecord(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendPrivateJCS(nil, p); !bytes.Equal(got, want) && (p == nil || !invalidUTF8(p)) {
+			t.Errorf("%+v:\n got %q\nwant %q", p, got, want)
+		}
+		parts, err := decisionParts(&DecisionRequest{Private: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(parts[1], want) {
+			t.Errorf("digest part of %+v:\n got %q\nwant %q", p, parts[1], want)
+		}
+	}
+}
+
+func invalidUTF8(p *DecisionPrivate) bool {
+	return p.Request != nil && !utf8.ValidString(*p.Request) || p.Response != nil && !utf8.ValidString(*p.Response)
+}
