@@ -632,7 +632,7 @@ func (s *soak) saveHeap(why string) {
 	b, _ := io.ReadAll(resp.Body)
 	p := filepath.Join(os.TempDir(), "soak-heap.pprof")
 	if err := os.WriteFile(p, b, 0o644); err == nil {
-		s.t.Logf("ledgerd's anonymous memory reached %s: heap profile saved to %s", why, p)
+		s.t.Logf("ledgerd reached %s: heap profile saved to %s", why, p)
 	}
 }
 
