@@ -262,14 +262,8 @@ func (b *Book) AccessStats(ctx context.Context, f Filter, groupBy []string) (*St
 		perr error
 		s    accessSummary
 		key  []byte
-		n    int
 	)
 	err = b.cfg.Index.Scan(ctx, []byte(prefixAccessSummary), accessSummaryKey(from), func(k, v []byte) bool {
-		if n++; n%scanCheckEvery == 0 {
-			if perr = ctx.Err(); perr != nil {
-				return false
-			}
-		}
 		idx := binary.BigEndian.Uint64(k[len(prefixAccessSummary):])
 		if idx >= to {
 			return false

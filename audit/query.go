@@ -226,13 +226,7 @@ func (c *indexCursor) fill(from uint64) error {
 	c.buf, c.vals, c.pos = c.buf[:0], c.vals[:0], 0
 	full := false
 	var perr error
-	n := 0
 	err := c.store.Scan(c.ctx, c.prefix, binary.BigEndian.AppendUint64(slices.Clip(c.prefix), from), func(k, v []byte) bool {
-		if n++; n%scanCheckEvery == 0 {
-			if perr = c.ctx.Err(); perr != nil {
-				return false
-			}
-		}
 		if len(k) < len(c.prefix)+8 || (!c.facts && len(k) != len(c.prefix)+8) {
 			return true // not a key of this list (a longer value sharing the prefix cannot happen: values are length-prefixed)
 		}
@@ -266,11 +260,6 @@ func (c *indexCursor) fill(from uint64) error {
 	}
 	return nil
 }
-
-// scanCheckEvery is how many keys a scan callback of this package reads
-// between looks at the request's context (the store looks too; this keeps
-// the promise for any IndexStore).
-const scanCheckEvery = 256
 
 // seek moves to the first index >= target and returns it (ok false when
 // the list has none below to).

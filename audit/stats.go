@@ -118,14 +118,8 @@ func (b *Book) Stats(ctx context.Context, f Filter, groupBy []string) (*StatsRes
 		perr error
 		sv   summaryView
 		keys keyBuilder
-		n    int
 	)
 	err = b.cfg.Index.Scan(ctx, []byte(prefixSummary), summaryKey(from), func(k, v []byte) bool {
-		if n++; n%scanCheckEvery == 0 {
-			if perr = ctx.Err(); perr != nil {
-				return false
-			}
-		}
 		idx := binary.BigEndian.Uint64(k[len(prefixSummary):])
 		if idx >= to {
 			return false
