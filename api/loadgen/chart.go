@@ -22,7 +22,10 @@ type panel struct {
 }
 
 var panels = []panel{
-	{"server RSS", "MiB", []series{{"VmRSS", "#1f77b4", func(s Sample) float64 { return float64(s.RSS) / (1 << 20) }}}},
+	{"server RSS", "MiB", []series{
+		{"VmRSS", "#1f77b4", func(s Sample) float64 { return float64(s.RSS) / (1 << 20) }},
+		{"RssAnon", "#9467bd", func(s Sample) float64 { return float64(s.AnonRSS) / (1 << 20) }},
+	}},
 	{"append throughput (HTTP batches)", "records/s", []series{{"records/s", "#2ca02c", func(s Sample) float64 { return s.AppendsPerSec }}}},
 	{"inclusion proof latency", "ms", []series{
 		{"p50", "#ff7f0e", func(s Sample) float64 { return s.ProofP50ms }},

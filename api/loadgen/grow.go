@@ -37,7 +37,8 @@ type Sample struct {
 	Entries  uint64  // tree size when sampled
 	Appended int     // records this run has appended
 	Elapsed  float64 // seconds since the run started
-	RSS      int64   // server resident set, bytes
+	RSS      int64   // server resident set, bytes (VmRSS: mapped files included)
+	AnonRSS  int64   // its anonymous part (RssAnon: the server's own memory)
 	// AppendsPerSec is the append rate over the stretch since the last
 	// sample (load generator on the same machine).
 	AppendsPerSec float64
@@ -103,6 +104,9 @@ func (c *GrowConfig) sample(ctx context.Context) (Sample, error) {
 	if s.RSS, err = RSS(c.PID); err != nil {
 		return s, err
 	}
+	if s.AnonRSS, err = procStatusBytes(c.PID, "RssAnon:"); err != nil {
+		return s, err
+	}
 	if s.DiskBytes, err = DiskUsage(c.DataDir); err != nil {
 		return s, err
 	}
@@ -129,7 +133,7 @@ func (c *GrowConfig) sample(ctx context.Context) (Sample, error) {
 
 // CSVHeader names the columns WriteCSV writes.
 var CSVHeader = []string{"entries", "appended", "elapsed_s", "rss_bytes", "appends_per_sec",
-	"proof_p50_ms", "proof_p99_ms", "disk_bytes", "bytes_per_entry"}
+	"proof_p50_ms", "proof_p99_ms", "disk_bytes", "bytes_per_entry", "anon_rss_bytes"}
 
 // WriteCSV writes the header and one row per sample.
 func WriteCSV(w io.Writer, samples []Sample) error {
@@ -140,7 +144,7 @@ func WriteCSV(w io.Writer, samples []Sample) error {
 		cw.Write([]string{
 			strconv.FormatUint(s.Entries, 10), strconv.Itoa(s.Appended), f(s.Elapsed, 1),
 			strconv.FormatInt(s.RSS, 10), f(s.AppendsPerSec, 0), f(s.ProofP50ms, 3), f(s.ProofP99ms, 3),
-			strconv.FormatInt(s.DiskBytes, 10), f(s.BytesPerEntry, 1),
+			strconv.FormatInt(s.DiskBytes, 10), f(s.BytesPerEntry, 1), strconv.FormatInt(s.AnonRSS, 10),
 		})
 	}
 	cw.Flush()

@@ -51,23 +51,26 @@ func ProcessCPU(pid int) (time.Duration, error) {
 
 // RSS is the resident set size of process pid in bytes, from the VmRSS
 // line of /proc/<pid>/status (Linux).
-func RSS(pid int) (int64, error) {
+func RSS(pid int) (int64, error) { return procStatusBytes(pid, "VmRSS:") }
+
+// procStatusBytes reads the "<field> <n> kB" line of /proc/<pid>/status.
+func procStatusBytes(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for line := range bytes.Lines(b) {
-		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+		if v, ok := bytes.CutPrefix(line, []byte(field)); ok {
 			f := bytes.Fields(v)
 			if len(f) == 2 && string(f[1]) == "kB" {
 				if kb, err := strconv.ParseInt(string(f[0]), 10, 64); err == nil {
 					return kb * 1024, nil
 				}
 			}
-			return 0, fmt.Errorf("/proc/%d/status: want \"VmRSS: <n> kB\", got %q", pid, bytes.TrimSpace(line))
+			return 0, fmt.Errorf("/proc/%d/status: want \"%s <n> kB\", got %q", pid, field, bytes.TrimSpace(line))
 		}
 	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmRSS line (a kernel thread or a zombie?)", pid)
+	return 0, fmt.Errorf("/proc/%d/status: no %s line (a kernel thread or a zombie?)", pid, field)
 }
 
 // DiskUsage is what du reports for dir: the bytes of the blocks allocated

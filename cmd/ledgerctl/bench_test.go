@@ -136,7 +136,7 @@ func TestBenchGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"Made by `make scale-grow SCALE_GROW_N=3000`", "](scale.svg)", "](scale.csv)", "| RSS, MiB |", "| 3,001 |"} {
+	for _, w := range []string{"Made by `make scale-grow SCALE_GROW_N=3000`", "](scale.svg)", "](scale.csv)", "| RSS (VmRSS), MiB |", "| 3,001 |"} {
 		if !strings.Contains(string(md), w) {
 			t.Errorf("%s lacks %q:\n%s", mdFile, w, md)
 		}
@@ -153,7 +153,7 @@ func TestBenchGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 4 || strings.Join(recs[0], ",") != "entries,appended,elapsed_s,rss_bytes,appends_per_sec,proof_p50_ms,proof_p99_ms,disk_bytes,bytes_per_entry" {
+	if len(recs) != 4 || strings.Join(recs[0], ",") != "entries,appended,elapsed_s,rss_bytes,appends_per_sec,proof_p50_ms,proof_p99_ms,disk_bytes,bytes_per_entry,anon_rss_bytes" {
 		t.Fatalf("want the header and 3 rows, got %q", recs)
 	}
 	for i, r := range recs[1:] {
