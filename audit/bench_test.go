@@ -1,13 +1,10 @@
 package audit_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
@@ -55,37 +52,11 @@ func newBook(b testing.TB) *audit.Book {
 	return book
 }
 
-// BenchmarkAppendDecision measures the record layer end to end without
-// HTTP: schema validation, semantic checks, canonical encoding, digest and
-// a durable, signed, proven append, with 256 appends in flight.
+// BenchmarkAppendDecision is the record layer end to end for the example
+// refused decision (benchAppend); BenchmarkAppendDecisionPublic and
+// BenchmarkAppendDecisionPrivate cover the two other example kinds.
 func BenchmarkAppendDecision(b *testing.B) {
-	book := newBook(b)
-	tmpl, err := os.ReadFile("../schemas/examples/decision-refused.json")
-	if err != nil {
-		b.Fatal(err)
-	}
-	reqs := make([][]byte, b.N)
-	for i := range reqs {
-		id := make([]byte, 8)
-		rand.Read(id)
-		reqs[i] = bytes.Replace(tmpl, []byte("dec-2026-11-27-000001"), []byte("dec-"+hex.EncodeToString(id)), 1)
-	}
-	sem := make(chan struct{}, 256)
-	var wg sync.WaitGroup
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(r []byte) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if _, err := book.AppendDecision(context.Background(), r); err != nil {
-				b.Error(err)
-			}
-		}(reqs[i])
-	}
-	wg.Wait()
+	benchAppend(b, "decision-refused.json", "dec-2026-11-27-000001")
 }
 
 // BenchmarkValidateDecision is the schema validation of one request alone.
