@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -218,7 +219,7 @@ func TestReindex(t *testing.T) {
 	if err != nil || len(problems) < 20*7 {
 		t.Fatalf("CheckIndex with the indexes gone: %d problems, %v", len(problems), err)
 	}
-	if err := audit.Reindex(context.Background(), src, q.Log.Head().Size, func(kvs []ledger.KV) error { return q.Index.Update(kvs, nil) }, nil); err != nil {
+	if err := audit.Reindex(context.Background(), src, q.Log.Head().Size, q.Index, nil); err != nil {
 		t.Fatal(err)
 	}
 	if problems, err := audit.CheckIndex(context.Background(), src, q.Log.Head().Size, nil); err != nil || len(problems) != 0 {
@@ -230,10 +231,29 @@ func TestReindex(t *testing.T) {
 		skey, sval = append([]byte(nil), k...), append([]byte(nil), v...)
 		return false
 	})
-	q.Index.Update([]ledger.KV{{Key: skey, Value: append(sval[:len(sval):len(sval)], 'x')}}, nil)
+	// (the summary list's first block: its last byte is its last summary's)
+	changed := bytes.Clone(sval)
+	changed[len(changed)-1] ^= 1
+	q.Index.Update([]ledger.KV{{Key: skey, Value: changed}}, nil)
 	if problems, err := audit.CheckIndex(context.Background(), src, q.Log.Head().Size, nil); err != nil || len(problems) != 1 || !strings.Contains(problems[0].Detail, "the record implies") {
 		t.Fatalf("CheckIndex with one summary changed: %v, %v", problems, err)
 	}
+	// so is a block that does not decode
+	q.Index.Update([]ledger.KV{{Key: skey, Value: append(bytes.Clone(sval), 'x')}}, nil)
+	if problems, err := audit.CheckIndex(context.Background(), src, q.Log.Head().Size, nil); err != nil || len(problems) != 1 || !strings.Contains(problems[0].Detail, "malformed index list block") {
+		t.Fatalf("CheckIndex with a summary block that does not decode: %v, %v", problems, err)
+	}
+	q.Index.Update([]ledger.KV{{Key: skey, Value: sval}}, nil)
+	// and an item no record implies: entry 0 (the constitution) in the
+	// decisions' kind list
+	var lb ledger.ListBuilder
+	name := append([]byte("q/k\x00\x08"), "decision"...)
+	lb.Add(name, 0, nil)
+	q.Index.Update(lb.Blocks(), nil)
+	if problems, err := audit.CheckIndex(context.Background(), src, q.Log.Head().Size, nil); err != nil || len(problems) != 1 || problems[0].Index != 0 || !strings.Contains(problems[0].Detail, "no record implies") {
+		t.Fatalf("CheckIndex with a stray posting: %v, %v", problems, err)
+	}
+	q.Index.Update(nil, [][]byte{ledger.ListBlockKey(name, 0)})
 	after, _ := q.query(t, url.Values{"jurisdiction": {"DE"}}, 1000)
 	_, statsAfter := q.do("GET", "/v1/stats?group_by=rule,jurisdiction", auth.Regulator, nil)
 	if !slices.Equal(before, after) || len(before) == 0 {

@@ -119,7 +119,7 @@ func (b *Book) LogAccess(ctx context.Context, a Access) (*Appended, error) {
 
 // accessIndex returns the index keys of access record a logged at idx.
 func accessIndex(idx uint64, a *Access) []ledger.KV {
-	kvs := append(kindIndex(KindAccess, idx), ledger.KV{Key: accessSummaryKey(idx), Value: encodeAccessSummary(a)})
+	kvs := append(kindIndex(KindAccess), ledger.KV{Key: accessSummaryKey(idx), Value: encodeAccessSummary(a)})
 	var seen []uint64
 	for _, r := range a.Records {
 		if !slices.Contains(seen, r.Index) {

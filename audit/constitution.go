@@ -40,7 +40,7 @@ func (b *Book) PublishConstitution(ctx context.Context, raw []byte) (*Appended, 
 	}
 	out, err := b.appendRecord(ctx, &pendingRecord{kind: KindConstitution, id: ref, body: body, digest: digest,
 		extra: []ledger.KV{{Key: []byte(prefixConstitution + ref), Value: idx}},
-		index: func(i uint64, _ time.Time) []ledger.KV { return kindIndex(KindConstitution, i) }})
+		index: func(i uint64, _ time.Time) []ledger.KV { return kindIndex(KindConstitution) }})
 	if err != nil {
 		return nil, err
 	}

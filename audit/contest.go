@@ -117,7 +117,7 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 	a, err := b.appendStamped(ctx, &pendingRecord{kind: KindContest, id: req.ContestID, parts: parts, digest: digest,
 		extra: append(sealed, ledger.KV{Key: []byte(prefixContestOfDecision + d.DecisionID + "/" + req.ContestID), Value: []byte{1}}),
 		index: func(i uint64, t time.Time) []ledger.KV {
-			return append(kindIndex(KindContest, i), ledger.KV{Key: contestFactsKey(dec.Index, req.ContestID),
+			return append(kindIndex(KindContest), ledger.KV{Key: contestFactsKey(dec.Index, req.ContestID),
 				Value: encodeFacts(t.Add(b.cfg.ResponseWindow), false, false)})
 		}}, stamp)
 	if err != nil {
@@ -243,7 +243,7 @@ func (b *Book) Resolve(ctx context.Context, contestID string, raw []byte) (*Appe
 	defer b.contestMu.Unlock()
 	a, err := b.appendRecord(ctx, &pendingRecord{kind: KindResolution, id: contestID, body: body, digest: b.digest(body),
 		index: func(i uint64, _ time.Time) []ledger.KV {
-			return append(kindIndex(KindResolution, i), ledger.KV{Key: contestFactsKey(c.Decision.Index, contestID),
+			return append(kindIndex(KindResolution), ledger.KV{Key: contestFactsKey(c.Decision.Index, contestID),
 				Value: encodeFacts(due, true, overturns(r.Outcome))})
 		}})
 	if errors.Is(err, ErrConflict) {

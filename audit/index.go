@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,15 +14,18 @@ import (
 // (ledger.KV from the stamp, which knows the record's index), and
 // rebuildable from the log alone (Reindex):
 //
-//	"q/" field(1) len(2) value idx(8)    a posting: record idx has field = value
-//	"s/" idx(8)                           a decision's summary (for stats)
+//	"q/" field(1) len(2) value            a posting list: the records with field = value
+//	"s/"                                  the summary list: each decision's summary (for stats)
 //	"cs/" decision idx(8) contest id      a contest's facts, updated by its resolution
 //	"a/", "sa/"                           access records (access.go)
 //
-// Fields: k kind, o operator, m model, a outcome action, c category,
+// Posting lists and the summary list are ledger index lists (ledger/list.go):
+// each record is an item (its index; no value in a posting list, its
+// summary in the summary list), stored one block per list per commit, so a
+// decision costs one stored key per commit of its batch, not one per
+// field. Fields: k kind, o operator, m model, a outcome action, c category,
 // r cited rule id, f provenance flag code, j jurisdiction. Values are
-// length-prefixed so that no value is a key prefix of another; indices are
-// big-endian so that a posting list is in index (and so log time) order.
+// length-prefixed so that no list name is a prefix of another's block keys.
 const (
 	prefixPosting      = "q/"
 	prefixSummary      = "s/"
@@ -40,7 +44,7 @@ const (
 	fieldJurisdiction = 'j'
 )
 
-// postingPrefix is the key prefix of the posting list of field = value.
+// postingPrefix is the name of the posting list of field = value.
 func postingPrefix(field byte, value string) []byte {
 	b := make([]byte, 0, len(prefixPosting)+3+len(value)+8)
 	b = append(b, prefixPosting...)
@@ -49,8 +53,38 @@ func postingPrefix(field byte, value string) []byte {
 	return append(b, value...)
 }
 
-func postingKey(field byte, value string, idx uint64) []byte {
-	return binary.BigEndian.AppendUint64(postingPrefix(field, value), idx)
+// indexScanner is the part of ledger.IndexStore that reads lists.
+type indexScanner interface {
+	Scan(ctx context.Context, prefix, start []byte, fn func(key, value []byte) bool) error
+}
+
+// scanList calls fn for each item of the index list name whose index is in
+// [from, to), in index order, until fn returns false, on one snapshot of
+// store. A malformed block is an error naming it.
+func scanList(ctx context.Context, store indexScanner, name []byte, from, to uint64, fn func(idx uint64, value []byte) bool) error {
+	var perr error
+	err := store.Scan(ctx, name, ledger.ListBlockKey(name, from), func(k, v []byte) bool {
+		if !ledger.IsListBlockOf(name, k) {
+			return true // a longer name sharing the prefix cannot happen: values are length-prefixed
+		}
+		more := true
+		if err := ledger.ListItems(k, v, func(idx uint64, value []byte) bool {
+			if idx < from {
+				return true
+			}
+			if idx >= to {
+				more = false
+				return false
+			}
+			more = fn(idx, value)
+			return more
+		}); err != nil {
+			perr = fmt.Errorf("audit: %w", err)
+			return false
+		}
+		return more
+	})
+	return errors.Join(err, perr)
 }
 
 // decisionIndex returns the index keys of decision d logged at idx.
@@ -62,17 +96,14 @@ func decisionIndex(idx uint64, d *Decision) []ledger.KV {
 // index, so that the keys are made cheaply once the index is known (the
 // log calls for them in its sequencer, one record after another).
 type decisionIndexer struct {
-	prefixes [][]byte // posting list prefixes, without duplicates
-	size     int      // of the prefixes, plus 8 bytes of index each
+	prefixes [][]byte // posting list names, without duplicates
 	summary  []byte   // the summary's value
 }
 
 func newDecisionIndexer(d *Decision) *decisionIndexer {
 	x := &decisionIndexer{summary: encodeSummary(summarize(d)), prefixes: make([][]byte, 0, 6+len(d.Rules)+len(d.ProvenanceFlags))}
 	add := func(field byte, value string) {
-		p := postingPrefix(field, value)
-		x.prefixes = append(x.prefixes, p)
-		x.size += len(p) + 8
+		x.prefixes = append(x.prefixes, postingPrefix(field, value))
 	}
 	add(fieldKind, string(KindDecision))
 	add(fieldOperator, d.System.Operator)
@@ -97,26 +128,20 @@ func newDecisionIndexer(d *Decision) *decisionIndexer {
 	return x
 }
 
-// at returns the index keys of the decision logged at idx: its postings,
-// then its summary.
-func (x *decisionIndexer) at(idx uint64) []ledger.KV {
+// at returns the index list items of the decision logged at idx: its
+// postings, then its summary. (The index is the one the stamp is given;
+// the ledger adds it to each item.)
+func (x *decisionIndexer) at(uint64) []ledger.KV {
 	kvs := make([]ledger.KV, 0, len(x.prefixes)+1)
-	buf := make([]byte, 0, x.size) // every posting key, one after another
 	for _, p := range x.prefixes {
-		start := len(buf)
-		buf = append(buf, p...)
-		buf = binary.BigEndian.AppendUint64(buf, idx)
-		kvs = append(kvs, ledger.KV{Key: buf[start:len(buf):len(buf)]})
+		kvs = append(kvs, ledger.KV{Key: p, List: true})
 	}
-	return append(kvs, ledger.KV{Key: summaryKey(idx), Value: x.summary})
+	return append(kvs, ledger.KV{Key: []byte(prefixSummary), Value: x.summary, List: true})
 }
 
-func kindIndex(kind Kind, idx uint64) []ledger.KV {
-	return []ledger.KV{{Key: postingKey(fieldKind, string(kind), idx)}}
-}
-
-func summaryKey(idx uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte(prefixSummary), idx)
+// kindIndex is the posting of a record of kind other than decision.
+func kindIndex(kind Kind) []ledger.KV {
+	return []ledger.KV{{Key: postingPrefix(fieldKind, string(kind)), List: true}}
 }
 
 func contestFactsKey(decisionIdx uint64, contestID string) []byte {
@@ -203,7 +228,7 @@ func recordIndex(idx uint64, env *Envelope, contestOf func(id string) (*Contest,
 		if err != nil {
 			return nil, err
 		}
-		return append(kindIndex(KindContest, idx), ledger.KV{Key: contestFactsKey(c.Decision.Index, c.ContestID), Value: encodeFacts(due, false, false)}), nil
+		return append(kindIndex(KindContest), ledger.KV{Key: contestFactsKey(c.Decision.Index, c.ContestID), Value: encodeFacts(due, false, false)}), nil
 	case KindResolution:
 		var r Resolution
 		if err := decodeStrict(env.Body, &r); err != nil {
@@ -217,7 +242,7 @@ func recordIndex(idx uint64, env *Envelope, contestOf func(id string) (*Contest,
 		if err != nil {
 			return nil, err
 		}
-		return append(kindIndex(KindResolution, idx), ledger.KV{Key: contestFactsKey(c.Decision.Index, c.ContestID), Value: encodeFacts(due, true, overturns(r.Outcome))}), nil
+		return append(kindIndex(KindResolution), ledger.KV{Key: contestFactsKey(c.Decision.Index, c.ContestID), Value: encodeFacts(due, true, overturns(r.Outcome))}), nil
 	case KindAccess:
 		var a Access
 		if err := decodeStrict(env.Body, &a); err != nil {
@@ -225,7 +250,7 @@ func recordIndex(idx uint64, env *Envelope, contestOf func(id string) (*Contest,
 		}
 		return accessIndex(idx, &a), nil
 	}
-	return kindIndex(env.Kind, idx), nil
+	return kindIndex(env.Kind), nil
 }
 
 func overturns(outcome string) bool {

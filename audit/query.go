@@ -194,13 +194,12 @@ var (
 	maxChunk = 4096
 )
 
-// indexCursor walks, in ascending order, the record indices of one index
-// list: the keys prefix || idx(8) [|| suffix] with idx < to. It holds at
-// most one chunk of the list (and never splits the keys of one index
-// across chunks); each refill is one Scan from the sought index, on the
-// request's context. Posting lists (facts false) take only keys of exactly
-// len(prefix)+8 bytes; a contest facts list (facts true) decodes each
-// value.
+// indexCursor walks, in ascending order, the record indices below to of
+// one index: a posting list (an index list named prefix, index.go), or
+// (facts true) the contest facts keys prefix || idx(8) || contest id,
+// whose values it decodes. It holds at most one chunk of the index (and
+// never splits the facts of one index across chunks); each refill is one
+// Scan from the sought index, on the request's context.
 type indexCursor struct {
 	ctx    context.Context
 	store  ledger.IndexStore
@@ -221,35 +220,46 @@ func (b *Book) newCursor(ctx context.Context, prefix []byte, to uint64) *indexCu
 	return &indexCursor{ctx: ctx, store: b.cfg.Index, prefix: prefix, to: to, chunk: minChunk}
 }
 
-// fill replaces the buffer with the keys from index from on.
+// fill replaces the buffer with the indices from index from on.
 func (c *indexCursor) fill(from uint64) error {
 	c.buf, c.vals, c.pos = c.buf[:0], c.vals[:0], 0
 	full := false
-	var perr error
-	err := c.store.Scan(c.ctx, c.prefix, binary.BigEndian.AppendUint64(slices.Clip(c.prefix), from), func(k, v []byte) bool {
-		if len(k) < len(c.prefix)+8 || (!c.facts && len(k) != len(c.prefix)+8) {
-			return true // not a key of this list (a longer value sharing the prefix cannot happen: values are length-prefixed)
-		}
-		idx := binary.BigEndian.Uint64(k[len(c.prefix):])
-		if idx >= c.to {
-			return false
-		}
-		if len(c.buf) >= c.chunk && idx != c.buf[len(c.buf)-1] {
-			full = true
-			return false
-		}
-		if c.facts {
+	var err error
+	if !c.facts {
+		err = scanList(c.ctx, c.store, c.prefix, from, c.to, func(idx uint64, _ []byte) bool {
+			if len(c.buf) >= c.chunk {
+				full = true
+				return false
+			}
+			c.buf = append(c.buf, idx)
+			return true
+		})
+	} else {
+		var perr error
+		err = c.store.Scan(c.ctx, c.prefix, binary.BigEndian.AppendUint64(slices.Clip(c.prefix), from), func(k, v []byte) bool {
+			if len(k) < len(c.prefix)+8 {
+				return true
+			}
+			idx := binary.BigEndian.Uint64(k[len(c.prefix):])
+			if idx >= c.to {
+				return false
+			}
+			if len(c.buf) >= c.chunk && idx != c.buf[len(c.buf)-1] {
+				full = true
+				return false
+			}
 			f, err := decodeFacts(v)
 			if err != nil {
 				perr = fmt.Errorf("audit: index key %x: %w", k, err)
 				return false
 			}
 			c.vals = append(c.vals, f)
-		}
-		c.buf = append(c.buf, idx)
-		return true
-	})
-	if err := errors.Join(err, perr); err != nil {
+			c.buf = append(c.buf, idx)
+			return true
+		})
+		err = errors.Join(err, perr)
+	}
+	if err != nil {
 		return err
 	}
 	c.end, c.filled = !full, true
@@ -305,21 +315,54 @@ func (c *indexCursor) factsAt(idx uint64) ([]contestFacts, error) {
 type IndexSource interface {
 	Entries(start uint64, n int) ([][]byte, error)
 	Get(key []byte) ([]byte, error)
+	Scan(ctx context.Context, prefix, start []byte, fn func(key, value []byte) bool) error
 }
 
+// listNamespaces are the key prefixes under which every key is an index
+// list block (index.go).
+var listNamespaces = []string{prefixPosting, prefixSummary}
+
 // Reindex rebuilds the query indexes of the first size entries from the
-// entries alone (for an index lost or damaged): it writes, through put,
-// every key the records imply, overwriting wrong values. It does not
-// delete keys that no record implies. It stops with ctx's error once ctx
-// is done.
-func Reindex(ctx context.Context, src IndexSource, size uint64, put func([]ledger.KV) error, progress func(done, total uint64)) error {
-	var kvs []ledger.KV
+// entries alone (for an index lost or damaged), in dst: it first deletes
+// every index list block (their blocks would not line up with the rebuilt
+// ones), then writes every key and list item the records imply,
+// overwriting wrong values. It does not delete other keys that no record
+// implies. It stops with ctx's error once ctx is done; an interrupted
+// Reindex leaves the lists incomplete, and is run again.
+func Reindex(ctx context.Context, src IndexSource, size uint64, dst ledger.IndexStore, progress func(done, total uint64)) error {
+	for _, ns := range listNamespaces {
+		var keys [][]byte
+		flushDel := func() error {
+			err := dst.Update(nil, keys)
+			keys = keys[:0]
+			return err
+		}
+		var uerr error
+		err := dst.Scan(ctx, []byte(ns), nil, func(k, _ []byte) bool {
+			keys = append(keys, bytes.Clone(k))
+			if len(keys) == 4096 {
+				uerr = flushDel()
+			}
+			return uerr == nil
+		})
+		if err := errors.Join(err, uerr); err != nil {
+			return fmt.Errorf("audit: delete the index lists under %q: %w", ns, err)
+		}
+		if err := flushDel(); err != nil {
+			return fmt.Errorf("audit: delete the index lists under %q: %w", ns, err)
+		}
+	}
+	var (
+		kvs   []ledger.KV
+		lists ledger.ListBuilder
+		items int
+	)
 	flush := func(done uint64) error {
-		if len(kvs) > 0 {
-			if err := put(kvs); err != nil {
+		if kvs = append(kvs, lists.Blocks()...); len(kvs) > 0 {
+			if err := dst.Update(kvs, nil); err != nil {
 				return err
 			}
-			kvs = kvs[:0]
+			kvs, items = kvs[:0], 0
 		}
 		if progress != nil {
 			progress(done, size)
@@ -327,8 +370,14 @@ func Reindex(ctx context.Context, src IndexSource, size uint64, put func([]ledge
 		return nil
 	}
 	err := walkIndex(ctx, src, size, func(idx uint64, want []ledger.KV) error {
-		kvs = append(kvs, want...)
-		if len(kvs) >= 4096 {
+		for _, kv := range want {
+			if !kv.List {
+				kvs = append(kvs, kv)
+			} else if err := lists.Add(kv.Key, idx, kv.Value); err != nil {
+				return err
+			}
+		}
+		if items += len(want); items >= 4096 {
 			return flush(idx + 1)
 		}
 		return nil
@@ -339,17 +388,19 @@ func Reindex(ctx context.Context, src IndexSource, size uint64, put func([]ledge
 	return flush(size)
 }
 
-// IndexProblem is an index key that does not say what the log says.
+// IndexProblem is an index key or list item that does not say what the log
+// says.
 type IndexProblem struct {
-	Index  uint64 // the record the key belongs to
-	Key    []byte
+	Index  uint64 // the record the key or item belongs to
+	Key    []byte // the key, or the name of the list
 	Detail string
 }
 
-// CheckIndex recomputes the query index keys of the first size entries and
-// compares them with the stored ones (missing keys, wrong values). It does
-// not look for stray keys that no record implies. It stops with ctx's
-// error once ctx is done.
+// CheckIndex recomputes the query indexes of the first size entries and
+// compares them with the stored ones: missing keys and list items, wrong
+// values, malformed list blocks, and items of a list that no record
+// implies (in a list some record implies an item of). It does not look
+// for other stray keys. It stops with ctx's error once ctx is done.
 func CheckIndex(ctx context.Context, src IndexSource, size uint64, progress func(done, total uint64)) ([]IndexProblem, error) {
 	// Contest facts change when the contest is resolved: compare the last
 	// value each key is given, once the walk is over.
@@ -358,8 +409,20 @@ func CheckIndex(ctx context.Context, src IndexSource, size uint64, progress func
 		val []byte
 	}{}
 	var problems []IndexProblem
+	lists := map[string]*listWalker{}
 	err := walkIndex(ctx, src, size, func(idx uint64, want []ledger.KV) error {
 		for _, kv := range want {
+			if kv.List {
+				w := lists[string(kv.Key)]
+				if w == nil {
+					w = &listWalker{ctx: ctx, src: src, name: kv.Key, to: size}
+					lists[string(kv.Key)] = w
+				}
+				if err := w.expect(idx, kv.Value, &problems); err != nil {
+					return err
+				}
+				continue
+			}
 			if bytes.HasPrefix(kv.Key, []byte(prefixContestFacts)) {
 				last[string(kv.Key)] = struct {
 					idx uint64
@@ -379,6 +442,11 @@ func CheckIndex(ctx context.Context, src IndexSource, size uint64, progress func
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range lists {
+		if err := w.expect(size, nil, &problems); err != nil { // the strays after the last item
+			return nil, err
+		}
+	}
 	for k, v := range last {
 		if p := checkKey(src, v.idx, []byte(k), v.val); p != nil {
 			problems = append(problems, *p)
@@ -389,6 +457,92 @@ func CheckIndex(ctx context.Context, src IndexSource, size uint64, progress func
 		progress(size, size)
 	}
 	return problems, nil
+}
+
+// listWalker reads a stored index list in index order, a chunk at a time,
+// for CheckIndex.
+type listWalker struct {
+	ctx  context.Context
+	src  IndexSource
+	name []byte
+	to   uint64
+
+	items  []listItem
+	pos    int
+	next   uint64 // the least index not read yet
+	broken bool   // a block did not decode: the rest of the list is not checked
+}
+
+type listItem struct {
+	idx uint64
+	val []byte
+}
+
+const listWalkerChunk = 1024
+
+// expect checks that the next stored item is (idx, val), recording as
+// problems the items before it (no record implies them) and its absence or
+// wrong value. idx = to checks only that nothing is left.
+func (w *listWalker) expect(idx uint64, val []byte, problems *[]IndexProblem) error {
+	for !w.broken {
+		if w.pos == len(w.items) {
+			if w.next >= w.to || w.next > idx {
+				break
+			}
+			if err := w.fill(problems); err != nil {
+				return err
+			}
+			if w.pos == len(w.items) {
+				break // nothing more below to
+			}
+			continue
+		}
+		it := w.items[w.pos]
+		if it.idx > idx {
+			break
+		}
+		w.pos++
+		if it.idx < idx {
+			*problems = append(*problems, IndexProblem{Index: it.idx, Key: w.name, Detail: "index list item that no record implies"})
+			continue
+		}
+		if !bytes.Equal(it.val, val) {
+			*problems = append(*problems, IndexProblem{Index: idx, Key: w.name, Detail: fmt.Sprintf("index list item value is %x, the record implies %x", it.val, val)})
+		}
+		return nil
+	}
+	if idx < w.to && !w.broken {
+		*problems = append(*problems, IndexProblem{Index: idx, Key: w.name, Detail: "index list item missing"})
+	}
+	return nil
+}
+
+func (w *listWalker) fill(problems *[]IndexProblem) error {
+	w.items, w.pos = w.items[:0], 0
+	from := w.next
+	full := false
+	err := scanList(w.ctx, w.src, w.name, from, w.to, func(idx uint64, v []byte) bool {
+		if len(w.items) == listWalkerChunk {
+			full = true
+			return false
+		}
+		w.items = append(w.items, listItem{idx, bytes.Clone(v)})
+		return true
+	})
+	switch {
+	case errors.Is(err, ledger.ErrListBlock):
+		*problems = append(*problems, IndexProblem{Index: from, Key: w.name, Detail: err.Error()})
+		w.broken = true
+		return nil
+	case err != nil:
+		return err
+	}
+	if full {
+		w.next = w.items[len(w.items)-1].idx + 1
+	} else {
+		w.next = w.to
+	}
+	return nil
 }
 
 func checkKey(src IndexSource, idx uint64, key, want []byte) *IndexProblem {

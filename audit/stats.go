@@ -119,11 +119,7 @@ func (b *Book) Stats(ctx context.Context, f Filter, groupBy []string) (*StatsRes
 		sv   summaryView
 		keys keyBuilder
 	)
-	err = b.cfg.Index.Scan(ctx, []byte(prefixSummary), summaryKey(from), func(k, v []byte) bool {
-		idx := binary.BigEndian.Uint64(k[len(prefixSummary):])
-		if idx >= to {
-			return false
-		}
+	err = scanList(ctx, b.cfg.Index, []byte(prefixSummary), from, to, func(idx uint64, v []byte) bool {
 		if err := sv.decode(v); err != nil {
 			perr = fmt.Errorf("summary of entry %d: %w", idx, err)
 			return false

@@ -205,10 +205,11 @@ func (c *Config) stampBudget() (stampBudget, error) {
 	// One stamped entry at the bounds: a dedup key and MaxExtraPerEntry
 	// index keys of MaxKeySize (values as large as ValueCap counts them;
 	// uncapped values are checked per entry at run time only).
+	// (A list item counts as a block of its own: its key is 8 bytes longer.)
 	oneRecords := int64(1 + MaxExtraPerEntry)
-	oneBytes := oneRecords * lim.cost(MaxKeySize, 0)
+	oneBytes := oneRecords * lim.cost(MaxKeySize+8, 0)
 	if lim.ValueCap > 0 {
-		oneBytes = oneRecords * lim.cost(MaxKeySize, int(lim.ValueCap))
+		oneBytes = oneRecords * lim.cost(MaxKeySize+8, int(lim.ValueCap))
 	}
 	if lim.MaxRecords > 0 && records+oneRecords > lim.MaxRecords {
 		return stampBudget{}, fmt.Errorf("ledger: a batch of MaxBatch %d entries can write %d records in one commit (%d entries and dedup keys, %d tiles, the state, and %d for one stamped entry at MaxExtraPerEntry), the storage commits at most %d records: lower MaxBatch",

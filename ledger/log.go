@@ -344,11 +344,24 @@ func (l *Log) bounded(key []byte, stamp StampFunc) StampFunc {
 		}
 		lim := l.budget.limits
 		records, bytes := int64(1+len(kvs)), lim.cost(len(key), 8)
+		var lists map[string]bool
 		for _, kv := range kvs {
 			if len(kv.Key) > MaxKeySize {
 				return nil, nil, fmt.Errorf("%w: index key of %d bytes, want at most %d", ErrTooLarge, len(kv.Key), MaxKeySize)
 			}
-			bytes += lim.cost(len(kv.Key), len(kv.Value))
+			if !kv.List {
+				bytes += lim.cost(len(kv.Key), len(kv.Value))
+				continue
+			}
+			// counted as a block of its own, the most it can add
+			bytes += lim.cost(len(kv.Key)+8, len(kv.Value)+listItemMax)
+			if lists == nil {
+				lists = make(map[string]bool, len(kvs))
+			}
+			if lists[string(kv.Key)] {
+				return nil, nil, fmt.Errorf("ledger: the entry gives index list %q two items, want at most one", kv.Key)
+			}
+			lists[string(kv.Key)] = true
 		}
 		b := l.budget
 		if (b.records > 0 && records > b.records) || (b.bytes > 0 && bytes > b.bytes) {

@@ -71,6 +71,7 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 		entries  [][]byte
 		keys     [][]byte
 		extra    []KV
+		lists    ListBuilder // the batch's list items, stored as one block per list
 		bytes    int
 		next     = l.size
 		lastTime = l.lastTime
@@ -112,7 +113,14 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 				break
 			}
 			p.entry = e
-			extra = append(extra, kvs...)
+			for _, kv := range kvs {
+				if !kv.List {
+					extra = append(extra, kv)
+				} else if err := lists.Add(kv.Key, next, kv.Value); err != nil {
+					// bounded refuses two items of one list from one entry
+					return l.refuse(batch, err), nil
+				}
+			}
 		}
 		lastTime = t
 		bytes += len(p.entry)
@@ -130,6 +138,7 @@ func (l *Log) build(batch []*request) (j *job, carry []*request) {
 		ps = append(ps, p)
 	}
 	handled := batch[:len(batch)-len(carry)]
+	extra = append(extra, lists.Blocks()...)
 	if w.err != nil {
 		return l.refuse(handled, fmt.Errorf("ledger: tiles: %w", w.err)), carry
 	}

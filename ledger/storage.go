@@ -31,8 +31,16 @@ type State struct {
 // KV is an index key and its value. Index keys live in their own namespace
 // beside the log's own keys; the audit layer keeps its indexes and sealed
 // private content there.
+//
+// A KV that a StampFunc returns with List set is not a key but an item of
+// the index list named Key: the entry's index, with Value. The sequencer
+// stores the items each batch gives one list as one list block (list.go),
+// so that a list costs one stored key per batch, not one per entry; a
+// stamp MUST NOT give one list two items. List is for StampFunc results
+// only: IndexStore.Update writes keys as they are.
 type KV struct {
 	Key, Value []byte
+	List       bool
 }
 
 // Batch is one atomic, durable write: new entries at [Start, Start+len(Entries)),

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/audit"
-	"github.com/fjaledger/fja/ledger"
 )
 
 func newReindexCmd() *cobra.Command {
@@ -40,8 +39,7 @@ values. ledgerd must be stopped. Check the result with 'ledgerctl fsck'.`,
 				defer bar.Finish()
 				report = func(done, _ uint64) { _ = bar.Set64(int64(done)) }
 			}
-			put := func(kvs []ledger.KV) error { return st.Update(kvs, nil) }
-			if err := audit.Reindex(cmd.Context(), st, state.Size, put, report); err != nil {
+			if err := audit.Reindex(cmd.Context(), st, state.Size, st, report); err != nil {
 				return fmt.Errorf("reindex %s: %w", dir, err)
 			}
 			if err := st.Close(); err != nil {

@@ -28,7 +28,7 @@ func TestFsckIndexesAndReindex(t *testing.T) {
 	if code, out, errOut := ctl(t, "", "fsck", "--data", dir); code != 0 || !strings.Contains(out, "ok") {
 		t.Fatalf("fsck of a sound store: %d\n%s%s", code, out, errOut)
 	}
-	// Drop the summary of decision 1 and change one posting of decision 2.
+	// Drop the summary list block of decision 1 (each decision was its own commit).
 	st, err := badgerstore.Open(badgerstore.Config{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -36,14 +36,14 @@ func TestFsckIndexesAndReindex(t *testing.T) {
 	var drop [][]byte
 	st.Scan(context.Background(), []byte("s/"), nil, func(k, _ []byte) bool { drop = append(drop, append([]byte(nil), k...)); return false })
 	if len(drop) != 1 {
-		t.Fatalf("no summary key found")
+		t.Fatalf("no summary list block found")
 	}
 	if err := st.Update(nil, drop); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
 	code, out, _ := ctl(t, "", "fsck", "--data", dir)
-	if code != 1 || !strings.Contains(out, "index 1: index: index key missing") {
+	if code != 1 || !strings.Contains(out, "index 1: index: index list item missing") {
 		t.Fatalf("fsck with a summary missing: exit %d\n%s", code, out)
 	}
 	if code, out, errOut := ctl(t, "", "reindex", "--data", dir); code != 0 || !strings.Contains(out, "reindexed 3 records") {
