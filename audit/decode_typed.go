@@ -17,7 +17,8 @@ package audit
 // strings of the result share one copy of raw (raw itself is not kept):
 // keep a strings.Clone of any that must outlive the request.
 func DecodeDecisionRequest(raw []byte) (*DecisionRequest, error) {
-	v, err := decodeChecked(raw, checkAppendDecision)
+	v, release, err := decodeChecked(raw, checkAppendDecision)
+	defer release()
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,8 @@ func DecodeDecisionRequest(raw []byte) (*DecisionRequest, error) {
 // DecodeContestRequest is DecodeDecisionRequest for a POST /v1/contests
 // body (append-contest.v1).
 func DecodeContestRequest(raw []byte) (*ContestRequest, error) {
-	v, err := decodeChecked(raw, checkAppendContest)
+	v, release, err := decodeChecked(raw, checkAppendContest)
+	defer release()
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +107,8 @@ func DecodeContestRequest(raw []byte) (*ContestRequest, error) {
 // /v1/contests/{id}/resolution body (append-resolution.v1); ContestID is
 // left empty (it comes from the URL).
 func DecodeResolutionRequest(raw []byte) (*Resolution, error) {
-	v, err := decodeChecked(raw, checkAppendResolution)
+	v, release, err := decodeChecked(raw, checkAppendResolution)
+	defer release()
 	if err != nil {
 		return nil, err
 	}
@@ -124,17 +127,19 @@ func DecodeResolutionRequest(raw []byte) (*Resolution, error) {
 }
 
 // decodeChecked parses raw and checks it with a compiled validator.
-func decodeChecked(raw []byte, check func(*checker, *jsonValue)) (jsonValue, error) {
-	v, perr := parseJSON(raw)
+// v is valid until release (parsePooled), which the caller MUST call once,
+// error or not, after it has copied what it needs of v.
+func decodeChecked(raw []byte, check func(*checker, *jsonValue)) (v jsonValue, release func(), err error) {
+	v, release, perr := parsePooled(raw)
 	if perr != nil {
-		return jsonValue{}, perr
+		return jsonValue{}, release, perr
 	}
 	c := checker{path: make([]string, 0, 8)}
 	check(&c, &v)
 	if err := c.err(); err != nil {
-		return jsonValue{}, err
+		return jsonValue{}, release, err
 	}
-	return v, nil
+	return v, release, nil
 }
 
 // The accessors below read a validated document: a member the schema

@@ -1,10 +1,12 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -138,11 +140,65 @@ func (v *jsonValue) generic() any {
 // *ValidationError; syntax errors name the document as a whole and give
 // the byte offset.
 func parseJSON(doc []byte) (jsonValue, *ValidationError) {
+	p := &jsonParser{}
+	p.reset(doc)
+	return p.parse()
+}
+
+// parsers are parsers whose stacks and slabs are kept between documents.
+var parsers = sync.Pool{New: func() any { return new(jsonParser) }}
+
+// parsePooled is parseJSON on a parser from a pool, so that a document
+// costs a copy of itself, not a new tree of slabs: the objects and arrays
+// of v live in the parser's slabs until release, after which v MUST NOT be
+// used. (Strings are not in the slabs: they stay valid.) release must be
+// called once, error or not.
+func parsePooled(doc []byte) (v jsonValue, release func(), err *ValidationError) {
+	p := parsers.Get().(*jsonParser)
+	p.reset(doc)
+	v, err = p.parse()
+	return v, func() { p.recycle(); parsers.Put(p) }, err
+}
+
+// maxKeptSlab is the most members or items a pooled parser keeps a slab
+// of between documents.
+const maxKeptSlab = 4096
+
+// reset readies p for doc, keeping its stacks and its last slabs.
+func (p *jsonParser) reset(doc []byte) {
+	p.doc, p.sdoc, p.pos = doc, string(doc), 0
+	if p.path == nil {
+		p.path, p.members, p.items = make([]string, 0, 16), make([]jsonMember, 0, 16), make([]jsonValue, 0, 8)
+	}
+	p.path, p.members, p.items = p.path[:0], p.members[:0], p.items[:0]
+	p.memberSlab, p.itemSlab = p.memberSlab[:0], p.itemSlab[:0]
+}
+
+// recycle drops what p's last document left in it (nothing it keeps
+// points into a document) and slabs too large to keep.
+func (p *jsonParser) recycle() {
+	p.doc, p.sdoc = nil, ""
+	clear(p.path[:cap(p.path)])
+	clear(p.members[:cap(p.members)])
+	clear(p.items[:cap(p.items)])
+	clear(p.memberSlab)
+	clear(p.itemSlab)
+	if cap(p.memberSlab) > maxKeptSlab {
+		p.memberSlab = nil
+	}
+	if cap(p.itemSlab) > maxKeptSlab {
+		p.itemSlab = nil
+	}
+	if cap(p.buf) > MaxJSONStringBytes {
+		p.buf = nil
+	}
+}
+
+func (p *jsonParser) parse() (jsonValue, *ValidationError) {
+	doc := p.doc
 	if !utf8.Valid(doc) {
 		return jsonValue{}, &ValidationError{Field: rootField, Message: "invalid JSON: not valid UTF-8"}
 	}
-	p := &jsonParser{doc: doc, sdoc: string(doc), path: make([]string, 0, 16),
-		members: make([]jsonMember, 0, 16), items: make([]jsonValue, 0, 8)}
 	p.skipSpace()
 	v, err := p.value()
 	if err != nil {
@@ -171,12 +227,13 @@ type jsonParser struct {
 	itemSlab   []jsonValue
 }
 
-// slabSize is the number of members or items allocated at once.
+// slabSize is the least number of members or items allocated at once
+// (then twice the last slab, up to maxKeptSlab).
 const slabSize = 16
 
 func (p *jsonParser) keepMembers(ms []jsonMember) []jsonMember {
 	if cap(p.memberSlab)-len(p.memberSlab) < len(ms) {
-		p.memberSlab = make([]jsonMember, 0, max(len(ms), slabSize))
+		p.memberSlab = make([]jsonMember, 0, max(len(ms), slabSize, min(2*cap(p.memberSlab), maxKeptSlab)))
 	}
 	start := len(p.memberSlab)
 	p.memberSlab = append(p.memberSlab, ms...)
@@ -185,7 +242,7 @@ func (p *jsonParser) keepMembers(ms []jsonMember) []jsonMember {
 
 func (p *jsonParser) keepItems(vs []jsonValue) []jsonValue {
 	if cap(p.itemSlab)-len(p.itemSlab) < len(vs) {
-		p.itemSlab = make([]jsonValue, 0, max(len(vs), slabSize))
+		p.itemSlab = make([]jsonValue, 0, max(len(vs), slabSize, min(2*cap(p.itemSlab), maxKeptSlab)))
 	}
 	start := len(p.itemSlab)
 	p.itemSlab = append(p.itemSlab, vs...)
@@ -559,15 +616,24 @@ var ErrTooManyItems = errors.New("audit: too many array items")
 
 // SplitJSONArray returns the elements of doc, a JSON array, as slices of
 // doc, neither copied nor decoded: for a batch of requests, each decoded
-// on its own. It refuses a document that is not valid JSON or not an
-// array, and an array of more than maxItems elements (ErrTooManyItems),
-// in one linear pass that allocates only the result and stops at the
-// element past the limit; a long array of tiny elements costs no more than
-// its first maxItems+1.
+// on its own. It refuses a document that is not valid JSON (RFC 8259
+// syntax, as encoding/json's Valid checks it) or not an array, and an
+// array of more than maxItems elements (ErrTooManyItems), in one linear
+// pass over doc that allocates only the result (at most maxItems+1
+// slices) and a stack of one byte per nesting level.
 func SplitJSONArray(doc []byte, maxItems int) ([][]byte, error) {
-	if !json.Valid(doc) {
-		// encoding/json checks the whole document before it decodes any of
-		// it: this only words the syntax error.
+	var items [][]byte
+	n := 0
+	ok, deep := scanJSON(doc, MaxJSONDepth+1, func(start, end int) {
+		if n++; n <= maxItems+1 {
+			items = append(items, doc[start:end])
+		}
+	})
+	if deep {
+		return nil, fmt.Errorf("%w: nested deeper than %d levels", ErrTooDeep, MaxJSONDepth+1)
+	}
+	if !ok {
+		// Only words the syntax error, as encoding/json does.
 		var skip json.RawMessage
 		err := json.Unmarshal(doc, &skip)
 		if err == nil {
@@ -575,59 +641,200 @@ func SplitJSONArray(doc []byte, maxItems int) ([][]byte, error) {
 		}
 		return nil, err
 	}
-	// doc is valid JSON from here on: brackets balance and strings end.
 	i := 0
-	space := func() {
-		for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
-			i++
-		}
+	for doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r' {
+		i++
 	}
-	space()
 	if doc[i] != '[' {
 		return nil, fmt.Errorf("want a JSON array, found %q at byte %d", doc[i], i)
 	}
-	i++
-	space()
-	items := [][]byte{}
-	if doc[i] == ']' {
-		return items, nil
+	if n > maxItems {
+		return nil, fmt.Errorf("%w: more than %d", ErrTooManyItems, maxItems)
 	}
+	if items == nil {
+		items = [][]byte{}
+	}
+	return items, nil
+}
+
+// ErrTooDeep is wrapped by SplitJSONArray's refusal of a document nested
+// deeper than any request may be.
+var ErrTooDeep = errors.New("audit: JSON nested too deep")
+
+// scanJSON reports whether doc is one valid JSON value with optional white
+// space around it, calling item with the bounds of each element of the
+// top-level value when that is an array. It does not look at UTF-8 (as
+// encoding/json's Valid does not). It stops with deep set (and ok false)
+// at the first object or array nested deeper than maxDepth levels.
+func scanJSON(doc []byte, maxDepth int, item func(start, end int)) (ok, deep bool) {
+	const (
+		wantValue  = iota // a value (or, just after '[', the ']' of an empty array)
+		wantKey           // a key (or, just after '{', the '}' of an empty object)
+		afterValue        // ',' or the end of the enclosing object or array
+	)
+	var stack []byte // '{' or '[' per open object or array
+	state, i, start := wantValue, 0, 0
+	empty := false // the container just opened may close at once
 	for {
-		if len(items) == maxItems {
-			return nil, fmt.Errorf("%w: more than %d", ErrTooManyItems, maxItems)
+		for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
+			i++
 		}
-		start, depth := i, 0
-	value:
-		for ; i < len(doc); i++ {
-			switch doc[i] {
-			case '"':
-				for i++; doc[i] != '"'; i++ {
-					if doc[i] == '\\' {
-						i++
-					}
+		if state == afterValue && len(stack) == 0 {
+			return i == len(doc), false
+		}
+		if i == len(doc) {
+			return false, false
+		}
+		c := doc[i]
+		switch state {
+		case wantKey:
+			if c == '}' && empty {
+				stack, i, state = stack[:len(stack)-1], i+1, afterValue
+				break
+			}
+			if c != '"' {
+				return false, false
+			}
+			if i = scanJSONString(doc, i); i < 0 {
+				return false, false
+			}
+			for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
+				i++
+			}
+			if i == len(doc) || doc[i] != ':' {
+				return false, false
+			}
+			i, state, empty = i+1, wantValue, false
+			continue
+		case wantValue:
+			if c == ']' && empty {
+				stack, i, state = stack[:len(stack)-1], i+1, afterValue
+				break
+			}
+			if len(stack) == 1 && stack[0] == '[' {
+				start = i
+			}
+			switch {
+			case c == '{' || c == '[':
+				if len(stack) == maxDepth {
+					return false, true
 				}
-			case '[', '{':
-				depth++
-			case ']', '}':
-				if depth == 0 {
-					break value
+				stack = append(stack, c)
+				i++
+				state, empty = wantKey, true
+				if c == '[' {
+					state = wantValue
 				}
-				depth--
-			case ',':
-				if depth == 0 {
-					break value
+				continue
+			case c == '"':
+				i = scanJSONString(doc, i)
+			case c == '-' || (c >= '0' && c <= '9'):
+				i = scanJSONNumber(doc, i)
+			case c == 't' && bytes.HasPrefix(doc[i:], []byte("true")):
+				i += 4
+			case c == 'f' && bytes.HasPrefix(doc[i:], []byte("false")):
+				i += 5
+			case c == 'n' && bytes.HasPrefix(doc[i:], []byte("null")):
+				i += 4
+			default:
+				return false, false
+			}
+			if i < 0 {
+				return false, false
+			}
+			state = afterValue
+		case afterValue:
+			top := stack[len(stack)-1]
+			switch {
+			case c == ',':
+				i, state = i+1, wantValue
+				if top == '{' {
+					state = wantKey
 				}
+				empty = false
+				continue
+			case c == '}' && top == '{', c == ']' && top == '[':
+				stack, i = stack[:len(stack)-1], i+1
+			default:
+				return false, false
 			}
 		}
-		end := i
-		for end > start && (doc[end-1] == ' ' || doc[end-1] == '\t' || doc[end-1] == '\n' || doc[end-1] == '\r') {
-			end--
+		// A value ended at i (state is afterValue): an element of the
+		// top-level array if that is what encloses it now.
+		empty = false
+		if len(stack) == 1 && stack[0] == '[' && state == afterValue && item != nil {
+			item(start, i)
 		}
-		items = append(items, doc[start:end])
-		if doc[i] == ']' {
-			return items, nil
-		}
-		i++ // ','
-		space()
 	}
+}
+
+// scanJSONString returns the index after the string that starts at
+// doc[i] ('"'), or -1 if it is not a valid JSON string (unterminated, a
+// control character, a bad escape).
+func scanJSONString(doc []byte, i int) int {
+	for i++; i < len(doc); i++ {
+		switch c := doc[i]; {
+		case c == '"':
+			return i + 1
+		case c < 0x20:
+			return -1
+		case c == '\\':
+			if i++; i == len(doc) {
+				return -1
+			}
+			switch doc[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(doc) {
+					return -1
+				}
+				for _, h := range doc[i+1 : i+5] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return -1
+					}
+				}
+				i += 4
+			default:
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// scanJSONNumber returns the index after the number that starts at doc[i]
+// ('-' or a digit), or -1 if it is not a valid JSON number.
+func scanJSONNumber(doc []byte, i int) int {
+	digits := func() bool {
+		s := i
+		for i < len(doc) && doc[i] >= '0' && doc[i] <= '9' {
+			i++
+		}
+		return i > s
+	}
+	if doc[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(doc) && doc[i] == '0':
+		i++
+	case !digits():
+		return -1
+	}
+	if i < len(doc) && doc[i] == '.' {
+		i++
+		if !digits() {
+			return -1
+		}
+	}
+	if i < len(doc) && (doc[i] == 'e' || doc[i] == 'E') {
+		i++
+		if i < len(doc) && (doc[i] == '+' || doc[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return -1
+		}
+	}
+	return i
 }

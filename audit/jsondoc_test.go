@@ -226,11 +226,32 @@ func FuzzParseJSON(f *testing.F) {
 	})
 }
 
+// jsonDepth is the deepest nesting of objects and arrays in doc, valid
+// JSON, as encoding/json's tokens show it (0 for an invalid document).
+func jsonDepth(doc []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	depth, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return deepest
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			deepest = max(deepest, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+}
+
 // FuzzSplitJSONArray holds SplitJSONArray to encoding/json's decoding into
 // []json.RawMessage.
 func FuzzSplitJSONArray(f *testing.F) {
 	for _, s := range []string{`[]`, ` [ ] `, `[1]`, `[1,2,3]`, `[ {"a":[1,{"b":"]"}]} , "x\"]" ,null ]`, `[1,2,3,4,5]`,
-		`{}`, `"x"`, `[1 2]`, `[1,]`, `[`, ``, `[[[[]]]]`, "[\"\\\\\",\n1\t]", ` null `} {
+		`{}`, `"x"`, `[1 2]`, `[1,]`, `[`, ``, `[[[[]]]]`, "[\"\\\\\",\n1\t]", ` null `, strings.Repeat("[", 66) + strings.Repeat("]", 66),
+		strings.Repeat("[", 65) + strings.Repeat("]", 65)} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
@@ -239,6 +260,10 @@ func FuzzSplitJSONArray(f *testing.F) {
 		var want []json.RawMessage
 		werr := json.Unmarshal(doc, &want)
 		switch {
+		case errors.Is(err, ErrTooDeep):
+			if d := jsonDepth(doc); d <= MaxJSONDepth+1 {
+				t.Fatalf("SplitJSONArray(%q): %v, but it nests %d levels", doc, err, d)
+			}
 		case werr != nil || want == nil: // not an array (null decodes to a nil slice)
 			if err == nil {
 				t.Fatalf("SplitJSONArray(%q) = %q, encoding/json says %v", doc, got, werr)
