@@ -37,7 +37,7 @@ type Config struct {
 	// pushes back with ErrPushback (default 16 × MaxBatch).
 	MaxPending int
 	// Presync, when set, is called once for every batch after it was cut
-	// and before it is built and committed. When it returns, every write
+	// and before it is signed and committed. When it returns, every write
 	// the layers above made before submitting the batch's appends MUST be
 	// durable (the audit layer makes the keys of a batch's private content
 	// durable here: one fsync per batch, never a record without its key).

@@ -440,35 +440,37 @@ func (l *Log) Close() error {
 	return l.store.Close()
 }
 
-// run is the sequencer. It cuts a batch once MaxDelay has passed since its
-// first request and the committer is free (group commit: whatever arrives
-// while a batch is being fsynced joins the next one), or once the batch is
-// full; builds it; and hands it to the committer. The committer returns its
-// token (l.free) after each commit, so at most one built batch waits for
-// it and batches grow with the load instead of queueing up small.
+// run is the sequencer. It sequences each request as it arrives into the
+// batch being built (builder), and cuts the batch once MaxDelay has passed
+// since its first request and the committer is free (group commit:
+// whatever arrives while a batch is being fsynced joins the next one), or
+// once the batch is full; signs it; and hands it to the committer. The
+// committer returns its token (l.free) after each commit, so at most one
+// built batch waits for it and batches grow with the load instead of
+// queueing up small; and all but the signing of a batch is done while the
+// previous one commits.
 func (l *Log) run() {
 	defer close(l.jobs)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	var carry []*request
+	var carry *request // did not fit the last batch: starts this one
 	for {
-		batch := carry
-		if len(batch) == 0 {
+		b := l.newBuilder()
+		if carry != nil {
+			b.add(carry) // an empty batch takes any request
+			carry = nil
+		} else {
 			first, ok := <-l.reqs
 			if !ok {
 				return
 			}
-			batch = []*request{first}
-		}
-		bytes := 0
-		for _, r := range batch {
-			bytes += len(r.data)
+			b.add(first)
 		}
 		timer.Reset(l.cfg.MaxDelay)
 		reqs, expired, free := l.reqs, timer.C, (<-chan struct{})(nil)
 	collect:
 		for {
-			if len(batch) >= l.cfg.MaxBatch || bytes >= l.cfg.MaxBatchBytes-MaxEntrySize {
+			if carry != nil || b.full() {
 				reqs, free = nil, l.free // full: wait for the committer only
 			}
 			select {
@@ -477,8 +479,9 @@ func (l *Log) run() {
 					reqs, free = nil, l.free // closing: flush what we have
 					continue
 				}
-				batch = append(batch, r)
-				bytes += len(r.data)
+				if !b.add(r) {
+					carry = r
+				}
 			case <-expired:
 				expired, free = nil, l.free
 			case <-free:
@@ -486,14 +489,10 @@ func (l *Log) run() {
 			}
 		}
 		timer.Stop()
-		var j *job
-		if err := l.failed(); err != nil {
-			j = l.refuse(batch, err)
-		} else if err := l.presync(); err != nil {
-			j, carry = l.refuse(batch, err), nil
-		} else {
-			j, carry = l.build(batch)
+		err := l.failed()
+		if err == nil {
+			err = l.presync()
 		}
-		l.jobs <- j
+		l.jobs <- b.finish(err)
 	}
 }

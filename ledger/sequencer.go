@@ -9,9 +9,9 @@ import (
 )
 
 // The append path is a three-stage pipeline. The sequencer goroutine (run)
-// takes a batch of requests, deduplicates, stamps, assigns indices,
-// integrates the leaves into its tentative tree and signs the new
-// checkpoint; the committer goroutine (commitLoop) writes each batch in one
+// deduplicates, stamps, assigns indices to and integrates into its
+// tentative tree each request as it arrives, and signs the new checkpoint
+// once it cuts the batch; the committer goroutine (commitLoop) writes each batch in one
 // durable commit, in order, and publishes the head; the acknowledger
 // (ackLoop) then computes the inclusion proofs and answers. So the
 // sequencer builds batch k+1 while batch k is being fsynced and the proofs
@@ -47,133 +47,181 @@ type job struct {
 // sequenced, is still good (see lookupInBuild).
 const retainBatches = 16
 
-// build sequences one batch on top of the sequencer's tentative state.
-// Requests that do not fit the byte budget once stamped are carried over
-// and returned, to start the next batch.
-func (l *Log) build(batch []*request) (j *job, carry []*request) {
-	w := newTileWriter(l.edges)
-	rng, err := rangeFactory.NewRange(0, l.size, slices.Clone(l.rng.Hashes()))
-	if err != nil {
-		return l.refuse(batch, fmt.Errorf("ledger: copy compact range: %w", err)), nil
-	}
-	// Every node the batch creates is remembered, so the acknowledgements'
-	// proofs need not hash them again.
-	memo := map[compact.NodeID][]byte{}
-	visit := func(id compact.NodeID, h []byte) {
-		w.visit(id, h)
-		if id.Level%TileHeight != 0 {
-			memo[id] = h
-		}
-	}
-	var (
-		ps       = make([]pending, 0, len(batch))
-		inBatch  = map[string]uint64{}
-		entries  [][]byte
-		keys     [][]byte
-		extra    []KV
-		lists    ListBuilder // the batch's list items, stored as one block per list
-		bytes    int
-		next     = l.size
-		lastTime = l.lastTime
-	)
-	for i, r := range batch {
-		p := pending{r: r}
-		if idx, ok := inBatch[string(r.key)]; ok {
-			p.index, p.dup = idx, true
-			ps = append(ps, p)
-			continue
-		}
-		idx, found, err := l.lookupInBuild(r)
-		if err != nil {
-			p.err = fmt.Errorf("ledger: dedup lookup: %w", err)
-			ps = append(ps, p)
-			continue
-		}
-		if found {
-			p.index, p.dup = idx, true
-			ps = append(ps, p)
-			continue
-		}
-		p.entry = r.data
-		t := max(l.cfg.Now().UnixNano(), lastTime)
-		if r.stamp != nil {
-			e, kvs, err := r.stamp(next, time.Unix(0, t).UTC())
-			switch {
-			case err != nil:
-				p.err = err
-			case len(e) > MaxEntrySize:
-				p.err = fmt.Errorf("%w: got %d bytes", ErrTooLarge, len(e))
-			}
-			if p.err != nil {
-				ps = append(ps, p)
-				continue
-			}
-			if bytes+len(e) > l.cfg.MaxBatchBytes && len(entries) > 0 {
-				carry = batch[i:]
-				break
-			}
-			p.entry = e
-			for _, kv := range kvs {
-				if !kv.List {
-					extra = append(extra, kv)
-				} else if err := lists.Add(kv.Key, next, kv.Value); err != nil {
-					// bounded refuses two items of one list from one entry
-					return l.refuse(batch, err), nil
-				}
-			}
-		}
-		lastTime = t
-		bytes += len(p.entry)
-		p.index = next
-		if p.leaf = r.leafOf(); p.leaf == nil {
-			p.leaf = hasher.HashLeaf(p.entry)
-		}
-		if err := rng.Append(p.leaf, visit); err != nil {
-			return l.refuse(batch, fmt.Errorf("ledger: append leaf %d: %w", next, err)), nil
-		}
-		inBatch[string(r.key)] = next
-		entries = append(entries, p.entry)
-		keys = append(keys, r.key)
-		next++
-		ps = append(ps, p)
-	}
-	handled := batch[:len(batch)-len(carry)]
-	extra = append(extra, lists.Blocks()...)
-	if w.err != nil {
-		return l.refuse(handled, fmt.Errorf("ledger: tiles: %w", w.err)), carry
-	}
+// builder sequences one batch on top of the sequencer's tentative state,
+// a request at a time as requests arrive (add), so that by the time the
+// committer is free only the checkpoint is left to sign (finish): the
+// batch's stamping, hashing and tiles overlap the previous batch's commit.
+// It belongs to the sequencer goroutine; the Log's tentative state (size,
+// range, edges, lastTime) changes only in finish.
+type builder struct {
+	l       *Log
+	w       *tileWriter
+	rng     *compact.Range
+	memo    map[compact.NodeID][]byte // every node the batch creates: the acknowledgements' proofs need not hash them again
+	visit   compact.VisitFn
+	handled []*request // every request added, in order
+	ps      []pending
+	inBatch map[string]uint64
+	entries [][]byte
+	keys    [][]byte
+	extra   []KV
+	lists   ListBuilder // the batch's list items, stored as one block per list
+	bytes   int         // entry bytes so far
+	next    uint64
+	last    int64 // log time of the last entry
+	err     error // the batch cannot be built: every request is refused
+}
 
-	j = &job{ps: ps, head: Head{Size: l.size}}
-	if next != l.size {
-		root := rootOf(rng)
-		cp, err := l.sign(next, root)
+func (l *Log) newBuilder() *builder {
+	b := &builder{l: l, w: newTileWriter(l.edges), memo: map[compact.NodeID][]byte{}, inBatch: map[string]uint64{},
+		next: l.size, last: l.lastTime}
+	b.rng, b.err = rangeFactory.NewRange(0, l.size, slices.Clone(l.rng.Hashes()))
+	if b.err != nil {
+		b.err = fmt.Errorf("ledger: copy compact range: %w", b.err)
+	}
+	b.visit = func(id compact.NodeID, h []byte) {
+		b.w.visit(id, h)
+		if id.Level%TileHeight != 0 {
+			b.memo[id] = h
+		}
+	}
+	return b
+}
+
+// full reports whether the batch takes no more requests.
+func (b *builder) full() bool {
+	return len(b.handled) >= b.l.cfg.MaxBatch || b.bytes >= b.l.cfg.MaxBatchBytes-MaxEntrySize
+}
+
+// add sequences r into the batch. It returns false, adding nothing, when
+// r's stamped entry does not fit the batch's byte budget: r starts the
+// next batch.
+func (b *builder) add(r *request) bool {
+	l := b.l
+	if b.err != nil {
+		b.handled = append(b.handled, r)
+		return true
+	}
+	p := pending{r: r}
+	if idx, ok := b.inBatch[string(r.key)]; ok {
+		p.index, p.dup = idx, true
+		b.keep(p)
+		return true
+	}
+	idx, found, err := l.lookupInBuild(r)
+	if err != nil {
+		p.err = fmt.Errorf("ledger: dedup lookup: %w", err)
+		b.keep(p)
+		return true
+	}
+	if found {
+		p.index, p.dup = idx, true
+		b.keep(p)
+		return true
+	}
+	p.entry = r.data
+	t := max(l.cfg.Now().UnixNano(), b.last)
+	if r.stamp != nil {
+		e, kvs, err := r.stamp(b.next, time.Unix(0, t).UTC())
+		switch {
+		case err != nil:
+			p.err = err
+		case len(e) > MaxEntrySize:
+			p.err = fmt.Errorf("%w: got %d bytes", ErrTooLarge, len(e))
+		}
+		if p.err != nil {
+			b.keep(p)
+			return true
+		}
+		if b.bytes+len(e) > l.cfg.MaxBatchBytes && len(b.entries) > 0 {
+			return false
+		}
+		p.entry = e
+		for _, kv := range kvs {
+			if !kv.List {
+				b.extra = append(b.extra, kv)
+			} else if err := b.lists.Add(kv.Key, b.next, kv.Value); err != nil {
+				// bounded refuses two items of one list from one entry
+				b.err = err
+				b.handled = append(b.handled, r)
+				return true
+			}
+		}
+	}
+	b.last = t
+	b.bytes += len(p.entry)
+	p.index = b.next
+	if p.leaf = r.leafOf(); p.leaf == nil {
+		p.leaf = hasher.HashLeaf(p.entry)
+	}
+	if err := b.rng.Append(p.leaf, b.visit); err != nil {
+		b.err = fmt.Errorf("ledger: append leaf %d: %w", b.next, err)
+		b.handled = append(b.handled, r)
+		return true
+	}
+	b.inBatch[string(r.key)] = b.next
+	b.entries = append(b.entries, p.entry)
+	b.keys = append(b.keys, r.key)
+	b.next++
+	b.keep(p)
+	return true
+}
+
+func (b *builder) keep(p pending) {
+	b.handled = append(b.handled, p.r)
+	b.ps = append(b.ps, p)
+}
+
+// finish signs the batch's checkpoint, makes it the sequencer's tentative
+// state and returns its job; or, if the batch cannot be built or err is
+// set (the log failed, presync failed), a job that refuses every request
+// and leaves the tentative state as it was.
+func (b *builder) finish(err error) *job {
+	l := b.l
+	if err == nil {
+		err = b.err
+	}
+	if err == nil {
+		err = b.w.err
 		if err != nil {
-			return l.refuse(handled, err), carry
+			err = fmt.Errorf("ledger: tiles: %w", err)
+		}
+	}
+	if err != nil {
+		return l.refuse(b.handled, err)
+	}
+	j := &job{ps: b.ps, head: Head{Size: l.size}}
+	if b.next != l.size {
+		root := rootOf(b.rng)
+		cp, err := l.sign(b.next, root)
+		if err != nil {
+			return l.refuse(b.handled, err)
 		}
 		l.seq++
 		j.seq = l.seq
-		j.batch = &Batch{Start: l.size, Entries: entries, DedupKeys: keys, Tiles: w.dirty, Extra: extra,
-			State: State{Size: next, Range: slices.Clone(rng.Hashes()), LastTime: lastTime, Checkpoint: cp}}
-		j.head = Head{Size: next, Root: root, Checkpoint: cp}
-		bk := batchKeys{seq: j.seq, keys: make([]string, 0, len(inBatch))}
+		extra := append(b.extra, b.lists.Blocks()...)
+		j.batch = &Batch{Start: l.size, Entries: b.entries, DedupKeys: b.keys, Tiles: b.w.dirty, Extra: extra,
+			State: State{Size: b.next, Range: slices.Clone(b.rng.Hashes()), LastTime: b.last, Checkpoint: cp}}
+		j.head = Head{Size: b.next, Root: root, Checkpoint: cp}
+		bk := batchKeys{seq: j.seq, keys: make([]string, 0, len(b.inBatch))}
 		l.inflightMu.Lock()
-		for k, idx := range inBatch {
+		for k, idx := range b.inBatch {
 			l.inflight[k] = idx
 			bk.keys = append(bk.keys, k)
 		}
 		l.inflightMu.Unlock()
 		l.retained = append(l.retained, bk)
-		l.size, l.rng, l.edges, l.lastTime = next, rng, w.edges, lastTime
+		l.size, l.rng, l.edges, l.lastTime = b.next, b.rng, b.w.edges, b.last
 	}
-	dirty := w.dirty
+	dirty := b.w.dirty
 	j.nodes = newNodeReader(func(id TileID) ([]byte, error) {
 		if t, ok := dirty[id]; ok {
 			return t, nil
 		}
 		return l.store.Tile(id)
 	})
-	j.nodes.memo = memo
-	return j, carry
+	j.nodes.memo = b.memo
+	return j
 }
 
 // lookupInBuild finds the first index of r's key for the sequencer. The
