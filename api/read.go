@@ -204,11 +204,11 @@ func (s *Server) consistencyProof(c echo.Context) error {
 // parseUint parses a canonical decimal uint64 (no sign, no leading zeros).
 func parseUint(name, v string) (uint64, error) {
 	if v == "" {
-		return 0, badRequest(fmt.Sprintf("%s is missing, want a decimal integer", name))
+		return 0, fieldError(name, fmt.Sprintf("%s is missing, want a decimal integer", name))
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || (len(v) > 1 && v[0] == '0') {
-		return 0, badRequest(fmt.Sprintf("%s is %q, want a decimal integer 0..%d without sign or leading zeros", name, truncate(v, 40), uint64(1<<64-1)))
+		return 0, fieldError(name, fmt.Sprintf("%s is %q, want a decimal integer 0..%d without sign or leading zeros", name, truncate(v, 40), uint64(1<<64-1)))
 	}
 	return n, nil
 }

@@ -96,6 +96,9 @@ standard error for large ranges on a terminal, or with --progress.`,
 				if len(fields) > 0 {
 					params.Set("group_by", strings.Join(fields, ","))
 				}
+				if err := checkStats(params); err != nil {
+					return err
+				}
 				ans, _, err := fetchStats(ctx, c, params)
 				if err != nil {
 					return err
