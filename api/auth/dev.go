@@ -3,7 +3,6 @@ package auth
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -71,29 +70,12 @@ func EnsureDev(dir string) (map[Role]string, string, error) {
 	return toks, path, nil
 }
 
-// writePrivate writes b to path with mode 0600, through a temporary file
-// renamed over it, so that a crash leaves the old file or the new one.
+// writePrivate writes b to path with mode 0600 (also when the file was
+// there before with another mode). Development files only: a crash while
+// writing costs a development token, which the next start makes again.
 func writePrivate(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*.tmp")
-	if err != nil {
+	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return err
 	}
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return os.Chmod(path, 0o600)
 }
