@@ -7,9 +7,11 @@ FUZZTIME ?= 10s
 
 .PHONY: run test bench scale scale-grow fuzz lint build soak
 
-## run: the server on an embedded Badger store in ./data, with a development key and token
+## run: the server on an embedded Badger store in ./data, with a development key and a token per role;
+## ARGS passes flags to ledgerd (make run ARGS='--listen 127.0.0.1:9090')
+ARGS ?=
 run:
-	$(GO) run ./cmd/ledgerd
+	$(GO) run ./cmd/ledgerd $(ARGS)
 
 ## test: every test (unit, interop, crash, HTTP), plus vet
 test:
@@ -17,8 +19,9 @@ test:
 	$(GO) test -count=1 -timeout 20m ./...
 	cd ledger/witness/witnesstest && $(GO) vet ./... && $(GO) test -count=1 -timeout 10m ./...
 
+## build: ./bin/ledgerd and ./bin/ledgerctl, as the README's journeys call them
 build:
-	$(GO) build -o bin/ ./cmd/...
+	$(GO) build -o bin/ ./cmd/ledgerd ./cmd/ledgerctl
 
 ## bench: in one run: the Go benchmarks; the peer (Tessera POSIX, bench-peer.json); the raw log with its ratio
 ## to the peer (bench-raw.json); then over HTTP each example decision kind (refused, answered, private) alone,

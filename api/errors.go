@@ -2,19 +2,33 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/fjaledger/fja/ledger"
 )
 
-// Error is the JSON error body: {"error":{"code":"...","message":"..."}}.
+// Error is the JSON error body: {"error":{"code":"...","message":"...","field":"..."}}.
+//
+// The vocabulary (also in openapi.json and the README): 400 bad_request
+// (a parameter, header or body that is malformed) or invalid_record (a
+// record that fails validation), each naming its field; 401
+// unauthorized; 403 forbidden; 404 not_found; 405 method_not_allowed; 409
+// conflict and the contest states (not_contestable, window_closed, ...);
+// 413 too_large, stating the limit; 422 too_many_groups; 429
+// rate_limited; 503 overloaded, query_timeout, canceled, unavailable,
+// shutting_down (with Retry-After) or log_stopped; 500 internal.
 type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
-	// Field names the failing field of an invalid record, when known.
+	// Field names what a 400 is about: the failing field of a record
+	// (outcome.action), the query parameter (jurisdiction) or header
+	// (X-Access-Purpose) at fault, or, when no single one is, body, query
+	// or path. Every 400 carries it; other errors may.
 	Field string `json:"field,omitempty"`
 }
 
@@ -74,6 +88,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	e, internal := toError(err)
+	if e.Status == http.StatusRequestEntityTooLarge && e.Code == "too_large" && !strings.Contains(e.Message, "limit of") {
+		// echo's BodyLimit says only "Request Entity Too Large": a 413
+		// states the limit, so that the client knows what would pass.
+		e.Message = fmt.Sprintf("request body is over the limit of %d bytes of %s %s (GET /v1/log lists the limits)",
+			s.bodyLimit(c.Request().URL.Path), c.Request().Method, c.Request().URL.Path)
+	}
+	if e.Status == http.StatusBadRequest && e.Field == "" {
+		e.Field = wholeInput(c.Request())
+	}
 	if internal {
 		s.cfg.Logger.Error("internal error", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
@@ -85,6 +108,26 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	_ = c.JSON(e.Status, map[string]*Error{"error": e})
+}
+
+// wholeInput is the field of a 400 that no single field or parameter
+// caused: the request body, else the query string, else the path.
+func wholeInput(r *http.Request) string {
+	switch {
+	case r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch:
+		return "body"
+	case r.URL.RawQuery != "":
+		return "query"
+	}
+	return "path"
+}
+
+// bodyLimit is the body limit of the route at path.
+func (s *Server) bodyLimit(path string) int64 {
+	if strings.HasSuffix(path, ":batch") {
+		return s.cfg.MaxBatchBodyBytes
+	}
+	return s.cfg.MaxBodyBytes
 }
 
 func codeForStatus(s int) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -427,8 +428,11 @@ func TestHostileRequests(t *testing.T) {
 					if c.field != "" && e.Error.Field != c.field {
 						t.Errorf("field %q, want %q (%s)", e.Error.Field, c.field, e.Error.Message)
 					}
-					if e.Error.Code == "invalid_record" && e.Error.Field == "" {
-						t.Errorf("an invalid record names no field: %s", e.Error.Message)
+					if code == http.StatusBadRequest && e.Error.Field == "" {
+						t.Errorf("a 400 %s names no field: %s", e.Error.Code, e.Error.Message)
+					}
+					if code == http.StatusRequestEntityTooLarge && !regexp.MustCompile(`limit of \d+ bytes`).MatchString(e.Error.Message) {
+						t.Errorf("a 413 does not state the limit: %s", e.Error.Message)
 					}
 				}
 				if ct := hdr.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {

@@ -137,7 +137,7 @@ func (s *Server) expensive(next echo.HandlerFunc) echo.HandlerFunc {
 		select {
 		case s.limits.heavy <- struct{}{}:
 		default:
-			return errorf(http.StatusServiceUnavailable, "busy", fmt.Sprintf("the server is already serving its limit of %d expensive requests (query, stats); retry shortly", cap(s.limits.heavy)))
+			return errorf(http.StatusServiceUnavailable, "overloaded", fmt.Sprintf("the server is already serving its limit of %d expensive requests (query, stats); retry shortly", cap(s.limits.heavy)))
 		}
 		defer func() { <-s.limits.heavy }()
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.ExpensiveTimeout)
@@ -145,7 +145,7 @@ func (s *Server) expensive(next echo.HandlerFunc) echo.HandlerFunc {
 		c.SetRequest(c.Request().WithContext(ctx))
 		err := next(c)
 		if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-			return errorf(http.StatusServiceUnavailable, "timeout", fmt.Sprintf("the request ran past the server's deadline of %v; narrow it (a shorter window, a lower limit)", s.cfg.ExpensiveTimeout))
+			return errorf(http.StatusServiceUnavailable, "query_timeout", fmt.Sprintf("the request ran past the server's deadline of %v; narrow it (a shorter window, a lower limit)", s.cfg.ExpensiveTimeout))
 		}
 		return err
 	}

@@ -114,7 +114,7 @@ func getWith(t *testing.T, url, token string) (*http.Response, Error) {
 }
 
 // TestExpensiveGateFull holds every slot of the expensive gate (no
-// timing): /v1/query and /v1/stats are 503 busy with Retry-After, cheap
+// timing): /v1/query and /v1/stats are 503 overloaded with Retry-After, cheap
 // routes are served, and a released slot serves again.
 func TestExpensiveGateFull(t *testing.T) {
 	s, tok := newTestServer(t, func(c *Config) { c.MaxExpensive = 2 })
@@ -131,8 +131,8 @@ func TestExpensiveGateFull(t *testing.T) {
 	s.limits.heavy <- struct{}{}
 	for _, p := range []string{"/v1/query", "/v1/stats?group_by=rule"} {
 		resp, e := getWith(t, url+p, tok)
-		if resp.StatusCode != http.StatusServiceUnavailable || e.Code != "busy" || resp.Header.Get("Retry-After") == "" {
-			t.Fatalf("GET %s with a full gate: %d %+v Retry-After %q, want 503 busy with Retry-After", p, resp.StatusCode, e, resp.Header.Get("Retry-After"))
+		if resp.StatusCode != http.StatusServiceUnavailable || e.Code != "overloaded" || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("GET %s with a full gate: %d %+v Retry-After %q, want 503 overloaded with Retry-After", p, resp.StatusCode, e, resp.Header.Get("Retry-After"))
 		}
 	}
 	if resp, e := getWith(t, url+"/checkpoint", ""); resp.StatusCode != 200 {
@@ -161,7 +161,7 @@ func TestExpensiveDeadline(t *testing.T) {
 	}, s.expensive)
 	url := serve(t, s)
 	resp, e := getWith(t, url+"/test/slow", "")
-	if resp.StatusCode != http.StatusServiceUnavailable || e.Code != "timeout" {
+	if resp.StatusCode != http.StatusServiceUnavailable || e.Code != "query_timeout" {
 		t.Fatalf("past the deadline: %d %+v, want 503 timeout", resp.StatusCode, e)
 	}
 	if len(s.limits.heavy) != 0 {

@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/api/params"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/verify"
@@ -45,13 +44,6 @@ type QueryAnswer struct {
 // without it are refused (400 naming it).
 const AccessPurposeHeader = "X-Access-Purpose"
 
-// Parameters of GET /v1/query and GET /v1/stats.
-var (
-	filterParams = []string{"kind", "operator", "model", "action", "category", "rule", "flag", "jurisdiction", "contest_status", "from", "to"}
-	queryParams  = append(slices.Clip(filterParams), "limit", "cursor", "private")
-	statsParams  = append(slices.Clip(filterParams), "group_by")
-)
-
 // getQuery answers the regulator with the matching records of the window,
 // each with its inclusion proof against one checkpoint, and the index
 // range [from, to) that exactly covers the window, so that anyone can
@@ -67,55 +59,23 @@ func (s *Server) getQuery(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := checkParams(c, queryParams); err != nil {
-		return err
+	req, err := params.ParseQuery(c.QueryParams())
+	if err != nil {
+		return paramError(err)
 	}
-	f, err := parseFilter(c)
+	f, err := filterOf(req)
 	if err != nil {
 		return err
 	}
-	withPrivate := false
-	switch v := c.QueryParam("private"); v {
-	case "", "false":
-	case "true":
-		withPrivate = true
-	default:
-		return fieldError("private", fmt.Sprintf("private is %q, want true or false", truncate(v, 20)))
-	}
-	maxLimit := audit.MaxQueryLimit
-	if withPrivate {
-		maxLimit = audit.MaxAccessRecords
-	}
-	limit := min(100, maxLimit)
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			why := ""
-			if withPrivate {
-				why = " with private=true"
-			}
-			return fieldError("limit", fmt.Sprintf("limit is %q, want a whole number 1..%d%s", truncate(v, 20), maxLimit, why))
-		}
-		limit = n
-	}
+	withPrivate, limit, cursor := req.Private, req.Limit, req.Cursor
 	var purpose string
 	if withPrivate {
 		if purpose, err = accessPurpose(c); err != nil {
 			return err
 		}
 	}
-	var cursor uint64
-	if v := c.QueryParam("cursor"); v != "" {
-		if cursor, err = parseUint("cursor", v); err != nil {
-			var e *Error
-			if errors.As(err, &e) {
-				e.Field = "cursor"
-			}
-			return err
-		}
-	}
 	ctx := c.Request().Context()
-	res, err := s.cfg.Book.Query(ctx, f, c.QueryParam("kind"), cursor, limit)
+	res, err := s.cfg.Book.Query(ctx, f, req.Kind, cursor, limit)
 	if err != nil {
 		return readError(err)
 	}
@@ -144,7 +104,7 @@ func (s *Server) getQuery(c echo.Context) error {
 		ans.Records = append(ans.Records, rec)
 	}
 	if res.More {
-		ans.NextCursor = strconv.FormatUint(res.Next, 10)
+		ans.NextCursor = params.FormatCursor(res.Next)
 	}
 	if len(read) > 0 {
 		if ans.AccessReceipt, err = s.logAccess(ctx, who, purpose, "GET /v1/query", read); err != nil {
@@ -190,18 +150,13 @@ func (s *Server) logAccess(ctx context.Context, who *auth.Entry, purpose, route 
 	return NewReceipt(s.cfg.Origin, a.Ack), nil
 }
 
-// checkParams refuses parameters that are not in allowed and parameters
-// given more than once: nothing a request asks for is silently dropped.
-func checkParams(c echo.Context, allowed []string) error {
-	for name, vs := range c.QueryParams() {
-		if !slices.Contains(allowed, name) {
-			return fieldError(truncate(name, 40), fmt.Sprintf("unknown parameter %q; this route takes %s", truncate(name, 40), strings.Join(allowed, ", ")))
-		}
-		if len(vs) > 1 {
-			return fieldError(name, fmt.Sprintf("%s is given %d times, want once", name, len(vs)))
-		}
+// paramError is the 400 of a parameter params refused, naming it.
+func paramError(err error) error {
+	var pe *params.Error
+	if errors.As(err, &pe) {
+		return fieldError(pe.Param, pe.Message)
 	}
-	return nil
+	return err
 }
 
 // fieldError is a 400 bad_request naming the parameter or header at fault.

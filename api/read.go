@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -169,7 +170,7 @@ func (s *Server) inclusionProof(c echo.Context) error {
 	}
 	proof, err := s.cfg.Log.InclusionProof(idx, size)
 	if err != nil {
-		return err
+		return rangeError(err, "index", "size", size > s.cfg.Log.Head().Size)
 	}
 	es, err := s.cfg.Log.Entries(idx, 1)
 	if err != nil {
@@ -196,7 +197,7 @@ func (s *Server) consistencyProof(c echo.Context) error {
 	}
 	proof, err := s.cfg.Log.ConsistencyProof(from, to)
 	if err != nil {
-		return err
+		return rangeError(err, "from", "to", to > s.cfg.Log.Head().Size)
 	}
 	return c.JSON(http.StatusOK, ConsistencyProof{From: from, To: to, Hashes: nonNil(proof)})
 }
@@ -204,13 +205,28 @@ func (s *Server) consistencyProof(c echo.Context) error {
 // parseUint parses a canonical decimal uint64 (no sign, no leading zeros).
 func parseUint(name, v string) (uint64, error) {
 	if v == "" {
-		return 0, badRequest(fmt.Sprintf("%s is missing, want a decimal integer", name))
+		return 0, fieldError(name, fmt.Sprintf("%s is missing, want a decimal integer", name))
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || (len(v) > 1 && v[0] == '0') {
-		return 0, badRequest(fmt.Sprintf("%s is %q, want a decimal integer 0..%d without sign or leading zeros", name, truncate(v, 40), uint64(1<<64-1)))
+		return 0, fieldError(name, fmt.Sprintf("%s is %q, want a decimal integer 0..%d without sign or leading zeros", name, truncate(v, 40), uint64(1<<64-1)))
 	}
 	return n, nil
+}
+
+// rangeError names the parameter of an invalid range: upper when it is
+// past the tree (pastTree), else lower, which is then out of order with
+// it.
+func rangeError(err error, lower, upper string, pastTree bool) error {
+	if !errors.Is(err, ledger.ErrInvalidRange) {
+		return err
+	}
+	e := fromLedger(err)
+	e.Field = lower
+	if pastTree {
+		e.Field = upper
+	}
+	return e
 }
 
 func truncate(s string, n int) string {

@@ -1,15 +1,12 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/api/params"
 	"github.com/fjaledger/fja/audit"
 )
 
@@ -37,39 +34,17 @@ func (s *Server) getStats(c echo.Context) error {
 			return err
 		}
 	}
-	if err := checkParams(c, statsParams); err != nil {
-		return err
+	req, err := params.ParseStats(c.QueryParams())
+	if err != nil {
+		return paramError(err)
 	}
-	f, err := parseFilter(c)
+	f, err := filterOf(req)
 	if err != nil {
 		return err
 	}
-	kind := c.QueryParam("kind")
-	fields := audit.GroupFields
-	switch audit.Kind(kind) {
-	case "", audit.KindDecision:
-	case audit.KindAccess:
-		fields = audit.AccessGroupFields
-	default:
-		return fieldError("kind", fmt.Sprintf("kind is %q; statistics count decisions (kind=decision) or reads of private content (kind=access)", truncate(kind, 40)))
-	}
-	var groupBy []string
-	if g := c.QueryParam("group_by"); g != "" {
-		groupBy = strings.Split(g, ",")
-		if len(groupBy) > audit.MaxGroupBy {
-			return fieldError("group_by", fmt.Sprintf("group_by names %d fields, want at most %d of %s", len(groupBy), audit.MaxGroupBy, strings.Join(fields, ", ")))
-		}
-		for i, f := range groupBy {
-			if !slices.Contains(fields, f) {
-				return fieldError("group_by", fmt.Sprintf("group_by field %q is not one of %s", truncate(f, 40), strings.Join(fields, ", ")))
-			}
-			if slices.Contains(groupBy[:i], f) {
-				return fieldError("group_by", fmt.Sprintf("group_by names %q more than once; name each field once", f))
-			}
-		}
-	}
+	groupBy := req.GroupBy
 	var res *audit.StatsResult
-	if audit.Kind(kind) == audit.KindAccess {
+	if audit.Kind(req.Kind) == audit.KindAccess {
 		res, err = s.cfg.Book.AccessStats(c.Request().Context(), f, groupBy)
 	} else {
 		res, err = s.cfg.Book.Stats(c.Request().Context(), f, groupBy)
@@ -80,32 +55,11 @@ func (s *Server) getStats(c echo.Context) error {
 	return c.JSON(http.StatusOK, StatsAnswer{Groups: res.Groups, Checkpoint: string(res.Head.Checkpoint), Scanned: Scanned{From: res.From, To: res.To}})
 }
 
-// parseFilter reads the filter parameters of DESIGN.md §6; a bad value is
-// a 400 naming its parameter.
-func parseFilter(c echo.Context) (audit.Filter, error) {
-	q := c.QueryParams()
-	f := audit.Filter{Operator: q.Get("operator"), Model: q.Get("model"), Action: q.Get("action"), Category: q.Get("category"),
-		Rule: q.Get("rule"), Flag: q.Get("flag"), Jurisdiction: q.Get("jurisdiction"), ContestStatus: q.Get("contest_status")}
-	switch f.ContestStatus {
-	case "", "open", "resolved", "overdue", "none":
-	default:
-		return f, fieldError("contest_status", fmt.Sprintf("contest_status is %q, want open, resolved, overdue or none", truncate(f.ContestStatus, 40)))
-	}
-	for _, p := range []struct {
-		name string
-		t    *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
-		if v := q.Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return f, fieldError(p.name, fmt.Sprintf("%s is %q, want an RFC 3339 time", p.name, truncate(v, 40)))
-			}
-			*p.t = t
-		}
-	}
-	if !f.From.IsZero() && !f.To.IsZero() && f.To.Before(f.From) {
-		return f, fieldError("to", fmt.Sprintf("to (%s) is before from (%s)", q.Get("to"), q.Get("from")))
-	}
+// filterOf is the audit filter of a checked request; audit's own checks
+// (Filter.Check) apply too, as a 400 naming the parameter.
+func filterOf(r *params.Request) (audit.Filter, error) {
+	f := audit.Filter{Operator: r.Operator, Model: r.Model, Action: r.Action, Category: r.Category, Rule: r.Rule,
+		Flag: r.Flag, Jurisdiction: r.Jurisdiction, ContestStatus: r.ContestStatus, From: r.From, To: r.To}
 	if err := f.Check(); err != nil {
 		return f, readError(err)
 	}

@@ -33,6 +33,11 @@ func TestWebPage(t *testing.T) {
 	}
 	s.receipt(receipt) // it verifies in Go
 	tampered := tamperEntry(t, receipt)
+	// the log grows past the receipt's checkpoint (size 2): the page tells
+	// the receipt's tree size from the log's size now
+	if code, b := s.do("POST", "/v1/decisions", auth.Producer, example(t, "decision-answered.json")); code != http.StatusCreated {
+		t.Fatalf("POST /v1/decisions: %d %s", code, b)
+	}
 
 	b := apitest.NewBrowser(t, 1280, 900)
 	b.Do(chromedp.Navigate(s.url + "/"))
@@ -61,7 +66,8 @@ func TestWebPage(t *testing.T) {
 	result := b.Text("#result")
 	for _, want := range []string{
 		"Verified", "Refused", "medical", "H-12", "dosage question matched the self-harm screen",
-		"A-03", "I can't help with dosage questions", "fja-default", "Logged at", "entry #1 (counting from 0), in a log of 2 entries",
+		"A-03", "I can't help with dosage questions", "fja-default", "Logged at", "entry #1 (counting from 0), in the receipt\u2019s checkpoint of 2 entries",
+		"covers the first 2 entries of the log", "the log now has 3 entries", "Log size now", "3 entries (as this server says)",
 	} {
 		if !strings.Contains(result, want) {
 			t.Errorf("verified result lacks %q:\n%s", want, result)

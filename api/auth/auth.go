@@ -33,6 +33,10 @@ const (
 
 var roles = []Role{Producer, Reviewer, Regulator, Operator}
 
+// Roles returns every role a tokens file may name, in the order of
+// DESIGN.md §7.
+func Roles() []Role { return slices.Clone(roles) }
+
 // Entry is one line of the tokens file.
 type Entry struct {
 	Name   string `json:"name"`
@@ -112,6 +116,10 @@ func (t *Tokens) Authenticate(token string) (Entry, bool) {
 	return t.entries[found], true
 }
 
+// Entries returns the configured entries (names, roles, hashes) in file
+// order, so that a server can say which tokens it loaded.
+func (t *Tokens) Entries() []Entry { return slices.Clone(t.entries) }
+
 // Len is the number of tokens configured.
 func (t *Tokens) Len() int { return len(t.entries) }
 
@@ -123,6 +131,11 @@ func NewToken(name string, role Role) (token string, e Entry, err error) {
 		return "", Entry{}, err
 	}
 	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, entryFor(name, role, token), nil
+}
+
+// entryFor is the tokens-file entry of token.
+func entryFor(name string, role Role, token string) Entry {
 	h := sha256.Sum256([]byte(token))
-	return token, Entry{Name: name, Role: role, SHA256: hex.EncodeToString(h[:])}, nil
+	return Entry{Name: name, Role: role, SHA256: hex.EncodeToString(h[:])}
 }

@@ -257,10 +257,20 @@ func (a *appender) run(cmd *cobra.Command, raws []json.RawMessage, progress bool
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	fmt.Fprintln(cmd.ErrOrStderr(), a.verifiedLine(len(items)-a.failed))
 	if a.failed > 0 {
 		return fmt.Errorf("%d of %d records failed", a.failed, len(items))
 	}
 	return nil
+}
+
+// verifiedLine says what was checked of the n receipts answered: with
+// --key, each one offline; without, nothing.
+func (a *appender) verifiedLine(n int) string {
+	if a.key == "" {
+		return fmt.Sprintf("%d receipts NOT verified (no --key): give --key VKEY to check each against the log's key", n)
+	}
+	return fmt.Sprintf("%d receipts verified offline with the key of %s: checkpoint signature, inclusion proof, and the logged entry is the record sent", n, a.origin)
 }
 
 func (a *appender) path() string {
@@ -535,12 +545,20 @@ type apiError struct {
 	Field   string `json:"field,omitempty"`
 }
 
+// Error says each thing once: the message (less a leading repeat of the
+// code in words, as in "not found: ..."), then the HTTP status, the code
+// and the field unless the message names it: "no contest con-1 (HTTP 404
+// not_found)".
 func (e *apiError) Error() string {
-	s := e.Code + ": " + e.Message
-	if e.Field != "" {
-		s += " (field " + e.Field + ")"
+	msg := strings.TrimPrefix(e.Message, strings.ReplaceAll(e.Code, "_", " ")+": ")
+	tag := e.Code
+	if e.Status != 0 {
+		tag = "HTTP " + strconv.Itoa(e.Status) + " " + tag
 	}
-	return s
+	if e.Field != "" && !strings.Contains(msg, e.Field) {
+		tag += ", field " + e.Field
+	}
+	return msg + " (" + tag + ")"
 }
 
 // apiClient talks to the ledger server: bearer token, bounded retries of

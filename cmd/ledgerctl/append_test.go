@@ -120,7 +120,7 @@ func TestAppendAndGet(t *testing.T) {
 	good := apitest.Example(t, "decision-answered.json")
 	good = bytes.Replace(good, []byte("dec-2026-11-27-000002"), []byte("dec-good-1"), 1)
 	code, out, _ = ctl(t, "", append(prod, "append", jsonLines(t, badDoc, good))...)
-	if code != 1 || !strings.Contains(out, "record 1  dec-bad-1  error: invalid_record") || !strings.Contains(out, "jurisdiction") ||
+	if code != 1 || !strings.Contains(out, "record 1  dec-bad-1  error: subject.jurisdiction: ") || !strings.Contains(out, "(HTTP 400 invalid_record)\n") ||
 		!strings.Contains(out, "dec-good-1  created") {
 		t.Fatalf("bad record: %d %q", code, out)
 	}

@@ -69,6 +69,15 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if len(fields) > 0 && !stats {
 				return usageErrorf("--group-by needs --stats")
 			}
+			if stats {
+				sp := qf.values()
+				if len(fields) > 0 {
+					sp.Set("group_by", strings.Join(fields, ","))
+				}
+				if err := checkStats(sp); err != nil {
+					return err
+				}
+			}
 			if limit < 1 || limit > 1000 {
 				return usageErrorf("--limit must be between 1 and 1000")
 			}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -41,13 +42,9 @@ func oneOf(v string, set []string) bool {
 	return false
 }
 
-// serverErr names the request and, for an answer of the server, its HTTP
-// status, error code and message.
+// serverErr names the request; an answer of the server says its message,
+// HTTP status and code itself (apiError).
 func serverErr(method, path string, err error) error {
-	var ae *apiError
-	if errors.As(err, &ae) && ae.Status != 0 {
-		return fmt.Errorf("%s %s: HTTP %d: %w", method, path, ae.Status, err)
-	}
 	return fmt.Errorf("%s %s: %w", method, path, err)
 }
 
@@ -200,10 +197,12 @@ hex digits. Filing the same contest again returns the first answer.
 
 With --key the contest receipt is verified offline, and its entry must be a
 contest record with that id naming the decision's entry (index and leaf hash)
-from --receipt. --out writes the contest receipt to FILE.
+from --receipt. The contest receipt is always written (mode 0600): to --out
+FILE, by default to <contest-id>.contest.json beside the decision receipt.
 
-Prints "contest ID filed against DECISION, due by T", or with --json the
-server's answer.
+Prints "contest ID filed against DECISION, due by T", where the contest
+receipt was written and what was verified (or that nothing was, without
+--key); with --json the server's answer.
 
   ledgerctl contest status ID (--contest-token T | --receipt DECISION_RECEIPT.json | --token BEARER)
 
@@ -285,8 +284,9 @@ shows a contest's status, deadline and resolution.`,
 			if res.ContestID != id {
 				return fmt.Errorf("POST %s: the server answered contest %q, filed %q", path, res.ContestID, id)
 			}
+			verified := notVerified("contest")
 			if key != "" {
-				r, _, err := verify.VerifyReceipt(res.Receipt, key, others...)
+				r, cp, err := verify.VerifyReceipt(res.Receipt, key, others...)
 				if err != nil {
 					return fmt.Errorf("the contest receipt does NOT verify: %w", err)
 				}
@@ -303,13 +303,18 @@ shows a contest's status, deadline and resolution.`,
 				if !sameInstant(c.DueBy, res.DueBy) {
 					return fmt.Errorf("the server says due by %q, the logged contest %q", res.DueBy, c.DueBy)
 				}
+				verified = fmt.Sprintf("verified offline with the key of %s: the contest receipt (entry %d in the tree of size %d), and its logged entry is contest %s against decision %s (entry %d), asking %s on %s grounds, due by %s",
+					cp.Origin, r.Index, cp.Size, id, d.DecisionID, d.Index, c.Remedy, c.Grounds.Category, c.DueBy)
 			}
 			again := ""
 			if code == http.StatusOK {
 				again = " (filed before)"
 			}
+			if out == "" {
+				out = filepath.Join(receiptDir(receipt), id+".contest.json")
+			}
 			return finishWrite(cmd, g, out, res.Receipt, ans,
-				fmt.Sprintf("contest %s filed against %s, due by %s%s", id, d.DecisionID, res.DueBy, again))
+				fmt.Sprintf("contest %s filed against %s, due by %s%s", id, d.DecisionID, res.DueBy, again), "contest", verified)
 		},
 	}
 	f := cmd.Flags()
@@ -319,7 +324,7 @@ shows a contest's status, deadline and resolution.`,
 	f.StringVar(&category, "category", "", "the kind of grounds, e.g. false-refusal")
 	f.StringVar(&remedy, "remedy", "", "the remedy asked for: reconsider, explain or correct")
 	f.StringVar(&id, "contest-id", "", "the contest `ID` (default con-<16 random hex digits>)")
-	f.StringVar(&out, "out", "", "write the contest receipt to `FILE`")
+	f.StringVar(&out, "out", "", "write the contest receipt to `FILE` (default: <contest-id>.contest.json beside the decision receipt)")
 	vo.register(cmd)
 	f.Lookup("key").Usage = "verify the contest receipt offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	cmd.AddCommand(newContestStatusCmd())
@@ -682,7 +687,7 @@ answer.`,
 	f.StringArrayVar(&ruleChanges, "rule-change", nil, "a constitution change the resolution led to, as `RULE_ID:CHANGE:VERSION` (CHANGE: add, amend or remove); repeatable")
 	f.BoolVar(&humanReviewed, "human-reviewed", false, "state that a person reviewed the contest (required: DSA Art. 20(6))")
 	f.StringVar(&file, "file", "", "read the resolution body from `FILE` (- for standard input)")
-	f.StringVar(&out, "out", "", "write the resolution receipt to `FILE`")
+	f.StringVar(&out, "out", "", "write the resolution receipt to `FILE` (default: <contest-id>.resolution.json in the current directory)")
 	vo.register(cmd)
 	f.Lookup("key").Usage = "verify the resolution receipt offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	return cmd
@@ -706,8 +711,9 @@ func postResolution(ctx context.Context, cmd *cobra.Command, g globalOptions, pa
 		return fmt.Errorf("POST %s: the server answered contest %q outcome %q, sent %q %q", path, res.ContestID, res.Outcome, id, sent.Outcome)
 	}
 	var index uint64
+	verified := notVerified("resolution")
 	if key != "" {
-		r, _, err := verify.VerifyReceipt(res.Receipt, key, others...)
+		r, cp, err := verify.VerifyReceipt(res.Receipt, key, others...)
 		if err != nil {
 			return fmt.Errorf("the resolution receipt does NOT verify: %w", err)
 		}
@@ -723,6 +729,8 @@ func postResolution(ctx context.Context, cmd *cobra.Command, g globalOptions, pa
 			return fmt.Errorf("the logged resolution (contest %q, outcome %q) is not the one sent", lb.ContestID, lb.Outcome)
 		}
 		index = r.Index
+		verified = fmt.Sprintf("verified offline with the key of %s: the resolution receipt (entry %d in the tree of size %d), and its logged entry is the resolution sent: contest %s, %s, human reviewed, %d rule changes",
+			cp.Origin, r.Index, cp.Size, id, lb.Outcome, len(lb.RuleChanges))
 	} else {
 		var ix struct {
 			Index uint64 `json:"index"`
@@ -734,20 +742,36 @@ func postResolution(ctx context.Context, cmd *cobra.Command, g globalOptions, pa
 	if code == http.StatusOK {
 		again = " (logged before)"
 	}
-	return finishWrite(cmd, g, out, res.Receipt, ans, fmt.Sprintf("contest %s resolved: %s (entry %d)%s", id, sent.Outcome, index, again))
+	if out == "" {
+		out = id + ".resolution.json"
+	}
+	return finishWrite(cmd, g, out, res.Receipt, ans, fmt.Sprintf("contest %s resolved: %s (entry %d)%s", id, sent.Outcome, index, again), "resolution", verified)
 }
 
-// finishWrite ends a contest or resolution: the receipt to --out if given,
-// then the server's answer (--json) or a one-line summary.
-func finishWrite(cmd *cobra.Command, g globalOptions, out string, receipt, ans []byte, summary string) error {
-	if out != "" {
-		if err := writeFileLine(out, receipt); err != nil {
-			return err
-		}
+// finishWrite ends a contest or resolution: the receipt, always, to out
+// (mode 0600, atomically), then the server's answer (--json) or the
+// summary, where the receipt went, and what was verified.
+func finishWrite(cmd *cobra.Command, g globalOptions, out string, receipt, ans []byte, summary, what, verified string) error {
+	if err := writeFileLine(out, receipt); err != nil {
+		return fmt.Errorf("the %s is logged, but writing its receipt to %s failed (GET it again from the server): %w", what, out, err)
 	}
 	if g.JSON {
 		return writeLine(cmd.OutOrStdout(), ans)
 	}
-	_, err := fmt.Fprintln(cmd.OutOrStdout(), summary)
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s\n%s receipt written to %s (mode 0600)\n%s\n", summary, what, out, verified)
 	return err
+}
+
+// notVerified is what a write without --key says it checked: nothing.
+func notVerified(what string) string {
+	return "the " + what + " receipt was NOT verified (no --key): check it with ledgerctl verify FILE --key VKEY"
+}
+
+// receiptDir is the directory of a receipt file; the current one for
+// standard input.
+func receiptDir(name string) string {
+	if name == "-" {
+		return "."
+	}
+	return filepath.Dir(name)
 }

@@ -63,15 +63,28 @@ func TestContestAndResolve(t *testing.T) {
 	code, out, _ := ctl(t, "", append(u, "contest", "--receipt", decReceipt, "--grounds-file", groundsFile, "--category", ex.Grounds.Category,
 		"--remedy", ex.Remedy, "--contest-id", ex.ContestID, "--key", s.VKey, "--out", conReceipt)...)
 	t.Setenv("LEDGER_TOKEN", "")
-	if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" filed against "+decID+", due by 20") {
+	if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" filed against "+decID+", due by 20") ||
+		!strings.Contains(out, "contest receipt written to "+conReceipt+" (mode 0600)\n") ||
+		!strings.Contains(out, "verified offline with the key of ") || !strings.Contains(out, "against decision "+decID) {
 		t.Fatalf("contest: %d %q", code, out)
 	}
 	if code, _, _ := ctl(t, "", "verify", conReceipt, "--key", s.VKey); code != 0 {
 		t.Fatal("the contest receipt does not verify")
 	}
-	// the same contest again: the first answer, exit 0
+	// the same contest again: the first answer, exit 0; without --out
+	// and --key, the receipt goes beside the decision receipt, and the
+	// output says nothing was verified
 	code, out, _ = ctl(t, "", append(u, "contest", "--receipt", decReceipt, "--grounds", ex.Grounds.Text, "--category", ex.Grounds.Category,
-		"--remedy", ex.Remedy, "--contest-id", ex.ContestID, "--key", s.VKey, "--json")...)
+		"--remedy", ex.Remedy, "--contest-id", ex.ContestID)...)
+	beside := filepath.Join(rdir, ex.ContestID+".contest.json")
+	if fi, err := os.Stat(beside); code != 0 || err != nil || fi.Mode().Perm() != 0o600 || !strings.Contains(out, "written to "+beside) || !strings.Contains(out, "NOT verified (no --key)") {
+		t.Fatalf("contest again without --out: %d %q; %s: %v", code, out, beside, err)
+	}
+	if code, _, _ := ctl(t, "", "verify", beside, "--key", s.VKey); code != 0 {
+		t.Fatal("the contest receipt written beside the decision receipt does not verify")
+	}
+	code, out, _ = ctl(t, "", append(u, "contest", "--receipt", decReceipt, "--grounds", ex.Grounds.Text, "--category", ex.Grounds.Category,
+		"--remedy", ex.Remedy, "--contest-id", ex.ContestID, "--key", s.VKey, "--json", "--out", filepath.Join(dir, "again.json"))...)
 	var filed struct {
 		ContestID string          `json:"contest_id"`
 		DueBy     string          `json:"due_by"`
@@ -115,7 +128,8 @@ func TestContestAndResolve(t *testing.T) {
 	}
 	resReceipt := filepath.Join(dir, "resolution.receipt.json")
 	code, out, _ = ctl(t, "", append(rev, append(resolve, "--human-reviewed", "--key", s.VKey, "--out", resReceipt)...)...)
-	if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" resolved: overturned (entry ") {
+	if code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" resolved: overturned (entry ") ||
+		!strings.Contains(out, "resolution receipt written to "+resReceipt) || !strings.Contains(out, "its logged entry is the resolution sent") {
 		t.Fatalf("resolve: %d %q", code, out)
 	}
 	if code, _, _ := ctl(t, "", "verify", resReceipt, "--key", s.VKey); code != 0 {
@@ -123,7 +137,7 @@ func TestContestAndResolve(t *testing.T) {
 	}
 	// the same resolution again: the first answer; a different one:
 	// contest_resolved
-	if code, out, _ := ctl(t, "", append(rev, append(resolve, "--human-reviewed", "--key", s.VKey)...)...); code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" resolved: overturned") {
+	if code, out, _ := ctl(t, "", append(rev, append(resolve, "--human-reviewed", "--key", s.VKey, "--out", filepath.Join(dir, "again.resolution.json"))...)...); code != 0 || !strings.HasPrefix(out, "contest "+ex.ContestID+" resolved: overturned") {
 		t.Fatalf("resolve again: %d %q", code, out)
 	}
 	code, _, errOut = ctl(t, "", append(rev, "resolve", ex.ContestID, "--outcome", "upheld", "--rationale", "Second thoughts.", "--human-reviewed")...)

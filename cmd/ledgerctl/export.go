@@ -77,6 +77,9 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 					e.params.Set(expFilterParam(name), v)
 				}
 			}
+			if _, err := paramsQuery(e.params); err != nil {
+				return err
+			}
 			if len(vo.keys) > 0 {
 				origin, key, others, err := vo.resolve()
 				if err != nil {
@@ -120,6 +123,7 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 	for _, name := range expFilterNames {
 		filters[name] = f.String(name, "", "only records with this "+expFilterParam(name))
 	}
+	f.Lookup("kind").Usage = "only records of this `kind`: decision, constitution, contest, resolution or access (default: every kind; name the file after what it holds)"
 	vo.register(cmd)
 	f.Lookup("key").Usage = "verify every checkpoint and proof with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	return cmd

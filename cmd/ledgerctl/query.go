@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fjaledger/fja/api/params"
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/recount"
 )
@@ -43,8 +44,8 @@ func (q *queryFilter) register(cmd *cobra.Command) {
 	f.StringVar(&q.to, "to", "", "records logged before `TIME` (RFC 3339, exclusive)")
 }
 
-// params checks the flags and returns them as query parameters.
-func (q *queryFilter) params() (url.Values, error) {
+// values are the filter flags given, as query parameters (unchecked).
+func (q *queryFilter) values() url.Values {
 	v := url.Values{}
 	for _, p := range []struct{ name, val string }{
 		{"kind", q.kind}, {"operator", q.operator}, {"model", q.model}, {"action", q.action}, {"category", q.category},
@@ -55,44 +56,48 @@ func (q *queryFilter) params() (url.Values, error) {
 			v.Set(p.name, p.val)
 		}
 	}
-	switch q.kind {
-	case "", "decision", "constitution", "contest", "resolution", "access":
-	default:
-		return nil, usageErrorf("--kind must be decision, constitution, contest, resolution or access, not %q", q.kind)
-	}
-	switch q.contestStatus {
-	case "", "open", "resolved", "overdue", "none":
-	default:
-		return nil, usageErrorf("--contest-status must be open, resolved, overdue or none, not %q", q.contestStatus)
-	}
-	from, to, err := q.times()
-	if err != nil {
+	return v
+}
+
+// params checks the flags as GET /v1/query checks its parameters (package
+// params, the server's own definition) and returns them as query
+// parameters: a typo is refused before any request is sent.
+func (q *queryFilter) params() (url.Values, error) {
+	v := q.values()
+	if _, err := paramsQuery(v); err != nil {
 		return nil, err
-	}
-	if !from.IsZero() && !to.IsZero() && to.Before(from) {
-		return nil, usageErrorf("--to is before --from")
 	}
 	return v, nil
 }
 
-func (q *queryFilter) times() (from, to time.Time, err error) {
-	for _, p := range []struct {
-		name, val string
-		t         *time.Time
-	}{{"--from", q.from, &from}, {"--to", q.to, &to}} {
-		if p.val == "" {
-			continue
-		}
-		if *p.t, err = time.Parse(time.RFC3339Nano, p.val); err != nil {
-			return from, to, usageErrorf("%s %q is not an RFC 3339 time (e.g. 2026-11-27T00:00:00Z)", p.name, p.val)
-		}
+// checkStats checks v as GET /v1/stats checks its parameters.
+func checkStats(v url.Values) error {
+	if _, err := params.ParseStats(v); err != nil {
+		return flagError(err)
 	}
-	return from, to, nil
+	return nil
+}
+
+// flagError is the usage error of a parameter params refused, naming the
+// flag that sets it (--contest-status for contest_status).
+func flagError(err error) error {
+	var pe *params.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	return usageErrorf("--%s: %s", strings.ReplaceAll(pe.Param, "_", "-"), pe.Message)
+}
+
+// times is --from and --to, parsed (checked by params).
+func (q *queryFilter) times() (from, to time.Time) {
+	from, _ = time.Parse(time.RFC3339Nano, q.from)
+	to, _ = time.Parse(time.RFC3339Nano, q.to)
+	return from, to
 }
 
 // recount is the filter for verify/recount.
 func (q *queryFilter) recount() recount.Filter {
-	from, to, _ := q.times()
+	from, to := q.times()
 	return recount.Filter{Kind: q.kind, Operator: q.operator, Model: q.model, Action: q.action, Category: q.category,
 		Rule: q.rule, Flag: q.flag, Jurisdiction: q.jurisdiction, ContestStatus: q.contestStatus, From: from, To: to}
 }
@@ -262,14 +267,14 @@ To check that nothing was left out, use 'ledgerctl audit-query'.`,
 			if err != nil {
 				return err
 			}
-			if limit < 0 || limit > 1000 {
-				return usageErrorf("--limit must be between 1 and 1000")
-			}
-			if limit > 0 {
+			if cmd.Flags().Changed("limit") {
 				params.Set("limit", strconv.Itoa(limit))
 			}
 			if cursor != "" {
 				params.Set("cursor", cursor)
+			}
+			if _, err := paramsQuery(params); err != nil {
+				return err
 			}
 			g := globals(cmd)
 			var chk *answerChecker
@@ -288,7 +293,7 @@ To check that nothing was left out, use 'ledgerctl audit-query'.`,
 	}
 	qf.register(cmd)
 	f := cmd.Flags()
-	f.IntVar(&limit, "limit", 0, "at most `N` records per page (1..1000; server default 100)")
+	f.IntVar(&limit, "limit", params.DefaultLimit, "at most `N` records per page (1..1000)")
 	f.BoolVar(&all, "all", false, "fetch every page (follow next_cursor)")
 	f.StringVar(&cursor, "cursor", "", "resume from this next_cursor `value`")
 	vo.register(cmd)
@@ -451,31 +456,25 @@ func fetchStats(ctx context.Context, c *apiClient, params url.Values) (*statsAns
 	return &a, body, nil
 }
 
-// parseGroupBy checks --group-by and returns the fields in order, each
-// once: those of recount.GroupFields, or with --kind access those of
-// recount.AccessGroupFields; at most recount.MaxGroupBy.
+// parseGroupBy checks --group-by as GET /v1/stats checks group_by (with
+// --kind access, the fields of access statistics) and returns the fields
+// in order; spaces around a field are dropped.
 func parseGroupBy(kind, s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
 	}
-	fields := recount.GroupFields
-	if kind == "access" {
-		fields = recount.AccessGroupFields
-	}
-	var out []string
+	var fields []string
 	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if !slices.Contains(fields, f) {
-			return nil, usageErrorf("--group-by %q: want a comma-separated list of %s", f, strings.Join(fields, ", "))
-		}
-		if !slices.Contains(out, f) {
-			out = append(out, f)
-		}
+		fields = append(fields, strings.TrimSpace(f))
 	}
-	if len(out) > recount.MaxGroupBy {
-		return nil, usageErrorf("--group-by names %d fields, want at most %d", len(out), recount.MaxGroupBy)
+	v := url.Values{"group_by": {strings.Join(fields, ",")}}
+	if kind != "" {
+		v.Set("kind", kind)
 	}
-	return out, nil
+	if err := checkStats(v); err != nil {
+		return nil, err
+	}
+	return fields, nil
 }
 
 func newStatsCmd() *cobra.Command {
@@ -499,16 +498,16 @@ With --key the answer's checkpoint is verified with the log's key. To
 recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			params, err := qf.params()
-			if err != nil {
-				return err
-			}
+			params := qf.values()
 			fields, err := parseGroupBy(qf.kind, groupBy)
 			if err != nil {
 				return err
 			}
 			if len(fields) > 0 {
 				params.Set("group_by", strings.Join(fields, ","))
+			}
+			if err := checkStats(params); err != nil {
+				return err
 			}
 			g := globals(cmd)
 			ans, body, err := fetchStats(cmd.Context(), newAPIClient(g), params)
@@ -611,4 +610,13 @@ func printGroups(w io.Writer, fields []string, groups []recount.Group, access bo
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\n", g.Count, g.Contests, g.Overturned, g.Overdue)
 	}
 	_ = tw.Flush()
+}
+
+// paramsQuery checks v as GET /v1/query checks its parameters.
+func paramsQuery(v url.Values) (*params.Request, error) {
+	r, err := params.ParseQuery(v)
+	if err != nil {
+		return nil, flagError(err)
+	}
+	return r, nil
 }

@@ -137,6 +137,8 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := string(b)
+	// the rows, less the column names narrow screens show in each cell
+	rowsHTML := regexp.MustCompile(` data-label="[^"]*"`).ReplaceAllString(html, "")
 	for _, want := range []string{
 		`<span class="mono" id="scanned">[1, 11)</span>`,
 		`tree size <span class="mono cp-size">11</span>`,
@@ -161,7 +163,7 @@ func TestReport(t *testing.T) {
 		// the text alternative of a chart
 		"medical: 66.7% (2 of 3)",
 	} {
-		if !strings.Contains(html, want) {
+		if !strings.Contains(rowsHTML, want) {
 			t.Errorf("the report lacks %q", want)
 		}
 	}
@@ -241,12 +243,30 @@ func TestReport(t *testing.T) {
 	if w := br.Eval(`String(document.documentElement.scrollWidth)`); w != "390" {
 		t.Errorf("at 390px the page is %spx wide", w)
 	}
+	// every table fits its region at any width from 360px: no column is
+	// cut off or hidden behind a scroll bar
+	for _, w := range []int64{360, 390, 600, 800, 1100} {
+		br.Do(chromedp.EmulateViewport(w, 900))
+		var clipped []string
+		br.EvalJSON(`Array.from(document.querySelectorAll('table')).filter(t => {
+			const r = t.parentElement; return r.scrollWidth > r.clientWidth + 1 || t.getBoundingClientRect().right > document.documentElement.clientWidth + 1;
+		}).map(t => t.caption.textContent)`, &clipped)
+		if len(clipped) > 0 {
+			t.Errorf("at %dpx these tables do not fit: %q", w, clipped)
+		}
+		var labels int
+		br.EvalJSON(`document.querySelectorAll('td[data-label=""]').length`, &labels)
+		if labels != 0 {
+			t.Errorf("%d cells without their column name", labels)
+		}
+	}
+	br.Do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
 	br.Screenshot("report-390px.png")
 	br.NoConsoleErrors()
 
 	// --out - and no --key: the same numbers, "not verified"
 	code, stdout, _ = ctl(t, "", f.args(f.s.URL, auth.Regulator, "report", "--from", f.from, "--to", f.to, "--out", "-")...)
-	if code != 0 || !strings.Contains(stdout, rptHTMLRow("medical", "2", "3", "66.7%")) || !strings.Contains(stdout, "signature not verified") {
+	if code != 0 || !strings.Contains(regexp.MustCompile(` data-label="[^"]*"`).ReplaceAllString(stdout, ""), rptHTMLRow("medical", "2", "3", "66.7%")) || !strings.Contains(stdout, "signature not verified") {
 		t.Errorf("report --out -: %d", code)
 	}
 	// a wrong key, a producer token, bad windows
@@ -304,7 +324,7 @@ func TestReportLogGrows(t *testing.T) {
 		t.Fatalf("report: %d", code)
 	}
 	b, _ := os.ReadFile(out)
-	html := string(b)
+	html := regexp.MustCompile(` data-label="[^"]*"`).ReplaceAllString(string(b), "") // less the column names of narrow screens
 	for _, want := range []string{`id="checkpoint-changed"`, "The log grew while this report was made", "each consistent with the one before",
 		`tree size <span class="mono cp-size">11</span>`, `tree size <span class="mono cp-size">12</span>`, `id="scanned">[1, 11)`,
 		rptHTMLRow("medical", "2", "3", "66.7%")} {

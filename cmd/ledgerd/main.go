@@ -1,9 +1,13 @@
 // Command ledgerd runs the FJA Ledger server (DESIGN.md §7).
 //
 // With no flags it runs in development mode: an embedded Badger store in
-// ./data, a development signing key and producer token created there on
-// first start, listening on 127.0.0.1:8080. It prints the verifier key, the
-// token and the URL.
+// ./data, a development signing key and one development token per role
+// (producer, reviewer, regulator, operator) created there on first start
+// and kept (mode 0600), listening on 127.0.0.1:8080. It prints the URL,
+// the verifier key and one export line a shell can paste (LEDGER_URL,
+// LEDGER_TOKEN, REVIEWER_TOKEN, REGULATOR_TOKEN, OPERATOR_TOKEN, VKEY),
+// which the README's journeys use. With any tokens file, it logs the name
+// and role of every token loaded.
 //
 // Production mode is explicit: with --key, no development token is ever
 // created or printed; without --tokens the server then starts with no
@@ -92,7 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "`address` to serve HTTP on")
 	fs.Var(&o.keys, "key", "checkpoint signing key: a note private key `file` from 'ledgerctl keygen' (Ed25519, required first),\nor a sigstore KMS reference (ECDSA P-256, adds a second signature); repeatable.\nWithout --key, a development key is created in the data directory")
 	fs.StringVar(&o.origin, "origin", "", "checkpoint `origin` (default: the key file's name; in development mode "+devOrigin+")")
-	fs.StringVar(&o.tokens, "tokens", "", "bearer tokens `file` (JSON; see DESIGN.md §7). Without it: in development mode (no --key) a development\nproducer token is created in the data directory and printed; with --key the server starts with NO tokens\n(writes and restricted routes answer 401; a warning is logged) and never creates a development token")
+	fs.StringVar(&o.tokens, "tokens", "", "bearer tokens `file` (JSON; see DESIGN.md §7). Without it: in development mode (no --key) a development\ntoken per role is created in the data directory and printed as an export line; with --key the server starts with NO tokens\n(writes and restricted routes answer 401; a warning is logged) and never creates a development token")
 	fs.StringVar(&o.witnessPolicy, "witness-policy", "", "C2SP witness policy `file`: each new checkpoint is sent to its witnesses (C2SP tlog-witness add-checkpoint);\nGET /checkpoint and receipts then carry their cosignatures. Published at /v1/log for clients to check")
 	fs.StringVar(&o.witnessMode, "witness-mode", "open", "with --witness-policy: `open` (fail-open: serve the log-signed checkpoint, and receipts against it, until one satisfies the policy)\nor closed (fail-closed: appends answer only once a checkpoint satisfying the policy covers them, else 503 after --witness-wait)")
 	fs.DurationVar(&o.witnessWait, "witness-wait", 10*time.Second, "with --witness-mode closed: how long an append waits for cosignatures before answering 503")

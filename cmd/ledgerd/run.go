@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -102,11 +101,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	origin := signers[0].Name()
 
-	// A development token exists only in development mode: with --key and
-	// no --tokens, the server starts with no tokens at all.
-	var devToken string
+	// Development tokens exist only in development mode (no --key, no
+	// --tokens): with --key and no --tokens, the server starts with none.
+	var devToks map[auth.Role]string
 	if o.tokens == "" && dev {
-		if devToken, o.tokens, err = devTokens(o.data); err != nil {
+		if devToks, o.tokens, err = auth.EnsureDev(o.data); err != nil {
 			return err
 		}
 	}
@@ -115,6 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if tokens, err = auth.Load(o.tokens); err != nil {
 			return err
 		}
+		logTokens(logger, o.tokens, tokens)
 	} else {
 		logger.Warn("no --tokens: the server has no bearer tokens, so no record can be written and every restricted route answers 401; " +
 			"create tokens (ledgerctl keygen, DESIGN.md §7) and pass --tokens FILE")
@@ -203,12 +203,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if tokens == nil {
 		fmt.Fprintf(stdout, "  tokens:   none (no --tokens: nothing can be written)\n")
 	}
-	if devToken != "" {
-		fmt.Fprintf(stdout, "  development producer token: %s\n", devToken)
-		fmt.Fprintf(stdout, "Try it (publish the example constitution first, then a decision):\n"+
-			"  curl -s -H 'Authorization: Bearer %s' --data-binary @../shared/examples/constitution.json %s/v1/constitutions\n"+
-			"  curl -s -H 'Authorization: Bearer %s' --data-binary @../shared/examples/decision-refused.json %s/v1/decisions\n",
-			devToken, url, devToken, url)
+	if devToks != nil {
+		printDev(stdout, url, vkeys[0], o.data, devToks)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -284,25 +280,60 @@ func devKey(dir, origin string) (string, error) {
 	return path, nil
 }
 
-// devTokens returns the development producer token and the tokens file in
-// dir, creating both on first start. The plain token is kept (mode 0600)
-// only so that development mode can print it on every start.
-func devTokens(dir string) (token, path string, err error) {
-	path = filepath.Join(dir, "dev-tokens.json")
-	tokPath := filepath.Join(dir, "dev-token")
-	if b, err := os.ReadFile(tokPath); err == nil {
-		return strings.TrimSpace(string(b)), path, nil
+// devEnv names the environment variable of each development token in
+// the export line development mode prints: LEDGER_TOKEN is what ledgerctl
+// and the README's curl lines use by default, the producer's.
+var devEnv = map[auth.Role]string{
+	auth.Producer:  "LEDGER_TOKEN",
+	auth.Reviewer:  "REVIEWER_TOKEN",
+	auth.Regulator: "REGULATOR_TOKEN",
+	auth.Operator:  "OPERATOR_TOKEN",
+}
+
+// printDev prints what a newcomer needs after the banner: the development
+// producer token, one export line a shell can paste (the URL, a token per
+// role, the vkey), and the README's first two curl lines, which use it.
+func printDev(w io.Writer, url, vkey, data string, toks map[auth.Role]string) {
+	fmt.Fprintf(w, "  development producer token: %s\n", toks[auth.Producer])
+	var names []string
+	for _, r := range auth.Roles() {
+		names = append(names, string(r))
 	}
-	token, e, err := auth.NewToken("dev-producer", auth.Producer)
-	if err != nil {
-		return "", "", err
+	fmt.Fprintf(w, "Development tokens, one per role (%s), are kept in %s (mode 0600).\n"+
+		"Paste this line into your shell (the README's commands use it):\n", strings.Join(names, ", "), data)
+	line := "export LEDGER_URL=" + shellQuote(url)
+	for _, r := range auth.Roles() {
+		line += " " + devEnv[r] + "=" + shellQuote(toks[r])
 	}
-	b, _ := json.MarshalIndent([]auth.Entry{e}, "", "  ")
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
-		return "", "", err
+	fmt.Fprintln(w, line+" VKEY="+shellQuote(vkey))
+	fmt.Fprintf(w, "Try it (publish the example constitution first, then a decision):\n%s\n%s\n", curlConstitution, curlDecision)
+}
+
+// The README's first two commands, printed as they are written there.
+const (
+	curlConstitution = `curl -s -H "Authorization: Bearer $LEDGER_TOKEN" --data-binary @../shared/examples/constitution.json "$LEDGER_URL/v1/constitutions"`
+	curlDecision     = `curl -s -H "Authorization: Bearer $LEDGER_TOKEN" --data-binary @../shared/examples/decision-refused.json "$LEDGER_URL/v1/decisions" > receipt.json`
+)
+
+// shellQuote quotes s for a POSIX shell, unless every byte of it is safe
+// bare.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, c := range s {
+		safe = safe && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("+-./:=@_,%", c))
 	}
-	if err := os.WriteFile(tokPath, []byte(token+"\n"), 0o600); err != nil {
-		return "", "", err
+	if safe {
+		return s
 	}
-	return token, path, nil
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// logTokens logs the name and role of every token loaded from path, so
+// that an operator sees which roles the server can serve.
+func logTokens(logger *slog.Logger, path string, t *auth.Tokens) {
+	var list []string
+	for _, e := range t.Entries() {
+		list = append(list, e.Name+" ("+string(e.Role)+")")
+	}
+	logger.Info("bearer tokens loaded", "file", path, "count", t.Len(), "tokens", strings.Join(list, ", "))
 }

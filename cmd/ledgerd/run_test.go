@@ -70,11 +70,35 @@ func field(t *testing.T, banner, name string) string {
 
 func TestDevelopmentMode(t *testing.T) {
 	dir := t.TempDir()
-	banner, stop := startDaemon(t, "development producer token", "--data", dir, "--listen", "127.0.0.1:0")
+	var logs lockedBuffer
+	banner, stop := startDaemonTo(t, &logs, "export ", "--data", dir, "--listen", "127.0.0.1:0")
 	url := regexp.MustCompile(`http://\S+`).FindString(banner)
 	vkey := field(t, banner, "vkey")
 	if !strings.Contains(banner, "development producer token:") {
 		t.Fatalf("no development token printed:\n%s", banner)
+	}
+	// One export line: the URL, a token per role that authenticates with
+	// that role, and the vkey.
+	m := regexp.MustCompile(`(?m)^export LEDGER_URL=(\S+) LEDGER_TOKEN=(\S+) REVIEWER_TOKEN=(\S+) REGULATOR_TOKEN=(\S+) OPERATOR_TOKEN=(\S+) VKEY=(\S+)$`).FindStringSubmatch(banner)
+	if m == nil || m[1] != url || m[6] != vkey {
+		t.Fatalf("no export line of the URL %s, the tokens and the vkey %s:\n%s", url, vkey, banner)
+	}
+	for i, want := range map[int]int{2: http.StatusForbidden, 3: http.StatusForbidden, 4: http.StatusOK, 5: http.StatusForbidden} {
+		req, _ := http.NewRequest("GET", url+"/v1/stats", nil)
+		req.Header.Set("Authorization", "Bearer "+m[i])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET /v1/stats with exported token %d: %d, want %d (only the regulator's answers)", i-1, resp.StatusCode, want)
+		}
+	}
+	for _, role := range []string{"dev-producer (producer)", "dev-reviewer (reviewer)", "dev-regulator (regulator)", "dev-operator (operator)"} {
+		if !strings.Contains(logs.String(), role) {
+			t.Errorf("the log does not name the token %s it loaded:\n%s", role, logs.String())
+		}
 	}
 	resp, err := http.Get(url + "/checkpoint")
 	if err != nil {

@@ -138,6 +138,19 @@
     return h('a', { href: url, download: name }, label);
   }
 
+  // currentSize is the log's tree size now, as GET /v1/log says, or null
+  // when the server does not answer.
+  async function currentSize() {
+    try {
+      const r = await fetch('/v1/log', { headers: { Accept: 'application/json' } });
+      if (!r.ok) return null;
+      const info = await r.json();
+      return typeof info.tree_size === 'number' ? info.tree_size : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   // ---- the verifier key --------------------------------------------------
 
   async function loadKey() {
@@ -194,9 +207,15 @@
     btn.disabled = false;
     const env = res.entry !== undefined ? parseEntry(res.entry) : null;
     if (res.ok) {
+      // The receipt's tree size is the log's size when the receipt was
+      // made; the log has grown since. Its size now is what this server
+      // says (not verified here).
+      res.now = await currentSize();
       verdict.replaceChildren(banner('ok', '\u2714 Verified: this receipt is in the log',
-        h('p', {}, 'It is entry #' + res.index + ' of the log ' + res.origin + ', whose ' + res.size +
-          ' entries are signed with the key above. The log cannot remove or change it without being caught.')));
+        h('p', {}, 'It is entry #' + res.index + ' of the log ' + res.origin + '. The receipt\u2019s checkpoint, signed with the key above, ' +
+          'covers the first ' + res.size + ' entries of the log: its size when the receipt was made. ' +
+          (res.now !== null ? 'This server says the log now has ' + res.now + ' entries. ' : '') +
+          'The log cannot remove or change the entry without being caught.')));
     } else {
       verdict.replaceChildren(banner('bad', '\u2718 Not verified: do not rely on this receipt',
         h('p', {}, 'Reason: ', h('code', {}, res.error)),
@@ -282,7 +301,8 @@
     out.append(facts([
       ['Logged at', when(env.logged_at)],
       ['Position', 'entry #' + res.index + ' (counting from 0)' +
-        (res.ok ? ', in a log of ' + res.size + ' entries' : ', not verified')],
+        (res.ok ? ', in the receipt\u2019s checkpoint of ' + res.size + ' entries' : ', not verified')],
+      ['Log size now', res.ok && res.now !== null && res.now !== undefined ? res.now + ' entries (as this server says)' : ''],
       ['Log', h('span', { class: 'mono' }, res.origin)],
       ['Log state (root hash)', res.root && h('span', { class: 'mono' }, res.root)],
     ]));
