@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"log/slog"
 	"strings"
 	"sync"
@@ -96,6 +97,10 @@ type Book struct {
 	// (one open contest per decision, one resolution per contest) read the
 	// log's state. Contests are rare next to decisions.
 	contestMu sync.Mutex
+
+	// secretMACs are HMAC-SHA256 hashes keyed with cfg.Secret, reset
+	// after each use (keying one costs two SHA-256 blocks and two hashes).
+	secretMACs sync.Pool
 }
 
 // Index key prefixes kept beside the log (ledger.KV), all written in the
@@ -225,17 +230,29 @@ func recordKey(kind Kind, id string) string { return string(kind) + "/" + id }
 // however formatted, has the same digest, and the digest reveals nothing
 // of private content to anyone without the key.
 func mac(key []byte, canonicalParts ...[]byte) []byte {
-	m := hmac.New(sha256.New, key)
+	return macWith(hmac.New(sha256.New, key), canonicalParts)
+}
+
+func macWith(m hash.Hash, canonicalParts [][]byte) []byte {
 	for _, c := range canonicalParts {
 		m.Write(c)
 		m.Write([]byte{0})
 	}
-	return m.Sum(nil)
+	return m.Sum(make([]byte, 0, sha256.Size))
 }
 
 // digest is the m/ value of a request without private content: keyed
-// with the server secret.
-func (b *Book) digest(parts ...[]byte) []byte { return mac(b.cfg.Secret, parts...) }
+// with the server secret (mac(b.cfg.Secret, parts...)).
+func (b *Book) digest(parts ...[]byte) []byte {
+	m, _ := b.secretMACs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, b.cfg.Secret)
+	}
+	d := macWith(m, parts)
+	m.Reset()
+	b.secretMACs.Put(m)
+	return d
+}
 
 // vaultDigest is the m/ value of a request whose private content is sealed
 // under key, kept in vault slot s: it dies with the key.
@@ -334,7 +351,8 @@ type pendingRecord struct {
 	// under the server secret).
 	parts  [][]byte
 	digest []byte
-	extra  []ledger.KV // written with the entry
+	extra  []ledger.KV   // written with the entry
+	probe  *ledger.Probe // the record key looked up already (nil: not yet)
 	// index returns the query index keys of the record once it has its
 	// index and log time (nil: none).
 	index func(idx uint64, loggedAt time.Time) []ledger.KV
@@ -353,7 +371,7 @@ func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(lo
 	if r.digest != nil {
 		extra = append([]ledger.KV{{Key: []byte(prefixDigest + key), Value: r.digest}}, r.extra...)
 	}
-	ack, err := b.cfg.Log.AppendStamped(ctx, []byte(key), func(idx uint64, t time.Time) ([]byte, []ledger.KV, error) {
+	stamp := func(idx uint64, t time.Time) ([]byte, []ledger.KV, error) {
 		body, err := body(t)
 		if err != nil {
 			return nil, nil, err
@@ -363,7 +381,14 @@ func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(lo
 			kvs = append(kvs[:len(kvs):len(kvs)], r.index(idx, t)...)
 		}
 		return EnvelopeBytes(r.kind, t, body), kvs, nil
-	})
+	}
+	var ack *ledger.Ack
+	var err error
+	if r.probe != nil {
+		ack, err = b.cfg.Log.AppendProbed(ctx, r.probe, stamp)
+	} else {
+		ack, err = b.cfg.Log.AppendStamped(ctx, []byte(key), stamp)
+	}
 	if err != nil {
 		return nil, err
 	}

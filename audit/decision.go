@@ -41,12 +41,14 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 		return nil, err
 	}
 	key := recordKey(KindDecision, d.DecisionID)
-	if _, found, err := b.cfg.Log.LookupKey([]byte(key)); err != nil {
+	probe, err := b.cfg.Log.Probe([]byte(key))
+	if err != nil {
 		return nil, err
-	} else if found {
+	}
+	if probe.Found {
 		// A resubmission: nothing new is sealed or made; the contest token
 		// is handed out again while its delivery window lasts.
-		out, err := b.appendRecord(ctx, &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts})
+		out, err := b.appendRecord(ctx, &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts, probe: probe})
 		if err != nil {
 			return nil, err
 		}
@@ -54,7 +56,7 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 		return out, nil
 	}
 
-	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts}
+	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts, probe: probe}
 	content := sealedContent{}
 	if p := req.Private; p != nil {
 		for name, text := range map[string]*string{"request": p.Request, "response": p.Response} {

@@ -79,3 +79,18 @@ func TestPrivateJCS(t *testing.T) {
 func invalidUTF8(p *DecisionPrivate) bool {
 	return p.Request != nil && !utf8.ValidString(*p.Request) || p.Response != nil && !utf8.ValidString(*p.Response)
 }
+
+// TestDigestPooled: the server-secret digest, from pooled keyed hashes, is
+// the HMAC of the parts every time (a reused hash starts from its key).
+func TestDigestPooled(t *testing.T) {
+	b := &Book{cfg: Config{Secret: []byte("0123456789abcdef0123456789abcdef")}}
+	for i := range 5 {
+		parts := [][]byte{[]byte(fmt.Sprintf("record %d", i)), []byte("private")}
+		if got, want := b.digest(parts...), mac(b.cfg.Secret, parts...); !bytes.Equal(got, want) {
+			t.Fatalf("digest %d: %x, want %x", i, got, want)
+		}
+	}
+	if bytes.Equal(b.digest([]byte("a")), b.digest([]byte("b"))) {
+		t.Fatal("two parts, one digest")
+	}
+}

@@ -127,6 +127,7 @@ type request struct {
 	// The submitter's storage lookup of key, done before queueing to keep
 	// it off the sequencer: seen is the durable batch sequence number read
 	// before it; found and index its answer.
+	probe *Probe
 	seen  uint64
 	found bool
 	index uint64
@@ -383,6 +384,54 @@ func (l *Log) bounded(key []byte, stamp StampFunc) StampFunc {
 	}
 }
 
+// Probe is a dedup key looked up in storage ahead of its append
+// (Log.Probe), so that the append need not look it up again: Found and
+// Index say whether, and where, the key was durably logged when it was
+// looked up. Entries in flight then are not seen (the sequencer finds
+// them); entries made durable since are found by the sequencer too.
+type Probe struct {
+	key   []byte // with the 'k' prefix of stamped keys
+	seen  uint64 // the durable batch sequence number read before the lookup
+	Index uint64
+	Found bool
+}
+
+// Probe looks up the dedup key of a stamped append (AppendProbed) in
+// storage.
+func (l *Log) Probe(key []byte) (*Probe, error) {
+	if len(key) == 0 || len(key) > MaxKeySize {
+		return nil, fmt.Errorf("%w: dedup key of %d bytes, want 1..%d", ErrTooLarge, len(key), MaxKeySize)
+	}
+	p := &Probe{key: append([]byte{'k'}, key...)}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return nil, ErrClosed
+	}
+	if err := p.lookup(l); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// lookup fills p from storage; the caller holds l.mu (read), so that
+// Close cannot close the store meanwhile.
+func (p *Probe) lookup(l *Log) error {
+	p.seen = l.durableSeq.Load()
+	idx, found, err := l.store.Lookup(p.key)
+	if err != nil {
+		return fmt.Errorf("ledger: dedup lookup: %w", err)
+	}
+	p.Found, p.Index = found, idx
+	return nil
+}
+
+// AppendProbed is AppendStamped for a key looked up with Probe, which it
+// does not look up again.
+func (l *Log) AppendProbed(ctx context.Context, p *Probe, stamp StampFunc) (*Ack, error) {
+	return l.submit(ctx, &request{stamp: l.bounded(p.key, stamp), key: p.key, probe: p})
+}
+
 func (l *Log) submit(ctx context.Context, r *request) (*Ack, error) {
 	if err := l.failed(); err != nil {
 		return nil, err
@@ -393,14 +442,14 @@ func (l *Log) submit(ctx context.Context, r *request) (*Ack, error) {
 		l.mu.RUnlock()
 		return nil, ErrClosed
 	}
-	// Under the read lock, so that Close cannot close the store meanwhile.
-	r.seen = l.durableSeq.Load()
-	idx, found, err := l.store.Lookup(r.key)
-	if err != nil {
-		l.mu.RUnlock()
-		return nil, fmt.Errorf("ledger: dedup lookup: %w", err)
+	if r.probe == nil {
+		r.probe = &Probe{key: r.key}
+		if err := r.probe.lookup(l); err != nil {
+			l.mu.RUnlock()
+			return nil, err
+		}
 	}
-	r.found, r.index = found, idx
+	r.seen, r.found, r.index = r.probe.seen, r.probe.Found, r.probe.Index
 	select {
 	case l.reqs <- r:
 	default:

@@ -339,3 +339,39 @@ func TestPresync(t *testing.T) {
 		t.Fatalf("presync ran %d times for 3 batches", calls)
 	}
 }
+
+// TestProbe: a key probed before its append is not looked up again, and
+// a probe gone stale (the key was logged since) still deduplicates: the
+// sequencer finds the entry made durable after the probe.
+func TestProbe(t *testing.T) {
+	tl := newTestLog(t, nil)
+	ctx := context.Background()
+	stamp := func(data string) ledger.StampFunc {
+		return func(uint64, time.Time) ([]byte, []ledger.KV, error) { return []byte(data), nil, nil }
+	}
+	p, err := tl.Probe([]byte("a"))
+	if err != nil || p.Found {
+		t.Fatalf("probe of a new key: %+v, %v", p, err)
+	}
+	stale, _ := tl.Probe([]byte("a"))
+	first, err := tl.AppendProbed(ctx, p, stamp("first"))
+	if err != nil || first.Duplicate {
+		t.Fatalf("append of a probed new key: %+v, %v", first, err)
+	}
+	// many batches later, so that the key has left the sequencer's memory
+	for i := range 40 {
+		if _, err := tl.AppendStamped(ctx, []byte(fmt.Sprintf("pad-%d", i)), stamp(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, err := tl.AppendProbed(ctx, stale, stamp("second"))
+	if err != nil || !again.Duplicate || again.Index != first.Index || string(again.Entry) != "first" {
+		t.Fatalf("append with a stale probe: %+v, %v; want the first entry %d as a duplicate", again, err, first.Index)
+	}
+	if p, err := tl.Probe([]byte("a")); err != nil || !p.Found || p.Index != first.Index {
+		t.Fatalf("probe of a logged key: %+v, %v; want found at %d", p, err, first.Index)
+	}
+	if _, err := tl.Probe(nil); err == nil {
+		t.Fatal("probe of an empty key succeeded")
+	}
+}
