@@ -5,7 +5,7 @@ N       ?= 200000
 C       ?= 1024
 FUZZTIME ?= 10s
 
-.PHONY: run test bench scale scale-grow fuzz lint build soak
+.PHONY: run test bench bench-pairs scale scale-grow fuzz lint build soak
 
 ## run: the server on an embedded Badger store in ./data, with a development key and a token per role;
 ## ARGS passes flags to ledgerd (make run ARGS='--listen 127.0.0.1:9090')
@@ -58,6 +58,18 @@ bench:
 	  fi; \
 	  echo '# one run: the peer, the raw log and each decision kind over HTTP (bench-http.md; CPU per record includes the load generator'"'"'s own)'; \
 	  cat bench-http.md; exit $$rc
+
+## bench-pairs: PAIRS paired runs of the peer (Tessera POSIX) and the raw log, each pair back to back on
+## the same machine, one line per pair with both rates and their ratio (issue 10: >= 2x in each of 5 pairs)
+PAIRS ?= 5
+bench-pairs:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; $(GO) build -o $$tmp/ ./cmd/ledgerctl; \
+	  for i in $$(seq $(PAIRS)); do \
+	    (cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>/dev/null) >$$tmp/peer.json; \
+	    $$tmp/ledgerctl bench -n $(N) -c $(C) --size 1200 --compare $$tmp/peer.json >$$tmp/raw.json; \
+	    sed -n 's/.*"acked_per_sec":\([0-9.]*\).*"peer_published_per_sec":\([0-9.]*\).*"ratio":\([0-9.]*\).*/\1 \2 \3/p' $$tmp/raw.json | \
+	      awk -v i=$$i '{printf "pair %d: raw log %.0f/s, peer %.0f/s, ratio %.2fx\n", i, $$1, $$2, $$3}'; \
+	  done
 
 ## scale: query and stats over a seeded month of 1,000,000 decisions (kept in SCALE_DIR, generated once),
 ## then scale-grow
