@@ -73,6 +73,9 @@ func NewBrowser(t testing.TB, width, height int) *Browser {
 		chromedp.Flag("force-color-profile", "srgb"),
 		chromedp.Flag("lang", "en-US"),
 		chromedp.UserDataDir(t.TempDir()),
+		// Chromium's singleton socket directory too, so that nothing of
+		// the browser outlives the test
+		chromedp.Env("TMPDIR="+t.TempDir()),
 		chromedp.WindowSize(width, height),
 	)
 	ctx, cancel := chromedp.NewContext(actx)
