@@ -170,6 +170,9 @@ func Open(cfg Config) (*Book, error) {
 	if err := b.checkVault(); err != nil {
 		return nil, err
 	}
+	if err := checkIndexFormat(cfg.Index, cfg.Log.Head().Size); err != nil {
+		return nil, err
+	}
 	var perr error
 	err := cfg.Index.Scan(context.Background(), []byte(prefixConstitution), nil, func(k, v []byte) bool {
 		var ids []string

@@ -32,6 +32,35 @@ const (
 	prefixContestFacts = "cs/"
 )
 
+// The index format: written once to a new index (and by Reindex), so that
+// an index laid out by an earlier version (one key per posting and per
+// summary) is refused at Open, not read as malformed lists.
+const (
+	indexFormatKey = "meta/index-format"
+	indexFormat    = "lists-1"
+)
+
+// ErrIndexFormat is returned by Open for a log whose query indexes are not
+// in this version's format: Reindex (ledgerctl reindex) rebuilds them.
+var ErrIndexFormat = errors.New("audit: the query indexes are not in this version's format; stop the server and rebuild them with ledgerctl reindex --data DIR")
+
+// checkIndexFormat marks the index of an empty log with this version's
+// format, and refuses that of a log with entries unless it is so marked.
+func checkIndexFormat(index ledger.IndexStore, size uint64) error {
+	v, err := index.Get([]byte(indexFormatKey))
+	switch {
+	case err == nil && string(v) == indexFormat:
+		return nil
+	case err == nil:
+		return fmt.Errorf("%w (it is %q, this version reads %q)", ErrIndexFormat, v, indexFormat)
+	case !errors.Is(err, ledger.ErrNotFound):
+		return err
+	case size > 0:
+		return fmt.Errorf("%w (a log of %d entries whose index carries no format mark, from before %q)", ErrIndexFormat, size, indexFormat)
+	}
+	return index.Update([]ledger.KV{{Key: []byte(indexFormatKey), Value: []byte(indexFormat)}}, nil)
+}
+
 // Posting fields.
 const (
 	fieldKind         = 'k'

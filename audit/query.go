@@ -385,7 +385,10 @@ func Reindex(ctx context.Context, src IndexSource, size uint64, dst ledger.Index
 	if err != nil {
 		return err
 	}
-	return flush(size)
+	if err := flush(size); err != nil {
+		return err
+	}
+	return dst.Update([]ledger.KV{{Key: []byte(indexFormatKey), Value: []byte(indexFormat)}}, nil)
 }
 
 // IndexProblem is an index key or list item that does not say what the log
@@ -451,6 +454,10 @@ func CheckIndex(ctx context.Context, src IndexSource, size uint64, progress func
 		if p := checkKey(src, v.idx, []byte(k), v.val); p != nil {
 			problems = append(problems, *p)
 		}
+	}
+	if v, err := src.Get([]byte(indexFormatKey)); err != nil || string(v) != indexFormat {
+		problems = append(problems, IndexProblem{Key: []byte(indexFormatKey),
+			Detail: fmt.Sprintf("index format mark is %q (%v), want %q: reindex", v, err, indexFormat)})
 	}
 	slices.SortFunc(problems, func(a, b IndexProblem) int { return cmp.Compare(a.Index, b.Index) })
 	if progress != nil {
