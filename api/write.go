@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -140,7 +141,7 @@ func (s *Server) postDecision(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, status(a), appendReceiptJSON(nil, r), r)
+	return writeJSON(c, status(a), appendReceiptJSON(make([]byte, 0, 2*len(r.Entry)+4096), r), r)
 }
 
 // writeJSON answers code with body b, the encoding/json encoding of v
@@ -153,7 +154,11 @@ func writeJSON(c echo.Context, code int, b []byte, v any) error {
 			return c.JSON(code, v)
 		}
 	}
-	return c.JSONBlob(code, append(b, '\n'))
+	b = append(b, '\n')
+	// With its length stated the answer goes out as it is, not in chunks
+	// (net/http chunks what it cannot buffer whole: most receipts).
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
+	return c.JSONBlob(code, b)
 }
 
 // producerContext is the request context of an append, carrying the
