@@ -7,18 +7,21 @@
 // only the number of the next free slot.
 //
 // Contracts:
-//   - NewKey writes a fresh random key into the next free slot with one
-//     pwrite, without fsync, and returns the slot and the key. The key is
-//     durable once a Sync that started after NewKey returned has returned.
-//     The ledger runs Sync once per batch, before the batch's commit
+//   - NewKey makes a fresh random key for the next free slot and returns
+//     the slot and the key; the key is kept in memory (Key finds it) until
+//     the next Sync writes every key made since the last one with one
+//     pwrite (slots are consecutive) and fsyncs. The key is durable once a
+//     Sync that started after NewKey returned has returned. The ledger
+//     runs Sync once per batch, before the batch's commit
 //     (ledger.Config.Presync), so a record that needs a key is never
-//     committed before its key is durable: one fsync per batch, not per
-//     record.
-//   - Sync has group semantics: every write that completed before Sync was
-//     called is durable when it returns nil; concurrent calls share one
-//     fsync, and a call with nothing new to flush does none. A failed fsync
-//     leaves the file's state unknown, so it is sticky: every later
-//     NewKey, Destroy and Sync returns it (restart to recover).
+//     committed before its key is durable: one write and one fsync per
+//     batch, not per record.
+//   - Sync has group semantics: every key made and every write that
+//     completed before Sync was called is durable when it returns nil;
+//     concurrent calls share one fsync, and a call with nothing new to
+//     flush does none. A failed write or fsync leaves the file's state
+//     unknown, so it is sticky: every later NewKey, Destroy and Sync
+//     returns it (restart to recover).
 //   - Slots are handed out in increasing order and never reused while the
 //     vault runs; at Open the next slot is derived from the file size
 //     (rounded up to a whole slot). After a crash, keys written but never
@@ -50,6 +53,7 @@
 package vault
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -84,8 +88,15 @@ type Vault struct {
 	dir string
 	f   *os.File
 
-	mu   sync.Mutex // guards next
+	mu   sync.Mutex // guards next, pending and flushing
 	next Slot
+	// pending are the keys of slots [next-len(pending), next), made since
+	// the last flush; flushing those of the flush being written, from
+	// flushFrom on (Key reads both until they are in the file).
+	pending   []byte
+	flushing  []byte
+	flushFrom Slot
+	flushMu   sync.Mutex // serialises flushes: one is written before the next begins
 
 	// written counts writes to the key file that completed (NewKey,
 	// Destroy); Sync makes durable every write counted when it starts.
@@ -160,19 +171,64 @@ func (v *Vault) NewKey() (Slot, []byte, error) {
 	v.mu.Lock()
 	s := v.next
 	v.next++
+	v.pending = append(v.pending, key...)
 	v.mu.Unlock()
-	if _, err := v.f.WriteAt(key, int64(s)*KeySize); err != nil {
-		// The slot stays unused (or half written): an orphan.
-		return 0, nil, fmt.Errorf("vault: write key slot %d: %w", s, err)
-	}
-	v.written.Add(1)
 	return s, key, nil
+}
+
+// flush writes the keys made so far (pending) into their slots with one
+// write, counted in written. A failed write stops the vault.
+func (v *Vault) flush() error {
+	v.flushMu.Lock()
+	defer v.flushMu.Unlock()
+	v.mu.Lock()
+	keys := v.pending
+	from := v.next - Slot(len(keys)/KeySize)
+	v.pending, v.flushing, v.flushFrom = nil, keys, from
+	v.mu.Unlock()
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := v.f.WriteAt(keys, int64(from)*KeySize)
+	if err != nil {
+		err = fmt.Errorf("vault: write key slots %d..%d failed, the vault is stopped (restart to recover): %w", from, from+Slot(len(keys)/KeySize)-1, err)
+		v.smu.Lock()
+		if v.failed == nil {
+			v.failed = err
+		}
+		v.smu.Unlock()
+	} else {
+		v.written.Add(1)
+	}
+	v.mu.Lock()
+	v.flushing = nil
+	v.mu.Unlock()
+	return err
+}
+
+// unwritten returns a copy of the key of slot s if it is made but not yet
+// in the file.
+func (v *Vault) unwritten(s Slot) ([]byte, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if n := Slot(len(v.pending) / KeySize); s < v.next && s >= v.next-n {
+		off := int(s-(v.next-n)) * KeySize
+		return bytes.Clone(v.pending[off : off+KeySize]), true
+	}
+	if n := Slot(len(v.flushing) / KeySize); s >= v.flushFrom && s < v.flushFrom+n {
+		off := int(s-v.flushFrom) * KeySize
+		return bytes.Clone(v.flushing[off : off+KeySize]), true
+	}
+	return nil, false
 }
 
 // Key returns the key in slot s, or ErrDestroyed if it was destroyed. A
 // slot beyond the end of the key file (a key lost, or a slot never handed
 // out) is an error that is not ErrDestroyed.
 func (v *Vault) Key(s Slot) ([]byte, error) {
+	if key, ok := v.unwritten(s); ok {
+		return key, nil
+	}
 	key := make([]byte, KeySize)
 	n, err := v.f.ReadAt(key, int64(s)*KeySize)
 	if n < KeySize {
@@ -197,6 +253,11 @@ func (v *Vault) Destroy(s Slot) error {
 	if err := v.stopped(); err != nil {
 		return err
 	}
+	// The key goes to its slot first (it may still be in memory), so that
+	// no later flush writes it back.
+	if err := v.flush(); err != nil {
+		return err
+	}
 	if _, err := v.f.WriteAt(make([]byte, KeySize), int64(s)*KeySize); err != nil {
 		return fmt.Errorf("vault: overwrite key slot %d: %w", s, err)
 	}
@@ -204,10 +265,17 @@ func (v *Vault) Destroy(s Slot) error {
 	return v.Sync()
 }
 
-// Sync makes every write that completed before it was called durable: one
-// fsync of the key file, shared with concurrent callers, none when nothing
-// was written since the last one.
+// Sync makes every key made and every write completed before it was
+// called durable: one write of the keys made since the last flush, then
+// one fsync of the key file, shared with concurrent callers, none when
+// nothing was written since the last one.
 func (v *Vault) Sync() error {
+	if err := v.stopped(); err != nil {
+		return err
+	}
+	if err := v.flush(); err != nil {
+		return err
+	}
 	want := v.written.Load()
 	for {
 		v.smu.Lock()

@@ -29,7 +29,8 @@ func newKeyT(t *testing.T, v *Vault) (Slot, []byte) {
 }
 
 // TestSlots: keys take consecutive slots of 32 bytes in the key file, read
-// back by slot; nothing else is written.
+// back by slot; they are kept in memory until a Sync writes them all with
+// one write (and one fsync); nothing else is written.
 func TestSlots(t *testing.T) {
 	dir := t.TempDir()
 	v := openT(t, dir)
@@ -49,6 +50,22 @@ func TestSlots(t *testing.T) {
 	}
 	if _, err := v.Key(5); err == nil || errors.Is(err, ErrDestroyed) {
 		t.Fatalf("Key beyond the file: %v, want a missing-key error that is not ErrDestroyed", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, KeyFile)); err != nil || len(b) != 0 {
+		t.Fatalf("key file before a Sync: %d bytes, %v; want none written yet", len(b), err)
+	}
+	writes, fsyncs := v.written.Load(), v.fsyncs.Load()
+	if err := v.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if w, f := v.written.Load()-writes, v.fsyncs.Load()-fsyncs; w != 1 || f != 1 {
+		t.Fatalf("Sync of 5 new keys: %d writes and %d fsyncs, want 1 and 1", w, f)
+	}
+	for i, k := range keys { // now from the file
+		got, err := v.Key(Slot(i))
+		if err != nil || !bytes.Equal(got, k) {
+			t.Fatalf("Key(%d) after Sync = %x, %v; want %x", i, got, err, k)
+		}
 	}
 	b, err := os.ReadFile(filepath.Join(dir, KeyFile))
 	if err != nil {
@@ -366,4 +383,65 @@ func BenchmarkBatchOf256(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestDestroyUnwritten: a key destroyed before any Sync wrote it is gone
+// for good: Destroy writes it and then its zeros, so no later Sync puts it
+// back, and the key file never holds it afterwards.
+func TestDestroyUnwritten(t *testing.T) {
+	dir := t.TempDir()
+	v := openT(t, dir)
+	_, keep := newKeyT(t, v)
+	s, gone := newKeyT(t, v)
+	if err := v.Destroy(s); err != nil {
+		t.Fatal(err)
+	}
+	_, later := newKeyT(t, v)
+	if err := v.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Key(s); !errors.Is(err, ErrDestroyed) {
+		t.Fatalf("Key of the destroyed slot: %v, want ErrDestroyed", err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := bytes.Join([][]byte{keep, make([]byte, KeySize), later}, nil); !bytes.Equal(b, want) {
+		t.Fatalf("key file holds %x, want %x", b, want)
+	}
+	if bytes.Contains(b, gone) {
+		t.Fatal("the destroyed key is in the key file")
+	}
+}
+
+// TestKeyWhileFlushing: keys read while Syncs write them are always found
+// (from memory or from the file), never reported missing.
+func TestKeyWhileFlushing(t *testing.T) {
+	v := openT(t, t.TempDir())
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				if err := v.Sync(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	})
+	for range 2000 {
+		s, k := newKeyT(t, v)
+		got, err := v.Key(s)
+		if err != nil || !bytes.Equal(got, k) {
+			t.Errorf("Key(%d) = %x, %v; want %x", s, got, err, k)
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
 }
