@@ -137,9 +137,9 @@ func (c *Client) AppendBatch(ctx context.Context, reqs []json.RawMessage) ([]Bat
 func (c *Client) checkAppended(kind record.Kind, sent, receipt []byte, dup bool) (*Appended, error) {
 	a := &Appended{Raw: json.RawMessage(receipt), Duplicate: dup}
 	if !c.Verifies() {
-		r, err := verify.ParseReceipt(receipt)
+		r, err := unverified(receipt)
 		if err != nil {
-			return nil, &Error{Code: "bad_response", Message: "the answer is not a receipt: " + err.Error()}
+			return nil, err
 		}
 		a.Receipt = r
 		return a, nil
@@ -208,4 +208,14 @@ func member(body []byte, name string) (json.RawMessage, error) {
 		return nil, fmt.Errorf("no %q in the answer", name)
 	}
 	return v, nil
+}
+
+// unverified decodes a receipt leniently, requiring only its index: the
+// client was told not to check it.
+func unverified(receipt []byte) (*verify.Receipt, error) {
+	var r verify.Receipt
+	if _, err := member(receipt, "index"); err != nil || json.Unmarshal(receipt, &r) != nil {
+		return nil, &Error{Code: "bad_response", Message: "the receipt has no index: " + Clip(receipt)}
+	}
+	return &r, nil
 }

@@ -90,7 +90,7 @@ standard error for large ranges on a terminal, or with --progress.`,
 				return err
 			}
 			ctx := cmd.Context()
-			c := newAPIClient(g)
+			c := g.client()
 			f := qf.recount()
 
 			var (
@@ -140,7 +140,7 @@ standard error for large ranges on a terminal, or with --progress.`,
 				Slack:      slack,
 				Progress: func(done, total uint64) {
 					if bar == nil && (progress || (isTerminal(errw) && total >= auditBarMin)) {
-						bar = newAuditBar(errw, total)
+						bar = newBar(errw, int64(total), "audit-query", "entries")
 					}
 					if bar != nil {
 						_ = bar.Set64(int64(done))
@@ -172,19 +172,6 @@ standard error for large ranges on a terminal, or with --progress.`,
 	f.DurationVar(&slack, "slack", time.Minute, "clock difference tolerated for overdue contests")
 	vo.register(cmd)
 	return cmd
-}
-
-func newAuditBar(w io.Writer, total uint64) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(int64(total),
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("audit-query"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString("entries"),
-		progressbar.OptionShowIts(),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-	)
 }
 
 // errDiscrepancies is returned (exit status 1) after the report is printed.

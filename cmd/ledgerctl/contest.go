@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/verify"
 )
 
@@ -269,7 +270,7 @@ shows a contest's status, deadline and resolution.`,
 			g := globals(cmd)
 			g.Token = "" // the subject proves standing with the contest token alone
 			const path = "/v1/contests"
-			code, ans, err := newAPIClient(g).do(cmd.Context(), http.MethodPost, path, body, nil)
+			code, ans, err := g.client().Do(cmd.Context(), http.MethodPost, path, body, nil)
 			if err != nil {
 				return serverErr(http.MethodPost, path, err)
 			}
@@ -279,7 +280,7 @@ shows a contest's status, deadline and resolution.`,
 				DueBy     string          `json:"due_by"`
 			}
 			if err := json.Unmarshal(ans, &res); err != nil || len(res.Receipt) == 0 || string(res.Receipt) == "null" {
-				return fmt.Errorf("POST %s: the answer has no receipt: %s", path, clip(ans))
+				return fmt.Errorf("POST %s: the answer has no receipt: %s", path, client.Clip(ans))
 			}
 			if res.ContestID != id {
 				return fmt.Errorf("POST %s: the server answered contest %q, filed %q", path, res.ContestID, id)
@@ -410,7 +411,7 @@ answer unchanged.`,
 				}
 			}
 			path := "/v1/contests/" + url.PathEscape(id)
-			_, body, err := newAPIClient(g).do(cmd.Context(), http.MethodGet, path, nil, hdr)
+			_, body, err := g.client().Do(cmd.Context(), http.MethodGet, path, nil, hdr)
 			if err != nil {
 				return serverErr(http.MethodGet, path, err)
 			}
@@ -695,7 +696,7 @@ answer.`,
 
 func postResolution(ctx context.Context, cmd *cobra.Command, g globalOptions, path string, req []byte, id string, sent resolutionBody,
 	vo *verifyOptions, origin, key string, others []string, out string) error {
-	code, ans, err := newAPIClient(g).do(ctx, http.MethodPost, path, req, nil)
+	code, ans, err := g.client().Do(ctx, http.MethodPost, path, req, nil)
 	if err != nil {
 		return serverErr(http.MethodPost, path, err)
 	}
@@ -705,7 +706,7 @@ func postResolution(ctx context.Context, cmd *cobra.Command, g globalOptions, pa
 		Outcome   string          `json:"outcome"`
 	}
 	if err := json.Unmarshal(ans, &res); err != nil || len(res.Receipt) == 0 || string(res.Receipt) == "null" {
-		return fmt.Errorf("POST %s: the answer has no receipt: %s", path, clip(ans))
+		return fmt.Errorf("POST %s: the answer has no receipt: %s", path, client.Clip(ans))
 	}
 	if res.ContestID != id || res.Outcome != sent.Outcome {
 		return fmt.Errorf("POST %s: the server answered contest %q outcome %q, sent %q %q", path, res.ContestID, res.Outcome, id, sent.Outcome)

@@ -15,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/recount"
 )
@@ -70,7 +71,7 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 				return err
 			}
 			e := &expRunner{g: globals(cmd), from: fromT, to: toT, errw: cmd.ErrOrStderr(), progress: progress}
-			e.c = newAPIClient(e.g)
+			e.c = e.g.client()
 			e.params = url.Values{"from": {rptTime(fromT)}, "to": {rptTime(toT)}, "limit": {strconv.Itoa(expPageSize)}}
 			for _, name := range expFilterNames {
 				if v := *filters[name]; v != "" {
@@ -154,7 +155,7 @@ type expResult struct {
 }
 
 type expRunner struct {
-	c        *apiClient
+	c        *client.Client
 	g        globalOptions
 	keys     *rptKeys
 	params   url.Values
@@ -197,7 +198,7 @@ func (e *expRunner) run(ctx context.Context, w io.Writer) (*expResult, error) {
 			q.Set("cursor", cursor)
 		}
 		path := "/v1/query?" + q.Encode()
-		_, body, err := e.c.do(ctx, http.MethodGet, path, nil, nil)
+		_, body, err := e.c.Do(ctx, http.MethodGet, path, nil, nil)
 		if err != nil {
 			return nil, serverErr("GET", path, err)
 		}
@@ -217,16 +218,7 @@ func (e *expRunner) run(ctx context.Context, w io.Writer) (*expResult, error) {
 			res.Scanned = p.Scanned
 			next = p.Scanned.From
 			if e.progress || isTerminal(e.errw) {
-				bar = progressbar.NewOptions64(int64(p.Scanned.To-p.Scanned.From),
-					progressbar.OptionSetWriter(e.errw),
-					progressbar.OptionSetDescription("export"),
-					progressbar.OptionShowCount(),
-					progressbar.OptionSetItsString("entries"),
-					progressbar.OptionShowIts(),
-					progressbar.OptionThrottle(100*time.Millisecond),
-					progressbar.OptionSetWidth(30),
-					progressbar.OptionOnCompletion(func() { fmt.Fprintln(e.errw) }),
-				)
+				bar = newBar(e.errw, int64(p.Scanned.To-p.Scanned.From), "export", "entries")
 			}
 		} else if p.Scanned != res.Scanned {
 			return nil, fmt.Errorf("page %d covers entries [%d, %d), page 1 covered [%d, %d): the log grew inside the window; use a --to in the past",

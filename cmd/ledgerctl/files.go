@@ -2,9 +2,14 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 )
 
 // writeFileWith writes a file atomically and durably: through a temporary
@@ -69,4 +74,19 @@ func writeFile(name string, b []byte) error {
 		_, err := w.Write(b)
 		return err
 	})
+}
+
+// isTerminal reports whether w is a terminal (progress bars go only there
+// unless --progress).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// newBar is the progress bar of a long command: desc, a count of unit.
+func newBar(w io.Writer, total int64, desc, unit string) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(), progressbar.OptionSetItsString(unit), progressbar.OptionShowIts(),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetWidth(30),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
 }

@@ -11,12 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	fnote "github.com/transparency-dev/formats/note"
-	"golang.org/x/term"
 
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
@@ -67,7 +65,7 @@ stderr when it is a terminal, or with --progress.`,
 			if progress || isTerminal(errw) {
 				opts.Progress = func(done, total uint64) {
 					if bar == nil {
-						bar = newFsckBar(errw, total)
+						bar = newBar(errw, int64(total), "fsck", "entries")
 					}
 					_ = bar.Set64(int64(done))
 				}
@@ -122,24 +120,6 @@ func openStoreForFsck(dir string) (*badgerstore.Store, error) {
 		return nil, err
 	}
 	return st, nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-func newFsckBar(w io.Writer, total uint64) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(int64(total),
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("fsck"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString("entries"),
-		progressbar.OptionShowIts(),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-	)
 }
 
 // checkIndexes adds to rep the query index keys that disagree with the

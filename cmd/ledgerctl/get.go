@@ -74,13 +74,13 @@ the server's answer unchanged.`,
 				}
 				return verifyInclusionView(entry, leafHash, checkpoint, proof, idx, origin, key, others)
 			}
-			c := newAPIClient(g)
+			c := g.client()
 			ctx := cmd.Context()
 			w := cmd.OutOrStdout()
 
 			if cmd.Flags().Changed("index") {
 				path := fmt.Sprintf("/v1/entries/%d", index)
-				_, body, err := c.do(ctx, http.MethodGet, path, nil, nil)
+				_, body, err := c.Do(ctx, http.MethodGet, path, nil, nil)
 				if err != nil {
 					return fmt.Errorf("GET %s: %w", path, err)
 				}
@@ -109,7 +109,7 @@ the server's answer unchanged.`,
 			id := args[0]
 			if receipt {
 				path := "/v1/decisions/" + url.PathEscape(id) + "/receipt"
-				_, body, err := c.do(ctx, http.MethodGet, path, nil, nil)
+				_, body, err := c.Do(ctx, http.MethodGet, path, nil, nil)
 				if err != nil {
 					return fmt.Errorf("GET %s: %w", path, err)
 				}
@@ -139,7 +139,7 @@ the server's answer unchanged.`,
 				}
 				hdr.Set("X-Access-Purpose", purpose)
 			}
-			_, body, err := c.do(ctx, http.MethodGet, path, nil, hdr)
+			_, body, err := c.Do(ctx, http.MethodGet, path, nil, hdr)
 			if err != nil {
 				return fmt.Errorf("GET %s: %w", path, err)
 			}

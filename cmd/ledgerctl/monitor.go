@@ -228,8 +228,10 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 		if o.once {
 			return nil
 		}
-		if sleepCtx(ctx, o.interval) != nil {
+		select {
+		case <-ctx.Done():
 			return nil
+		case <-time.After(o.interval):
 		}
 	}
 }
@@ -248,16 +250,7 @@ func monitorRound(ctx context.Context, cmd *cobra.Command, o *monitorOptions, m 
 	var bar *progressbar.ProgressBar
 	m.Progress = func(done, total uint64) {
 		if bar == nil && total >= progressMin && (o.progress || isTerminal(errw)) {
-			bar = progressbar.NewOptions64(int64(total),
-				progressbar.OptionSetWriter(errw),
-				progressbar.OptionSetDescription("monitor"),
-				progressbar.OptionShowCount(),
-				progressbar.OptionSetItsString("entries"),
-				progressbar.OptionShowIts(),
-				progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionSetWidth(30),
-				progressbar.OptionOnCompletion(func() { fmt.Fprintln(errw) }),
-			)
+			bar = newBar(errw, int64(total), "monitor", "entries")
 		}
 		if bar != nil {
 			bar.Set64(int64(done))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/api/params"
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/recount"
@@ -176,13 +177,13 @@ type queryRun struct {
 // fetchQuery asks GET /v1/query, following next_cursor when all. With a
 // checker every page is verified; a failure is an error unless lenient, in
 // which case record failures are collected in proofErrs.
-func fetchQuery(ctx context.Context, c *apiClient, params url.Values, all bool, chk *answerChecker, lenient bool) (*queryRun, error) {
+func fetchQuery(ctx context.Context, c *client.Client, params url.Values, all bool, chk *answerChecker, lenient bool) (*queryRun, error) {
 	run := &queryRun{}
 	params = cloneValues(params)
 	seen := map[string]bool{}
 	for {
 		path := "/v1/query?" + params.Encode()
-		_, body, err := c.do(ctx, http.MethodGet, path, nil, nil)
+		_, body, err := c.Do(ctx, http.MethodGet, path, nil, nil)
 		if err != nil {
 			return nil, fmt.Errorf("GET %s: %w", path, err)
 		}
@@ -284,7 +285,7 @@ To check that nothing was left out, use 'ledgerctl audit-query'.`,
 					return err
 				}
 			}
-			run, err := fetchQuery(cmd.Context(), newAPIClient(g), params, all, chk, false)
+			run, err := fetchQuery(cmd.Context(), g.client(), params, all, chk, false)
 			if err != nil {
 				return err
 			}
@@ -443,9 +444,9 @@ type statsAnswer struct {
 	Scanned    recount.Range   `json:"scanned"`
 }
 
-func fetchStats(ctx context.Context, c *apiClient, params url.Values) (*statsAnswer, []byte, error) {
+func fetchStats(ctx context.Context, c *client.Client, params url.Values) (*statsAnswer, []byte, error) {
 	path := "/v1/stats?" + params.Encode()
-	_, body, err := c.do(ctx, http.MethodGet, path, nil, nil)
+	_, body, err := c.Do(ctx, http.MethodGet, path, nil, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("GET %s: %w", path, err)
 	}
@@ -510,7 +511,7 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 				return err
 			}
 			g := globals(cmd)
-			ans, body, err := fetchStats(cmd.Context(), newAPIClient(g), params)
+			ans, body, err := fetchStats(cmd.Context(), g.client(), params)
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/recount"
 )
@@ -72,7 +73,7 @@ different checkpoints are checked to be consistent (GET /v1/proofs/consistency).
 				keys = &rptKeys{origin: origin, key: key, others: others}
 			}
 			g := globals(cmd)
-			r := &rptBuilder{c: newAPIClient(g), g: g, keys: keys, from: fromT, to: toT}
+			r := &rptBuilder{c: g.client(), g: g, keys: keys, from: fromT, to: toT}
 			data, err := r.build(cmd.Context())
 			if err != nil {
 				return err
@@ -237,7 +238,7 @@ var (
 )
 
 type rptBuilder struct {
-	c        *apiClient
+	c        *client.Client
 	g        globalOptions
 	keys     *rptKeys
 	from, to time.Time
@@ -248,7 +249,7 @@ func (r *rptBuilder) fetch(ctx context.Context) (map[rptQuery]*rptStats, error) 
 	res := map[rptQuery]*rptStats{}
 	for _, q := range rptQueries {
 		path := "/v1/stats?" + q.values(r.from, r.to).Encode()
-		_, body, err := r.c.do(ctx, http.MethodGet, path, nil, nil)
+		_, body, err := r.c.Do(ctx, http.MethodGet, path, nil, nil)
 		if err != nil {
 			return nil, serverErr("GET", path, err)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/verify"
 )
 
@@ -29,6 +30,25 @@ func (o *verifyOptions) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&o.keys, "key", nil, "log verifier `key` (vkey text, or a file holding it); repeat for a second log key (required)")
 	cmd.Flags().StringVar(&o.origin, "origin", "", "expected checkpoint origin (default: the name of the first --key)")
 	cmd.Flags().StringVar(&o.policy, "witness-policy", "", "C2SP witness policy `file`: also require the checkpoint's witness cosignatures to satisfy it")
+}
+
+// client is an API client for the global flags that, when verifying,
+// verifies every receipt with the resolved --key (and the --origin if
+// given); it returns the origin receipts are checked against.
+func (o *verifyOptions) client(cmd *cobra.Command, verifying bool) (*client.Client, string, error) {
+	g := globals(cmd)
+	cfg := client.Config{URL: g.URL, Token: g.Token, InsecureSkipVerify: !verifying}
+	if verifying {
+		var err error
+		if cfg.Origin, cfg.VerifierKey, cfg.OtherKeys, err = o.resolve(); err != nil {
+			return nil, "", err
+		}
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return nil, "", usageErrorf("%v", err)
+	}
+	return c, cfg.Origin, nil
 }
 
 // resolve reads key files and defaults the origin.

@@ -727,11 +727,11 @@ func (r *ruleChecker) published(ref string) (func(string) bool, bool) {
 // hasMember reports whether the JSON object body has obj.name (a member
 // whose absence the decoded struct cannot tell from its zero value).
 func hasMember(body []byte, obj, name string) bool {
-	var m map[string]map[string]json.RawMessage
-	if json.Unmarshal(body, &m) != nil {
+	var top, m map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil || json.Unmarshal(top[obj], &m) != nil {
 		return false
 	}
-	_, ok := m[obj][name]
+	_, ok := m[name]
 	return ok
 }
 
