@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
+	rpt "github.com/fjaledger/fja/api/client/report"
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/recount"
 )
@@ -72,7 +73,7 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 			}
 			e := &expRunner{g: globals(cmd), from: fromT, to: toT, errw: cmd.ErrOrStderr(), progress: progress}
 			e.c = e.g.client()
-			e.params = url.Values{"from": {rptTime(fromT)}, "to": {rptTime(toT)}, "limit": {strconv.Itoa(expPageSize)}}
+			e.params = url.Values{"from": {rpt.Time(fromT)}, "to": {rpt.Time(toT)}, "limit": {strconv.Itoa(expPageSize)}}
 			for _, name := range expFilterNames {
 				if v := *filters[name]; v != "" {
 					e.params.Set(expFilterParam(name), v)
@@ -86,7 +87,7 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 				if err != nil {
 					return err
 				}
-				e.keys = &rptKeys{origin: origin, key: key, others: others}
+				e.keys = &rpt.Keys{Origin: origin, Key: key, Others: others}
 			}
 			var res *expResult
 			if out == "-" {
@@ -157,7 +158,7 @@ type expResult struct {
 type expRunner struct {
 	c        *client.Client
 	g        globalOptions
-	keys     *rptKeys
+	keys     *rpt.Keys
 	params   url.Values
 	from, to time.Time
 	errw     io.Writer
@@ -179,7 +180,7 @@ func (e *expRunner) run(ctx context.Context, w io.Writer) (*expResult, error) {
 	var (
 		res     expResult
 		bar     *progressbar.ProgressBar
-		prevCP  *rptCheckpoint
+		prevCP  *rpt.Checkpoint
 		cursor  string
 		next    uint64 // the least index the next record may have
 		started bool
@@ -206,7 +207,7 @@ func (e *expRunner) run(ctx context.Context, w io.Writer) (*expResult, error) {
 		if err := json.Unmarshal(body, &p); err != nil {
 			return nil, fmt.Errorf("GET %s: %w", path, err)
 		}
-		cp, err := rptParseCheckpoint(p.Checkpoint, e.keys)
+		cp, err := rpt.ParseCheckpoint(p.Checkpoint, e.keys)
 		if err != nil {
 			return nil, fmt.Errorf("page %d: %w", page, err)
 		}
@@ -229,7 +230,7 @@ func (e *expRunner) run(ctx context.Context, w io.Writer) (*expResult, error) {
 				return nil, fmt.Errorf("page %d: the checkpoint went back from size %d to %d", page, prevCP.Size, cp.Size)
 			}
 			if e.keys != nil {
-				if err := rptConsistent(ctx, e.g, *prevCP, cp); err != nil {
+				if err := rpt.Consistent(ctx, e.c, *prevCP, cp); err != nil {
 					return nil, fmt.Errorf("page %d: %w", page, err)
 				}
 			}
@@ -248,7 +249,7 @@ func (e *expRunner) run(ctx context.Context, w io.Writer) (*expResult, error) {
 				if lh := verify.LeafHash(r.Entry); !bytes.Equal(lh, r.LeafHash) {
 					return nil, fmt.Errorf("entry %d does NOT verify: leaf hash %s is not the hash of the entry (%s)", r.Index, b64(r.LeafHash), b64(lh))
 				}
-				if err := verify.Inclusion(r.Index, cp.Size, r.LeafHash, r.InclusionProof, cp.hash); err != nil {
+				if err := verify.Inclusion(r.Index, cp.Size, r.LeafHash, r.InclusionProof, cp.RootHash()); err != nil {
 					return nil, fmt.Errorf("entry %d does NOT verify against the checkpoint of size %d: %w", r.Index, cp.Size, err)
 				}
 			}
@@ -261,7 +262,7 @@ func (e *expRunner) run(ctx context.Context, w io.Writer) (*expResult, error) {
 			}
 			at, err := time.Parse(time.RFC3339Nano, env.LoggedAt)
 			if err != nil || at.Before(e.from) || !at.Before(e.to) {
-				return nil, fmt.Errorf("entry %d was logged at %q, outside the window [%s, %s)", r.Index, env.LoggedAt, rptTime(e.from), rptTime(e.to))
+				return nil, fmt.Errorf("entry %d was logged at %q, outside the window [%s, %s)", r.Index, env.LoggedAt, rpt.Time(e.from), rpt.Time(e.to))
 			}
 			if k := e.params.Get("kind"); k != "" && env.Kind != k {
 				return nil, fmt.Errorf("entry %d is a %s, not a %s", r.Index, env.Kind, k)
