@@ -15,7 +15,7 @@ import (
 // ErrReceipt is wrapped by every error about a receipt or checkpoint that
 // does not verify with the pinned key, or whose entry is not the record
 // sent.
-var ErrReceipt = errors.New("receipt does not verify")
+var ErrReceipt = errors.New("receipt does NOT verify")
 
 // Appended is the answer to one append.
 type Appended struct {
@@ -23,6 +23,9 @@ type Appended struct {
 	// server sent it (keep it: it is what a third party verifies).
 	Receipt *verify.Receipt
 	Raw     json.RawMessage
+	// Answer is the server's whole answer: the receipt itself for a
+	// decision, {"receipt":..., ...} for other records; nil in a batch.
+	Answer json.RawMessage
 	// Checkpoint is the verified checkpoint of the receipt, nil when the
 	// client does not verify.
 	Checkpoint *verify.Checkpoint
@@ -55,7 +58,11 @@ func (c *Client) AppendDecisionJSON(ctx context.Context, raw json.RawMessage) (*
 	if err != nil {
 		return nil, fmt.Errorf("POST /v1/decisions: %w", err)
 	}
-	return c.checkAppended(record.KindDecision, raw, body, code == http.StatusOK)
+	a, err := c.checkAppended(record.KindDecision, raw, body, code == http.StatusOK)
+	if a != nil {
+		a.Answer = body
+	}
+	return a, err
 }
 
 // PublishConstitution logs a constitution version (POST /v1/constitutions)
@@ -69,7 +76,11 @@ func (c *Client) PublishConstitution(ctx context.Context, raw json.RawMessage) (
 	if err != nil {
 		return nil, &Error{Code: "bad_response", Message: "the answer has no receipt: " + Clip(body)}
 	}
-	return c.checkAppended(record.KindConstitution, raw, receipt, code == http.StatusOK)
+	a, err := c.checkAppended(record.KindConstitution, raw, receipt, code == http.StatusOK)
+	if a != nil {
+		a.Answer = body
+	}
+	return a, err
 }
 
 // BatchItem is the outcome of one record of a batch: Appended or Err.

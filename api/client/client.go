@@ -301,7 +301,7 @@ func (c *Client) getJSON(ctx context.Context, path string, hdr http.Header, v an
 func (c *Client) openCheckpoint(text string) (*verify.Checkpoint, error) {
 	cp, err := verify.OpenCheckpoint([]byte(text), c.origin, c.cfg.VerifierKey, c.cfg.OtherKeys...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: the checkpoint does not verify with the pinned key: %v", ErrReceipt, err)
+		return nil, fmt.Errorf("%w: the checkpoint does NOT verify with the pinned key: %v", ErrReceipt, err)
 	}
 	return cp, nil
 }

@@ -170,7 +170,7 @@ func (c *Client) postRecord(ctx context.Context, path string, raw []byte, v any)
 	if err != nil {
 		return nil, &Error{Code: "bad_response", Message: "the answer has no receipt: " + Clip(body)}
 	}
-	a := &Appended{Raw: receipt, Duplicate: code == http.StatusOK}
+	a := &Appended{Raw: receipt, Answer: body, Duplicate: code == http.StatusOK}
 	if !c.Verifies() {
 		a.Receipt, err = unverified(receipt)
 		return a, err

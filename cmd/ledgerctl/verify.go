@@ -24,6 +24,9 @@ type verifyOptions struct {
 	keys   []string // verifier keys (or files holding one); the first is the log's
 	origin string   // default: the first key's name
 	policy string   // witness policy file to require (see witnesspolicy.go)
+	// noToken: send no bearer token (the subject proves standing with its
+	// contest token)
+	noToken bool
 }
 
 func (o *verifyOptions) register(cmd *cobra.Command) {
@@ -38,6 +41,9 @@ func (o *verifyOptions) register(cmd *cobra.Command) {
 func (o *verifyOptions) client(cmd *cobra.Command, verifying bool) (*client.Client, string, error) {
 	g := globals(cmd)
 	cfg := client.Config{URL: g.URL, Token: g.Token, InsecureSkipVerify: !verifying}
+	if o.noToken {
+		cfg.Token = ""
+	}
 	if verifying {
 		var err error
 		if cfg.Origin, cfg.VerifierKey, cfg.OtherKeys, err = o.resolve(); err != nil {

@@ -149,8 +149,11 @@ type Contest struct {
 	ContestID string            `json:"contest_id"`
 	Decision  ContestedDecision `json:"decision"`
 	DueBy     string            `json:"due_by"`
-	Grounds   Grounds           `json:"grounds"`
-	Remedy    string            `json:"remedy"`
+	// FiledAt is allowed by the schema; the ledger does not set it (the
+	// envelope's logged_at is when the contest was filed).
+	FiledAt string  `json:"filed_at,omitempty"`
+	Grounds Grounds `json:"grounds"`
+	Remedy  string  `json:"remedy"`
 }
 
 // ContestedDecision points at the contested decision's leaf.

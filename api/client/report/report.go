@@ -135,7 +135,7 @@ var (
 	rptJurisRef    = Query{GroupBy: "jurisdiction", Action: "refused"}
 	rptFlag        = Query{GroupBy: "flag"}
 	rptRule        = Query{GroupBy: "rule"}
-	Queries     = []Query{rptTotals, rptOutcome, rptCategory, rptCategoryRef, rptJuris, rptJurisRef, rptFlag, rptRule}
+	Queries        = []Query{rptTotals, rptOutcome, rptCategory, rptCategoryRef, rptJuris, rptJurisRef, rptFlag, rptRule}
 )
 
 // Builder builds the report of [from, to) from the answers of one server.
