@@ -46,6 +46,9 @@ func (c *Client) Consistency(ctx context.Context, from, to uint64) ([][]byte, er
 	if _, err := c.getJSON(ctx, path, nil, &v); err != nil {
 		return nil, err
 	}
+	if v.From != from || v.To != to {
+		return nil, fmt.Errorf("GET %s: the server answered a proof for %d -> %d", path, v.From, v.To)
+	}
 	return v.Hashes, nil
 }
 

@@ -85,12 +85,11 @@ standard error for large ranges on a terminal, or with --progress.`,
 				return usageErrorf("--slack must not be negative")
 			}
 			g := globals(cmd)
-			chk := &answerChecker{g: g}
-			if chk.origin, chk.key, chk.others, err = vo.resolve(); err != nil {
+			c, _, err := vo.client(cmd, true)
+			if err != nil {
 				return err
 			}
 			ctx := cmd.Context()
-			c := g.client()
 			f := qf.recount()
 
 			var (
@@ -105,25 +104,25 @@ standard error for large ranges on a terminal, or with --progress.`,
 				if len(fields) > 0 {
 					params.Set("group_by", strings.Join(fields, ","))
 				}
-				ans, _, err := fetchStats(ctx, c, params)
+				ans, _, err := c.Stats(ctx, params)
 				if err != nil {
 					return err
 				}
-				if cp, err = chk.checkpoint(ctx, ans.Checkpoint); err != nil {
+				if cp, err = c.OpenCheckpoint(ans.Checkpoint); err != nil {
 					return err
 				}
 				scanned, groups = ans.Scanned, ans.Groups
 				answered = len(groups)
 			} else {
 				params.Set("limit", fmt.Sprint(limit))
-				run, err := fetchQuery(ctx, c, params, true, chk, true)
+				run, err := c.QueryAll(ctx, params, true, true)
 				if err != nil {
 					return err
 				}
-				cp = run.cps[len(run.cps)-1]
-				scanned = run.pages[len(run.pages)-1].Scanned
-				problems = run.proofErrs
-				for _, p := range run.pages {
+				cp = run.Checkpoints[len(run.Checkpoints)-1]
+				scanned = run.Pages[len(run.Pages)-1].Scanned
+				problems = run.ProofErrs
+				for _, p := range run.Pages {
 					for _, r := range p.Records {
 						records = append(records, recount.Record{Index: r.Index, Entry: r.Entry, LeafHash: r.LeafHash})
 					}

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -19,7 +16,7 @@ import (
 
 	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/api/params"
-	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/record"
 	"github.com/fjaledger/fja/verify/recount"
 )
 
@@ -103,139 +100,6 @@ func (q *queryFilter) recount() recount.Filter {
 		Rule: q.rule, Flag: q.flag, Jurisdiction: q.jurisdiction, ContestStatus: q.contestStatus, From: from, To: to}
 }
 
-// queryRecord is one record of a GET /v1/query answer.
-type queryRecord struct {
-	Index          uint64   `json:"index"`
-	Entry          []byte   `json:"entry"`
-	LeafHash       []byte   `json:"leaf_hash"`
-	InclusionProof [][]byte `json:"inclusion_proof"`
-}
-
-// queryPage is one GET /v1/query answer.
-type queryPage struct {
-	Records    []queryRecord `json:"records"`
-	Checkpoint string        `json:"checkpoint"`
-	Scanned    recount.Range `json:"scanned"`
-	NextCursor string        `json:"next_cursor"`
-}
-
-// answerChecker verifies, page by page, the checkpoints and proofs of an
-// answer: every checkpoint opens with the log key, never goes backwards
-// (same root at the same size, a verified consistency proof to a larger
-// one), and every record's leaf hash and inclusion proof hold against its
-// page's checkpoint.
-type answerChecker struct {
-	g           globalOptions
-	origin, key string
-	others      []string
-	last        *verify.Checkpoint
-}
-
-func (a *answerChecker) checkpoint(ctx context.Context, text string) (*verify.Checkpoint, error) {
-	cp, err := verify.OpenCheckpoint([]byte(text), a.origin, a.key, a.others...)
-	if err != nil {
-		return nil, fmt.Errorf("the answer's checkpoint does NOT verify: %w", err)
-	}
-	if p := a.last; p != nil {
-		switch {
-		case cp.Size < p.Size:
-			return nil, fmt.Errorf("the checkpoint went backwards between pages: size %d after %d", cp.Size, p.Size)
-		case cp.Size == p.Size && !bytes.Equal(cp.Hash, p.Hash):
-			return nil, fmt.Errorf("two checkpoints of size %d with different roots %s and %s: the log forked", cp.Size, b64(p.Hash), b64(cp.Hash))
-		case cp.Size > p.Size && p.Size > 0:
-			proof, err := fetchConsistency(ctx, a.g, p.Size, cp.Size)
-			if err != nil {
-				return nil, err
-			}
-			if err := verify.Consistency(p.Size, cp.Size, proof, p.Hash, cp.Hash); err != nil {
-				return nil, fmt.Errorf("the checkpoints of sizes %d and %d are NOT consistent: %w", p.Size, cp.Size, err)
-			}
-		}
-	}
-	a.last = cp
-	return cp, nil
-}
-
-func checkRecord(r queryRecord, cp *verify.Checkpoint) error {
-	if lh := verify.LeafHash(r.Entry); !bytes.Equal(lh, r.LeafHash) {
-		return fmt.Errorf("record %d: leaf hash %s is not the hash of the entry (%s)", r.Index, b64(r.LeafHash), b64(lh))
-	}
-	if err := verify.Inclusion(r.Index, cp.Size, r.LeafHash, r.InclusionProof, cp.Hash); err != nil {
-		return fmt.Errorf("record %d: inclusion proof does NOT verify: %w", r.Index, err)
-	}
-	return nil
-}
-
-// queryRun is the outcome of fetching a query's pages.
-type queryRun struct {
-	pages []*queryPage
-	cps   []*verify.Checkpoint // per page, with a checker
-	// proofErrs are the records that failed (with a checker and lenient).
-	proofErrs []recount.Problem
-}
-
-// fetchQuery asks GET /v1/query, following next_cursor when all. With a
-// checker every page is verified; a failure is an error unless lenient, in
-// which case record failures are collected in proofErrs.
-func fetchQuery(ctx context.Context, c *client.Client, params url.Values, all bool, chk *answerChecker, lenient bool) (*queryRun, error) {
-	run := &queryRun{}
-	params = cloneValues(params)
-	seen := map[string]bool{}
-	for {
-		path := "/v1/query?" + params.Encode()
-		_, body, err := c.Do(ctx, http.MethodGet, path, nil, nil)
-		if err != nil {
-			return nil, fmt.Errorf("GET %s: %w", path, err)
-		}
-		var p queryPage
-		if err := json.Unmarshal(body, &p); err != nil {
-			return nil, fmt.Errorf("GET %s: not a query answer: %w", path, err)
-		}
-		if len(run.pages) > 0 {
-			first := run.pages[0].Scanned
-			if p.Scanned.From != first.From || p.Scanned.To < run.pages[len(run.pages)-1].Scanned.To {
-				return nil, fmt.Errorf("page %d scanned [%d, %d), page 1 [%d, %d): the window's range moved between pages", len(run.pages)+1, p.Scanned.From, p.Scanned.To, first.From, first.To)
-			}
-		}
-		if chk != nil {
-			cp, err := chk.checkpoint(ctx, p.Checkpoint)
-			if err != nil {
-				return nil, err
-			}
-			if p.Scanned.To > cp.Size || p.Scanned.From > p.Scanned.To {
-				return nil, fmt.Errorf("scanned range [%d, %d) is not within the checkpoint's tree of size %d", p.Scanned.From, p.Scanned.To, cp.Size)
-			}
-			for _, r := range p.Records {
-				if err := checkRecord(r, cp); err != nil {
-					if !lenient {
-						return nil, err
-					}
-					idx := r.Index
-					run.proofErrs = append(run.proofErrs, recount.Problem{Kind: "proof", Index: &idx, Message: err.Error()})
-				}
-			}
-			run.cps = append(run.cps, cp)
-		}
-		run.pages = append(run.pages, &p)
-		if !all || p.NextCursor == "" {
-			return run, nil
-		}
-		if seen[p.NextCursor] {
-			return nil, fmt.Errorf("the server sent the cursor %q twice: paging would not end", p.NextCursor)
-		}
-		seen[p.NextCursor] = true
-		params.Set("cursor", p.NextCursor)
-	}
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := url.Values{}
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
-}
-
 func newQueryCmd() *cobra.Command {
 	var (
 		qf     queryFilter
@@ -277,19 +141,15 @@ To check that nothing was left out, use 'ledgerctl audit-query'.`,
 			if _, err := paramsQuery(params); err != nil {
 				return err
 			}
-			g := globals(cmd)
-			var chk *answerChecker
-			if len(vo.keys) > 0 {
-				chk = &answerChecker{g: g}
-				if chk.origin, chk.key, chk.others, err = vo.resolve(); err != nil {
-					return err
-				}
-			}
-			run, err := fetchQuery(cmd.Context(), g.client(), params, all, chk, false)
+			c, _, err := vo.client(cmd, len(vo.keys) > 0)
 			if err != nil {
 				return err
 			}
-			return printQuery(cmd.OutOrStdout(), run, g.JSON, chk != nil)
+			run, err := c.QueryAll(cmd.Context(), params, all, false)
+			if err != nil {
+				return err
+			}
+			return printQuery(cmd.OutOrStdout(), run, globals(cmd).JSON, c.Verifies())
 		},
 	}
 	qf.register(cmd)
@@ -313,8 +173,8 @@ type recordView struct {
 	Checkpoint string `json:"checkpoint,omitempty"`
 }
 
-func printQuery(w io.Writer, run *queryRun, asJSON, verified bool) error {
-	last := run.pages[len(run.pages)-1]
+func printQuery(w io.Writer, run *client.QueryRun, asJSON, verified bool) error {
+	last := run.Pages[len(run.Pages)-1]
 	if asJSON {
 		out := struct {
 			Records    []recordView  `json:"records"`
@@ -323,7 +183,7 @@ func printQuery(w io.Writer, run *queryRun, asJSON, verified bool) error {
 			NextCursor string        `json:"next_cursor,omitempty"`
 			Verified   bool          `json:"verified"`
 		}{Records: []recordView{}, Checkpoint: last.Checkpoint, Scanned: last.Scanned, NextCursor: last.NextCursor, Verified: verified}
-		for _, p := range run.pages {
+		for _, p := range run.Pages {
 			for _, r := range p.Records {
 				v := recordView{Index: r.Index, LeafHash: r.LeafHash, InclusionProof: r.InclusionProof}
 				if json.Valid(r.Entry) {
@@ -342,7 +202,7 @@ func printQuery(w io.Writer, run *queryRun, asJSON, verified bool) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "INDEX\tLOGGED_AT\tKIND\tID\tACTION\tCATEGORY\tJURISDICTION\tRULES")
 	n := 0
-	for _, p := range run.pages {
+	for _, p := range run.Pages {
 		for _, r := range p.Records {
 			s := summarize(r.Entry)
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Index, dash(s.loggedAt), dash(s.kind), dash(s.id), dash(s.action), dash(s.category), dash(s.jurisdiction), dash(strings.Join(s.rules, ",")))
@@ -390,71 +250,36 @@ type entrySummary struct {
 
 // summarize extracts the table columns of an entry.
 func summarize(entry []byte) entrySummary {
-	var env struct {
-		Kind     string `json:"kind"`
-		LoggedAt string `json:"logged_at"`
-		Body     struct {
-			DecisionID     string `json:"decision_id"`
-			ContestID      string `json:"contest_id"`
-			ConstitutionID string `json:"constitution_id"`
-			Version        string `json:"version"`
-			Decision       struct {
-				DecisionID string `json:"decision_id"`
-			} `json:"decision"`
-			Subject struct {
-				Jurisdiction string `json:"jurisdiction"`
-			} `json:"subject"`
-			Rules []struct {
-				RuleID string `json:"rule_id"`
-			} `json:"rules"`
-			Outcome json.RawMessage `json:"outcome"`
-		} `json:"body"`
-	}
+	var env record.Envelope
 	if json.Unmarshal(entry, &env) != nil {
 		return entrySummary{kind: "?"}
 	}
-	s := entrySummary{kind: env.Kind, loggedAt: env.LoggedAt, jurisdiction: env.Body.Subject.Jurisdiction}
-	for _, r := range env.Body.Rules {
-		s.rules = append(s.rules, r.RuleID)
-	}
+	s := entrySummary{kind: string(env.Kind), loggedAt: env.LoggedAt}
 	switch env.Kind {
-	case "decision":
-		s.id = env.Body.DecisionID
-		var o struct{ Action, Category string }
-		_ = json.Unmarshal(env.Body.Outcome, &o)
-		s.action, s.category = o.Action, o.Category
-	case "contest":
-		s.id = env.Body.Decision.DecisionID
-		s.action = "contest " + env.Body.ContestID
-	case "resolution":
-		s.id = env.Body.ContestID
-		var o string
-		_ = json.Unmarshal(env.Body.Outcome, &o)
-		s.action = o
-	case "constitution":
-		s.id = env.Body.ConstitutionID + "@" + env.Body.Version
+	case record.KindDecision:
+		var d record.Decision
+		_ = json.Unmarshal(env.Body, &d)
+		s.id, s.action, s.category, s.jurisdiction = d.DecisionID, d.Outcome.Action, d.Outcome.Category, d.Subject.Jurisdiction
+		for _, r := range d.Rules {
+			s.rules = append(s.rules, r.RuleID)
+		}
+	case record.KindContest:
+		var c record.Contest
+		_ = json.Unmarshal(env.Body, &c)
+		s.id, s.action = c.Decision.DecisionID, "contest "+c.ContestID
+	case record.KindResolution:
+		var r record.Resolution
+		_ = json.Unmarshal(env.Body, &r)
+		s.id, s.action = r.ContestID, r.Outcome
+	case record.KindConstitution:
+		var c record.Constitution
+		_ = json.Unmarshal(env.Body, &c)
+		s.id = c.Ref()
+		for _, r := range c.Rules {
+			s.rules = append(s.rules, r.RuleID)
+		}
 	}
 	return s
-}
-
-// statsAnswer is the body of GET /v1/stats.
-type statsAnswer struct {
-	Groups     []recount.Group `json:"groups"`
-	Checkpoint string          `json:"checkpoint"`
-	Scanned    recount.Range   `json:"scanned"`
-}
-
-func fetchStats(ctx context.Context, c *client.Client, params url.Values) (*statsAnswer, []byte, error) {
-	path := "/v1/stats?" + params.Encode()
-	_, body, err := c.Do(ctx, http.MethodGet, path, nil, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("GET %s: %w", path, err)
-	}
-	var a statsAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
-		return nil, nil, fmt.Errorf("GET %s: not a stats answer: %w", path, err)
-	}
-	return &a, body, nil
 }
 
 // parseGroupBy checks --group-by as GET /v1/stats checks group_by (with
@@ -511,17 +336,17 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 				return err
 			}
 			g := globals(cmd)
-			ans, body, err := fetchStats(cmd.Context(), g.client(), params)
+			c, _, err := vo.client(cmd, len(vo.keys) > 0)
+			if err != nil {
+				return err
+			}
+			ans, body, err := c.Stats(cmd.Context(), params)
 			if err != nil {
 				return err
 			}
 			verified := ""
-			if len(vo.keys) > 0 {
-				chk := &answerChecker{g: g}
-				if chk.origin, chk.key, chk.others, err = vo.resolve(); err != nil {
-					return err
-				}
-				cp, err := chk.checkpoint(cmd.Context(), ans.Checkpoint)
+			if c.Verifies() {
+				cp, err := c.OpenCheckpoint(ans.Checkpoint)
 				if err != nil {
 					return err
 				}

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -171,7 +166,7 @@ verifies it locally. The server is not trusted: a wrong proof fails.`,
 			}
 			var proof [][]byte
 			if old.Size != nw.Size && old.Size != 0 {
-				if proof, err = fetchConsistency(cmd.Context(), globals(cmd), old.Size, nw.Size); err != nil {
+				if proof, err = globals(cmd).client().Consistency(cmd.Context(), old.Size, nw.Size); err != nil {
 					return err
 				}
 			}
@@ -227,40 +222,4 @@ func exactArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
-}
-
-// fetchConsistency asks the server for a consistency proof; the caller
-// verifies it.
-func fetchConsistency(ctx context.Context, g globalOptions, from, to uint64) ([][]byte, error) {
-	u := fmt.Sprintf("%s/v1/proofs/consistency?%s", strings.TrimRight(g.URL, "/"),
-		url.Values{"from": {fmt.Sprint(from)}, "to": {fmt.Sprint(to)}}.Encode())
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetching the consistency proof: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, bytes.TrimSpace(body))
-	}
-	var p struct {
-		From, To uint64
-		Hashes   [][]byte
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
-	}
-	if p.From != from || p.To != to {
-		return nil, fmt.Errorf("server answered a proof for %d -> %d, asked %d -> %d", p.From, p.To, from, to)
-	}
-	return p.Hashes, nil
 }
