@@ -57,8 +57,12 @@ func (c *Client) Consistency(ctx context.Context, from, to uint64) ([][]byte, er
 // opened with the pinned key and the proof checked against it.
 func (c *Client) Entry(ctx context.Context, idx uint64) (*record.Entry, *verify.Checkpoint, error) {
 	var v record.Entry
-	if _, err := c.getJSON(ctx, "/v1/entries/"+strconv.FormatUint(idx, 10), nil, &v); err != nil {
+	path := "/v1/entries/" + strconv.FormatUint(idx, 10)
+	if _, err := c.getJSON(ctx, path, nil, &v); err != nil {
 		return nil, nil, err
+	}
+	if v.Index != idx {
+		return nil, nil, fmt.Errorf("GET %s: the server answered entry %d", path, v.Index)
 	}
 	cp, err := c.CheckInclusion(v.Entry, v.LeafHash, v.Checkpoint, v.InclusionProof, v.Index)
 	return &v, cp, err
@@ -89,7 +93,9 @@ func (c *Client) CheckInclusion(entry, leafHash []byte, checkpoint string, proof
 // Decision returns GET /v1/decisions/{id}. The subject proves standing
 // with its contest token (token != ""); a regulator's token goes in
 // Config.Token. hdr adds headers (X-Access-Purpose for private content).
-// When the client verifies, the record's inclusion proof is checked.
+// When the client verifies, the record's inclusion proof is checked
+// against the checkpoint served with it, the entry must be decision id,
+// and the record shown must be the logged entry.
 func (c *Client) Decision(ctx context.Context, id, token string, hdr http.Header) (*record.DecisionView, []byte, error) {
 	hdr = withToken(hdr, token)
 	var v record.DecisionView
@@ -97,8 +103,17 @@ func (c *Client) Decision(ctx context.Context, id, token string, hdr http.Header
 	if err != nil {
 		return nil, nil, err
 	}
+	if !c.Verifies() {
+		return &v, b, nil
+	}
 	if _, err := c.CheckInclusion(v.Entry, v.LeafHash, v.Checkpoint, v.InclusionProof, v.Index); err != nil {
 		return nil, nil, err
+	}
+	if err := entryIs(v.Entry, id); err != nil {
+		return nil, nil, err
+	}
+	if !sameJSON(v.Record, v.Entry) {
+		return nil, nil, fmt.Errorf("%w: the record of %s differs from its logged entry", ErrReceipt, id)
 	}
 	return &v, b, nil
 }
@@ -191,4 +206,40 @@ func withToken(hdr http.Header, token string) http.Header {
 	}
 	hdr.Set("X-Contest-Token", token)
 	return hdr
+}
+
+// DecisionReceipt returns the receipt of decision id (GET
+// /v1/decisions/{id}/receipt, a producer's, regulator's or operator's
+// token); when the client verifies, it is verified and its entry must be
+// decision id.
+func (c *Client) DecisionReceipt(ctx context.Context, id string) (*Appended, error) {
+	path := "/v1/decisions/" + url.PathEscape(id) + "/receipt"
+	_, body, err := c.Do(ctx, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	a := &Appended{Raw: body, Answer: body}
+	if !c.Verifies() {
+		a.Receipt, err = unverified(body)
+		return a, err
+	}
+	if a.Receipt, a.Checkpoint, err = c.VerifyReceipt(body); err != nil {
+		return nil, err
+	}
+	if err := entryIs(a.Receipt.Entry, id); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// entryIs checks that a logged entry is decision id.
+func entryIs(entry []byte, id string) error {
+	var d record.Decision
+	if err := Logged(entry, record.KindDecision, &d); err != nil {
+		return fmt.Errorf("%w: %v", ErrReceipt, err)
+	}
+	if d.DecisionID != id {
+		return fmt.Errorf("%w: the logged entry is decision %q, not %q", ErrReceipt, d.DecisionID, id)
+	}
+	return nil
 }
