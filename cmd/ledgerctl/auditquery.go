@@ -10,9 +10,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/recount"
-	"github.com/fjaledger/fja/verify/tile"
 )
 
 // auditBarMin is the smallest range that gets a progress bar on a terminal.
@@ -84,82 +84,33 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if slack < 0 {
 				return usageErrorf("--slack must not be negative")
 			}
-			g := globals(cmd)
 			c, _, err := vo.client(cmd, true)
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			f := qf.recount()
-
-			var (
-				cp       *verify.Checkpoint
-				scanned  recount.Range
-				records  []recount.Record
-				answered int
-				problems []recount.Problem
-				groups   []recount.Group
-			)
-			if stats {
-				if len(fields) > 0 {
-					params.Set("group_by", strings.Join(fields, ","))
-				}
-				ans, _, err := c.Stats(ctx, params)
-				if err != nil {
-					return err
-				}
-				if cp, err = c.OpenCheckpoint(ans.Checkpoint); err != nil {
-					return err
-				}
-				scanned, groups = ans.Scanned, ans.Groups
-				answered = len(groups)
-			} else {
-				params.Set("limit", fmt.Sprint(limit))
-				run, err := c.QueryAll(ctx, params, true, true)
-				if err != nil {
-					return err
-				}
-				cp = run.Checkpoints[len(run.Checkpoints)-1]
-				scanned = run.Pages[len(run.Pages)-1].Scanned
-				problems = run.ProofErrs
-				for _, p := range run.Pages {
-					for _, r := range p.Records {
-						records = append(records, recount.Record{Index: r.Index, Entry: r.Entry, LeafHash: r.LeafHash})
-					}
-				}
-				answered = len(records)
-			}
-
 			errw := cmd.ErrOrStderr()
 			var bar *progressbar.ProgressBar
-			a := &recount.Auditor{
-				Reader:     tile.NewReader(ctx, tile.HTTPFetcher(g.URL, nil)),
-				Checkpoint: cp,
-				Now:        time.Now(),
-				Slack:      slack,
-				Progress: func(done, total uint64) {
-					if bar == nil && (progress || (isTerminal(errw) && total >= auditBarMin)) {
-						bar = newBar(errw, int64(total), "audit-query", "entries")
-					}
-					if bar != nil {
-						_ = bar.Set64(int64(done))
-					}
-				},
-			}
-			var rep *recount.Report
+			cfg := client.AuditConfig{Slack: slack, PageSize: limit, Progress: func(done, total uint64) {
+				if bar == nil && (progress || (isTerminal(errw) && total >= auditBarMin)) {
+					bar = newBar(errw, int64(total), "audit-query", "entries")
+				}
+				if bar != nil {
+					_ = bar.Set64(int64(done))
+				}
+			}}
+			var a *client.Audit
 			if stats {
-				rep, err = a.Stats(ctx, f, fields, scanned, groups)
+				a, err = c.AuditStats(cmd.Context(), qf.recount(), fields, params, cfg)
 			} else {
-				rep, err = a.Query(ctx, f, scanned, records)
+				a, err = c.AuditQuery(cmd.Context(), qf.recount(), params, cfg)
 			}
 			if bar != nil {
 				_ = bar.Finish()
 			}
 			if err != nil {
-				return fmt.Errorf("recounting entries [%d, %d) from the tiles: %w", scanned.From, scanned.To, err)
+				return err
 			}
-			rep.Problems = append(problems, rep.Problems...)
-			return printAudit(cmd.OutOrStdout(), g.JSON, stats, cp, rep, answered)
+			return printAudit(cmd.OutOrStdout(), globals(cmd).JSON, stats, a.Checkpoint, a.Report, a.Answered)
 		},
 	}
 	qf.register(cmd)
