@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/record"
@@ -229,4 +230,53 @@ func unverified(receipt []byte) (*verify.Receipt, error) {
 		return nil, &Error{Code: "bad_response", Message: "the receipt has no index: " + Clip(receipt)}
 	}
 	return &r, nil
+}
+
+// AppendAll appends many requests of one kind (decisions, or
+// constitutions): with batch > 1, decisions in groups of up to batch
+// through AppendBatch, one group at a time; otherwise with conc single
+// appends in flight. done is called once for each request answered, with
+// its position in reqs, from several goroutines and in no set order; a
+// group whose call fails calls done with that error for each of its
+// records. AppendAll returns when every request is answered or ctx ends
+// (requests not yet sent then get no call).
+func (c *Client) AppendAll(ctx context.Context, kind record.Kind, reqs []json.RawMessage, batch, conc int, done func(n int, a *Appended, err error)) {
+	if batch > 1 && kind == record.KindDecision {
+		for i := 0; i < len(reqs) && ctx.Err() == nil; i += batch {
+			group := reqs[i:min(i+batch, len(reqs))]
+			items, err := c.AppendBatch(ctx, group)
+			for k := range group {
+				if err != nil {
+					done(i+k, nil, err)
+				} else {
+					done(i+k, items[k].Appended, items[k].Err)
+				}
+			}
+		}
+		return
+	}
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(max(conc, 1), len(reqs)) {
+		wg.Go(func() {
+			for n := range work {
+				if ctx.Err() != nil {
+					continue
+				}
+				var a *Appended
+				var err error
+				if kind == record.KindConstitution {
+					a, err = c.PublishConstitution(ctx, reqs[n])
+				} else {
+					a, err = c.AppendDecisionJSON(ctx, reqs[n])
+				}
+				done(n, a, err)
+			}
+		})
+	}
+	for n := range reqs {
+		work <- n
+	}
+	close(work)
+	wg.Wait()
 }

@@ -145,37 +145,9 @@ func (a *appender) run(cmd *cobra.Command, raws []json.RawMessage, progress bool
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
 	a.cancel = cancel
-	if a.batch > 1 {
-		for i := 0; i < len(raws) && ctx.Err() == nil; i += a.batch {
-			group := raws[i:min(i+a.batch, len(raws))]
-			items, err := a.c.AppendBatch(ctx, group)
-			for k := range group {
-				if err != nil {
-					a.done(ctx, i+k, group[k], nil, err)
-				} else {
-					a.done(ctx, i+k, group[k], items[k].Appended, items[k].Err)
-				}
-			}
-		}
-	} else {
-		work := make(chan int)
-		var wg sync.WaitGroup
-		for range min(a.conc, len(raws)) {
-			wg.Go(func() {
-				for n := range work {
-					if ctx.Err() == nil {
-						ap, err := a.appendOne(ctx, raws[n])
-						a.done(ctx, n, raws[n], ap, err)
-					}
-				}
-			})
-		}
-		for n := range raws {
-			work <- n
-		}
-		close(work)
-		wg.Wait()
-	}
+	a.c.AppendAll(ctx, a.kind, raws, a.batch, a.conc, func(n int, ap *client.Appended, err error) {
+		a.done(ctx, n, raws[n], ap, err)
+	})
 	a.flush()
 	if a.bar != nil {
 		_ = a.bar.Finish()
@@ -191,13 +163,6 @@ func (a *appender) run(cmd *cobra.Command, raws []json.RawMessage, progress bool
 		return fmt.Errorf("%d of %d records failed", a.failed, len(raws))
 	}
 	return nil
-}
-
-func (a *appender) appendOne(ctx context.Context, raw json.RawMessage) (*client.Appended, error) {
-	if a.kind == record.KindConstitution {
-		return a.c.PublishConstitution(ctx, raw)
-	}
-	return a.c.AppendDecisionJSON(ctx, raw)
 }
 
 // verifiedLine says what was checked of the n receipts answered: with
