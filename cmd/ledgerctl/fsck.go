@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -77,7 +76,7 @@ stderr when it is a terminal, or with --progress.`,
 			if err != nil {
 				return fmt.Errorf("fsck %s: %w", dir, err)
 			}
-			if err := checkIndexes(cmd.Context(), st, rep); err != nil {
+			if err := audit.FsckIndexes(cmd.Context(), st, rep); err != nil {
 				return fmt.Errorf("fsck %s: indexes: %w", dir, err)
 			}
 			if err := st.Close(); err != nil {
@@ -120,33 +119,6 @@ func openStoreForFsck(dir string) (*badgerstore.Store, error) {
 		return nil, err
 	}
 	return st, nil
-}
-
-// checkIndexes adds to rep the query index keys that disagree with the
-// records, when the log holds records (the first entry is an envelope).
-func checkIndexes(ctx context.Context, st *badgerstore.Store, rep *ledger.FsckReport) error {
-	if rep.Size == 0 {
-		return nil
-	}
-	first, err := st.Entries(0, 1)
-	if err != nil {
-		return nil // already reported by the tree check
-	}
-	if _, err := audit.ParseEnvelope(first[0]); err != nil {
-		return nil // not a log of records: no query indexes
-	}
-	problems, err := audit.CheckIndex(ctx, st, rep.Size, nil)
-	if err != nil {
-		return err
-	}
-	for _, p := range problems {
-		if len(rep.Problems) >= ledger.MaxFsckProblems {
-			rep.Omitted++
-			continue
-		}
-		rep.Problems = append(rep.Problems, ledger.Problem{Index: p.Index, Kind: "index", Detail: fmt.Sprintf("%s (key %q)", p.Detail, p.Key)})
-	}
-	return nil
 }
 
 func printFsck(w io.Writer, rep *ledger.FsckReport, asJSON bool) error {

@@ -113,6 +113,29 @@ type Result struct {
 	OverdueContests int `json:"overdue_contests"`
 }
 
+// Summary is the first alarm and how many more there are.
+func (r *Result) Summary() string {
+	if len(r.Alarms) == 0 {
+		return "OK"
+	}
+	s := r.Alarms[0].String()
+	if n := len(r.Alarms) - 1; n > 0 {
+		s += fmt.Sprintf(" (and %d more alarm(s))", n)
+	}
+	return s
+}
+
+// EvidenceText is every alarm's evidence as one text, written at now about
+// the log at logURL.
+func (r *Result) EvidenceText(logURL string, now time.Time) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "FJA Ledger monitor evidence\nwritten: %s\nlog: %s\nalarms: %d\n", now.UTC().Format(time.RFC3339Nano), logURL, len(r.Alarms))
+	for i, a := range r.Alarms {
+		fmt.Fprintf(&b, "\n=== alarm %d: %s\n\n%s", i+1, a, a.Evidence)
+	}
+	return []byte(b.String())
+}
+
 // OK reports whether the round found no misbehavior.
 func (r *Result) OK() bool { return len(r.Alarms) == 0 }
 
