@@ -62,7 +62,7 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if err != nil {
 				return err
 			}
-			fields, err := parseGroupBy(qf.kind, groupBy)
+			fields, err := parseGroupBy(qf.Kind, groupBy)
 			if err != nil {
 				return err
 			}
@@ -70,7 +70,7 @@ standard error for large ranges on a terminal, or with --progress.`,
 				return usageErrorf("--group-by needs --stats")
 			}
 			if stats {
-				sp := qf.values()
+				sp := qf.Values()
 				if len(fields) > 0 {
 					sp.Set("group_by", strings.Join(fields, ","))
 				}
@@ -100,9 +100,9 @@ standard error for large ranges on a terminal, or with --progress.`,
 			}}
 			var a *client.Audit
 			if stats {
-				a, err = c.AuditStats(cmd.Context(), qf.recount(), fields, params, cfg)
+				a, err = c.AuditStats(cmd.Context(), qf.Recount(), fields, params, cfg)
 			} else {
-				a, err = c.AuditQuery(cmd.Context(), qf.recount(), params, cfg)
+				a, err = c.AuditQuery(cmd.Context(), qf.Recount(), params, cfg)
 			}
 			if bar != nil {
 				_ = bar.Finish()

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -17,31 +16,6 @@ import (
 	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/verify/record"
 )
-
-// Limits and enums of the contest and resolution schemas (schemas/append-*.v1.json).
-var (
-	idPattern       = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
-	remedies        = []string{"reconsider", "explain", "correct"}
-	outcomes        = []string{"upheld", "overturned", "partially_overturned", "withdrawn"}
-	ruleChangeKinds = []string{"add", "amend", "remove"}
-)
-
-const maxGroundsText = 32768
-
-func oneOf(v string, set []string) bool {
-	for _, s := range set {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// serverErr names the request; an answer of the server says its message,
-// HTTP status and code itself (apiError).
-func serverErr(method, path string, err error) error {
-	return fmt.Errorf("%s %s: %w", method, path, err)
-}
 
 // readDecisionReceipt parses the subject's decision receipt file.
 func readDecisionReceipt(cmd *cobra.Command, name string) (*client.DecisionReceipt, error) {
@@ -104,11 +78,11 @@ shows a contest's status, deadline and resolution.`,
 				return usageErrorf("--receipt is required: the decision's receipt holding the contest token")
 			case f.Changed("grounds") == f.Changed("grounds-file"):
 				return usageErrorf("give exactly one of --grounds TEXT and --grounds-file FILE")
-			case !idPattern.MatchString(category):
+			case !record.IsID(category):
 				return usageErrorf("--category is required: 1 to 128 letters, digits, '.', '_', ':' or '-' (e.g. false-refusal), not %q", category)
-			case !oneOf(remedy, remedies):
-				return usageErrorf("--remedy must be one of %s, not %q", strings.Join(remedies, ", "), remedy)
-			case f.Changed("contest-id") && !idPattern.MatchString(id):
+			case !record.OneOf(remedy, record.Remedies):
+				return usageErrorf("--remedy must be one of %s, not %q", strings.Join(record.Remedies, ", "), remedy)
+			case f.Changed("contest-id") && !record.IsID(id):
 				return usageErrorf("--contest-id must be 1 to 128 letters, digits, '.', '_', ':' or '-', not %q", id)
 			}
 			vo.noToken = true // the subject proves standing with the contest token alone
@@ -127,8 +101,8 @@ shows a contest's status, deadline and resolution.`,
 			if strings.TrimSpace(text) == "" {
 				return usageErrorf("the grounds are empty: say why the decision is wrong")
 			}
-			if !utf8.ValidString(text) || len([]rune(text)) > maxGroundsText {
-				return usageErrorf("the grounds must be UTF-8 text of at most %d characters", maxGroundsText)
+			if !utf8.ValidString(text) || len([]rune(text)) > record.MaxGroundsText {
+				return usageErrorf("the grounds must be UTF-8 text of at most %d characters", record.MaxGroundsText)
 			}
 			d, err := readDecisionReceipt(cmd, receipt)
 			if err != nil {
@@ -301,11 +275,11 @@ func parseRuleChange(s string) (ruleChange, error) {
 
 func checkRuleChange(what string, rc ruleChange) error {
 	switch {
-	case !idPattern.MatchString(rc.RuleID):
+	case !record.IsID(rc.RuleID):
 		return usageErrorf("%s: rule id %q is not an id", what, rc.RuleID)
-	case !oneOf(rc.Change, ruleChangeKinds):
-		return usageErrorf("%s: change must be one of %s, not %q", what, strings.Join(ruleChangeKinds, ", "), rc.Change)
-	case rc.ConstitutionVersion == "" || !idPattern.MatchString(rc.ConstitutionVersion):
+	case !record.OneOf(rc.Change, record.RuleChangeKinds):
+		return usageErrorf("%s: change must be one of %s, not %q", what, strings.Join(record.RuleChangeKinds, ", "), rc.Change)
+	case rc.ConstitutionVersion == "" || !record.IsID(rc.ConstitutionVersion):
 		return usageErrorf("%s: constitution version %q is not a version", what, rc.ConstitutionVersion)
 	}
 	return nil
@@ -341,7 +315,7 @@ answer.`,
 			if len(args) != 1 {
 				return usageErrorf("resolve takes one CONTEST_ID, got %d arguments", len(args))
 			}
-			if !idPattern.MatchString(args[0]) {
+			if !record.IsID(args[0]) {
 				return usageErrorf("%q is not a contest id", args[0])
 			}
 			return nil
@@ -397,8 +371,8 @@ answer.`,
 				}
 			}
 			body.HumanReviewed = true
-			if !oneOf(body.Outcome, outcomes) {
-				return usageErrorf("--outcome must be one of %s, not %q", strings.Join(outcomes, ", "), body.Outcome)
+			if !record.OneOf(body.Outcome, record.ResolutionOutcomes) {
+				return usageErrorf("--outcome must be one of %s, not %q", strings.Join(record.ResolutionOutcomes, ", "), body.Outcome)
 			}
 			if strings.TrimSpace(body.Rationale) == "" {
 				return usageErrorf("--rationale is required: the reasons for the decision on the contest")

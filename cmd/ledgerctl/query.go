@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,47 +20,29 @@ import (
 )
 
 // queryFilter holds the filter flags of query, stats and audit-query
-// (DESIGN.md §6); each maps to the query parameter of the same name.
-type queryFilter struct {
-	kind, operator, model, action, category, rule, flag, jurisdiction, contestStatus string
-	from, to                                                                         string
-}
+// (DESIGN.md §6); each sets the query parameter of the same name.
+type queryFilter struct{ client.Filter }
 
 func (q *queryFilter) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&q.kind, "kind", "", "record `kind`: decision, constitution, contest, resolution or access (reads of private content)")
-	f.StringVar(&q.operator, "operator", "", "decisions of this system `operator`")
-	f.StringVar(&q.model, "model", "", "decisions of this `model`")
-	f.StringVar(&q.action, "action", "", "decisions with this outcome `action`: answered, refused, modified, escalated")
-	f.StringVar(&q.category, "category", "", "decisions with this outcome `category`")
-	f.StringVar(&q.rule, "rule", "", "decisions citing this `rule_id`")
-	f.StringVar(&q.flag, "flag", "", "decisions raising this provenance flag `code`")
-	f.StringVar(&q.jurisdiction, "jurisdiction", "", "decisions whose subject is in this `jurisdiction` (ISO 3166)")
-	f.StringVar(&q.contestStatus, "contest-status", "", "decisions whose latest contest is `open|resolved|overdue|none`")
-	f.StringVar(&q.from, "from", "", "records logged at or after `TIME` (RFC 3339)")
-	f.StringVar(&q.to, "to", "", "records logged before `TIME` (RFC 3339, exclusive)")
-}
-
-// values are the filter flags given, as query parameters (unchecked).
-func (q *queryFilter) values() url.Values {
-	v := url.Values{}
-	for _, p := range []struct{ name, val string }{
-		{"kind", q.kind}, {"operator", q.operator}, {"model", q.model}, {"action", q.action}, {"category", q.category},
-		{"rule", q.rule}, {"flag", q.flag}, {"jurisdiction", q.jurisdiction}, {"contest_status", q.contestStatus},
-		{"from", q.from}, {"to", q.to},
-	} {
-		if p.val != "" {
-			v.Set(p.name, p.val)
-		}
-	}
-	return v
+	f.StringVar(&q.Kind, "kind", "", "record `kind`: decision, constitution, contest, resolution or access (reads of private content)")
+	f.StringVar(&q.Operator, "operator", "", "decisions of this system `operator`")
+	f.StringVar(&q.Model, "model", "", "decisions of this `model`")
+	f.StringVar(&q.Action, "action", "", "decisions with this outcome `action`: answered, refused, modified, escalated")
+	f.StringVar(&q.Category, "category", "", "decisions with this outcome `category`")
+	f.StringVar(&q.Rule, "rule", "", "decisions citing this `rule_id`")
+	f.StringVar(&q.Flag, "flag", "", "decisions raising this provenance flag `code`")
+	f.StringVar(&q.Jurisdiction, "jurisdiction", "", "decisions whose subject is in this `jurisdiction` (ISO 3166)")
+	f.StringVar(&q.ContestStatus, "contest-status", "", "decisions whose latest contest is `open|resolved|overdue|none`")
+	f.StringVar(&q.From, "from", "", "records logged at or after `TIME` (RFC 3339)")
+	f.StringVar(&q.To, "to", "", "records logged before `TIME` (RFC 3339, exclusive)")
 }
 
 // params checks the flags as GET /v1/query checks its parameters (package
 // params, the server's own definition) and returns them as query
 // parameters: a typo is refused before any request is sent.
 func (q *queryFilter) params() (url.Values, error) {
-	v := q.values()
+	v := q.Values()
 	if _, err := paramsQuery(v); err != nil {
 		return nil, err
 	}
@@ -84,20 +65,6 @@ func flagError(err error) error {
 		return err
 	}
 	return usageErrorf("--%s: %s", strings.ReplaceAll(pe.Param, "_", "-"), pe.Message)
-}
-
-// times is --from and --to, parsed (checked by params).
-func (q *queryFilter) times() (from, to time.Time) {
-	from, _ = time.Parse(time.RFC3339Nano, q.from)
-	to, _ = time.Parse(time.RFC3339Nano, q.to)
-	return from, to
-}
-
-// recount is the filter for verify/recount.
-func (q *queryFilter) recount() recount.Filter {
-	from, to := q.times()
-	return recount.Filter{Kind: q.kind, Operator: q.operator, Model: q.model, Action: q.action, Category: q.category,
-		Rule: q.rule, Flag: q.flag, Jurisdiction: q.jurisdiction, ContestStatus: q.contestStatus, From: from, To: to}
 }
 
 func newQueryCmd() *cobra.Command {
@@ -324,8 +291,8 @@ With --key the answer's checkpoint is verified with the log's key. To
 recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			params := qf.values()
-			fields, err := parseGroupBy(qf.kind, groupBy)
+			params := qf.Values()
+			fields, err := parseGroupBy(qf.Kind, groupBy)
 			if err != nil {
 				return err
 			}
@@ -359,7 +326,7 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 			if g.JSON {
 				return writeLine(w, body)
 			}
-			printGroups(w, fields, ans.Groups, qf.kind == "access")
+			printGroups(w, fields, ans.Groups, qf.Kind == "access")
 			size := ""
 			if n, err := checkpointSize(ans.Checkpoint); err == nil {
 				size = fmt.Sprintf(" of tree size %d", n)
