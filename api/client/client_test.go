@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -196,5 +197,42 @@ func TestBatcherBackpressureAndErrors(t *testing.T) {
 	b.Close()
 	if _, err := b.Submit(ctx, decision("dec-bp-late")); !errors.Is(err, client.ErrClosed) {
 		t.Errorf("Submit after Close: %v, want ErrClosed", err)
+	}
+}
+
+// The Batcher sends a full batch as soon as MaxRecords are queued, and a
+// partial one after MaxDelay: 12 records with MaxRecords 5 make 3 calls.
+func TestBatcherGroupsBySizeAndTime(t *testing.T) {
+	var calls atomic.Int64
+	p := proxy(t, func(n int64, r *http.Request, body []byte) ([]byte, bool) {
+		if r.URL.Path == "/v1/decisions:batch" {
+			calls.Add(1)
+		}
+		return body, false
+	})
+	b := producer(t, p.URL, nil).NewBatcher(client.BatcherConfig{MaxRecords: 5, MaxDelay: 200 * time.Millisecond})
+	defer b.Close()
+	ctx := context.Background()
+	var futures []*client.Future
+	for i := range 12 {
+		f, err := b.Submit(ctx, decision(fmt.Sprintf("dec-grouped-%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		futures = append(futures, f)
+	}
+	seen := map[uint64]bool{}
+	for i, f := range futures {
+		a, err := f.Wait(ctx)
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if a.Checkpoint == nil || seen[a.Index()] {
+			t.Fatalf("record %d: index %d unverified or given twice", i, a.Index())
+		}
+		seen[a.Index()] = true
+	}
+	if got := calls.Load(); got != 3 {
+		t.Errorf("%d batch calls for 12 records of at most 5, want 3", got)
 	}
 }
