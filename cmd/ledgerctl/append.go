@@ -12,10 +12,11 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/fjaledger/fja/api/client"
-	"github.com/fjaledger/fja/verify/record"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+
+	"github.com/fjaledger/fja/api/client"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // maxBatch is the most records one POST /v1/decisions:batch takes (DESIGN.md §6).

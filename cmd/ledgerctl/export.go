@@ -63,7 +63,11 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 			if err != nil {
 				return err
 			}
-			e := &rpt.Exporter{Client: globals(cmd).client(), From: fromT, To: toT}
+			c, _, err := vo.client(cmd, false) // the exporter verifies with the keys
+			if err != nil {
+				return err
+			}
+			e := &rpt.Exporter{Client: c, From: fromT, To: toT}
 			e.Params = url.Values{"from": {rpt.Time(fromT)}, "to": {rpt.Time(toT)}, "limit": {strconv.Itoa(expPageSize)}}
 			for _, name := range expFilterNames {
 				if v := *filters[name]; v != "" {

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/fjaledger/fja/api/client"
 	"github.com/spf13/cobra"
 )
 
@@ -82,17 +81,6 @@ type globalOptions struct {
 	URL   string // server base URL
 	Token string // bearer token; empty means none
 	JSON  bool   // print JSON instead of text
-}
-
-// client is an API client for g that does not verify: the command
-// verifies what it prints itself (or says it did not).
-func (g globalOptions) client() *client.Client {
-	c, err := client.New(client.Config{URL: g.URL, Token: g.Token, InsecureSkipVerify: true})
-	if err != nil {
-		// the URL is not http(s): every request fails with that
-		c, _ = client.New(client.Config{URL: "http://invalid.invalid/" + g.URL, InsecureSkipVerify: true})
-	}
-	return c
 }
 
 // globals returns the persistent flags of cmd, with LEDGER_URL and

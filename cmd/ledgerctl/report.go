@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	rpt "github.com/fjaledger/fja/api/client/report"
 	"github.com/spf13/cobra"
+
+	rpt "github.com/fjaledger/fja/api/client/report"
 )
 
 func newReportCmd() *cobra.Command {
@@ -47,7 +48,11 @@ different checkpoints are checked to be consistent (GET /v1/proofs/consistency).
 				}
 				keys = &rpt.Keys{Origin: origin, Key: key, Others: others}
 			}
-			data, err := rpt.New(globals(cmd).client(), keys, fromT, toT).Build(cmd.Context())
+			c, _, err := vo.client(cmd, false) // the report verifies with the keys
+			if err != nil {
+				return err
+			}
+			data, err := rpt.New(c, keys, fromT, toT).Build(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -166,7 +166,11 @@ verifies it locally. The server is not trusted: a wrong proof fails.`,
 			}
 			var proof [][]byte
 			if old.Size != nw.Size && old.Size != 0 {
-				if proof, err = globals(cmd).client().Consistency(cmd.Context(), old.Size, nw.Size); err != nil {
+				c, _, err := cc.client(cmd, false)
+				if err != nil {
+					return err
+				}
+				if proof, err = c.Consistency(cmd.Context(), old.Size, nw.Size); err != nil {
 					return err
 				}
 			}
