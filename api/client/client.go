@@ -22,7 +22,9 @@
 //     server's delivery window (24h by default), the same contest token
 //     again. A retry after a lost answer therefore recovers the token.
 //     Contests and resolutions are not resent after a network error.
-//   - Every method takes a context; nothing outlives it.
+//   - Every method takes a context; nothing outlives it, except a
+//     Batcher's batch calls, which are no one caller's and run until
+//     answered (Close waits for them).
 //
 // The package imports nothing from the server: producers and auditors can
 // use it without pulling in storage or the HTTP framework.
@@ -50,9 +52,10 @@ type Config struct {
 	// Token is the bearer token sent with every request ("" for none).
 	Token string
 	// VerifierKey is the log's note verifier key (vkey), pinned: every
-	// receipt is verified against it. OtherKeys are further signers
-	// (witness keys) whose signatures on checkpoints are checked when
-	// present.
+	// receipt and checkpoint MUST carry a valid signature by it. OtherKeys
+	// are further known keys (the log's KMS-held second key, witnesses):
+	// a signature by one of them that does not verify fails the check
+	// (verify.OpenCheckpoint).
 	VerifierKey string
 	OtherKeys   []string
 	// Origin, when set, is the checkpoint origin receipts MUST carry; by
