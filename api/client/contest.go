@@ -134,19 +134,10 @@ func (c *Client) FileContestFor(ctx context.Context, d *DecisionReceipt, req *re
 	return out, nil
 }
 
-// ResolutionRequest is the body of POST /v1/contests/{id}/resolution: a
-// resolution without its contest id, which the path names.
-type ResolutionRequest struct {
-	Outcome       string              `json:"outcome"`
-	Rationale     string              `json:"rationale"`
-	HumanReviewed bool                `json:"human_reviewed"`
-	RuleChanges   []record.RuleChange `json:"rule_changes"`
-}
-
 // ResolveContest logs the resolution of contest id (a reviewer's token).
 // When the client verifies, the receipt is verified and its entry must be
 // this contest's resolution as sent, human reviewed.
-func (c *Client) ResolveContest(ctx context.Context, id string, req *ResolutionRequest) (*record.ResolutionLogged, *Appended, error) {
+func (c *Client) ResolveContest(ctx context.Context, id string, req *record.ResolutionRequest) (*record.ResolutionLogged, *Appended, error) {
 	if req.RuleChanges == nil {
 		req.RuleChanges = []record.RuleChange{}
 	}

@@ -326,16 +326,13 @@ answer.`,
 			if !f.Changed("human-reviewed") || !humanReviewed {
 				return usageErrorf("--human-reviewed is required: a contest may not be resolved solely by automated means (DSA Art. 20(6)); pass it to state that a person reviewed this contest")
 			}
-			body := client.ResolutionRequest{RuleChanges: []ruleChange{}}
+			body := record.ResolutionRequest{RuleChanges: []ruleChange{}}
 			if file != "" {
 				b, err := readInput(cmd, file)
 				if err != nil {
 					return err
 				}
-				var fb struct {
-					ContestID string `json:"contest_id"`
-					client.ResolutionRequest
-				}
+				var fb record.Resolution
 				dec := json.NewDecoder(bytes.NewReader(b))
 				dec.DisallowUnknownFields()
 				if err := dec.Decode(&fb); err != nil {
@@ -344,7 +341,7 @@ answer.`,
 				if fb.ContestID != "" && fb.ContestID != id {
 					return usageErrorf("%s is a resolution of contest %q, not %q", file, fb.ContestID, id)
 				}
-				body = fb.ResolutionRequest
+				body = record.ResolutionRequest{HumanReviewed: fb.HumanReviewed, Outcome: fb.Outcome, Rationale: fb.Rationale, RuleChanges: fb.RuleChanges}
 				if body.RuleChanges == nil {
 					body.RuleChanges = []ruleChange{}
 				}

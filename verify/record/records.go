@@ -193,6 +193,16 @@ type Resolution struct {
 	RuleChanges   []RuleChange `json:"rule_changes"`
 }
 
+// ResolutionRequest is the body of POST /v1/contests/{id}/resolution
+// (schemas/append-resolution.v1.json): a resolution without its contest
+// id, which the path names.
+type ResolutionRequest struct {
+	HumanReviewed bool         `json:"human_reviewed"`
+	Outcome       string       `json:"outcome"`
+	Rationale     string       `json:"rationale"`
+	RuleChanges   []RuleChange `json:"rule_changes"`
+}
+
 // RuleChange is a change to a constitution rule that a resolution decided.
 type RuleChange struct {
 	Change              string `json:"change"`
