@@ -75,7 +75,7 @@ func (c *Client) PublishConstitution(ctx context.Context, raw json.RawMessage) (
 	}
 	receipt, err := member(body, "receipt")
 	if err != nil {
-		return nil, &Error{Code: "bad_response", Message: "the answer has no receipt: " + Clip(body)}
+		return nil, newError("bad_response", "the answer has no receipt: "+Clip(body))
 	}
 	a, err := c.checkAppended(record.KindConstitution, raw, receipt, code == http.StatusOK)
 	if a != nil {
@@ -118,7 +118,7 @@ func (c *Client) AppendBatch(ctx context.Context, reqs []json.RawMessage) ([]Bat
 		}
 		var ans record.BatchAnswer
 		if err := json.Unmarshal(body, &ans); err != nil || len(ans.Results) != len(todo) {
-			return nil, &Error{Code: "bad_response", Message: fmt.Sprintf("want %d results: %s", len(todo), Clip(body))}
+			return nil, newError("bad_response", fmt.Sprintf("want %d results: %s", len(todo), Clip(body)))
 		}
 		var again []int
 		for i, r := range ans.Results {
@@ -127,9 +127,9 @@ func (c *Client) AppendBatch(ctx context.Context, reqs []json.RawMessage) ([]Bat
 			case r.Error != nil && Retryable(r.Error.Code) && try < c.cfg.MaxTries:
 				again = append(again, n)
 			case r.Error != nil:
-				out[n].Err = &Error{Status: 0, Code: r.Error.Code, Message: r.Error.Message, Field: r.Error.Field}
+				out[n].Err = &Error{ErrorBody: *r.Error}
 			case len(r.Receipt) == 0 || string(r.Receipt) == "null":
-				out[n].Err = &Error{Code: "bad_response", Message: "result has neither receipt nor error"}
+				out[n].Err = newError("bad_response", "result has neither receipt nor error")
 			default:
 				out[n].Appended, out[n].Err = c.checkAppended(record.KindDecision, reqs[n], r.Receipt, r.Duplicate)
 			}
@@ -227,7 +227,7 @@ func member(body []byte, name string) (json.RawMessage, error) {
 func unverified(receipt []byte) (*verify.Receipt, error) {
 	var r verify.Receipt
 	if _, err := member(receipt, "index"); err != nil || json.Unmarshal(receipt, &r) != nil {
-		return nil, &Error{Code: "bad_response", Message: "the receipt has no index: " + Clip(receipt)}
+		return nil, newError("bad_response", "the receipt has no index: "+Clip(receipt))
 	}
 	return &r, nil
 }

@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // Config configures a Client.
@@ -135,10 +136,13 @@ func (c *Client) URL() string { return c.base }
 // Error is an error answer of the server ({"error":{...}} with its HTTP
 // status), or a client-side failure of one record (Status 0).
 type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	Status int `json:"-"`
+	record.ErrorBody
+}
+
+// newError is a client-side failure: code and message.
+func newError(code, msg string) *Error {
+	return &Error{ErrorBody: record.ErrorBody{Code: code, Message: msg}}
 }
 
 // Error says each thing once: the message (less a leading repeat of the
@@ -193,10 +197,10 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, hdr h
 		}
 		e := &Error{Status: code}
 		var w struct {
-			Error *Error `json:"error"`
+			Error *record.ErrorBody `json:"error"`
 		}
 		if json.Unmarshal(b, &w) == nil && w.Error != nil && w.Error.Code != "" {
-			e.Code, e.Message, e.Field = w.Error.Code, w.Error.Message, w.Error.Field
+			e.ErrorBody = *w.Error
 		} else {
 			e.Code, e.Message = "http_"+strconv.Itoa(code), http.StatusText(code)
 			if t := Clip(b); t != "" {

@@ -182,11 +182,11 @@ func (c *Client) postRecord(ctx context.Context, path string, raw []byte, v any)
 		return nil, fmt.Errorf("POST %s: %w", path, err)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return nil, &Error{Code: "bad_response", Message: "the answer is not the JSON expected: " + Clip(body)}
+		return nil, newError("bad_response", "the answer is not the JSON expected: "+Clip(body))
 	}
 	receipt, err := member(body, "receipt")
 	if err != nil {
-		return nil, &Error{Code: "bad_response", Message: "the answer has no receipt: " + Clip(body)}
+		return nil, newError("bad_response", "the answer has no receipt: "+Clip(body))
 	}
 	a := &Appended{Raw: receipt, Answer: body, Duplicate: code == http.StatusOK}
 	if !c.Verifies() {

@@ -226,9 +226,9 @@ func asAPIError(err error) *client.Error {
 	case errors.As(err, &ae):
 		return ae
 	case errors.Is(err, client.ErrReceipt):
-		return &client.Error{Code: "receipt_invalid", Message: err.Error()}
+		return &client.Error{ErrorBody: record.ErrorBody{Code: "receipt_invalid", Message: err.Error()}}
 	}
-	return &client.Error{Code: "client", Message: err.Error()}
+	return &client.Error{ErrorBody: record.ErrorBody{Code: "client", Message: err.Error()}}
 }
 
 // flush prints results still held back behind a record that was never
