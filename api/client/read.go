@@ -122,23 +122,13 @@ func (c *Client) Decision(ctx context.Context, id, token string, hdr http.Header
 // (DESIGN.md §6) and the answer's bytes. The caller checks the page
 // (the checkpoint, each proof, the scanned range) or uses QueryAll.
 func (c *Client) Query(ctx context.Context, params url.Values) (*record.QueryAnswer, []byte, error) {
-	var v record.QueryAnswer
-	b, err := c.getJSON(ctx, "/v1/query?"+params.Encode(), nil, &v)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &v, b, nil
+	return get[record.QueryAnswer](ctx, c, "/v1/query?"+params.Encode(), nil)
 }
 
 // Stats returns GET /v1/stats with the given parameters and the answer's
 // bytes.
 func (c *Client) Stats(ctx context.Context, params url.Values) (*record.StatsAnswer, []byte, error) {
-	var v record.StatsAnswer
-	b, err := c.getJSON(ctx, "/v1/stats?"+params.Encode(), nil, &v)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &v, b, nil
+	return get[record.StatsAnswer](ctx, c, "/v1/stats?"+params.Encode(), nil)
 }
 
 // FileContest files a contest (POST /v1/contests) with the subject's
@@ -166,12 +156,7 @@ func (c *Client) Resolve(ctx context.Context, id string, body json.RawMessage) (
 // ContestStatus returns GET /v1/contests/{id}; the subject proves
 // standing with its contest token (token != "").
 func (c *Client) ContestStatus(ctx context.Context, id, token string) (*record.ContestView, []byte, error) {
-	var v record.ContestView
-	b, err := c.getJSON(ctx, "/v1/contests/"+url.PathEscape(id), withToken(nil, token), &v)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &v, b, nil
+	return get[record.ContestView](ctx, c, "/v1/contests/"+url.PathEscape(id), withToken(nil, token))
 }
 
 // postRecord posts a record whose answer is {"receipt":{...}, ...},
@@ -195,6 +180,17 @@ func (c *Client) postRecord(ctx context.Context, path string, raw []byte, v any)
 	}
 	a.Receipt, a.Checkpoint, err = c.VerifyReceipt(receipt)
 	return a, err
+}
+
+// get GETs path and decodes the answer into a T; it returns the answer's
+// bytes too.
+func get[T any](ctx context.Context, c *Client, path string, hdr http.Header) (*T, []byte, error) {
+	var v T
+	b, err := c.getJSON(ctx, path, hdr, &v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &v, b, nil
 }
 
 func withToken(hdr http.Header, token string) http.Header {
