@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -11,8 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
-	"github.com/fjaledger/fja/verify"
-	"github.com/fjaledger/fja/verify/recount"
+	rpt "github.com/fjaledger/fja/api/client/report"
 )
 
 // auditBarMin is the smallest range that gets a progress bar on a terminal.
@@ -110,7 +107,13 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if err != nil {
 				return err
 			}
-			return printAudit(cmd.OutOrStdout(), globals(cmd).JSON, stats, a.Checkpoint, a.Report, a.Answered)
+			if err := rpt.WriteAudit(cmd.OutOrStdout(), globals(cmd).JSON, stats, a.Checkpoint, a.Report, a.Answered); err != nil {
+				return err
+			}
+			if !a.Report.OK() {
+				return errDiscrepancies(len(a.Report.Problems))
+			}
+			return nil
 		},
 	}
 	qf.register(cmd)
@@ -129,45 +132,4 @@ type errDiscrepancies int
 
 func (e errDiscrepancies) Error() string {
 	return fmt.Sprintf("the answer is NOT complete and correct: %d discrepancies", int(e))
-}
-
-func printAudit(w io.Writer, asJSON, stats bool, cp *verify.Checkpoint, rep *recount.Report, answered int) error {
-	what := "query"
-	if stats {
-		what = "stats"
-	}
-	if asJSON {
-		err := json.NewEncoder(w).Encode(struct {
-			OK       bool   `json:"ok"`
-			What     string `json:"what"`
-			Origin   string `json:"origin"`
-			Root     []byte `json:"root"`
-			Answered int    `json:"answered"`
-			*recount.Report
-		}{rep.OK(), what, cp.Origin, cp.Hash, answered, rep})
-		if err != nil {
-			return err
-		}
-	} else {
-		for _, p := range rep.Problems {
-			fmt.Fprintln(w, "DISCREPANCY", p.String())
-		}
-		for _, n := range rep.Notes {
-			fmt.Fprintln(w, "note:", n)
-		}
-		unit := "records"
-		if stats {
-			unit = "groups"
-		}
-		verdict := "NOT complete and correct"
-		if rep.OK() {
-			verdict = "complete and correct"
-		}
-		fmt.Fprintf(w, "%s answer %s: %d %s answered, %d matching in entries [%d, %d); %d entries read from the tiles and authenticated against the checkpoint of %s at size %d, root %s\n",
-			what, verdict, answered, unit, rep.Matched, rep.Scanned.From, rep.Scanned.To, rep.Read, cp.Origin, cp.Size, b64(cp.Hash))
-	}
-	if !rep.OK() {
-		return errDiscrepancies(len(rep.Problems))
-	}
-	return nil
 }
