@@ -9,6 +9,7 @@ import (
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // contestRoutes: the subject files with the decision's contest token (no
@@ -34,11 +35,7 @@ func (s *Server) deleteContestPrivate(c echo.Context) error {
 }
 
 // ContestFiled is the body of a 201 from POST /v1/contests.
-type ContestFiled struct {
-	Receipt   *verify.Receipt `json:"receipt"`
-	ContestID string          `json:"contest_id"`
-	DueBy     string          `json:"due_by"`
-}
+type ContestFiled = record.ContestFiled
 
 func (s *Server) postContest(c echo.Context) error {
 	raw, err := readBody(c)
@@ -57,11 +54,7 @@ func (s *Server) postContest(c echo.Context) error {
 }
 
 // ResolutionLogged is the body of a 201 from POST /v1/contests/{id}/resolution.
-type ResolutionLogged struct {
-	Receipt   *verify.Receipt `json:"receipt"`
-	ContestID string          `json:"contest_id"`
-	Outcome   string          `json:"outcome"`
-}
+type ResolutionLogged = record.ResolutionLogged
 
 func (s *Server) postResolution(c echo.Context) error {
 	raw, err := readBody(c)
@@ -80,26 +73,11 @@ func (s *Server) postResolution(c echo.Context) error {
 }
 
 // RecordProof is a logged record with its inclusion proof.
-type RecordProof struct {
-	Index          uint64          `json:"index"`
-	Entry          []byte          `json:"entry"`
-	LeafHash       []byte          `json:"leaf_hash"`
-	InclusionProof [][]byte        `json:"inclusion_proof"`
-	Record         *audit.Envelope `json:"record"`
-}
+type RecordProof = record.RecordProof
 
 // ContestView is the body of GET /v1/contests/{id}: both records proven
 // against one checkpoint.
-type ContestView struct {
-	ContestID  string       `json:"contest_id"`
-	DecisionID string       `json:"decision_id"`
-	Status     string       `json:"status"`
-	DueBy      string       `json:"due_by"`
-	FiledAt    string       `json:"filed_at"`
-	Checkpoint string       `json:"checkpoint"`
-	Contest    *RecordProof `json:"contest"`
-	Resolution *RecordProof `json:"resolution"`
-}
+type ContestView = record.ContestView
 
 func (s *Server) getContest(c echo.Context) error {
 	id := c.Param("id")

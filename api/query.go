@@ -15,30 +15,15 @@ import (
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // QueryRecord is one record of a query answer, proven against the answer's
 // checkpoint.
-type QueryRecord struct {
-	Index          uint64   `json:"index"`
-	Entry          []byte   `json:"entry"`
-	LeafHash       []byte   `json:"leaf_hash"`
-	InclusionProof [][]byte `json:"inclusion_proof"`
-	// Private is the record's private content (decision prompt and
-	// response, contest grounds), with private=true, while not erased.
-	Private map[string]string `json:"private,omitempty"`
-}
+type QueryRecord = record.QueryRecord
 
 // QueryAnswer is the body of GET /v1/query.
-type QueryAnswer struct {
-	Records    []QueryRecord `json:"records"`
-	Checkpoint string        `json:"checkpoint"`
-	Scanned    Scanned       `json:"scanned"`
-	NextCursor string        `json:"next_cursor,omitempty"`
-	// AccessReceipt is, when private content is answered, the receipt of
-	// the access record logged for this read before the answer was made.
-	AccessReceipt *verify.Receipt `json:"access_receipt,omitempty"`
-}
+type QueryAnswer = record.QueryAnswer
 
 // AccessPurposeHeader states why private content is read; private reads
 // without it are refused (400 naming it).

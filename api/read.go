@@ -10,6 +10,7 @@ import (
 
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/verify/record"
 	"github.com/fjaledger/fja/verify/tile"
 )
 
@@ -74,30 +75,10 @@ func (s *Server) tile(c echo.Context) error {
 }
 
 // LogInfo is the body of GET /v1/log.
-type LogInfo struct {
-	Origin        string   `json:"origin"`
-	VerifierKey   string   `json:"verifier_key"`
-	VerifierKeys  []string `json:"verifier_keys"`
-	TreeSize      uint64   `json:"tree_size"`
-	Checkpoint    string   `json:"checkpoint"`
-	WitnessPolicy string   `json:"witness_policy"`
-	Limits        Limits   `json:"limits"`
-}
+type LogInfo = record.LogInfo
 
 // Limits are the log's published limits.
-type Limits struct {
-	MaxEntryBytes int `json:"max_entry_bytes"`
-	TileHeight    int `json:"tile_height"`
-	// What a request body may hold (audit.MaxJSON*): checked while it is
-	// decoded, before anything else is spent on it.
-	MaxBodyBytes       int64 `json:"max_body_bytes"`
-	MaxBatchRecords    int   `json:"max_batch_records"`
-	MaxJSONDepth       int   `json:"max_json_depth"`
-	MaxJSONObjectKeys  int   `json:"max_json_object_keys"`
-	MaxJSONArrayItems  int   `json:"max_json_array_items"`
-	MaxJSONNumberLen   int   `json:"max_json_number_length"`
-	MaxJSONStringBytes int   `json:"max_json_string_bytes"`
-}
+type Limits = record.Limits
 
 func (s *Server) logInfo(c echo.Context) error {
 	h := s.cfg.Log.Head()
@@ -116,13 +97,7 @@ func (s *Server) logInfo(c echo.Context) error {
 }
 
 // Entry is the body of GET /v1/entries/{index}.
-type Entry struct {
-	Index          uint64   `json:"index"`
-	Entry          []byte   `json:"entry"`
-	LeafHash       []byte   `json:"leaf_hash"`
-	Checkpoint     string   `json:"checkpoint"`
-	InclusionProof [][]byte `json:"inclusion_proof"`
-}
+type Entry = record.Entry
 
 func (s *Server) entry(c echo.Context) error {
 	idx, err := parseUint("index", c.Param("index"))
@@ -152,12 +127,7 @@ func (s *Server) entry(c echo.Context) error {
 }
 
 // InclusionProof is the body of GET /v1/proofs/inclusion.
-type InclusionProof struct {
-	Index    uint64   `json:"index"`
-	Size     uint64   `json:"size"`
-	LeafHash []byte   `json:"leaf_hash"`
-	Hashes   [][]byte `json:"hashes"`
-}
+type InclusionProof = record.InclusionProof
 
 func (s *Server) inclusionProof(c echo.Context) error {
 	idx, err := parseUint("index", c.QueryParam("index"))
@@ -180,11 +150,7 @@ func (s *Server) inclusionProof(c echo.Context) error {
 }
 
 // ConsistencyProof is the body of GET /v1/proofs/consistency.
-type ConsistencyProof struct {
-	From   uint64   `json:"from"`
-	To     uint64   `json:"to"`
-	Hashes [][]byte `json:"hashes"`
-}
+type ConsistencyProof = record.ConsistencyProof
 
 func (s *Server) consistencyProof(c echo.Context) error {
 	from, err := parseUint("from", c.QueryParam("from"))

@@ -10,31 +10,11 @@ import (
 
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/audit"
-	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // DecisionView is the body of GET /v1/decisions/{id}.
-type DecisionView struct {
-	DecisionID     string          `json:"decision_id"`
-	Index          uint64          `json:"index"`
-	Entry          []byte          `json:"entry"`
-	LeafHash       []byte          `json:"leaf_hash"`
-	Record         json.RawMessage `json:"record"`
-	Checkpoint     string          `json:"checkpoint"`
-	InclusionProof [][]byte        `json:"inclusion_proof"`
-	// Private is the decrypted private content, for the regulator role only,
-	// while it has not been erased; it is answered only with the
-	// X-Access-Purpose header, after the access record is logged.
-	Private map[string]string `json:"private,omitempty"`
-	// AccessReceipt is the receipt of the access record logged for this
-	// read of Private, before the answer was made.
-	AccessReceipt *verify.Receipt `json:"access_receipt,omitempty"`
-	// Accesses are, for the subject (X-Contest-Token), the logged reads of
-	// the decision's private content, oldest first (at most
-	// audit.MaxAccessesListed; AccessesTruncated when there are more).
-	Accesses          []audit.AccessView `json:"accesses,omitempty"`
-	AccessesTruncated bool               `json:"accesses_truncated,omitempty"`
-}
+type DecisionView = record.DecisionView
 
 // getDecision answers the regulator, or the subject proving standing with
 // the contest token in X-Contest-Token. A wrong token and an unknown id get

@@ -8,20 +8,14 @@ import (
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/api/params"
 	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // Scanned is the index range [from, to) an answer covers.
-type Scanned struct {
-	From uint64 `json:"from"`
-	To   uint64 `json:"to"`
-}
+type Scanned = record.Range
 
 // StatsAnswer is the body of GET /v1/stats.
-type StatsAnswer struct {
-	Groups     []audit.Group `json:"groups"`
-	Checkpoint string        `json:"checkpoint"`
-	Scanned    Scanned       `json:"scanned"`
-}
+type StatsAnswer = record.StatsAnswer
 
 // getStats counts decisions (or, with kind=access, reads of private
 // content) over the window. Every parameter is checked before any index

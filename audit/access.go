@@ -15,39 +15,6 @@ import (
 	"github.com/fjaledger/fja/ledger"
 )
 
-// KindAccess is the kind of an access record (DESIGN.md §4): one read of
-// private content, logged before the content is returned.
-const KindAccess Kind = "access"
-
-// Access is the body of an access record (schemas/access.v1.json). Fields
-// are in JCS order, like every record struct.
-type Access struct {
-	// AccessID is "acc-" and 32 random hex digits, made by LogAccess.
-	AccessID string `json:"access_id"`
-	// Actor is the bearer token that read: its name and role.
-	Actor Actor `json:"actor"`
-	// Purpose is why (the X-Access-Purpose header). It is logged in the
-	// clear, so it MUST NOT hold personal data.
-	Purpose string `json:"purpose"`
-	// Records are the records whose private content was read.
-	Records []AccessedRecord `json:"records"`
-	// Route is the route that answered, e.g. "GET /v1/query".
-	Route string `json:"route"`
-}
-
-// Actor names who read private content.
-type Actor struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
-}
-
-// AccessedRecord is one record whose private content was read.
-type AccessedRecord struct {
-	ID    string `json:"id"`
-	Index uint64 `json:"index"`
-	Kind  Kind   `json:"kind"`
-}
-
 // Limits of an access record (the schema holds the same ones).
 const (
 	// MaxAccessRecords is the most records one access record names: one
@@ -171,15 +138,6 @@ func (s *accessSummary) decode(b []byte) error {
 	}
 	s.records = int(n)
 	return nil
-}
-
-// AccessView is one access record as the person concerned sees it.
-type AccessView struct {
-	Index    uint64 `json:"index"`
-	LoggedAt string `json:"logged_at"`
-	Actor    Actor  `json:"actor"`
-	Purpose  string `json:"purpose"`
-	Route    string `json:"route"`
 }
 
 // Accesses returns the access records that read the private content of

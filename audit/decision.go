@@ -11,6 +11,7 @@ import (
 
 	"github.com/fjaledger/fja/audit/vault"
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // sealedContent is the opening of the commitments of one record's private
@@ -186,35 +187,24 @@ func appendPrivateJCS(b []byte, p *DecisionPrivate) []byte {
 	return append(b, '}')
 }
 
-// checkDecision applies the rules beyond the schema.
+// checkDecision applies the rules beyond the schema (record.CheckPrivate,
+// record.CheckDecision) and refuses d with the first it breaks.
 func (b *Book) checkDecision(d *Decision, p *DecisionPrivate) error {
-	if p != nil && p.Request != nil && d.Request != nil {
-		return &ValidationError{Field: "request", Message: "give either request.commitment or private.request, not both"}
+	if field, msg := record.CheckPrivate(d, p); field != "" {
+		return &ValidationError{Field: field, Message: msg}
 	}
-	if p != nil && p.Response != nil && d.Response != nil {
-		return &ValidationError{Field: "response", Message: "give either response.commitment or private.response, not both"}
+	if v := record.CheckDecision(d, b.publishedRules); len(v) > 0 {
+		return &ValidationError{Field: v[0].Field, Message: v[0].Message()}
 	}
-	if d.Request == nil && (p == nil || p.Request == nil) {
-		return &ValidationError{Field: "request", Message: "is required (or private.request)"}
-	}
-	ref := d.Constitution.ID + "@" + d.Constitution.Version
+	return nil
+}
+
+// publishedRules is the record.Published of the constitutions logged so far.
+func (b *Book) publishedRules(ref string) (func(string) bool, bool) {
 	b.mu.RLock()
 	rules, ok := b.constitutions[ref]
 	b.mu.RUnlock()
-	if !ok {
-		return &ValidationError{Field: "constitution", Message: fmt.Sprintf("constitution %s is not published in this log; publish it first (POST /v1/constitutions)", ref)}
-	}
-	refuses := false
-	for i, r := range d.Rules {
-		if !rules[r.RuleID] {
-			return &ValidationError{Field: fmt.Sprintf("rules.%d.rule_id", i), Message: fmt.Sprintf("rule %q does not exist in constitution %s", r.RuleID, ref)}
-		}
-		refuses = refuses || r.Effect == "refuse"
-	}
-	if d.Outcome.Action == "refused" && !refuses {
-		return &ValidationError{Field: "outcome.action", Message: "a refusal must cite at least one rule whose effect is refuse"}
-	}
-	return nil
+	return func(id string) bool { return rules[id] }, ok
 }
 
 // Private returns the private content of a record (part name -> text), for

@@ -1,195 +1,54 @@
 package audit
 
-import "encoding/json"
+import "github.com/fjaledger/fja/verify/record"
+
+// The record wire types are declared once, in verify/record, which
+// producers, auditors, the client, the monitor and the recount share;
+// audit keeps its names for them. Their fields are in the lexicographic
+// order of their JSON names, so that encoding/json writes them in RFC 8785
+// order (see Canonical): a test checks every kind against a JCS library.
 
 // Kind is a record kind.
-type Kind string
+type Kind = record.Kind
 
 // The record kinds of DESIGN.md §4.
 const (
-	KindDecision     Kind = "decision"
-	KindConstitution Kind = "constitution"
-	KindContest      Kind = "contest"
-	KindResolution   Kind = "resolution"
+	KindDecision     = record.KindDecision
+	KindConstitution = record.KindConstitution
+	KindContest      = record.KindContest
+	KindResolution   = record.KindResolution
+	// KindAccess is the kind of an access record (DESIGN.md §4): one read
+	// of private content, logged before the content is returned.
+	KindAccess = record.KindAccess
 )
 
-// The structs below declare their fields in the lexicographic order of
-// their JSON names, so that encoding/json writes them in RFC 8785 order
-// (see Canonical). Keep it that way: a test checks every kind against a JCS
-// library.
-
-// Envelope is every leaf: a kind, a version, the log time and the body.
-type Envelope struct {
-	Body     json.RawMessage `json:"body"`
-	Kind     Kind            `json:"kind"`
-	LoggedAt string          `json:"logged_at"`
-	V        int             `json:"v"`
-}
-
-// Decision is the body of a decision record.
-type Decision struct {
-	Candidates      []Candidate        `json:"candidates"`
-	Constitution    ConstitutionRef    `json:"constitution"`
-	Contest         *ContestStanding   `json:"contest,omitempty"`
-	DecisionID      string             `json:"decision_id"`
-	Objectives      []Objective        `json:"objectives"`
-	OccurredAt      string             `json:"occurred_at"`
-	Outcome         Outcome            `json:"outcome"`
-	ProvenanceFlags []ProvenanceFlag   `json:"provenance_flags"`
-	Request         *Commitment        `json:"request,omitempty"`
-	Response        *Commitment        `json:"response,omitempty"`
-	Rules           []AppliedRule      `json:"rules"`
-	Subject         Subject            `json:"subject"`
-	System          System             `json:"system"`
-	Weights         map[string]float64 `json:"weights"`
-}
-
-// System names the model and deployment that decided.
-type System struct {
-	Deployment   string `json:"deployment"`
-	Model        string `json:"model"`
-	ModelVersion string `json:"model_version"`
-	Operator     string `json:"operator"`
-}
-
-// Subject is the pseudonymous person the decision concerns.
-type Subject struct {
-	Jurisdiction string `json:"jurisdiction"`
-	Locale       string `json:"locale"`
-	Ref          string `json:"ref"`
-}
-
-// Commitment hides content: "sha256:" + hex(SHA-256(salt || content)).
-type Commitment struct {
-	Commitment string `json:"commitment"`
-}
-
-// Objective is one objective extracted from or given with the request.
-type Objective struct {
-	Confidence  float64 `json:"confidence"`
-	Description string  `json:"description"`
-	ID          string  `json:"id"`
-	Source      string  `json:"source"`
-}
-
-// ConstitutionRef cites a published constitution version.
-type ConstitutionRef struct {
-	ID      string `json:"id"`
-	Version string `json:"version"`
-}
-
-// AppliedRule is a constitution rule that fired, with its effect.
-type AppliedRule struct {
-	Effect    string `json:"effect"`
-	Rationale string `json:"rationale"`
-	RuleID    string `json:"rule_id"`
-}
-
-// Candidate is one scored candidate answer.
-type Candidate struct {
-	ID       string             `json:"id"`
-	Scores   map[string]float64 `json:"scores"`
-	Selected bool               `json:"selected"`
-}
-
-// ProvenanceFlag is a flag raised on the answer's sources.
-type ProvenanceFlag struct {
-	Code     string `json:"code"`
-	Message  string `json:"message"`
-	Severity string `json:"severity"`
-}
-
-// Outcome is what was done.
-type Outcome struct {
-	Action      string `json:"action"`
-	Category    string `json:"category"`
-	Contestable bool   `json:"contestable"`
-	Explanation string `json:"explanation"`
-}
-
-// ContestStanding carries the hash of the subject's contest token.
-type ContestStanding struct {
-	TokenSHA256 string `json:"token_sha256"`
-}
-
-// Constitution is the body of a constitution record.
-type Constitution struct {
-	ConstitutionID string             `json:"constitution_id"`
-	Process        json.RawMessage    `json:"process"`
-	Rules          []ConstitutionRule `json:"rules"`
-	Supersedes     *string            `json:"supersedes,omitempty"`
-	Version        string             `json:"version"`
-}
-
-// ConstitutionRule is one rule of a constitution.
-type ConstitutionRule struct {
-	Pillar string `json:"pillar"`
-	RuleID string `json:"rule_id"`
-	Text   string `json:"text"`
-}
-
-// DecisionPrivate is the private section of a decision request: content
-// that never enters a leaf.
-type DecisionPrivate struct {
-	Request  *string `json:"request,omitempty"`
-	Response *string `json:"response,omitempty"`
-}
-
-// DecisionRequest is the body of POST /v1/decisions.
-type DecisionRequest struct {
-	Decision
-	Private *DecisionPrivate `json:"private,omitempty"`
-}
-
-// Contest is the body of a contest record.
-type Contest struct {
-	ContestID string            `json:"contest_id"`
-	Decision  ContestedDecision `json:"decision"`
-	DueBy     string            `json:"due_by"`
-	Grounds   Grounds           `json:"grounds"`
-	Remedy    string            `json:"remedy"`
-}
-
-// ContestedDecision points at the contested decision's leaf.
-type ContestedDecision struct {
-	DecisionID string `json:"decision_id"`
-	Index      uint64 `json:"index"`
-	LeafHash   []byte `json:"leaf_hash"`
-}
-
-// Grounds are why a decision is contested; the text is private content.
-type Grounds struct {
-	Category   string `json:"category"`
-	Commitment string `json:"commitment"`
-}
-
-// ContestRequest is the body of POST /v1/contests.
-type ContestRequest struct {
-	ContestID    string         `json:"contest_id"`
-	ContestToken string         `json:"contest_token"`
-	DecisionID   string         `json:"decision_id"`
-	Grounds      ContestGrounds `json:"grounds"`
-	Remedy       string         `json:"remedy"`
-}
-
-// ContestGrounds are the grounds as the subject sends them.
-type ContestGrounds struct {
-	Category string `json:"category"`
-	Text     string `json:"text"`
-}
-
-// Resolution is the body of a resolution record.
-type Resolution struct {
-	ContestID     string       `json:"contest_id"`
-	HumanReviewed bool         `json:"human_reviewed"`
-	Outcome       string       `json:"outcome"`
-	Rationale     string       `json:"rationale"`
-	RuleChanges   []RuleChange `json:"rule_changes"`
-}
-
-// RuleChange is a change to a constitution rule that a resolution decided.
-type RuleChange struct {
-	Change              string `json:"change"`
-	ConstitutionVersion string `json:"constitution_version"`
-	RuleID              string `json:"rule_id"`
-}
+type (
+	Envelope          = record.Envelope
+	Decision          = record.Decision
+	System            = record.System
+	Subject           = record.Subject
+	Commitment        = record.Commitment
+	Objective         = record.Objective
+	ConstitutionRef   = record.ConstitutionRef
+	AppliedRule       = record.AppliedRule
+	Candidate         = record.Candidate
+	ProvenanceFlag    = record.ProvenanceFlag
+	Outcome           = record.Outcome
+	ContestStanding   = record.ContestStanding
+	Constitution      = record.Constitution
+	ConstitutionRule  = record.ConstitutionRule
+	DecisionPrivate   = record.DecisionPrivate
+	DecisionRequest   = record.DecisionRequest
+	Contest           = record.Contest
+	ContestedDecision = record.ContestedDecision
+	Grounds           = record.Grounds
+	ContestRequest    = record.ContestRequest
+	ContestGrounds    = record.ContestGrounds
+	Resolution        = record.Resolution
+	RuleChange        = record.RuleChange
+	Access            = record.Access
+	Actor             = record.Actor
+	AccessedRecord    = record.AccessedRecord
+	AccessView        = record.AccessView
+	Group             = record.Group
+)

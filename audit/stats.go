@@ -25,18 +25,6 @@ type Filter struct {
 // GroupFields are the group_by fields of GET /v1/stats.
 var GroupFields = []string{"outcome", "category", "rule", "flag", "jurisdiction", "model", "operator"}
 
-// Group is one row of a stats answer.
-type Group struct {
-	Key        map[string]string `json:"key"`
-	Count      int               `json:"count"`
-	Contests   int               `json:"contests"`
-	Overturned int               `json:"overturned"`
-	Overdue    int               `json:"overdue"`
-	// Records is, for access statistics, the number of records whose
-	// private content the counted accesses read (0 and absent otherwise).
-	Records int `json:"records,omitempty"`
-}
-
 // StatsResult is a stats answer: the groups, and the index range [From, To)
 // of the decisions counted, all as of Head.
 type StatsResult struct {

@@ -1,18 +1,15 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/fjaledger/fja/verify"
-	"github.com/fjaledger/fja/verify/recount"
-	"github.com/fjaledger/fja/verify/tile"
+	"github.com/fjaledger/fja/api/client"
+	rpt "github.com/fjaledger/fja/api/client/report"
 )
 
 // auditBarMin is the smallest range that gets a progress bar on a terminal.
@@ -62,7 +59,7 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if err != nil {
 				return err
 			}
-			fields, err := parseGroupBy(qf.kind, groupBy)
+			fields, err := parseGroupBy(qf.Kind, groupBy)
 			if err != nil {
 				return err
 			}
@@ -70,7 +67,7 @@ standard error for large ranges on a terminal, or with --progress.`,
 				return usageErrorf("--group-by needs --stats")
 			}
 			if stats {
-				sp := qf.values()
+				sp := qf.Values()
 				if len(fields) > 0 {
 					sp.Set("group_by", strings.Join(fields, ","))
 				}
@@ -84,83 +81,39 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if slack < 0 {
 				return usageErrorf("--slack must not be negative")
 			}
-			g := globals(cmd)
-			chk := &answerChecker{g: g}
-			if chk.origin, chk.key, chk.others, err = vo.resolve(); err != nil {
+			c, _, err := vo.client(cmd, true)
+			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			c := newAPIClient(g)
-			f := qf.recount()
-
-			var (
-				cp       *verify.Checkpoint
-				scanned  recount.Range
-				records  []recount.Record
-				answered int
-				problems []recount.Problem
-				groups   []recount.Group
-			)
-			if stats {
-				if len(fields) > 0 {
-					params.Set("group_by", strings.Join(fields, ","))
-				}
-				ans, _, err := fetchStats(ctx, c, params)
-				if err != nil {
-					return err
-				}
-				if cp, err = chk.checkpoint(ctx, ans.Checkpoint); err != nil {
-					return err
-				}
-				scanned, groups = ans.Scanned, ans.Groups
-				answered = len(groups)
-			} else {
-				params.Set("limit", fmt.Sprint(limit))
-				run, err := fetchQuery(ctx, c, params, true, chk, true)
-				if err != nil {
-					return err
-				}
-				cp = run.cps[len(run.cps)-1]
-				scanned = run.pages[len(run.pages)-1].Scanned
-				problems = run.proofErrs
-				for _, p := range run.pages {
-					for _, r := range p.Records {
-						records = append(records, recount.Record{Index: r.Index, Entry: r.Entry, LeafHash: r.LeafHash})
-					}
-				}
-				answered = len(records)
-			}
-
 			errw := cmd.ErrOrStderr()
 			var bar *progressbar.ProgressBar
-			a := &recount.Auditor{
-				Reader:     tile.NewReader(ctx, tile.HTTPFetcher(g.URL, nil)),
-				Checkpoint: cp,
-				Now:        time.Now(),
-				Slack:      slack,
-				Progress: func(done, total uint64) {
-					if bar == nil && (progress || (isTerminal(errw) && total >= auditBarMin)) {
-						bar = newAuditBar(errw, total)
-					}
-					if bar != nil {
-						_ = bar.Set64(int64(done))
-					}
-				},
-			}
-			var rep *recount.Report
+			cfg := client.AuditConfig{Slack: slack, PageSize: limit, Progress: func(done, total uint64) {
+				if bar == nil && (progress || (isTerminal(errw) && total >= auditBarMin)) {
+					bar = newBar(errw, int64(total), "audit-query", "entries")
+				}
+				if bar != nil {
+					_ = bar.Set64(int64(done))
+				}
+			}}
+			var a *client.Audit
 			if stats {
-				rep, err = a.Stats(ctx, f, fields, scanned, groups)
+				a, err = c.AuditStats(cmd.Context(), qf.Recount(), fields, params, cfg)
 			} else {
-				rep, err = a.Query(ctx, f, scanned, records)
+				a, err = c.AuditQuery(cmd.Context(), qf.Recount(), params, cfg)
 			}
 			if bar != nil {
 				_ = bar.Finish()
 			}
 			if err != nil {
-				return fmt.Errorf("recounting entries [%d, %d) from the tiles: %w", scanned.From, scanned.To, err)
+				return err
 			}
-			rep.Problems = append(problems, rep.Problems...)
-			return printAudit(cmd.OutOrStdout(), g.JSON, stats, cp, rep, answered)
+			if err := rpt.WriteAudit(cmd.OutOrStdout(), globals(cmd).JSON, stats, a.Checkpoint, a.Report, a.Answered); err != nil {
+				return err
+			}
+			if !a.Report.OK() {
+				return errDiscrepancies(len(a.Report.Problems))
+			}
+			return nil
 		},
 	}
 	qf.register(cmd)
@@ -174,63 +127,9 @@ standard error for large ranges on a terminal, or with --progress.`,
 	return cmd
 }
 
-func newAuditBar(w io.Writer, total uint64) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(int64(total),
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("audit-query"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString("entries"),
-		progressbar.OptionShowIts(),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-	)
-}
-
 // errDiscrepancies is returned (exit status 1) after the report is printed.
 type errDiscrepancies int
 
 func (e errDiscrepancies) Error() string {
 	return fmt.Sprintf("the answer is NOT complete and correct: %d discrepancies", int(e))
-}
-
-func printAudit(w io.Writer, asJSON, stats bool, cp *verify.Checkpoint, rep *recount.Report, answered int) error {
-	what := "query"
-	if stats {
-		what = "stats"
-	}
-	if asJSON {
-		err := json.NewEncoder(w).Encode(struct {
-			OK       bool   `json:"ok"`
-			What     string `json:"what"`
-			Origin   string `json:"origin"`
-			Root     []byte `json:"root"`
-			Answered int    `json:"answered"`
-			*recount.Report
-		}{rep.OK(), what, cp.Origin, cp.Hash, answered, rep})
-		if err != nil {
-			return err
-		}
-	} else {
-		for _, p := range rep.Problems {
-			fmt.Fprintln(w, "DISCREPANCY", p.String())
-		}
-		for _, n := range rep.Notes {
-			fmt.Fprintln(w, "note:", n)
-		}
-		unit := "records"
-		if stats {
-			unit = "groups"
-		}
-		verdict := "NOT complete and correct"
-		if rep.OK() {
-			verdict = "complete and correct"
-		}
-		fmt.Fprintf(w, "%s answer %s: %d %s answered, %d matching in entries [%d, %d); %d entries read from the tiles and authenticated against the checkpoint of %s at size %d, root %s\n",
-			what, verdict, answered, unit, rep.Matched, rep.Scanned.From, rep.Scanned.To, rep.Read, cp.Origin, cp.Size, b64(cp.Hash))
-	}
-	if !rep.OK() {
-		return errDiscrepancies(len(rep.Problems))
-	}
-	return nil
 }

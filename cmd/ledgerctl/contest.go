@@ -2,173 +2,36 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"path/filepath"
-	"reflect"
-	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
-	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/api/client"
+	"github.com/fjaledger/fja/verify/record"
 )
 
-// Limits and enums of the contest and resolution schemas (schemas/append-*.v1.json).
-var (
-	idPattern       = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
-	remedies        = []string{"reconsider", "explain", "correct"}
-	outcomes        = []string{"upheld", "overturned", "partially_overturned", "withdrawn"}
-	ruleChangeKinds = []string{"add", "amend", "remove"}
-)
-
-const maxGroundsText = 32768
-
-func oneOf(v string, set []string) bool {
-	for _, s := range set {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// serverErr names the request; an answer of the server says its message,
-// HTTP status and code itself (apiError).
-func serverErr(method, path string, err error) error {
-	return fmt.Errorf("%s %s: %w", method, path, err)
-}
-
-// decisionReceipt is what contest needs from the subject's decision receipt.
-type decisionReceipt struct {
-	*verify.Receipt
-	DecisionID string
-	LeafHash   []byte // recomputed from the entry
-}
-
-// readDecisionReceipt parses the subject's decision receipt: it must be a
-// receipt of a decision entry and carry the contest token.
-func readDecisionReceipt(cmd *cobra.Command, name string) (*decisionReceipt, error) {
+// readDecisionReceipt parses the subject's decision receipt file.
+func readDecisionReceipt(cmd *cobra.Command, name string) (*client.DecisionReceipt, error) {
 	b, err := readInput(cmd, name)
 	if err != nil {
 		return nil, err
 	}
-	r, err := verify.ParseReceipt(bytes.TrimSpace(b))
+	d, err := client.ParseDecisionReceipt(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s is not a receipt: %w", name, err)
+		return nil, fmt.Errorf("%s %w", name, err)
 	}
-	var env struct {
-		Kind string `json:"kind"`
-		Body struct {
-			DecisionID string `json:"decision_id"`
-		} `json:"body"`
-	}
-	if err := json.Unmarshal(r.Entry, &env); err != nil {
-		return nil, fmt.Errorf("%s: the entry is not a JSON envelope: %w", name, err)
-	}
-	if env.Kind != "decision" || env.Body.DecisionID == "" {
-		return nil, fmt.Errorf("%s is the receipt of a %s entry, not of a decision", name, env.Kind)
-	}
-	if r.ContestToken == "" {
-		return nil, fmt.Errorf("%s has no contest_token: only the subject's copy of the decision's first receipt carries it", name)
-	}
-	return &decisionReceipt{Receipt: r, DecisionID: env.Body.DecisionID, LeafHash: verify.LeafHash(r.Entry)}, nil
-}
-
-// contestBody is the body of a contest leaf (schemas/contest.v1.json).
-type contestBody struct {
-	ContestID string `json:"contest_id"`
-	Decision  struct {
-		Index      uint64 `json:"index"`
-		LeafHash   []byte `json:"leaf_hash"`
-		DecisionID string `json:"decision_id"`
-	} `json:"decision"`
-	Grounds struct {
-		Category   string `json:"category"`
-		Commitment string `json:"commitment"`
-	} `json:"grounds"`
-	Remedy  string `json:"remedy"`
-	DueBy   string `json:"due_by"`
-	FiledAt string `json:"filed_at,omitempty"`
+	return d, nil
 }
 
 // ruleChange is one entry of a resolution's rule_changes.
-type ruleChange struct {
-	RuleID              string `json:"rule_id"`
-	Change              string `json:"change"`
-	ConstitutionVersion string `json:"constitution_version"`
-}
-
-// resolutionBody is the body of a resolution leaf (schemas/resolution.v1.json).
-type resolutionBody struct {
-	ContestID     string       `json:"contest_id"`
-	Outcome       string       `json:"outcome"`
-	Rationale     string       `json:"rationale"`
-	HumanReviewed bool         `json:"human_reviewed"`
-	RuleChanges   []ruleChange `json:"rule_changes"`
-}
-
-// logged decodes an entry's envelope and checks its kind.
-func logged(entry []byte, kind string, body any) error {
-	var env struct {
-		Kind string          `json:"kind"`
-		Body json.RawMessage `json:"body"`
-	}
-	if err := json.Unmarshal(entry, &env); err != nil {
-		return fmt.Errorf("the logged entry is not a JSON envelope: %w", err)
-	}
-	if env.Kind != kind {
-		return fmt.Errorf("the logged entry is a %q record, not a %s", env.Kind, kind)
-	}
-	if err := json.Unmarshal(env.Body, body); err != nil {
-		return fmt.Errorf("the logged %s body: %w", kind, err)
-	}
-	return nil
-}
-
-// checkContestEntry checks that a logged entry is contest id against the
-// decision in d (its id and, when d has them, index and leaf hash).
-func checkContestEntry(entry []byte, id string, d *decisionReceipt, decisionID string) (*contestBody, error) {
-	var c contestBody
-	if err := logged(entry, "contest", &c); err != nil {
-		return nil, err
-	}
-	if c.ContestID != id {
-		return nil, fmt.Errorf("the logged contest is %q, not %q", c.ContestID, id)
-	}
-	if c.Decision.DecisionID != decisionID {
-		return nil, fmt.Errorf("the logged contest %s is against decision %q, not %q", id, c.Decision.DecisionID, decisionID)
-	}
-	if d != nil && (c.Decision.Index != d.Index || !bytes.Equal(c.Decision.LeafHash, d.LeafHash)) {
-		return nil, fmt.Errorf("the logged contest %s names decision entry %d (leaf %s), but the receipt of %s is entry %d (leaf %s)",
-			id, c.Decision.Index, b64(c.Decision.LeafHash), decisionID, d.Index, b64(d.LeafHash))
-	}
-	return &c, nil
-}
-
-// sameInstant reports whether two RFC 3339 times are the same instant.
-func sameInstant(a, b string) bool {
-	ta, err1 := time.Parse(time.RFC3339Nano, a)
-	tb, err2 := time.Parse(time.RFC3339Nano, b)
-	return err1 == nil && err2 == nil && ta.Equal(tb)
-}
-
-// checkOrigin applies --origin to a verified receipt.
-func checkOrigin(vo *verifyOptions, origin, got string) error {
-	if vo.origin != "" && got != origin {
-		return fmt.Errorf("the receipt is for origin %q, want %q", got, origin)
-	}
-	return nil
-}
+type ruleChange = record.RuleChange
 
 func writeFileLine(name string, b []byte) error {
 	if len(b) == 0 || b[len(b)-1] != '\n' {
@@ -215,20 +78,17 @@ shows a contest's status, deadline and resolution.`,
 				return usageErrorf("--receipt is required: the decision's receipt holding the contest token")
 			case f.Changed("grounds") == f.Changed("grounds-file"):
 				return usageErrorf("give exactly one of --grounds TEXT and --grounds-file FILE")
-			case !idPattern.MatchString(category):
+			case !record.IsID(category):
 				return usageErrorf("--category is required: 1 to 128 letters, digits, '.', '_', ':' or '-' (e.g. false-refusal), not %q", category)
-			case !oneOf(remedy, remedies):
-				return usageErrorf("--remedy must be one of %s, not %q", strings.Join(remedies, ", "), remedy)
-			case f.Changed("contest-id") && !idPattern.MatchString(id):
+			case !record.OneOf(remedy, record.Remedies):
+				return usageErrorf("--remedy must be one of %s, not %q", strings.Join(record.Remedies, ", "), remedy)
+			case f.Changed("contest-id") && !record.IsID(id):
 				return usageErrorf("--contest-id must be 1 to 128 letters, digits, '.', '_', ':' or '-', not %q", id)
 			}
-			var origin, key string
-			var others []string
-			if len(vo.keys) > 0 {
-				var err error
-				if origin, key, others, err = vo.resolve(); err != nil {
-					return err
-				}
+			vo.noToken = true // the subject proves standing with the contest token alone
+			c, origin, err := vo.client(cmd, len(vo.keys) > 0)
+			if err != nil {
+				return err
 			}
 			text := grounds
 			if groundsFile != "" {
@@ -241,8 +101,8 @@ shows a contest's status, deadline and resolution.`,
 			if strings.TrimSpace(text) == "" {
 				return usageErrorf("the grounds are empty: say why the decision is wrong")
 			}
-			if !utf8.ValidString(text) || len([]rune(text)) > maxGroundsText {
-				return usageErrorf("the grounds must be UTF-8 text of at most %d characters", maxGroundsText)
+			if !utf8.ValidString(text) || len([]rune(text)) > record.MaxGroundsText {
+				return usageErrorf("the grounds must be UTF-8 text of at most %d characters", record.MaxGroundsText)
 			}
 			d, err := readDecisionReceipt(cmd, receipt)
 			if err != nil {
@@ -255,66 +115,25 @@ shows a contest's status, deadline and resolution.`,
 				}
 				id = "con-" + hex.EncodeToString(rnd[:])
 			}
-			req := map[string]any{
-				"contest_id":    id,
-				"decision_id":   d.DecisionID,
-				"contest_token": d.ContestToken,
-				"grounds":       map[string]string{"category": category, "text": text},
-				"remedy":        remedy,
-			}
-			body, err := json.Marshal(req)
+			res, err := c.FileContestFor(cmd.Context(), d, &record.ContestRequest{ContestID: id, Remedy: remedy,
+				Grounds: record.ContestGrounds{Category: category, Text: text}})
 			if err != nil {
 				return err
 			}
-			g := globals(cmd)
-			g.Token = "" // the subject proves standing with the contest token alone
-			const path = "/v1/contests"
-			code, ans, err := newAPIClient(g).do(cmd.Context(), http.MethodPost, path, body, nil)
-			if err != nil {
-				return serverErr(http.MethodPost, path, err)
-			}
-			var res struct {
-				Receipt   json.RawMessage `json:"receipt"`
-				ContestID string          `json:"contest_id"`
-				DueBy     string          `json:"due_by"`
-			}
-			if err := json.Unmarshal(ans, &res); err != nil || len(res.Receipt) == 0 || string(res.Receipt) == "null" {
-				return fmt.Errorf("POST %s: the answer has no receipt: %s", path, clip(ans))
-			}
-			if res.ContestID != id {
-				return fmt.Errorf("POST %s: the server answered contest %q, filed %q", path, res.ContestID, id)
-			}
 			verified := notVerified("contest")
-			if key != "" {
-				r, cp, err := verify.VerifyReceipt(res.Receipt, key, others...)
-				if err != nil {
-					return fmt.Errorf("the contest receipt does NOT verify: %w", err)
-				}
-				if err := checkOrigin(&vo, origin, r.Origin); err != nil {
-					return err
-				}
-				c, err := checkContestEntry(r.Entry, id, d, d.DecisionID)
-				if err != nil {
-					return err
-				}
-				if c.Remedy != remedy || c.Grounds.Category != category {
-					return fmt.Errorf("the logged contest asks %s on grounds %q, filed %s on %q", c.Remedy, c.Grounds.Category, remedy, category)
-				}
-				if !sameInstant(c.DueBy, res.DueBy) {
-					return fmt.Errorf("the server says due by %q, the logged contest %q", res.DueBy, c.DueBy)
-				}
+			if lc, r := res.Logged, res.Appended; lc != nil {
 				verified = fmt.Sprintf("verified offline with the key of %s: the contest receipt (entry %d in the tree of size %d), and its logged entry is contest %s against decision %s (entry %d), asking %s on %s grounds, due by %s",
-					cp.Origin, r.Index, cp.Size, id, d.DecisionID, d.Index, c.Remedy, c.Grounds.Category, c.DueBy)
+					origin, r.Index(), r.Checkpoint.Size, id, d.DecisionID, d.Index, lc.Remedy, lc.Grounds.Category, lc.DueBy)
 			}
 			again := ""
-			if code == http.StatusOK {
+			if res.Appended.Duplicate {
 				again = " (filed before)"
 			}
 			if out == "" {
 				out = filepath.Join(receiptDir(receipt), id+".contest.json")
 			}
-			return finishWrite(cmd, g, out, res.Receipt, ans,
-				fmt.Sprintf("contest %s filed against %s, due by %s%s", id, d.DecisionID, res.DueBy, again), "contest", verified)
+			return finishWrite(cmd, out, res.Appended,
+				fmt.Sprintf("contest %s filed against %s, due by %s%s", id, d.DecisionID, res.Filed.DueBy, again), "contest", verified)
 		},
 	}
 	f := cmd.Flags()
@@ -329,27 +148,6 @@ shows a contest's status, deadline and resolution.`,
 	f.Lookup("key").Usage = "verify the contest receipt offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	cmd.AddCommand(newContestStatusCmd())
 	return cmd
-}
-
-// loggedRecordView is one record of GET /v1/contests/{id}.
-type loggedRecordView struct {
-	Index          uint64          `json:"index"`
-	Entry          []byte          `json:"entry"`
-	LeafHash       []byte          `json:"leaf_hash"`
-	InclusionProof [][]byte        `json:"inclusion_proof"`
-	Record         json.RawMessage `json:"record"`
-}
-
-// contestView is the body of GET /v1/contests/{id}.
-type contestView struct {
-	ContestID  string            `json:"contest_id"`
-	DecisionID string            `json:"decision_id"`
-	Status     string            `json:"status"`
-	DueBy      string            `json:"due_by"`
-	FiledAt    string            `json:"filed_at"`
-	Checkpoint string            `json:"checkpoint"`
-	Contest    *loggedRecordView `json:"contest"`
-	Resolution *loggedRecordView `json:"resolution"`
 }
 
 func newContestStatusCmd() *cobra.Command {
@@ -386,7 +184,7 @@ answer unchanged.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := args[0]
 			g := globals(cmd)
-			var d *decisionReceipt
+			var d *client.DecisionReceipt
 			if receipt != "" {
 				var err error
 				if d, err = readDecisionReceipt(cmd, receipt); err != nil {
@@ -394,58 +192,30 @@ answer unchanged.`,
 				}
 				contestToken = d.ContestToken
 			}
-			var hdr http.Header
 			if contestToken != "" {
-				hdr = http.Header{"X-Contest-Token": {contestToken}}
-				g.Token = ""
+				vo.noToken = true
 			} else if g.Token == "" {
 				return usageErrorf("contest status needs the subject's --contest-token or --receipt, or a reviewer or regulator --token (LEDGER_TOKEN)")
 			}
-			var origin, key string
-			var others []string
-			if len(vo.keys) > 0 {
-				var err error
-				if origin, key, others, err = vo.resolve(); err != nil {
-					return err
-				}
-			}
-			path := "/v1/contests/" + url.PathEscape(id)
-			_, body, err := newAPIClient(g).do(cmd.Context(), http.MethodGet, path, nil, hdr)
+			c, origin, err := vo.client(cmd, len(vo.keys) > 0)
 			if err != nil {
-				return serverErr(http.MethodGet, path, err)
+				return err
 			}
-			var v contestView
-			if err := json.Unmarshal(body, &v); err != nil {
-				return fmt.Errorf("GET %s: %w", path, err)
+			v, body, err := c.ContestStatus(cmd.Context(), id, contestToken)
+			if err != nil {
+				return err
 			}
 			if v.ContestID != id {
-				return fmt.Errorf("GET %s: the server answered contest %q", path, v.ContestID)
-			}
-			if v.Contest == nil {
-				return fmt.Errorf("GET %s: the answer has no contest record", path)
+				return fmt.Errorf("GET /v1/contests/%s: the server answered contest %q", id, v.ContestID)
 			}
 			if d != nil && v.DecisionID != d.DecisionID {
 				return fmt.Errorf("contest %s is against decision %q, the receipt is of %q", id, v.DecisionID, d.DecisionID)
 			}
-			var c *contestBody
-			var res *resolutionBody
-			if key != "" {
-				if c, res, err = verifyContestView(&v, d, origin, key, others); err != nil {
-					return fmt.Errorf("contest %s does NOT verify: %w", id, err)
-				}
-			} else {
-				// Unverified: read what the server says the records are.
-				c = new(contestBody)
-				if err := logged(v.Contest.Record, "contest", c); err != nil {
-					return fmt.Errorf("GET %s: %w", path, err)
-				}
-				if v.Resolution != nil {
-					res = new(resolutionBody)
-					if err := logged(v.Resolution.Record, "resolution", res); err != nil {
-						return fmt.Errorf("GET %s: %w", path, err)
-					}
-				}
+			recs, err := c.ContestRecords(v, d)
+			if err != nil {
+				return fmt.Errorf("contest %s does NOT verify: %w", id, err)
 			}
+			ct, res := recs.Contest, recs.Resolution
 			w := cmd.OutOrStdout()
 			if g.JSON {
 				return writeLine(w, body)
@@ -454,14 +224,14 @@ answer unchanged.`,
 			fmt.Fprintf(&b, "contest %s against %s: %s\n", id, v.DecisionID, v.Status)
 			filed := v.FiledAt
 			if filed == "" {
-				filed = c.FiledAt
+				filed = ct.FiledAt
 			}
 			if filed != "" {
 				fmt.Fprintf(&b, "  filed:       %s\n", filed)
 			}
 			fmt.Fprintf(&b, "  due by:      %s\n", v.DueBy)
-			fmt.Fprintf(&b, "  grounds:     %s (commitment %s)\n", c.Grounds.Category, c.Grounds.Commitment)
-			fmt.Fprintf(&b, "  remedy:      %s\n", c.Remedy)
+			fmt.Fprintf(&b, "  grounds:     %s (commitment %s)\n", ct.Grounds.Category, ct.Grounds.Commitment)
+			fmt.Fprintf(&b, "  remedy:      %s\n", ct.Remedy)
 			fmt.Fprintf(&b, "  contest:     entry %d\n", v.Contest.Index)
 			if res != nil {
 				reviewed := "human reviewed"
@@ -476,7 +246,7 @@ answer unchanged.`,
 			} else {
 				fmt.Fprintf(&b, "  resolution:  none yet\n")
 			}
-			if key != "" {
+			if c.Verifies() {
 				fmt.Fprintf(&b, "verified: the records are in %s under the signed checkpoint served with them\n", origin)
 			}
 			_, err = io.WriteString(w, b.String())
@@ -489,54 +259,6 @@ answer unchanged.`,
 	vo.register(cmd)
 	f.Lookup("key").Usage = "verify both records offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	return cmd
-}
-
-// verifyContestView checks both records of a contest view against its one
-// checkpoint, and that they and the status agree with each other.
-func verifyContestView(v *contestView, d *decisionReceipt, origin, key string, others []string) (*contestBody, *resolutionBody, error) {
-	check := func(what string, r *loggedRecordView) error {
-		if err := verifyInclusionView(r.Entry, r.LeafHash, v.Checkpoint, r.InclusionProof, r.Index, origin, key, others); err != nil {
-			return fmt.Errorf("the %s record: %w", what, err)
-		}
-		var rec, ent any
-		if json.Unmarshal(r.Record, &rec) != nil || json.Unmarshal(r.Entry, &ent) != nil || !reflect.DeepEqual(rec, ent) {
-			return fmt.Errorf("the %s record differs from its logged entry", what)
-		}
-		return nil
-	}
-	if err := check("contest", v.Contest); err != nil {
-		return nil, nil, err
-	}
-	c, err := checkContestEntry(v.Contest.Entry, v.ContestID, d, v.DecisionID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !sameInstant(c.DueBy, v.DueBy) {
-		return nil, nil, fmt.Errorf("the server says due by %q, the logged contest %q", v.DueBy, c.DueBy)
-	}
-	if v.Resolution == nil {
-		if v.Status == "resolved" {
-			return nil, nil, errors.New("the status is resolved but no resolution record is shown")
-		}
-		return c, nil, nil
-	}
-	if err := check("resolution", v.Resolution); err != nil {
-		return nil, nil, err
-	}
-	var res resolutionBody
-	if err := logged(v.Resolution.Entry, "resolution", &res); err != nil {
-		return nil, nil, err
-	}
-	if res.ContestID != v.ContestID {
-		return nil, nil, fmt.Errorf("the resolution shown is for contest %q", res.ContestID)
-	}
-	if v.Resolution.Index <= v.Contest.Index {
-		return nil, nil, fmt.Errorf("the resolution (entry %d) is logged before the contest (entry %d)", v.Resolution.Index, v.Contest.Index)
-	}
-	if v.Status != "resolved" {
-		return nil, nil, fmt.Errorf("a resolution is logged but the status is %q", v.Status)
-	}
-	return c, &res, nil
 }
 
 // parseRuleChange parses RULE_ID:CHANGE:VERSION. Rule ids may hold ':', so
@@ -553,11 +275,11 @@ func parseRuleChange(s string) (ruleChange, error) {
 
 func checkRuleChange(what string, rc ruleChange) error {
 	switch {
-	case !idPattern.MatchString(rc.RuleID):
+	case !record.IsID(rc.RuleID):
 		return usageErrorf("%s: rule id %q is not an id", what, rc.RuleID)
-	case !oneOf(rc.Change, ruleChangeKinds):
-		return usageErrorf("%s: change must be one of %s, not %q", what, strings.Join(ruleChangeKinds, ", "), rc.Change)
-	case rc.ConstitutionVersion == "" || !idPattern.MatchString(rc.ConstitutionVersion):
+	case !record.OneOf(rc.Change, record.RuleChangeKinds):
+		return usageErrorf("%s: change must be one of %s, not %q", what, strings.Join(record.RuleChangeKinds, ", "), rc.Change)
+	case rc.ConstitutionVersion == "" || !record.IsID(rc.ConstitutionVersion):
 		return usageErrorf("%s: constitution version %q is not a version", what, rc.ConstitutionVersion)
 	}
 	return nil
@@ -593,7 +315,7 @@ answer.`,
 			if len(args) != 1 {
 				return usageErrorf("resolve takes one CONTEST_ID, got %d arguments", len(args))
 			}
-			if !idPattern.MatchString(args[0]) {
+			if !record.IsID(args[0]) {
 				return usageErrorf("%q is not a contest id", args[0])
 			}
 			return nil
@@ -604,16 +326,13 @@ answer.`,
 			if !f.Changed("human-reviewed") || !humanReviewed {
 				return usageErrorf("--human-reviewed is required: a contest may not be resolved solely by automated means (DSA Art. 20(6)); pass it to state that a person reviewed this contest")
 			}
-			body := resolutionBody{RuleChanges: []ruleChange{}}
+			body := record.ResolutionRequest{RuleChanges: []ruleChange{}}
 			if file != "" {
 				b, err := readInput(cmd, file)
 				if err != nil {
 					return err
 				}
-				var fb struct {
-					ContestID string `json:"contest_id"`
-					resolutionBody
-				}
+				var fb record.Resolution
 				dec := json.NewDecoder(bytes.NewReader(b))
 				dec.DisallowUnknownFields()
 				if err := dec.Decode(&fb); err != nil {
@@ -622,7 +341,7 @@ answer.`,
 				if fb.ContestID != "" && fb.ContestID != id {
 					return usageErrorf("%s is a resolution of contest %q, not %q", file, fb.ContestID, id)
 				}
-				body = fb.resolutionBody
+				body = record.ResolutionRequest{HumanReviewed: fb.HumanReviewed, Outcome: fb.Outcome, Rationale: fb.Rationale, RuleChanges: fb.RuleChanges}
 				if body.RuleChanges == nil {
 					body.RuleChanges = []ruleChange{}
 				}
@@ -649,8 +368,8 @@ answer.`,
 				}
 			}
 			body.HumanReviewed = true
-			if !oneOf(body.Outcome, outcomes) {
-				return usageErrorf("--outcome must be one of %s, not %q", strings.Join(outcomes, ", "), body.Outcome)
+			if !record.OneOf(body.Outcome, record.ResolutionOutcomes) {
+				return usageErrorf("--outcome must be one of %s, not %q", strings.Join(record.ResolutionOutcomes, ", "), body.Outcome)
 			}
 			if strings.TrimSpace(body.Rationale) == "" {
 				return usageErrorf("--rationale is required: the reasons for the decision on the contest")
@@ -659,26 +378,27 @@ answer.`,
 			if g.Token == "" {
 				return usageErrorf("resolve needs a reviewer --token (or LEDGER_TOKEN)")
 			}
-			var origin, key string
-			var others []string
-			if len(vo.keys) > 0 {
-				var err error
-				if origin, key, others, err = vo.resolve(); err != nil {
-					return err
-				}
-			}
-			// The contest id comes from the URL, not the body.
-			req, err := json.Marshal(struct {
-				Outcome       string       `json:"outcome"`
-				Rationale     string       `json:"rationale"`
-				HumanReviewed bool         `json:"human_reviewed"`
-				RuleChanges   []ruleChange `json:"rule_changes"`
-			}{body.Outcome, body.Rationale, body.HumanReviewed, body.RuleChanges})
+			c, origin, err := vo.client(cmd, len(vo.keys) > 0)
 			if err != nil {
 				return err
 			}
-			path := "/v1/contests/" + url.PathEscape(id) + "/resolution"
-			return postResolution(cmd.Context(), cmd, g, path, req, id, body, &vo, origin, key, others, out)
+			ans, a, err := c.ResolveContest(cmd.Context(), id, &body)
+			if err != nil {
+				return err
+			}
+			verified := notVerified("resolution")
+			if a.Checkpoint != nil {
+				verified = fmt.Sprintf("verified offline with the key of %s: the resolution receipt (entry %d in the tree of size %d), and its logged entry is the resolution sent: contest %s, %s, human reviewed, %d rule changes",
+					origin, a.Index(), a.Checkpoint.Size, id, body.Outcome, len(body.RuleChanges))
+			}
+			again := ""
+			if a.Duplicate {
+				again = " (logged before)"
+			}
+			if out == "" {
+				out = id + ".resolution.json"
+			}
+			return finishWrite(cmd, out, a, fmt.Sprintf("contest %s resolved: %s (entry %d)%s", id, ans.Outcome, a.Index(), again), "resolution", verified)
 		},
 	}
 	f := cmd.Flags()
@@ -693,70 +413,15 @@ answer.`,
 	return cmd
 }
 
-func postResolution(ctx context.Context, cmd *cobra.Command, g globalOptions, path string, req []byte, id string, sent resolutionBody,
-	vo *verifyOptions, origin, key string, others []string, out string) error {
-	code, ans, err := newAPIClient(g).do(ctx, http.MethodPost, path, req, nil)
-	if err != nil {
-		return serverErr(http.MethodPost, path, err)
-	}
-	var res struct {
-		Receipt   json.RawMessage `json:"receipt"`
-		ContestID string          `json:"contest_id"`
-		Outcome   string          `json:"outcome"`
-	}
-	if err := json.Unmarshal(ans, &res); err != nil || len(res.Receipt) == 0 || string(res.Receipt) == "null" {
-		return fmt.Errorf("POST %s: the answer has no receipt: %s", path, clip(ans))
-	}
-	if res.ContestID != id || res.Outcome != sent.Outcome {
-		return fmt.Errorf("POST %s: the server answered contest %q outcome %q, sent %q %q", path, res.ContestID, res.Outcome, id, sent.Outcome)
-	}
-	var index uint64
-	verified := notVerified("resolution")
-	if key != "" {
-		r, cp, err := verify.VerifyReceipt(res.Receipt, key, others...)
-		if err != nil {
-			return fmt.Errorf("the resolution receipt does NOT verify: %w", err)
-		}
-		if err := checkOrigin(vo, origin, r.Origin); err != nil {
-			return err
-		}
-		var lb resolutionBody
-		if err := logged(r.Entry, "resolution", &lb); err != nil {
-			return err
-		}
-		if lb.ContestID != id || lb.Outcome != sent.Outcome || !lb.HumanReviewed || lb.Rationale != sent.Rationale ||
-			!reflect.DeepEqual(append([]ruleChange{}, lb.RuleChanges...), sent.RuleChanges) {
-			return fmt.Errorf("the logged resolution (contest %q, outcome %q) is not the one sent", lb.ContestID, lb.Outcome)
-		}
-		index = r.Index
-		verified = fmt.Sprintf("verified offline with the key of %s: the resolution receipt (entry %d in the tree of size %d), and its logged entry is the resolution sent: contest %s, %s, human reviewed, %d rule changes",
-			cp.Origin, r.Index, cp.Size, id, lb.Outcome, len(lb.RuleChanges))
-	} else {
-		var ix struct {
-			Index uint64 `json:"index"`
-		}
-		_ = json.Unmarshal(res.Receipt, &ix)
-		index = ix.Index
-	}
-	again := ""
-	if code == http.StatusOK {
-		again = " (logged before)"
-	}
-	if out == "" {
-		out = id + ".resolution.json"
-	}
-	return finishWrite(cmd, g, out, res.Receipt, ans, fmt.Sprintf("contest %s resolved: %s (entry %d)%s", id, sent.Outcome, index, again), "resolution", verified)
-}
-
 // finishWrite ends a contest or resolution: the receipt, always, to out
 // (mode 0600, atomically), then the server's answer (--json) or the
 // summary, where the receipt went, and what was verified.
-func finishWrite(cmd *cobra.Command, g globalOptions, out string, receipt, ans []byte, summary, what, verified string) error {
-	if err := writeFileLine(out, receipt); err != nil {
+func finishWrite(cmd *cobra.Command, out string, a *client.Appended, summary, what, verified string) error {
+	if err := writeFileLine(out, a.Raw); err != nil {
 		return fmt.Errorf("the %s is logged, but writing its receipt to %s failed (GET it again from the server): %w", what, out, err)
 	}
-	if g.JSON {
-		return writeLine(cmd.OutOrStdout(), ans)
+	if globals(cmd).JSON {
+		return writeLine(cmd.OutOrStdout(), a.Answer)
 	}
 	_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s\n%s receipt written to %s (mode 0600)\n%s\n", summary, what, out, verified)
 	return err

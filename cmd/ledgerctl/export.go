@@ -2,21 +2,15 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"github.com/fjaledger/fja/verify"
-	"github.com/fjaledger/fja/verify/recount"
+	rpt "github.com/fjaledger/fja/api/client/report"
 )
 
 // expPageSize is the page size asked of GET /v1/query (its maximum).
@@ -69,15 +63,18 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 			if err != nil {
 				return err
 			}
-			e := &expRunner{g: globals(cmd), from: fromT, to: toT, errw: cmd.ErrOrStderr(), progress: progress}
-			e.c = newAPIClient(e.g)
-			e.params = url.Values{"from": {rptTime(fromT)}, "to": {rptTime(toT)}, "limit": {strconv.Itoa(expPageSize)}}
+			c, _, err := vo.client(cmd, false) // the exporter verifies with the keys
+			if err != nil {
+				return err
+			}
+			e := &rpt.Exporter{Client: c, From: fromT, To: toT}
+			e.Params = url.Values{"from": {rpt.Time(fromT)}, "to": {rpt.Time(toT)}, "limit": {strconv.Itoa(expPageSize)}}
 			for _, name := range expFilterNames {
 				if v := *filters[name]; v != "" {
-					e.params.Set(expFilterParam(name), v)
+					e.Params.Set(expFilterParam(name), v)
 				}
 			}
-			if _, err := paramsQuery(e.params); err != nil {
+			if _, err := paramsQuery(e.Params); err != nil {
 				return err
 			}
 			if len(vo.keys) > 0 {
@@ -85,32 +82,45 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 				if err != nil {
 					return err
 				}
-				e.keys = &rptKeys{origin: origin, key: key, others: others}
+				e.Keys = &rpt.Keys{Origin: origin, Key: key, Others: others}
 			}
-			var res *expResult
+			var bar *progressbar.ProgressBar
+			if errw := cmd.ErrOrStderr(); progress || isTerminal(errw) {
+				e.Progress = func(done, total uint64) {
+					if bar == nil {
+						bar = newBar(errw, int64(total), "export", "entries")
+					}
+					_ = bar.Set64(int64(done))
+				}
+			}
+			var res *rpt.ExportResult
 			if out == "-" {
 				w := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
-				if res, err = e.run(cmd.Context(), w); err != nil {
-					w.Flush()
-					return err
-				}
-				if err := w.Flush(); err != nil {
-					return err
+				res, err = e.Run(cmd.Context(), w)
+				if ferr := w.Flush(); err == nil {
+					err = ferr
 				}
 			} else {
-				if res, err = e.toFile(cmd.Context(), out); err != nil {
+				err = writeFileWith(out, func(w io.Writer) (err error) {
+					res, err = e.Run(cmd.Context(), w)
 					return err
-				}
+				})
+			}
+			if bar != nil {
+				_ = bar.Finish()
+			}
+			if err != nil {
+				return err
 			}
 			msg := fmt.Sprintf("exported %d records from entries [%d, %d) at checkpoint size %d", res.Records, res.Scanned.From, res.Scanned.To, res.Size)
-			if e.keys != nil {
+			if e.Keys != nil {
 				msg += ", every proof verified"
 			}
 			if out == "-" {
 				fmt.Fprintln(cmd.ErrOrStderr(), msg)
 				return nil
 			}
-			return printResult(cmd, map[string]any{"out": out, "records": res.Records, "scanned": res.Scanned, "size": res.Size, "verified": e.keys != nil},
+			return printResult(cmd, map[string]any{"out": out, "records": res.Records, "scanned": res.Scanned, "size": res.Size, "verified": e.Keys != nil},
 				msg+" to "+out)
 		},
 	}
@@ -134,167 +144,4 @@ func expFilterParam(flag string) string {
 		return "contest_status"
 	}
 	return flag
-}
-
-// expLine is one line of the export.
-type expLine struct {
-	Index          uint64          `json:"index"`
-	LoggedAt       string          `json:"logged_at"`
-	Kind           string          `json:"kind"`
-	Record         json.RawMessage `json:"record"`
-	LeafHash       []byte          `json:"leaf_hash"`
-	InclusionProof [][]byte        `json:"inclusion_proof"`
-	Checkpoint     string          `json:"checkpoint"`
-}
-
-type expResult struct {
-	Records int
-	Scanned recount.Range
-	Size    uint64 // of the last checkpoint
-}
-
-type expRunner struct {
-	c        *apiClient
-	g        globalOptions
-	keys     *rptKeys
-	params   url.Values
-	from, to time.Time
-	errw     io.Writer
-	progress bool
-}
-
-// toFile exports to name through a temporary file renamed on success.
-func (e *expRunner) toFile(ctx context.Context, name string) (res *expResult, err error) {
-	err = writeFileWith(name, func(w io.Writer) error {
-		res, err = e.run(ctx, w)
-		return err
-	})
-	return res, err
-}
-
-func (e *expRunner) run(ctx context.Context, w io.Writer) (*expResult, error) {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	var (
-		res     expResult
-		bar     *progressbar.ProgressBar
-		prevCP  *rptCheckpoint
-		cursor  string
-		next    uint64 // the least index the next record may have
-		started bool
-	)
-	defer func() {
-		if bar != nil {
-			_ = bar.Finish()
-		}
-	}()
-	for page := 1; ; page++ {
-		q := url.Values{}
-		for k, v := range e.params {
-			q[k] = v
-		}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		path := "/v1/query?" + q.Encode()
-		_, body, err := e.c.do(ctx, http.MethodGet, path, nil, nil)
-		if err != nil {
-			return nil, serverErr("GET", path, err)
-		}
-		var p queryPage
-		if err := json.Unmarshal(body, &p); err != nil {
-			return nil, fmt.Errorf("GET %s: %w", path, err)
-		}
-		cp, err := rptParseCheckpoint(p.Checkpoint, e.keys)
-		if err != nil {
-			return nil, fmt.Errorf("page %d: %w", page, err)
-		}
-		if p.Scanned.From > p.Scanned.To || p.Scanned.To > cp.Size {
-			return nil, fmt.Errorf("page %d: scanned range [%d, %d) does not lie in the tree of size %d", page, p.Scanned.From, p.Scanned.To, cp.Size)
-		}
-		if !started {
-			started = true
-			res.Scanned = p.Scanned
-			next = p.Scanned.From
-			if e.progress || isTerminal(e.errw) {
-				bar = progressbar.NewOptions64(int64(p.Scanned.To-p.Scanned.From),
-					progressbar.OptionSetWriter(e.errw),
-					progressbar.OptionSetDescription("export"),
-					progressbar.OptionShowCount(),
-					progressbar.OptionSetItsString("entries"),
-					progressbar.OptionShowIts(),
-					progressbar.OptionThrottle(100*time.Millisecond),
-					progressbar.OptionSetWidth(30),
-					progressbar.OptionOnCompletion(func() { fmt.Fprintln(e.errw) }),
-				)
-			}
-		} else if p.Scanned != res.Scanned {
-			return nil, fmt.Errorf("page %d covers entries [%d, %d), page 1 covered [%d, %d): the log grew inside the window; use a --to in the past",
-				page, p.Scanned.From, p.Scanned.To, res.Scanned.From, res.Scanned.To)
-		}
-		if prevCP != nil && prevCP.Text != cp.Text {
-			if cp.Size < prevCP.Size {
-				return nil, fmt.Errorf("page %d: the checkpoint went back from size %d to %d", page, prevCP.Size, cp.Size)
-			}
-			if e.keys != nil {
-				if err := rptConsistent(ctx, e.g, *prevCP, cp); err != nil {
-					return nil, fmt.Errorf("page %d: %w", page, err)
-				}
-			}
-		}
-		prevCP = &cp
-		res.Size = cp.Size
-
-		// check the whole page before writing any of it
-		lines := make([]expLine, len(p.Records))
-		for i, r := range p.Records {
-			if r.Index < next || r.Index >= p.Scanned.To {
-				return nil, fmt.Errorf("page %d: record index %d is out of order or outside the scanned range [%d, %d)", page, r.Index, p.Scanned.From, p.Scanned.To)
-			}
-			next = r.Index + 1
-			if e.keys != nil {
-				if lh := verify.LeafHash(r.Entry); !bytes.Equal(lh, r.LeafHash) {
-					return nil, fmt.Errorf("entry %d does NOT verify: leaf hash %s is not the hash of the entry (%s)", r.Index, b64(r.LeafHash), b64(lh))
-				}
-				if err := verify.Inclusion(r.Index, cp.Size, r.LeafHash, r.InclusionProof, cp.hash); err != nil {
-					return nil, fmt.Errorf("entry %d does NOT verify against the checkpoint of size %d: %w", r.Index, cp.Size, err)
-				}
-			}
-			var env struct {
-				Kind     string `json:"kind"`
-				LoggedAt string `json:"logged_at"`
-			}
-			if err := json.Unmarshal(r.Entry, &env); err != nil {
-				return nil, fmt.Errorf("entry %d is not a JSON envelope: %w", r.Index, err)
-			}
-			at, err := time.Parse(time.RFC3339Nano, env.LoggedAt)
-			if err != nil || at.Before(e.from) || !at.Before(e.to) {
-				return nil, fmt.Errorf("entry %d was logged at %q, outside the window [%s, %s)", r.Index, env.LoggedAt, rptTime(e.from), rptTime(e.to))
-			}
-			if k := e.params.Get("kind"); k != "" && env.Kind != k {
-				return nil, fmt.Errorf("entry %d is a %s, not a %s", r.Index, env.Kind, k)
-			}
-			lines[i] = expLine{Index: r.Index, LoggedAt: env.LoggedAt, Kind: env.Kind, Record: r.Entry,
-				LeafHash: r.LeafHash, InclusionProof: r.InclusionProof, Checkpoint: p.Checkpoint}
-		}
-		for _, l := range lines {
-			if err := enc.Encode(l); err != nil {
-				return nil, err
-			}
-			res.Records++
-		}
-		if p.NextCursor == "" {
-			if bar != nil {
-				_ = bar.Set64(int64(p.Scanned.To - p.Scanned.From))
-			}
-			return &res, nil
-		}
-		if p.NextCursor == cursor {
-			return nil, fmt.Errorf("page %d: the server answered the same cursor %q again", page, cursor)
-		}
-		cursor = p.NextCursor
-		if bar != nil && next > p.Scanned.From {
-			_ = bar.Set64(int64(next - p.Scanned.From))
-		}
-	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -11,12 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	fnote "github.com/transparency-dev/formats/note"
-	"golang.org/x/term"
 
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
@@ -67,7 +64,7 @@ stderr when it is a terminal, or with --progress.`,
 			if progress || isTerminal(errw) {
 				opts.Progress = func(done, total uint64) {
 					if bar == nil {
-						bar = newFsckBar(errw, total)
+						bar = newBar(errw, int64(total), "fsck", "entries")
 					}
 					_ = bar.Set64(int64(done))
 				}
@@ -79,7 +76,7 @@ stderr when it is a terminal, or with --progress.`,
 			if err != nil {
 				return fmt.Errorf("fsck %s: %w", dir, err)
 			}
-			if err := checkIndexes(cmd.Context(), st, rep); err != nil {
+			if err := audit.FsckIndexes(cmd.Context(), st, rep); err != nil {
 				return fmt.Errorf("fsck %s: indexes: %w", dir, err)
 			}
 			if err := st.Close(); err != nil {
@@ -122,51 +119,6 @@ func openStoreForFsck(dir string) (*badgerstore.Store, error) {
 		return nil, err
 	}
 	return st, nil
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-func newFsckBar(w io.Writer, total uint64) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(int64(total),
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("fsck"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetItsString("entries"),
-		progressbar.OptionShowIts(),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-	)
-}
-
-// checkIndexes adds to rep the query index keys that disagree with the
-// records, when the log holds records (the first entry is an envelope).
-func checkIndexes(ctx context.Context, st *badgerstore.Store, rep *ledger.FsckReport) error {
-	if rep.Size == 0 {
-		return nil
-	}
-	first, err := st.Entries(0, 1)
-	if err != nil {
-		return nil // already reported by the tree check
-	}
-	if _, err := audit.ParseEnvelope(first[0]); err != nil {
-		return nil // not a log of records: no query indexes
-	}
-	problems, err := audit.CheckIndex(ctx, st, rep.Size, nil)
-	if err != nil {
-		return err
-	}
-	for _, p := range problems {
-		if len(rep.Problems) >= ledger.MaxFsckProblems {
-			rep.Omitted++
-			continue
-		}
-		rep.Problems = append(rep.Problems, ledger.Problem{Index: p.Index, Kind: "index", Detail: fmt.Sprintf("%s (key %q)", p.Detail, p.Key)})
-	}
-	return nil
 }
 
 func printFsck(w io.Writer, rep *ledger.FsckReport, asJSON bool) error {

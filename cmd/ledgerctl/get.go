@@ -6,12 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"reflect"
 
 	"github.com/spf13/cobra"
-
-	"github.com/fjaledger/fja/verify"
 )
 
 func newGetCmd() *cobra.Command {
@@ -59,116 +55,38 @@ the server's answer unchanged.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g := globals(cmd)
-			var origin, key string
-			var others []string
-			if len(vo.keys) > 0 {
-				var err error
-				if origin, key, others, err = vo.resolve(); err != nil {
-					return err
-				}
+			c, _, err := vo.client(cmd, len(vo.keys) > 0)
+			if err != nil {
+				return err
 			}
-			check := func(entry, leafHash []byte, checkpoint string, proof [][]byte, idx uint64) error {
-				if key == "" {
-					return nil
-				}
-				return verifyInclusionView(entry, leafHash, checkpoint, proof, idx, origin, key, others)
-			}
-			c := newAPIClient(g)
-			ctx := cmd.Context()
-			w := cmd.OutOrStdout()
-
+			ctx, w, asJSON := cmd.Context(), cmd.OutOrStdout(), globals(cmd).JSON
 			if cmd.Flags().Changed("index") {
-				path := fmt.Sprintf("/v1/entries/%d", index)
-				_, body, err := c.do(ctx, http.MethodGet, path, nil, nil)
+				e, _, err := c.Entry(ctx, index)
 				if err != nil {
-					return fmt.Errorf("GET %s: %w", path, err)
-				}
-				var e struct {
-					Index          uint64   `json:"index"`
-					Entry          []byte   `json:"entry"`
-					LeafHash       []byte   `json:"leaf_hash"`
-					Checkpoint     string   `json:"checkpoint"`
-					InclusionProof [][]byte `json:"inclusion_proof"`
-				}
-				if err := json.Unmarshal(body, &e); err != nil {
-					return fmt.Errorf("GET %s: %w", path, err)
-				}
-				if e.Index != index {
-					return fmt.Errorf("GET %s: the server answered entry %d", path, e.Index)
-				}
-				if err := check(e.Entry, e.LeafHash, e.Checkpoint, e.InclusionProof, e.Index); err != nil {
 					return fmt.Errorf("entry %d does NOT verify: %w", index, err)
 				}
-				if g.JSON {
-					return writeLine(w, body)
+				if asJSON {
+					return json.NewEncoder(w).Encode(e)
 				}
 				return writePretty(w, e.Entry)
 			}
-
 			id := args[0]
 			if receipt {
-				path := "/v1/decisions/" + url.PathEscape(id) + "/receipt"
-				_, body, err := c.do(ctx, http.MethodGet, path, nil, nil)
+				a, err := c.DecisionReceipt(ctx, id)
 				if err != nil {
-					return fmt.Errorf("GET %s: %w", path, err)
+					return fmt.Errorf("the receipt of %s: %w", id, err)
 				}
-				if key != "" {
-					r, _, err := verify.VerifyReceipt(body, key, others...)
-					if err != nil {
-						return fmt.Errorf("the receipt of %s does NOT verify: %w", id, err)
-					}
-					if vo.origin != "" && r.Origin != origin {
-						return fmt.Errorf("the receipt of %s is for origin %q, want %q", id, r.Origin, origin)
-					}
-					if err := entryIs(r.Entry, id); err != nil {
-						return err
-					}
-				}
-				return writeLine(w, body)
+				return writeLine(w, a.Raw)
 			}
-
-			path := "/v1/decisions/" + url.PathEscape(id)
 			var hdr http.Header
-			if contestToken != "" {
-				hdr = http.Header{"X-Contest-Token": {contestToken}}
-			}
 			if purpose != "" {
-				if hdr == nil {
-					hdr = http.Header{}
-				}
-				hdr.Set("X-Access-Purpose", purpose)
+				hdr = http.Header{"X-Access-Purpose": {purpose}}
 			}
-			_, body, err := c.do(ctx, http.MethodGet, path, nil, hdr)
+			v, body, err := c.Decision(ctx, id, contestToken, hdr)
 			if err != nil {
-				return fmt.Errorf("GET %s: %w", path, err)
+				return fmt.Errorf("the record of %s: %w", id, err)
 			}
-			var v struct {
-				DecisionID     string            `json:"decision_id"`
-				Index          uint64            `json:"index"`
-				Entry          []byte            `json:"entry"`
-				LeafHash       []byte            `json:"leaf_hash"`
-				Record         json.RawMessage   `json:"record"`
-				Checkpoint     string            `json:"checkpoint"`
-				InclusionProof [][]byte          `json:"inclusion_proof"`
-				Private        map[string]string `json:"private,omitempty"`
-			}
-			if err := json.Unmarshal(body, &v); err != nil {
-				return fmt.Errorf("GET %s: %w", path, err)
-			}
-			if key != "" {
-				if err := check(v.Entry, v.LeafHash, v.Checkpoint, v.InclusionProof, v.Index); err != nil {
-					return fmt.Errorf("the record of %s does NOT verify: %w", id, err)
-				}
-				if err := entryIs(v.Entry, id); err != nil {
-					return err
-				}
-				var rec, ent any
-				if json.Unmarshal(v.Record, &rec) != nil || json.Unmarshal(v.Entry, &ent) != nil || !reflect.DeepEqual(rec, ent) {
-					return fmt.Errorf("the record of %s differs from its logged entry", id)
-				}
-			}
-			if g.JSON {
+			if asJSON {
 				return writeLine(w, body)
 			}
 			out, err := json.MarshalIndent(struct {
@@ -191,36 +109,6 @@ the server's answer unchanged.`,
 	vo.register(cmd)
 	f.Lookup("key").Usage = "verify the answer offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	return cmd
-}
-
-// verifyInclusionView checks a served entry against the signed checkpoint
-// served with it: signature, leaf hash and inclusion proof.
-func verifyInclusionView(entry, leafHash []byte, checkpoint string, proof [][]byte, idx uint64, origin, key string, others []string) error {
-	cp, err := verify.OpenCheckpoint([]byte(checkpoint), origin, key, others...)
-	if err != nil {
-		return err
-	}
-	if lh := verify.LeafHash(entry); !bytes.Equal(lh, leafHash) {
-		return fmt.Errorf("leaf hash %s is not the hash of the entry (%s)", b64(leafHash), b64(lh))
-	}
-	return verify.Inclusion(idx, cp.Size, leafHash, proof, cp.Hash)
-}
-
-// entryIs checks that a logged entry is the decision id.
-func entryIs(entry []byte, id string) error {
-	var env struct {
-		Kind string `json:"kind"`
-		Body struct {
-			DecisionID string `json:"decision_id"`
-		} `json:"body"`
-	}
-	if err := json.Unmarshal(entry, &env); err != nil {
-		return fmt.Errorf("the logged entry is not a JSON envelope: %w", err)
-	}
-	if env.Kind != "decision" || env.Body.DecisionID != id {
-		return fmt.Errorf("the logged entry is %s %q, not decision %q", env.Kind, env.Body.DecisionID, id)
-	}
-	return nil
 }
 
 func writeLine(w io.Writer, b []byte) error {

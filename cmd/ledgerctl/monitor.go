@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -214,7 +213,7 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 			if werr != nil {
 				return fmt.Errorf("%d alarm(s), and writing the evidence failed: %w", len(res.Alarms), werr)
 			}
-			return fmt.Errorf("%s; evidence in %s", alarmSummary(res), path)
+			return fmt.Errorf("%s; evidence in %s", res.Summary(), path)
 		}
 		if err != nil {
 			if ctx.Err() != nil && !o.once {
@@ -228,18 +227,12 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 		if o.once {
 			return nil
 		}
-		if sleepCtx(ctx, o.interval) != nil {
+		select {
+		case <-ctx.Done():
 			return nil
+		case <-time.After(o.interval):
 		}
 	}
-}
-
-func alarmSummary(res *monitor.Result) string {
-	s := res.Alarms[0].String()
-	if n := len(res.Alarms) - 1; n > 0 {
-		s += fmt.Sprintf(" (and %d more alarm(s))", n)
-	}
-	return s
 }
 
 // monitorRound runs one round with a progress bar and prints its outcome.
@@ -248,16 +241,7 @@ func monitorRound(ctx context.Context, cmd *cobra.Command, o *monitorOptions, m 
 	var bar *progressbar.ProgressBar
 	m.Progress = func(done, total uint64) {
 		if bar == nil && total >= progressMin && (o.progress || isTerminal(errw)) {
-			bar = progressbar.NewOptions64(int64(total),
-				progressbar.OptionSetWriter(errw),
-				progressbar.OptionSetDescription("monitor"),
-				progressbar.OptionShowCount(),
-				progressbar.OptionSetItsString("entries"),
-				progressbar.OptionShowIts(),
-				progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionSetWidth(30),
-				progressbar.OptionOnCompletion(func() { fmt.Fprintln(errw) }),
-			)
+			bar = newBar(errw, int64(total), "monitor", "entries")
 		}
 		if bar != nil {
 			bar.Set64(int64(done))
@@ -306,13 +290,5 @@ func writeEvidence(o *monitorOptions, url string, res *monitor.Result) (string, 
 	if path == "" {
 		path = filepath.Join(o.state, "evidence-"+now.Format("20060102T150405.000000000Z")+".txt")
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "FJA Ledger monitor evidence\nwritten: %s\nlog: %s\nalarms: %d\n", now.Format(time.RFC3339Nano), url, len(res.Alarms))
-	for i, a := range res.Alarms {
-		fmt.Fprintf(&b, "\n=== alarm %d: %s\n\n%s", i+1, a, a.Evidence)
-	}
-	if err := monitor.WriteFileAtomic(path, []byte(b.String()), 0o644); err != nil {
-		return "", err
-	}
-	return path, nil
+	return path, monitor.WriteFileAtomic(path, res.EvidenceText(url, now), 0o644)
 }

@@ -35,7 +35,7 @@ values. ledgerd must be stopped. Check the result with 'ledgerctl fsck'.`,
 			}
 			var report func(done, total uint64)
 			if errw := cmd.ErrOrStderr(); progress || isTerminal(errw) {
-				bar := newFsckBar(errw, state.Size)
+				bar := newBar(errw, int64(state.Size), "fsck", "entries")
 				defer bar.Finish()
 				report = func(done, _ uint64) { _ = bar.Set64(int64(done)) }
 			}

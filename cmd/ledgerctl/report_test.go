@@ -25,6 +25,7 @@ import (
 
 	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
+	rpt "github.com/fjaledger/fja/api/client/report"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger/signer"
 	"github.com/fjaledger/fja/verify/recount"
@@ -184,8 +185,8 @@ func TestReport(t *testing.T) {
 	for _, m := range regexp.MustCompile(`<code>ledgerctl (audit-query [^<]*) --key VKEY</code>`).FindAllStringSubmatch(html, -1) {
 		cmds[m[1]] = true
 	}
-	if len(cmds) != len(rptQueries) {
-		t.Errorf("%d distinct recompute commands, want %d: %v", len(cmds), len(rptQueries), cmds)
+	if len(cmds) != len(rpt.Queries) {
+		t.Errorf("%d distinct recompute commands, want %d: %v", len(cmds), len(rpt.Queries), cmds)
 	}
 	for c := range cmds {
 		code, stdout, _ := ctl(t, "", f.args(f.s.URL, auth.Regulator, append(strings.Fields(c), "--key", f.s.VKey)...)...)

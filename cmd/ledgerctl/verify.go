@@ -1,20 +1,16 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/verify"
 )
 
@@ -23,12 +19,37 @@ type verifyOptions struct {
 	keys   []string // verifier keys (or files holding one); the first is the log's
 	origin string   // default: the first key's name
 	policy string   // witness policy file to require (see witnesspolicy.go)
+	// noToken: send no bearer token (the subject proves standing with its
+	// contest token)
+	noToken bool
 }
 
 func (o *verifyOptions) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&o.keys, "key", nil, "log verifier `key` (vkey text, or a file holding it); repeat for a second log key (required)")
 	cmd.Flags().StringVar(&o.origin, "origin", "", "expected checkpoint origin (default: the name of the first --key)")
 	cmd.Flags().StringVar(&o.policy, "witness-policy", "", "C2SP witness policy `file`: also require the checkpoint's witness cosignatures to satisfy it")
+}
+
+// client is an API client for the global flags that, when verifying,
+// verifies every receipt with the resolved --key (and the --origin if
+// given); it returns the origin receipts are checked against.
+func (o *verifyOptions) client(cmd *cobra.Command, verifying bool) (*client.Client, string, error) {
+	g := globals(cmd)
+	cfg := client.Config{URL: g.URL, Token: g.Token, InsecureSkipVerify: !verifying}
+	if o.noToken {
+		cfg.Token = ""
+	}
+	if verifying {
+		var err error
+		if cfg.Origin, cfg.VerifierKey, cfg.OtherKeys, err = o.resolve(); err != nil {
+			return nil, "", err
+		}
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return nil, "", usageErrorf("%v", err)
+	}
+	return c, cfg.Origin, nil
 }
 
 // resolve reads key files and defaults the origin.
@@ -145,7 +166,11 @@ verifies it locally. The server is not trusted: a wrong proof fails.`,
 			}
 			var proof [][]byte
 			if old.Size != nw.Size && old.Size != 0 {
-				if proof, err = fetchConsistency(cmd.Context(), globals(cmd), old.Size, nw.Size); err != nil {
+				c, _, err := cc.client(cmd, false)
+				if err != nil {
+					return err
+				}
+				if proof, err = c.Consistency(cmd.Context(), old.Size, nw.Size); err != nil {
 					return err
 				}
 			}
@@ -201,40 +226,4 @@ func exactArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
-}
-
-// fetchConsistency asks the server for a consistency proof; the caller
-// verifies it.
-func fetchConsistency(ctx context.Context, g globalOptions, from, to uint64) ([][]byte, error) {
-	u := fmt.Sprintf("%s/v1/proofs/consistency?%s", strings.TrimRight(g.URL, "/"),
-		url.Values{"from": {fmt.Sprint(from)}, "to": {fmt.Sprint(to)}}.Encode())
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetching the consistency proof: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, bytes.TrimSpace(body))
-	}
-	var p struct {
-		From, To uint64
-		Hashes   [][]byte
-	}
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("GET %s: %w", u, err)
-	}
-	if p.From != from || p.To != to {
-		return nil, fmt.Errorf("server answered a proof for %d -> %d, asked %d -> %d", p.From, p.To, from, to)
-	}
-	return p.Hashes, nil
 }

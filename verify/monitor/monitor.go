@@ -46,6 +46,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/record"
 	"github.com/fjaledger/fja/verify/tile"
 )
 
@@ -110,6 +111,29 @@ type Result struct {
 	// OverdueContests is the number of contests past due without a
 	// resolution at the end of the round.
 	OverdueContests int `json:"overdue_contests"`
+}
+
+// Summary is the first alarm and how many more there are.
+func (r *Result) Summary() string {
+	if len(r.Alarms) == 0 {
+		return "OK"
+	}
+	s := r.Alarms[0].String()
+	if n := len(r.Alarms) - 1; n > 0 {
+		s += fmt.Sprintf(" (and %d more alarm(s))", n)
+	}
+	return s
+}
+
+// EvidenceText is every alarm's evidence as one text, written at now about
+// the log at logURL.
+func (r *Result) EvidenceText(logURL string, now time.Time) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "FJA Ledger monitor evidence\nwritten: %s\nlog: %s\nalarms: %d\n", now.UTC().Format(time.RFC3339Nano), logURL, len(r.Alarms))
+	for i, a := range r.Alarms {
+		fmt.Fprintf(&b, "\n=== alarm %d: %s\n\n%s", i+1, a, a.Evidence)
+	}
+	return []byte(b.String())
 }
 
 // OK reports whether the round found no misbehavior.
@@ -570,57 +594,11 @@ func (r *ruleChecker) entry(idx uint64) ([]byte, error) {
 // broken is one rule an entry breaks.
 type broken struct{ rule, msg string }
 
-type envelope struct {
-	Kind     string          `json:"kind"`
-	V        int             `json:"v"`
-	LoggedAt string          `json:"logged_at"`
-	Body     json.RawMessage `json:"body"`
-}
-
-type decisionBody struct {
-	DecisionID   string `json:"decision_id"`
-	Constitution struct {
-		ID      string `json:"id"`
-		Version string `json:"version"`
-	} `json:"constitution"`
-	Rules []struct {
-		RuleID string `json:"rule_id"`
-		Effect string `json:"effect"`
-	} `json:"rules"`
-	Outcome struct {
-		Action      string `json:"action"`
-		Contestable bool   `json:"contestable"`
-	} `json:"outcome"`
-}
-
-type constitutionBody struct {
-	ConstitutionID string `json:"constitution_id"`
-	Version        string `json:"version"`
-	Rules          []struct {
-		RuleID string `json:"rule_id"`
-	} `json:"rules"`
-}
-
-type contestBody struct {
-	ContestID string `json:"contest_id"`
-	Decision  struct {
-		Index      *uint64 `json:"index"`
-		LeafHash   []byte  `json:"leaf_hash"`
-		DecisionID string  `json:"decision_id"`
-	} `json:"decision"`
-	DueBy string `json:"due_by"`
-}
-
-type resolutionBody struct {
-	ContestID     string `json:"contest_id"`
-	HumanReviewed bool   `json:"human_reviewed"`
-}
-
 // check applies the ledger's rules to entry idx and updates the rule state.
 func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 	var out []broken
 	bad := func(rule, format string, a ...any) { out = append(out, broken{rule, fmt.Sprintf(format, a...)}) }
-	var env envelope
+	var env record.Envelope
 	if err := json.Unmarshal(entry, &env); err != nil {
 		bad("envelope", "entry is not a record envelope: %v", err)
 		return out
@@ -640,13 +618,13 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 		r.st.LastLoggedAt = env.LoggedAt
 	}
 	switch env.Kind {
-	case "constitution":
-		var c constitutionBody
+	case record.KindConstitution:
+		var c record.Constitution
 		if err := json.Unmarshal(env.Body, &c); err != nil || c.ConstitutionID == "" || c.Version == "" {
 			bad("constitution", "not a constitution body (constitution_id and version required): %v", err)
 			break
 		}
-		ref := c.ConstitutionID + "@" + c.Version
+		ref := c.Ref()
 		if _, dup := r.st.Constitutions[ref]; dup {
 			bad("constitution", "constitution %s is published a second time", ref)
 			break
@@ -656,30 +634,25 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 			ids = append(ids, rule.RuleID)
 		}
 		r.st.Constitutions[ref] = ids
-	case "decision":
-		var d decisionBody
+	case record.KindDecision:
+		var d record.Decision
 		if err := json.Unmarshal(env.Body, &d); err != nil {
 			bad("decision", "not a decision body: %v", err)
 			break
 		}
-		ref := d.Constitution.ID + "@" + d.Constitution.Version
-		rules, ok := r.st.Constitutions[ref]
-		if !ok {
-			bad("constitution", "decision %s cites constitution %s, which was not published earlier in the log", d.DecisionID, ref)
-		}
-		refuses := false
-		for _, rule := range d.Rules {
-			if ok && !slices.Contains(rules, rule.RuleID) {
-				bad("rule", "decision %s cites rule %q, which does not exist in constitution %s", d.DecisionID, rule.RuleID, ref)
+		for _, v := range record.CheckDecision(&d, r.published) {
+			switch v.Rule {
+			case record.RuleConstitution:
+				bad(v.Rule, "decision %s cites constitution %s, which was not published earlier in the log", d.DecisionID, v.Ref)
+			case record.RuleRule:
+				bad(v.Rule, "decision %s cites rule %q, which does not exist in constitution %s", d.DecisionID, v.RuleID, v.Ref)
+			default:
+				bad(v.Rule, "decision %s refused without citing a rule whose effect is refuse", d.DecisionID)
 			}
-			refuses = refuses || rule.Effect == "refuse"
 		}
-		if d.Outcome.Action == "refused" && !refuses {
-			bad("refusal", "decision %s refused without citing a rule whose effect is refuse", d.DecisionID)
-		}
-	case "contest":
-		var c contestBody
-		if err := json.Unmarshal(env.Body, &c); err != nil || c.ContestID == "" || c.Decision.Index == nil {
+	case record.KindContest:
+		var c record.Contest
+		if err := json.Unmarshal(env.Body, &c); err != nil || c.ContestID == "" || !hasMember(env.Body, "decision", "index") {
 			bad("contest", "not a contest body (contest_id and decision.index required): %v", err)
 			break
 		}
@@ -694,8 +667,8 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 			bad("contest", "contest %s has due_by %q, not an RFC 3339 time", c.ContestID, c.DueBy)
 		}
 		r.st.Contests[c.ContestID] = &ContestState{Index: idx, DecisionID: c.Decision.DecisionID, DueBy: c.DueBy}
-	case "resolution":
-		var res resolutionBody
+	case record.KindResolution:
+		var res record.Resolution
 		if err := json.Unmarshal(env.Body, &res); err != nil || res.ContestID == "" {
 			bad("resolution", "not a resolution body (contest_id required): %v", err)
 			break
@@ -713,20 +686,19 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 			i := idx
 			c.Resolution = &i
 		}
-	case "access":
+	case record.KindAccess:
 		// A read of private content, logged by the ledger (schemas/access.v1.json).
-		var a struct {
-			AccessID string `json:"access_id"`
-			Records  []struct {
-				Index *uint64 `json:"index"`
-			} `json:"records"`
-		}
+		var a record.Access
 		if err := json.Unmarshal(env.Body, &a); err != nil || a.AccessID == "" || len(a.Records) == 0 {
 			bad("access", "not an access body (access_id and records required): %v", err)
 			break
 		}
-		for _, rec := range a.Records {
-			if rec.Index == nil || *rec.Index >= idx {
+		var members struct {
+			Records []map[string]json.RawMessage `json:"records"`
+		}
+		_ = json.Unmarshal(env.Body, &members)
+		for i, rec := range a.Records {
+			if _, ok := members.Records[i]["index"]; !ok || rec.Index >= idx {
 				bad("access", "access %s names a record that is not an earlier entry", a.AccessID)
 				break
 			}
@@ -738,8 +710,8 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 }
 
 // checkContested checks the decision a contest at idx points at.
-func (r *ruleChecker) checkContested(idx uint64, c *contestBody) string {
-	di := *c.Decision.Index
+func (r *ruleChecker) checkContested(idx uint64, c *record.Contest) string {
+	di := c.Decision.Index
 	if di >= idx {
 		return fmt.Sprintf("references index %d, not an earlier entry", di)
 	}
@@ -750,9 +722,9 @@ func (r *ruleChecker) checkContested(idx uint64, c *contestBody) string {
 	if lh := verify.LeafHash(e); !bytes.Equal(lh, c.Decision.LeafHash) {
 		return fmt.Sprintf("references index %d with leaf hash %s, but that entry's leaf hash is %s", di, b64(c.Decision.LeafHash), b64(lh))
 	}
-	var env envelope
-	var d decisionBody
-	if json.Unmarshal(e, &env) != nil || env.Kind != "decision" || json.Unmarshal(env.Body, &d) != nil {
+	var env record.Envelope
+	var d record.Decision
+	if json.Unmarshal(e, &env) != nil || env.Kind != record.KindDecision || json.Unmarshal(env.Body, &d) != nil {
 		return fmt.Sprintf("references index %d, which is not a decision", di)
 	}
 	if d.DecisionID != c.Decision.DecisionID {
@@ -767,6 +739,23 @@ func (r *ruleChecker) checkContested(idx uint64, c *contestBody) string {
 		}
 	}
 	return ""
+}
+
+// published is the record.Published of the constitutions seen so far.
+func (r *ruleChecker) published(ref string) (func(string) bool, bool) {
+	rules, ok := r.st.Constitutions[ref]
+	return func(id string) bool { return slices.Contains(rules, id) }, ok
+}
+
+// hasMember reports whether the JSON object body has obj.name (a member
+// whose absence the decoded struct cannot tell from its zero value).
+func hasMember(body []byte, obj, name string) bool {
+	var top, m map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil || json.Unmarshal(top[obj], &m) != nil {
+		return false
+	}
+	_, ok := m[name]
+	return ok
 }
 
 // violation builds the alarm for a broken rule at idx, with the entry's

@@ -1,9 +1,11 @@
 package monitor
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -121,36 +123,57 @@ func SaveState(dir string, s *State) error {
 }
 
 // WriteFileAtomic replaces name with data so that a crash leaves either the
-// old or the new content.
+// old or the new content (see WriteFileWith).
 func WriteFileAtomic(name string, data []byte, perm os.FileMode) error {
+	return WriteFileWith(name, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// WriteFileWith writes a file atomically and durably: write fills a
+// temporary file in the same directory, which is flushed, given mode
+// perm and fsynced, then renamed over name, and the directory is fsynced
+// so that the rename survives a crash. A failed write leaves no partial
+// file behind and the previous file, if any, untouched.
+func WriteFileWith(name string, perm os.FileMode, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+"-*.tmp")
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename there is nothing to remove
-	if _, err := f.Write(data); err != nil {
-		f.Close()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp.Name())
+		}
+	}()
+	w := bufio.NewWriterSize(tmp, 1<<16)
+	err = write(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = tmp.Chmod(perm)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
+	if err = os.Rename(tmp.Name(), name); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	d, err := os.Open(dir)
+	if err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
 	}
-	if err := os.Rename(tmp, name); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return err
 }

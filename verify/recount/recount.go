@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/record"
 	"github.com/fjaledger/fja/verify/tile"
 )
 
@@ -63,10 +64,7 @@ func (f *Filter) decisionOnly() bool {
 }
 
 // Range is an index range [From, To).
-type Range struct {
-	From uint64 `json:"from"`
-	To   uint64 `json:"to"`
-}
+type Range = record.Range
 
 // Record is one record of a query answer.
 type Record struct {
@@ -76,16 +74,7 @@ type Record struct {
 }
 
 // Group is one row of a stats answer.
-type Group struct {
-	Key        map[string]string `json:"key"`
-	Count      int               `json:"count"`
-	Contests   int               `json:"contests"`
-	Overturned int               `json:"overturned"`
-	Overdue    int               `json:"overdue"`
-	// Records is, for access statistics, the number of records the
-	// counted reads read.
-	Records int `json:"records,omitempty"`
-}
+type Group = record.Group
 
 // Problem is one way an answer differs from the recount. Index is set when
 // the problem is about one entry.
@@ -496,16 +485,15 @@ func (a *Auditor) entries(ctx context.Context, from, to uint64, fn func(uint64, 
 	return nil
 }
 
+// envelope is a record envelope with its log time parsed.
 type envelope struct {
-	Kind     string          `json:"kind"`
-	LoggedAt string          `json:"logged_at"`
-	Body     json.RawMessage `json:"body"`
+	record.Envelope
 	loggedAt time.Time
 }
 
 func parseEnvelope(b []byte) (*envelope, error) {
 	var e envelope
-	if err := json.Unmarshal(b, &e); err != nil {
+	if err := json.Unmarshal(b, &e.Envelope); err != nil {
 		return nil, err
 	}
 	t, err := time.Parse(time.RFC3339Nano, e.LoggedAt)
@@ -516,64 +504,19 @@ func parseEnvelope(b []byte) (*envelope, error) {
 	return &e, nil
 }
 
-// decision holds the fields of a decision body that filters and groups use.
-type decision struct {
-	DecisionID string `json:"decision_id"`
-	System     struct {
-		Operator string `json:"operator"`
-		Model    string `json:"model"`
-	} `json:"system"`
-	Subject struct {
-		Jurisdiction string `json:"jurisdiction"`
-	} `json:"subject"`
-	Constitution struct {
-		ID      string `json:"id"`
-		Version string `json:"version"`
-	} `json:"constitution"`
-	Rules []struct {
-		RuleID string `json:"rule_id"`
-	} `json:"rules"`
-	ProvenanceFlags []struct {
-		Code string `json:"code"`
-	} `json:"provenance_flags"`
-	Outcome struct {
-		Action   string `json:"action"`
-		Category string `json:"category"`
-	} `json:"outcome"`
-}
-
+// contest is a logged contest and what the scan learnt of it.
 type contest struct {
-	ContestID string `json:"contest_id"`
-	Decision  struct {
-		DecisionID string `json:"decision_id"`
-	} `json:"decision"`
-	DueBy string `json:"due_by"`
-	due   time.Time
+	record.Contest
+	due time.Time
 	// set by a later resolution
 	resolved, overturned bool
-}
-
-type resolution struct {
-	ContestID string `json:"contest_id"`
-	Outcome   string `json:"outcome"`
-}
-
-// access is what the recount needs of an access record.
-type access struct {
-	Actor struct {
-		Name string `json:"name"`
-		Role string `json:"role"`
-	} `json:"actor"`
-	Purpose string            `json:"purpose"`
-	Route   string            `json:"route"`
-	Records []json.RawMessage `json:"records"`
 }
 
 type inEntry struct {
 	idx  uint64
 	kind string
-	dec  *decision
-	acc  *access
+	dec  *record.Decision
+	acc  *record.Access
 }
 
 // counter gathers the entries of the range and every contest and
@@ -592,29 +535,29 @@ func (c *counter) add(idx uint64, env *envelope, in bool) {
 	switch env.Kind {
 	case "decision":
 		if in {
-			var d decision
+			var d record.Decision
 			if json.Unmarshal(env.Body, &d) == nil {
-				c.inRange = append(c.inRange, inEntry{idx: idx, kind: env.Kind, dec: &d})
+				c.inRange = append(c.inRange, inEntry{idx: idx, kind: string(env.Kind), dec: &d})
 				return
 			}
 		}
 	case "contest":
 		var k contest
-		if json.Unmarshal(env.Body, &k) == nil {
+		if json.Unmarshal(env.Body, &k.Contest) == nil {
 			k.due, _ = time.Parse(time.RFC3339Nano, k.DueBy)
 			c.contests[k.ContestID] = &k
 			c.byDecision[k.Decision.DecisionID] = append(c.byDecision[k.Decision.DecisionID], k.ContestID)
 		}
 	case "access":
 		if in {
-			var x access
+			var x record.Access
 			if json.Unmarshal(env.Body, &x) == nil {
-				c.inRange = append(c.inRange, inEntry{idx: idx, kind: env.Kind, acc: &x})
+				c.inRange = append(c.inRange, inEntry{idx: idx, kind: string(env.Kind), acc: &x})
 				return
 			}
 		}
 	case "resolution":
-		var r resolution
+		var r record.Resolution
 		if json.Unmarshal(env.Body, &r) == nil {
 			if k := c.contests[r.ContestID]; k != nil {
 				k.resolved = true
@@ -623,7 +566,7 @@ func (c *counter) add(idx uint64, env *envelope, in bool) {
 		}
 	}
 	if in {
-		c.inRange = append(c.inRange, inEntry{idx: idx, kind: env.Kind})
+		c.inRange = append(c.inRange, inEntry{idx: idx, kind: string(env.Kind)})
 	}
 }
 
@@ -660,16 +603,12 @@ func (f *Filter) matchEntry(e inEntry) bool {
 		(f.Jurisdiction != "" && d.Subject.Jurisdiction != f.Jurisdiction) {
 		return false
 	}
-	if f.Rule != "" && !slices.ContainsFunc(d.Rules, func(r struct {
-		RuleID string `json:"rule_id"`
-	}) bool {
+	if f.Rule != "" && !slices.ContainsFunc(d.Rules, func(r record.AppliedRule) bool {
 		return r.RuleID == f.Rule
 	}) {
 		return false
 	}
-	if f.Flag != "" && !slices.ContainsFunc(d.ProvenanceFlags, func(p struct {
-		Code string `json:"code"`
-	}) bool {
+	if f.Flag != "" && !slices.ContainsFunc(d.ProvenanceFlags, func(p record.ProvenanceFlag) bool {
 		return p.Code == f.Flag
 	}) {
 		return false
@@ -748,7 +687,7 @@ func (c *counter) groups(f Filter, groupBy []string, now time.Time) map[string]G
 // of its values. Grouped by rule, the key also names the constitution
 // version ("id@version"); grouped by flag, a decision without flags counts
 // under the flag "".
-func groupKeys(d *decision, groupBy []string) []map[string]string {
+func groupKeys(d *record.Decision, groupBy []string) []map[string]string {
 	keys := []map[string]string{{}}
 	for _, g := range groupBy {
 		var vals []map[string]string

@@ -89,25 +89,25 @@ func TestQuery(t *testing.T) {
 	// window [t0+250s, t0+300s): entries [250, 300), crossing a bundle edge
 	f := Filter{Action: "refused", From: t0.Add(250 * time.Second), To: t0.Add(300 * time.Second)}
 	want := []uint64{252, 259, 266, 273, 280, 287, 294}
-	rep, err := a.Query(ctx, f, Range{250, 300}, records(leaves, want...))
+	rep, err := a.Query(ctx, f, Range{From: 250, To: 300}, records(leaves, want...))
 	if err != nil || !rep.OK() || rep.Matched != 7 || rep.Read != 52 {
 		t.Fatalf("honest: %v %+v", err, rep)
 	}
-	rep, _ = a.Query(ctx, f, Range{250, 300}, records(leaves, 252, 259, 266, 280, 287, 294, 295))
+	rep, _ = a.Query(ctx, f, Range{From: 250, To: 300}, records(leaves, 252, 259, 266, 280, 287, 294, 295))
 	if rep.OK() || len(rep.Problems) != 2 || rep.Problems[0].Kind != "missing" || *rep.Problems[0].Index != 273 || *rep.Problems[1].Index != 295 {
 		t.Fatalf("missing and extra: %+v", rep.Problems)
 	}
-	rep, _ = a.Query(ctx, f, Range{251, 300}, records(leaves, want...))
+	rep, _ = a.Query(ctx, f, Range{From: 251, To: 300}, records(leaves, want...))
 	if rep.OK() || rep.Problems[0].Kind != "window" || *rep.Problems[0].Index != 250 {
 		t.Fatalf("range starting late: %+v", rep.Problems)
 	}
 	// the contest of d7 is overdue from t0+1h
-	rep, _ = a.Query(ctx, Filter{ContestStatus: "overdue"}, Range{0, 600}, records(leaves, 7))
+	rep, _ = a.Query(ctx, Filter{ContestStatus: "overdue"}, Range{From: 0, To: 600}, records(leaves, 7))
 	if !rep.OK() {
 		t.Fatalf("overdue: %+v", rep.Problems)
 	}
 	// a bundle entry that is not the logged one
-	if _, err := auditor(leaves, 260, t0).Query(ctx, f, Range{250, 300}, records(leaves, want...)); err == nil || !strings.Contains(err.Error(), "entry 260") {
+	if _, err := auditor(leaves, 260, t0).Query(ctx, f, Range{From: 250, To: 300}, records(leaves, want...)); err == nil || !strings.Contains(err.Error(), "entry 260") {
 		t.Fatalf("tampered bundle: %v", err)
 	}
 }
@@ -134,7 +134,7 @@ func TestStatsClockSlack(t *testing.T) {
 		{due.Add(20 * time.Second), 0, true}, // within the slack: either
 		{due.Add(-20 * time.Second), 1, true},
 	} {
-		rep, err := auditor(leaves, -1, c.now).Stats(ctx, Filter{}, []string{"rule"}, Range{0, 600}, g(c.overdue))
+		rep, err := auditor(leaves, -1, c.now).Stats(ctx, Filter{}, []string{"rule"}, Range{From: 0, To: 600}, g(c.overdue))
 		if err != nil || rep.OK() != c.ok {
 			t.Errorf("now %s, overdue %d: %v %+v", c.now.Sub(due), c.overdue, err, rep)
 		}
@@ -144,7 +144,7 @@ func TestStatsClockSlack(t *testing.T) {
 	gs := g(0)
 	gs[1].Overturned = 1
 	gs[0].Count = 512 // entry 550 is the resolution
-	if rep, err := auditor(leaves, -1, due.Add(time.Hour)).Stats(ctx, Filter{}, []string{"rule"}, Range{0, 600}, gs); err != nil || !rep.OK() {
+	if rep, err := auditor(leaves, -1, due.Add(time.Hour)).Stats(ctx, Filter{}, []string{"rule"}, Range{From: 0, To: 600}, gs); err != nil || !rep.OK() {
 		t.Fatalf("resolved: %v %+v", err, rep)
 	}
 }
