@@ -82,15 +82,25 @@ type Ingest struct {
 
 // pendingDecision is a guard waiting for the events it expects.
 type pendingDecision struct {
-	g        *guard
-	evals    []evaluation
-	expected int // evaluations + findings expected
-	arrived  time.Time
-	timer    *time.Timer
-	ctx      context.Context // the producer's (its operators), without its cancel
+	g       *guard
+	evals   []evaluation
+	arrived time.Time
+	timer   *time.Timer
+	ctx     context.Context // the producer's (its operators), without its cancel
 }
 
-func (p *pendingDecision) have() int { return len(p.evals) + len(p.g.findings) }
+func (p *pendingDecision) complete() bool { return p.g.complete(p.evals) }
+
+// complete reports whether g has the evaluation and finding events it
+// expects (fja.evaluations.expected, fja.findings.expected).
+func (g *guard) complete(evals []evaluation) bool {
+	return len(evals) >= g.expected() && len(g.findings) >= g.expectedFindings()
+}
+
+// joinOf is the join note of g with evals.
+func joinOf(g *guard, evals []evaluation, waited time.Duration, full bool) joinNote {
+	return joinNote{evals: len(evals), expEvals: g.expected(), findings: len(g.findings), expFindings: g.expectedFindings(), waited: waited, full: full}
+}
 
 // orphan is an evaluation or a finding log record waiting for its span.
 type orphan struct {
@@ -366,13 +376,18 @@ func (in *Ingest) join(ctx context.Context, guards []*guard, events []*orphan) (
 				if p.g.spanID == o.spanID && p.g.traceID == o.traceID {
 					p.g.findings = append(p.g.findings, *o.find)
 					matched = true
-					if p.have() >= p.expected {
+					if p.complete() {
 						completed = append(completed, p)
 					}
 				}
 			}
 		} else {
-			targets := append([]*guard(nil), local[o.traceID]...)
+			var targets []*guard
+			for _, g := range local[o.traceID] {
+				if o.eval.matches(g) {
+					targets = append(targets, g)
+				}
+			}
 			if o.eval.responseID != "" {
 				for _, g := range localResp[o.eval.responseID] {
 					if g.traceID != o.traceID {
@@ -385,10 +400,10 @@ func (in *Ingest) join(ctx context.Context, guards []*guard, events []*orphan) (
 				matched = true
 			}
 			for _, p := range in.pending {
-				if p.g.traceID == o.traceID || (o.eval.responseID != "" && p.g.responseID() == o.eval.responseID) {
+				if o.eval.matches(p.g) {
 					p.evals = append(p.evals, *o.eval)
 					matched = true
-					if p.have() >= p.expected {
+					if p.complete() {
 						completed = append(completed, p)
 					}
 				}
@@ -404,20 +419,18 @@ func (in *Ingest) join(ctx context.Context, guards []*guard, events []*orphan) (
 			continue // a retry of a span that waits: it is logged once, by its wait
 		}
 		evals := append(gEvals[g], in.takeEvents(g)...)
-		expected := g.expected() + g.expectedFindings()
-		have := len(evals) + len(g.findings)
-		if have >= expected {
-			ready = append(ready, readyDecision{g: g, evals: evals, ctx: ctx, join: joinNote{arrived: have, expected: expected}})
+		if g.complete(evals) {
+			ready = append(ready, readyDecision{g: g, evals: evals, ctx: ctx, join: joinOf(g, evals, 0, false)})
 			continue
 		}
 		if in.cfg.Logged != nil && in.cfg.Logged(id) {
 			continue // logged after a join before: the retry changes nothing
 		}
 		if len(in.pending) >= in.cfg.MaxPending || in.closed {
-			ready = append(ready, readyDecision{g: g, evals: evals, ctx: ctx, join: joinNote{arrived: have, expected: expected, full: true}})
+			ready = append(ready, readyDecision{g: g, evals: evals, ctx: ctx, join: joinOf(g, evals, 0, true)})
 			continue
 		}
-		p := &pendingDecision{g: g, evals: evals, expected: expected, arrived: now, ctx: context.WithoutCancel(ctx)}
+		p := &pendingDecision{g: g, evals: evals, arrived: now, ctx: context.WithoutCancel(ctx)}
 		in.pending[id] = p
 		p.timer = time.AfterFunc(in.cfg.JoinWait, func() { in.expire(id, p) })
 	}
@@ -474,7 +487,7 @@ func (in *Ingest) takeEvents(g *guard) []evaluation {
 			case o.find != nil && o.spanID == g.spanID && o.traceID == g.traceID:
 				g.findings = append(g.findings, *o.find)
 				o.used = true
-			case o.eval != nil:
+			case o.eval != nil && o.eval.matches(g):
 				out = append(out, *o.eval)
 				o.used = true
 			}
@@ -539,7 +552,7 @@ func (in *Ingest) flushLater(p *pendingDecision, late bool) {
 	in.flushes.Add(1)
 	go func() {
 		defer in.flushes.Done()
-		jn := joinNote{arrived: p.have(), expected: p.expected, waited: time.Since(p.arrived)}
+		jn := joinOf(p.g, p.evals, in.cfg.JoinWait, false) // the configured wait, not the measured one: the request stays a function of the telemetry
 		if late {
 			in.late.Add(1)
 		}

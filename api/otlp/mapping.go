@@ -277,12 +277,35 @@ var decisionTypes = map[string]struct{ action, effect string }{
 	"audit":  {"answered", "allow"},
 }
 
-// joinNote says how a decision's join ended: arrived of expected
-// evaluation events, after waiting (zero: not waited for).
+// joinNote says how a decision's join ended: the evaluation and finding
+// events that arrived of those expected, after waiting (zero: not waited
+// for).
 type joinNote struct {
-	arrived, expected int
-	waited            time.Duration
-	full              bool // logged early: the join table was full
+	evals, expEvals       int
+	findings, expFindings int
+	waited                time.Duration
+	full                  bool // logged early: the join table was full
+}
+
+// missing describes the events that did not arrive ("" when none).
+func (j joinNote) missing() string {
+	var parts []string
+	if j.evals < j.expEvals {
+		parts = append(parts, fmt.Sprintf("%d of the %d expected %s events", j.evals, j.expEvals, eventEvaluation))
+	}
+	if j.findings < j.expFindings {
+		parts = append(parts, fmt.Sprintf("%d of the %d expected %s events", j.findings, j.expFindings, eventFinding))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// matches reports whether the evaluation e belongs to the guardrail span
+// g: by gen_ai.response.id when both carry one, else by trace.
+func (e *evaluation) matches(g *guard) bool {
+	if r := g.responseID(); r != "" && e.responseID != "" {
+		return r == e.responseID
+	}
+	return e.traceID == g.traceID && !e.traceID.IsEmpty()
 }
 
 // mapError is a span that cannot become a decision request; it is
@@ -463,10 +486,10 @@ func mapDecision(g *guard, evals []evaluation, jn joinNote) ([]byte, string, err
 	if err := addContent(&d, g); err != nil {
 		return nil, id, err
 	}
-	if jn.arrived < jn.expected {
-		why := fmt.Sprintf("logged after a join wait of %s with %d of the %d expected %s events", jn.waited.Round(time.Millisecond), jn.arrived, jn.expected, eventEvaluation)
+	if m := jn.missing(); m != "" {
+		why := fmt.Sprintf("logged after a join wait of %s with %s", jn.waited.Round(time.Millisecond), m)
 		if jn.full {
-			why = fmt.Sprintf("logged early, the ingest's join table being full, with %d of the %d expected %s events", jn.arrived, jn.expected, eventEvaluation)
+			why = "logged early, the ingest's join table being full, with " + m
 		}
 		d.ProvenanceFlags = append(d.ProvenanceFlags, flag{Code: FlagJoinIncomplete, Message: why, Severity: "warning"})
 	}
