@@ -13,6 +13,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
@@ -201,6 +202,22 @@ func (in *Ingest) Traces(ctx context.Context, contentType, contentEncoding strin
 	if n := td.SpanCount(); n > in.cfg.MaxItems {
 		return in.fail(enc, &requestError{status: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request holds %d spans, over the limit of %d a request: send smaller export batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE); nothing was logged", n, in.cfg.MaxItems)})
 	}
+	guards, evals := guardsOf(td)
+	ready, _ := in.join(ctx, guards, evals)
+	rejected, msgs, fault := in.appendAll(ctx, ready)
+	if fault != nil {
+		return in.fail(enc, fault)
+	}
+	out, err := traceAnswer(enc, int64(rejected), summary(rejected, len(guards), "apply_guardrail spans", msgs))
+	if err != nil {
+		return in.fail(enc, err)
+	}
+	return Answer{Status: http.StatusOK, ContentType: enc.ContentType(), Body: out}
+}
+
+// guardsOf finds the apply_guardrail spans of td (with their finding span
+// events) and the gen_ai.evaluation.result span events of any span.
+func guardsOf(td ptrace.Traces) ([]*guard, []*orphan) {
 	var guards []*guard
 	var evals []*orphan
 	rss := td.ResourceSpans()
@@ -235,16 +252,7 @@ func (in *Ingest) Traces(ctx context.Context, contentType, contentEncoding strin
 			}
 		}
 	}
-	ready, _ := in.join(ctx, guards, evals)
-	rejected, msgs, fault := in.appendAll(ctx, ready)
-	if fault != nil {
-		return in.fail(enc, fault)
-	}
-	out, err := traceAnswer(enc, int64(rejected), summary(rejected, len(guards), "apply_guardrail spans", msgs))
-	if err != nil {
-		return in.fail(enc, err)
-	}
-	return Answer{Status: http.StatusOK, ContentType: enc.ContentType(), Body: out}
+	return guards, evals
 }
 
 // Logs answers POST /otlp/v1/logs: gen_ai.evaluation.result and

@@ -397,15 +397,22 @@ func mapDecision(g *guard, evals []evaluation, jn joinNote) ([]byte, string, err
 			rationale[id] = append(rationale[id], why)
 		}
 	}
-	addRule(g.str(attrPolicyID), reason)
+	why := reason
+	if n := g.str(attrPolicyName); n != "" {
+		why = strings.TrimPrefix(why+"; policy: "+n, "; ")
+	}
+	if gd := guardian(g); gd != "" {
+		why = strings.TrimPrefix(why+"; guardian: "+gd, "; ")
+	}
+	addRule(g.str(attrPolicyID), why)
 	if v, ok := g.value(fjaRuleIDs); ok {
 		if v.Type() == pcommon.ValueTypeSlice {
 			for i := range v.Slice().Len() {
-				addRule(v.Slice().At(i).AsString(), reason)
+				addRule(v.Slice().At(i).AsString(), why)
 			}
 		} else {
 			for _, r := range strings.Split(v.AsString(), ",") {
-				addRule(strings.TrimSpace(r), reason)
+				addRule(strings.TrimSpace(r), why)
 			}
 		}
 	}
@@ -498,6 +505,25 @@ func mapDecision(g *guard, evals []evaluation, jn joinNote) ([]byte, string, err
 		return nil, id, &mapError{fmt.Sprintf("decision %s: %v", id, err)}
 	}
 	return b, id, nil
+}
+
+// guardian describes the guardian of g: "Name (provider version, id ID)".
+func guardian(g *guard) string {
+	name := g.str(attrGuardianName)
+	var in []string
+	if p := first(g.str(attrGuardianProvider), g.str(attrGuardianProvider2)); p != "" {
+		in = append(in, p)
+	}
+	if v := g.str(attrGuardianVersion); v != "" {
+		in = append(in, v)
+	}
+	if id := g.str(attrGuardianID); id != "" {
+		in = append(in, "id "+id)
+	}
+	if len(in) > 0 {
+		name = strings.TrimSpace(name + " (" + strings.Join(in, ", ") + ")")
+	}
+	return name
 }
 
 func addCandidates(d *decisionRequest, g *guard, evals []evaluation) error {
