@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -268,89 +266,34 @@ func (s *Sender) RunOTLP(ctx context.Context, e *Examples, n, clients, batch int
 		return nil, err
 	}
 	units := (n + batch - 1) / batch
-	var (
-		next, acked, failed, retries atomic.Int64
-		firstErr                     atomic.Pointer[string]
-		wg                           sync.WaitGroup
-		mu                           sync.Mutex
-		lat                          []time.Duration
-	)
-	fail := func(k int, msg string) {
-		failed.Add(int64(k))
-		firstErr.CompareAndSwap(nil, &msg)
-	}
-	cpu0, scpu0 := selfCPU(), s.serverCPU()
-	start := time.Now()
-	for range clients {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
-			var buf bytes.Buffer
-			var mine []time.Duration
-			defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
-			for ctx.Err() == nil && failed.Load() <= 100 {
-				u := int(next.Add(1) - 1)
-				if u >= units {
-					return
-				}
-				sb := full
-				if u == units-1 && last != nil {
-					sb = last
-				}
-				seq := s.seq.Add(uint64(sb.N)) - uint64(sb.N) + 1
-				body := sb.Append(make([]byte, 0, len(sb.bytes)), seq, rng)
-				for {
-					t0 := time.Now()
-					code, err := s.doType(ctx, "/otlp/v1/traces", "application/x-protobuf", body, &buf)
-					d := time.Since(t0)
-					if err != nil {
-						fail(sb.N, fmt.Sprintf("POST /otlp/v1/traces: %v", err))
-						break
-					}
-					if code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests {
-						retries.Add(1)
-						time.Sleep(time.Duration(2+rng.IntN(6)) * time.Millisecond)
-						continue
-					}
-					mine = append(mine, d)
-					if code != http.StatusOK {
-						fail(sb.N, fmt.Sprintf("POST /otlp/v1/traces: want 200, got %d %s", code, clip(buf.Bytes(), 300)))
-						break
-					}
-					resp := ptraceotlp.NewExportResponse()
-					if err := resp.UnmarshalProto(buf.Bytes()); err != nil {
-						fail(sb.N, fmt.Sprintf("POST /otlp/v1/traces: answer is not an ExportTraceServiceResponse: %v", err))
-						break
-					}
-					bad := int(resp.PartialSuccess().RejectedSpans())
-					if bad > 0 {
-						fail(bad, "partial success: "+resp.PartialSuccess().ErrorMessage())
-					}
-					acked.Add(int64(sb.N - bad))
-					break
-				}
+	r, err := s.drive(ctx, load{
+		path: "/otlp/v1/traces", contentType: "application/x-protobuf", n: n, per: batch, clients: clients,
+		body: func(u, k int, rng *rand.Rand) []byte {
+			sb := full
+			if u == units-1 && last != nil {
+				sb = last
 			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	if err := ctx.Err(); err != nil {
+			seq := s.seq.Add(uint64(sb.N)) - uint64(sb.N) + 1
+			return sb.Append(make([]byte, 0, len(sb.bytes)), seq, rng)
+		},
+		check: func(code int, answer []byte, k int) (int, string) {
+			if code != http.StatusOK {
+				return k, fmt.Sprintf("POST /otlp/v1/traces: want 200, got %d %s", code, clip(answer, 300))
+			}
+			resp := ptraceotlp.NewExportResponse()
+			if err := resp.UnmarshalProto(answer); err != nil {
+				return k, fmt.Sprintf("POST /otlp/v1/traces: the answer is not an ExportTraceServiceResponse: %v", err)
+			}
+			if bad := int(resp.PartialSuccess().RejectedSpans()); bad > 0 {
+				return bad, "partial success: " + resp.PartialSuccess().ErrorMessage()
+			}
+			return 0, ""
+		},
+	})
+	if err != nil {
 		return nil, err
 	}
-	r := &Result{
-		Kind: OTLPKind, Mode: "otlp", Clients: clients, Batch: batch,
-		Records: int(acked.Load()), Errors: int(failed.Load()), Retries: int(retries.Load()),
-		Seconds: elapsed.Seconds(), PerSec: float64(acked.Load()) / elapsed.Seconds(),
-		ClientCPU: (selfCPU() - cpu0).Seconds(),
-	}
-	if s.PID > 0 {
-		r.ServerCPU = (s.serverCPU() - scpu0).Seconds()
-	}
-	if e := firstErr.Load(); e != nil {
-		r.FirstError = *e
-	}
-	if unsent := n - r.Records - r.Errors; unsent > 0 {
-		r.Errors += unsent
-	}
+	r.Kind, r.Mode, r.Clients, r.Batch = OTLPKind, "otlp", clients, batch
 	size1, err := s.TreeSize(ctx)
 	if err != nil {
 		return nil, err
@@ -359,38 +302,13 @@ func (s *Sender) RunOTLP(ctx context.Context, e *Examples, n, clients, batch int
 		// Acknowledged but not in the log: count them as failed, loudly.
 		msg := fmt.Sprintf("the tree grew by %d records, but %d spans were acknowledged", grew, r.Records)
 		r.Errors += r.Records - grew
+		r.PerSec *= float64(grew) / float64(r.Records)
 		r.Records = grew
-		r.PerSec = float64(grew) / elapsed.Seconds()
 		if r.FirstError == "" {
 			r.FirstError = msg
 		}
 	}
-	if len(lat) > 0 {
-		slices.Sort(lat)
-		r.P50ms = ms(quantile(lat, 0.50))
-		r.P99ms = ms(quantile(lat, 0.99))
-	}
 	return r, nil
-}
-
-// doType posts body with content type ct and reads the answer into buf.
-func (s *Sender) doType(ctx context.Context, path, ct string, body []byte, buf *bytes.Buffer) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	if s.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.Token)
-	}
-	req.Header.Set("Content-Type", ct)
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	buf.Reset()
-	_, err = buf.ReadFrom(resp.Body)
-	return resp.StatusCode, err
 }
 
 // GenerationCost is the CPU time this process spends making one span of

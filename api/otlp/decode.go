@@ -86,30 +86,47 @@ type requestError struct {
 
 func (e *requestError) Error() string { return e.msg }
 
-func decodeTraces(enc Encoding, b []byte) (ptrace.Traces, error) {
-	req := ptraceotlp.NewExportRequest()
+// otlpMessage is an OTLP export request or response of pdata.
+type otlpMessage interface {
+	UnmarshalProto([]byte) error
+	UnmarshalJSON([]byte) error
+	MarshalProto() ([]byte, error)
+	MarshalJSON() ([]byte, error)
+}
+
+// decodeInto decodes b in encoding enc into m, an OTLP request called what.
+func decodeInto(enc Encoding, b []byte, m otlpMessage, what string) error {
 	var err error
 	if enc == JSON {
-		err = req.UnmarshalJSON(b)
+		err = m.UnmarshalJSON(b)
 	} else {
-		err = req.UnmarshalProto(b)
+		err = m.UnmarshalProto(b)
 	}
 	if err != nil {
-		return ptrace.Traces{}, &requestError{status: http.StatusBadRequest, msg: fmt.Sprintf("want an OTLP ExportTraceServiceRequest in %s: %v", encName(enc), err)}
+		return &requestError{status: http.StatusBadRequest, msg: fmt.Sprintf("want an OTLP %s in %s: %v", what, encName(enc), err)}
+	}
+	return nil
+}
+
+func encodeIn(enc Encoding, m otlpMessage) ([]byte, error) {
+	if enc == JSON {
+		return m.MarshalJSON()
+	}
+	return m.MarshalProto()
+}
+
+func decodeTraces(enc Encoding, b []byte) (ptrace.Traces, error) {
+	req := ptraceotlp.NewExportRequest()
+	if err := decodeInto(enc, b, req, "ExportTraceServiceRequest"); err != nil {
+		return ptrace.Traces{}, err
 	}
 	return req.Traces(), nil
 }
 
 func decodeLogs(enc Encoding, b []byte) (plog.Logs, error) {
 	req := plogotlp.NewExportRequest()
-	var err error
-	if enc == JSON {
-		err = req.UnmarshalJSON(b)
-	} else {
-		err = req.UnmarshalProto(b)
-	}
-	if err != nil {
-		return plog.Logs{}, &requestError{status: http.StatusBadRequest, msg: fmt.Sprintf("want an OTLP ExportLogsServiceRequest in %s: %v", encName(enc), err)}
+	if err := decodeInto(enc, b, req, "ExportLogsServiceRequest"); err != nil {
+		return plog.Logs{}, err
 	}
 	return req.Logs(), nil
 }
@@ -129,22 +146,17 @@ func traceAnswer(enc Encoding, rejected int64, msg string) ([]byte, error) {
 		resp.PartialSuccess().SetRejectedSpans(rejected)
 		resp.PartialSuccess().SetErrorMessage(msg)
 	}
-	if enc == JSON {
-		return resp.MarshalJSON()
-	}
-	return resp.MarshalProto()
+	return encodeIn(enc, resp)
 }
 
+// logAnswer is the ExportLogsServiceResponse.
 func logAnswer(enc Encoding, rejected int64, msg string) ([]byte, error) {
 	resp := plogotlp.NewExportResponse()
 	if rejected > 0 || msg != "" {
 		resp.PartialSuccess().SetRejectedLogRecords(rejected)
 		resp.PartialSuccess().SetErrorMessage(msg)
 	}
-	if enc == JSON {
-		return resp.MarshalJSON()
-	}
-	return resp.MarshalProto()
+	return encodeIn(enc, resp)
 }
 
 // statusAnswer is the google.rpc.Status body OTLP/HTTP answers a failed

@@ -22,6 +22,7 @@ import (
 	"github.com/fjaledger/fja/api"
 	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/api/otlp"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/verify"
 )
@@ -253,24 +254,5 @@ func TestOTelSDK(t *testing.T) {
 	}
 }
 
-// at follows a dotted path (numbers index arrays) into a decoded JSON value.
-func at(v any, path string) any {
-	for _, p := range strings.Split(path, ".") {
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[p]
-		case []any:
-			i := 0
-			for _, c := range p {
-				i = i*10 + int(c-'0')
-			}
-			if i >= len(x) {
-				return nil
-			}
-			v = x[i]
-		default:
-			return nil
-		}
-	}
-	return v
-}
+// at follows a dotted path into a decoded JSON value (table_test.go).
+var at = otlp.At

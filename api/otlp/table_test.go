@@ -161,6 +161,10 @@ func TestMappingKeepsContentOut(t *testing.T) {
 	}
 }
 
+// At is at, for the external tests.
+var At = at
+
+// at follows a dotted path (numbers index arrays) into a decoded JSON value.
 func at(v any, path string) any {
 	for _, p := range strings.Split(path, ".") {
 		switch x := v.(type) {
