@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,11 +73,15 @@ type Ingest struct {
 
 	mu      sync.Mutex
 	pending map[string]*pendingDecision // by decision id
-	events  []*orphan                   // arrival order
-	byTrace map[pcommon.TraceID][]*orphan
-	byResp  map[string][]*orphan
-	closed  bool
-	flushes sync.WaitGroup
+	// the same, by trace id and by gen_ai.response.id (events find the
+	// decisions they join without a scan)
+	pendTrace map[pcommon.TraceID][]*pendingDecision
+	pendResp  map[string][]*pendingDecision
+	events    []*orphan // arrival order
+	byTrace   map[pcommon.TraceID][]*orphan
+	byResp    map[string][]*orphan
+	closed    bool
+	flushes   sync.WaitGroup
 
 	logged, rejected, late, dropped atomic.Int64
 }
@@ -136,7 +141,7 @@ func New(cfg Config) (*Ingest, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Ingest{cfg: cfg, pending: map[string]*pendingDecision{}, byTrace: map[pcommon.TraceID][]*orphan{}, byResp: map[string][]*orphan{}}, nil
+	return &Ingest{cfg: cfg, pending: map[string]*pendingDecision{}, pendTrace: map[pcommon.TraceID][]*pendingDecision{}, pendResp: map[string][]*pendingDecision{}, byTrace: map[pcommon.TraceID][]*orphan{}, byResp: map[string][]*orphan{}}, nil
 }
 
 // Stats are counts since the Ingest was made.
@@ -380,8 +385,8 @@ func (in *Ingest) join(ctx context.Context, guards []*guard, events []*orphan) (
 				g.findings = append(g.findings, *o.find)
 				matched = true
 			}
-			for _, p := range in.pending {
-				if p.g.spanID == o.spanID && p.g.traceID == o.traceID {
+			for _, p := range in.pendTrace[o.traceID] {
+				if p.g.spanID == o.spanID {
 					p.g.findings = append(p.g.findings, *o.find)
 					matched = true
 					if p.complete() {
@@ -407,7 +412,7 @@ func (in *Ingest) join(ctx context.Context, guards []*guard, events []*orphan) (
 				gEvals[g] = append(gEvals[g], *o.eval)
 				matched = true
 			}
-			for _, p := range in.pending {
+			for _, p := range in.waitingFor(o.eval) {
 				if o.eval.matches(p.g) {
 					p.evals = append(p.evals, *o.eval)
 					matched = true
@@ -439,7 +444,7 @@ func (in *Ingest) join(ctx context.Context, guards []*guard, events []*orphan) (
 			continue
 		}
 		p := &pendingDecision{g: g, evals: evals, arrived: now, ctx: context.WithoutCancel(ctx)}
-		in.pending[id] = p
+		in.addPending(id, p)
 		p.timer = time.AfterFunc(in.cfg.JoinWait, func() { in.expire(id, p) })
 	}
 	for _, p := range completed {
@@ -447,11 +452,56 @@ func (in *Ingest) join(ctx context.Context, guards []*guard, events []*orphan) (
 		if in.pending[id] != p {
 			continue // completed twice in this request
 		}
-		delete(in.pending, id)
+		in.removePending(id, p)
 		p.timer.Stop()
 		in.flushLater(p, false)
 	}
 	return ready, nil
+}
+
+// addPending and removePending keep pending and its indexes (mu held).
+func (in *Ingest) addPending(id string, p *pendingDecision) {
+	in.pending[id] = p
+	in.pendTrace[p.g.traceID] = append(in.pendTrace[p.g.traceID], p)
+	if r := p.g.responseID(); r != "" {
+		in.pendResp[r] = append(in.pendResp[r], p)
+	}
+}
+
+func (in *Ingest) removePending(id string, p *pendingDecision) {
+	delete(in.pending, id)
+	in.pendTrace[p.g.traceID] = without(in.pendTrace[p.g.traceID], p)
+	if len(in.pendTrace[p.g.traceID]) == 0 {
+		delete(in.pendTrace, p.g.traceID)
+	}
+	if r := p.g.responseID(); r != "" {
+		if in.pendResp[r] = without(in.pendResp[r], p); len(in.pendResp[r]) == 0 {
+			delete(in.pendResp, r)
+		}
+	}
+}
+
+// waitingFor is the waiting decisions of e's trace and response id, each
+// once (mu held).
+func (in *Ingest) waitingFor(e *evaluation) []*pendingDecision {
+	ps := in.pendTrace[e.traceID]
+	if e.responseID == "" {
+		return ps
+	}
+	out := slices.Clone(ps)
+	for _, p := range in.pendResp[e.responseID] {
+		if p.g.traceID != e.traceID {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func without[T comparable](xs []T, x T) []T {
+	if i := slices.Index(xs, x); i >= 0 {
+		return slices.Delete(xs, i, i+1)
+	}
+	return xs
 }
 
 // expectedFindings is fja.findings.expected (finding events the decision
@@ -518,12 +568,12 @@ func (in *Ingest) expireEvents(now time.Time) {
 			in.dropped.Add(1)
 			in.cfg.Logger.Warn("otlp: event dropped: no apply_guardrail span of its trace or response arrived within the join wait", "trace_id", o.traceID.String(), "join_wait", in.cfg.JoinWait)
 		}
-		in.byTrace[o.traceID] = remove(in.byTrace[o.traceID], o)
+		in.byTrace[o.traceID] = without(in.byTrace[o.traceID], o)
 		if len(in.byTrace[o.traceID]) == 0 {
 			delete(in.byTrace, o.traceID)
 		}
 		if o.eval != nil && o.eval.responseID != "" {
-			in.byResp[o.eval.responseID] = remove(in.byResp[o.eval.responseID], o)
+			in.byResp[o.eval.responseID] = without(in.byResp[o.eval.responseID], o)
 			if len(in.byResp[o.eval.responseID]) == 0 {
 				delete(in.byResp, o.eval.responseID)
 			}
@@ -534,15 +584,6 @@ func (in *Ingest) expireEvents(now time.Time) {
 	in.events = in.events[n:]
 }
 
-func remove(os []*orphan, o *orphan) []*orphan {
-	for i, x := range os {
-		if x == o {
-			return append(os[:i], os[i+1:]...)
-		}
-	}
-	return os
-}
-
 // expire logs a decision whose join wait ran out.
 func (in *Ingest) expire(id string, p *pendingDecision) {
 	in.mu.Lock()
@@ -550,7 +591,7 @@ func (in *Ingest) expire(id string, p *pendingDecision) {
 		in.mu.Unlock()
 		return
 	}
-	delete(in.pending, id)
+	in.removePending(id, p)
 	in.flushLater(p, true)
 	in.mu.Unlock()
 }
@@ -578,10 +619,10 @@ func (in *Ingest) Close() {
 	in.mu.Lock()
 	in.closed = true
 	for id, p := range in.pending {
-		if p.timer.Stop() {
-			delete(in.pending, id)
-			in.flushLater(p, true)
-		}
+		// If its timer fired already, expire finds it gone and returns.
+		p.timer.Stop()
+		in.removePending(id, p)
+		in.flushLater(p, true)
 	}
 	in.mu.Unlock()
 	in.flushes.Wait()
