@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/api/otlp"
@@ -33,6 +34,21 @@ func (s *Server) otlpRoutes() error {
 		return err
 	}
 	s.otlp = in
+	stat := func(f func(otlp.Stats) int64) func() float64 {
+		return func() float64 { return float64(f(in.Stats())) }
+	}
+	s.metrics.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "fja_otlp_decisions_total", Help: "Decisions logged from OTLP guardrail spans since start (repeats included)."},
+			stat(func(st otlp.Stats) int64 { return st.Logged })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "fja_otlp_rejected_total", Help: "OTLP spans and log records rejected in partial_success since start."},
+			stat(func(st otlp.Stats) int64 { return st.Rejected })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "fja_otlp_incomplete_joins_total", Help: "Decisions logged after their join wait ran out (flagged otel.join.incomplete) since start."},
+			stat(func(st otlp.Stats) int64 { return st.Late })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "fja_otlp_dropped_events_total", Help: "Evaluation and finding events that met no guardrail span within the join wait, since start."},
+			stat(func(st otlp.Stats) int64 { return st.Dropped })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fja_otlp_pending_decisions", Help: "Decisions waiting for the events they expect."},
+			stat(func(st otlp.Stats) int64 { return int64(st.Pending) })),
+	)
 	body := middleware.BodyLimit(fmt.Sprint(s.cfg.MaxBatchBodyBytes) + "B")
 	producer := s.requireRole(auth.Producer)
 	e := s.echo

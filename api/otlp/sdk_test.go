@@ -252,6 +252,24 @@ func TestOTelSDK(t *testing.T) {
 	if !flagged || at(d2, "outcome.action") != "answered" || at(d2, "rules.0.effect") != "allow" {
 		t.Errorf("allow decision: want answered, allow, flagged otel.join.incomplete; got %v", d2)
 	}
+	// The operator sees the ingest in /metrics (the counters move just
+	// after an append is acknowledged: allow them a moment).
+	wants := []string{"\nfja_otlp_decisions_total 2\n", "\nfja_otlp_incomplete_joins_total 1\n", "\nfja_otlp_pending_decisions 0\n", "\nfja_otlp_rejected_total 0\n"}
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		code, m := s.Do("GET", "/metrics", auth.Operator, nil)
+		var missing []string
+		for _, w := range wants {
+			if !strings.Contains(string(m), w) {
+				missing = append(missing, strings.TrimSpace(w))
+			}
+		}
+		if code == http.StatusOK && len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /metrics: %d, want %q in it", code, missing)
+		}
+	}
 }
 
 // at follows a dotted path into a decoded JSON value (table_test.go).
