@@ -55,7 +55,7 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	if o.single < 0 || o.batched < 0 || o.otlp < 0 || o.single+o.batched+o.otlp == 0 || o.singleClients < 1 || o.batchClients < 1 || o.batch < 2 || o.warmup < 0 {
 		return usageErrorf("want --single, --batched, --otlp >= 0 (not all 0), clients >= 1, --batch >= 2, --warmup >= 0")
 	}
-	ex, err := loadgen.Load(examplesDir(o.examples))
+	ex, err := loadgen.Load(loadgen.ExamplesDir(o.examples))
 	if err != nil {
 		return err
 	}
@@ -122,30 +122,6 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	return nil
 }
 
-// examplesDir is dir, or by default ../shared/examples beside the module
-// root (the nearest directory at or above the working directory holding
-// go.mod), or ../shared/examples from the working directory outside a
-// module.
-func examplesDir(dir string) string {
-	if dir != "" {
-		return dir
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return filepath.Join("..", "shared", "examples")
-	}
-	for d := wd; ; {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return filepath.Join(d, "..", "shared", "examples")
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			return filepath.Join("..", "shared", "examples")
-		}
-		d = up
-	}
-}
-
 // growOptions are the flags of `ledgerctl bench grow`.
 type growOptions struct {
 	examples, data, csv, svg, title string
@@ -178,7 +154,7 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 			if o.n < 1 || o.every < 1 || o.batch < 1 || o.clients < 1 || o.proofs < 1 {
 				return usageErrorf("want -n, --every, --batch, --clients and --proofs >= 1")
 			}
-			ex, err := loadgen.Load(examplesDir(o.examples))
+			ex, err := loadgen.Load(loadgen.ExamplesDir(o.examples))
 			if err != nil {
 				return err
 			}
