@@ -19,7 +19,7 @@
 //     clock, no randomness), so an exporter's retry is answered as a repeat
 //     with the first receipt.
 //   - Content attributes (gen_ai.input.messages, gen_ai.output.messages,
-//     gen_ai.system_instructions, gen_ai.security.content.*.value) MUST NOT
+//     gen_ai.system_instructions, every gen_ai.security.content.*) MUST NOT
 //     reach a leaf field: they go to the request's private section only, and
 //     the leaf holds their commitment. Evaluation labels and explanations
 //     and finding metadata are not logged at all.

@@ -38,7 +38,6 @@ const (
 	attrGuardianProvider  = "gen_ai.guardian.provider.name"
 	attrGuardianProvider2 = "gen_ai.guardian.provider_name"
 	attrGuardianVersion   = "gen_ai.guardian.version"
-	attrInputHash         = "gen_ai.security.content.input.hash"
 	attrRequestModel      = "gen_ai.request.model"
 	attrResponseModel     = "gen_ai.response.model"
 	attrResponseID        = "gen_ai.response.id"
@@ -55,19 +54,30 @@ const (
 )
 
 // contentAttrs are the attributes that carry content (prompts, responses,
-// what a guardian saw or wrote). They never enter a leaf: their text goes
-// to the decision's private section (sealed outside the tree, committed to
-// in the leaf). Each is request or response side.
-var contentAttrs = []struct {
-	key      string
-	response bool
-}{
-	{"gen_ai.security.content.input.value", false},
-	{"gen_ai.input.messages", false},
-	{"gen_ai.system_instructions", false},
-	{"gen_ai.security.content.output.value", true},
-	{"gen_ai.output.messages", true},
+// what a guardian saw or wrote): these, and every other
+// gen_ai.security.content.* attribute (a hash of content too, such as
+// gen_ai.security.content.input.hash, which an unsalted hash would let
+// anyone confirm a guess of). They never enter a leaf: their text goes to
+// the decision's private section (sealed outside the tree, committed to in
+// the leaf). Each is request or response side.
+var contentAttrs = map[string]bool{ // key: response side
+	"gen_ai.input.messages":      false,
+	"gen_ai.system_instructions": false,
+	"gen_ai.output.messages":     true,
 }
+
+// contentSide reports whether key is a content attribute, and of which side.
+func contentSide(key string) (isContent, response bool) {
+	if r, ok := contentAttrs[key]; ok {
+		return true, r
+	}
+	if rest, ok := strings.CutPrefix(key, contentPrefix); ok {
+		return true, strings.HasPrefix(rest, "output.")
+	}
+	return false, false
+}
+
+const contentPrefix = "gen_ai.security.content."
 
 // The fja.* attributes: what OpenTelemetry has no convention for. Read from
 // the span, else from its resource (so a deployment sets the constant ones
@@ -570,25 +580,26 @@ func addCandidates(d *decisionRequest, g *guard, evals []evaluation) error {
 }
 
 // addContent puts the content attributes of the span into the private
-// section, and the producer's commitments (fja.request.commitment,
-// gen_ai.security.content.input.hash when it is a sha256: commitment,
+// section (one attribute: its text; several: a JSON object of them), and
+// the producer's commitments (fja.request.commitment,
 // fja.response.commitment) where there is no content. A side with neither
 // is committed to empty text, flagged otel.content.absent.
 func addContent(d *decisionRequest, g *guard) error {
 	var req, resp []string
 	texts := map[string]string{}
-	for _, c := range contentAttrs {
-		v, ok := g.attrs.Get(c.key)
-		if !ok {
-			continue
+	g.attrs.Range(func(k string, v pcommon.Value) bool {
+		isContent, response := contentSide(k)
+		if !isContent {
+			return true
 		}
-		texts[c.key] = v.AsString()
-		if c.response {
-			resp = append(resp, c.key)
+		texts[k] = v.AsString()
+		if response {
+			resp = append(resp, k)
 		} else {
-			req = append(req, c.key)
+			req = append(req, k)
 		}
-	}
+		return true
+	})
 	var absent []string
 	side := func(keys []string, commit string, name string) (*string, *commitment) {
 		switch {
@@ -611,7 +622,7 @@ func addContent(d *decisionRequest, g *guard) error {
 		return &s, nil
 	}
 	var p private
-	p.Request, d.Request = side(req, first(g.str(fjaRequestCommit), g.str(attrInputHash)), "request")
+	p.Request, d.Request = side(req, g.str(fjaRequestCommit), "request")
 	p.Response, d.Response = side(resp, g.str(fjaResponseCommit), "response")
 	for _, s := range []*string{p.Request, p.Response} {
 		if s != nil && utf8.RuneCountInString(*s) > maxPrivate {

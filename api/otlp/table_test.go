@@ -131,15 +131,20 @@ func TestMappingKeepsContentOut(t *testing.T) {
 		"gen_ai.security.content.input.value":  "my card is 4111",
 		"gen_ai.input.messages":                `[{"role":"user","parts":[{"type":"text","content":"my card is 4111"}]}]`,
 		"gen_ai.security.content.output.value": "[REDACTED]",
+		"gen_ai.security.content.input.hash":   "sha256:0badc0ffee",
+		"gen_ai.security.content.redacted":     true,
 	}})
 	p := d["private"].(map[string]any)
 	delete(d, "private")
 	leaf, _ := json.Marshal(d)
-	if strings.Contains(string(leaf), "4111") || strings.Contains(string(leaf), "REDACTED") {
+	if strings.Contains(string(leaf), "4111") || strings.Contains(string(leaf), "REDACTED") || strings.Contains(string(leaf), "0badc0ffee") {
 		t.Errorf("content outside the private section: %s", leaf)
 	}
 	if req := p["request"].(string); !strings.Contains(req, `"gen_ai.input.messages"`) || !strings.Contains(req, "my card is 4111") {
-		t.Errorf("private.request = %q, want both input attributes as a JSON object", req)
+		t.Errorf("private.request = %q, want the input attributes as a JSON object", req)
+	}
+	if resp := p["response"].(string); !strings.Contains(resp, "[REDACTED]") {
+		t.Errorf("private.response = %q, want the output value", resp)
 	}
 
 	for _, c := range []struct {
