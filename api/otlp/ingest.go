@@ -235,7 +235,8 @@ func guardsOf(td ptrace.Traces) ([]*guard, []*orphan) {
 			for k := range spans.Len() {
 				sp := spans.At(k)
 				attrs := sp.Attributes()
-				isGuard := attrStr(attrs, attrOperation) == opApplyGuardrail || strings.HasPrefix(sp.Name(), opApplyGuardrail)
+				_, hasDecision := attrs.Get(attrDecisionType)
+				isGuard := attrStr(attrs, attrOperation) == opApplyGuardrail || strings.HasPrefix(sp.Name(), opApplyGuardrail) || hasDecision
 				var g *guard
 				if isGuard {
 					g = &guard{traceID: sp.TraceID(), spanID: sp.SpanID(), start: sp.StartTimestamp(), end: sp.EndTimestamp(), attrs: attrs, res: res}

@@ -19,7 +19,7 @@ type row struct {
 // mapping is the table README.md shows (MarkdownTable) and the tests hold
 // the mapping to (TestMappingTable). Keep it in the order a reader needs.
 var mapping = []row{
-	{otel: "span with `gen_ai.operation.name` = `apply_guardrail` (or a name starting `apply_guardrail`)", decision: "one decision record", rule: "other spans are accepted and ignored",
+	{otel: "span with `gen_ai.operation.name` = `apply_guardrail` (or a name starting `apply_guardrail`, or a `gen_ai.security.decision.type`)", decision: "one decision record", rule: "other spans are accepted and ignored",
 		want: map[string]any{"decision_id": "otel-0102030405060708090a0b0c0d0e0f10-1112131415161718"}},
 	{otel: "trace id + span id, or `fja.decision.id`", decision: "`decision_id`", rule: "`otel-<trace id>-<span id>` (hex): an exporter's retry is a repeat, same receipt",
 		span: map[string]any{"fja.decision.id": "dec-42"}, want: map[string]any{"decision_id": "dec-42"}},
