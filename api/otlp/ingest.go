@@ -655,6 +655,12 @@ func (in *Ingest) appendAll(ctx context.Context, ready []readyDecision) (int, []
 			if err == nil {
 				_, err = in.cfg.Append(c, body)
 			}
+			if errors.Is(err, audit.ErrConflict) && r.g.str(fjaDecisionID) == "" {
+				// The id is this very span's (trace and span id): it was
+				// logged before, joined with events that this retry no
+				// longer finds waiting. The first record stands.
+				err = nil
+			}
 			if err != nil {
 				errs[i] = fmt.Errorf("span %s (decision %s): %w", r.g.spanID, id, err)
 			}

@@ -86,6 +86,32 @@ func TestJoin(t *testing.T) {
 		t.Fatalf("events-first decision: %v", d)
 	}
 
+	// A span complete on arrival that took an evaluation waiting for it,
+	// exported again (its answer was lost): the evaluation is gone, the
+	// span maps to other content, and still the retry is a repeat, not a
+	// rejection, and nothing new is logged.
+	td = guardrailSpans(22, 1, nil)
+	ld = plog.NewLogs()
+	ev = ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	ev.SetEventName("gen_ai.evaluation.result")
+	ev.SetTraceID(td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID())
+	ev.Attributes().PutStr("gen_ai.evaluation.name", "relevance")
+	ev.Attributes().PutDouble("gen_ai.evaluation.score.value", 0.6)
+	lb, _ = plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	in.Logs(ctx, pb, "", lb)
+	body, _ = ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	for try := range 2 {
+		a := in.Traces(ctx, pb, "", body)
+		resp := ptraceotlp.NewExportResponse()
+		if a.Status != 200 || resp.UnmarshalProto(a.Body) != nil || resp.PartialSuccess().RejectedSpans() != 0 {
+			t.Fatalf("export %d: %d %q, want 200 and nothing rejected", try, a.Status, a.Body)
+		}
+	}
+	if d := logged(t, s.Book, idOf(22, 0)); at(d, "candidates.0.scores.relevance") != 0.6 {
+		t.Errorf("the first record stands: want its relevance 0.6, got %v", d)
+	}
+	size := s.Log.Head().Size
+
 	// Three decisions waiting for an evaluation each; room for two.
 	td = guardrailSpans(21, 3, func(_ int, a pcommon.Map) { a.PutInt("fja.evaluations.expected", 1) })
 	body, _ = ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
@@ -102,6 +128,9 @@ func TestJoin(t *testing.T) {
 		t.Error("a waiting decision is logged already")
 	}
 	in.Close()
+	if got := s.Log.Head().Size; got != size+3 {
+		t.Errorf("tree grew by %d, want 3", got-size)
+	}
 	for i := range 2 {
 		if d := logged(t, s.Book, idOf(21, i)); d == nil || !flagged(d, "otel.join.incomplete", "0 of the 1 expected gen_ai.evaluation.result") {
 			t.Errorf("waiting decision %d after Close: want it logged, flagged; got %v", i, d)
