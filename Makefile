@@ -25,7 +25,8 @@ build:
 
 ## bench: in one run: the Go benchmarks; the peer (Tessera POSIX, bench-peer.json); the raw log with its ratio
 ## to the peer (bench-raw.json); then over HTTP each example decision kind (refused, answered, private) alone,
-## single records from 64 clients and batches (8 clients x 250), with the load generator on the same CPUs.
+## single records from 64 clients and batches (8 clients x 250), then OTLP/HTTP ingest of HTTP_BATCH_N apply_guardrail
+## spans (protobuf, 250 a request, 8 clients; the refused example as OTel GenAI telemetry), with the load generator on the same CPUs.
 ## Prints the top 15 of the server's CPU profile under the batched load (bench-cpu.pprof, merged from one
 ## profile per kind, bench-cpu-<kind>.pprof), then one table
 ## (bench-http.md) of every kind beside the peer and the raw log.
@@ -41,14 +42,14 @@ bench:
 	@cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>/dev/null | tee $(CURDIR)/bench-peer.json
 	@echo '# ledger: durable, signed, proven appends (1200-byte entries, $(C) in flight), with the ratio to the peer'
 	@$(GO) run ./cmd/ledgerctl bench -n $(N) -c $(C) --size 1200 --compare bench-peer.json >bench-raw.json && cat bench-raw.json
-	@echo '# HTTP: the example decisions by kind, $(HTTP_N) single records each (64 clients), then $(HTTP_BATCH_N) each in batches of $(HTTP_BATCH) (8 clients)'
+	@echo '# HTTP: the example decisions by kind, $(HTTP_N) single records each (64 clients), then $(HTTP_BATCH_N) each in batches of $(HTTP_BATCH) (8 clients), then $(HTTP_BATCH_N) guardrail spans over OTLP'
 	@set -e; tmp=$$(mktemp -d); trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp' EXIT; \
 	  $(GO) build -o $$tmp/ ./cmd/ledgerd ./cmd/ledgerctl; \
 	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18089 --pprof 127.0.0.1:18090 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
 	  for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18089/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	  tok=$$(cat $$tmp/data/dev-token); rc=0; rm -f bench-cpu*.pprof; \
 	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http --examples $(EXAMPLES) \
-	    --single $(HTTP_N) --single-clients 64 --batched $(HTTP_BATCH_N) --batch-clients 8 --batch $(HTTP_BATCH) \
+	    --single $(HTTP_N) --single-clients 64 --batched $(HTTP_BATCH_N) --batch-clients 8 --batch $(HTTP_BATCH) --otlp $(HTTP_BATCH_N) \
 	    --pid $$pid --pprof http://127.0.0.1:18090 --profile bench-cpu.pprof \
 	    --compare bench-peer.json --raw bench-raw.json >bench-http.md || rc=$$?; \
 	  if ls bench-cpu-*.pprof >/dev/null 2>&1; then \

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/api/otlp"
 	"github.com/fjaledger/fja/api/web"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
@@ -84,6 +85,10 @@ type Config struct {
 	// PublicStats makes GET /v1/stats (aggregates, no record detail) open
 	// to anyone; otherwise it needs the regulator role.
 	PublicStats bool
+	// OTLPJoinWait bounds how long the OTLP ingest holds a decision for
+	// the evaluation and finding events it expects, and an event for its
+	// span (default 3 s; see package otlp).
+	OTLPJoinWait time.Duration
 	// Logger receives request errors (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -114,6 +119,7 @@ type Server struct {
 	metrics *metrics
 	limits  *limits
 	tiles   *tileCache
+	otlp    *otlp.Ingest // nil without a Book
 }
 
 // New builds a Server; it does not listen yet.
@@ -158,11 +164,13 @@ func New(cfg Config) (*Server, error) {
 	}}
 	e.HTTPErrorHandler = s.handleError
 	m.registerTileCache(s.tiles)
-	s.routes()
+	if err := s.routes(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
-func (s *Server) routes() {
+func (s *Server) routes() error {
 	e := s.echo
 	read := s.limitAddr          // public reads: per client address, generously
 	e.GET("/healthz", s.healthz) // cheap; never 429, or an orchestrator would restart a healthy server
@@ -177,7 +185,9 @@ func (s *Server) routes() {
 	web.Register(e) // the people-facing page at / and /assets/ (not an API route)
 	if s.cfg.Book != nil {
 		s.writeRoutes()
+		return s.otlpRoutes()
 	}
+	return nil
 }
 
 // Handler returns the server's HTTP handler (for tests and embedding).
@@ -197,7 +207,11 @@ func (s *Server) Close() error { return s.http.Close() }
 
 // Shutdown stops taking connections and waits for requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error {
-	if err := s.http.Shutdown(ctx); err != nil {
+	err := s.http.Shutdown(ctx)
+	if s.otlp != nil {
+		s.otlp.Close() // decisions still waiting for a join are logged with what arrived
+	}
+	if err != nil {
 		return fmt.Errorf("api: shutdown: %w", err)
 	}
 	return nil

@@ -21,6 +21,10 @@ type BenchConfig struct {
 	Single, SingleClients int // records per kind sent one per request (0: skip), and clients
 	Batched, BatchClients int // records per kind sent in batches (0: skip), and clients
 	Batch                 int // records per batch
+	// OTLP apply_guardrail spans (made from the refused example) are sent
+	// last to POST /otlp/v1/traces, Batch spans a request from
+	// BatchClients clients (0: skip): the OTLP ingest beside the JSON API.
+	OTLP int
 
 	// Warmup records (all kinds mixed, batched) are sent first and not
 	// reported.
@@ -36,7 +40,8 @@ type BenchConfig struct {
 }
 
 // Bench publishes the constitution and runs the phases in order: the
-// single phase of each kind, then the batched phase of each kind.
+// single phase of each kind, then the batched phase of each kind, then the
+// OTLP phase.
 func Bench(ctx context.Context, c BenchConfig) ([]*Result, error) {
 	kinds := c.Kinds
 	if len(kinds) == 0 {
@@ -93,6 +98,32 @@ func Bench(ctx context.Context, c BenchConfig) ([]*Result, error) {
 			if err := <-profiled; err != nil {
 				return out, fmt.Errorf("%s: %w", k.Name, err)
 			}
+		}
+	}
+	if c.OTLP > 0 {
+		batch, clients := max(c.Batch, 1), max(c.BatchClients, 1)
+		sb, err := NewSpanBatch(c.Examples, batch)
+		if err != nil {
+			return out, err
+		}
+		cost := sb.GenerationCost(max(20000/batch, 1))
+		profiled := make(chan error, 1)
+		if c.Profile != nil {
+			go func() { profiled <- c.Profile(OTLPKind) }()
+		} else {
+			profiled <- nil
+		}
+		r, err := c.Sender.RunOTLP(ctx, c.Examples, c.OTLP, clients, batch)
+		if err != nil {
+			return out, err
+		}
+		r.GenCPU = (cost * time.Duration(r.Records+r.Errors)).Seconds()
+		out = append(out, r)
+		if c.Progress != nil {
+			fmt.Fprintf(c.Progress, "%-9s %-6s %7d records  %8.0f/s  %d errors\n", r.Kind, r.Mode, r.Records, r.PerSec, r.Errors)
+		}
+		if err := <-profiled; err != nil {
+			return out, fmt.Errorf("%s: %w", OTLPKind, err)
 		}
 	}
 	return out, nil
@@ -193,8 +224,11 @@ func WriteTable(w io.Writer, peer, raw *Reference, results []*Result) error {
 	}
 	for _, r := range results {
 		mode := fmt.Sprintf("single, %d clients", r.Clients)
-		if r.Mode == "batch" {
+		switch r.Mode {
+		case "batch":
 			mode = fmt.Sprintf("batches of %d, %d clients", r.Batch, r.Clients)
+		case "otlp":
+			mode = fmt.Sprintf("OTLP/HTTP protobuf, %d guardrail spans a request, %d clients", r.Batch, r.Clients)
 		}
 		gen := perRec(r.ClientCPU, r.Records)
 		if r.ClientCPU > 0 {
@@ -220,6 +254,27 @@ func WriteTable(w io.Writer, peer, raw *Reference, results []*Result) error {
 		}
 		if priv > 0 && npub > 0 {
 			fmt.Fprintf(&b, "\n%s: private decisions at %.2f× the mean rate of the public kinds", mode, priv/(pub/float64(npub)))
+		}
+	}
+	// Issue 12 wants OTLP ingest at >= 0.8x the batch API's decisions/s.
+	var otlp, refused, all float64
+	var nall int
+	for _, r := range results {
+		switch {
+		case r.Mode == "otlp":
+			otlp = r.PerSec
+		case r.Mode == "batch" && r.Kind == "refused":
+			refused = r.PerSec
+		}
+		if r.Mode == "batch" && !strings.Contains(r.Kind, "+") {
+			all += r.PerSec
+			nall++
+		}
+	}
+	if otlp > 0 && nall > 0 {
+		fmt.Fprintf(&b, "\notlp: guardrail spans → decisions at %.2f× the batch API's mean decisions/s", otlp/(all/float64(nall)))
+		if refused > 0 {
+			fmt.Fprintf(&b, " (%.2f× the refused decisions it is made from)", otlp/refused)
 		}
 	}
 	b.WriteString("\n")

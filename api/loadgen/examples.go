@@ -140,3 +140,27 @@ func marshal(v any) ([]byte, error) {
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
+
+// ExamplesDir is dir, or by default ../shared/examples beside the module
+// root (the nearest directory at or above the working directory holding
+// go.mod), or ../shared/examples from the working directory outside a
+// module.
+func ExamplesDir(dir string) string {
+	if dir != "" {
+		return dir
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return filepath.Join("..", "shared", "examples")
+	}
+	for d := wd; ; {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "..", "shared", "examples")
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return filepath.Join("..", "shared", "examples")
+		}
+		d = up
+	}
+}

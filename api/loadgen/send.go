@@ -41,8 +41,18 @@ func NewSender(url, token string, conns int) *Sender {
 	}
 }
 
-// do sends one request and reads the whole answer into buf (reset first).
+// do sends one request (a JSON body, if any) and reads the whole answer
+// into buf (reset first).
 func (s *Sender) do(ctx context.Context, method, path string, body []byte, buf *bytes.Buffer) (int, error) {
+	ct := ""
+	if body != nil {
+		ct = "application/json"
+	}
+	return s.doType(ctx, method, path, ct, body, buf)
+}
+
+// doType is do with the body's content type ct ("": none).
+func (s *Sender) doType(ctx context.Context, method, path, ct string, body []byte, buf *bytes.Buffer) (int, error) {
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
@@ -54,8 +64,8 @@ func (s *Sender) do(ctx context.Context, method, path string, body []byte, buf *
 	if s.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.Token)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -152,14 +162,80 @@ func (s *Sender) Run(ctx context.Context, p Phase) (*Result, error) {
 	if p.Batch > 1 {
 		per, path, mode = p.Batch, "/v1/decisions:batch", "batch"
 	}
-	if p.MaxErrors <= 0 {
-		p.MaxErrors = 100
-	}
 	names := make([]string, len(p.Kinds))
 	for i, k := range p.Kinds {
 		names[i] = k.Name
 	}
-	units := (p.N + per - 1) / per
+	kinds := len(p.Kinds)
+	size := 2048 * per // the body buffer's first size; it grows with what the bodies need
+	var sizeMu sync.Mutex
+	r, err := s.drive(ctx, load{
+		path: path, contentType: "application/json", n: p.N, per: per, clients: p.Clients,
+		maxErrors: p.MaxErrors, noLatency: p.NoLatency, onStart: p.OnStart,
+		body: func(u, n int, rng *rand.Rand) []byte {
+			sizeMu.Lock()
+			c := size
+			sizeMu.Unlock()
+			body := make([]byte, 0, c)
+			if per > 1 {
+				body = append(body, '[')
+			}
+			for j := range n {
+				if j > 0 {
+					body = append(body, ',')
+				}
+				seq := s.seq.Add(1)
+				body = p.Kinds[(u*per+j)%kinds].Append(body, seq, rng)
+			}
+			if per > 1 {
+				body = append(body, ']')
+			}
+			sizeMu.Lock()
+			size = max(size, len(body)+len(body)/8)
+			sizeMu.Unlock()
+			return body
+		},
+		check: func(code int, answer []byte, n int) (int, string) {
+			if code != http.StatusCreated && code != http.StatusOK {
+				return n, fmt.Sprintf("POST %s: want 201, got %d %s", path, code, clip(answer, 300))
+			}
+			if per > 1 {
+				return batchErrors(answer, n)
+			}
+			return 0, ""
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.Kind, r.Mode, r.Clients, r.Batch = strings.Join(names, "+"), mode, p.Clients, per
+	return r, nil
+}
+
+// load is what a phase sends: n records, per a request, from clients
+// concurrent clients, to path.
+type load struct {
+	path, contentType string
+	n, per, clients   int
+	maxErrors         int // stop once more records failed (0: 100)
+	noLatency         bool
+	onStart           func()
+	// body makes request u, of n records (a fresh slice: the transport
+	// may read a body after Do returns).
+	body func(u, n int, rng *rand.Rand) []byte
+	// check reads an answer other than 429 and 503: the records of the n
+	// sent that failed, and the first failure.
+	check func(code int, answer []byte, n int) (bad int, msg string)
+}
+
+// drive sends l and measures it: records acknowledged, failed and
+// retried, the rate, request latencies and CPU time. A 429 or 503 is
+// retried after a short pause.
+func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
+	if l.maxErrors <= 0 {
+		l.maxErrors = 100
+	}
+	units := (l.n + l.per - 1) / l.per
 	var (
 		next, acked, failed, retries atomic.Int64
 		firstErr                     atomic.Pointer[string]
@@ -172,55 +248,35 @@ func (s *Sender) Run(ctx context.Context, p Phase) (*Result, error) {
 		firstErr.CompareAndSwap(nil, &msg)
 	}
 	cpu0, scpu0 := selfCPU(), s.serverCPU()
-	if p.OnStart != nil {
-		p.OnStart()
+	if l.onStart != nil {
+		l.onStart()
 	}
 	start := time.Now()
-	for range p.Clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range l.clients {
+		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 			var (
-				buf   bytes.Buffer
-				mine  []time.Duration
-				size  = 2048 * per
-				kinds = len(p.Kinds)
+				buf  bytes.Buffer
+				mine []time.Duration
 			)
 			defer func() {
 				mu.Lock()
 				lat = append(lat, mine...)
 				mu.Unlock()
 			}()
-			for ctx.Err() == nil && failed.Load() <= int64(p.MaxErrors) {
+			for ctx.Err() == nil && failed.Load() <= int64(l.maxErrors) {
 				u := int(next.Add(1) - 1)
 				if u >= units {
 					return
 				}
-				n := min(per, p.N-u*per)
-				// A fresh body per request: the transport may still read
-				// a body after Do returns, so bodies are never reused.
-				body := make([]byte, 0, size)
-				if per > 1 {
-					body = append(body, '[')
-				}
-				for j := range n {
-					if j > 0 {
-						body = append(body, ',')
-					}
-					seq := s.seq.Add(1)
-					body = p.Kinds[(u*per+j)%kinds].Append(body, seq, rng)
-				}
-				if per > 1 {
-					body = append(body, ']')
-				}
-				size = max(size, len(body)+len(body)/8)
+				n := min(l.per, l.n-u*l.per)
+				body := l.body(u, n, rng)
 				for {
 					t0 := time.Now()
-					code, err := s.do(ctx, http.MethodPost, path, body, &buf)
+					code, err := s.doType(ctx, http.MethodPost, l.path, l.contentType, body, &buf)
 					d := time.Since(t0)
 					if err != nil {
-						fail(n, fmt.Sprintf("POST %s: %v", path, err))
+						fail(n, fmt.Sprintf("POST %s: %v", l.path, err))
 						break
 					}
 					if code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests {
@@ -228,25 +284,18 @@ func (s *Sender) Run(ctx context.Context, p Phase) (*Result, error) {
 						time.Sleep(time.Duration(2+rng.IntN(6)) * time.Millisecond)
 						continue
 					}
-					if !p.NoLatency {
+					if !l.noLatency {
 						mine = append(mine, d)
 					}
-					if code != http.StatusCreated && code != http.StatusOK {
-						fail(n, fmt.Sprintf("POST %s: want 201, got %d %s", path, code, clip(buf.Bytes(), 300)))
-						break
-					}
-					bad := 0
-					if per > 1 {
-						var msg string
-						if bad, msg = batchErrors(buf.Bytes(), n); bad > 0 {
-							fail(bad, msg)
-						}
+					bad, msg := l.check(code, buf.Bytes(), n)
+					if bad > 0 {
+						fail(bad, msg)
 					}
 					acked.Add(int64(n - bad))
 					break
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -254,7 +303,6 @@ func (s *Sender) Run(ctx context.Context, p Phase) (*Result, error) {
 		return nil, err
 	}
 	r := &Result{
-		Kind: strings.Join(names, "+"), Mode: mode, Clients: p.Clients, Batch: per,
 		Records: int(acked.Load()), Errors: int(failed.Load()), Retries: int(retries.Load()),
 		Seconds: elapsed.Seconds(), PerSec: float64(acked.Load()) / elapsed.Seconds(),
 		ClientCPU: (selfCPU() - cpu0).Seconds(),
@@ -265,7 +313,7 @@ func (s *Sender) Run(ctx context.Context, p Phase) (*Result, error) {
 	if e := firstErr.Load(); e != nil {
 		r.FirstError = *e
 	}
-	if unsent := p.N - r.Records - r.Errors; unsent > 0 {
+	if unsent := l.n - r.Records - r.Errors; unsent > 0 {
 		r.Errors += unsent // stopped early: the records never sent count as failed
 	}
 	if len(lat) > 0 {

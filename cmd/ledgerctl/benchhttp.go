@@ -22,6 +22,7 @@ type httpBenchOptions struct {
 	single, singleClients int
 	batched, batchClients int
 	batch, warmup, pid    int
+	otlp                  int
 	pprofURL, profile     string
 	profileTime           time.Duration
 	peer, raw             string
@@ -36,6 +37,7 @@ func (o *httpBenchOptions) flags(cmd *cobra.Command) {
 	f.IntVar(&o.batched, "batched", 100000, "with --http: records per kind sent in batches to POST /v1/decisions:batch (0 skips)")
 	f.IntVar(&o.batchClients, "batch-clients", 8, "with --http: concurrent clients of the batched phase")
 	f.IntVar(&o.batch, "batch", 250, "with --http: records per batch")
+	f.IntVar(&o.otlp, "otlp", 0, "with --http: apply_guardrail spans (made from the refused example) sent last to POST /otlp/v1/traces, --batch a request from --batch-clients clients (0 skips)")
 	f.IntVar(&o.warmup, "warmup", 2000, "with --http: records sent first (batched, kinds mixed) and not reported")
 	f.IntVar(&o.pid, "pid", 0, "with --http: the server's process `id` on this machine, to report its CPU time per record")
 	f.StringVar(&o.pprofURL, "pprof", "", "with --http: the server's pprof `URL` (ledgerd --pprof): take a CPU profile as each kind's batched phase starts")
@@ -50,10 +52,10 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	if g.Token == "" {
 		return usageErrorf("bench --http needs a producer --token (or LEDGER_TOKEN)")
 	}
-	if o.single < 0 || o.batched < 0 || o.single+o.batched == 0 || o.singleClients < 1 || o.batchClients < 1 || o.batch < 2 || o.warmup < 0 {
-		return usageErrorf("want --single, --batched >= 0 (not both 0), clients >= 1, --batch >= 2, --warmup >= 0")
+	if o.single < 0 || o.batched < 0 || o.otlp < 0 || o.single+o.batched+o.otlp == 0 || o.singleClients < 1 || o.batchClients < 1 || o.batch < 2 || o.warmup < 0 {
+		return usageErrorf("want --single, --batched, --otlp >= 0 (not all 0), clients >= 1, --batch >= 2, --warmup >= 0")
 	}
-	ex, err := loadgen.Load(examplesDir(o.examples))
+	ex, err := loadgen.Load(loadgen.ExamplesDir(o.examples))
 	if err != nil {
 		return err
 	}
@@ -82,7 +84,7 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	cfg := loadgen.BenchConfig{
 		Sender: s, Examples: ex, Kinds: kinds,
 		Single: o.single, SingleClients: o.singleClients,
-		Batched: o.batched, BatchClients: o.batchClients, Batch: o.batch,
+		Batched: o.batched, BatchClients: o.batchClients, Batch: o.batch, OTLP: o.otlp,
 		Warmup: o.warmup, Progress: cmd.ErrOrStderr(),
 	}
 	var profiles []string
@@ -120,30 +122,6 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	return nil
 }
 
-// examplesDir is dir, or by default ../shared/examples beside the module
-// root (the nearest directory at or above the working directory holding
-// go.mod), or ../shared/examples from the working directory outside a
-// module.
-func examplesDir(dir string) string {
-	if dir != "" {
-		return dir
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return filepath.Join("..", "shared", "examples")
-	}
-	for d := wd; ; {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return filepath.Join(d, "..", "shared", "examples")
-		}
-		up := filepath.Dir(d)
-		if up == d {
-			return filepath.Join("..", "shared", "examples")
-		}
-		d = up
-	}
-}
-
 // growOptions are the flags of `ledgerctl bench grow`.
 type growOptions struct {
 	examples, data, csv, svg, title string
@@ -176,7 +154,7 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 			if o.n < 1 || o.every < 1 || o.batch < 1 || o.clients < 1 || o.proofs < 1 {
 				return usageErrorf("want -n, --every, --batch, --clients and --proofs >= 1")
 			}
-			ex, err := loadgen.Load(examplesDir(o.examples))
+			ex, err := loadgen.Load(loadgen.ExamplesDir(o.examples))
 			if err != nil {
 				return err
 			}

@@ -114,6 +114,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&o.tileCacheMB, "tile-cache-mb", api.DefaultTileCacheBytes>>20, "MiB of full tiles and entry bundles (immutable) kept in memory; 0: no cache")
 	fs.DurationVar(&o.contestWindow, "contest-window", 183*24*time.Hour, "how long after it is logged a decision can be contested (at least six months, DSA Art. 20)")
 	fs.DurationVar(&o.responseWindow, "response-window", 14*24*time.Hour, "how long the operator has to resolve a contest: sets its due_by")
+	fs.DurationVar(&o.otlpJoinWait, "otlp-join-wait", 3*time.Second, "how long the OTLP ingest holds a decision for the evaluation and finding events it expects from later export calls (then it is logged with what arrived, flagged otel.join.incomplete)")
 	fs.DurationVar(&o.deliveryWindow, "delivery-window", audit.DefaultDeliveryWindow, "how long a producer that sends a decision again (after an error or a dropped connection) gets its contest token back; after it the token exists nowhere on the server")
 	fs.BoolVar(&o.publicStats, "public-stats", false, "serve GET /v1/stats (aggregates, no record detail) to anyone, not only to regulators")
 	fs.Int64Var(&o.memoryLimitMB, "memory-limit-mb", 2048, "soft limit of the Go runtime's memory in MiB (runtime/debug.SetMemoryLimit): the collector works\nharder near it instead of letting the heap run far past what is live under a high allocation rate; 0: none.\nA GOMEMLIMIT in the environment wins unless this flag is given")

@@ -46,6 +46,7 @@ type options struct {
 	expensiveTimeout                                        time.Duration
 	tileCacheMB                                             int64
 	maxDelay, contestWindow, responseWindow, deliveryWindow time.Duration
+	otlpJoinWait                                            time.Duration
 	memoryLimitMB                                           int64
 	memoryLimitSet                                          bool
 	publicStats                                             bool
@@ -175,7 +176,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		RatePerToken: o.rate, RateBurst: burst(o.rate), PublicStats: o.publicStats,
 		RatePerAddr: o.rateAnon, AddrBurst: burst(o.rateAnon), ReadRatePerAddr: o.rateRead, ReadBurst: burst(o.rateRead),
 		AuthFailRate: o.rateAuthFail, AuthFailBurst: burst(o.rateAuthFail), TrustedProxies: o.trustedProxies,
-		MaxExpensive: o.maxExpensive, ExpensiveTimeout: o.expensiveTimeout, TileCacheBytes: o.tileCacheMB << 20}
+		MaxExpensive: o.maxExpensive, ExpensiveTimeout: o.expensiveTimeout, TileCacheBytes: o.tileCacheMB << 20,
+		OTLPJoinWait: o.otlpJoinWait}
 	if o.tileCacheMB == 0 {
 		acfg.TileCacheBytes = -1 // no cache
 	}
