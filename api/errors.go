@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // Error is the JSON error body: {"error":{"code":"...","message":"...","field":"..."}}.
@@ -22,20 +23,19 @@ import (
 // rate_limited; 503 overloaded, query_timeout, canceled, unavailable,
 // shutting_down (with Retry-After) or log_stopped; 500 internal.
 type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	// Field names what a 400 is about: the failing field of a record
-	// (outcome.action), the query parameter (jurisdiction) or header
-	// (X-Access-Purpose) at fault, or, when no single one is, body, query
-	// or path. Every 400 carries it; other errors may.
-	Field string `json:"field,omitempty"`
+	Status int `json:"-"`
+	// ErrorBody is the wire shape (code, message, field), declared once in
+	// verify/record. Field names what a 400 is about: the failing field of
+	// a record (outcome.action), the query parameter (jurisdiction) or
+	// header (X-Access-Purpose) at fault, or, when no single one is, body,
+	// query or path. Every 400 carries it; other errors may.
+	record.ErrorBody
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 func errorf(status int, code, msg string) *Error {
-	return &Error{Status: status, Code: code, Message: msg}
+	return &Error{Status: status, ErrorBody: record.ErrorBody{Code: code, Message: msg}}
 }
 
 func badRequest(msg string) *Error { return errorf(http.StatusBadRequest, "bad_request", msg) }

@@ -160,7 +160,7 @@ func readError(err error) error {
 	case errors.As(err, &ve):
 		return fieldError(ve.Field, ve.Field+" "+ve.Message)
 	case errors.Is(err, audit.ErrTooManyGroups):
-		return &Error{Status: http.StatusUnprocessableEntity, Code: "too_many_groups", Message: err.Error(), Field: "group_by"}
+		return &Error{Status: http.StatusUnprocessableEntity, ErrorBody: record.ErrorBody{Code: "too_many_groups", Message: err.Error(), Field: "group_by"}}
 	case errors.Is(err, context.DeadlineExceeded):
 		return errorf(http.StatusServiceUnavailable, "query_timeout",
 			"the request took longer than the server allows and was stopped; narrow the window (from, to), add filters or ask for fewer groups")

@@ -16,6 +16,7 @@ import (
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // encodingJSON is v as echo's serializer answers it: encoding/json with
@@ -48,8 +49,8 @@ func TestReceiptJSONTricky(t *testing.T) {
 			}
 			results := []api.BatchResult{
 				{Receipt: r, Duplicate: true, WitnessPending: true},
-				{Error: &api.Error{Status: 400, Code: "invalid_record", Message: s, Field: s}},
-				{Error: &api.Error{Code: s, Message: "m"}},
+				{Error: &api.Error{Status: 400, ErrorBody: record.ErrorBody{Code: "invalid_record", Message: s, Field: s}}},
+				{Error: &api.Error{ErrorBody: record.ErrorBody{Code: s, Message: "m"}}},
 				{},
 			}
 			want = encodingJSON(t, map[string]any{"results": results})

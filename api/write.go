@@ -17,6 +17,7 @@ import (
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // MaxBatchRecords is the most records POST /v1/decisions:batch takes.
@@ -73,7 +74,7 @@ func fromAudit(err error) *Error {
 	var se *audit.StateError
 	switch {
 	case errors.As(err, &ve):
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_record", Message: ve.Error(), Field: ve.Field}
+		return &Error{Status: http.StatusBadRequest, ErrorBody: record.ErrorBody{Code: "invalid_record", Message: ve.Error(), Field: ve.Field}}
 	case errors.As(err, &se):
 		return errorf(http.StatusConflict, se.Code, se.Message)
 	case errors.Is(err, audit.ErrForbidden):
@@ -171,7 +172,9 @@ func producerContext(c echo.Context) context.Context {
 	return ctx
 }
 
-// BatchResult is one element of the POST /v1/decisions:batch answer.
+// BatchResult is one element of the POST /v1/decisions:batch answer: the
+// server's typed form of record.BatchResult (the wire shape, declared
+// there), which appendBatchResultJSON writes by hand.
 // Duplicate is set when the record was logged before (the first receipt;
 // a single append answers 200 then, not 201). WitnessPending is set
 // (fail-closed mode) when the receipt is log-signed because no cosigned
