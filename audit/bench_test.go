@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
@@ -22,26 +23,11 @@ func newBook(b testing.TB) *audit.Book {
 		b.Fatal(err)
 	}
 	s, _ := note.NewSigner(skey)
-	dir := b.TempDir()
-	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, "badger")})
+	tbk, err := openBook(b, b.TempDir(), s)
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := vault.Open(filepath.Join(dir, "vault"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { v.Close() }) // after the log's (cleanups run last-in first-out)
-	l, err := ledger.Open(ledger.Config{Origin: "bench.example.org/log", Signers: []note.Signer{s}, Storage: st, Presync: v.Sync})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { l.Close() })
-	book, err := audit.Open(audit.Config{Log: l, Index: st, Vault: v, Secret: make([]byte, 32)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { book.Close() }) // before the log's cleanup
+	book := tbk.book
 	c, err := os.ReadFile("../schemas/examples/constitution.json")
 	if err != nil {
 		b.Fatal(err)
@@ -50,6 +36,47 @@ func newBook(b testing.TB) *audit.Book {
 		b.Fatal(err)
 	}
 	return book
+}
+
+// testBook is a book over a real store, vault and log in one directory.
+type testBook struct {
+	st    *badgerstore.Store
+	log   *ledger.Log
+	book  *audit.Book // nil when audit.Open failed
+	close func()      // closes book, log and vault (once; also when tb ends)
+}
+
+// openBook opens (or reopens) the store, vault, log and book in dir, the
+// log signed by s. An error from audit.Open is returned beside the rest,
+// which close still closes.
+func openBook(tb testing.TB, dir string, s note.Signer) (*testBook, error) {
+	tb.Helper()
+	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, "badger")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v, err := vault.Open(filepath.Join(dir, "vault"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l, err := ledger.Open(ledger.Config{Origin: s.Name(), Signers: []note.Signer{s}, Storage: st, Presync: v.Sync})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tbk := &testBook{st: st, log: l}
+	tbk.book, err = audit.Open(audit.Config{Log: l, Index: st, Vault: v, Secret: make([]byte, 32)})
+	var once sync.Once
+	tbk.close = func() {
+		once.Do(func() {
+			if tbk.book != nil {
+				tbk.book.Close()
+			}
+			l.Close() // the log before the vault
+			v.Close()
+		})
+	}
+	tb.Cleanup(tbk.close)
+	return tbk, err
 }
 
 // BenchmarkAppendDecision is the record layer end to end for the example
