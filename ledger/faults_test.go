@@ -307,16 +307,12 @@ func TestSlowCommit(t *testing.T) {
 	const queued = maxBatch + maxPending + 1
 	rs := appendAll(l, 200, 200+queued)
 	within(t, "a pushback while the queue is full", func() {
-		for r := range rs {
-			if r.err == nil {
-				t.Errorf("entry %d acknowledged at %d while the commit before it hangs", r.i, r.ack.Index)
-				return
-			}
-			if !errors.Is(r.err, ledger.ErrPushback) {
-				t.Errorf("entry %d: %v, want ErrPushback", r.i, r.err)
-				return
-			}
-			return // one pushback is enough; the rest wait
+		r := <-rs // the first answer: a pushback (the rest wait)
+		switch {
+		case r.err == nil:
+			t.Errorf("entry %d acknowledged at %d while the commit before it hangs", r.i, r.ack.Index)
+		case !errors.Is(r.err, ledger.ErrPushback):
+			t.Errorf("entry %d: %v, want ErrPushback", r.i, r.err)
 		}
 	})
 	if p := l.Stats().Pushbacks; p == 0 {

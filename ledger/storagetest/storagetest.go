@@ -404,7 +404,7 @@ func checkVisible(s Store, r int) error {
 		// State first: what it covers must be there.
 		st, err := s.Load()
 		if err != nil {
-			return fmt.Errorf("Load: %w", err)
+			return fmt.Errorf("storage Load: %w", err)
 		}
 		if st.Size == 0 {
 			return nil
@@ -432,7 +432,7 @@ func checkVisible(s Store, r int) error {
 		return true
 	})
 	if err != nil {
-		return fmt.Errorf("Scan: %w", err)
+		return fmt.Errorf("index Scan: %w", err)
 	}
 	if !found {
 		return nil
