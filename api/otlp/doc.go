@@ -35,8 +35,9 @@
 //     (fja.evaluations.expected, fja.findings.expected) waits at most
 //     JoinWait, then is logged with what arrived and flagged
 //     otel.join.incomplete. At most MaxPending decisions and MaxPending
-//     events wait; past that a decision is logged at once (flagged) and an
+//     events wait, and at most 64 decisions under one trace id or one
+//     response id; past that a decision is logged at once (flagged) and an
 //     event is dropped. A waiting decision is in memory only: it is logged
 //     at Close, lost if the process dies first.
-//   - No lock is held across an append.
+//   - No lock is held across an append or a read of the store.
 package otlp

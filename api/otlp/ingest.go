@@ -361,6 +361,17 @@ type readyDecision struct {
 // the background. It holds the lock only over the matching, never over an
 // append.
 func (in *Ingest) join(ctx context.Context, guards []*guard, events []*orphan) ([]readyDecision, error) {
+	// Whether a decision that expects events is logged already (a retry
+	// after its join) is read before the lock: it reads the store. Guards
+	// that expect nothing never wait, so they need no lookup.
+	logged := map[*guard]bool{}
+	if in.cfg.Logged != nil {
+		for _, g := range guards {
+			if g.expected() > 0 || g.expectedFindings() > 0 {
+				logged[g] = in.cfg.Logged(g.decisionID())
+			}
+		}
+	}
 	now := time.Now()
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -437,10 +448,11 @@ func (in *Ingest) join(ctx context.Context, guards []*guard, events []*orphan) (
 			ready = append(ready, readyDecision{g: g, evals: evals, ctx: ctx, join: joinOf(g, evals, 0, false)})
 			continue
 		}
-		if in.cfg.Logged != nil && in.cfg.Logged(id) {
+		if logged[g] {
 			continue // logged after a join before: the retry changes nothing
 		}
-		if len(in.pending) >= in.cfg.MaxPending || in.closed {
+		if len(in.pending) >= in.cfg.MaxPending || in.closed || len(in.pendTrace[g.traceID]) >= maxWaitingPerKey ||
+			(g.responseID() != "" && len(in.pendResp[g.responseID()]) >= maxWaitingPerKey) {
 			ready = append(ready, readyDecision{g: g, evals: evals, ctx: ctx, join: joinOf(g, evals, 0, true)})
 			continue
 		}
@@ -459,6 +471,13 @@ func (in *Ingest) join(ctx context.Context, guards []*guard, events []*orphan) (
 	}
 	return ready, nil
 }
+
+// maxWaitingPerKey bounds the decisions waiting under one trace id or one
+// response id: an event is matched against every decision waiting under
+// its ids, so a request's matching costs at most its events times this,
+// whatever ids the exporter chose. A decision past it is logged at once,
+// as when the table is full.
+const maxWaitingPerKey = 64
 
 // addPending and removePending keep pending and its indexes (mu held).
 func (in *Ingest) addPending(id string, p *pendingDecision) {

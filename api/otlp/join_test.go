@@ -140,3 +140,29 @@ func TestJoin(t *testing.T) {
 		t.Errorf("after Close: %+v, want nothing pending, 2 logged late", st)
 	}
 }
+
+// TestJoinPerTrace: at most 64 decisions wait under one trace id (an event
+// is matched against each of them); the rest of a trace's decisions that
+// expect events are logged at once, flagged as past the table's room.
+func TestJoinPerTrace(t *testing.T) {
+	s := newServer(t)
+	in, err := otlp.New(otlp.Config{Append: s.Book.AppendDecision, JoinWait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	td := guardrailSpans(30, 70, func(_ int, a pcommon.Map) { a.PutInt("fja.evaluations.expected", 1) })
+	body, _ := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if a := in.Traces(context.Background(), "application/x-protobuf", "", body); a.Status != 200 {
+		t.Fatalf("traces: %d %q", a.Status, a.Body)
+	}
+	if st := in.Stats(); st.Pending != 64 {
+		t.Errorf("%d decisions of one trace wait, want 64", st.Pending)
+	}
+	if d := logged(t, s.Book, idOf(30, 69)); d == nil || !flagged(d, "otel.join.incomplete", "join table being full") {
+		t.Errorf("the 70th decision of the trace: want it logged at once, flagged; got %v", d)
+	}
+	if logged(t, s.Book, idOf(30, 0)) != nil {
+		t.Error("the first decision of the trace is logged already; want it waiting")
+	}
+}
