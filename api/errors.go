@@ -39,7 +39,14 @@ func errorf(status int, code, msg string) *Error {
 }
 
 func badRequest(msg string) *Error { return errorf(http.StatusBadRequest, "bad_request", msg) }
-func notFound(msg string) *Error   { return errorf(http.StatusNotFound, "not_found", msg) }
+
+// badBody is a 400 about the request body as a whole.
+func badBody(msg string) *Error {
+	e := badRequest(msg)
+	e.Field = "body"
+	return e
+}
+func notFound(msg string) *Error { return errorf(http.StatusNotFound, "not_found", msg) }
 
 // fromLedger maps ledger errors to HTTP errors; anything unknown is an
 // internal error whose detail is logged, not shown.

@@ -63,7 +63,7 @@ func readBody(c echo.Context) ([]byte, error) {
 		return nil, errorf(http.StatusRequestEntityTooLarge, "too_large", "request body is over the size limit")
 	}
 	if err != nil {
-		return nil, badRequest("reading the request body: " + err.Error())
+		return nil, badBody("reading the request body: " + err.Error())
 	}
 	return b, nil
 }
@@ -195,13 +195,13 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 	// array costs no more than its first MaxBatchRecords+1 elements.
 	reqs, err := audit.SplitJSONArray(raw, MaxBatchRecords)
 	if errors.Is(err, audit.ErrTooManyItems) {
-		return badRequest(fmt.Sprintf("batch has more than %d records, want 1..%d", MaxBatchRecords, MaxBatchRecords))
+		return badBody(fmt.Sprintf("batch has more than %d records, want 1..%d", MaxBatchRecords, MaxBatchRecords))
 	}
 	if err != nil {
-		return badRequest("want a JSON array of decision requests: " + err.Error())
+		return badBody("want a JSON array of decision requests: " + err.Error())
 	}
 	if len(reqs) == 0 {
-		return badRequest(fmt.Sprintf("batch has 0 records, want 1..%d", MaxBatchRecords))
+		return badBody(fmt.Sprintf("batch has 0 records, want 1..%d", MaxBatchRecords))
 	}
 	results := make([]BatchResult, len(reqs))
 	ctx := producerContext(c)
