@@ -209,6 +209,14 @@ func TestChallengeJourney(t *testing.T) {
 		t.Fatalf("rule records of H-12: %v, %+v", err, recs)
 	}
 
+	// The records are queried by kind.
+	for kind, n := range map[string]int{"challenge": 2, "challenge_response": 1, "amendment": 1, "constitution": 2} {
+		code, b := s.Do("GET", "/v1/query?kind="+kind, auth.Regulator, nil)
+		if q := decode[record.QueryAnswer](t, b); code != http.StatusOK || len(q.Records) != n {
+			t.Fatalf("query kind=%s: %d, %d records, want %d", kind, code, len(q.Records), n)
+		}
+	}
+
 	// A monitor reading the tiles accepts the chain.
 	if res := s.runMonitor(); !res.OK() {
 		t.Fatalf("the monitor flags the journey: %v", res.Alarms)
@@ -227,7 +235,8 @@ func cmpOr(a, b *client.DecisionReceipt) *client.DecisionReceipt {
 // past the record book (straight through ledger.Log.Append, as a
 // misbehaving ledger would), the monitor flags it, naming the superseded
 // version and the amendment, with both entries and their proofs as
-// evidence.
+// evidence. A version adopting an amendment before its comment period ends
+// is refused (409) and flagged the same way.
 func TestAmendmentMismatchFlagged(t *testing.T) {
 	s := newServer(t)
 	ctx := context.Background()
@@ -253,9 +262,24 @@ func TestAmendmentMismatchFlagged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// And a version with the right rules, adopting an amendment whose
+	// comment period is still open.
+	late := *am
+	late.AmendmentID, late.CommentUntil = "am-late", "2099-01-01T00:00:00Z"
+	if _, _, err := s.clientFor(auth.Operator).ProposeAmendment(ctx, &late); err != nil {
+		t.Fatal(err)
+	}
+	early := nextVersion(t, h12Amended, "am-late")
+	s.refusedField("adoption before the comment period ends", 409, "comment_period_open", "", "POST", "/v1/constitutions", auth.Producer, early)
+	json.Unmarshal(early, &c)
+	c.Version = "2026.12-early"
+	body, _ = audit.Canonical(c)
+	if _, err := s.Log.Append(ctx, audit.EnvelopeBytes(audit.KindConstitution, time.Now(), body)); err != nil {
+		t.Fatal(err)
+	}
 	res := s.runMonitor()
-	if len(res.Alarms) != 1 {
-		t.Fatalf("alarms %v, want one", res.Alarms)
+	if len(res.Alarms) != 2 || !strings.Contains(res.Alarms[1].Message, "before its comment period ends") {
+		t.Fatalf("alarms %v, want two", res.Alarms)
 	}
 	a := res.Alarms[0]
 	if a.Kind != monitor.KindViolation || a.Rule != "adoption" || *a.Index != ack.Index || !slices.Equal(a.Related, []uint64{0, aa.Index()}) ||

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -26,7 +27,8 @@ import (
 //   - an amendment amends a version published earlier, its changes apply
 //     to that version's rules, and its id is used once;
 //   - a constitution version that adopts amendments supersedes a version
-//     published earlier, adopts amendments logged earlier, and its rules
+//     published earlier, adopts amendments logged earlier whose comment
+//     periods ended before it was logged, and its rules
 //     are the superseded version's with exactly the adopted changes
 //     (record.CheckAdoption, the function the ledger applies at append).
 //     The alarm's evidence holds both constitution entries and the
@@ -131,6 +133,12 @@ func (r *ruleChecker) constitutionLogged(idx uint64, c *record.Constitution) []b
 		related = append(related, ai)
 		if err := r.logged(ai, record.KindAmendment, &ams[i]); err != nil {
 			return bad(related, "cannot read amendment %s: %v", id, err)
+		}
+		// r.st.LastLoggedAt is this entry's logged_at (check sets it first).
+		until, err1 := time.Parse(time.RFC3339Nano, ams[i].CommentUntil)
+		at, err2 := time.Parse(time.RFC3339Nano, r.st.LastLoggedAt)
+		if ams[i].CommentUntil != "" && err1 == nil && err2 == nil && at.Before(until) {
+			return bad(related, "adopts amendment %s (entry %d) at %s, before its comment period ends (%s)", id, ai, r.st.LastLoggedAt, ams[i].CommentUntil)
 		}
 	}
 	if m := record.CheckAdoption(&prev, c, ams); m != nil {
