@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -57,7 +58,7 @@ func (g *GovernanceState) clone() *GovernanceState {
 	if g == nil {
 		return nil
 	}
-	c := &GovernanceState{ConstitutionAt: maps(g.ConstitutionAt), Amendments: maps(g.Amendments),
+	c := &GovernanceState{ConstitutionAt: maps.Clone(g.ConstitutionAt), Amendments: maps.Clone(g.Amendments),
 		Challenges: make(map[string]*ChallengeState, len(g.Challenges))}
 	for k, v := range g.Challenges {
 		cc := *v
@@ -70,21 +71,23 @@ func (g *GovernanceState) clone() *GovernanceState {
 	return c
 }
 
-func maps(m map[string]uint64) map[string]uint64 {
-	c := make(map[string]uint64, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
-}
-
-// gov returns the governance state, made on first use (a state saved
-// before it existed has none).
+// gov returns the governance state, its maps made on first use (a state
+// saved before they existed has none).
 func (r *ruleChecker) gov() *GovernanceState {
 	if r.st.Governance == nil {
-		r.st.Governance = &GovernanceState{ConstitutionAt: map[string]uint64{}, Amendments: map[string]uint64{}, Challenges: map[string]*ChallengeState{}}
+		r.st.Governance = &GovernanceState{}
 	}
-	return r.st.Governance
+	g := r.st.Governance
+	if g.ConstitutionAt == nil {
+		g.ConstitutionAt = map[string]uint64{}
+	}
+	if g.Amendments == nil {
+		g.Amendments = map[string]uint64{}
+	}
+	if g.Challenges == nil {
+		g.Challenges = map[string]*ChallengeState{}
+	}
+	return g
 }
 
 // logged decodes the body of the earlier entry idx of kind into v.
