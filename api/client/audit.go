@@ -96,7 +96,7 @@ func (c *Client) AuditStats(ctx context.Context, f recount.Filter, groupBy []str
 
 func (c *Client) auditor(ctx context.Context, cp *verify.Checkpoint, cfg AuditConfig) *recount.Auditor {
 	return &recount.Auditor{
-		Reader:     tile.NewReader(ctx, tile.HTTPFetcher(c.base, c.hc)),
+		Reader:     tile.NewReader(ctx, c.Tiles()),
 		Checkpoint: cp,
 		Now:        time.Now(),
 		Slack:      cfg.Slack,

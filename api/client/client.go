@@ -184,7 +184,8 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, hdr h
 			if ctx.Err() != nil {
 				return 0, nil, ctx.Err()
 			}
-			if !resend || try >= c.cfg.MaxTries {
+			var re *RedirectError
+			if !resend || try >= c.cfg.MaxTries || errors.As(err, &re) {
 				return 0, nil, err
 			}
 			if err := sleep(ctx, c.backoff(try, "")); err != nil {
@@ -250,7 +251,7 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, hdr
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, unwrapRedirect(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 512<<20))

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fjaledger/fja/api/client"
 )
 
 func newGetCmd() *cobra.Command {
@@ -78,11 +79,7 @@ the server's answer unchanged.`,
 				}
 				return writeLine(w, a.Raw)
 			}
-			var hdr http.Header
-			if purpose != "" {
-				hdr = http.Header{"X-Access-Purpose": {purpose}}
-			}
-			v, body, err := c.Decision(ctx, id, contestToken, hdr)
+			v, body, err := c.Decision(ctx, id, contestToken, client.AccessPurpose(purpose))
 			if err != nil {
 				return fmt.Errorf("the record of %s: %w", id, err)
 			}

@@ -39,6 +39,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -138,6 +140,50 @@ func (r *Result) EvidenceText(logURL string, now time.Time) []byte {
 
 // OK reports whether the round found no misbehavior.
 func (r *Result) OK() bool { return len(r.Alarms) == 0 }
+
+// Write prints the outcome of a round of the log origin that ended with
+// err (nil when it completed). As JSON: the Result with "ok" (no alarm
+// and no error) and "error", one object. As text: a line per warning
+// ("warning: ..."), a line per alarm, and, when the round is ok, "OK: ..."
+// naming the sizes, the entries checked and the gossip compared.
+func (r *Result) Write(w io.Writer, asJSON bool, origin string, err error) error {
+	ok := r.OK() && err == nil
+	if asJSON {
+		errText := ""
+		if err != nil {
+			errText = err.Error()
+		}
+		return json.NewEncoder(w).Encode(struct {
+			*Result
+			OK    bool   `json:"ok"`
+			Error string `json:"error,omitempty"`
+		}{r, ok, errText})
+	}
+	var b strings.Builder
+	for _, warning := range r.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", warning)
+	}
+	for _, a := range r.Alarms {
+		fmt.Fprintf(&b, "%s\n", a)
+	}
+	if ok {
+		fmt.Fprintf(&b, "OK: %s at size %d (was %d): checked entries [%d, %d), consistent with %d gossiped checkpoint(s)\n",
+			origin, r.Size, r.PreviousSize, r.From, r.To, r.Gossip)
+	}
+	_, werr := io.WriteString(w, b.String())
+	return werr
+}
+
+// SaveEvidence writes EvidenceText, at now, to path (mode 0644,
+// atomically: see WriteFileWith), or when path is "" to
+// dir/evidence-<UTC time>.txt; it returns the path written.
+func (r *Result) SaveEvidence(path, dir, logURL string, now time.Time) (string, error) {
+	now = now.UTC()
+	if path == "" {
+		path = filepath.Join(dir, "evidence-"+now.Format("20060102T150405.000000000Z")+".txt")
+	}
+	return path, WriteFileAtomic(path, r.EvidenceText(logURL, now), 0o644)
+}
 
 // Forks counts the alarms about the log's history (fork, rollback).
 func (r *Result) Forks() int {
