@@ -83,7 +83,7 @@ func (c *Client) AuditStats(ctx context.Context, f recount.Filter, groupBy []str
 	if err != nil {
 		return nil, err
 	}
-	cp, err := c.OpenCheckpoint(ans.Checkpoint)
+	cp, err := c.CheckStats(ans)
 	if err != nil {
 		return nil, err
 	}

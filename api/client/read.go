@@ -151,6 +151,24 @@ func (c *Client) Stats(ctx context.Context, params url.Values) (*record.StatsAns
 	return get[record.StatsAnswer](ctx, c, "/v1/stats?"+params.Encode(), nil)
 }
 
+// CheckStats checks, when the client verifies, that the checkpoint of a
+// stats answer opens with the pinned key and that the scanned range lies
+// within its tree; it returns the checkpoint (nil when the client does
+// not verify).
+func (c *Client) CheckStats(ans *record.StatsAnswer) (*verify.Checkpoint, error) {
+	if !c.Verifies() {
+		return nil, nil
+	}
+	cp, err := c.OpenCheckpoint(ans.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	if ans.Scanned.To > cp.Size || ans.Scanned.From > ans.Scanned.To {
+		return nil, fmt.Errorf("scanned range [%d, %d) is not within the checkpoint's tree of size %d", ans.Scanned.From, ans.Scanned.To, cp.Size)
+	}
+	return cp, nil
+}
+
 // FileContest files a contest (POST /v1/contests) with the subject's
 // contest token in req, and returns the answer with the contest record's
 // receipt verified (Appended.Raw as sent).

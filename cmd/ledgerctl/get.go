@@ -109,11 +109,16 @@ the server's answer unchanged.`,
 }
 
 func writeLine(w io.Writer, b []byte) error {
+	_, err := w.Write(withNewline(b))
+	return err
+}
+
+// withNewline is b ending in a newline (b itself if it does).
+func withNewline(b []byte) []byte {
 	if len(b) == 0 || b[len(b)-1] != '\n' {
 		b = append(b[:len(b):len(b)], '\n')
 	}
-	_, err := w.Write(b)
-	return err
+	return b
 }
 
 // writePretty prints JSON indented, or other bytes as they are.

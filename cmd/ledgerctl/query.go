@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -186,28 +185,14 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 			if err != nil {
 				return err
 			}
-			verified := ""
-			if c.Verifies() {
-				cp, err := c.OpenCheckpoint(ans.Checkpoint)
-				if err != nil {
-					return err
-				}
-				if ans.Scanned.To > cp.Size || ans.Scanned.From > ans.Scanned.To {
-					return fmt.Errorf("scanned range [%d, %d) is not within the checkpoint's tree of size %d", ans.Scanned.From, ans.Scanned.To, cp.Size)
-				}
-				verified = "; checkpoint verified"
+			cp, err := c.CheckStats(ans)
+			if err != nil {
+				return err
 			}
-			w := cmd.OutOrStdout()
 			if g.JSON {
-				return writeLine(w, body)
+				return writeLine(cmd.OutOrStdout(), body)
 			}
-			rpt.WriteGroups(w, fields, ans.Groups, qf.Kind == "access")
-			size := ""
-			if n, err := rpt.CheckpointSize(ans.Checkpoint); err == nil {
-				size = fmt.Sprintf(" of tree size %d", n)
-			}
-			_, err = fmt.Fprintf(w, "%d groups; scanned entries [%d, %d)%s%s\n", len(ans.Groups), ans.Scanned.From, ans.Scanned.To, size, verified)
-			return err
+			return rpt.WriteStats(cmd.OutOrStdout(), fields, ans, qf.Kind == "access", cp != nil)
 		},
 	}
 	qf.register(cmd)
