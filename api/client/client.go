@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +94,19 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("client: MaxTries is %d, want >= 0 (0 for the default)", c.MaxTries)
 	}
 	return nil
+}
+
+// ReadKey is a verifier key given as vkey text (name+hash+key) or as the
+// name of a file holding one (anything without a '+').
+func ReadKey(k string) (string, error) {
+	if strings.Contains(k, "+") {
+		return k, nil
+	}
+	b, err := os.ReadFile(k)
+	if err != nil {
+		return "", fmt.Errorf("%q is neither a vkey nor a readable file: %v", k, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // Client talks to one ledger. It is safe for concurrent use.

@@ -77,12 +77,8 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 			if _, err := paramsQuery(e.Params); err != nil {
 				return err
 			}
-			if len(vo.keys) > 0 {
-				origin, key, others, err := vo.resolve()
-				if err != nil {
-					return err
-				}
-				e.Keys = &rpt.Keys{Origin: origin, Key: key, Others: others}
+			if e.Keys, err = vo.reportKeys(); err != nil {
+				return err
 			}
 			var bar *progressbar.ProgressBar
 			if errw := cmd.ErrOrStderr(); progress || isTerminal(errw) {

@@ -40,13 +40,9 @@ different checkpoints are checked to be consistent (GET /v1/proofs/consistency).
 			if err != nil {
 				return err
 			}
-			var keys *rpt.Keys
-			if len(vo.keys) > 0 {
-				origin, key, others, err := vo.resolve()
-				if err != nil {
-					return err
-				}
-				keys = &rpt.Keys{Origin: origin, Key: key, Others: others}
+			keys, err := vo.reportKeys()
+			if err != nil {
+				return err
 			}
 			c, _, err := vo.client(cmd, false) // the report verifies with the keys
 			if err != nil {

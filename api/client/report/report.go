@@ -579,22 +579,9 @@ func (r *Builder) checkConsistent(ctx context.Context, cps []Checkpoint) error {
 }
 
 // Consistent verifies that the checkpoint nw extends old (either order),
-// fetching the proof from c's server.
+// fetching the proof from c's server (Client.CheckConsistent).
 func Consistent(ctx context.Context, c *client.Client, old, nw Checkpoint) error {
-	if old.Size > nw.Size {
-		old, nw = nw, old
-	}
-	var proof [][]byte
-	var err error
-	if old.Size != nw.Size && old.Size != 0 {
-		if proof, err = c.Consistency(ctx, old.Size, nw.Size); err != nil {
-			return err
-		}
-	}
-	if err := verify.Consistency(old.Size, nw.Size, proof, old.hash, nw.hash); err != nil {
-		return fmt.Errorf("the checkpoints at sizes %d and %d are NOT consistent: %w", old.Size, nw.Size, err)
-	}
-	return nil
+	return c.CheckConsistent(ctx, &verify.Checkpoint{Size: old.Size, Hash: old.hash}, &verify.Checkpoint{Size: nw.Size, Hash: nw.hash})
 }
 
 // RootHash is the checkpoint's root hash.
