@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -67,11 +66,7 @@ standard error for large ranges on a terminal, or with --progress.`,
 				return usageErrorf("--group-by needs --stats")
 			}
 			if stats {
-				sp := qf.Values()
-				if len(fields) > 0 {
-					sp.Set("group_by", strings.Join(fields, ","))
-				}
-				if err := checkStats(sp); err != nil {
+				if _, err := qf.statsParams(fields); err != nil {
 					return err
 				}
 			}

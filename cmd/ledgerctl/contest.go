@@ -101,20 +101,11 @@ shows a contest's status, deadline and resolution.`,
 			if err != nil {
 				return err
 			}
-			verified := notVerified("contest")
-			if lc, r := res.Logged, res.Appended; lc != nil {
-				verified = fmt.Sprintf("verified offline with the key of %s: the contest receipt (entry %d in the tree of size %d), and its logged entry is contest %s against decision %s (entry %d), asking %s on %s grounds, due by %s",
-					origin, r.Index(), r.Checkpoint.Size, id, d.DecisionID, d.Index, lc.Remedy, lc.Grounds.Category, lc.DueBy)
-			}
-			again := ""
-			if res.Appended.Duplicate {
-				again = " (filed before)"
-			}
 			if out == "" {
 				out = filepath.Join(receiptDir(receipt), id+".contest.json")
 			}
-			return finishWrite(cmd, out, res.Appended,
-				fmt.Sprintf("contest %s filed against %s, due by %s%s", id, d.DecisionID, res.Filed.DueBy, again), "contest", verified)
+			summary, verified := rpt.ContestFiled(res, d, origin)
+			return finishWrite(cmd, out, res.Appended, summary, "contest", verified)
 		},
 	}
 	f := cmd.Flags()
@@ -302,19 +293,11 @@ answer.`,
 			if err != nil {
 				return err
 			}
-			verified := notVerified("resolution")
-			if a.Checkpoint != nil {
-				verified = fmt.Sprintf("verified offline with the key of %s: the resolution receipt (entry %d in the tree of size %d), and its logged entry is the resolution sent: contest %s, %s, human reviewed, %d rule changes",
-					origin, a.Index(), a.Checkpoint.Size, id, body.Outcome, len(body.RuleChanges))
-			}
-			again := ""
-			if a.Duplicate {
-				again = " (logged before)"
-			}
 			if out == "" {
 				out = id + ".resolution.json"
 			}
-			return finishWrite(cmd, out, a, fmt.Sprintf("contest %s resolved: %s (entry %d)%s", id, ans.Outcome, a.Index(), again), "resolution", verified)
+			summary, verified := rpt.ResolutionLogged(id, body, ans, a, origin)
+			return finishWrite(cmd, out, a, summary, "resolution", verified)
 		},
 	}
 	f := cmd.Flags()
@@ -341,11 +324,6 @@ func finishWrite(cmd *cobra.Command, out string, a *client.Appended, summary, wh
 	}
 	_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s\n%s receipt written to %s (mode 0600)\n%s\n", summary, what, out, verified)
 	return err
-}
-
-// notVerified is what a write without --key says it checked: nothing.
-func notVerified(what string) string {
-	return "the " + what + " receipt was NOT verified (no --key): check it with ledgerctl verify FILE --key VKEY"
 }
 
 // receiptDir is the directory of a receipt file; the current one for

@@ -65,3 +65,43 @@ func WriteStats(w io.Writer, fields []string, ans *record.StatsAnswer, access, v
 	_, err := fmt.Fprintf(w, "%d groups; scanned entries [%d, %d)%s%s\n", len(ans.Groups), ans.Scanned.From, ans.Scanned.To, size, note)
 	return err
 }
+
+// ContestFiled says what filing contest res against the decision of d
+// did: the summary ("contest ID filed against DECISION, due by T", "
+// (filed before)" for a repeat) and what was verified offline with the
+// key of origin (NotVerified when the client does not verify).
+func ContestFiled(res *client.Contest, d *client.DecisionReceipt, origin string) (summary, verified string) {
+	id, r := res.Filed.ContestID, res.Appended
+	verified = NotVerified("contest")
+	if lc := res.Logged; lc != nil {
+		verified = fmt.Sprintf("verified offline with the key of %s: the contest receipt (entry %d in the tree of size %d), and its logged entry is contest %s against decision %s (entry %d), asking %s on %s grounds, due by %s",
+			origin, r.Index(), r.Checkpoint.Size, id, d.DecisionID, d.Index, lc.Remedy, lc.Grounds.Category, lc.DueBy)
+	}
+	summary = fmt.Sprintf("contest %s filed against %s, due by %s", id, d.DecisionID, res.Filed.DueBy)
+	if r.Duplicate {
+		summary += " (filed before)"
+	}
+	return summary, verified
+}
+
+// ResolutionLogged says what logging req, the resolution of contest id,
+// did (ans and a: Client.ResolveContest's answer): the summary ("contest
+// ID resolved: OUTCOME (entry N)", " (logged before)" for a repeat) and
+// what was verified offline with the key of origin.
+func ResolutionLogged(id string, req *record.ResolutionRequest, ans *record.ResolutionLogged, a *client.Appended, origin string) (summary, verified string) {
+	verified = NotVerified("resolution")
+	if a.Checkpoint != nil {
+		verified = fmt.Sprintf("verified offline with the key of %s: the resolution receipt (entry %d in the tree of size %d), and its logged entry is the resolution sent: contest %s, %s, human reviewed, %d rule changes",
+			origin, a.Index(), a.Checkpoint.Size, id, req.Outcome, len(req.RuleChanges))
+	}
+	summary = fmt.Sprintf("contest %s resolved: %s (entry %d)", id, ans.Outcome, a.Index())
+	if a.Duplicate {
+		summary += " (logged before)"
+	}
+	return summary, verified
+}
+
+// NotVerified is what a write without a key says it checked: nothing.
+func NotVerified(what string) string {
+	return "the " + what + " receipt was NOT verified (no --key): check it with ledgerctl verify FILE --key VKEY"
+}

@@ -37,6 +37,26 @@ var rptTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 // cover different index ranges (the log grew inside a window still open).
 const rptTries = 3
 
+// ParseWindow parses a time window's bounds, from and to (RFC 3339, both
+// required, to not before from), as given on a command line.
+func ParseWindow(from, to string) (time.Time, time.Time, error) {
+	if from == "" || to == "" {
+		return time.Time{}, time.Time{}, errors.New("--from and --to are required (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
+	}
+	ft, err := time.Parse(time.RFC3339Nano, from)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("--from %q is not an RFC 3339 time", from)
+	}
+	tt, err := time.Parse(time.RFC3339Nano, to)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("--to %q is not an RFC 3339 time", to)
+	}
+	if tt.Before(ft) {
+		return time.Time{}, time.Time{}, fmt.Errorf("--to %s is before --from %s", to, from)
+	}
+	return ft.UTC(), tt.UTC(), nil
+}
+
 // Time is the canonical form of a window bound sent to the server and
 // printed in the report's commands.
 func Time(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
