@@ -129,6 +129,36 @@ func newMonitorMetrics() *monitorMetrics {
 	return m
 }
 
+// observe counts the outcome of a round (see Monitor.Follow); m may be nil.
+func (m *monitorMetrics) observe(res *monitor.Result, err error) {
+	if m == nil {
+		return
+	}
+	m.rounds.Inc()
+	if err != nil {
+		m.failing.Inc()
+	}
+	if res == nil {
+		return
+	}
+	m.treeSize.Set(float64(res.Size))
+	m.entries.Add(float64(res.To - res.From))
+	m.overdue.Set(float64(res.OverdueContests))
+	for _, a := range res.Alarms {
+		switch a.Kind {
+		case monitor.KindViolation:
+			m.violations.Inc()
+		case monitor.KindFork, monitor.KindRollback:
+			m.forks.Inc()
+		default:
+			m.tileAlarms.Inc()
+		}
+	}
+	if err == nil && res.OK() {
+		m.lastSuccess.Set(float64(time.Now().Unix()))
+	}
+}
+
 func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 	if o.state == "" {
 		return usageErrorf("--state DIR is required")
@@ -187,62 +217,7 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 		fmt.Fprintf(cmd.ErrOrStderr(), "monitor: metrics at http://%s/metrics\n", ln.Addr())
 	}
 
-	for {
-		res, err := monitorRound(ctx, cmd, o, m, st)
-		if mm != nil {
-			mm.rounds.Inc()
-			if res != nil {
-				mm.treeSize.Set(float64(res.Size))
-				mm.entries.Add(float64(res.To - res.From))
-				mm.overdue.Set(float64(res.OverdueContests))
-				for _, a := range res.Alarms {
-					switch a.Kind {
-					case monitor.KindViolation:
-						mm.violations.Inc()
-					case monitor.KindFork, monitor.KindRollback:
-						mm.forks.Inc()
-					default:
-						mm.tileAlarms.Inc()
-					}
-				}
-				if err == nil && res.OK() {
-					mm.lastSuccess.Set(float64(time.Now().Unix()))
-				}
-			}
-			if err != nil {
-				mm.failing.Inc()
-			}
-		}
-		if res != nil && !res.OK() {
-			path, werr := res.SaveEvidence(o.evidence, o.state, g.URL, time.Now())
-			if werr != nil {
-				return fmt.Errorf("%d alarm(s), and writing the evidence failed: %w", len(res.Alarms), werr)
-			}
-			return fmt.Errorf("%s; evidence in %s", res.Summary(), path)
-		}
-		if err != nil {
-			if ctx.Err() != nil && !o.once {
-				return nil
-			}
-			if o.once {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "monitor: round failed (retrying in %s): %v\n", o.interval, err)
-		}
-		if o.once {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(o.interval):
-		}
-	}
-}
-
-// monitorRound runs one round with a progress bar and prints its outcome.
-func monitorRound(ctx context.Context, cmd *cobra.Command, o *monitorOptions, m *monitor.Monitor, st *monitor.State) (*monitor.Result, error) {
-	errw := cmd.ErrOrStderr()
+	errw, out := cmd.ErrOrStderr(), cmd.OutOrStdout()
 	var bar *progressbar.ProgressBar
 	m.Progress = func(done, total uint64) {
 		if bar == nil && total >= progressMin && (o.progress || isTerminal(errw)) {
@@ -252,15 +227,25 @@ func monitorRound(ctx context.Context, cmd *cobra.Command, o *monitorOptions, m 
 			bar.Set64(int64(done))
 		}
 	}
-	res, err := m.Round(ctx, st)
-	if bar != nil {
-		bar.Finish()
+	res, err := m.Follow(ctx, st, o.once, o.interval, func(res *monitor.Result, err error) {
+		if bar != nil {
+			bar.Finish()
+			bar = nil
+		}
+		mm.observe(res, err)
+		if res != nil {
+			_ = res.Write(out, g.JSON, st.Origin, err)
+		}
+		if err != nil && !o.once && ctx.Err() == nil {
+			fmt.Fprintf(errw, "monitor: round failed (retrying in %s): %v\n", o.interval, err)
+		}
+	})
+	if res != nil {
+		path, werr := res.SaveEvidence(o.evidence, o.state, g.URL, time.Now())
+		if werr != nil {
+			return fmt.Errorf("%d alarm(s), and writing the evidence failed: %w", len(res.Alarms), werr)
+		}
+		return fmt.Errorf("%s; evidence in %s", res.Summary(), path)
 	}
-	if res == nil {
-		return nil, err
-	}
-	if werr := res.Write(cmd.OutOrStdout(), globals(cmd).JSON, st.Origin, err); werr != nil && err == nil {
-		err = werr
-	}
-	return res, err
+	return err
 }

@@ -357,6 +357,33 @@ func (m *Monitor) Round(ctx context.Context, st *State) (*Result, error) {
 	return res, nil
 }
 
+// Follow runs rounds on st: one when once, otherwise one every interval
+// until ctx ends. after, if set, is told each round's outcome (the Result
+// is nil when the round could not be completed). Follow returns the
+// Result of the first round that found misbehavior, with that round's
+// error (the caller keeps the evidence); else, with once, the round's
+// error; else nil when ctx ends. Without once a round that fails
+// (network) is retried at the next interval.
+func (m *Monitor) Follow(ctx context.Context, st *State, once bool, interval time.Duration, after func(*Result, error)) (*Result, error) {
+	for {
+		res, err := m.Round(ctx, st)
+		if after != nil {
+			after(res, err)
+		}
+		switch {
+		case res != nil && !res.OK():
+			return res, err
+		case once:
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(interval):
+		}
+	}
+}
+
 func (m *Monitor) now() time.Time {
 	if m.Now != nil {
 		return m.Now()
