@@ -23,6 +23,15 @@ type Audit struct {
 	Answered int
 }
 
+// Err is nil when the recount found the answer complete and correct,
+// else an error saying how many discrepancies the report names.
+func (a *Audit) Err() error {
+	if a.Report.OK() {
+		return nil
+	}
+	return fmt.Errorf("the answer is NOT complete and correct: %d discrepancies", len(a.Report.Problems))
+}
+
 // AuditConfig says how to recount.
 type AuditConfig struct {
 	// Slack is the clock difference tolerated for overdue contests.

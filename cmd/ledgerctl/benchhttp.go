@@ -59,16 +59,9 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	if err != nil {
 		return usageErrorf("--kinds: %v", err)
 	}
-	var peer, raw *loadgen.Reference
-	if o.peer != "" {
-		if peer, err = loadgen.ReadPeer(o.peer); err != nil {
-			return err
-		}
-	}
-	if o.raw != "" {
-		if raw, err = loadgen.ReadRaw(o.raw); err != nil {
-			return err
-		}
+	peer, raw, err := loadgen.ReadReferences(o.peer, o.raw)
+	if err != nil {
+		return err
 	}
 	ctx := cmd.Context()
 	s := loadgen.NewSender(g.URL, g.Token, max(o.singleClients, o.batchClients))
@@ -79,24 +72,16 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 		Batched: o.batched, BatchClients: o.batchClients, Batch: o.batch, OTLP: o.otlp,
 		Warmup: o.warmup, Progress: cmd.ErrOrStderr(),
 	}
-	var profiles []string
+	profiles := &loadgen.ProfileSaver{URL: o.pprofURL, Name: o.profile, Time: o.profileTime, Write: writeFile}
 	if o.pprofURL != "" {
-		cfg.Profile = func(kind string) error {
-			b, err := loadgen.FetchProfile(ctx, o.pprofURL, o.profileTime)
-			if err != nil {
-				return err
-			}
-			name := strings.TrimSuffix(o.profile, ".pprof") + "-" + kind + ".pprof"
-			profiles = append(profiles, name) // one call at a time: Bench waits for each
-			return writeFile(name, b)
-		}
+		cfg.Profile = profiles.Profile(ctx)
 	}
 	results, err := loadgen.Bench(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if len(profiles) > 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "server CPU profiles (the first %s of each kind's batched phase): %s\n", o.profileTime, strings.Join(profiles, " "))
+	if len(profiles.Saved) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "server CPU profiles (the first %s of each kind's batched phase): %s\n", o.profileTime, strings.Join(profiles.Saved, " "))
 	}
 	if g.JSON {
 		err = json.NewEncoder(cmd.OutOrStdout()).Encode(results)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
+	rpt "github.com/fjaledger/fja/api/client/report"
 )
 
 func newGetCmd() *cobra.Command {
@@ -86,16 +87,7 @@ the server's answer unchanged.`,
 			if asJSON {
 				return writeLine(w, body)
 			}
-			out, err := json.MarshalIndent(struct {
-				DecisionID string            `json:"decision_id"`
-				Index      uint64            `json:"index"`
-				Record     json.RawMessage   `json:"record"`
-				Private    map[string]string `json:"private,omitempty"`
-			}{v.DecisionID, v.Index, v.Record, v.Private}, "", "  ")
-			if err != nil {
-				return err
-			}
-			return writeLine(w, out)
+			return rpt.WriteDecision(w, v)
 		},
 	}
 	f := cmd.Flags()
