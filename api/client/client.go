@@ -27,7 +27,11 @@
 //     answered (Close waits for them).
 //
 // The package imports nothing from the server: producers and auditors can
-// use it without pulling in storage or the HTTP framework.
+// use it without pulling in storage or the HTTP framework. It is also the
+// I/O of a third-party monitor (verify/monitor): Client.MonitorSource
+// reads the log's checkpoint, consistency proofs and tiles, GossipSource
+// gossiped checkpoints, over an HTTP client that never follows redirects
+// (NewHTTPClient).
 package client
 
 import (

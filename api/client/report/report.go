@@ -5,6 +5,11 @@
 // All stats answers MUST cover one index range (they are asked again, up
 // to 3 times, while the log grows inside a window still open); with keys,
 // every checkpoint is verified and each two checked consistent.
+//
+// It also holds what ledgerctl prints of the client's answers (query
+// pages, stats groups, audits, contests, decisions, the lines of an
+// append run) and the JSON-lines Exporter, so that the command is wiring
+// and other programs print the same.
 package report
 
 import (
