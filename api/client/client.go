@@ -27,7 +27,11 @@
 //     answered (Close waits for them).
 //
 // The package imports nothing from the server: producers and auditors can
-// use it without pulling in storage or the HTTP framework.
+// use it without pulling in storage or the HTTP framework. It is also the
+// I/O of a third-party monitor (verify/monitor): Client.MonitorSource
+// reads the log's checkpoint, consistency proofs and tiles, GossipSource
+// gossiped checkpoints, over an HTTP client that never follows redirects
+// (NewHTTPClient).
 package client
 
 import (
@@ -38,6 +42,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +98,19 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("client: MaxTries is %d, want >= 0 (0 for the default)", c.MaxTries)
 	}
 	return nil
+}
+
+// ReadKey is a verifier key given as vkey text (name+hash+key) or as the
+// name of a file holding one (anything without a '+').
+func ReadKey(k string) (string, error) {
+	if strings.Contains(k, "+") {
+		return k, nil
+	}
+	b, err := os.ReadFile(k)
+	if err != nil {
+		return "", fmt.Errorf("%q is neither a vkey nor a readable file: %v", k, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // Client talks to one ledger. It is safe for concurrent use.
@@ -184,7 +202,8 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, hdr h
 			if ctx.Err() != nil {
 				return 0, nil, ctx.Err()
 			}
-			if !resend || try >= c.cfg.MaxTries {
+			var re *RedirectError
+			if !resend || try >= c.cfg.MaxTries || errors.As(err, &re) {
 				return 0, nil, err
 			}
 			if err := sleep(ctx, c.backoff(try, "")); err != nil {
@@ -250,7 +269,7 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, hdr
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, unwrapRedirect(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 512<<20))

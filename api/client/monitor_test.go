@@ -1,4 +1,4 @@
-package monitor
+package client_test
 
 import (
 	"context"
@@ -9,12 +9,26 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fjaledger/fja/api/client"
+	"github.com/fjaledger/fja/verify/monitor"
 )
 
-// TestHTTPClientRefusesRedirects: the log, its tiles and gossip URLs are
-// read where they are; a redirect is a *RedirectError naming the Location,
-// and the target is never asked.
-func TestHTTPClientRefusesRedirects(t *testing.T) {
+// monitorClient is a client as ledgerctl monitor makes it: no retries,
+// verification left to the monitor, hc from client.NewHTTPClient.
+func monitorClient(t *testing.T, url string, hc *http.Client) *client.Client {
+	t.Helper()
+	c, err := client.New(client.Config{URL: url, InsecureSkipVerify: true, HTTPClient: hc, MaxTries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestMonitorSourceRefusesRedirects: the log, its tiles and gossip URLs
+// are read where they are; a redirect is a *RedirectError naming the
+// Location, and the target is never asked.
+func TestMonitorSourceRefusesRedirects(t *testing.T) {
 	var hits atomic.Int64
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -26,21 +40,22 @@ func TestHTTPClientRefusesRedirects(t *testing.T) {
 	}))
 	defer redir.Close()
 
-	c := &HTTPClient{URL: redir.URL}
+	hc := client.NewHTTPClient(client.Timeouts{})
+	src := monitorClient(t, redir.URL, hc).MonitorSource()
 	ctx := context.Background()
-	_, err1 := c.Checkpoint(ctx)
-	_, err2 := c.ConsistencyProof(ctx, 1, 2)
-	_, err3 := c.Fetcher()(ctx, "tile/0/000")
-	_, err4 := GossipSource(redir.URL+"/gossip", nil).Read(ctx)
+	_, err1 := src.Checkpoint(ctx)
+	_, err2 := src.ConsistencyProof(ctx, 1, 2)
+	_, err3 := src.Fetcher()(ctx, "tile/0/000")
+	_, err4 := client.GossipSource(redir.URL+"/gossip", hc).Read(ctx)
 	for i, err := range []error{err1, err2, err3, err4} {
-		var re *RedirectError
+		var re *client.RedirectError
 		if !errors.As(err, &re) || !strings.HasPrefix(re.Location, target.URL+"/elsewhere/") || re.Status != "301 Moved Permanently" {
 			t.Fatalf("request %d: err %v, want a *RedirectError to %s/elsewhere/...", i+1, err, target.URL)
 		}
 		if !strings.Contains(err.Error(), "does not follow redirects") || !strings.Contains(err.Error(), re.Location) {
 			t.Fatalf("request %d: %q does not say where it was redirected", i+1, err)
 		}
-		var mp *MalformedProofError
+		var mp *monitor.MalformedProofError
 		if errors.As(err, &mp) {
 			t.Fatalf("request %d: a redirect taken for the log's answer: %v", i+1, err)
 		}
@@ -71,33 +86,33 @@ func hangingServer(t *testing.T, header bool) string {
 	return hs.URL
 }
 
-// TestHTTPClientTimesOut: a server that never sends the header, or never
-// finishes the body, ends the request with an error.
-func TestHTTPClientTimesOut(t *testing.T) {
+// TestNewHTTPClientTimesOut: a server that never sends the header, or
+// never finishes the body, ends the request with an error.
+func TestNewHTTPClientTimesOut(t *testing.T) {
 	ctx := context.Background()
-	noHeader := &HTTPClient{URL: hangingServer(t, false), HC: NewHTTPClient(Timeouts{Header: 50 * time.Millisecond})}
-	if _, err := noHeader.Checkpoint(ctx); err == nil || !strings.Contains(err.Error(), "timeout awaiting response headers") {
+	noHeader := monitorClient(t, hangingServer(t, false), client.NewHTTPClient(client.Timeouts{Header: 50 * time.Millisecond}))
+	if _, err := noHeader.MonitorSource().Checkpoint(ctx); err == nil || !strings.Contains(err.Error(), "timeout awaiting response headers") {
 		t.Fatalf("no header: err %v, want a header timeout", err)
 	}
-	noBody := &HTTPClient{URL: hangingServer(t, true), HC: NewHTTPClient(Timeouts{Request: 100 * time.Millisecond})}
-	_, err := noBody.ConsistencyProof(ctx, 1, 2)
+	noBody := monitorClient(t, hangingServer(t, true), client.NewHTTPClient(client.Timeouts{Request: 100 * time.Millisecond}))
+	_, err := noBody.MonitorSource().ConsistencyProof(ctx, 1, 2)
 	if err == nil {
 		t.Fatal("a body that never ends: no error")
 	}
-	var mp *MalformedProofError
+	var mp *monitor.MalformedProofError
 	if errors.As(err, &mp) {
 		t.Fatalf("a timed-out body taken for the log's answer: %v", err)
 	}
 	// defaults
-	hc := NewHTTPClient(Timeouts{})
-	if hc.Timeout != DefaultRequestTimeout || hc.Transport.(*http.Transport).ResponseHeaderTimeout != DefaultHeaderTimeout || hc.CheckRedirect == nil {
+	hc := client.NewHTTPClient(client.Timeouts{})
+	if hc.Timeout != client.DefaultRequestTimeout || hc.Transport.(*http.Transport).ResponseHeaderTimeout != client.DefaultHeaderTimeout || hc.CheckRedirect == nil {
 		t.Fatalf("default client: timeout %v, header %v", hc.Timeout, hc.Transport.(*http.Transport).ResponseHeaderTimeout)
 	}
 }
 
-// TestConsistencyProofAnswers: a 200 answer that is not the proof asked for
-// is a *MalformedProofError holding the answer; an HTTP error is not.
-func TestConsistencyProofAnswers(t *testing.T) {
+// TestConsistencyAnswers: a 200 answer that is not the proof asked for is
+// a *monitor.MalformedProofError holding the answer; an HTTP error is not.
+func TestConsistencyAnswers(t *testing.T) {
 	answers := map[string]struct {
 		code int
 		body string
@@ -116,10 +131,9 @@ func TestConsistencyProofAnswers(t *testing.T) {
 	}))
 	defer hs.Close()
 	for name, a := range answers {
-		hc := &http.Client{Transport: setHeader{"X-Case", name}}
-		c := &HTTPClient{URL: hs.URL, HC: hc}
-		p, err := c.ConsistencyProof(context.Background(), 3, 5)
-		var mp *MalformedProofError
+		c := monitorClient(t, hs.URL, &http.Client{Transport: setHeader{"X-Case", name}})
+		p, err := c.Consistency(context.Background(), 3, 5)
+		var mp *monitor.MalformedProofError
 		isMalformed := errors.As(err, &mp)
 		switch {
 		case name == "good":
@@ -131,7 +145,7 @@ func TestConsistencyProofAnswers(t *testing.T) {
 				t.Fatalf("%s: err %v, want a plain request error", name, err)
 			}
 		default:
-			if !isMalformed || string(mp.Body) != a.body || mp.From != 3 || mp.To != 5 {
+			if !isMalformed || string(mp.Body) != a.body || mp.From != 3 || mp.To != 5 || mp.URL != hs.URL+"/v1/proofs/consistency?from=3&to=5" {
 				t.Fatalf("%s: err %v, want a *MalformedProofError holding the answer", name, err)
 			}
 		}
