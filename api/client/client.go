@@ -272,11 +272,32 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, hdr
 		return 0, nil, nil, unwrapRedirect(err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 512<<20))
+	limit := answerLimit(path)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return 0, nil, nil, err
 	}
+	if int64(len(b)) > limit {
+		return 0, nil, nil, fmt.Errorf("%s %s: the answer exceeds %d bytes, the most this client reads from that path", method, path, limit)
+	}
 	return resp.StatusCode, b, resp.Header, nil
+}
+
+// Bounds of what the client reads from one answer: a log that answers
+// with an endless body (by fault or to exhaust a monitor's memory) gets an
+// error, not the client's memory. The largest legitimate answers are query
+// pages of 1,000 records with their proofs (a few MB).
+const (
+	maxAnswerBytes     = 64 << 20
+	maxCheckpointBytes = 1 << 20
+)
+
+// answerLimit is the most the client reads from an answer to path.
+func answerLimit(path string) int64 {
+	if path == "/checkpoint" {
+		return maxCheckpointBytes
+	}
+	return maxAnswerBytes
 }
 
 // backoff is the wait before try+1: Retry-After when given (capped at

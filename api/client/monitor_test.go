@@ -159,3 +159,35 @@ func (s setHeader) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Header.Set(s.k, s.v)
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// TestMonitorSourceBoundsTheCheckpoint: a log answering GET /checkpoint
+// with an endless body costs a monitor an error after 1 MiB, not its
+// memory; a body of exactly the bound is still read.
+func TestMonitorSourceBoundsTheCheckpoint(t *testing.T) {
+	var size atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := size.Load()
+		if n < 0 { // endless: stop only when the client hangs up
+			chunk := []byte(strings.Repeat("x", 64<<10))
+			for {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		}
+		w.Write([]byte(strings.Repeat("y", int(n))))
+	}))
+	defer srv.Close()
+	src := monitorClient(t, srv.URL, client.NewHTTPClient(client.Timeouts{})).MonitorSource()
+
+	size.Store(-1)
+	_, err := src.Checkpoint(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "exceeds 1048576 bytes") {
+		t.Fatalf("endless checkpoint body: err = %v, want one saying it exceeds 1048576 bytes", err)
+	}
+	size.Store(1 << 20)
+	b, err := src.Checkpoint(context.Background())
+	if err != nil || len(b) != 1<<20 {
+		t.Fatalf("checkpoint body of exactly 1 MiB: %d bytes, err %v; want it read whole", len(b), err)
+	}
+}
