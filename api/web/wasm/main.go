@@ -5,14 +5,17 @@
 // browser against the verifier key they choose, without trusting the
 // server that shows the page. Build it with `go generate ./api/web`.
 //
-// It defines one JavaScript function:
+// It defines two JavaScript functions:
 //
 //	fjaVerifyReceipt(receiptJSON, vkey) -> {ok, error, index, size, origin, root, leaf_hash, entry, contest_token}
+//	fjaVerifyExplanation(fileText, vkey) -> {ok, error, size, origin, root}
 //
-// ok is true only if verify.VerifyReceipt accepts the receipt; error says
-// why not. entry is the logged leaf (JSON text) as the receipt carries it,
-// set whenever the receipt parses, verified or not; size and root are the
-// verified checkpoint's, set only when ok.
+// ok is true only if verify.VerifyReceipt (explanation.Verify) accepts the
+// receipt (the explanation file); error says why not. entry is the logged
+// leaf (JSON text) as the receipt carries it, set whenever the receipt
+// parses, verified or not; size and root are the verified checkpoint's,
+// set only when ok. An explanation's content is the file itself: the page
+// shows it only once it verified.
 package main
 
 import (
@@ -21,10 +24,12 @@ import (
 	"syscall/js"
 
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/explanation"
 )
 
 func main() {
 	js.Global().Set("fjaVerifyReceipt", js.FuncOf(verifyReceipt))
+	js.Global().Set("fjaVerifyExplanation", js.FuncOf(verifyExplanation))
 	if ready := js.Global().Get("fjaVerifierReady"); ready.Type() == js.TypeFunction {
 		ready.Invoke()
 	}
@@ -56,6 +61,30 @@ func verifyReceipt(_ js.Value, args []js.Value) (result any) {
 		return out
 	}
 	out["ok"] = true
+	out["size"] = cp.Size
+	out["root"] = base64.StdEncoding.EncodeToString(cp.Hash)
+	return out
+}
+
+func verifyExplanation(_ js.Value, args []js.Value) (result any) {
+	out := map[string]any{"ok": false, "error": ""}
+	defer func() {
+		if p := recover(); p != nil {
+			out["ok"], out["error"] = false, fmt.Sprint("verifier failure: ", p)
+			result = out
+		}
+	}()
+	if len(args) != 2 || args[0].Type() != js.TypeString || args[1].Type() != js.TypeString {
+		out["error"] = "fjaVerifyExplanation wants two strings: the explanation file's text and the log's verifier key"
+		return out
+	}
+	_, cp, err := explanation.Verify([]byte(args[0].String()), args[1].String())
+	if err != nil {
+		out["error"] = err.Error()
+		return out
+	}
+	out["ok"] = true
+	out["origin"] = cp.Origin
 	out["size"] = cp.Size
 	out["root"] = base64.StdEncoding.EncodeToString(cp.Hash)
 	return out
