@@ -85,19 +85,32 @@ scale:
 ## grown to SCALE_GROW_N decisions over HTTP batches (the three example kinds mixed, generated on the fly),
 ## sampled every SCALE_EVERY: server RSS, append rate, inclusion-proof latency, bytes on disk per entry.
 ## Writes docs/scale.csv, docs/scale.svg and docs/scale.md (with SCALE_NOTE, if set) as it goes.
-SCALE_GROW_N ?= 10000000
-SCALE_EVERY  ?= 500000
-SCALE_TMP    ?= /tmp
-SCALE_NOTE   ?=
+## SCALE_MEM_LIMIT (say 3G; needs root and a cgroup v1 or v2 memory controller) runs ledgerd in a memory
+## cgroup of that size, page cache included: Badger maps its files, so VmRSS counts the file pages it has
+## touched, which the kernel reclaims only under pressure; the cap shows what the server really needs.
+SCALE_GROW_N    ?= 10000000
+SCALE_EVERY     ?= 500000
+SCALE_TMP       ?= /tmp
+SCALE_NOTE      ?=
+SCALE_MEM_LIMIT ?=
 scale-grow:
-	@set -e; tmp=$$(mktemp -d -p $(SCALE_TMP) fja-grow-XXXXXX); trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp' EXIT; \
+	@set -e; tmp=$$(mktemp -d -p $(SCALE_TMP) fja-grow-XXXXXX); cg=; \
+	  trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp; [ -z "$$cg" ] || rmdir $$cg' EXIT; \
 	  $(GO) build -o $$tmp/ ./cmd/ledgerd ./cmd/ledgerctl; mkdir -p docs; \
 	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18091 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
+	  if [ -n "$(SCALE_MEM_LIMIT)" ]; then \
+	    if [ -w /sys/fs/cgroup/memory ]; then cg=/sys/fs/cgroup/memory/$$(basename $$tmp); mkdir $$cg; \
+	      echo $(SCALE_MEM_LIMIT) >$$cg/memory.limit_in_bytes; \
+	    elif grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then cg=/sys/fs/cgroup/$$(basename $$tmp); mkdir $$cg; \
+	      echo $(SCALE_MEM_LIMIT) >$$cg/memory.max; \
+	    else echo "SCALE_MEM_LIMIT: no writable memory cgroup here (root and cgroup v1 or v2 needed)" >&2; exit 2; fi; \
+	    echo $$pid >$$cg/cgroup.procs; echo "ledgerd (pid $$pid) in memory cgroup $$cg, limit $(SCALE_MEM_LIMIT)"; \
+	  fi; \
 	  for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18091/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	  $$tmp/ledgerctl --url http://127.0.0.1:18091 --token $$(cat $$tmp/data/dev-token) bench grow --examples $(EXAMPLES) \
 	    --pid $$pid --data $$tmp/data -n $(SCALE_GROW_N) --every $(SCALE_EVERY) \
 	    --csv docs/scale.csv --svg docs/scale.svg --md docs/scale.md \
-	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)' --note '$(SCALE_NOTE)' \
+	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)$(if $(SCALE_MEM_LIMIT), SCALE_MEM_LIMIT=$(SCALE_MEM_LIMIT))' --note '$(SCALE_NOTE)' \
 	    --revision "$$(git describe --always --dirty 2>/dev/null)"
 
 ## fuzz: every fuzz target in the module (FUZZPKGS) for FUZZTIME each (default 10s). A bare

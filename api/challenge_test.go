@@ -93,7 +93,11 @@ func nextVersion(t *testing.T, h12 string, adopts ...string) []byte {
 // runMonitor runs one monitor round over the server's tiles.
 func (s *server) runMonitor() *monitor.Result {
 	s.T.Helper()
-	m := &monitor.Monitor{Origin: s.Origin, Key: s.VKey, Client: &monitor.HTTPClient{URL: s.URL}}
+	c, err := client.New(client.Config{URL: s.URL, InsecureSkipVerify: true, MaxTries: 1})
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	m := &monitor.Monitor{Origin: s.Origin, Key: s.VKey, Client: c.MonitorSource()}
 	res, err := m.Round(context.Background(), monitor.NewState(s.Origin, s.VKey))
 	if err != nil {
 		s.T.Fatal(err)
@@ -214,6 +218,10 @@ func TestChallengeJourney(t *testing.T) {
 	}
 	if code, b := s.Do("POST", "/v1/decisions", auth.Producer, d); code != http.StatusCreated {
 		t.Fatalf("decision citing 2026.12: %d %s", code, b)
+	}
+	// Its explanation carries the record of 2026.12, with the amended H-12.
+	if code, b := s.Do("GET", "/v1/decisions/dec-2026-11-27-000002/explanation", auth.Regulator, nil); code != http.StatusOK || !bytes.Contains(b, []byte("give adults factual medication information")) {
+		t.Fatalf("explanation of the decision citing 2026.12: %d %s", code, b)
 	}
 
 	// The rule index lists the challenges and the amendment of H-12.

@@ -34,6 +34,7 @@ func (s *Server) writeRoutes() {
 	e.POST("/v1/decisions", s.postDecision, limit, producer, body)
 	e.POST(`/v1/decisions\:batch`, s.postDecisionBatch, limit, producer, batchBody)
 	e.GET("/v1/decisions/:id", s.getDecision, limit)
+	e.GET("/v1/decisions/:id/explanation", s.getExplanation, limit)
 	e.GET("/v1/decisions/:id/receipt", s.getDecisionReceipt, limit, s.requireRole(auth.Producer, auth.Regulator, auth.Operator))
 	e.DELETE("/v1/decisions/:id/private", s.deletePrivate, limit, s.requireRole(auth.Operator))
 	s.contestRoutes(limit, body)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // StateError refuses a contest or resolution because of the state of the
@@ -26,7 +27,7 @@ func (e *StateError) Is(target error) bool { return target == ErrConflict }
 const (
 	DefaultContestWindow  = 183 * 24 * time.Hour // at least six months
 	DefaultResponseWindow = 14 * 24 * time.Hour
-	MinContestWindow      = 183 * 24 * time.Hour
+	MinContestWindow      = record.MinContestWindow
 )
 
 // Contest index keys: "cd/<decision_id>/<contest_id>" lists the contests
@@ -177,12 +178,8 @@ func (b *Book) CheckToken(decisionID, token string) bool {
 
 // openContest returns the id of the decision's unresolved contest, if any.
 func (b *Book) openContest(decisionID string) (string, error) {
-	var ids []string
-	prefix := prefixContestOfDecision + decisionID + "/"
-	if err := b.cfg.Index.Scan(context.Background(), []byte(prefix), nil, func(k, _ []byte) bool {
-		ids = append(ids, string(k[len(prefix):]))
-		return true
-	}); err != nil {
+	ids, err := b.ContestsOf(context.Background(), decisionID)
+	if err != nil {
 		return "", err
 	}
 	for _, id := range ids {

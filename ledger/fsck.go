@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/bits"
+	"strings"
 
 	"github.com/transparency-dev/formats/log"
 	fnote "github.com/transparency-dev/formats/note"
@@ -68,6 +71,28 @@ type FsckReport struct {
 
 // OK reports whether Fsck found no problem.
 func (r *FsckReport) OK() bool { return len(r.Problems) == 0 && r.Omitted == 0 }
+
+// Write prints the report: as one JSON object, or as text, one problem a
+// line ("index N: KIND: DETAIL"), "... and N more problems" for those
+// omitted, then "size N", "root <base64>" and, when OK, "ok".
+func (r *FsckReport) Write(w io.Writer, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(r)
+	}
+	var b strings.Builder
+	for _, p := range r.Problems {
+		fmt.Fprintln(&b, p)
+	}
+	if r.Omitted > 0 {
+		fmt.Fprintf(&b, "... and %d more problems\n", r.Omitted)
+	}
+	fmt.Fprintf(&b, "size %d\nroot %s\n", r.Size, base64.StdEncoding.EncodeToString(r.Root))
+	if r.OK() {
+		b.WriteString("ok\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
 
 // Problem is one inconsistency found by Fsck.
 type Problem struct {

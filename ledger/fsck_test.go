@@ -400,3 +400,20 @@ func TestFsckThreeLevels(t *testing.T) {
 	})
 	wantClean(t, runFsck(t, st, opts), n)
 }
+
+func TestFsckReportWrite(t *testing.T) {
+	var b bytes.Buffer
+	ok := &ledger.FsckReport{Size: 2, Root: []byte{1, 2}}
+	if err := ok.Write(&b, false); err != nil || b.String() != "size 2\nroot AQI=\nok\n" {
+		t.Fatalf("%q %v", b.String(), err)
+	}
+	b.Reset()
+	bad := &ledger.FsckReport{Size: 2, Root: []byte{1, 2}, Problems: []ledger.Problem{{Index: 1, Kind: "leaf", Detail: "want x, got y"}}, Omitted: 3}
+	if err := bad.Write(&b, false); err != nil || b.String() != "index 1: leaf: want x, got y\n... and 3 more problems\nsize 2\nroot AQI=\n" {
+		t.Fatalf("%q %v", b.String(), err)
+	}
+	b.Reset()
+	if err := bad.Write(&b, true); err != nil || !strings.HasPrefix(b.String(), `{"size":2,"root":"AQI=","problems":[{"index":1`) {
+		t.Fatalf("%q %v", b.String(), err)
+	}
+}

@@ -23,6 +23,15 @@ type Audit struct {
 	Answered int
 }
 
+// Err is nil when the recount found the answer complete and correct,
+// else an error saying how many discrepancies the report names.
+func (a *Audit) Err() error {
+	if a.Report.OK() {
+		return nil
+	}
+	return fmt.Errorf("the answer is NOT complete and correct: %d discrepancies", len(a.Report.Problems))
+}
+
 // AuditConfig says how to recount.
 type AuditConfig struct {
 	// Slack is the clock difference tolerated for overdue contests.
@@ -83,7 +92,7 @@ func (c *Client) AuditStats(ctx context.Context, f recount.Filter, groupBy []str
 	if err != nil {
 		return nil, err
 	}
-	cp, err := c.OpenCheckpoint(ans.Checkpoint)
+	cp, err := c.CheckStats(ans)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +105,7 @@ func (c *Client) AuditStats(ctx context.Context, f recount.Filter, groupBy []str
 
 func (c *Client) auditor(ctx context.Context, cp *verify.Checkpoint, cfg AuditConfig) *recount.Auditor {
 	return &recount.Auditor{
-		Reader:     tile.NewReader(ctx, tile.HTTPFetcher(c.base, c.hc)),
+		Reader:     tile.NewReader(ctx, c.Tiles()),
 		Checkpoint: cp,
 		Now:        time.Now(),
 		Slack:      cfg.Slack,

@@ -27,7 +27,11 @@
 //     answered (Close waits for them).
 //
 // The package imports nothing from the server: producers and auditors can
-// use it without pulling in storage or the HTTP framework.
+// use it without pulling in storage or the HTTP framework. It is also the
+// I/O of a third-party monitor (verify/monitor): Client.MonitorSource
+// reads the log's checkpoint, consistency proofs and tiles, GossipSource
+// gossiped checkpoints, over an HTTP client that never follows redirects
+// (NewHTTPClient).
 package client
 
 import (
@@ -38,6 +42,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +98,19 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("client: MaxTries is %d, want >= 0 (0 for the default)", c.MaxTries)
 	}
 	return nil
+}
+
+// ReadKey is a verifier key given as vkey text (name+hash+key) or as the
+// name of a file holding one (anything without a '+').
+func ReadKey(k string) (string, error) {
+	if strings.Contains(k, "+") {
+		return k, nil
+	}
+	b, err := os.ReadFile(k)
+	if err != nil {
+		return "", fmt.Errorf("%q is neither a vkey nor a readable file: %v", k, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // Client talks to one ledger. It is safe for concurrent use.
@@ -184,7 +202,8 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, hdr h
 			if ctx.Err() != nil {
 				return 0, nil, ctx.Err()
 			}
-			if !resend || try >= c.cfg.MaxTries {
+			var re *RedirectError
+			if !resend || try >= c.cfg.MaxTries || errors.As(err, &re) {
 				return 0, nil, err
 			}
 			if err := sleep(ctx, c.backoff(try, "")); err != nil {
@@ -250,14 +269,35 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, hdr
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, unwrapRedirect(err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 512<<20))
+	limit := answerLimit(path)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return 0, nil, nil, err
 	}
+	if int64(len(b)) > limit {
+		return 0, nil, nil, fmt.Errorf("%s %s: the answer exceeds %d bytes, the most this client reads from that path", method, path, limit)
+	}
 	return resp.StatusCode, b, resp.Header, nil
+}
+
+// Bounds of what the client reads from one answer: a log that answers
+// with an endless body (by fault or to exhaust a monitor's memory) gets an
+// error, not the client's memory. The largest legitimate answers are query
+// pages of 1,000 records with their proofs (a few MB).
+const (
+	maxAnswerBytes     = 64 << 20
+	maxCheckpointBytes = 1 << 20
+)
+
+// answerLimit is the most the client reads from an answer to path.
+func answerLimit(path string) int64 {
+	if path == "/checkpoint" {
+		return maxCheckpointBytes
+	}
+	return maxAnswerBytes
 }
 
 // backoff is the wait before try+1: Retry-After when given (capped at

@@ -236,3 +236,48 @@ func TestBatcherGroupsBySizeAndTime(t *testing.T) {
 		t.Errorf("%d batch calls for 12 records of at most 5, want 3", got)
 	}
 }
+
+func TestParseRuleChange(t *testing.T) {
+	rc, err := client.ParseRuleChange("ns:H-12:amend:2026.12")
+	if err != nil || rc != (record.RuleChange{RuleID: "ns:H-12", Change: "amend", ConstitutionVersion: "2026.12"}) {
+		t.Fatalf("%+v %v", rc, err)
+	}
+	for _, s := range []string{"H-12", "H-12:amend", ":amend:1", "H-12:amend:", "H 12:add:1"} {
+		if _, err := client.ParseRuleChange(s); err == nil {
+			t.Errorf("%q parsed", s)
+		}
+	}
+}
+
+func TestParseResolution(t *testing.T) {
+	req, err := client.ParseResolution([]byte(`{"contest_id":"con-1","outcome":"upheld","rationale":"r","human_reviewed":true}`), "con-1")
+	if err != nil || req.Outcome != "upheld" || req.Rationale != "r" || !req.HumanReviewed || req.RuleChanges == nil {
+		t.Fatalf("%+v %v", req, err)
+	}
+	for in, want := range map[string]string{
+		`{"outcome":"upheld","extra":1}`:                                                     "not a resolution body",
+		`{"contest_id":"con-2","outcome":"upheld"}`:                                          `contest "con-2", not "con-1"`,
+		`{"rule_changes":[{"rule_id":"H-1","change":"rewrite","constitution_version":"1"}]}`: "rule_changes[0]: change must be one of",
+	} {
+		if _, err := client.ParseResolution([]byte(in), "con-1"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err %v, want %q", in, err, want)
+		}
+	}
+	if _, err := client.ParseResolution([]byte(`[]`), "con-1"); !errors.Is(err, client.ErrNotResolution) {
+		t.Errorf("an array: %v, want ErrNotResolution", err)
+	}
+}
+
+func TestCheckGrounds(t *testing.T) {
+	if err := client.CheckGrounds("the refusal cites no rule"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{" \n", "\xff", strings.Repeat("é", record.MaxGroundsText+1)} {
+		if client.CheckGrounds(s) == nil {
+			t.Errorf("grounds %.20q accepted", s)
+		}
+	}
+	if id, err := client.NewContestID(); err != nil || !record.IsID(id) || len(id) != 20 {
+		t.Fatalf("contest id %q %v", id, err)
+	}
+}

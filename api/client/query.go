@@ -103,12 +103,21 @@ func (c *Client) nextCheckpoint(ctx context.Context, last *verify.Checkpoint, te
 	return cp, nil
 }
 
-// CheckConsistent fetches the consistency proof from old to nw (old
-// smaller) and verifies it.
-func (c *Client) CheckConsistent(ctx context.Context, old, nw *verify.Checkpoint) error {
-	proof, err := c.Consistency(ctx, old.Size, nw.Size)
-	if err != nil {
-		return err
+// CheckConsistent verifies that the larger of two checkpoints (in either
+// order) extends the smaller: the consistency proof between them is
+// fetched and verified; none is needed for equal sizes (the roots must be
+// equal) or the empty tree (its root must be SHA-256 of nothing).
+func (c *Client) CheckConsistent(ctx context.Context, a, b *verify.Checkpoint) error {
+	old, nw := a, b
+	if old.Size > nw.Size {
+		old, nw = nw, old
+	}
+	var proof [][]byte
+	if old.Size != nw.Size && old.Size != 0 {
+		var err error
+		if proof, err = c.Consistency(ctx, old.Size, nw.Size); err != nil {
+			return err
+		}
 	}
 	if err := verify.Consistency(old.Size, nw.Size, proof, old.Hash, nw.Hash); err != nil {
 		return fmt.Errorf("the checkpoints of sizes %d and %d are NOT consistent: %w", old.Size, nw.Size, err)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/monitor"
 	"github.com/fjaledger/fja/verify/record"
 )
 
@@ -39,15 +40,25 @@ func (c *Client) Checkpoint(ctx context.Context) (*verify.Checkpoint, []byte, er
 
 // Consistency returns the consistency proof between tree sizes from and
 // to (GET /v1/proofs/consistency); the caller checks it against the two
-// roots (verify.Consistency).
+// roots (verify.Consistency). An answer the server sent with 200 OK that
+// is not that proof is a *monitor.MalformedProofError holding the answer
+// verbatim: the log's own statement, evidence for a monitor. Any other
+// error is a failure to ask.
 func (c *Client) Consistency(ctx context.Context, from, to uint64) ([][]byte, error) {
-	var v record.ConsistencyProof
 	path := fmt.Sprintf("/v1/proofs/consistency?from=%d&to=%d", from, to)
-	if _, err := c.getJSON(ctx, path, nil, &v); err != nil {
-		return nil, err
+	_, b, err := c.Do(ctx, http.MethodGet, path, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	var v record.ConsistencyProof
+	malformed := func(err error) error {
+		return &monitor.MalformedProofError{URL: c.base + path, From: from, To: to, Body: b, Err: err}
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, malformed(fmt.Errorf("want JSON {\"from\",\"to\",\"hashes\":[base64...]}: %w", err))
 	}
 	if v.From != from || v.To != to {
-		return nil, fmt.Errorf("GET %s: the server answered a proof for %d -> %d", path, v.From, v.To)
+		return nil, malformed(fmt.Errorf("it is a proof from %d to %d", v.From, v.To))
 	}
 	return v.Hashes, nil
 }
@@ -118,6 +129,15 @@ func (c *Client) Decision(ctx context.Context, id, token string, hdr http.Header
 	return &v, b, nil
 }
 
+// AccessPurpose is the header of a regulator's read of private content
+// (X-Access-Purpose: why; the server logs the read), nil when why is "".
+func AccessPurpose(why string) http.Header {
+	if why == "" {
+		return nil
+	}
+	return http.Header{"X-Access-Purpose": {why}}
+}
+
 // Query returns one page of GET /v1/query with the given parameters
 // (DESIGN.md §6) and the answer's bytes. The caller checks the page
 // (the checkpoint, each proof, the scanned range) or uses QueryAll.
@@ -129,6 +149,24 @@ func (c *Client) Query(ctx context.Context, params url.Values) (*record.QueryAns
 // bytes.
 func (c *Client) Stats(ctx context.Context, params url.Values) (*record.StatsAnswer, []byte, error) {
 	return get[record.StatsAnswer](ctx, c, "/v1/stats?"+params.Encode(), nil)
+}
+
+// CheckStats checks, when the client verifies, that the checkpoint of a
+// stats answer opens with the pinned key and that the scanned range lies
+// within its tree; it returns the checkpoint (nil when the client does
+// not verify).
+func (c *Client) CheckStats(ans *record.StatsAnswer) (*verify.Checkpoint, error) {
+	if !c.Verifies() {
+		return nil, nil
+	}
+	cp, err := c.OpenCheckpoint(ans.Checkpoint)
+	if err != nil {
+		return nil, err
+	}
+	if ans.Scanned.To > cp.Size || ans.Scanned.From > ans.Scanned.To {
+		return nil, fmt.Errorf("scanned range [%d, %d) is not within the checkpoint's tree of size %d", ans.Scanned.From, ans.Scanned.To, cp.Size)
+	}
+	return cp, nil
 }
 
 // FileContest files a contest (POST /v1/contests) with the subject's

@@ -153,6 +153,30 @@ func FetchProfile(ctx context.Context, pprofURL string, d time.Duration) ([]byte
 	return b, nil
 }
 
+// ProfileSaver takes a CPU profile of the server as each kind's batched
+// phase starts (BenchConfig.Profile): FetchProfile from URL over Time,
+// written by Write to <Name>-<kind>.pprof (Name without .pprof). Saved
+// lists the files written.
+type ProfileSaver struct {
+	URL, Name string
+	Time      time.Duration
+	Write     func(name string, b []byte) error
+	Saved     []string
+}
+
+// Profile is the BenchConfig.Profile of p under ctx.
+func (p *ProfileSaver) Profile(ctx context.Context) func(kind string) error {
+	return func(kind string) error {
+		b, err := FetchProfile(ctx, p.URL, p.Time)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimSuffix(p.Name, ".pprof") + "-" + kind + ".pprof"
+		p.Saved = append(p.Saved, name) // one call at a time: Bench waits for each
+		return p.Write(name, b)
+	}
+}
+
 // Reference is a rate measured in the same run to compare with: the peer
 // (Tessera POSIX) or the raw log.
 type Reference struct {
@@ -187,6 +211,22 @@ func ReadRaw(path string) (*Reference, error) {
 		return nil, fmt.Errorf("raw log figures %s: want ledgerctl bench's JSON with acked_per_sec > 0 (%v)", path, err)
 	}
 	return &Reference{Name: "raw log (1200-byte entries)", Mode: fmt.Sprintf("in-process, %d in flight", r.InFlight), Records: r.Entries, PerSec: r.PerSec}, nil
+}
+
+// ReadReferences reads the peer's figures (ReadPeer) and the raw log's
+// (ReadRaw) from the files named; a name "" gives nil.
+func ReadReferences(peerFile, rawFile string) (peer, raw *Reference, err error) {
+	if peerFile != "" {
+		if peer, err = ReadPeer(peerFile); err != nil {
+			return nil, nil, err
+		}
+	}
+	if rawFile != "" {
+		if raw, err = ReadRaw(rawFile); err != nil {
+			return nil, nil, err
+		}
+	}
+	return peer, raw, nil
 }
 
 func readJSON(path string, v any) error {

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // DecisionFiles are the example decisions in the examples directory, by
@@ -114,6 +115,20 @@ func (e *Examples) Kind(name string) *Template {
 		}
 	}
 	return nil
+}
+
+// Select returns the templates of the kinds named in the comma-separated list
+// (spaces around a name dropped), in order.
+func (e *Examples) Select(list string) ([]*Template, error) {
+	var kinds []*Template
+	for _, k := range strings.Split(list, ",") {
+		t := e.Kind(strings.TrimSpace(k))
+		if t == nil {
+			return nil, fmt.Errorf("unknown kind %q; want some of refused, answered, private", k)
+		}
+		kinds = append(kinds, t)
+	}
+	return kinds, nil
 }
 
 func readObject(path string) (map[string]any, error) {

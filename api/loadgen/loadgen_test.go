@@ -303,3 +303,29 @@ func TestProcFigures(t *testing.T) {
 		t.Fatalf("DiskUsage = %d, %v; want about 150,000 bytes", du, err)
 	}
 }
+
+func TestCommandLineHidesToken(t *testing.T) {
+	got := CommandLine([]string{"/tmp/x/ledgerctl", "--token", "s3cret", "--token=s3cret", "bench", "grow"})
+	if want := "ledgerctl --token … --token=… bench grow"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestReportInfoComplete(t *testing.T) {
+	i := ReportInfo{Revision: "given", CSV: "out/figs/g.csv", SVG: "out/g.svg"}
+	i.Complete([]string{"/bin/ledgerctl", "--token=x", "bench", "grow"}, "out/note.md")
+	if i.Revision != "given" || i.Command != "ledgerctl --token=… bench grow" || i.CSV != "figs/g.csv" || i.SVG != "g.svg" || i.Made == "" || !strings.Contains(i.Machine, "CPUs") {
+		t.Fatalf("%+v", i)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	e := examples(t)
+	ks, err := e.Select("refused, private")
+	if err != nil || len(ks) != 2 || ks[0] != e.Kind("refused") || ks[1] != e.Kind("private") {
+		t.Fatalf("%v %v", ks, err)
+	}
+	if _, err := e.Select("refused,nope"); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("unknown kind: %v", err)
+	}
+}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -67,11 +65,7 @@ standard error for large ranges on a terminal, or with --progress.`,
 				return usageErrorf("--group-by needs --stats")
 			}
 			if stats {
-				sp := qf.Values()
-				if len(fields) > 0 {
-					sp.Set("group_by", strings.Join(fields, ","))
-				}
-				if err := checkStats(sp); err != nil {
+				if _, err := qf.statsParams(fields); err != nil {
 					return err
 				}
 			}
@@ -110,10 +104,7 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if err := rpt.WriteAudit(cmd.OutOrStdout(), globals(cmd).JSON, stats, a.Checkpoint, a.Report, a.Answered); err != nil {
 				return err
 			}
-			if !a.Report.OK() {
-				return errDiscrepancies(len(a.Report.Problems))
-			}
-			return nil
+			return a.Err() // exit status 1 after the report is printed
 		},
 	}
 	qf.register(cmd)
@@ -125,11 +116,4 @@ standard error for large ranges on a terminal, or with --progress.`,
 	f.DurationVar(&slack, "slack", time.Minute, "clock difference tolerated for overdue contests")
 	vo.register(cmd)
 	return cmd
-}
-
-// errDiscrepancies is returned (exit status 1) after the report is printed.
-type errDiscrepancies int
-
-func (e errDiscrepancies) Error() string {
-	return fmt.Sprintf("the answer is NOT complete and correct: %d discrepancies", int(e))
 }

@@ -193,10 +193,3 @@ func TestBenchGrow(t *testing.T) {
 		t.Errorf("no --pid: want usage error naming it, got %d %q", code, errOut)
 	}
 }
-
-func TestCommandLineHidesToken(t *testing.T) {
-	got := commandLine([]string{"/tmp/x/ledgerctl", "--token", "s3cret", "--token=s3cret", "bench", "grow"})
-	if want := "ledgerctl --token … --token=… bench grow"; got != want {
-		t.Fatalf("got %q, want %q", got, want)
-	}
-}

@@ -3,11 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -59,24 +55,13 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	if err != nil {
 		return err
 	}
-	var kinds []*loadgen.Template
-	for _, k := range strings.Split(o.kinds, ",") {
-		t := ex.Kind(strings.TrimSpace(k))
-		if t == nil {
-			return usageErrorf("--kinds: unknown kind %q; want some of refused, answered, private", k)
-		}
-		kinds = append(kinds, t)
+	kinds, err := ex.Select(o.kinds)
+	if err != nil {
+		return usageErrorf("--kinds: %v", err)
 	}
-	var peer, raw *loadgen.Reference
-	if o.peer != "" {
-		if peer, err = loadgen.ReadPeer(o.peer); err != nil {
-			return err
-		}
-	}
-	if o.raw != "" {
-		if raw, err = loadgen.ReadRaw(o.raw); err != nil {
-			return err
-		}
+	peer, raw, err := loadgen.ReadReferences(o.peer, o.raw)
+	if err != nil {
+		return err
 	}
 	ctx := cmd.Context()
 	s := loadgen.NewSender(g.URL, g.Token, max(o.singleClients, o.batchClients))
@@ -87,24 +72,16 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 		Batched: o.batched, BatchClients: o.batchClients, Batch: o.batch, OTLP: o.otlp,
 		Warmup: o.warmup, Progress: cmd.ErrOrStderr(),
 	}
-	var profiles []string
+	profiles := &loadgen.ProfileSaver{URL: o.pprofURL, Name: o.profile, Time: o.profileTime, Write: writeFile}
 	if o.pprofURL != "" {
-		cfg.Profile = func(kind string) error {
-			b, err := loadgen.FetchProfile(ctx, o.pprofURL, o.profileTime)
-			if err != nil {
-				return err
-			}
-			name := strings.TrimSuffix(o.profile, ".pprof") + "-" + kind + ".pprof"
-			profiles = append(profiles, name) // one call at a time: Bench waits for each
-			return writeFile(name, b)
-		}
+		cfg.Profile = profiles.Profile(ctx)
 	}
 	results, err := loadgen.Bench(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if len(profiles) > 0 {
-		fmt.Fprintf(cmd.ErrOrStderr(), "server CPU profiles (the first %s of each kind's batched phase): %s\n", o.profileTime, strings.Join(profiles, " "))
+	if len(profiles.Saved) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "server CPU profiles (the first %s of each kind's batched phase): %s\n", o.profileTime, strings.Join(profiles.Saved, " "))
 	}
 	if g.JSON {
 		err = json.NewEncoder(cmd.OutOrStdout()).Encode(results)
@@ -114,12 +91,7 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range results {
-		if r.Errors > 0 {
-			return fmt.Errorf("%s %s: %d records failed: %s", r.Kind, r.Mode, r.Errors, r.FirstError)
-		}
-	}
-	return nil
+	return loadgen.Failed(results)
 }
 
 // growOptions are the flags of `ledgerctl bench grow`.
@@ -162,39 +134,18 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 			if title == "" {
 				title = fmt.Sprintf("ledgerd as its log grows by %s decisions (3 example kinds mixed, HTTP batches of %d, %d clients)", loadgen.GroupDigits(o.n), o.batch, o.clients)
 			}
-			info := loadgen.ReportInfo{
-				Title: title, Command: o.command, Note: o.note, Made: time.Now().UTC().Format(time.RFC3339),
-				Revision: revision(), Machine: fmt.Sprintf("%d CPUs, %s/%s, load generator on the same CPUs", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH),
-			}
-			if o.revision != "" {
-				info.Revision = o.revision
-			}
-			if info.Command == "" {
-				info.Command = commandLine(os.Args)
-			}
-			if o.md != "" {
-				info.CSV, info.SVG = relTo(o.md, o.csv), relTo(o.md, o.svg)
-			}
+			info := loadgen.ReportInfo{Title: title, Command: o.command, Note: o.note, Revision: o.revision, CSV: o.csv, SVG: o.svg}
+			info.Complete(os.Args, o.md)
+			files := &loadgen.GrowFiles{CSV: o.csv, SVG: o.svg, MD: o.md, Title: title, Info: info, Write: writeFileWith}
 			out := cmd.ErrOrStderr()
-			fmt.Fprintf(out, "%12s %10s %10s %12s %10s %10s %12s\n", "entries", "elapsed s", "RSS MiB", "appends/s", "proof p50", "proof p99", "bytes/entry")
+			loadgen.WriteSampleHeader(out)
 			samples, err := loadgen.Grow(cmd.Context(), loadgen.GrowConfig{
 				Sender:   loadgen.NewSender(g.URL, g.Token, o.clients),
 				Examples: ex, N: o.n, Every: o.every, Batch: o.batch, Clients: o.clients, Proofs: o.proofs,
 				PID: o.pid, DataDir: o.data,
 				OnSample: func(ss []loadgen.Sample) error {
-					s := ss[len(ss)-1]
-					fmt.Fprintf(out, "%12d %10.0f %10.1f %12.0f %8.2fms %8.2fms %12.0f\n", s.Entries, s.Elapsed,
-						float64(s.RSS)/(1<<20), s.AppendsPerSec, s.ProofP50ms, s.ProofP99ms, s.BytesPerEntry)
-					if err := writeFileWith(o.csv, func(w io.Writer) error { return loadgen.WriteCSV(w, ss) }); err != nil {
-						return err
-					}
-					if err := writeFileWith(o.svg, func(w io.Writer) error { return loadgen.WriteSVG(w, title, ss) }); err != nil {
-						return err
-					}
-					if o.md == "" {
-						return nil
-					}
-					return writeFileWith(o.md, func(w io.Writer) error { return loadgen.WriteReport(w, info, ss) })
+					loadgen.WriteSample(out, ss[len(ss)-1])
+					return files.Update(ss)
 				},
 			})
 			if err != nil {
@@ -221,54 +172,4 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 	f.StringVar(&o.revision, "revision", "", "the source revision to name in the --md note (default: the one stamped in this binary, if any)")
 	f.StringVar(&o.command, "command", "", "the command to name in the --md note as the one that made the figures (default: this command line, token hidden)")
 	return cmd
-}
-
-// revision is the VCS revision the binary was built from, if stamped.
-func revision() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	var rev, dirty string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = " (with uncommitted changes)"
-			}
-		}
-	}
-	if rev == "" {
-		return ""
-	}
-	return rev[:min(12, len(rev))] + dirty
-}
-
-// commandLine is args as a shell command, the value of --token hidden.
-func commandLine(args []string) string {
-	out := make([]string, len(args))
-	for i, a := range args {
-		switch {
-		case i > 0 && args[i-1] == "--token":
-			a = "…"
-		case strings.HasPrefix(a, "--token="):
-			a = "--token=…"
-		}
-		out[i] = a
-	}
-	if len(out) > 0 {
-		out[0] = filepath.Base(out[0])
-	}
-	return strings.Join(out, " ")
-}
-
-// relTo is path relative to the directory of file (path itself if that
-// cannot be said).
-func relTo(file, path string) string {
-	if r, err := filepath.Rel(filepath.Dir(file), path); err == nil {
-		return r
-	}
-	return path
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
+	rpt "github.com/fjaledger/fja/api/client/report"
 	"github.com/fjaledger/fja/verify/record"
 )
 
@@ -56,7 +57,7 @@ outside the log. The receipt is written to --out (default ID.challenge.json).
 			if err != nil {
 				return err
 			}
-			verified := notVerified("challenge")
+			verified := rpt.NotVerified("challenge")
 			if a.Checkpoint != nil {
 				verified = fmt.Sprintf("verified offline: the receipt (entry %d) and its entry, challenge %s of %s", a.Index(), id, rule)
 			}

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
+	rpt "github.com/fjaledger/fja/api/client/report"
 	"github.com/fjaledger/fja/verify/record"
 )
 
@@ -28,16 +24,6 @@ func readDecisionReceipt(cmd *cobra.Command, name string) (*client.DecisionRecei
 		return nil, fmt.Errorf("%s %w", name, err)
 	}
 	return d, nil
-}
-
-// ruleChange is one entry of a resolution's rule_changes.
-type ruleChange = record.RuleChange
-
-func writeFileLine(name string, b []byte) error {
-	if len(b) == 0 || b[len(b)-1] != '\n' {
-		b = append(b[:len(b):len(b)], '\n')
-	}
-	return writeFile(name, b)
 }
 
 func newContestCmd() *cobra.Command {
@@ -98,42 +84,28 @@ shows a contest's status, deadline and resolution.`,
 				}
 				text = strings.TrimRight(string(b), "\r\n")
 			}
-			if strings.TrimSpace(text) == "" {
-				return usageErrorf("the grounds are empty: say why the decision is wrong")
-			}
-			if !utf8.ValidString(text) || len([]rune(text)) > record.MaxGroundsText {
-				return usageErrorf("the grounds must be UTF-8 text of at most %d characters", record.MaxGroundsText)
+			if err := client.CheckGrounds(text); err != nil {
+				return usageError{err}
 			}
 			d, err := readDecisionReceipt(cmd, receipt)
 			if err != nil {
 				return err
 			}
 			if id == "" {
-				var rnd [8]byte
-				if _, err := rand.Read(rnd[:]); err != nil {
+				if id, err = client.NewContestID(); err != nil {
 					return err
 				}
-				id = "con-" + hex.EncodeToString(rnd[:])
 			}
 			res, err := c.FileContestFor(cmd.Context(), d, &record.ContestRequest{ContestID: id, Remedy: remedy,
 				Grounds: record.ContestGrounds{Category: category, Text: text}})
 			if err != nil {
 				return err
 			}
-			verified := notVerified("contest")
-			if lc, r := res.Logged, res.Appended; lc != nil {
-				verified = fmt.Sprintf("verified offline with the key of %s: the contest receipt (entry %d in the tree of size %d), and its logged entry is contest %s against decision %s (entry %d), asking %s on %s grounds, due by %s",
-					origin, r.Index(), r.Checkpoint.Size, id, d.DecisionID, d.Index, lc.Remedy, lc.Grounds.Category, lc.DueBy)
-			}
-			again := ""
-			if res.Appended.Duplicate {
-				again = " (filed before)"
-			}
 			if out == "" {
 				out = filepath.Join(receiptDir(receipt), id+".contest.json")
 			}
-			return finishWrite(cmd, out, res.Appended,
-				fmt.Sprintf("contest %s filed against %s, due by %s%s", id, d.DecisionID, res.Filed.DueBy, again), "contest", verified)
+			summary, verified := rpt.ContestFiled(res, d, origin)
+			return finishWrite(cmd, out, res.Appended, summary, "contest", verified)
 		},
 	}
 	f := cmd.Flags()
@@ -215,42 +187,14 @@ answer unchanged.`,
 			if err != nil {
 				return fmt.Errorf("contest %s does NOT verify: %w", id, err)
 			}
-			ct, res := recs.Contest, recs.Resolution
-			w := cmd.OutOrStdout()
 			if g.JSON {
-				return writeLine(w, body)
+				return writeLine(cmd.OutOrStdout(), body)
 			}
-			var b strings.Builder
-			fmt.Fprintf(&b, "contest %s against %s: %s\n", id, v.DecisionID, v.Status)
-			filed := v.FiledAt
-			if filed == "" {
-				filed = ct.FiledAt
-			}
-			if filed != "" {
-				fmt.Fprintf(&b, "  filed:       %s\n", filed)
-			}
-			fmt.Fprintf(&b, "  due by:      %s\n", v.DueBy)
-			fmt.Fprintf(&b, "  grounds:     %s (commitment %s)\n", ct.Grounds.Category, ct.Grounds.Commitment)
-			fmt.Fprintf(&b, "  remedy:      %s\n", ct.Remedy)
-			fmt.Fprintf(&b, "  contest:     entry %d\n", v.Contest.Index)
-			if res != nil {
-				reviewed := "human reviewed"
-				if !res.HumanReviewed {
-					reviewed = "NOT human reviewed"
-				}
-				fmt.Fprintf(&b, "  resolution:  %s (%s), entry %d\n", res.Outcome, reviewed, v.Resolution.Index)
-				fmt.Fprintf(&b, "  rationale:   %s\n", res.Rationale)
-				for _, rc := range res.RuleChanges {
-					fmt.Fprintf(&b, "  rule change: %s %s in constitution version %s\n", rc.RuleID, rc.Change, rc.ConstitutionVersion)
-				}
-			} else {
-				fmt.Fprintf(&b, "  resolution:  none yet\n")
-			}
+			verifiedIn := ""
 			if c.Verifies() {
-				fmt.Fprintf(&b, "verified: the records are in %s under the signed checkpoint served with them\n", origin)
+				verifiedIn = origin
 			}
-			_, err = io.WriteString(w, b.String())
-			return err
+			return rpt.WriteContest(cmd.OutOrStdout(), v, recs, verifiedIn)
 		},
 	}
 	f := cmd.Flags()
@@ -259,30 +203,6 @@ answer unchanged.`,
 	vo.register(cmd)
 	f.Lookup("key").Usage = "verify both records offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	return cmd
-}
-
-// parseRuleChange parses RULE_ID:CHANGE:VERSION. Rule ids may hold ':', so
-// the change and version are the last two fields.
-func parseRuleChange(s string) (ruleChange, error) {
-	parts := strings.Split(s, ":")
-	if len(parts) < 3 {
-		return ruleChange{}, usageErrorf("--rule-change %q: want RULE_ID:CHANGE:VERSION, e.g. H-12:amend:2026.12", s)
-	}
-	n := len(parts)
-	rc := ruleChange{RuleID: strings.Join(parts[:n-2], ":"), Change: parts[n-2], ConstitutionVersion: parts[n-1]}
-	return rc, checkRuleChange("--rule-change "+s, rc)
-}
-
-func checkRuleChange(what string, rc ruleChange) error {
-	switch {
-	case !record.IsID(rc.RuleID):
-		return usageErrorf("%s: rule id %q is not an id", what, rc.RuleID)
-	case !record.OneOf(rc.Change, record.RuleChangeKinds):
-		return usageErrorf("%s: change must be one of %s, not %q", what, strings.Join(record.RuleChangeKinds, ", "), rc.Change)
-	case rc.ConstitutionVersion == "" || !record.IsID(rc.ConstitutionVersion):
-		return usageErrorf("%s: constitution version %q is not a version", what, rc.ConstitutionVersion)
-	}
-	return nil
 }
 
 func newResolveCmd() *cobra.Command {
@@ -326,29 +246,16 @@ answer.`,
 			if !f.Changed("human-reviewed") || !humanReviewed {
 				return usageErrorf("--human-reviewed is required: a contest may not be resolved solely by automated means (DSA Art. 20(6)); pass it to state that a person reviewed this contest")
 			}
-			body := record.ResolutionRequest{RuleChanges: []ruleChange{}}
+			body := &record.ResolutionRequest{RuleChanges: []record.RuleChange{}}
 			if file != "" {
 				b, err := readInput(cmd, file)
 				if err != nil {
 					return err
 				}
-				var fb record.Resolution
-				dec := json.NewDecoder(bytes.NewReader(b))
-				dec.DisallowUnknownFields()
-				if err := dec.Decode(&fb); err != nil {
-					return fmt.Errorf("%s: not a resolution body: %w", file, err)
-				}
-				if fb.ContestID != "" && fb.ContestID != id {
-					return usageErrorf("%s is a resolution of contest %q, not %q", file, fb.ContestID, id)
-				}
-				body = record.ResolutionRequest{HumanReviewed: fb.HumanReviewed, Outcome: fb.Outcome, Rationale: fb.Rationale, RuleChanges: fb.RuleChanges}
-				if body.RuleChanges == nil {
-					body.RuleChanges = []ruleChange{}
-				}
-				for i, rc := range body.RuleChanges {
-					if err := checkRuleChange(fmt.Sprintf("%s: rule_changes[%d]", file, i), rc); err != nil {
-						return err
-					}
+				if body, err = client.ParseResolution(b, id); errors.Is(err, client.ErrNotResolution) {
+					return fmt.Errorf("%s: %w", file, err)
+				} else if err != nil {
+					return usageErrorf("%s: %v", file, err)
 				}
 			}
 			if f.Changed("outcome") {
@@ -358,11 +265,11 @@ answer.`,
 				body.Rationale = rationale
 			}
 			if f.Changed("rule-change") {
-				body.RuleChanges = []ruleChange{}
+				body.RuleChanges = []record.RuleChange{}
 				for _, s := range ruleChanges {
-					rc, err := parseRuleChange(s)
+					rc, err := client.ParseRuleChange(s)
 					if err != nil {
-						return err
+						return usageErrorf("--rule-change %q: %v", s, err)
 					}
 					body.RuleChanges = append(body.RuleChanges, rc)
 				}
@@ -382,23 +289,15 @@ answer.`,
 			if err != nil {
 				return err
 			}
-			ans, a, err := c.ResolveContest(cmd.Context(), id, &body)
+			ans, a, err := c.ResolveContest(cmd.Context(), id, body)
 			if err != nil {
 				return err
-			}
-			verified := notVerified("resolution")
-			if a.Checkpoint != nil {
-				verified = fmt.Sprintf("verified offline with the key of %s: the resolution receipt (entry %d in the tree of size %d), and its logged entry is the resolution sent: contest %s, %s, human reviewed, %d rule changes",
-					origin, a.Index(), a.Checkpoint.Size, id, body.Outcome, len(body.RuleChanges))
-			}
-			again := ""
-			if a.Duplicate {
-				again = " (logged before)"
 			}
 			if out == "" {
 				out = id + ".resolution.json"
 			}
-			return finishWrite(cmd, out, a, fmt.Sprintf("contest %s resolved: %s (entry %d)%s", id, ans.Outcome, a.Index(), again), "resolution", verified)
+			summary, verified := rpt.ResolutionLogged(id, body, ans, a, origin)
+			return finishWrite(cmd, out, a, summary, "resolution", verified)
 		},
 	}
 	f := cmd.Flags()
@@ -417,7 +316,7 @@ answer.`,
 // (mode 0600, atomically), then the server's answer (--json) or the
 // summary, where the receipt went, and what was verified.
 func finishWrite(cmd *cobra.Command, out string, a *client.Appended, summary, what, verified string) error {
-	if err := writeFileLine(out, a.Raw); err != nil {
+	if err := writeFile(out, withNewline(a.Raw)); err != nil {
 		return fmt.Errorf("the %s is logged, but writing its receipt to %s failed (GET it again from the server): %w", what, out, err)
 	}
 	if globals(cmd).JSON {
@@ -425,11 +324,6 @@ func finishWrite(cmd *cobra.Command, out string, a *client.Appended, summary, wh
 	}
 	_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s\n%s receipt written to %s (mode 0600)\n%s\n", summary, what, out, verified)
 	return err
-}
-
-// notVerified is what a write without --key says it checked: nothing.
-func notVerified(what string) string {
-	return "the " + what + " receipt was NOT verified (no --key): check it with ledgerctl verify FILE --key VKEY"
 }
 
 // receiptDir is the directory of a receipt file; the current one for

@@ -222,18 +222,6 @@ func TestContestUsage(t *testing.T) {
 	}
 }
 
-func TestParseRuleChange(t *testing.T) {
-	rc, err := parseRuleChange("ns:H-12:amend:2026.12")
-	if err != nil || rc != (ruleChange{RuleID: "ns:H-12", Change: "amend", ConstitutionVersion: "2026.12"}) {
-		t.Fatalf("%+v %v", rc, err)
-	}
-	for _, s := range []string{"H-12", "H-12:amend", ":amend:1", "H-12:amend:", "H 12:add:1"} {
-		if _, err := parseRuleChange(s); err == nil {
-			t.Errorf("%q parsed", s)
-		}
-	}
-}
-
 // lyingProxy forwards to the server at target, replacing old with new in
 // every answer.
 func lyingProxy(t *testing.T, target, old, new string) string {

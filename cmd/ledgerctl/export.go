@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 
 	"github.com/schollz/progressbar/v3"
@@ -16,16 +15,11 @@ import (
 // expPageSize is the page size asked of GET /v1/query (its maximum).
 const expPageSize = 1000
 
-// expFilterNames are the filters of GET /v1/query besides the window
-// (DESIGN.md §6), as flag and parameter names (flag contest-status is
-// parameter contest_status).
-var expFilterNames = []string{"kind", "operator", "model", "action", "category", "rule", "flag", "jurisdiction", "contest-status"}
-
 func newExportCmd() *cobra.Command {
 	var (
 		format, from, to, out string
 		progress              bool
-		filters               = map[string]*string{}
+		qf                    queryFilter
 		vo                    verifyOptions
 	)
 	cmd := &cobra.Command{
@@ -68,21 +62,14 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 				return err
 			}
 			e := &rpt.Exporter{Client: c, From: fromT, To: toT}
-			e.Params = url.Values{"from": {rpt.Time(fromT)}, "to": {rpt.Time(toT)}, "limit": {strconv.Itoa(expPageSize)}}
-			for _, name := range expFilterNames {
-				if v := *filters[name]; v != "" {
-					e.Params.Set(expFilterParam(name), v)
-				}
-			}
+			qf.From, qf.To = rpt.Time(fromT), rpt.Time(toT)
+			e.Params = qf.Values()
+			e.Params.Set("limit", strconv.Itoa(expPageSize))
 			if _, err := paramsQuery(e.Params); err != nil {
 				return err
 			}
-			if len(vo.keys) > 0 {
-				origin, key, others, err := vo.resolve()
-				if err != nil {
-					return err
-				}
-				e.Keys = &rpt.Keys{Origin: origin, Key: key, Others: others}
+			if e.Keys, err = vo.reportKeys(); err != nil {
+				return err
 			}
 			var bar *progressbar.ProgressBar
 			if errw := cmd.ErrOrStderr(); progress || isTerminal(errw) {
@@ -130,18 +117,9 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 	f.StringVar(&to, "to", "", "end of the window, RFC 3339, exclusive (required)")
 	f.StringVar(&out, "out", "-", "write to `FILE` (- for standard output)")
 	f.BoolVar(&progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
-	for _, name := range expFilterNames {
-		filters[name] = f.String(name, "", "only records with this "+expFilterParam(name))
-	}
+	qf.registerFilters(cmd)
 	f.Lookup("kind").Usage = "only records of this `kind`: decision, constitution, contest, resolution or access (default: every kind; name the file after what it holds)"
 	vo.register(cmd)
 	f.Lookup("key").Usage = "verify every checkpoint and proof with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	return cmd
-}
-
-func expFilterParam(flag string) string {
-	if flag == "contest-status" {
-		return "contest_status"
-	}
-	return flag
 }

@@ -1,15 +1,7 @@
 package main
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -52,7 +44,7 @@ stderr when it is a terminal, or with --progress.`,
 				}
 			}
 			g := globals(cmd)
-			st, err := openStoreForFsck(dir)
+			st, err := badgerstore.OpenExisting(dir)
 			if err != nil {
 				return err
 			}
@@ -82,7 +74,7 @@ stderr when it is a terminal, or with --progress.`,
 			if err := st.Close(); err != nil {
 				return fmt.Errorf("fsck %s: close: %w", dir, err)
 			}
-			if err := printFsck(cmd.OutOrStdout(), rep, g.JSON); err != nil {
+			if err := rep.Write(cmd.OutOrStdout(), g.JSON); err != nil {
 				return err
 			}
 			if !rep.OK() {
@@ -98,44 +90,4 @@ stderr when it is a terminal, or with --progress.`,
 	f.StringArrayVar(&keys, "key", nil, "a verifier key that must have signed the stored checkpoint (repeatable)")
 	f.BoolVar(&progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
 	return cmd
-}
-
-// openStoreForFsck opens an existing store, never creating one, and turns
-// Badger's directory lock error into advice.
-func openStoreForFsck(dir string) (*badgerstore.Store, error) {
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no ledger store in %s (no Badger MANIFEST file)", dir)
-		}
-		return nil, err
-	}
-	st, err := badgerstore.Open(badgerstore.Config{Dir: dir})
-	if err != nil {
-		// Badger formats the flock error into its message instead of
-		// wrapping it.
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-			return nil, fmt.Errorf("%s is locked by another process: is ledgerd running? Stop it before running fsck (%w)", dir, err)
-		}
-		return nil, err
-	}
-	return st, nil
-}
-
-func printFsck(w io.Writer, rep *ledger.FsckReport, asJSON bool) error {
-	if asJSON {
-		return json.NewEncoder(w).Encode(rep)
-	}
-	var b strings.Builder
-	for _, p := range rep.Problems {
-		fmt.Fprintln(&b, p)
-	}
-	if rep.Omitted > 0 {
-		fmt.Fprintf(&b, "... and %d more problems\n", rep.Omitted)
-	}
-	fmt.Fprintf(&b, "size %d\nroot %s\n", rep.Size, base64.StdEncoding.EncodeToString(rep.Root))
-	if rep.OK() {
-		b.WriteString("ok\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }

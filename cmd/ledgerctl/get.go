@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fjaledger/fja/api/client"
+	rpt "github.com/fjaledger/fja/api/client/report"
 )
 
 func newGetCmd() *cobra.Command {
@@ -78,27 +80,14 @@ the server's answer unchanged.`,
 				}
 				return writeLine(w, a.Raw)
 			}
-			var hdr http.Header
-			if purpose != "" {
-				hdr = http.Header{"X-Access-Purpose": {purpose}}
-			}
-			v, body, err := c.Decision(ctx, id, contestToken, hdr)
+			v, body, err := c.Decision(ctx, id, contestToken, client.AccessPurpose(purpose))
 			if err != nil {
 				return fmt.Errorf("the record of %s: %w", id, err)
 			}
 			if asJSON {
 				return writeLine(w, body)
 			}
-			out, err := json.MarshalIndent(struct {
-				DecisionID string            `json:"decision_id"`
-				Index      uint64            `json:"index"`
-				Record     json.RawMessage   `json:"record"`
-				Private    map[string]string `json:"private,omitempty"`
-			}{v.DecisionID, v.Index, v.Record, v.Private}, "", "  ")
-			if err != nil {
-				return err
-			}
-			return writeLine(w, out)
+			return rpt.WriteDecision(w, v)
 		},
 	}
 	f := cmd.Flags()
@@ -112,11 +101,16 @@ the server's answer unchanged.`,
 }
 
 func writeLine(w io.Writer, b []byte) error {
+	_, err := w.Write(withNewline(b))
+	return err
+}
+
+// withNewline is b ending in a newline (b itself if it does).
+func withNewline(b []byte) []byte {
 	if len(b) == 0 || b[len(b)-1] != '\n' {
 		b = append(b[:len(b):len(b)], '\n')
 	}
-	_, err := w.Write(b)
-	return err
+	return b
 }
 
 // writePretty prints JSON indented, or other bytes as they are.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/fjaledger/fja/ledger/signer"
 	"github.com/spf13/cobra"
@@ -38,7 +36,7 @@ An existing FILE is never overwritten unless --force is given.`,
 				return err
 			}
 			if force {
-				err = replaceKeyFile(out, skey)
+				err = signer.ReplaceKeyFile(out, skey)
 			} else {
 				err = signer.WriteKeyFile(out, skey)
 			}
@@ -64,18 +62,4 @@ An existing FILE is never overwritten unless --force is given.`,
 	f.StringVar(&out, "out", "", "file to write the private key to")
 	f.BoolVar(&force, "force", false, "overwrite FILE if it exists")
 	return cmd
-}
-
-// replaceKeyFile writes skey to a new file next to path and renames it over
-// path, so the old key stays in place if writing fails.
-func replaceKeyFile(path, skey string) error {
-	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.%s.tmp", filepath.Base(path), rand.Text()))
-	if err := signer.WriteKeyFile(tmp, skey); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("replacing key file: %w", err)
-	}
-	return nil
 }

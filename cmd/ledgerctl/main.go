@@ -47,6 +47,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newAppendCmd())
 	root.AddCommand(newGetCmd())
 	root.AddCommand(newContestCmd())
+	root.AddCommand(newExplainCmd())
 	root.AddCommand(newResolveCmd())
 	root.AddCommand(newChallengeCmd(), newAmendCmd())
 	root.AddCommand(newQueryCmd())

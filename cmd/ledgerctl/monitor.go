@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/verify/monitor"
 )
 
@@ -93,7 +92,7 @@ never followed: a redirect is an error naming its Location.`,
 	f.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at `ADDR` (host:port), path /metrics")
 	f.StringVar(&o.evidence, "evidence", "", "write evidence to `FILE` (default DIR/evidence-<time>.txt)")
 	f.BoolVar(&o.progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
-	f.DurationVar(&o.timeout, "timeout", monitor.DefaultRequestTimeout, "bound on each HTTP request to the log and to gossip URLs, body included")
+	f.DurationVar(&o.timeout, "timeout", client.DefaultRequestTimeout, "bound on each HTTP request to the log and to gossip URLs, body included")
 	return cmd
 }
 
@@ -130,6 +129,36 @@ func newMonitorMetrics() *monitorMetrics {
 	return m
 }
 
+// observe counts the outcome of a round (see Monitor.Follow); m may be nil.
+func (m *monitorMetrics) observe(res *monitor.Result, err error) {
+	if m == nil {
+		return
+	}
+	m.rounds.Inc()
+	if err != nil {
+		m.failing.Inc()
+	}
+	if res == nil {
+		return
+	}
+	m.treeSize.Set(float64(res.Size))
+	m.entries.Add(float64(res.To - res.From))
+	m.overdue.Set(float64(res.OverdueContests))
+	for _, a := range res.Alarms {
+		switch a.Kind {
+		case monitor.KindViolation:
+			m.violations.Inc()
+		case monitor.KindFork, monitor.KindRollback:
+			m.forks.Inc()
+		default:
+			m.tileAlarms.Inc()
+		}
+	}
+	if err == nil && res.OK() {
+		m.lastSuccess.Set(float64(time.Now().Unix()))
+	}
+}
+
 func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 	if o.state == "" {
 		return usageErrorf("--state DIR is required")
@@ -152,12 +181,18 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 		return err
 	}
 	g := globals(cmd)
-	hc := monitor.NewHTTPClient(monitor.Timeouts{Request: o.timeout,
-		Connect: min(o.timeout, monitor.DefaultConnectTimeout), Header: min(o.timeout, monitor.DefaultHeaderTimeout)})
-	m := &monitor.Monitor{Origin: origin, Key: key, Client: &monitor.HTTPClient{URL: g.URL, HC: hc},
+	hc := client.NewHTTPClient(client.Timeouts{Request: o.timeout,
+		Connect: min(o.timeout, client.DefaultConnectTimeout), Header: min(o.timeout, client.DefaultHeaderTimeout)})
+	// No retries (a failed round is retried as a whole), no bearer token,
+	// and no verification by the client: the monitor verifies what it reads.
+	c, err := client.New(client.Config{URL: g.URL, InsecureSkipVerify: true, HTTPClient: hc, MaxTries: 1})
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	m := &monitor.Monitor{Origin: origin, Key: key, Client: c.MonitorSource(),
 		Save: func(s *monitor.State) error { return monitor.SaveState(o.state, s) }}
 	for _, gs := range o.gossip {
-		m.Gossip = append(m.Gossip, monitor.GossipSource(gs, hc))
+		m.Gossip = append(m.Gossip, client.GossipSource(gs, hc))
 	}
 
 	ctx := cmd.Context()
@@ -182,62 +217,7 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 		fmt.Fprintf(cmd.ErrOrStderr(), "monitor: metrics at http://%s/metrics\n", ln.Addr())
 	}
 
-	for {
-		res, err := monitorRound(ctx, cmd, o, m, st)
-		if mm != nil {
-			mm.rounds.Inc()
-			if res != nil {
-				mm.treeSize.Set(float64(res.Size))
-				mm.entries.Add(float64(res.To - res.From))
-				mm.overdue.Set(float64(res.OverdueContests))
-				for _, a := range res.Alarms {
-					switch a.Kind {
-					case monitor.KindViolation:
-						mm.violations.Inc()
-					case monitor.KindFork, monitor.KindRollback:
-						mm.forks.Inc()
-					default:
-						mm.tileAlarms.Inc()
-					}
-				}
-				if err == nil && res.OK() {
-					mm.lastSuccess.Set(float64(time.Now().Unix()))
-				}
-			}
-			if err != nil {
-				mm.failing.Inc()
-			}
-		}
-		if res != nil && !res.OK() {
-			path, werr := writeEvidence(o, g.URL, res)
-			if werr != nil {
-				return fmt.Errorf("%d alarm(s), and writing the evidence failed: %w", len(res.Alarms), werr)
-			}
-			return fmt.Errorf("%s; evidence in %s", res.Summary(), path)
-		}
-		if err != nil {
-			if ctx.Err() != nil && !o.once {
-				return nil
-			}
-			if o.once {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "monitor: round failed (retrying in %s): %v\n", o.interval, err)
-		}
-		if o.once {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(o.interval):
-		}
-	}
-}
-
-// monitorRound runs one round with a progress bar and prints its outcome.
-func monitorRound(ctx context.Context, cmd *cobra.Command, o *monitorOptions, m *monitor.Monitor, st *monitor.State) (*monitor.Result, error) {
-	errw := cmd.ErrOrStderr()
+	errw, out := cmd.ErrOrStderr(), cmd.OutOrStdout()
 	var bar *progressbar.ProgressBar
 	m.Progress = func(done, total uint64) {
 		if bar == nil && total >= progressMin && (o.progress || isTerminal(errw)) {
@@ -247,48 +227,25 @@ func monitorRound(ctx context.Context, cmd *cobra.Command, o *monitorOptions, m 
 			bar.Set64(int64(done))
 		}
 	}
-	res, err := m.Round(ctx, st)
-	if bar != nil {
-		bar.Finish()
+	res, err := m.Follow(ctx, st, o.once, o.interval, func(res *monitor.Result, err error) {
+		if bar != nil {
+			bar.Finish()
+			bar = nil
+		}
+		mm.observe(res, err)
+		if res != nil {
+			_ = res.Write(out, g.JSON, st.Origin, err)
+		}
+		if err != nil && !o.once && ctx.Err() == nil {
+			fmt.Fprintf(errw, "monitor: round failed (retrying in %s): %v\n", o.interval, err)
+		}
+	})
+	if res != nil {
+		path, werr := res.SaveEvidence(o.evidence, o.state, g.URL, time.Now())
+		if werr != nil {
+			return fmt.Errorf("%d alarm(s), and writing the evidence failed: %w", len(res.Alarms), werr)
+		}
+		return fmt.Errorf("%s; evidence in %s", res.Summary(), path)
 	}
-	if res == nil {
-		return nil, err
-	}
-	out := cmd.OutOrStdout()
-	if globals(cmd).JSON {
-		json.NewEncoder(out).Encode(struct {
-			*monitor.Result
-			OK    bool   `json:"ok"`
-			Error string `json:"error,omitempty"`
-		}{res, res.OK() && err == nil, errText(err)})
-		return res, err
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintf(out, "warning: %s\n", w)
-	}
-	for _, a := range res.Alarms {
-		fmt.Fprintf(out, "%s\n", a)
-	}
-	if res.OK() && err == nil {
-		fmt.Fprintf(out, "OK: %s at size %d (was %d): checked entries [%d, %d), consistent with %d gossiped checkpoint(s)\n",
-			st.Origin, res.Size, res.PreviousSize, res.From, res.To, res.Gossip)
-	}
-	return res, err
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
-// writeEvidence writes every alarm's evidence to one file and returns its path.
-func writeEvidence(o *monitorOptions, url string, res *monitor.Result) (string, error) {
-	now := time.Now().UTC()
-	path := o.evidence
-	if path == "" {
-		path = filepath.Join(o.state, "evidence-"+now.Format("20060102T150405.000000000Z")+".txt")
-	}
-	return path, monitor.WriteFileAtomic(path, res.EvidenceText(url, now), 0o644)
+	return err
 }

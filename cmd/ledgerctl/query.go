@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -19,6 +18,14 @@ import (
 type queryFilter struct{ client.Filter }
 
 func (q *queryFilter) register(cmd *cobra.Command) {
+	q.registerFilters(cmd)
+	f := cmd.Flags()
+	f.StringVar(&q.From, "from", "", "records logged at or after `TIME` (RFC 3339)")
+	f.StringVar(&q.To, "to", "", "records logged before `TIME` (RFC 3339, exclusive)")
+}
+
+// registerFilters registers the filters besides the window (--from, --to).
+func (q *queryFilter) registerFilters(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&q.Kind, "kind", "", "record `kind`: decision, constitution, contest, resolution or access (reads of private content)")
 	f.StringVar(&q.Operator, "operator", "", "decisions of this system `operator`")
@@ -29,8 +36,6 @@ func (q *queryFilter) register(cmd *cobra.Command) {
 	f.StringVar(&q.Flag, "flag", "", "decisions raising this provenance flag `code`")
 	f.StringVar(&q.Jurisdiction, "jurisdiction", "", "decisions whose subject is in this `jurisdiction` (ISO 3166)")
 	f.StringVar(&q.ContestStatus, "contest-status", "", "decisions whose latest contest is `open|resolved|overdue|none`")
-	f.StringVar(&q.From, "from", "", "records logged at or after `TIME` (RFC 3339)")
-	f.StringVar(&q.To, "to", "", "records logged before `TIME` (RFC 3339, exclusive)")
 }
 
 // params checks the flags as GET /v1/query checks its parameters (package
@@ -42,6 +47,16 @@ func (q *queryFilter) params() (url.Values, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// statsParams are the filter flags and the group_by fields as GET
+// /v1/stats parameters, checked as the server checks them.
+func (q *queryFilter) statsParams(fields []string) (url.Values, error) {
+	v := q.Values()
+	if len(fields) > 0 {
+		v.Set("group_by", strings.Join(fields, ","))
+	}
+	return v, checkStats(v)
 }
 
 // checkStats checks v as GET /v1/stats checks its parameters.
@@ -166,15 +181,12 @@ With --key the answer's checkpoint is verified with the log's key. To
 recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			params := qf.Values()
 			fields, err := parseGroupBy(qf.Kind, groupBy)
 			if err != nil {
 				return err
 			}
-			if len(fields) > 0 {
-				params.Set("group_by", strings.Join(fields, ","))
-			}
-			if err := checkStats(params); err != nil {
+			params, err := qf.statsParams(fields)
+			if err != nil {
 				return err
 			}
 			g := globals(cmd)
@@ -186,28 +198,14 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 			if err != nil {
 				return err
 			}
-			verified := ""
-			if c.Verifies() {
-				cp, err := c.OpenCheckpoint(ans.Checkpoint)
-				if err != nil {
-					return err
-				}
-				if ans.Scanned.To > cp.Size || ans.Scanned.From > ans.Scanned.To {
-					return fmt.Errorf("scanned range [%d, %d) is not within the checkpoint's tree of size %d", ans.Scanned.From, ans.Scanned.To, cp.Size)
-				}
-				verified = "; checkpoint verified"
+			cp, err := c.CheckStats(ans)
+			if err != nil {
+				return err
 			}
-			w := cmd.OutOrStdout()
 			if g.JSON {
-				return writeLine(w, body)
+				return writeLine(cmd.OutOrStdout(), body)
 			}
-			rpt.WriteGroups(w, fields, ans.Groups, qf.Kind == "access")
-			size := ""
-			if n, err := rpt.CheckpointSize(ans.Checkpoint); err == nil {
-				size = fmt.Sprintf(" of tree size %d", n)
-			}
-			_, err = fmt.Fprintf(w, "%d groups; scanned entries [%d, %d)%s%s\n", len(ans.Groups), ans.Scanned.From, ans.Scanned.To, size, verified)
-			return err
+			return rpt.WriteStats(cmd.OutOrStdout(), fields, ans, qf.Kind == "access", cp != nil)
 		},
 	}
 	qf.register(cmd)

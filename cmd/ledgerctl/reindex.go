@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/ledger/badgerstore"
 )
 
 func newReindexCmd() *cobra.Command {
@@ -24,7 +25,7 @@ values. ledgerd must be stopped. Check the result with 'ledgerctl fsck'.`,
 			if dir == "" {
 				return usageErrorf("reindex needs --data")
 			}
-			st, err := openStoreForFsck(dir)
+			st, err := badgerstore.OpenExisting(dir)
 			if err != nil {
 				return err
 			}

@@ -40,13 +40,9 @@ different checkpoints are checked to be consistent (GET /v1/proofs/consistency).
 			if err != nil {
 				return err
 			}
-			var keys *rpt.Keys
-			if len(vo.keys) > 0 {
-				origin, key, others, err := vo.resolve()
-				if err != nil {
-					return err
-				}
-				keys = &rpt.Keys{Origin: origin, Key: key, Others: others}
+			keys, err := vo.reportKeys()
+			if err != nil {
+				return err
 			}
 			c, _, err := vo.client(cmd, false) // the report verifies with the keys
 			if err != nil {
@@ -84,21 +80,11 @@ different checkpoints are checked to be consistent (GET /v1/proofs/consistency).
 	return cmd
 }
 
-// rptWindow parses --from and --to (both required).
+// rptWindow parses --from and --to (both required): a usage error if not.
 func rptWindow(from, to string) (time.Time, time.Time, error) {
-	if from == "" || to == "" {
-		return time.Time{}, time.Time{}, usageErrorf("--from and --to are required (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
-	}
-	ft, err := time.Parse(time.RFC3339Nano, from)
+	ft, tt, err := rpt.ParseWindow(from, to)
 	if err != nil {
-		return time.Time{}, time.Time{}, usageErrorf("--from %q is not an RFC 3339 time", from)
+		return ft, tt, usageError{err}
 	}
-	tt, err := time.Parse(time.RFC3339Nano, to)
-	if err != nil {
-		return time.Time{}, time.Time{}, usageErrorf("--to %q is not an RFC 3339 time", to)
-	}
-	if tt.Before(ft) {
-		return time.Time{}, time.Time{}, usageErrorf("--to %s is before --from %s", to, from)
-	}
-	return ft.UTC(), tt.UTC(), nil
+	return ft, tt, nil
 }

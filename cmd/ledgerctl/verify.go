@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
+	rpt "github.com/fjaledger/fja/api/client/report"
 	"github.com/fjaledger/fja/verify"
 )
 
@@ -59,12 +60,9 @@ func (o *verifyOptions) resolve() (origin, logKey string, others []string, err e
 	}
 	var keys []string
 	for _, k := range o.keys {
-		if !strings.Contains(k, "+") {
-			b, err := os.ReadFile(k)
-			if err != nil {
-				return "", "", nil, usageErrorf("--key %q is neither a vkey nor a readable file: %v", k, err)
-			}
-			k = strings.TrimSpace(string(b))
+		k, err := client.ReadKey(k)
+		if err != nil {
+			return "", "", nil, usageErrorf("--key %v", err)
 		}
 		keys = append(keys, k)
 	}
@@ -73,6 +71,19 @@ func (o *verifyOptions) resolve() (origin, logKey string, others []string, err e
 		origin, _, _ = strings.Cut(keys[0], "+")
 	}
 	return origin, keys[0], keys[1:], nil
+}
+
+// reportKeys are the resolved --key flags as package report takes them,
+// nil without --key.
+func (o *verifyOptions) reportKeys() (*rpt.Keys, error) {
+	if len(o.keys) == 0 {
+		return nil, nil
+	}
+	origin, key, others, err := o.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return &rpt.Keys{Origin: origin, Key: key, Others: others}, nil
 }
 
 func readInput(cmd *cobra.Command, name string) ([]byte, error) {
@@ -89,6 +100,7 @@ func newVerifyCmd() *cobra.Command {
 		Short: "Verify a receipt, a checkpoint, or the consistency of two checkpoints, offline",
 		Long: `verify checks, with nothing but the log's verifier key:
   ledgerctl verify FILE                        a receipt (same as 'verify receipt FILE')
+  ledgerctl verify FILE                        an explanation file (from 'ledgerctl explain --out')
   ledgerctl verify checkpoint FILE             a signed checkpoint
   ledgerctl verify consistency OLD NEW         two saved checkpoints: the newer extends the older
 FILE may be - for standard input. Exit status 0 only when what was verified holds.`,
@@ -160,22 +172,16 @@ verifies it locally. The server is not trusted: a wrong proof fails.`,
 					return fmt.Errorf("checkpoint %s does not verify: %w", name, err)
 				}
 			}
+			c, _, err := cc.client(cmd, false)
+			if err != nil {
+				return err
+			}
+			if err := c.CheckConsistent(cmd.Context(), cps[0], cps[1]); err != nil {
+				return err
+			}
 			old, nw := cps[0], cps[1]
 			if old.Size > nw.Size {
 				old, nw = nw, old
-			}
-			var proof [][]byte
-			if old.Size != nw.Size && old.Size != 0 {
-				c, _, err := cc.client(cmd, false)
-				if err != nil {
-					return err
-				}
-				if proof, err = c.Consistency(cmd.Context(), old.Size, nw.Size); err != nil {
-					return err
-				}
-			}
-			if err := verify.Consistency(old.Size, nw.Size, proof, old.Hash, nw.Hash); err != nil {
-				return fmt.Errorf("checkpoints at sizes %d and %d are NOT consistent: %w", old.Size, nw.Size, err)
 			}
 			return printResult(cmd, map[string]any{"ok": true, "from": old.Size, "to": nw.Size},
 				fmt.Sprintf("OK: the tree of size %d extends the tree of size %d", nw.Size, old.Size))
@@ -194,6 +200,9 @@ func runVerifyReceipt(cmd *cobra.Command, o *verifyOptions, file string) error {
 	b, err := readInput(cmd, file)
 	if err != nil {
 		return err
+	}
+	if client.IsExplanation(b) {
+		return runVerifyExplanation(cmd, o, file, b)
 	}
 	r, cp, err := verify.VerifyReceipt(b, key, others...)
 	if err != nil {

@@ -28,7 +28,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -90,6 +94,29 @@ func (sn *snapshot) release() {
 	if sn.refs.Add(-1) == 0 {
 		sn.txn.Discard()
 	}
+}
+
+// OpenExisting opens the existing store in dir for an offline tool
+// (fsck, reindex): it never creates one, and Badger's directory lock error
+// (ledgerd, or another tool, has the store open) becomes advice to stop
+// it first.
+func OpenExisting(dir string) (*Store, error) {
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no ledger store in %s (no Badger MANIFEST file)", dir)
+		}
+		return nil, err
+	}
+	st, err := Open(Config{Dir: dir})
+	if err != nil {
+		// Badger formats the flock error into its message instead of
+		// wrapping it.
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("%s is locked by another process: is ledgerd running? Stop it before running fsck (%w)", dir, err)
+		}
+		return nil, err
+	}
+	return st, nil
 }
 
 // Open opens (or creates) the store in c.Dir.

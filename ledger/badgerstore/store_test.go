@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/fjaledger/fja/ledger"
@@ -153,4 +154,28 @@ func TestScanDoesNotBlockCommits(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || n >= 2*scanCheckEvery {
 		t.Fatalf("scan with a cancelled context: %d keys, %v; want context.Canceled before the end", n, err)
 	}
+}
+
+// TestOpenExisting: an offline tool never creates a store, and a store
+// another process holds is refused with advice.
+func TestOpenExisting(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := OpenExisting(dir); err == nil || !strings.Contains(err.Error(), "no ledger store") {
+		t.Fatalf("empty directory: %v", err)
+	}
+	s, err := Open(Config{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenExisting(dir); err == nil || !strings.Contains(err.Error(), "is ledgerd running?") {
+		t.Fatalf("a locked store: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = OpenExisting(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
 }

@@ -30,6 +30,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -38,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"unicode"
@@ -313,6 +315,21 @@ func WriteKeyFile(path, skey string) (err error) {
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("writing key file: %w", err)
+	}
+	return nil
+}
+
+// ReplaceKeyFile writes skey to a new file next to path (as
+// WriteKeyFile) and renames it over path, so the old key stays in place
+// if writing fails.
+func ReplaceKeyFile(path, skey string) error {
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.%s.tmp", filepath.Base(path), rand.Text()))
+	if err := WriteKeyFile(tmp, skey); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("replacing key file: %w", err)
 	}
 	return nil
 }

@@ -417,3 +417,25 @@ func FuzzFromNoteKey(f *testing.F) {
 		}
 	})
 }
+
+func TestReplaceKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "key")
+	if err := signer.WriteKeyFile(path, "first"); err != nil {
+		t.Fatal(err)
+	}
+	if err := signer.ReplaceKeyFile(path, "second"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	fi, _ := os.Stat(path)
+	if string(b) != "second\n" || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("file = %q mode %v, want %q mode 0600", b, fi.Mode().Perm(), "second\n")
+	}
+	ents, _ := os.ReadDir(filepath.Dir(path))
+	if len(ents) != 1 {
+		t.Fatalf("%d files left beside the key, want none", len(ents)-1)
+	}
+	if err := signer.ReplaceKeyFile(filepath.Join(path, "not-a-dir", "key"), "x"); err == nil {
+		t.Fatal("a key file in a missing directory replaced")
+	}
+}

@@ -43,6 +43,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -146,6 +148,50 @@ func (r *Result) EvidenceText(logURL string, now time.Time) []byte {
 
 // OK reports whether the round found no misbehavior.
 func (r *Result) OK() bool { return len(r.Alarms) == 0 }
+
+// Write prints the outcome of a round of the log origin that ended with
+// err (nil when it completed). As JSON: the Result with "ok" (no alarm
+// and no error) and "error", one object. As text: a line per warning
+// ("warning: ..."), a line per alarm, and, when the round is ok, "OK: ..."
+// naming the sizes, the entries checked and the gossip compared.
+func (r *Result) Write(w io.Writer, asJSON bool, origin string, err error) error {
+	ok := r.OK() && err == nil
+	if asJSON {
+		errText := ""
+		if err != nil {
+			errText = err.Error()
+		}
+		return json.NewEncoder(w).Encode(struct {
+			*Result
+			OK    bool   `json:"ok"`
+			Error string `json:"error,omitempty"`
+		}{r, ok, errText})
+	}
+	var b strings.Builder
+	for _, warning := range r.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", warning)
+	}
+	for _, a := range r.Alarms {
+		fmt.Fprintf(&b, "%s\n", a)
+	}
+	if ok {
+		fmt.Fprintf(&b, "OK: %s at size %d (was %d): checked entries [%d, %d), consistent with %d gossiped checkpoint(s)\n",
+			origin, r.Size, r.PreviousSize, r.From, r.To, r.Gossip)
+	}
+	_, werr := io.WriteString(w, b.String())
+	return werr
+}
+
+// SaveEvidence writes EvidenceText, at now, to path (mode 0644,
+// atomically: see WriteFileWith), or when path is "" to
+// dir/evidence-<UTC time>.txt; it returns the path written.
+func (r *Result) SaveEvidence(path, dir, logURL string, now time.Time) (string, error) {
+	now = now.UTC()
+	if path == "" {
+		path = filepath.Join(dir, "evidence-"+now.Format("20060102T150405.000000000Z")+".txt")
+	}
+	return path, WriteFileAtomic(path, r.EvidenceText(logURL, now), 0o644)
+}
 
 // Forks counts the alarms about the log's history (fork, rollback).
 func (r *Result) Forks() int {
@@ -317,6 +363,33 @@ func (m *Monitor) Round(ctx context.Context, st *State) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// Follow runs rounds on st: one when once, otherwise one every interval
+// until ctx ends. after, if set, is told each round's outcome (the Result
+// is nil when the round could not be completed). Follow returns the
+// Result of the first round that found misbehavior, with that round's
+// error (the caller keeps the evidence); else, with once, the round's
+// error; else nil when ctx ends. Without once a round that fails
+// (network) is retried at the next interval.
+func (m *Monitor) Follow(ctx context.Context, st *State, once bool, interval time.Duration, after func(*Result, error)) (*Result, error) {
+	for {
+		res, err := m.Round(ctx, st)
+		if after != nil {
+			after(res, err)
+		}
+		switch {
+		case res != nil && !res.OK():
+			return res, err
+		case once:
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(interval):
+		}
+	}
 }
 
 func (m *Monitor) now() time.Time {

@@ -5,6 +5,11 @@
 // All stats answers MUST cover one index range (they are asked again, up
 // to 3 times, while the log grows inside a window still open); with keys,
 // every checkpoint is verified and each two checked consistent.
+//
+// It also holds what ledgerctl prints of the client's answers (query
+// pages, stats groups, audits, contests, decisions, the lines of an
+// append run) and the JSON-lines Exporter, so that the command is wiring
+// and other programs print the same.
 package report
 
 import (
@@ -36,6 +41,26 @@ var rptTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 // rptTries is how often report re-asks every stats call when the answers
 // cover different index ranges (the log grew inside a window still open).
 const rptTries = 3
+
+// ParseWindow parses a time window's bounds, from and to (RFC 3339, both
+// required, to not before from), as given on a command line.
+func ParseWindow(from, to string) (time.Time, time.Time, error) {
+	if from == "" || to == "" {
+		return time.Time{}, time.Time{}, errors.New("--from and --to are required (RFC 3339, e.g. 2026-11-01T00:00:00Z)")
+	}
+	ft, err := time.Parse(time.RFC3339Nano, from)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("--from %q is not an RFC 3339 time", from)
+	}
+	tt, err := time.Parse(time.RFC3339Nano, to)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("--to %q is not an RFC 3339 time", to)
+	}
+	if tt.Before(ft) {
+		return time.Time{}, time.Time{}, fmt.Errorf("--to %s is before --from %s", to, from)
+	}
+	return ft.UTC(), tt.UTC(), nil
+}
 
 // Time is the canonical form of a window bound sent to the server and
 // printed in the report's commands.
@@ -579,22 +604,9 @@ func (r *Builder) checkConsistent(ctx context.Context, cps []Checkpoint) error {
 }
 
 // Consistent verifies that the checkpoint nw extends old (either order),
-// fetching the proof from c's server.
+// fetching the proof from c's server (Client.CheckConsistent).
 func Consistent(ctx context.Context, c *client.Client, old, nw Checkpoint) error {
-	if old.Size > nw.Size {
-		old, nw = nw, old
-	}
-	var proof [][]byte
-	var err error
-	if old.Size != nw.Size && old.Size != 0 {
-		if proof, err = c.Consistency(ctx, old.Size, nw.Size); err != nil {
-			return err
-		}
-	}
-	if err := verify.Consistency(old.Size, nw.Size, proof, old.hash, nw.hash); err != nil {
-		return fmt.Errorf("the checkpoints at sizes %d and %d are NOT consistent: %w", old.Size, nw.Size, err)
-	}
-	return nil
+	return c.CheckConsistent(ctx, &verify.Checkpoint{Size: old.Size, Hash: old.hash}, &verify.Checkpoint{Size: nw.Size, Hash: nw.hash})
 }
 
 // RootHash is the checkpoint's root hash.

@@ -139,6 +139,22 @@ func summarize(entry []byte) entrySummary {
 	return s
 }
 
+// WriteDecision writes a decision record as pretty JSON: decision_id,
+// index, record, and the private content when the answer holds it.
+func WriteDecision(w io.Writer, v *record.DecisionView) error {
+	out, err := json.MarshalIndent(struct {
+		DecisionID string            `json:"decision_id"`
+		Index      uint64            `json:"index"`
+		Record     json.RawMessage   `json:"record"`
+		Private    map[string]string `json:"private,omitempty"`
+	}{v.DecisionID, v.Index, v.Record, v.Private}, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(out, '\n'))
+	return err
+}
+
 // WriteGroups writes stats groups as a table: one column per group field
 // (and the constitution beside a rule, the role beside an actor), then
 // the figures: of decisions, or with access those of reads of private

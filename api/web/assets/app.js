@@ -507,6 +507,9 @@
   // ---- wiring ------------------------------------------------------------
 
   function init() {
+    // explain.js (the explanation file check, loaded after this file)
+    // shares the verifier and these helpers.
+    window.fjaPage = { h, banner, facts, when, verifierReady, ACTIONS, EFFECTS, OUTCOMES };
     $('receipt-form').addEventListener('submit', checkReceipt);
     $('contest-form').addEventListener('submit', fileContest);
     $('status-form').addEventListener('submit', checkStatus);
