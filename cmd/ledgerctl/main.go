@@ -49,6 +49,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newContestCmd())
 	root.AddCommand(newExplainCmd())
 	root.AddCommand(newResolveCmd())
+	root.AddCommand(newChallengeCmd(), newAmendCmd())
 	root.AddCommand(newQueryCmd())
 	root.AddCommand(newStatsCmd())
 	root.AddCommand(newAuditQueryCmd())
