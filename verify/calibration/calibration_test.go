@@ -20,7 +20,7 @@ func wilsonRef(k, n int) (lo, hi float64) {
 	bn := f(float64(n))
 	p := new(big.Float).SetPrec(prec).Quo(f(float64(k)), bn)
 	z2 := new(big.Float).SetPrec(prec).Mul(z, z)
-	z2n := new(big.Float).SetPrec(prec).Quo(z2, bn)                    // z²/n
+	z2n := new(big.Float).SetPrec(prec).Quo(z2, bn)                     // z²/n
 	q := new(big.Float).SetPrec(prec).Sub(f(1), p)                      // 1−p̂
 	v := new(big.Float).SetPrec(prec).Quo(new(big.Float).Mul(p, q), bn) // p̂(1−p̂)/n
 	v.Add(v, new(big.Float).SetPrec(prec).Quo(z2n, new(big.Float).Mul(f(4), bn)))
