@@ -23,10 +23,6 @@ import (
 // interval.
 const Z95 = 1.959963984540054
 
-// DefaultMinN is the default least number of decisions a jurisdiction or
-// locale must have for its refusal rate to enter a sensitivity ratio.
-const DefaultMinN = 20
-
 // Wilson is the Wilson score interval at z = Z95 of k successes in n
 // trials:
 //

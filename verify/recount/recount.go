@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/calibration"
 	"github.com/fjaledger/fja/verify/record"
 	"github.com/fjaledger/fja/verify/tile"
 )
@@ -525,6 +526,8 @@ type counter struct {
 	inRange    []inEntry
 	contests   map[string]*contest
 	byDecision map[string][]string
+	// constitutions are those read, in log order.
+	constitutions []calibration.Published
 }
 
 func newCounter() *counter {
@@ -547,6 +550,11 @@ func (c *counter) add(idx uint64, env *envelope, in bool) {
 			k.due, _ = time.Parse(time.RFC3339Nano, k.DueBy)
 			c.contests[k.ContestID] = &k
 			c.byDecision[k.Decision.DecisionID] = append(c.byDecision[k.Decision.DecisionID], k.ContestID)
+		}
+	case "constitution":
+		var k record.Constitution
+		if json.Unmarshal(env.Body, &k) == nil {
+			c.constitutions = append(c.constitutions, calibration.Published{Index: idx, Constitution: k})
 		}
 	case "access":
 		if in {
