@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
-	"github.com/fjaledger/fja/api/params"
 	rpt "github.com/fjaledger/fja/api/client/report"
+	"github.com/fjaledger/fja/api/params"
 )
 
 // auditBarMin is the smallest range that gets a progress bar on a terminal.
