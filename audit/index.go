@@ -284,6 +284,18 @@ func recordIndex(idx uint64, env *Envelope, contestOf func(id string) (*Contest,
 			return nil, err
 		}
 		return append(kindIndex(KindResolution), ledger.KV{Key: contestFactsKey(c.Decision.Index, c.ContestID), Value: encodeFacts(due, true, overturns(r.Outcome))}), nil
+	case KindChallenge:
+		var c Challenge
+		if err := decodeStrict(env.Body, &c); err != nil {
+			return nil, err
+		}
+		return challengeIndex(idx, &c), nil
+	case KindAmendment:
+		var a Amendment
+		if err := decodeStrict(env.Body, &a); err != nil {
+			return nil, err
+		}
+		return amendmentIndex(idx, &a), nil
 	case KindAccess:
 		var a Access
 		if err := decodeStrict(env.Body, &a); err != nil {

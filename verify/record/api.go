@@ -204,3 +204,43 @@ type DecisionView struct {
 	Accesses          []AccessView `json:"accesses,omitempty"`
 	AccessesTruncated bool         `json:"accesses_truncated,omitempty"`
 }
+
+// ChallengeFiled is the body of a 201 from POST /v1/challenges.
+type ChallengeFiled struct {
+	Receipt     *verify.Receipt `json:"receipt"`
+	ChallengeID string          `json:"challenge_id"`
+	DueBy       string          `json:"due_by"`
+}
+
+// ChallengeResponseLogged is the body of a 201 from POST
+// /v1/challenges/{id}/response.
+type ChallengeResponseLogged struct {
+	Receipt     *verify.Receipt `json:"receipt"`
+	ChallengeID string          `json:"challenge_id"`
+	Outcome     string          `json:"outcome"`
+	AmendmentID string          `json:"amendment_id,omitempty"`
+}
+
+// AmendmentLogged is the body of a 201 from POST /v1/amendments.
+type AmendmentLogged struct {
+	Receipt      *verify.Receipt `json:"receipt"`
+	AmendmentID  string          `json:"amendment_id"`
+	Constitution string          `json:"constitution"`
+	CommentUntil string          `json:"comment_until,omitempty"`
+}
+
+// ChallengeView is the body of GET /v1/challenges/{id}: the challenge
+// and its response (nil while open) proven against one checkpoint.
+// Status is open, answered or overdue (open past due_by).
+type ChallengeView struct {
+	ChallengeID string       `json:"challenge_id"`
+	Rule        RuleRef      `json:"rule"`
+	Status      string       `json:"status"`
+	DueBy       string       `json:"due_by"`
+	FiledAt     string       `json:"filed_at"`
+	Outcome     string       `json:"outcome,omitempty"`
+	AmendmentID string       `json:"amendment_id,omitempty"`
+	Checkpoint  string       `json:"checkpoint"`
+	Challenge   *RecordProof `json:"challenge"`
+	Response    *RecordProof `json:"response"`
+}
