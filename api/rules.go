@@ -38,7 +38,7 @@ func (s *Server) getRules(c echo.Context) error {
 	if err != nil {
 		return readError(err)
 	}
-	ans := calibration.Build(res.Constitutions, res.Counts, req.MinN)
+	ans := calibration.Build(res.Records, res.Counts, req.MinN)
 	ans.Checkpoint, ans.Scanned = string(res.Head.Checkpoint), record.Range{From: res.From, To: res.To}
 	return c.JSON(http.StatusOK, ans)
 }

@@ -23,8 +23,10 @@ type RulesFilter struct {
 // the index range [From, To) matching the filter, with their contests and
 // resolutions up to the head.
 type RulesResult struct {
-	Constitutions []calibration.Published
-	Counts        *calibration.Counts
+	// Records are the constitutions, challenges (with their responses) and
+	// amendments logged before Head.Size.
+	Records calibration.Records
+	Counts  *calibration.Counts
 	From, To      uint64
 	Head          ledger.Head
 }
@@ -51,7 +53,7 @@ func (b *Book) Rules(ctx context.Context, f RulesFilter) (*RulesResult, error) {
 		return nil, err
 	}
 	head := b.cfg.Log.Head()
-	cs, err := b.constitutionsBefore(ctx, head.Size)
+	recs, err := b.ruleRecordsBefore(ctx, head.Size)
 	if err != nil {
 		return nil, err
 	}
@@ -118,35 +120,84 @@ func (b *Book) Rules(ctx context.Context, f RulesFilter) (*RulesResult, error) {
 	if err := errors.Join(err, perr); err != nil {
 		return nil, err
 	}
-	return &RulesResult{Constitutions: cs, Counts: counts, From: from, To: to, Head: head}, nil
+	return &RulesResult{Records: recs, Counts: counts, From: from, To: to, Head: head}, nil
 }
 
-// constitutionsBefore reads every constitution record below size, in log
-// order, through the kind posting list.
-func (b *Book) constitutionsBefore(ctx context.Context, size uint64) ([]calibration.Published, error) {
-	var out []calibration.Published
-	err := scanList(ctx, b.cfg.Index, postingPrefix(fieldKind, string(KindConstitution)), 0, size, func(idx uint64, _ []byte) bool {
-		out = append(out, calibration.Published{Index: idx})
+// ruleRecordsBefore reads every constitution, challenge, challenge
+// response and amendment below size through the kind posting lists.
+func (b *Book) ruleRecordsBefore(ctx context.Context, size uint64) (calibration.Records, error) {
+	var recs calibration.Records
+	responses := map[string]*ChallengeResponse{}
+	err := b.eachOfKind(ctx, KindChallengeResponse, size, func(idx uint64, body []byte) error {
+		var r ChallengeResponse
+		if err := decodeStrict(body, &r); err != nil {
+			return err
+		}
+		if responses[r.ChallengeID] == nil {
+			responses[r.ChallengeID] = &r
+		}
+		return nil
+	})
+	if err != nil {
+		return recs, err
+	}
+	err = b.eachOfKind(ctx, KindConstitution, size, func(idx uint64, body []byte) error {
+		p := calibration.Published{Index: idx}
+		recs.Constitutions = append(recs.Constitutions, p)
+		return decodeStrict(body, &recs.Constitutions[len(recs.Constitutions)-1].Constitution)
+	})
+	if err != nil {
+		return recs, err
+	}
+	err = b.eachOfKind(ctx, KindChallenge, size, func(idx uint64, body []byte) error {
+		f := calibration.Filed{Index: idx}
+		if err := decodeStrict(body, &f.Challenge); err != nil {
+			return err
+		}
+		f.Response = responses[f.Challenge.ChallengeID]
+		recs.Challenges = append(recs.Challenges, f)
+		return nil
+	})
+	if err != nil {
+		return recs, err
+	}
+	err = b.eachOfKind(ctx, KindAmendment, size, func(idx uint64, body []byte) error {
+		p := calibration.Proposed{Index: idx}
+		if err := decodeStrict(body, &p.Amendment); err != nil {
+			return err
+		}
+		recs.Amendments = append(recs.Amendments, p)
+		return nil
+	})
+	return recs, err
+}
+
+// eachOfKind calls fn with the index and body of every record of kind
+// below size, in log order, through the kind posting list.
+func (b *Book) eachOfKind(ctx context.Context, kind Kind, size uint64, fn func(idx uint64, body []byte) error) error {
+	var idxs []uint64
+	err := scanList(ctx, b.cfg.Index, postingPrefix(fieldKind, string(kind)), 0, size, func(idx uint64, _ []byte) bool {
+		idxs = append(idxs, idx)
 		return true
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for i := range out {
+	for _, idx := range idxs {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		es, err := b.cfg.Log.Entries(out[i].Index, 1)
+		es, err := b.cfg.Log.Entries(idx, 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		env, err := ParseEnvelope(es[0])
 		if err != nil {
-			return nil, fmt.Errorf("entry %d: %w", out[i].Index, err)
+			return fmt.Errorf("entry %d: %w", idx, err)
 		}
-		if err := decodeStrict(env.Body, &out[i].Constitution); err != nil {
-			return nil, fmt.Errorf("constitution at entry %d: %w", out[i].Index, err)
+		if err := fn(idx, env.Body); err != nil {
+			return fmt.Errorf("%s at entry %d: %w", kind, idx, err)
 		}
 	}
-	return out, nil
+	return nil
 }

@@ -140,17 +140,41 @@ type Published struct {
 	Constitution record.Constitution
 }
 
+// Filed is a logged challenge, its index, and its response (nil while
+// none is logged).
+type Filed struct {
+	Index     uint64
+	Challenge record.Challenge
+	Response  *record.ChallengeResponse
+}
+
+// Proposed is a logged amendment and its index.
+type Proposed struct {
+	Index     uint64
+	Amendment record.Amendment
+}
+
+// Records are the records of the log, up to a checkpoint, that a rules
+// answer lists (any order: Build sorts them by index).
+type Records struct {
+	Constitutions []Published
+	Challenges    []Filed
+	Amendments    []Proposed
+}
+
 // Build is the rules answer (without checkpoint and range) for the
-// constitutions, in log order, and the counts: every rule of every
-// version with its history and figures, the sensitivity of every category
+// records and the counts: every rule of every version with its history,
+// figures, challenges and amendments, the sensitivity of every category
 // along jurisdiction and locale (groups below minN shown, not in the
 // ratio), and, for every version that supersedes another of the same
 // constitution, the change in overturn rate of each rule both hold.
-func Build(cs []Published, c *Counts, minN int) record.RulesAnswer {
+func Build(recs Records, c *Counts, minN int) record.RulesAnswer {
+	cs := recs.Constitutions
 	ans := record.RulesAnswer{MinN: minN, Constitutions: []record.ConstitutionView{},
 		Sensitivity: []record.Sensitivity{}, Changes: []record.VersionChange{}}
 	cs = slices.Clone(cs)
 	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Index < cs[j].Index })
+	challenges, amendments := ruleRecords(recs)
 	versions := map[string][]Published{} // constitution id -> versions in log order
 	for _, p := range cs {
 		versions[p.Constitution.ConstitutionID] = append(versions[p.Constitution.ConstitutionID], p)
@@ -161,11 +185,31 @@ func Build(cs []Published, c *Counts, minN int) record.RulesAnswer {
 		if k.Supersedes != nil {
 			v.Supersedes = *k.Supersedes
 		}
+		v.Adopts = k.Adopts
 		for _, r := range k.Rules {
-			v.Rules = append(v.Rules, record.RuleView{RuleID: r.RuleID, Text: r.Text, Pillar: r.Pillar,
+			key := RuleKey{k.ConstitutionID + "@" + k.Version, r.RuleID}
+			rv := record.RuleView{RuleID: r.RuleID, Text: r.Text, Pillar: r.Pillar,
 				History:     History(versions[k.ConstitutionID], r.RuleID),
-				Calibration: Figures(c.Rules[RuleKey{k.ConstitutionID + "@" + k.Version, r.RuleID}])})
+				Calibration: Figures(c.Rules[key]),
+				Challenges:  challenges[key], Amendments: amendments[key]}
+			if rv.Challenges == nil {
+				rv.Challenges = []record.RuleChallenge{}
+			}
+			if rv.Amendments == nil {
+				rv.Amendments = []record.RuleAmendment{}
+			}
+			v.Rules = append(v.Rules, rv)
 		}
+		for key, as := range amendments {
+			if key.Constitution == k.ConstitutionID+"@"+k.Version &&
+				!slices.ContainsFunc(k.Rules, func(r record.ConstitutionRule) bool { return r.RuleID == key.RuleID }) {
+				v.Additions = append(v.Additions, as...)
+			}
+		}
+		sort.Slice(v.Additions, func(i, j int) bool {
+			a, b := v.Additions[i], v.Additions[j]
+			return a.Index < b.Index || (a.Index == b.Index && a.RuleID < b.RuleID)
+		})
 		ans.Constitutions = append(ans.Constitutions, v)
 		if k.Supersedes == nil {
 			continue
@@ -187,7 +231,7 @@ func Build(cs []Published, c *Counts, minN int) record.RulesAnswer {
 			after := Figures(c.Rules[RuleKey{k.ConstitutionID + "@" + k.Version, r.RuleID}]).Overturn
 			d, lo, hi := Difference(before, after)
 			ans.Changes = append(ans.Changes, record.VersionChange{ConstitutionID: k.ConstitutionID, From: prev.Version,
-				To: k.Version, Adopts: adopts(k), RuleID: r.RuleID, Before: before, After: after, Difference: d, Lo: lo, Hi: hi})
+				To: k.Version, Adopts: k.Adopts, RuleID: r.RuleID, Before: before, After: after, Difference: d, Lo: lo, Hi: hi})
 		}
 	}
 	ans.Sensitivity = sensitivity(c.Groups, minN)
@@ -268,5 +312,42 @@ func sensitivity(groups map[GroupKey]Tally, minN int) []record.Sensitivity {
 	return out
 }
 
-// adopts are the amendments a constitution version adopts.
-func adopts(record.Constitution) []string { return nil }
+// ruleRecords files the challenges and amendments under the rules they
+// concern, in index order; an amendment is adopted by the first version
+// (in log order) whose adopts names it.
+func ruleRecords(recs Records) (map[RuleKey][]record.RuleChallenge, map[RuleKey][]record.RuleAmendment) {
+	chs := slices.Clone(recs.Challenges)
+	sort.SliceStable(chs, func(i, j int) bool { return chs[i].Index < chs[j].Index })
+	challenges := map[RuleKey][]record.RuleChallenge{}
+	for _, f := range chs {
+		x := record.RuleChallenge{ChallengeID: f.Challenge.ChallengeID, Index: f.Index, Category: f.Challenge.Grounds.Category,
+			DueBy: f.Challenge.DueBy, Status: "open"}
+		if f.Response != nil {
+			x.Status, x.Outcome, x.AmendmentID = "answered", f.Response.Outcome, f.Response.AmendmentID
+		}
+		k := RuleKey{f.Challenge.Rule.Ref(), f.Challenge.Rule.RuleID}
+		challenges[k] = append(challenges[k], x)
+	}
+	adopted := map[string]string{}
+	cs := slices.Clone(recs.Constitutions)
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Index < cs[j].Index })
+	for _, p := range cs {
+		for _, id := range p.Constitution.Adopts {
+			if _, ok := adopted[id]; !ok {
+				adopted[id] = p.Constitution.Version
+			}
+		}
+	}
+	ams := slices.Clone(recs.Amendments)
+	sort.SliceStable(ams, func(i, j int) bool { return ams[i].Index < ams[j].Index })
+	amendments := map[RuleKey][]record.RuleAmendment{}
+	for _, p := range ams {
+		a := p.Amendment
+		for _, ch := range a.Changes {
+			k := RuleKey{a.Constitution.ID + "@" + a.Constitution.Version, ch.RuleID}
+			amendments[k] = append(amendments[k], record.RuleAmendment{AmendmentID: a.AmendmentID, Index: p.Index, RuleID: ch.RuleID, Op: ch.Op,
+				Text: ch.Text, CommentUntil: a.CommentUntil, AdoptedBy: adopted[a.AmendmentID]})
+		}
+	}
+	return challenges, amendments
+}

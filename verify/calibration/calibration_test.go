@@ -159,7 +159,7 @@ func TestBuild(t *testing.T) {
 	c.Groups[GroupKey{"medical", "jurisdiction", "DE"}] = Tally{Decisions: 40, Refused: 20}
 	c.Groups[GroupKey{"medical", "jurisdiction", "FR"}] = Tally{Decisions: 50, Refused: 10}
 	c.Groups[GroupKey{"medical", "jurisdiction", "MT"}] = Tally{Decisions: 3, Refused: 3}
-	a := Build(cs, c, 20)
+	a := Build(Records{Constitutions: cs}, c, 20)
 	if len(a.Constitutions) != 2 || a.Constitutions[0].Version != "2026.11" || a.Constitutions[1].Supersedes != "2026.11" {
 		t.Fatalf("constitutions %+v, want 2026.11 then 2026.12 superseding it", a.Constitutions)
 	}

@@ -59,11 +59,41 @@ type RuleVersion struct {
 
 // RuleView is one rule of one constitution version.
 type RuleView struct {
-	RuleID      string        `json:"rule_id"`
-	Text        string        `json:"text"`
-	Pillar      string        `json:"pillar"`
-	History     []RuleVersion `json:"history"`
-	Calibration Calibration   `json:"calibration"`
+	RuleID      string          `json:"rule_id"`
+	Text        string          `json:"text"`
+	Pillar      string          `json:"pillar"`
+	History     []RuleVersion   `json:"history"`
+	Calibration Calibration     `json:"calibration"`
+	Challenges  []RuleChallenge `json:"challenges"`
+	Amendments  []RuleAmendment `json:"amendments"`
+}
+
+// RuleChallenge is a challenge of the rule (in this version) as logged up
+// to the answer's checkpoint: Status is answered once a response is
+// logged (with its Outcome and, when accepted, AmendmentID), else open; an
+// open challenge past DueBy is overdue (compare with the clock: the answer
+// does not depend on it).
+type RuleChallenge struct {
+	ChallengeID string `json:"challenge_id"`
+	Index       uint64 `json:"index"`
+	Category    string `json:"category"`
+	DueBy       string `json:"due_by"`
+	Status      string `json:"status"`
+	Outcome     string `json:"outcome,omitempty"`
+	AmendmentID string `json:"amendment_id,omitempty"`
+}
+
+// RuleAmendment is an amendment changing the rule (of this version): the
+// Op on it, the end of its comment period, and the later version that
+// adopts it (AdoptedBy, empty while none does).
+type RuleAmendment struct {
+	AmendmentID  string `json:"amendment_id"`
+	Index        uint64 `json:"index"`
+	RuleID       string `json:"rule_id"`
+	Op           string `json:"op"`
+	Text         string `json:"text,omitempty"`
+	CommentUntil string `json:"comment_until,omitempty"`
+	AdoptedBy    string `json:"adopted_by,omitempty"`
 }
 
 // ConstitutionView is one logged constitution version and its rules.
@@ -71,8 +101,12 @@ type ConstitutionView struct {
 	ConstitutionID string     `json:"constitution_id"`
 	Version        string     `json:"version"`
 	Supersedes     string     `json:"supersedes,omitempty"`
+	Adopts         []string   `json:"adopts,omitempty"`
 	Index          uint64     `json:"index"`
 	Rules          []RuleView `json:"rules"`
+	// Additions are the amendments of this version that add a rule it
+	// does not hold.
+	Additions []RuleAmendment `json:"additions,omitempty"`
 }
 
 // SensitivityGroup is the refusal rate (decisions refused / decisions) of

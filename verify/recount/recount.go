@@ -526,8 +526,9 @@ type counter struct {
 	inRange    []inEntry
 	contests   map[string]*contest
 	byDecision map[string][]string
-	// constitutions are those read, in log order.
-	constitutions []calibration.Published
+	// rules are the constitutions, challenges (with their responses) and
+	// amendments read, in log order.
+	rules calibration.Records
 }
 
 func newCounter() *counter {
@@ -554,7 +555,26 @@ func (c *counter) add(idx uint64, env *envelope, in bool) {
 	case "constitution":
 		var k record.Constitution
 		if json.Unmarshal(env.Body, &k) == nil {
-			c.constitutions = append(c.constitutions, calibration.Published{Index: idx, Constitution: k})
+			c.rules.Constitutions = append(c.rules.Constitutions, calibration.Published{Index: idx, Constitution: k})
+		}
+	case "challenge":
+		var k record.Challenge
+		if json.Unmarshal(env.Body, &k) == nil {
+			c.rules.Challenges = append(c.rules.Challenges, calibration.Filed{Index: idx, Challenge: k})
+		}
+	case "challenge_response":
+		var r record.ChallengeResponse
+		if json.Unmarshal(env.Body, &r) == nil {
+			for i := range c.rules.Challenges {
+				if f := &c.rules.Challenges[i]; f.Challenge.ChallengeID == r.ChallengeID && f.Response == nil {
+					f.Response = &r
+				}
+			}
+		}
+	case "amendment":
+		var a record.Amendment
+		if json.Unmarshal(env.Body, &a) == nil {
+			c.rules.Amendments = append(c.rules.Amendments, calibration.Proposed{Index: idx, Amendment: a})
 		}
 	case "access":
 		if in {

@@ -110,7 +110,7 @@ func (a *Auditor) RulesAnswer(ctx context.Context, f RulesFilter, scanned Range,
 			counts.Rules[k] = rc
 		}
 	}
-	ans := calibration.Build(c.constitutions, counts, minN)
+	ans := calibration.Build(c.rules, counts, minN)
 	ans.Scanned = scanned
 	return &ans, rep, nil
 }
