@@ -185,6 +185,7 @@ func (s *Server) routes() error {
 	web.Register(e) // the people-facing page at / and /assets/ (not an API route)
 	if s.cfg.Book != nil {
 		s.writeRoutes()
+		s.challengeRoutes()
 		return s.otlpRoutes()
 	}
 	return nil

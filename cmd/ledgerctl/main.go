@@ -48,6 +48,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newGetCmd())
 	root.AddCommand(newContestCmd())
 	root.AddCommand(newResolveCmd())
+	root.AddCommand(newChallengeCmd(), newAmendCmd())
 	root.AddCommand(newQueryCmd())
 	root.AddCommand(newStatsCmd())
 	root.AddCommand(newAuditQueryCmd())
