@@ -25,10 +25,10 @@ type RulesFilter struct {
 type RulesResult struct {
 	// Records are the constitutions, challenges (with their responses) and
 	// amendments logged before Head.Size.
-	Records calibration.Records
-	Counts  *calibration.Counts
-	From, To      uint64
-	Head          ledger.Head
+	Records  calibration.Records
+	Counts   *calibration.Counts
+	From, To uint64
+	Head     ledger.Head
 }
 
 // Rules counts, for every rule and constitution version, the decisions of
