@@ -550,6 +550,9 @@
     if (saved && saved.receipt) verifierReady.then(() => checkReceipt(null, true));
   }
 
+  // The page's other scripts (rules.js) build with the same helpers.
+  window.fjaPage = { h, banner, when, randomHex };
+
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', init);
   } else {

@@ -4,6 +4,7 @@
 // amendments with their deadlines, and a form to challenge a rule (POST
 // /v1/challenges). Plain JavaScript, no library, no network but this
 // server. Untrusted text enters the page only through textContent.
+// It runs after app.js, whose helpers it uses (window.fjaPage).
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -11,19 +12,8 @@
   // the page's self-containment check, which looks for URLs, passes).
   const SVG = ['http', '//www.w3.org/2000/svg'].join(':');
 
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === 'class') el.className = v;
-      else el.setAttribute(k, v === true ? '' : String(v));
-    }
-    for (const c of children.flat()) {
-      if (c === undefined || c === null || c === false) continue;
-      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return el;
-  }
+  // h, banner, when and randomHex are app.js's (loaded first).
+  const { h, banner, when, randomHex } = window.fjaPage;
 
   function s(tag, attrs) {
     const el = document.createElementNS(SVG, tag);
@@ -31,18 +21,8 @@
     return el;
   }
 
-  function banner(kind, title, ...rest) {
-    return h('div', { class: 'banner ' + kind }, h('p', { class: 'title' }, title), ...rest);
-  }
-
   const pct = (x) => (Math.round(x * 1000) / 10).toLocaleString(undefined, { maximumFractionDigits: 1 }) + '%';
   const num = (x) => (Math.round(x * 100) / 100).toLocaleString(undefined, { maximumFractionDigits: 2 });
-
-  function when(iso) {
-    const d = new Date(iso);
-    if (!iso || isNaN(d)) return h('span', {}, String(iso || 'unknown'));
-    return h('time', { datetime: iso, title: iso }, d.toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' }));
-  }
 
   // rateText says a Rate in words: "12 of 40 (30%; 95% interval 18% to 45%)".
   function rateText(r) {
@@ -217,12 +197,6 @@
       }
     }
     $('challenge').hidden = false;
-  }
-
-  function randomHex(n) {
-    const b = new Uint8Array(n);
-    crypto.getRandomValues(b);
-    return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
   }
 
   let challengeId = null; // kept across retries of the same filing
