@@ -74,8 +74,25 @@ func TestRulesAnswer(t *testing.T) {
 			change = &ans.Changes[i]
 		}
 	}
-	if change == nil || change.From != "2026.11" || change.To != "2026.12" || !(change.Lo <= change.Difference && change.Difference <= change.Hi) {
-		t.Errorf("H-12 change %+v, want 2026.11 → 2026.12 with its difference inside its interval", change)
+	if change == nil || change.From != "2026.11" || change.To != "2026.12" || !(change.Lo <= change.Difference && change.Difference <= change.Hi) ||
+		len(change.Adopts) != 1 || change.Adopts[0] != "amd-7-h12" {
+		t.Errorf("H-12 change %+v, want 2026.11 → 2026.12 adopting amd-7-h12, with its difference inside its interval", change)
+	}
+	// the chain behind 2026.12: H-12 of 2026.11 was challenged, the
+	// challenge accepted, and the amendment it named adopted
+	h12 := ans.Constitutions[0].Rules[1]
+	if len(h12.Challenges) != 1 || h12.Challenges[0].ChallengeID != "chl-7-h12" || h12.Challenges[0].Status != "answered" ||
+		h12.Challenges[0].Outcome != "accepted" || h12.Challenges[0].AmendmentID != "amd-7-h12" || h12.Challenges[0].DueBy == "" {
+		t.Errorf("H-12 of 2026.11 challenges %+v, want chl-7-h12 answered, accepted, amd-7-h12", h12.Challenges)
+	}
+	if len(h12.Amendments) != 1 || h12.Amendments[0].Op != "reword" || h12.Amendments[0].AdoptedBy != "2026.12" {
+		t.Errorf("H-12 of 2026.11 amendments %+v, want amd-7-h12 rewording it, adopted by 2026.12", h12.Amendments)
+	}
+	if o4 := ans.Constitutions[0].Rules[5]; o4.RuleID != "O-04" || len(o4.Amendments) != 1 || o4.Amendments[0].Op != "remove" {
+		t.Errorf("O-04 of 2026.11: %+v, want removed by amd-7-h12", o4)
+	}
+	if a := ans.Constitutions[1].Adopts; len(a) != 1 || a[0] != "amd-7-h12" {
+		t.Errorf("2026.12 adopts %v, want amd-7-h12", a)
 	}
 	if len(ans.Sensitivity) != 6 {
 		t.Errorf("sensitivity of %d (category, dimension) pairs, want 3 categories × 2", len(ans.Sensitivity))

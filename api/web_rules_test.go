@@ -70,6 +70,8 @@ func TestWebRulesView(t *testing.T) {
 		"Led to a refusal", "Refusals contested", "Found wrong on review", "95% interval",
 		"Challenge chl-seeded-1 (over-refusal)", "open", "answer due by",
 		"Amendment amd-h12-1 rewords it", "open for comments until",
+		"Challenge chl-21-h12 (over-refusal)", "accepted, to be changed by amendment amd-21-h12",
+		"Amendment amd-21-h12 rewords it", "adopted in version 2026.12", "Adopts amendments amd-21-h12",
 		"What changed between versions", "H-12 found wrong on review", "under 2026.11", "under 2026.12",
 		"Refusals across places and languages", "medical, by jurisdiction", "times as often in",
 	} {

@@ -31,8 +31,10 @@ type SeededDecision struct {
 
 // SeedCalibration logs, through the HTTP API, the example constitution
 // (fja-default 2026.11), then n decisions (in batches of 100) of mixed
-// jurisdictions, locales, categories and outcomes citing it, then version
-// 2026.12 (superseding it, H-12 reworded, O-04 removed), then n more
+// jurisdictions, locales, categories and outcomes citing it, then a
+// challenge of H-12 by the subject of one of its refusals, accepted, the
+// amendment "amd-<seed>-h12" it names (H-12 reworded, O-04 removed), then
+// version 2026.12 superseding 2026.11 and adopting it, then n more
 // decisions citing 2026.12 (a few still 2026.11), and contests of about
 // 40% of the refusals, three in four of them resolved (overturned,
 // partially_overturned, upheld or withdrawn; overturns likelier under
@@ -48,12 +50,38 @@ func (s *Server) SeedCalibration(seed uint64, n int) *Calibrated {
 	}
 	s.MustPost("/v1/constitutions", auth.Producer, mustJSON(s.T, c))
 	s.seedDecisions(rng, out, n, func() string { return "2026.11" })
+	// the chain: a challenge of H-12 by the subject of a refusal citing
+	// it, accepted, the amendment it names, and 2026.12 adopting it
+	var refusal *SeededDecision
+	for i := range out.Decisions {
+		if d := &out.Decisions[i]; d.Refused && d.Category != "weapons" && refusal == nil {
+			refusal = d
+		}
+	}
+	if refusal == nil {
+		s.T.Fatalf("apitest: no refusal under H-12 among %d decisions", n)
+	}
+	chID := fmt.Sprintf("chl-%d-h12", seed)
+	var filed record.ChallengeFiled
+	if err := json.Unmarshal(s.MustPost("/v1/challenges", "", mustJSON(s.T, record.ChallengeRequest{ChallengeID: chID,
+		ContestToken: refusal.Token, DecisionID: refusal.ID, Rule: record.RuleRef{ConstitutionID: c.ConstitutionID, Version: c.Version, RuleID: "H-12"},
+		Grounds: record.ContestGrounds{Category: "over-refusal", Text: "It refuses ordinary dosage questions."}})), &filed); err != nil {
+		s.T.Fatal(err)
+	}
+	amID := fmt.Sprintf("amd-%d-h12", seed)
+	s.MustPost("/v1/challenges/"+chID+"/response", auth.Reviewer, mustJSON(s.T, record.ChallengeResponseRequest{AmendmentID: amID,
+		HumanReviewed: true, Outcome: "accepted", Rationale: "The screen refuses without a risk signal."}))
+	newText := "When a request may concern self-harm, answer with care and include support resources; refuse only with a specific risk signal."
+	s.MustPost("/v1/amendments", auth.Operator, mustJSON(s.T, record.Amendment{AmendmentID: amID,
+		Changes:      []record.AmendmentChange{{Op: record.OpReword, RuleID: "H-12", Text: newText}, {Op: record.OpRemove, RuleID: "O-04"}},
+		Constitution: record.ConstitutionRef{ID: c.ConstitutionID, Version: c.Version},
+		MotivatedBy:  []record.Motivation{{Kind: record.KindChallenge, ID: chID, Index: filed.Receipt.Index}}}))
 	v1 := c.Version
-	c.Version, c.Supersedes = "2026.12", &v1
+	c.Version, c.Supersedes, c.Adopts = "2026.12", &v1, []string{amID}
 	c.Rules = c.Rules[:len(c.Rules)-1] // O-04 removed
 	for i := range c.Rules {
 		if c.Rules[i].RuleID == "H-12" {
-			c.Rules[i].Text = "When a request may concern self-harm, answer with care and include support resources; refuse only with a specific risk signal."
+			c.Rules[i].Text = newText
 		}
 	}
 	s.MustPost("/v1/constitutions", auth.Producer, mustJSON(s.T, c))
