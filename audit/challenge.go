@@ -89,6 +89,9 @@ func (b *Book) FileChallenge(ctx context.Context, raw []byte, stakeholder string
 	if err := decodeStrict(raw, &req); err != nil {
 		return nil, nil, err
 	}
+	if err := b.checkRule(req.Rule); err != nil {
+		return nil, nil, err
+	}
 	c := Challenge{ChallengeID: req.ChallengeID, Rule: req.Rule, Evidence: req.Evidence}
 	switch {
 	case req.ContestToken != "":
@@ -107,9 +110,6 @@ func (b *Book) FileChallenge(ctx context.Context, raw []byte, stakeholder string
 		c.Standing = record.ChallengeStanding{Basis: record.StandingStakeholder, Stakeholder: stakeholder}
 	default:
 		return nil, nil, fmt.Errorf("%w: a challenge needs the contest token of a decision citing the rule (decision_id and contest_token) or a stakeholder bearer token", ErrForbidden)
-	}
-	if err := b.checkRule(req.Rule); err != nil {
-		return nil, nil, err
 	}
 	if err := b.checkEvidence(req.Evidence); err != nil {
 		return nil, nil, err

@@ -45,17 +45,14 @@ outside the log. The receipt is written to --out (default ID.challenge.json).
 			if req.Evidence, err = c.EvidenceAt(cmd.Context(), idx...); err != nil {
 				return err
 			}
-			var filed *record.ChallengeFiled
-			var a *client.Appended
 			if receipt != "" {
 				d, err := readDecisionReceipt(cmd, receipt)
 				if err != nil {
 					return err
 				}
-				filed, a, err = c.ChallengeFor(cmd.Context(), d, req)
-			} else {
-				filed, a, err = c.FileChallenge(cmd.Context(), req)
+				req.DecisionID, req.ContestToken = d.DecisionID, d.ContestToken
 			}
+			filed, a, err := c.FileChallenge(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
