@@ -189,3 +189,43 @@ func TestBuild(t *testing.T) {
 		t.Errorf("sensitivity %+v, want DE/FR = 2.5 with MT (n = 3) left out", s)
 	}
 }
+
+// TestBuildRecords: challenges sit under the rule and version they
+// challenge (answered once a response is logged), amendments under each
+// rule they change with the version that adopts them, and an amendment
+// adding a rule the version lacks under the version's additions.
+func TestBuildRecords(t *testing.T) {
+	v1 := "1"
+	recs := Records{
+		Constitutions: []Published{
+			{Index: 0, Constitution: record.Constitution{ConstitutionID: "c", Version: "1", Rules: []record.ConstitutionRule{{RuleID: "R", Pillar: "justice", Text: "old"}}}},
+			{Index: 9, Constitution: record.Constitution{ConstitutionID: "c", Version: "2", Supersedes: &v1, Adopts: []string{"a1"},
+				Rules: []record.ConstitutionRule{{RuleID: "R", Pillar: "justice", Text: "new"}, {RuleID: "N", Pillar: "honesty", Text: "added"}}}},
+		},
+		Challenges: []Filed{
+			{Index: 5, Challenge: record.Challenge{ChallengeID: "ch2", DueBy: "2027-01-01T00:00:00Z", Grounds: record.Grounds{Category: "unclear"}, Rule: record.RuleRef{ConstitutionID: "c", Version: "1", RuleID: "R"}}},
+			{Index: 3, Challenge: record.Challenge{ChallengeID: "ch1", DueBy: "2026-12-01T00:00:00Z", Grounds: record.Grounds{Category: "over-refusal"}, Rule: record.RuleRef{ConstitutionID: "c", Version: "1", RuleID: "R"}},
+				Response: &record.ChallengeResponse{ChallengeID: "ch1", Outcome: "accepted", AmendmentID: "a1"}},
+		},
+		Amendments: []Proposed{{Index: 6, Amendment: record.Amendment{AmendmentID: "a1", Constitution: record.ConstitutionRef{ID: "c", Version: "1"},
+			Changes: []record.AmendmentChange{{Op: "reword", RuleID: "R", Text: "new"}, {Op: "add", RuleID: "N", Text: "added", Pillar: "honesty"}}, CommentUntil: "2026-12-05T00:00:00Z"}}},
+	}
+	a := Build(recs, NewCounts(), 20)
+	r := a.Constitutions[0].Rules[0]
+	if len(r.Challenges) != 2 || r.Challenges[0].ChallengeID != "ch1" || r.Challenges[0].Status != "answered" || r.Challenges[0].AmendmentID != "a1" ||
+		r.Challenges[1].Status != "open" || r.Challenges[1].DueBy != "2027-01-01T00:00:00Z" || r.Challenges[1].Category != "unclear" {
+		t.Errorf("challenges of R@1: %+v, want ch1 answered (a1), then ch2 open", r.Challenges)
+	}
+	if len(r.Amendments) != 1 || r.Amendments[0].AdoptedBy != "2" || r.Amendments[0].Op != "reword" || r.Amendments[0].CommentUntil == "" {
+		t.Errorf("amendments of R@1: %+v, want a1 rewording it, adopted by 2", r.Amendments)
+	}
+	if ad := a.Constitutions[0].Additions; len(ad) != 1 || ad[0].RuleID != "N" || ad[0].Op != "add" {
+		t.Errorf("additions of version 1: %+v, want a1 adding N", ad)
+	}
+	if r2 := a.Constitutions[1].Rules[0]; len(r2.Challenges) != 0 || len(r2.Amendments) != 0 || r2.Challenges == nil {
+		t.Errorf("R@2: %+v, want no challenges nor amendments (empty lists)", r2)
+	}
+	if len(a.Changes) != 1 || a.Changes[0].RuleID != "R" || len(a.Changes[0].Adopts) != 1 || a.Changes[0].Before.N != 0 {
+		t.Errorf("changes %+v, want R from 1 to 2 adopting a1, with no reviews", a.Changes)
+	}
+}
