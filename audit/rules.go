@@ -38,11 +38,15 @@ type RulesResult struct {
 // refusals of each jurisdiction and each locale (record.RuleCounts,
 // calibration.Tally). It reads the summary list and the contest facts
 // (index.go) as Stats does, never the decisions' entries, and the entries
-// of the constitution records only. Its counts do not depend on the
-// clock: a recount from the tiles (verify/recount) gives the same numbers.
+// of the constitution, challenge and amendment records. Its counts do not
+// depend on the clock: a recount from the tiles (verify/recount) gives the
+// same numbers. More than MaxGroups rule and sensitivity groups fail with
+// ErrTooManyGroups, as for Stats.
 func (b *Book) Rules(ctx context.Context, f RulesFilter) (*RulesResult, error) {
-	if f.Action != "" || f.ContestStatus != "" {
-		return nil, &ValidationError{Field: "action", Message: "calibration counts every outcome of the rules' decisions; action and contest_status are not filters of GET /v1/rules"}
+	for _, v := range []struct{ name, value string }{{"action", f.Action}, {"contest_status", f.ContestStatus}} {
+		if v.value != "" {
+			return nil, &ValidationError{Field: v.name, Message: "is not a filter of GET /v1/rules: calibration counts every outcome of the rules' decisions, and does not depend on the clock"}
+		}
 	}
 	for _, v := range []struct{ name, value string }{{"locale", f.Locale}, {"constitution", f.Constitution}} {
 		if len(v.value) > MaxFilterValue {
@@ -114,6 +118,10 @@ func (b *Book) Rules(ctx context.Context, f RulesFilter) (*RulesResult, error) {
 				}
 			}
 			counts.Rules[k] = c
+		}
+		if len(counts.Rules)+len(counts.Groups) > maxGroups {
+			perr = tooManyGroups()
+			return false
 		}
 		return true
 	})
