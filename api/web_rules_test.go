@@ -123,22 +123,30 @@ func TestWebRulesView(t *testing.T) {
 	br.Do(chromedp.ScrollIntoView(chromedp.CSS(`#rule-fja-default-2026\.12-H-12`)))
 	br.Screenshot("rules-2-360px.png")
 
-	// file a challenge from the form, as the subject of a decision citing H-12
+	// file a challenge from the form, as the subject of a decision citing
+	// H-12: the receipt checked on the page fills in the standing and the
+	// rule that refused
 	d := under12[1]
-	br.Poll(`!document.getElementById('challenge').hidden`)
-	br.Do(chromedp.SetValue(chromedp.CSS("#challenge-rule"), `{"constitution_id":"fja-default","version":"2026.12","rule_id":"H-12"}`))
+	br.Poll(`document.getElementById('verifier-state').textContent.includes('Verifier ready') && document.getElementById('vkey').value !== ''`)
+	checkReceipt(br, d.Receipt, "#verdict .banner.ok")
+	br.Do(chromedp.Click(chromedp.CSS("#rules-btn")))
+	br.Poll(`document.getElementById('challenge-prefill').textContent !== ''`)
 	if got := br.Eval(`document.getElementById('challenge-rule').selectedOptions[0].textContent`); !strings.Contains(got, "2026.12 · H-12") {
-		t.Fatalf("selected rule %q", got)
+		t.Errorf("selected rule %q, want the receipt's refusing rule H-12 of 2026.12", got)
+	}
+	if got, tok := br.Value("#challenge-decision"), br.Value("#challenge-token"); got != d.ID || tok != d.Token {
+		t.Errorf("standing filled in as %q / %q, want the receipt's %q and its contest token", got, tok, d.ID)
 	}
 	br.Do(chromedp.SetValue(chromedp.CSS("#challenge-category"), "over-refusal"))
 	br.Do(chromedp.SendKeys(chromedp.CSS("#challenge-text"), "Dosage questions from adults are refused without any risk signal."))
-	br.Do(chromedp.SendKeys(chromedp.CSS("#challenge-decision"), d.ID))
-	br.Do(chromedp.SendKeys(chromedp.CSS("#challenge-token"), d.Token))
 	br.Do(chromedp.Click(chromedp.CSS("#challenge-btn")))
 	br.Poll(`document.getElementById('challenge-id-out') || document.querySelector('#challenge-result .banner.bad')`)
 	res := br.Text("#challenge-result")
 	if !strings.Contains(res, "Your challenge is filed") || !strings.Contains(res, "Answer due by") {
 		t.Fatalf("challenge not filed:\n%s", res)
+	}
+	if got := br.Text("#challenge-receipt-verdict"); !strings.Contains(got, "\u2714 verified") {
+		t.Errorf("challenge receipt: %q, want verified in the browser", got)
 	}
 	id := br.Text("#challenge-id-out")
 	if w := br.Eval(`String(document.documentElement.scrollWidth)`); w != "360" {

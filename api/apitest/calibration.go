@@ -27,6 +27,8 @@ type SeededDecision struct {
 	ID, Token, Jurisdiction, Locale, Category, Version string
 	Refused                                            bool
 	LoggedAt                                           time.Time
+	// Receipt is the receipt the subject holds (with the contest token).
+	Receipt json.RawMessage
 }
 
 // SeedCalibration logs, through the HTTP API, the example constitution
@@ -187,7 +189,7 @@ func (s *Server) seedDecisions(rng *rand.Rand, out *Calibrated, n int, version f
 			if err != nil {
 				s.T.Fatal(err)
 			}
-			seeded[i].Token, seeded[i].LoggedAt = rc.ContestToken, t
+			seeded[i].Token, seeded[i].LoggedAt, seeded[i].Receipt = rc.ContestToken, t, r.Receipt
 		}
 		out.Decisions = append(out.Decisions, seeded...)
 	}

@@ -197,6 +197,19 @@
       }
     }
     $('challenge').hidden = false;
+    // A person who checked a receipt above challenges with its standing:
+    // its decision, its contest token, the rule that refused.
+    const sub = window.fjaPage.subject();
+    if (sub && sub.contest_token && sub.constitution && !$('challenge-token').value) {
+      $('standing-contest').checked = true;
+      $('challenge-decision-field').hidden = false;
+      $('challenge-decision').value = sub.decision_id;
+      $('challenge-token').value = sub.contest_token;
+      const cited = sub.rules.find((r) => r.effect === 'refuse') || sub.rules[0];
+      const want = cited && JSON.stringify({ constitution_id: sub.constitution.id, version: sub.constitution.version, rule_id: cited.rule_id });
+      if (want && [...sel.options].some((o) => o.value === want)) sel.value = want;
+      $('challenge-prefill').textContent = 'Filled in from the receipt you checked above (decision ' + sub.decision_id + ').';
+    }
   }
 
   let challengeId = null; // kept across retries of the same filing
@@ -251,6 +264,7 @@
         h('p', { id: 'challenge-receipt-verdict' }, 'Its receipt: ' + proof)));
       $('challenge-text').value = '';
       $('challenge-token').value = '';
+      $('challenge-prefill').textContent = '';
     } catch (e) {
       out.replaceChildren(banner('bad', 'The challenge could not be sent', h('p', {}, e.message)));
     } finally {
