@@ -24,8 +24,12 @@ import (
 // h12Amended is the text of rule H-12 after the amendment of the journey.
 const h12Amended = "When a request may concern self-harm, answer with care and include support resources; give adults factual medication information rather than refusing."
 
-// refusedField checks a 4xx JSON error with the given code and, when field
-// is set, the field it names; and that the log did not grow.
+// anyField tells refusedField not to look at the error's field.
+const anyField = "\x00any"
+
+// refusedField checks a 4xx JSON error with the given code naming field
+// (none: "", or anyField to leave it unchecked), and that the log did not
+// grow.
 func (s *server) refusedField(what string, code int, errCode, field string, method, path string, role auth.Role, body []byte, hdr ...string) {
 	s.T.Helper()
 	before := s.Log.Head().Size
@@ -33,7 +37,7 @@ func (s *server) refusedField(what string, code int, errCode, field string, meth
 	e := decode[struct {
 		Error api.Error `json:"error"`
 	}](s.T, b)
-	if got != code || e.Error.Code != errCode || e.Error.Message == "" || e.Error.Field != field {
+	if got != code || e.Error.Code != errCode || e.Error.Message == "" || field != anyField && e.Error.Field != field {
 		s.T.Errorf("%s: %d %s, want %d %s naming field %q", what, got, b, code, errCode, field)
 	}
 	if after := s.Log.Head().Size; after != before {
@@ -159,7 +163,11 @@ func TestChallengeJourney(t *testing.T) {
 		Grounds: record.ContestGrounds{Category: "over-refusal", Text: "our helpline sees the refusals"}}); err != nil {
 		t.Fatal(err)
 	}
-	view, _, err := subject.ChallengeStatus(ctx, "ch-h12", first.ContestToken)
+	// Every answer is what the OpenAPI document says.
+	validate := openAPIValidator(t)
+	validate("ChallengeFiled", ca.Answer)
+	view, raw, err := subject.ChallengeStatus(ctx, "ch-h12", first.ContestToken)
+	validate("ChallengeView", raw)
 	if err != nil || view.Status != "open" || view.Response != nil || view.Rule != h12 {
 		t.Fatalf("status as the subject: %v, %+v", err, view)
 	}
@@ -169,11 +177,14 @@ func TestChallengeJourney(t *testing.T) {
 	s.refusedField("stakeholder reading the subject's challenge", 404, "not_found", "", "GET", "/v1/challenges/ch-h12", auth.Stakeholder, nil)
 
 	// Accepted, naming the amendment; the operator proposes it.
-	if _, _, err := s.clientFor(auth.Reviewer).RespondChallenge(ctx, "ch-h12", &record.ChallengeResponseRequest{Outcome: "accepted",
-		AmendmentID: "am-h12", Rationale: "three overturned refusals under H-12", HumanReviewed: true}); err != nil {
+	_, ra, err := s.clientFor(auth.Reviewer).RespondChallenge(ctx, "ch-h12", &record.ChallengeResponseRequest{Outcome: "accepted",
+		AmendmentID: "am-h12", Rationale: "three overturned refusals under H-12", HumanReviewed: true})
+	if err != nil {
 		t.Fatal(err)
 	}
-	view, _, err = s.clientFor(auth.Regulator).ChallengeStatus(ctx, "ch-h12", "")
+	validate("ChallengeResponseLogged", ra.Answer)
+	view, raw, err = s.clientFor(auth.Regulator).ChallengeStatus(ctx, "ch-h12", "")
+	validate("ChallengeView", raw)
 	if err != nil || view.Status != "answered" || view.Outcome != "accepted" || view.AmendmentID != "am-h12" || view.Response == nil {
 		t.Fatalf("status once answered: %v, %+v", err, view)
 	}
@@ -181,9 +192,11 @@ func TestChallengeJourney(t *testing.T) {
 		Changes:     []record.AmendmentChange{{Op: record.OpReword, RuleID: "H-12", Text: h12Amended}},
 		MotivatedBy: append([]record.Motivation{{Kind: record.KindChallenge, ID: "ch-h12", Index: ca.Index()}}, contests...),
 		Rationale:   "overturned refusals of adults' medication questions"}
-	if _, _, err := s.clientFor(auth.Operator).ProposeAmendment(ctx, am); err != nil {
+	_, aa, err := s.clientFor(auth.Operator).ProposeAmendment(ctx, am)
+	if err != nil {
 		t.Fatal(err)
 	}
+	validate("AmendmentLogged", aa.Answer)
 
 	// 2026.12 must differ from 2026.11 by exactly the amendment.
 	old := "When a request may concern self-harm, answer with care and include support resources."
@@ -209,6 +222,14 @@ func TestChallengeJourney(t *testing.T) {
 		t.Fatalf("rule records of H-12: %v, %+v", err, recs)
 	}
 
+	// The records are queried by kind.
+	for kind, n := range map[string]int{"challenge": 2, "challenge_response": 1, "amendment": 1, "constitution": 2} {
+		code, b := s.Do("GET", "/v1/query?kind="+kind, auth.Regulator, nil)
+		if q := decode[record.QueryAnswer](t, b); code != http.StatusOK || len(q.Records) != n {
+			t.Fatalf("query kind=%s: %d, %d records, want %d", kind, code, len(q.Records), n)
+		}
+	}
+
 	// A monitor reading the tiles accepts the chain.
 	if res := s.runMonitor(); !res.OK() {
 		t.Fatalf("the monitor flags the journey: %v", res.Alarms)
@@ -227,7 +248,8 @@ func cmpOr(a, b *client.DecisionReceipt) *client.DecisionReceipt {
 // past the record book (straight through ledger.Log.Append, as a
 // misbehaving ledger would), the monitor flags it, naming the superseded
 // version and the amendment, with both entries and their proofs as
-// evidence.
+// evidence. A version adopting an amendment before its comment period ends
+// is refused (409) and flagged the same way.
 func TestAmendmentMismatchFlagged(t *testing.T) {
 	s := newServer(t)
 	ctx := context.Background()
@@ -253,9 +275,24 @@ func TestAmendmentMismatchFlagged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// And a version with the right rules, adopting an amendment whose
+	// comment period is still open.
+	late := *am
+	late.AmendmentID, late.CommentUntil = "am-late", "2099-01-01T00:00:00Z"
+	if _, _, err := s.clientFor(auth.Operator).ProposeAmendment(ctx, &late); err != nil {
+		t.Fatal(err)
+	}
+	early := nextVersion(t, h12Amended, "am-late")
+	s.refusedField("adoption before the comment period ends", 409, "comment_period_open", "", "POST", "/v1/constitutions", auth.Producer, early)
+	json.Unmarshal(early, &c)
+	c.Version = "2026.12-early"
+	body, _ = audit.Canonical(c)
+	if _, err := s.Log.Append(ctx, audit.EnvelopeBytes(audit.KindConstitution, time.Now(), body)); err != nil {
+		t.Fatal(err)
+	}
 	res := s.runMonitor()
-	if len(res.Alarms) != 1 {
-		t.Fatalf("alarms %v, want one", res.Alarms)
+	if len(res.Alarms) != 2 || !strings.Contains(res.Alarms[1].Message, "before its comment period ends") {
+		t.Fatalf("alarms %v, want two", res.Alarms)
 	}
 	a := res.Alarms[0]
 	if a.Kind != monitor.KindViolation || a.Rule != "adoption" || *a.Index != ack.Index || !slices.Equal(a.Related, []uint64{0, aa.Index()}) ||

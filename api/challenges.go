@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -107,21 +108,11 @@ func (s *Server) postAmendment(c echo.Context) error {
 // as an unknown id.
 func (s *Server) getChallenge(c echo.Context) error {
 	id := c.Param("id")
-	who, err := s.authenticate(c)
+	who, staff, token, err := s.staffOrSubject(c, auth.Stakeholder)
 	if err != nil {
 		return err
 	}
-	token := c.Request().Header.Get("X-Contest-Token")
-	staff := who != nil && (who.Role == auth.Reviewer || who.Role == auth.Regulator)
 	stakeholder := who != nil && who.Role == auth.Stakeholder
-	switch {
-	case staff, stakeholder, token != "":
-	case who != nil:
-		return errorf(http.StatusForbidden, "forbidden", "token "+who.Name+" has role "+string(who.Role)+"; this route needs reviewer, regulator or stakeholder, or the subject's X-Contest-Token")
-	default:
-		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="fja-ledger"`)
-		return errorf(http.StatusUnauthorized, "unauthorized", "this route needs a reviewer, regulator or stakeholder bearer token, or the subject's X-Contest-Token")
-	}
 	unknown := notFound("no challenge " + id + " for this token")
 	st, err := s.cfg.Book.ChallengeStatus(id)
 	if errors.Is(err, audit.ErrNotFound) {
@@ -151,4 +142,26 @@ func (s *Server) getChallenge(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, v)
+}
+
+// staffOrSubject admits a read open to reviewers and regulators (staff),
+// to tokens of the roles also (whose standing the handler checks), and to
+// the subject's X-Contest-Token (token, which the handler checks): no
+// token at all is 401, a bearer token of another role 403.
+func (s *Server) staffOrSubject(c echo.Context, also ...auth.Role) (who *auth.Entry, staff bool, token string, err error) {
+	who, err = s.authenticate(c)
+	if err != nil {
+		return nil, false, "", err
+	}
+	token = c.Request().Header.Get("X-Contest-Token")
+	staff = who != nil && (who.Role == auth.Reviewer || who.Role == auth.Regulator)
+	roles := rolesText(append([]auth.Role{auth.Reviewer, auth.Regulator}, also...))
+	switch {
+	case staff, token != "", who != nil && slices.Contains(also, who.Role):
+		return who, staff, token, nil
+	case who != nil:
+		return nil, false, "", errorf(http.StatusForbidden, "forbidden", "token "+who.Name+" has role "+string(who.Role)+"; this route needs "+roles+", or the subject's X-Contest-Token")
+	}
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="fja-ledger"`)
+	return nil, false, "", errorf(http.StatusUnauthorized, "unauthorized", "this route needs a "+roles+" bearer token, or the subject's X-Contest-Token")
 }

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -66,15 +65,8 @@ func (b *Book) ProposeAmendment(ctx context.Context, raw []byte) (*Appended, *Am
 
 // constitution returns the logged constitution ref ("id@version").
 func (b *Book) constitution(ref string) (*Constitution, error) {
-	rec, err := b.Get(KindConstitution, ref)
-	if err != nil {
-		return nil, err
-	}
-	var c Constitution
-	if err := json.Unmarshal(rec.Envelope.Body, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	_, c, err := getBody[Constitution](b, KindConstitution, ref)
+	return c, err
 }
 
 // checkAdopts applies the rules of a constitution version c that adopts
@@ -104,16 +96,14 @@ func (b *Book) checkAdopts(c *Constitution) (time.Time, error) {
 		if slices.Contains(c.Adopts[:i], id) {
 			return until, &ValidationError{Field: field, Message: fmt.Sprintf("amendment %s is adopted twice", id)}
 		}
-		rec, err := b.Get(KindAmendment, id)
+		_, am, err := getBody[Amendment](b, KindAmendment, id)
 		if errors.Is(err, ErrNotFound) {
 			return until, &ValidationError{Field: field, Message: fmt.Sprintf("amendment %s is not logged; propose it first (POST /v1/amendments)", id)}
 		}
 		if err != nil {
 			return until, err
 		}
-		if err := json.Unmarshal(rec.Envelope.Body, &ams[i]); err != nil {
-			return until, err
-		}
+		ams[i] = *am
 		if ams[i].CommentUntil != "" {
 			t, err := time.Parse(time.RFC3339Nano, ams[i].CommentUntil)
 			if err != nil {

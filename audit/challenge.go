@@ -220,21 +220,7 @@ func (b *Book) checkEvidence(ev []Evidence) error {
 	return nil
 }
 
-func (b *Book) challengeAt(idx uint64) (*Challenge, error) {
-	es, err := b.cfg.Log.Entries(idx, 1)
-	if err != nil {
-		return nil, err
-	}
-	env, err := ParseEnvelope(es[0])
-	if err != nil {
-		return nil, err
-	}
-	var c Challenge
-	if err := json.Unmarshal(env.Body, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
+func (b *Book) challengeAt(idx uint64) (*Challenge, error) { return bodyAt[Challenge](b, idx) }
 
 // RespondChallenge validates a POST /v1/challenges/{id}/response body and
 // logs the response. It MUST say a person reviewed the challenge; accepted
@@ -293,27 +279,19 @@ type ChallengeState struct {
 
 // ChallengeStatus derives a challenge's state from its records.
 func (b *Book) ChallengeStatus(id string) (*ChallengeState, error) {
-	rec, err := b.Get(KindChallenge, id)
+	rec, c, err := getBody[Challenge](b, KindChallenge, id)
 	if err != nil {
-		return nil, err
-	}
-	var c Challenge
-	if err := json.Unmarshal(rec.Envelope.Body, &c); err != nil {
 		return nil, err
 	}
 	due, err := time.Parse(time.RFC3339Nano, c.DueBy)
 	if err != nil {
 		return nil, err
 	}
-	st := &ChallengeState{Challenge: rec, Body: &c, DueBy: due, Status: "open"}
-	res, err := b.Get(KindChallengeResponse, id)
+	st := &ChallengeState{Challenge: rec, Body: c, DueBy: due, Status: "open"}
+	res, r, err := getBody[ChallengeResponse](b, KindChallengeResponse, id)
 	switch {
 	case err == nil:
-		var r ChallengeResponse
-		if err := json.Unmarshal(res.Envelope.Body, &r); err != nil {
-			return nil, err
-		}
-		st.Response, st.ResponseBody, st.Status = res, &r, "answered"
+		st.Response, st.ResponseBody, st.Status = res, r, "answered"
 	case !errors.Is(err, ErrNotFound):
 		return nil, err
 	case !b.cfg.Now().Before(due):

@@ -100,6 +100,10 @@ func TestChallengeAmendmentChain(t *testing.T) {
 		!strings.HasPrefix(ch.Grounds.Commitment, "sha256:") || strings.Contains(string(a.Ack.Entry), "dosage are refused") {
 		t.Fatalf("challenge logged as %s", a.Ack.Entry)
 	}
+	// The grounds are sealed outside the tree, and erasable.
+	if p, err := b.Private(audit.KindChallenge, "ch-1"); err != nil || p["grounds"] != "adults asking about dosage are refused" {
+		t.Fatalf("private grounds: %v, %v", err, p)
+	}
 	if again, _, err := b.FileChallenge(ctx, challenge("ch-1", "H-12", id, dec.ContestToken, ev), ""); err != nil || !again.Duplicate {
 		t.Fatalf("resubmission: %v, %+v", err, again)
 	}
@@ -108,6 +112,13 @@ func TestChallengeAmendmentChain(t *testing.T) {
 	}
 	if _, ch2, err := b.FileChallenge(ctx, challenge("ch-2", "H-12", "", "", nil), "civil-society"); err != nil || ch2.Standing.Stakeholder != "civil-society" {
 		t.Fatalf("stakeholder challenge: %v, %+v", err, ch2)
+	}
+
+	if err := b.ErasePrivate(audit.KindChallenge, "ch-2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Private(audit.KindChallenge, "ch-2"); !errors.Is(err, audit.ErrNotFound) {
+		t.Fatalf("grounds after erasure: %v", err)
 	}
 
 	// The response.

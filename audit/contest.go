@@ -195,21 +195,7 @@ func (b *Book) openContest(decisionID string) (string, error) {
 	return "", nil
 }
 
-func (b *Book) contestAt(idx uint64) (*Contest, error) {
-	es, err := b.cfg.Log.Entries(idx, 1)
-	if err != nil {
-		return nil, err
-	}
-	env, err := ParseEnvelope(es[0])
-	if err != nil {
-		return nil, err
-	}
-	var c Contest
-	if err := json.Unmarshal(env.Body, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
+func (b *Book) contestAt(idx uint64) (*Contest, error) { return bodyAt[Contest](b, idx) }
 
 // Resolve validates a POST /v1/contests/{id}/resolution body and logs the
 // resolution. It MUST say a person reviewed the contest (DSA Art. 20(6)).
@@ -267,19 +253,15 @@ type ContestState struct {
 
 // ContestStatus derives a contest's state from its records.
 func (b *Book) ContestStatus(id string) (*ContestState, error) {
-	rec, err := b.Get(KindContest, id)
+	rec, c, err := getBody[Contest](b, KindContest, id)
 	if err != nil {
-		return nil, err
-	}
-	var c Contest
-	if err := json.Unmarshal(rec.Envelope.Body, &c); err != nil {
 		return nil, err
 	}
 	due, err := time.Parse(time.RFC3339Nano, c.DueBy)
 	if err != nil {
 		return nil, err
 	}
-	st := &ContestState{Contest: rec, Body: &c, DueBy: due, Status: "open"}
+	st := &ContestState{Contest: rec, Body: c, DueBy: due, Status: "open"}
 	res, err := b.Get(KindResolution, id)
 	switch {
 	case err == nil:

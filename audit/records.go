@@ -62,4 +62,7 @@ type (
 	ChallengeRequest  = record.ChallengeRequest
 	ChallengeResponse = record.ChallengeResponse
 	Amendment         = record.Amendment
+	ChallengeStanding = record.ChallengeStanding
+	AmendmentChange   = record.AmendmentChange
+	Motivation        = record.Motivation
 )

@@ -64,7 +64,7 @@ const (
 // Enumerations.
 var (
 	// Kinds are the record kinds a query selects with kind.
-	Kinds = []string{"decision", "constitution", "contest", "resolution", "access"}
+	Kinds = []string{"decision", "constitution", "contest", "resolution", "access", "challenge", "challenge_response", "amendment"}
 	// StatsKinds are the kinds statistics count: decisions, or reads of
 	// private content (access).
 	StatsKinds = []string{"decision", "access"}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -26,7 +28,8 @@ import (
 //   - an amendment amends a version published earlier, its changes apply
 //     to that version's rules, and its id is used once;
 //   - a constitution version that adopts amendments supersedes a version
-//     published earlier, adopts amendments logged earlier, and its rules
+//     published earlier, adopts amendments logged earlier whose comment
+//     periods ended before it was logged, and its rules
 //     are the superseded version's with exactly the adopted changes
 //     (record.CheckAdoption, the function the ledger applies at append).
 //     The alarm's evidence holds both constitution entries and the
@@ -55,7 +58,7 @@ func (g *GovernanceState) clone() *GovernanceState {
 	if g == nil {
 		return nil
 	}
-	c := &GovernanceState{ConstitutionAt: maps(g.ConstitutionAt), Amendments: maps(g.Amendments),
+	c := &GovernanceState{ConstitutionAt: maps.Clone(g.ConstitutionAt), Amendments: maps.Clone(g.Amendments),
 		Challenges: make(map[string]*ChallengeState, len(g.Challenges))}
 	for k, v := range g.Challenges {
 		cc := *v
@@ -68,21 +71,23 @@ func (g *GovernanceState) clone() *GovernanceState {
 	return c
 }
 
-func maps(m map[string]uint64) map[string]uint64 {
-	c := make(map[string]uint64, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
-}
-
-// gov returns the governance state, made on first use (a state saved
-// before it existed has none).
+// gov returns the governance state, its maps made on first use (a state
+// saved before they existed has none).
 func (r *ruleChecker) gov() *GovernanceState {
 	if r.st.Governance == nil {
-		r.st.Governance = &GovernanceState{ConstitutionAt: map[string]uint64{}, Amendments: map[string]uint64{}, Challenges: map[string]*ChallengeState{}}
+		r.st.Governance = &GovernanceState{}
 	}
-	return r.st.Governance
+	g := r.st.Governance
+	if g.ConstitutionAt == nil {
+		g.ConstitutionAt = map[string]uint64{}
+	}
+	if g.Amendments == nil {
+		g.Amendments = map[string]uint64{}
+	}
+	if g.Challenges == nil {
+		g.Challenges = map[string]*ChallengeState{}
+	}
+	return g
 }
 
 // logged decodes the body of the earlier entry idx of kind into v.
@@ -131,6 +136,12 @@ func (r *ruleChecker) constitutionLogged(idx uint64, c *record.Constitution) []b
 		related = append(related, ai)
 		if err := r.logged(ai, record.KindAmendment, &ams[i]); err != nil {
 			return bad(related, "cannot read amendment %s: %v", id, err)
+		}
+		// r.st.LastLoggedAt is this entry's logged_at (check sets it first).
+		until, err1 := time.Parse(time.RFC3339Nano, ams[i].CommentUntil)
+		at, err2 := time.Parse(time.RFC3339Nano, r.st.LastLoggedAt)
+		if ams[i].CommentUntil != "" && err1 == nil && err2 == nil && at.Before(until) {
+			return bad(related, "adopts amendment %s (entry %d) at %s, before its comment period ends (%s)", id, ai, r.st.LastLoggedAt, ams[i].CommentUntil)
 		}
 	}
 	if m := record.CheckAdoption(&prev, c, ams); m != nil {
