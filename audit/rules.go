@@ -136,53 +136,29 @@ func (b *Book) Rules(ctx context.Context, f RulesFilter) (*RulesResult, error) {
 func (b *Book) ruleRecordsBefore(ctx context.Context, size uint64) (calibration.Records, error) {
 	var recs calibration.Records
 	responses := map[string]*ChallengeResponse{}
-	err := b.eachOfKind(ctx, KindChallengeResponse, size, func(idx uint64, body []byte) error {
-		var r ChallengeResponse
-		if err := decodeStrict(body, &r); err != nil {
-			return err
-		}
-		if responses[r.ChallengeID] == nil {
-			responses[r.ChallengeID] = &r
-		}
-		return nil
-	})
-	if err != nil {
-		return recs, err
-	}
-	err = b.eachOfKind(ctx, KindConstitution, size, func(idx uint64, body []byte) error {
-		p := calibration.Published{Index: idx}
-		recs.Constitutions = append(recs.Constitutions, p)
-		return decodeStrict(body, &recs.Constitutions[len(recs.Constitutions)-1].Constitution)
-	})
-	if err != nil {
-		return recs, err
-	}
-	err = b.eachOfKind(ctx, KindChallenge, size, func(idx uint64, body []byte) error {
-		f := calibration.Filed{Index: idx}
-		if err := decodeStrict(body, &f.Challenge); err != nil {
-			return err
-		}
-		f.Response = responses[f.Challenge.ChallengeID]
-		recs.Challenges = append(recs.Challenges, f)
-		return nil
-	})
-	if err != nil {
-		return recs, err
-	}
-	err = b.eachOfKind(ctx, KindAmendment, size, func(idx uint64, body []byte) error {
-		p := calibration.Proposed{Index: idx}
-		if err := decodeStrict(body, &p.Amendment); err != nil {
-			return err
-		}
-		recs.Amendments = append(recs.Amendments, p)
-		return nil
-	})
+	// Go evaluates the arguments left to right: the responses are read
+	// before the challenges that look them up.
+	err := errors.Join(
+		eachOfKind(ctx, b, KindChallengeResponse, size, func(_ uint64, r *ChallengeResponse) {
+			if responses[r.ChallengeID] == nil {
+				responses[r.ChallengeID] = r
+			}
+		}),
+		eachOfKind(ctx, b, KindConstitution, size, func(idx uint64, c *Constitution) {
+			recs.Constitutions = append(recs.Constitutions, calibration.Published{Index: idx, Constitution: *c})
+		}),
+		eachOfKind(ctx, b, KindChallenge, size, func(idx uint64, c *Challenge) {
+			recs.Challenges = append(recs.Challenges, calibration.Filed{Index: idx, Challenge: *c, Response: responses[c.ChallengeID]})
+		}),
+		eachOfKind(ctx, b, KindAmendment, size, func(idx uint64, a *Amendment) {
+			recs.Amendments = append(recs.Amendments, calibration.Proposed{Index: idx, Amendment: *a})
+		}))
 	return recs, err
 }
 
-// eachOfKind calls fn with the index and body of every record of kind
-// below size, in log order, through the kind posting list.
-func (b *Book) eachOfKind(ctx context.Context, kind Kind, size uint64, fn func(idx uint64, body []byte) error) error {
+// eachOfKind calls fn with the index and decoded body of every record of
+// kind below size, in log order, through the kind posting list.
+func eachOfKind[T any](ctx context.Context, b *Book, kind Kind, size uint64, fn func(idx uint64, v *T)) error {
 	var idxs []uint64
 	err := scanList(ctx, b.cfg.Index, postingPrefix(fieldKind, string(kind)), 0, size, func(idx uint64, _ []byte) bool {
 		idxs = append(idxs, idx)
@@ -195,17 +171,11 @@ func (b *Book) eachOfKind(ctx context.Context, kind Kind, size uint64, fn func(i
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		es, err := b.cfg.Log.Entries(idx, 1)
+		v, err := bodyAt[T](b, idx)
 		if err != nil {
-			return err
-		}
-		env, err := ParseEnvelope(es[0])
-		if err != nil {
-			return fmt.Errorf("entry %d: %w", idx, err)
-		}
-		if err := fn(idx, env.Body); err != nil {
 			return fmt.Errorf("%s at entry %d: %w", kind, idx, err)
 		}
+		fn(idx, v)
 	}
 	return nil
 }
