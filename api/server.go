@@ -82,8 +82,8 @@ type Config struct {
 	// TileCacheBytes bounds the cache of full tiles and full entry
 	// bundles, which never change (default 64 MiB; negative: no cache).
 	TileCacheBytes int64
-	// PublicStats makes GET /v1/stats (aggregates, no record detail) open
-	// to anyone; otherwise it needs the regulator role.
+	// PublicStats makes GET /v1/stats and GET /v1/rules (aggregates, no
+	// record detail) open to anyone; otherwise they need the regulator role.
 	PublicStats bool
 	// OTLPJoinWait bounds how long the OTLP ingest holds a decision for
 	// the evaluation and finding events it expects, and an event for its

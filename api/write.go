@@ -39,6 +39,7 @@ func (s *Server) writeRoutes() {
 	e.DELETE("/v1/decisions/:id/private", s.deletePrivate, limit, s.requireRole(auth.Operator))
 	s.contestRoutes(limit, body)
 	e.GET("/v1/stats", s.getStats, limit, s.expensive)
+	e.GET("/v1/rules", s.getRules, limit, s.expensive)
 	e.GET("/v1/query", s.getQuery, limit, s.expensive)
 }
 

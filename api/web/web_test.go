@@ -206,7 +206,7 @@ func TestServe(t *testing.T) {
 // TestPageSelfContained: the page loads nothing from another origin and
 // has a label for every form control.
 func TestPageSelfContained(t *testing.T) {
-	for _, name := range []string{"assets/index.html", "assets/app.js", "assets/style.css"} {
+	for _, name := range []string{"assets/index.html", "assets/app.js", "assets/rules.js", "assets/style.css"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)

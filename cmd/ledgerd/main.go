@@ -116,7 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.responseWindow, "response-window", 14*24*time.Hour, "how long the operator has to resolve a contest: sets its due_by")
 	fs.DurationVar(&o.otlpJoinWait, "otlp-join-wait", 3*time.Second, "how long the OTLP ingest holds a decision for the evaluation and finding events it expects from later export calls (then it is logged with what arrived, flagged otel.join.incomplete)")
 	fs.DurationVar(&o.deliveryWindow, "delivery-window", audit.DefaultDeliveryWindow, "how long a producer that sends a decision again (after an error or a dropped connection) gets its contest token back; after it the token exists nowhere on the server")
-	fs.BoolVar(&o.publicStats, "public-stats", false, "serve GET /v1/stats (aggregates, no record detail) to anyone, not only to regulators")
+	fs.BoolVar(&o.publicStats, "public-stats", false, "serve GET /v1/stats and GET /v1/rules (aggregates, no record detail) to anyone, not only to regulators")
 	fs.Int64Var(&o.memoryLimitMB, "memory-limit-mb", 2048, "soft limit of the Go runtime's memory in MiB (runtime/debug.SetMemoryLimit): the collector works\nharder near it instead of letting the heap run far past what is live under a high allocation rate; 0: none.\nA GOMEMLIMIT in the environment wins unless this flag is given")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go's /debug/pprof on this `address` (e.g. 127.0.0.1:6060; off by default)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")

@@ -553,6 +553,15 @@
     if (saved && saved.receipt) verifierReady.then(() => checkReceipt(null, true));
   }
 
+  // The page's other scripts (rules.js) build with the same helpers.
+  // subject is the decision of the receipt checked and verified here (its
+  // id, contest token, constitution and cited rules), or null.
+  window.fjaPage = {
+    h, banner, when, randomHex,
+    subject: () => (state.receipt && state.body ? { decision_id: state.body.decision_id, contest_token: state.receipt.contest_token || '',
+      constitution: state.body.constitution || null, rules: state.body.rules || [] } : null),
+  };
+
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', init);
   } else {
