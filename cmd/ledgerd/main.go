@@ -2,10 +2,11 @@
 //
 // With no flags it runs in development mode: an embedded Badger store in
 // ./data, a development signing key and one development token per role
-// (producer, reviewer, regulator, operator) created there on first start
+// (producer, reviewer, regulator, operator, stakeholder) created there on first start
 // and kept (mode 0600), listening on 127.0.0.1:8080. It prints the URL,
 // the verifier key and one export line a shell can paste (LEDGER_URL,
-// LEDGER_TOKEN, REVIEWER_TOKEN, REGULATOR_TOKEN, OPERATOR_TOKEN, VKEY),
+// LEDGER_TOKEN, REVIEWER_TOKEN, REGULATOR_TOKEN, OPERATOR_TOKEN,
+// STAKEHOLDER_TOKEN, VKEY),
 // which the README's journeys use. With any tokens file, it logs the name
 // and role of every token loaded.
 //

@@ -286,10 +286,11 @@ func devKey(dir, origin string) (string, error) {
 // the export line development mode prints: LEDGER_TOKEN is what ledgerctl
 // and the README's curl lines use by default, the producer's.
 var devEnv = map[auth.Role]string{
-	auth.Producer:  "LEDGER_TOKEN",
-	auth.Reviewer:  "REVIEWER_TOKEN",
-	auth.Regulator: "REGULATOR_TOKEN",
-	auth.Operator:  "OPERATOR_TOKEN",
+	auth.Producer:    "LEDGER_TOKEN",
+	auth.Reviewer:    "REVIEWER_TOKEN",
+	auth.Regulator:   "REGULATOR_TOKEN",
+	auth.Operator:    "OPERATOR_TOKEN",
+	auth.Stakeholder: "STAKEHOLDER_TOKEN",
 }
 
 // printDev prints what a newcomer needs after the banner: the development
