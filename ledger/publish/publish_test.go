@@ -3,12 +3,10 @@ package publish_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,52 +15,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/mod/sumdb/note"
 
+	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/ledger"
-	"github.com/fjaledger/fja/ledger/badgerstore"
 	"github.com/fjaledger/fja/ledger/publish"
 	"github.com/fjaledger/fja/ledger/publish/s3test"
-	"github.com/fjaledger/fja/ledger/signer"
 	"github.com/fjaledger/fja/verify/tile"
 )
 
 func TestMain(m *testing.M) { os.Exit(s3test.Main(m)) }
 
-const origin = "publish.test.example.org/log"
-
-// testLog is a real log on Badger in dir, signed with the key kept there.
-type testLog struct {
-	*ledger.Log
-	vkey string
-}
-
-func openLog(t *testing.T, dir string) *testLog {
+// openLog opens the log kept in dir (created on first use: Badger, a
+// signing key) and serves it over HTTP on loopback, read surface only.
+func openLog(t *testing.T, dir string) *apitest.Server {
 	t.Helper()
-	keyFile := filepath.Join(dir, "log.key")
-	if _, err := os.Stat(keyFile); err != nil {
-		skey, _, err := signer.GenerateKey(rand.Reader, origin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := signer.WriteKeyFile(keyFile, skey); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sg, err := signer.Load(context.Background(), origin, keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, "badger")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.Open(ledger.Config{Origin: origin, Signers: []note.Signer{sg}, Storage: st})
-	if err != nil {
-		st.Close()
-		t.Fatal(err)
-	}
-	return &testLog{Log: l, vkey: sg.VerifierKey()}
+	return apitest.New(t, apitest.ReadOnly(), apitest.WithDir(dir))
 }
 
 // appendN appends n distinct entries (tag names the batch) and fails on
@@ -111,7 +78,7 @@ type fixture struct {
 	t      *testing.T
 	srv    *s3test.Server
 	dir    string
-	log    *testLog
+	log    *apitest.Server
 	bucket string
 	prefix string
 }
@@ -122,7 +89,6 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, srv: srv, dir: t.TempDir(), bucket: "ledger", prefix: "logs/one"}
 	srv.PublicBucket(f.bucket)
 	f.log = openLog(t, f.dir)
-	t.Cleanup(func() { f.log.Close() })
 	return f
 }
 
@@ -137,7 +103,7 @@ func (f *fixture) publisher(c *puts) *publish.Publisher {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	p, err := publish.Start(publish.Config{Log: f.log.Log, Origin: origin, VerifierKey: f.log.vkey, Bucket: b,
+	p, err := publish.Start(publish.Config{Log: f.log.Log, Origin: f.log.Origin, VerifierKey: f.log.VKey, Bucket: b,
 		Interval: 20 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(f.t.Output(), nil))})
 	if err != nil {
@@ -151,7 +117,7 @@ func (f *fixture) publisher(c *puts) *publish.Publisher {
 // stopped, which fails the test).
 func (f *fixture) caughtUp(p *publish.Publisher) {
 	f.t.Helper()
-	for p.Published() != f.log.Head().Size {
+	for p.Published() != f.log.Log.Head().Size {
 		if err := p.Stopped(); err != nil {
 			f.t.Fatal(err)
 		}
@@ -160,22 +126,20 @@ func (f *fixture) caughtUp(p *publish.Publisher) {
 }
 
 // audit checks the bucket over plain HTTP as an independent client, and
-// every object against what the log itself serves; it returns the size
-// of the bucket's checkpoint.
+// that every object is byte for byte what the server serves under the
+// same path (the checkpoint only by its signature: the log may have moved
+// on); it returns the size of the bucket's checkpoint.
 func (f *fixture) audit() uint64 {
 	f.t.Helper()
-	return s3test.Audit(f.t, f.srv.URL+"/"+f.bucket+"/"+f.prefix, origin, f.log.vkey, func(path string) ([]byte, error) {
+	return s3test.Audit(f.t, f.srv.URL+"/"+f.bucket+"/"+f.prefix, f.log.Origin, f.log.VKey, func(path string) ([]byte, error) {
 		if path == "checkpoint" {
-			return nil, nil // checked by signature: the log may have moved on
+			return nil, nil
 		}
-		t, err := tile.ParsePath(path)
-		if err != nil {
-			return nil, err
+		code, b := f.log.Do("GET", "/"+path, "", nil)
+		if code != http.StatusOK {
+			return nil, fmt.Errorf("GET /%s: %d %s", path, code, b)
 		}
-		if t.Entries {
-			return f.log.EntryBundle(t.Index, t.Width)
-		}
-		return f.log.Tile(t.Level, t.Index, t.Width)
+		return b, nil
 	})
 }
 
@@ -204,7 +168,7 @@ func TestPublishUnderLoad(t *testing.T) {
 		}
 	}
 	f.caughtUp(p)
-	if got, want := f.audit(), f.log.Head().Size; got != want || want != 3200 {
+	if got, want := f.audit(), f.log.Log.Head().Size; got != want || want != 3200 {
 		t.Fatalf("the bucket holds a log of %d entries, the log %d, want 3200", got, want)
 	}
 	t.Logf("%d audits during the load, %d objects written", audits, p.Uploads())
@@ -318,7 +282,7 @@ func TestPublishRefusesForeignBucket(t *testing.T) {
 	f := newFixture(t)
 	other := openLog(t, t.TempDir())
 	appendN(t, other.Log, "other", 10)
-	if _, err := f.srv.Client().PutObject(context.Background(), putCheckpoint(f.bucket, f.prefix, other.Head().Checkpoint)); err != nil {
+	if _, err := f.srv.Client().PutObject(context.Background(), putCheckpoint(f.bucket, f.prefix, other.Log.Head().Checkpoint)); err != nil {
 		t.Fatal(err)
 	}
 	other.Close()
