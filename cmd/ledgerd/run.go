@@ -194,7 +194,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger.Info("witness cosigning", "policy", o.witnessPolicy, "witnesses", len(group.Endpoints()), "mode", o.witnessMode)
 	}
 	if o.publish != "" {
-		pub, err := startPublisher(ctx, o, l, origin, vkeys[0], logger)
+		served := func() ([]byte, uint64) { return api.ServedCheckpoint(l, acfg.Witness, acfg.WitnessMode) }
+		pub, err := startPublisher(ctx, o, l, served, origin, vkeys[0], logger)
 		if err != nil {
 			return err
 		}
@@ -232,14 +233,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // startPublisher mirrors the log to the --publish bucket (package
-// ledger/publish). It publishes the log-signed checkpoints: the bucket's
-// checkpoint verifies with vkey.
-func startPublisher(ctx context.Context, o options, l *ledger.Log, origin, vkey string, logger *slog.Logger) (*publish.Publisher, error) {
+// ledger/publish), with the checkpoints GET /checkpoint serves (served):
+// cosigned ones when witnessed.
+func startPublisher(ctx context.Context, o options, l *ledger.Log, served func() ([]byte, uint64), origin, vkey string, logger *slog.Logger) (*publish.Publisher, error) {
 	b, err := publish.NewBucket(ctx, o.publish, publish.ClientOptions{PathStyle: o.publishPathStyle})
 	if err != nil {
 		return nil, fmt.Errorf("--publish: %w", err)
 	}
-	p, err := publish.Start(publish.Config{Log: l, Origin: origin, VerifierKey: vkey, Bucket: b, Logger: logger})
+	p, err := publish.Start(publish.Config{Log: l, Checkpoint: served, Origin: origin, VerifierKey: vkey, Bucket: b, Logger: logger})
 	if err != nil {
 		return nil, err
 	}

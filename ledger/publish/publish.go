@@ -57,6 +57,11 @@ type Config struct {
 	Origin, VerifierKey string
 	// Bucket is where the log is published.
 	Bucket *Bucket
+	// Checkpoint, when set, chooses the checkpoint to publish and gives
+	// its tree size, which must not exceed the log's head (nil: none to
+	// publish yet). By default it is the log's head: ledgerd passes what
+	// GET /checkpoint serves (api.ServedCheckpoint), cosigned when witnessed.
+	Checkpoint func() (checkpoint []byte, size uint64)
 	// Interval is how often the log's head is checked for a new
 	// checkpoint (default 1 s).
 	Interval time.Duration
@@ -97,6 +102,9 @@ func Start(cfg Config) (*Publisher, error) {
 		return nil, errors.New("publish: Log and Bucket are required")
 	case cfg.Origin == "" || cfg.VerifierKey == "":
 		return nil, errors.New("publish: Origin and VerifierKey are required, to check the bucket's checkpoint")
+	}
+	if cfg.Checkpoint == nil {
+		cfg.Checkpoint = func() ([]byte, uint64) { h := cfg.Log.Head(); return h.Checkpoint, h.Size }
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Second
@@ -178,23 +186,23 @@ func (p *Publisher) run(ctx context.Context) {
 	}
 }
 
-// round brings the bucket up to the log's latest head.
+// round brings the bucket up to the checkpoint to publish (Config.Checkpoint).
 func (p *Publisher) round(ctx context.Context) error {
 	if !p.resumed.Load() {
 		if err := p.resume(ctx); err != nil {
 			return err
 		}
 	}
-	head := p.cfg.Log.Head()
+	cp, size := p.cfg.Checkpoint()
 	old := p.published.Load()
-	if head.Size == old && bytes.Equal(head.Checkpoint, p.cp) {
+	if cp == nil || size == old && bytes.Equal(cp, p.cp) {
 		return nil
 	}
-	if head.Size < old {
-		return fmt.Errorf("the log's head (size %d) is behind the bucket's checkpoint (size %d)", head.Size, old)
+	if size < old {
+		return fmt.Errorf("the checkpoint to publish (size %d) is behind the bucket's (size %d)", size, old)
 	}
 	var objs []tile.Tile
-	for _, t := range tlog.NewTiles(tile.Height, int64(old), int64(head.Size)) {
+	for _, t := range tlog.NewTiles(tile.Height, int64(old), int64(size)) {
 		objs = append(objs, tile.Tile{Level: uint8(t.L), Index: uint64(t.N), Width: t.W})
 		if t.L == 0 {
 			objs = append(objs, tile.Tile{Index: uint64(t.N), Width: t.W, Entries: true})
@@ -203,13 +211,13 @@ func (p *Publisher) round(ctx context.Context) error {
 	if err := p.upload(ctx, objs); err != nil {
 		return err
 	}
-	// Every tile and bundle of the tree of head.Size is in the bucket.
-	if err := p.cfg.Bucket.put(ctx, "checkpoint", head.Checkpoint, CacheShort, "text/plain; charset=utf-8"); err != nil {
+	// Every tile and bundle of the tree of size is in the bucket.
+	if err := p.cfg.Bucket.put(ctx, "checkpoint", cp, CacheShort, "text/plain; charset=utf-8"); err != nil {
 		return err
 	}
 	p.uploads.Add(1)
-	p.cp = head.Checkpoint
-	p.published.Store(head.Size)
+	p.cp = cp
+	p.published.Store(size)
 	p.lastOK.Store(time.Now().UnixNano())
 	clear(p.full)
 	return nil

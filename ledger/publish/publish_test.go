@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -92,8 +93,9 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// publisher starts a publisher whose requests are counted by c (if set).
-func (f *fixture) publisher(c *puts) *publish.Publisher {
+// publisher starts a publisher whose requests are counted by c (if set),
+// publishing the checkpoints cp chooses (nil: the log's head).
+func (f *fixture) publisher(c *puts, cp ...func() ([]byte, uint64)) *publish.Publisher {
 	f.t.Helper()
 	o := publish.ClientOptions{PathStyle: true}
 	if c != nil {
@@ -103,9 +105,13 @@ func (f *fixture) publisher(c *puts) *publish.Publisher {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	p, err := publish.Start(publish.Config{Log: f.log.Log, Origin: f.log.Origin, VerifierKey: f.log.VKey, Bucket: b,
+	cfg := publish.Config{Log: f.log.Log, Origin: f.log.Origin, VerifierKey: f.log.VKey, Bucket: b,
 		Interval: 20 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(f.t.Output(), nil))})
+		Logger: slog.New(slog.NewTextHandler(f.t.Output(), nil))}
+	if len(cp) > 0 {
+		cfg.Checkpoint = cp[0]
+	}
+	p, err := publish.Start(cfg)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -274,6 +280,55 @@ func TestPublishOutage(t *testing.T) {
 	if m := gather(t, reg); m["fja_publish_lag_entries"] != 0 || m["fja_publish_lag_seconds"] != 0 {
 		t.Fatalf("caught up again: metrics %v", m)
 	}
+}
+
+// TestPublishChosenCheckpoint: the publisher publishes the checkpoint
+// Config.Checkpoint chooses (ledgerd: the cosigned one GET /checkpoint
+// serves), byte for byte, with the tiles of its tree and none beyond.
+func TestPublishChosenCheckpoint(t *testing.T) {
+	f := newFixture(t)
+	appendN(t, f.log.Log, "a", 300)
+	older := f.log.Log.Head()
+	appendN(t, f.log.Log, "b", 400)
+	var mu sync.Mutex
+	chosen := older
+	p := f.publisher(nil, func() ([]byte, uint64) { mu.Lock(); defer mu.Unlock(); return chosen.Checkpoint, chosen.Size })
+	for p.Published() != 300 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := f.audit(); got != 300 {
+		t.Fatalf("bucket size %d, want the chosen 300", got)
+	}
+	cp := fetch(t, f.srv.URL+"/"+f.bucket+"/"+f.prefix+"/checkpoint")
+	if string(cp) != string(older.Checkpoint) {
+		t.Fatalf("the bucket's checkpoint is not the chosen one:\n%s\nwant\n%s", cp, older.Checkpoint)
+	}
+	for _, k := range f.srv.Objects(f.bucket, f.prefix+"/tile/entries/") {
+		if strings.HasSuffix(k, "/001") || strings.Contains(k, "/002") {
+			t.Errorf("%s is beyond the tree of 300 published", k)
+		}
+	}
+	mu.Lock()
+	chosen = f.log.Log.Head()
+	mu.Unlock()
+	f.caughtUp(p)
+	if got := f.audit(); got != 700 {
+		t.Fatalf("bucket size %d, want 700", got)
+	}
+}
+
+func fetch(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %v", url, resp.Status, err)
+	}
+	return b
 }
 
 // TestPublishRefusesForeignBucket: a bucket whose checkpoint another log

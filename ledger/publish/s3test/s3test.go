@@ -58,6 +58,7 @@ func binary() (string, error) {
 		}
 		binPath = filepath.Join(binDir, "versitygw")
 		cmd := exec.Command("go", "build", "-o", binPath, "github.com/versity/versitygw/cmd/versitygw")
+		cmd.Env = append(os.Environ(), "GOWORK=off") // the version go.mod pins
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		start := time.Now()
