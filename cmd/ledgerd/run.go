@@ -27,6 +27,7 @@ import (
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
 	"github.com/fjaledger/fja/ledger/publish"
+	"github.com/fjaledger/fja/ledger/shard"
 	"github.com/fjaledger/fja/ledger/signer"
 	cosign "github.com/fjaledger/fja/ledger/witness"
 )
@@ -87,8 +88,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return err
 	}
+	shards, err := shard.Load(o.data)
+	if err != nil {
+		return err
+	}
+	active := shards.Active()
 	dev := len(o.keys) == 0
-	if dev {
+	if shards.Rotated() { // the active shard's origin and key are the manifest's
+		if o.origin != "" && o.origin != active.Origin {
+			return fmt.Errorf("--origin %q: the active shard of %s is %q (ledgerctl rotate starts a new one)", o.origin, o.data, active.Origin)
+		}
+		o.origin = active.Origin
+		if dev {
+			o.keys = keyList{shard.KeySpec(o.data, active)}
+		}
+	} else if dev {
 		if o.origin == "" {
 			o.origin = devOrigin
 		}
@@ -135,11 +149,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		policy = string(b)
 	}
 
-	store, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(o.data, "badger"), Logger: logger})
+	paths := shard.PathsOf(o.data, active)
+	store, err := badgerstore.Open(badgerstore.Config{Dir: paths.Badger, Logger: logger})
 	if err != nil {
 		return fmt.Errorf("%w (is another ledgerd using %s?)", err, o.data)
 	}
-	v, err := vault.Open(filepath.Join(o.data, "vault"))
+	v, err := vault.Open(paths.Vault)
 	if err != nil {
 		store.Close()
 		return err
@@ -163,7 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logger.Error("closing the log", "err", err)
 		}
 	}()
-	secret, err := loadSecret(filepath.Join(o.data, "digest.secret"))
+	secret, err := shard.LoadSecret(o.data)
 	if err != nil {
 		return err
 	}
@@ -250,29 +265,6 @@ func startPublisher(ctx context.Context, o options, l *ledger.Log, served func()
 
 // burst is the bucket size of a rate: twice the rate, at least 1.
 func burst(rate float64) int { return max(1, int(min(2*rate, 1<<31-1))) }
-
-// loadSecret reads the server's digest secret, creating it (32 random
-// bytes, mode 0600) on first start.
-func loadSecret(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if len(b) < 32 {
-			return nil, fmt.Errorf("%s has %d bytes, want 32", path, len(b))
-		}
-		return b, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	b = make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
 
 // loadSigners loads every --key; the first MUST be Ed25519.
 func loadSigners(ctx context.Context, origin string, specs []string) ([]note.Signer, []string, error) {

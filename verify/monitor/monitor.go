@@ -793,6 +793,11 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 				break
 			}
 		}
+	case record.KindShard:
+		// The link to the previous shard (package verify/shard checks it).
+		if idx != 0 {
+			bad("shard", "a shard record at index %d; a shard record is entry 0 of a shard only", idx)
+		}
 	default:
 		bad("envelope", "unknown record kind %q", env.Kind)
 	}

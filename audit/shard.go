@@ -1,0 +1,35 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fjaledger/fja/verify/record"
+)
+
+// KindShard is the kind of a shard record (DESIGN.md §4): entry 0 of
+// every shard after the first.
+const KindShard = record.KindShard
+
+// AppendShard logs rec as the shard record of a new shard. It MUST be the
+// shard's first entry: it is refused once the log holds anything (the
+// record's place at index 0 is what verify/shard checks). The record is
+// keyed by the previous shard's origin, so a retry returns the first
+// receipt.
+func (b *Book) AppendShard(ctx context.Context, rec record.Shard) (*Appended, error) {
+	raw, err := canonicalRecord(rec)
+	if err != nil {
+		return nil, err
+	}
+	if err := Validate("shard.v1", raw); err != nil {
+		return nil, err
+	}
+	if n := b.cfg.Log.Head().Size; n != 0 {
+		if idx, err := b.lookup(KindShard, rec.Previous.Origin); err == nil && idx == 0 {
+			return b.appendRecord(ctx, &pendingRecord{kind: KindShard, id: rec.Previous.Origin, body: raw, digest: b.digest(raw)})
+		}
+		return nil, fmt.Errorf("audit: a shard record is entry 0 of a new shard; this log holds %d entries already", n)
+	}
+	return b.appendRecord(ctx, &pendingRecord{kind: KindShard, id: rec.Previous.Origin, body: raw, digest: b.digest(raw),
+		extra: kindIndex(KindShard)})
+}
