@@ -27,6 +27,10 @@ type Config struct {
 	Log *ledger.Log
 	// Origin is the log's checkpoint origin.
 	Origin string
+	// Frozen are the log's frozen shards, oldest first (package
+	// ledger/shard), served read-only beside Log, the active shard,
+	// numbered len(Frozen)+1 (see shards.go).
+	Frozen []Shard
 	// VerifierKeys are the note verifier keys of the log's checkpoint
 	// signers, the Ed25519 key first.
 	VerifierKeys []string
@@ -181,6 +185,8 @@ func (s *Server) routes() error {
 	e.GET("/metrics", s.getMetrics, s.limitToken)
 	e.GET("/checkpoint", s.checkpoint, read)
 	e.GET("/tile/*", s.tile, read)
+	e.GET("/shards/:n/checkpoint", s.shardCheckpoint, read)
+	e.GET("/shards/:n/tile/*", s.shardTile, read)
 	e.GET("/v1/log", s.logInfo, read)
 	e.GET("/v1/entries/:index", s.entry, read)
 	e.GET("/v1/proofs/inclusion", s.inclusionProof, read)

@@ -188,7 +188,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer book.Close() // before the log's Close (deferred earlier)
-	acfg := api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: vkeys, WitnessPolicy: policy,
+	frozen, err := openFrozen(o, shards, logger)
+	if err != nil {
+		return err
+	}
+	defer closeFrozen(frozen, logger)
+	acfg := api.Config{Log: l, Book: book, Origin: origin, Frozen: frozen, VerifierKeys: vkeys, WitnessPolicy: policy,
 		Tokens: tokens, Logger: logger, MaxBodyBytes: o.maxBody, MaxBatchBodyBytes: 32 * o.maxBody,
 		RatePerToken: o.rate, RateBurst: burst(o.rate), PublicStats: o.publicStats,
 		RatePerAddr: o.rateAnon, AddrBurst: burst(o.rateAnon), ReadRatePerAddr: o.rateRead, ReadBurst: burst(o.rateRead),
@@ -261,6 +266,31 @@ func startPublisher(ctx context.Context, o options, l *ledger.Log, served func()
 	}
 	logger.Info("publishing", "bucket", b.String())
 	return p, nil
+}
+
+// openFrozen opens the frozen shards of the data directory for reads
+// (package ledger/shard), with the contest and response windows of o.
+func openFrozen(o options, m *shard.Manifest, logger *slog.Logger) ([]api.Shard, error) {
+	var out []api.Shard
+	for _, info := range m.Shards[:len(m.Shards)-1] {
+		s, err := shard.OpenFrozen(o.data, info, audit.Config{Logger: logger,
+			ContestWindow: o.contestWindow, ResponseWindow: o.responseWindow, DeliveryWindow: o.deliveryWindow})
+		if err != nil {
+			closeFrozen(out, logger)
+			return nil, err
+		}
+		out = append(out, api.Shard{N: info.N, Origin: info.Origin, VKey: info.VKey, Log: s.Log, Book: s.Book, Close: s.Close})
+	}
+	return out, nil
+}
+
+// closeFrozen closes the shards openFrozen opened.
+func closeFrozen(shards []api.Shard, logger *slog.Logger) {
+	for _, s := range shards {
+		if err := s.Close(); err != nil {
+			logger.Error("closing a frozen shard", "shard", s.N, "err", err)
+		}
+	}
 }
 
 // burst is the bucket size of a rate: twice the rate, at least 1.

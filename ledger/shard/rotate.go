@@ -198,3 +198,58 @@ func startShard(ctx context.Context, c RotateConfig, s Info, sg note.Signer, rec
 	}
 	return nil
 }
+
+// Opened is a frozen shard opened for reads: its log, record book and
+// vault (erasure of its private content still works).
+type Opened struct {
+	Info  Info
+	Log   *ledger.Log
+	Book  *audit.Book
+	vault *vault.Vault
+}
+
+// OpenFrozen opens frozen shard s of data directory dir for reads, with
+// the audit settings of cfg (its Log, Index, Vault and Secret are set
+// here). Close it after use.
+func OpenFrozen(dir string, s Info, cfg audit.Config) (*Opened, error) {
+	if s.State != Frozen {
+		return nil, fmt.Errorf("shard: shard %d is %s, not frozen", s.N, s.State)
+	}
+	p := PathsOf(dir, s)
+	st, err := badgerstore.Open(badgerstore.Config{Dir: p.Badger, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("shard %d: %w", s.N, err)
+	}
+	l, err := ledger.Open(ledger.Config{Origin: s.Origin, Storage: st, Frozen: true, Logger: cfg.Logger})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("shard %d: %w", s.N, err)
+	}
+	if h := l.Head(); string(h.Checkpoint) != s.Final {
+		l.Close()
+		return nil, fmt.Errorf("shard %d: the stored checkpoint is not the final one in the manifest (size %d)", s.N, h.Size)
+	}
+	v, err := vault.Open(p.Vault)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	if cfg.Secret, err = LoadSecret(dir); err != nil {
+		l.Close()
+		v.Close()
+		return nil, err
+	}
+	cfg.Log, cfg.Index, cfg.Vault = l, st, v
+	b, err := audit.Open(cfg)
+	if err != nil {
+		l.Close()
+		v.Close()
+		return nil, fmt.Errorf("shard %d: %w", s.N, err)
+	}
+	return &Opened{Info: s, Log: l, Book: b, vault: v}, nil
+}
+
+// Close closes the shard's book, log and vault.
+func (o *Opened) Close() error {
+	return errors.Join(o.Book.Close(), o.Log.Close(), o.vault.Close())
+}

@@ -27,6 +27,36 @@ type LogInfo struct {
 	Checkpoint    string   `json:"checkpoint"`
 	WitnessPolicy string   `json:"witness_policy"`
 	Limits        Limits   `json:"limits"`
+	// Shards lists the log's temporal shards, oldest first (DESIGN.md
+	// §4): one, the active shard, until the first `ledgerctl rotate`.
+	// Origin, VerifierKey(s), TreeSize and Checkpoint above are the active
+	// shard's.
+	Shards []ShardInfo `json:"shards,omitempty"`
+}
+
+// The states of a shard in ShardInfo.
+const (
+	ShardActive = "active"
+	ShardFrozen = "frozen"
+)
+
+// ShardInfo is one shard in GET /v1/log. URL is the shard's tlog-tiles
+// prefix on this server ("/shards/<n>/": <url>checkpoint and <url>tile/...);
+// the root /checkpoint and /tile/ are the active shard's. Each shard is its
+// own log, with indices from 0: FirstIndex and LastIndex, and the log
+// times of those entries, are absent while it is empty.
+type ShardInfo struct {
+	N             int     `json:"n"`
+	Origin        string  `json:"origin"`
+	VKey          string  `json:"vkey"`
+	URL           string  `json:"url"`
+	State         string  `json:"state"`
+	TreeSize      uint64  `json:"tree_size"`
+	Checkpoint    string  `json:"checkpoint"`
+	FirstIndex    *uint64 `json:"first_index,omitempty"`
+	LastIndex     *uint64 `json:"last_index,omitempty"`
+	FirstLoggedAt string  `json:"first_logged_at,omitempty"`
+	LastLoggedAt  string  `json:"last_logged_at,omitempty"`
 }
 
 // Limits are the log's published limits.
