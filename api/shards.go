@@ -1,14 +1,19 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/record"
 )
 
@@ -110,4 +115,82 @@ func loggedAt(l *ledger.Log, idx uint64) string {
 		return ""
 	}
 	return env.LoggedAt
+}
+
+// located is a record found in one of the shards.
+type located struct {
+	n      int
+	origin string
+	log    *ledger.Log
+	book   *audit.Book
+	rec    *audit.Record
+}
+
+// active reports whether the record is in the active shard.
+func (loc *located) active(s *Server) bool { return loc.n == s.activeShard() }
+
+// findRecord looks the record of kind with id up in the active shard,
+// then in the frozen ones, newest first (record ids are unique per shard;
+// the newest holding the id wins).
+func (s *Server) findRecord(kind audit.Kind, id string) (*located, error) {
+	rec, err := s.cfg.Book.Get(kind, id)
+	if err == nil {
+		return &located{n: s.activeShard(), origin: s.cfg.Origin, log: s.cfg.Log, book: s.cfg.Book, rec: rec}, nil
+	}
+	for i := len(s.cfg.Frozen) - 1; i >= 0 && errors.Is(err, audit.ErrNotFound); i-- {
+		f := s.cfg.Frozen[i]
+		if f.Book == nil {
+			continue
+		}
+		var r *audit.Record
+		if r, err = f.Book.Get(kind, id); err == nil {
+			return &located{n: f.N, origin: f.Origin, log: f.Log, book: f.Book, rec: r}, nil
+		}
+	}
+	return nil, err
+}
+
+// receiptIn is the receipt of a located record: the active shard's as
+// receiptAt makes it; a frozen shard's against its final checkpoint,
+// verifiable with that shard's key (GET /v1/log lists it).
+func (s *Server) receiptIn(ctx context.Context, loc *located) (*verify.Receipt, error) {
+	if loc.active(s) {
+		return s.receiptAt(ctx, loc.rec.Index)
+	}
+	head := loc.log.Head()
+	proof, err := loc.log.InclusionProof(loc.rec.Index, head.Size)
+	if err != nil {
+		return nil, err
+	}
+	return NewReceipt(loc.origin, &ledger.Ack{Index: loc.rec.Index, Entry: loc.rec.Entry, LeafHash: ledger.LeafHash(loc.rec.Entry),
+		Checkpoint: head.Checkpoint, Size: head.Size, Root: head.Root, Proof: proof}), nil
+}
+
+// mergeGroups adds up the groups of several shards' stats by key, in key
+// order (the JSON of the key, whose fields encoding/json sorts).
+func mergeGroups(shards [][]record.Group) []record.Group {
+	byKey := map[string]*record.Group{}
+	var ids []string
+	for _, gs := range shards {
+		for _, g := range gs {
+			k, _ := json.Marshal(g.Key)
+			m := byKey[string(k)]
+			if m == nil {
+				m = &record.Group{Key: g.Key}
+				byKey[string(k)] = m
+				ids = append(ids, string(k))
+			}
+			m.Count += g.Count
+			m.Contests += g.Contests
+			m.Overturned += g.Overturned
+			m.Overdue += g.Overdue
+			m.Records += g.Records
+		}
+	}
+	sort.Strings(ids)
+	out := make([]record.Group, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, *byKey[id])
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/fjaledger/fja/verify/record"
@@ -32,4 +33,24 @@ func (b *Book) AppendShard(ctx context.Context, rec record.Shard) (*Appended, er
 	}
 	return b.appendRecord(ctx, &pendingRecord{kind: KindShard, id: rec.Previous.Origin, body: raw, digest: b.digest(raw),
 		extra: kindIndex(KindShard)})
+}
+
+// EarlierShard is a frozen shard's book and origin (Config.Earlier).
+type EarlierShard struct {
+	Origin string
+	Book   *Book
+}
+
+// decisionInShards is decisionForToken over this book, then the earlier
+// shards' books, newest first. shard is the origin of the earlier shard
+// the decision was found in ("" for this book) and in its book.
+func (b *Book) decisionInShards(id, token string) (rec *Record, d *Decision, shard *EarlierShard, err error) {
+	rec, d, err = b.decisionForToken(id, token)
+	for i := len(b.cfg.Earlier) - 1; i >= 0 && errors.Is(err, ErrNotFound); i-- {
+		e := &b.cfg.Earlier[i]
+		if rec, d, err = e.Book.decisionForToken(id, token); err == nil {
+			shard = e
+		}
+	}
+	return rec, d, shard, err
 }

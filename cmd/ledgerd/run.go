@@ -182,17 +182,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	book, err := audit.Open(audit.Config{Log: l, Index: store, Vault: v, Secret: secret, Logger: logger,
+	frozen, err := openFrozen(o, shards, logger)
+	if err != nil {
+		return err
+	}
+	defer closeFrozen(frozen, logger) // after the book's Close (deferred next)
+	var earlier []audit.EarlierShard
+	for _, f := range frozen {
+		earlier = append(earlier, audit.EarlierShard{Origin: f.Origin, Book: f.Book})
+	}
+	book, err := audit.Open(audit.Config{Log: l, Index: store, Vault: v, Secret: secret, Logger: logger, Earlier: earlier,
 		ContestWindow: o.contestWindow, ResponseWindow: o.responseWindow, DeliveryWindow: o.deliveryWindow})
 	if err != nil {
 		return err
 	}
 	defer book.Close() // before the log's Close (deferred earlier)
-	frozen, err := openFrozen(o, shards, logger)
-	if err != nil {
-		return err
-	}
-	defer closeFrozen(frozen, logger)
 	acfg := api.Config{Log: l, Book: book, Origin: origin, Frozen: frozen, VerifierKeys: vkeys, WitnessPolicy: policy,
 		Tokens: tokens, Logger: logger, MaxBodyBytes: o.maxBody, MaxBatchBodyBytes: 32 * o.maxBody,
 		RatePerToken: o.rate, RateBurst: burst(o.rate), PublicStats: o.publicStats,

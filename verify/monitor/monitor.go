@@ -10,9 +10,11 @@
 //     one rule whose effect is refuse;
 //   - a constitution version is published once;
 //   - a contest references a real decision: decision.index is below its
-//     own index, the entry there is a decision with that decision_id and
-//     that leaf hash, it is contestable, and has no open contest; a
-//     contest id is used once;
+//     own index (or, with decision.shard, is an entry of that earlier
+//     shard, read through Monitor.Earlier), the entry there is a decision
+//     with that decision_id and that leaf hash, it is contestable, and has
+//     no open contest; a contest id is used once;
+//   - a shard record is entry 0 (package verify/shard checks the chain);
 //   - a resolution is human_reviewed and resolves a contest logged earlier
 //     that has no resolution yet;
 //   - challenges, their responses and amendments are consistent with the
@@ -223,6 +225,11 @@ type Monitor struct {
 	// MaxViolations stops the entry scan after that many violations
 	// (default 100).
 	MaxViolations int
+	// Earlier, when set, returns the entry at index of the earlier shard
+	// with origin, authenticated against that shard's checkpoint (see
+	// Shards): a contest of a decision in an earlier shard is checked
+	// against it. Without it such a contest's decision is not checked.
+	Earlier func(origin string, index uint64) ([]byte, error)
 }
 
 // errFetch marks errors of fetching a tile (network, HTTP status): those
@@ -807,12 +814,21 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 // checkContested checks the decision a contest at idx points at.
 func (r *ruleChecker) checkContested(idx uint64, c *record.Contest) string {
 	di := c.Decision.Index
-	if di >= idx {
+	var e []byte
+	var err error
+	switch {
+	case c.Decision.Shard != "" && r.m.Earlier == nil:
+		return "" // a decision of an earlier shard, which this monitor does not read
+	case c.Decision.Shard != "":
+		if e, err = r.m.Earlier(c.Decision.Shard, di); err != nil {
+			return fmt.Sprintf("cannot read the contested entry %d of shard %s: %v", di, c.Decision.Shard, err)
+		}
+	case di >= idx:
 		return fmt.Sprintf("references index %d, not an earlier entry", di)
-	}
-	e, err := r.entry(di)
-	if err != nil {
-		return fmt.Sprintf("cannot read the contested entry %d: %v", di, err)
+	default:
+		if e, err = r.entry(di); err != nil {
+			return fmt.Sprintf("cannot read the contested entry %d: %v", di, err)
+		}
 	}
 	if lh := verify.LeafHash(e); !bytes.Equal(lh, c.Decision.LeafHash) {
 		return fmt.Sprintf("references index %d with leaf hash %s, but that entry's leaf hash is %s", di, b64(c.Decision.LeafHash), b64(lh))

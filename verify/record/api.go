@@ -141,6 +141,26 @@ type QueryAnswer struct {
 	// AccessReceipt is, when private content is answered, the receipt of
 	// the access record logged for this read before the answer was made.
 	AccessReceipt *verify.Receipt `json:"access_receipt,omitempty"`
+	// Shards are, on the first page (no cursor) of a log with frozen
+	// shards, the first page of each frozen shard's records in the window
+	// (never with private content), oldest first; the fields above are the
+	// active shard's.
+	Shards []ShardAnswer `json:"shards,omitempty"`
+}
+
+// ShardAnswer is a frozen shard's part of a query or stats answer: the
+// records (query) or groups (stats) of that shard, proven against or
+// counted at its final checkpoint, with the index range scanned in it.
+type ShardAnswer struct {
+	N          int           `json:"n"`
+	Origin     string        `json:"origin"`
+	Checkpoint string        `json:"checkpoint"`
+	Scanned    Range         `json:"scanned"`
+	Records    []QueryRecord `json:"records,omitempty"`
+	// NextCursor is set when the shard has more matching records than the
+	// page holds (they are not served across shards yet).
+	NextCursor string  `json:"next_cursor,omitempty"`
+	Groups     []Group `json:"groups,omitempty"`
 }
 
 // Group is one row of a stats answer.
@@ -156,10 +176,15 @@ type Group struct {
 }
 
 // StatsAnswer is the body of GET /v1/stats.
+//
+// On a log with frozen shards, Groups count every shard, Checkpoint and
+// Scanned are the active shard's, and Shards itemises each frozen shard's
+// own groups, checkpoint and range, oldest first.
 type StatsAnswer struct {
-	Groups     []Group `json:"groups"`
-	Checkpoint string  `json:"checkpoint"`
-	Scanned    Range   `json:"scanned"`
+	Groups     []Group       `json:"groups"`
+	Checkpoint string        `json:"checkpoint"`
+	Scanned    Range         `json:"scanned"`
+	Shards     []ShardAnswer `json:"shards,omitempty"`
 }
 
 // ContestFiled is the body of a 201 from POST /v1/contests.

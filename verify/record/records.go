@@ -173,10 +173,15 @@ type Contest struct {
 }
 
 // ContestedDecision points at the contested decision's leaf.
+//
+// Shard is the origin of the earlier shard the decision is logged in
+// (Index is that shard's), empty for a decision in the contest's own
+// shard (DESIGN.md §4 shard).
 type ContestedDecision struct {
 	DecisionID string `json:"decision_id"`
 	Index      uint64 `json:"index"`
 	LeafHash   []byte `json:"leaf_hash"`
+	Shard      string `json:"shard,omitempty"`
 }
 
 // Grounds are why a decision is contested; the text is private content.
