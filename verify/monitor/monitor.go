@@ -80,6 +80,11 @@ const (
 	KindProof = "proof"
 	// KindViolation: an entry breaks one of the ledger's rules.
 	KindViolation = "violation"
+	// KindChain: the log's temporal shards do not form a chain from the
+	// pinned key (package verify/shard): a shard record whose previous
+	// checkpoint is not the frozen shard's final one, a successor key not
+	// endorsed, a frozen shard that grew.
+	KindChain = "chain"
 )
 
 // Alarm is one piece of log misbehavior found in a round.
@@ -380,6 +385,17 @@ func (m *Monitor) Round(ctx context.Context, st *State) (*Result, error) {
 // error; else nil when ctx ends. Without once a round that fails
 // (network) is retried at the next interval.
 func (m *Monitor) Follow(ctx context.Context, st *State, once bool, interval time.Duration, after func(*Result, error)) (*Result, error) {
+	return Follow(ctx, m, st, once, interval, after)
+}
+
+// Rounder runs monitor rounds: a Monitor, or a follower of several shards
+// (api/client.ShardMonitor).
+type Rounder interface {
+	Round(ctx context.Context, st *State) (*Result, error)
+}
+
+// Follow is Monitor.Follow for any Rounder.
+func Follow(ctx context.Context, m Rounder, st *State, once bool, interval time.Duration, after func(*Result, error)) (*Result, error) {
 	for {
 		res, err := m.Round(ctx, st)
 		if after != nil {
