@@ -164,8 +164,9 @@ func (c *Client) VerifyChain(ctx context.Context, pinnedKey string, shards []rec
 // round verifies the chain of shards from the pinned key (Monitor.Key,
 // the first shard's), then runs a round of Monitor on each shard
 // through its /shards/<n>/ tiles, contests of decisions in earlier shards
-// checked against them. A log that lists one shard (or none) is followed
-// as before, by Monitor alone. The first shard's state is the one Round
+// checked against them. A log that lists one shard, or none, or whose
+// GET /v1/log fails (a published bucket has none), is followed as before,
+// by Monitor alone at the root. The first shard's state is the one Round
 // is given; shard n's is kept in stateDir/shards/<n>.
 func (c *Client) ShardMonitor(m *monitor.Monitor, stateDir string) monitor.Rounder {
 	return &shardMonitor{c: c, m: m, dir: stateDir}
@@ -179,10 +180,9 @@ type shardMonitor struct {
 
 func (f *shardMonitor) Round(ctx context.Context, st *monitor.State) (*monitor.Result, error) {
 	info, err := f.c.Log(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(info.Shards) <= 1 {
+	if err != nil || len(info.Shards) <= 1 {
+		// One shard, or a tlog-tiles copy without GET /v1/log (a
+		// published bucket): the log at the root, as Monitor reads it.
 		return f.m.Round(ctx, st)
 	}
 	// Follow from the shard of the pinned key on: a monitor pinned to a
