@@ -102,6 +102,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if dev {
 			o.keys = keyList{shard.KeySpec(o.data, active)}
 		}
+		if o.publish != "" {
+			o.publish = shard.PublishURL(o.publish, active)
+		}
 	} else if dev {
 		if o.origin == "" {
 			o.origin = devOrigin

@@ -144,3 +144,19 @@ func TestRotate(t *testing.T) {
 		t.Fatalf("chain of three shards: %v", err)
 	}
 }
+
+func TestPublishURL(t *testing.T) {
+	for _, c := range []struct {
+		base string
+		n    int
+		want string
+	}{
+		{"s3://b/logs/dev", 1, "s3://b/logs/dev"},
+		{"s3://b/logs/dev", 2, "s3://b/logs/dev/shards/2"},
+		{"s3://b/", 3, "s3://b/shards/3"},
+	} {
+		if got := shard.PublishURL(c.base, shard.Info{N: c.n}); got != c.want {
+			t.Errorf("PublishURL(%q, shard %d) = %q, want %q", c.base, c.n, got, c.want)
+		}
+	}
+}

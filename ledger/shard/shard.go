@@ -163,6 +163,17 @@ func KeySpec(dir string, s Info) string {
 
 func containsScheme(spec string) bool { return strings.Contains(spec, "://") }
 
+// PublishURL is where ledgerd --publish base mirrors shard s: each shard
+// is a tlog-tiles log of its own, so shard 1 keeps base (what it was
+// published to before any rotation) and shard n >= 2 is published under
+// base/shards/<n>, never over shard 1's copy.
+func PublishURL(base string, s Info) string {
+	if s.N <= 1 {
+		return base
+	}
+	return strings.TrimRight(base, "/") + "/shards/" + strconv.Itoa(s.N)
+}
+
 // save replaces the manifest of dir atomically and durably.
 func (m *Manifest) save(dir string) error {
 	if err := m.check(); err != nil {
