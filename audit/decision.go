@@ -199,11 +199,20 @@ func (b *Book) checkDecision(d *Decision, p *DecisionPrivate) error {
 	return nil
 }
 
-// publishedRules is the record.Published of the constitutions logged so far.
+// publishedRules is the record.Published of the constitutions logged so
+// far: in this shard, else in the earlier shards (newest first), whose
+// constitutions stay in force after a rotation.
 func (b *Book) publishedRules(ref string) (func(string) bool, bool) {
 	b.mu.RLock()
 	rules, ok := b.constitutions[ref]
 	b.mu.RUnlock()
+	if !ok {
+		for i := len(b.cfg.Earlier) - 1; i >= 0; i-- {
+			if f, ok := b.cfg.Earlier[i].Book.publishedRules(ref); ok {
+				return f, true
+			}
+		}
+	}
 	return func(id string) bool { return rules[id] }, ok
 }
 

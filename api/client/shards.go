@@ -200,6 +200,7 @@ func (f *shardMonitor) Round(ctx context.Context, st *monitor.State) (*monitor.R
 		return nil, err
 	}
 	total := &monitor.Result{Alarms: []monitor.Alarm{}, Warnings: []string{}}
+	var states []*monitor.State // of the shards done, for their constitutions
 	for i, l := range links {
 		n := listed[i].N
 		m := *f.m
@@ -220,7 +221,9 @@ func (f *shardMonitor) Round(ctx context.Context, st *monitor.State) (*monitor.R
 		if i < len(links)-1 {
 			m.Gossip = nil
 		}
+		m.EarlierConstitutions = earlierConstitutions(states)
 		res, err := m.Round(ctx, sst)
+		states = append(states, sst)
 		if res != nil {
 			for _, a := range res.Alarms {
 				a.Message = fmt.Sprintf("shard %d (%s): %s", n, l.Origin, a.Message)
@@ -238,6 +241,19 @@ func (f *shardMonitor) Round(ctx context.Context, st *monitor.State) (*monitor.R
 		}
 	}
 	return total, nil
+}
+
+// earlierConstitutions finds a constitution version in the states of
+// earlier shards, newest first (Monitor.EarlierConstitutions).
+func earlierConstitutions(states []*monitor.State) func(string) ([]string, bool) {
+	return func(ref string) ([]string, bool) {
+		for i := len(states) - 1; i >= 0; i-- {
+			if rules, ok := states[i].Constitutions[ref]; ok {
+				return rules, true
+			}
+		}
+		return nil, false
+	}
 }
 
 // earlier reads authenticated entries of the shards of links (frozen, at

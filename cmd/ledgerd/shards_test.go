@@ -130,14 +130,13 @@ func TestRotationJourney(t *testing.T) {
 	if s2.origin != origin2 || s2.vkey == s1.vkey || s2.producer != s1.producer {
 		t.Fatalf("restarted as %s %s, want %s with a new key and the same tokens", s2.origin, s2.vkey, origin2)
 	}
-	// Constitutions are per shard: the version in force is published again.
-	s2.mustPost(t, "/v1/constitutions", example(t, "constitution.json", nil), http.StatusCreated)
+	// The constitution published in shard 1 stays in force.
 	var answered2 verify.Receipt
 	if err := json.Unmarshal(s2.mustPost(t, "/v1/decisions", example(t, "decision-answered.json", map[string]string{"decision_id": "dec-shard2-000001"}), http.StatusCreated), &answered2); err != nil {
 		t.Fatal(err)
 	}
-	if answered2.Origin != origin2 || answered2.Index != 2 {
-		t.Fatalf("shard 2 decision at %s index %d, want %s index 2 (after the shard record and the constitution)", answered2.Origin, answered2.Index, origin2)
+	if answered2.Origin != origin2 || answered2.Index != 1 {
+		t.Fatalf("shard 2 decision at %s index %d, want %s index 1 (after the shard record)", answered2.Origin, answered2.Index, origin2)
 	}
 	if _, _, err := verify.VerifyReceipt(mustJSON(t, answered2), s2.vkey); err != nil {
 		t.Fatalf("shard 2 receipt: %v", err)
@@ -251,6 +250,13 @@ func TestRotationJourney(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(stateDir, "shards", "2", "state.json")); err != nil {
 		t.Fatalf("no monitor state for shard 2: %v", err)
+	}
+
+	// Shard 2 alone, without its earlier shard, cites a constitution it
+	// does not hold: what the follower of both shards reads from shard 1.
+	alone, err := (&monitor.Monitor{Origin: origin2, Key: s2.vkey, Client: c.ShardSource(2)}).Round(ctx, monitor.NewState(origin2, s2.vkey))
+	if err != nil || alone.OK() || !strings.Contains(alone.Alarms[0].Message, "not published earlier") {
+		t.Fatalf("monitor of shard 2 alone: %+v, %v; want the constitution of shard 1 missed", alone, err)
 	}
 
 	// A listing that swaps shard 2's key for one shard 1 did not endorse

@@ -6,7 +6,8 @@
 //
 //   - logged_at never goes backwards, across rounds too;
 //   - a decision cites a constitution version published earlier in the
-//     log, and every rule it cites exists in it; a refusal cites at least
+//     log (or in an earlier shard, Monitor.EarlierConstitutions), and
+//     every rule it cites exists in it; a refusal cites at least
 //     one rule whose effect is refuse;
 //   - a constitution version is published once;
 //   - a contest references a real decision: decision.index is below its
@@ -235,6 +236,11 @@ type Monitor struct {
 	// Shards): a contest of a decision in an earlier shard is checked
 	// against it. Without it such a contest's decision is not checked.
 	Earlier func(origin string, index uint64) ([]byte, error)
+	// EarlierConstitutions, when set, returns the rule ids of a
+	// constitution version ("id@version") published in an earlier shard:
+	// a decision may cite it (constitutions stay in force across a
+	// rotation).
+	EarlierConstitutions func(ref string) ([]string, bool)
 }
 
 // errFetch marks errors of fetching a tile (network, HTTP status): those
@@ -871,6 +877,9 @@ func (r *ruleChecker) checkContested(idx uint64, c *record.Contest) string {
 // published is the record.Published of the constitutions seen so far.
 func (r *ruleChecker) published(ref string) (func(string) bool, bool) {
 	rules, ok := r.st.Constitutions[ref]
+	if !ok && r.m.EarlierConstitutions != nil {
+		rules, ok = r.m.EarlierConstitutions(ref)
+	}
 	return func(id string) bool { return slices.Contains(rules, id) }, ok
 }
 
