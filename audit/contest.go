@@ -176,9 +176,10 @@ func (b *Book) decisionForToken(id, token string) (*Record, *Decision, error) {
 	return rec, &d, nil
 }
 
-// CheckToken reports whether token is the contest token of decision id.
+// CheckToken reports whether token is the contest token of decision id,
+// logged in this shard or an earlier one.
 func (b *Book) CheckToken(decisionID, token string) bool {
-	_, _, err := b.decisionForToken(decisionID, token)
+	_, _, _, err := b.decisionInShards(decisionID, token)
 	return err == nil
 }
 

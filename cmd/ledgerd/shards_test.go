@@ -165,6 +165,11 @@ func TestRotationJourney(t *testing.T) {
 	if code != http.StatusConflict || !strings.Contains(string(b), "open contest") {
 		t.Fatalf("second contest of the shard 1 decision: %d %s, want 409 open contest", code, b)
 	}
+	// The subject follows it with the decision's contest token.
+	code, b = s2.do(t, "GET", "/v1/contests/"+contest.ContestID, "", nil, "X-Contest-Token", refused.ContestToken)
+	if code != http.StatusOK || !strings.Contains(string(b), `"status":"open"`) {
+		t.Fatalf("the subject reads the contest: %d %s", code, b)
+	}
 	// The reviewer resolves it in shard 2.
 	code, b = s2.do(t, "POST", "/v1/contests/"+contest.ContestID+"/resolution", s2.reviewer, example(t, "resolution.json", nil))
 	if code != http.StatusCreated {
