@@ -56,6 +56,9 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 		out.ContestToken = b.redeliver(out.Ack.Entry)
 		return out, nil
 	}
+	if err := b.loggedBefore(d.DecisionID); err != nil {
+		return nil, err
+	}
 
 	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts, probe: probe}
 	content := sealedContent{}

@@ -54,3 +54,23 @@ func (b *Book) decisionInShards(id, token string) (rec *Record, d *Decision, sha
 	}
 	return rec, d, shard, err
 }
+
+// loggedBefore refuses (ErrConflict) a decision id already logged in the
+// shard before this one, so that a producer's retry across a rotation
+// does not log the decision twice. Only the newest earlier shard is
+// looked up (one index read per append): retries come within the
+// delivery window, not shards later.
+func (b *Book) loggedBefore(decisionID string) error {
+	if len(b.cfg.Earlier) == 0 {
+		return nil
+	}
+	e := b.cfg.Earlier[len(b.cfg.Earlier)-1]
+	_, err := e.Book.lookup(KindDecision, decisionID)
+	switch {
+	case err == nil:
+		return fmt.Errorf("%w: decision %s is logged in the earlier shard %s; GET /v1/decisions/%s/receipt answers its receipt", ErrConflict, decisionID, e.Origin, decisionID)
+	case errors.Is(err, ErrNotFound):
+		return nil
+	}
+	return err
+}

@@ -142,8 +142,14 @@ func TestRotationJourney(t *testing.T) {
 		t.Fatalf("shard 2 receipt: %v", err)
 	}
 
+	// A retry of a shard 1 decision is not logged again.
+	code, b := s2.do(t, "POST", "/v1/decisions", s2.producer, example(t, "decision-refused.json", nil))
+	if code != http.StatusConflict || !strings.Contains(string(b), "earlier shard "+s1.origin) {
+		t.Fatalf("a shard 1 decision sent again after the rotation: %d %s, want 409 naming shard 1", code, b)
+	}
+
 	// A contest in shard 2 of the refused decision in shard 1.
-	code, b := s2.do(t, "POST", "/v1/contests", "", example(t, "contest.json", map[string]string{"contest_token": refused.ContestToken}))
+	code, b = s2.do(t, "POST", "/v1/contests", "", example(t, "contest.json", map[string]string{"contest_token": refused.ContestToken}))
 	if code != http.StatusCreated {
 		t.Fatalf("contest of a shard 1 decision: %d %s", code, b)
 	}
