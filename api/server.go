@@ -19,6 +19,7 @@ import (
 	"github.com/fjaledger/fja/api/web"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // Config configures a Server.
@@ -116,6 +117,11 @@ func (c Config) Validate() error {
 	case c.MaxExpensive < 0 || c.ExpensiveTimeout < 0:
 		return fmt.Errorf("api: MaxExpensive %d, ExpensiveTimeout %v: want 0 (the default) or more", c.MaxExpensive, c.ExpensiveTimeout)
 	}
+	for i, f := range c.Frozen {
+		if f.N != i+1 || f.Log == nil || !f.Log.Frozen() || f.Origin == "" || f.VKey == "" {
+			return fmt.Errorf("api: Frozen[%d] is shard %d (frozen log: %v); want shard %d, its log opened frozen, its origin and vkey", i, f.N, f.Log != nil && f.Log.Frozen(), i+1)
+		}
+	}
 	return nil
 }
 
@@ -127,7 +133,8 @@ type Server struct {
 	metrics *metrics
 	limits  *limits
 	tiles   *tileCache
-	otlp    *otlp.Ingest // nil without a Book
+	otlp    *otlp.Ingest       // nil without a Book
+	frozen  []record.ShardInfo // of Config.Frozen, which never change
 }
 
 // New builds a Server; it does not listen yet.
@@ -170,6 +177,9 @@ func New(cfg Config) (*Server, error) {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}}
+	for _, f := range cfg.Frozen {
+		s.frozen = append(s.frozen, shardInfo(f.N, f.Origin, f.VKey, record.ShardFrozen, f.Log))
+	}
 	e.HTTPErrorHandler = s.handleError
 	m.registerTileCache(s.tiles)
 	if err := s.routes(); err != nil {

@@ -81,10 +81,7 @@ func (s *Server) shardTile(c echo.Context) error {
 
 // shardInfos lists every shard for GET /v1/log, oldest first.
 func (s *Server) shardInfos() []record.ShardInfo {
-	out := make([]record.ShardInfo, 0, s.activeShard())
-	for _, f := range s.cfg.Frozen {
-		out = append(out, shardInfo(f.N, f.Origin, f.VKey, record.ShardFrozen, f.Log))
-	}
+	out := append(make([]record.ShardInfo, 0, s.activeShard()), s.frozen...)
 	return append(out, shardInfo(s.activeShard(), s.cfg.Origin, s.cfg.VerifierKeys[0], record.ShardActive, s.cfg.Log))
 }
 
