@@ -58,4 +58,8 @@ func TestRotate(t *testing.T) {
 	if err != nil || len(m.Shards) != 2 || m.Active().Origin != "dev.fja-ledger.localhost/log/2" {
 		t.Fatalf("manifest after rotate: %+v, %v", m, err)
 	}
+	// The new shard's store, its shard record at index 0, passes fsck.
+	if code, out, errOut := ctl(t, "", "fsck", "--data", shard.PathsOf(dir, m.Active()).Badger); code != 0 {
+		t.Fatalf("fsck of the new shard: exit %d %q %q", code, out, errOut)
+	}
 }

@@ -17,6 +17,9 @@ import (
 	"testing"
 
 	"github.com/fjaledger/fja/api/client"
+	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/ledger/badgerstore"
 	"github.com/fjaledger/fja/ledger/shard"
 	"github.com/fjaledger/fja/schemas"
 	"github.com/fjaledger/fja/verify"
@@ -126,7 +129,12 @@ func TestRotationJourney(t *testing.T) {
 
 	// Shard 2: the server restarts on it, with the same tokens.
 	s2 := startDev(t, dir)
-	defer s2.stop()
+	stopped := false
+	defer func() {
+		if !stopped {
+			s2.stop()
+		}
+	}()
 	if s2.origin != origin2 || s2.vkey == s1.vkey || s2.producer != s1.producer {
 		t.Fatalf("restarted as %s %s, want %s with a new key and the same tokens", s2.origin, s2.vkey, origin2)
 	}
@@ -304,6 +312,27 @@ func TestRotationJourney(t *testing.T) {
 	res, err = pc.ShardMonitor(mon, t.TempDir()).Round(ctx, monitor.NewState(s1.origin, s1.vkey))
 	if err != nil || res.OK() || res.Alarms[0].Kind != monitor.KindChain {
 		t.Fatalf("monitor over a tampered chain: %+v, %v; want a CHAIN alarm", res, err)
+	}
+
+	// Stopped, every shard's store and indexes pass fsck (the cross-shard
+	// contest and its resolution included).
+	stopped = true
+	if err := s2.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range m.Shards {
+		st, err := badgerstore.OpenExisting(shard.PathsOf(dir, sh).Badger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := ledger.Fsck(ctx, st, ledger.FsckOptions{Origin: sh.Origin, VerifierKeys: []string{sh.VKey}})
+		if err == nil {
+			err = audit.FsckIndexes(ctx, st, rep)
+		}
+		st.Close()
+		if err != nil || !rep.OK() {
+			t.Fatalf("fsck of shard %d: %+v, %v", sh.N, rep, err)
+		}
 	}
 }
 
