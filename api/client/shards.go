@@ -167,7 +167,8 @@ func (c *Client) VerifyChain(ctx context.Context, pinnedKey string, shards []rec
 // checked against them. A log that lists one shard, or none, or whose
 // GET /v1/log fails (a published bucket has none), is followed as before,
 // by Monitor alone at the root. The first shard's state is the one Round
-// is given; shard n's is kept in stateDir/shards/<n>.
+// is given; shard n's is kept in stateDir/shards/<n>. Monitor.Client,
+// when nil, is c's MonitorSource.
 func (c *Client) ShardMonitor(m *monitor.Monitor, stateDir string) monitor.Rounder {
 	return &shardMonitor{c: c, m: m, dir: stateDir}
 }
@@ -183,6 +184,11 @@ func (f *shardMonitor) Round(ctx context.Context, st *monitor.State) (*monitor.R
 	if err != nil || len(info.Shards) <= 1 {
 		// One shard, or a tlog-tiles copy without GET /v1/log (a
 		// published bucket): the log at the root, as Monitor reads it.
+		if f.m.Client == nil {
+			m := *f.m
+			m.Client = f.c.MonitorSource()
+			return m.Round(ctx, st)
+		}
 		return f.m.Round(ctx, st)
 	}
 	// Follow from the shard of the pinned key on: a monitor pinned to a

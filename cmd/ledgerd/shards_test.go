@@ -112,6 +112,17 @@ func TestRotationJourney(t *testing.T) {
 	if err := json.Unmarshal(s1.mustPost(t, "/v1/decisions", example(t, "decision-refused.json", nil), http.StatusCreated), &refused); err != nil {
 		t.Fatal(err)
 	}
+	// A monitor pinned to shard 1's key follows it before the rotation.
+	stateDir := t.TempDir()
+	mon := &monitor.Monitor{Origin: s1.origin, Key: s1.vkey, Save: func(st *monitor.State) error { return monitor.SaveState(stateDir, st) }}
+	mst := monitor.NewState(s1.origin, s1.vkey)
+	c1, err := client.New(client.Config{URL: s1.url, InsecureSkipVerify: true, MaxTries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := c1.ShardMonitor(mon, stateDir).Round(ctx, mst); err != nil || !res.OK() || res.Size != 2 {
+		t.Fatalf("monitor before the rotation: %+v, %v; want OK at size 2", res, err)
+	}
 	s1.mustPost(t, "/v1/decisions", example(t, "decision-answered.json", nil), http.StatusCreated)
 	if err := s1.stop(); err != nil {
 		t.Fatal(err)
@@ -257,15 +268,14 @@ func TestRotationJourney(t *testing.T) {
 	if err != nil || len(links) != 2 || links[0].Final.Size != 3 {
 		t.Fatalf("chain: %+v, %v", links, err)
 	}
-	stateDir := t.TempDir()
-	mon := &monitor.Monitor{Origin: s1.origin, Key: s1.vkey}
-	mst := monitor.NewState(s1.origin, s1.vkey)
+	// The same monitor state, after the rotation: shard 1 grew from the
+	// size it trusted to its final one (consistency proven from its tiles).
 	res, err := c.ShardMonitor(mon, stateDir).Round(ctx, mst)
 	if err != nil || !res.OK() {
 		t.Fatalf("monitor round over both shards: %+v, %v", res, err)
 	}
-	if res.Size != info.TreeSize || mst.Checkpoint == "" {
-		t.Fatalf("monitor at size %d (shard 1 state %q), want the active shard's %d", res.Size, mst.Checkpoint, info.TreeSize)
+	if res.Size != info.TreeSize || !strings.HasPrefix(mst.Checkpoint, s1.origin+"\n3\n") {
+		t.Fatalf("monitor at size %d (shard 1 state %q), want the active shard's %d and shard 1 trusted at 3", res.Size, mst.Checkpoint, info.TreeSize)
 	}
 	if _, err := os.Stat(filepath.Join(stateDir, "shards", "2", "state.json")); err != nil {
 		t.Fatalf("no monitor state for shard 2: %v", err)
