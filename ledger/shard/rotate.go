@@ -76,6 +76,13 @@ func Rotate(ctx context.Context, c RotateConfig) (*Manifest, error) {
 	old.Origin, old.VKey, old.State, old.Final = final.origin, final.signer.VerifierKey(), Frozen, string(final.cp.Raw)
 
 	next := Info{N: old.N + 1, Origin: c.Origin, Dir: DirOf(old.N + 1), State: Active, Key: c.Key}
+	if next.Key != "" && !containsScheme(next.Key) {
+		// Kept in the manifest: a relative path would later be read
+		// against the data directory (KeySpec), not where rotate ran.
+		if next.Key, err = filepath.Abs(next.Key); err != nil {
+			return nil, err
+		}
+	}
 	nd := filepath.Join(c.Dir, next.Dir)
 	if _, err := os.Stat(nd); !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("shard: %s exists already (left by an interrupted rotation?): remove it and rotate again", nd)
