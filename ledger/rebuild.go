@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
 )
 
@@ -231,13 +230,9 @@ func (r *Rebuilder) flush(st State) error {
 // has the checkpoint's origin (when origin is not empty), size and root.
 // The store is then a log that ledger.Open resumes.
 func (r *Rebuilder) Finish(cp []byte, origin string) error {
-	i := bytes.Index(cp, []byte("\n\n"))
-	if i < 0 {
-		return fmt.Errorf("ledger: rebuild: the checkpoint has no signature block")
-	}
-	var c log.Checkpoint
-	if _, err := c.Unmarshal(cp[:i+1]); err != nil {
-		return fmt.Errorf("ledger: rebuild: the checkpoint does not parse: %w", err)
+	c, err := CheckpointBody(cp)
+	if err != nil {
+		return fmt.Errorf("ledger: rebuild: the %w", err)
 	}
 	root := rootOf(r.rng)
 	switch {

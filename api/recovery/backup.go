@@ -65,22 +65,11 @@ var ErrMismatch = errors.New("recovery: the data directory's log does not match 
 // key and the tokens file are not in it: they are the operator's
 // configuration, kept (and backed up) apart.
 func Backup(ctx context.Context, dir, out string) (*Manifest, error) {
-	st, err := badgerstore.OpenExisting(filepath.Join(dir, StoreDir))
+	st, state, c, err := openState(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	state, err := st.Load()
-	if err != nil {
-		return nil, err
-	}
-	if state.Checkpoint == nil {
-		return nil, fmt.Errorf("recovery: the store in %s has no checkpoint", dir)
-	}
-	c, err := parseCheckpoint(state.Checkpoint)
-	if err != nil {
-		return nil, err
-	}
 	m := &Manifest{Format: backupFormat, Checkpoint: string(state.Checkpoint), Origin: c.Origin, Size: c.Size, TakenAt: time.Now().UTC()}
 	var kv bytes.Buffer
 	for _, p := range audit.PrivateIndexPrefixes() {
@@ -303,16 +292,26 @@ func parseKV(b []byte) ([]ledger.KV, error) {
 	return kvs, nil
 }
 
-func parseCheckpoint(cp []byte) (*log.Checkpoint, error) {
-	i := bytes.Index(cp, []byte("\n\n"))
-	if i < 0 {
-		return nil, errors.New("recovery: the checkpoint has no signature block")
+// openState opens the stopped ledger's store in the data directory dir,
+// and returns it with its state and the body of its checkpoint.
+func openState(dir string) (*badgerstore.Store, ledger.State, *log.Checkpoint, error) {
+	st, err := badgerstore.OpenExisting(filepath.Join(dir, StoreDir))
+	if err != nil {
+		return nil, ledger.State{}, nil, err
+	}
+	state, err := st.Load()
+	if err == nil && state.Checkpoint == nil {
+		err = fmt.Errorf("recovery: the store in %s has no checkpoint", dir)
 	}
 	var c log.Checkpoint
-	if _, err := c.Unmarshal(cp[:i+1]); err != nil {
-		return nil, fmt.Errorf("recovery: the checkpoint does not parse: %w", err)
+	if err == nil {
+		c, err = ledger.CheckpointBody(state.Checkpoint)
 	}
-	return &c, nil
+	if err != nil {
+		st.Close()
+		return nil, ledger.State{}, nil, err
+	}
+	return st, state, &c, nil
 }
 
 // RestorePrivate restores the backup archive into the data directory dir,
@@ -327,28 +326,20 @@ func RestorePrivate(ctx context.Context, archivePath, dir string) (*Manifest, er
 	if err != nil {
 		return nil, err
 	}
-	want, err := parseCheckpoint([]byte(a.m.Checkpoint))
+	want, err := ledger.CheckpointBody([]byte(a.m.Checkpoint))
 	if err != nil {
-		return nil, fmt.Errorf("%w (the backup's checkpoint)", err)
+		return nil, fmt.Errorf("recovery: the backup's %w", err)
 	}
 	_, secretErr := os.Stat(filepath.Join(dir, SecretFile))
 	keys, keysErr := os.Stat(filepath.Join(dir, VaultDir, vault.KeyFile))
 	if secretErr == nil || keysErr == nil && keys.Size() > 0 {
 		return nil, fmt.Errorf("%w: %s holds a server secret or vault keys already (a ledgerd ran on it?): restore the private part only into a directory restored from the public copy and not yet served", ErrDirNotEmpty, dir)
 	}
-	st, err := badgerstore.OpenExisting(filepath.Join(dir, StoreDir))
+	st, state, have, err := openState(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	state, err := st.Load()
-	if err != nil {
-		return nil, err
-	}
-	have, err := parseCheckpoint(state.Checkpoint)
-	if err != nil {
-		return nil, fmt.Errorf("%w (the data directory's checkpoint)", err)
-	}
 	if have.Origin != want.Origin {
 		return nil, fmt.Errorf("%w: its origin is %q, the backup's %q", ErrMismatch, have.Origin, want.Origin)
 	}
