@@ -26,6 +26,7 @@ import (
 	"github.com/fjaledger/fja/ledger/signer"
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/record"
+	"github.com/fjaledger/fja/verify/tile"
 )
 
 // source is a ledger server with a few thousand mixed records.
@@ -228,7 +229,7 @@ func TestRestoreContinuesTheTree(t *testing.T) {
 	// logged again; its request digest is not in the public copy, so it is
 	// answered as a conflict instead of with the first receipt.
 	size := dst.Log.Head().Size
-	if code, b := dst.Do("POST", "/v1/decisions", auth.Producer, decision(t, 5)); code != 409 || dst.Log.Head().Size != size {
+	if code, b := dst.Do("POST", "/v1/decisions", auth.Producer, decision(t, 5)); code != 409 || !strings.Contains(string(b), "restored from its public copy") || dst.Log.Head().Size != size {
 		t.Errorf("resubmission after restore: %d %s, size %d -> %d", code, b, size, dst.Log.Head().Size)
 	}
 
@@ -402,4 +403,61 @@ func TestBackupOfThePrivatePart(t *testing.T) {
 			t.Errorf("refused restore wrote %s: %v", f, err)
 		}
 	}
+}
+
+// mirror writes the log of s as a bucket holds it (tlog-tiles objects
+// only: the checkpoint, every hash tile and entry bundle, full and the
+// right-edge partial ones) into dir.
+func mirror(t *testing.T, s *apitest.Server, dir string) {
+	t.Helper()
+	head := s.Log.Head()
+	write := func(p string, b []byte) {
+		f := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("checkpoint", head.Checkpoint)
+	for level := 0; head.Size>>(8*level) > 0; level++ {
+		n := head.Size >> (8 * level)
+		for i := uint64(0); i*256 < n; i++ {
+			w := int(min(256, n-i*256))
+			tl := tile.Tile{Level: uint8(level), Index: i, Width: w}
+			b, err := s.Log.Tile(uint8(level), i, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			write(tl.Path(), b)
+			if level == 0 {
+				tl.Entries = true
+				if b, err = s.Log.EntryBundle(i, w); err != nil {
+					t.Fatal(err)
+				}
+				write(tl.Path(), b)
+			}
+		}
+	}
+}
+
+// TestRestoreFromABucket restores from a plain static file server under a
+// path prefix, as a bucket (or its CDN) serves a published log: no ledgerd
+// API at all.
+func TestRestoreFromABucket(t *testing.T) {
+	src := newSource(t, 900)
+	bucket := t.TempDir()
+	mirror(t, src.Server, bucket)
+	hs := httptest.NewServer(http.StripPrefix("/bucket/fja/2026", http.FileServer(http.Dir(bucket))))
+	t.Cleanup(hs.Close)
+	dir := filepath.Join(t.TempDir(), "restored")
+	res, err := recovery.Restore(context.Background(), recovery.Config{URL: hs.URL + "/bucket/fja/2026/", VerifierKey: src.VKey, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head := src.Log.Head(); res.Size != head.Size || !bytes.Equal(res.Checkpoint, head.Checkpoint) {
+		t.Fatalf("restored %d %q, want %d %q", res.Size, res.Checkpoint, head.Size, head.Checkpoint)
+	}
+	fsck(t, dir, src.VKey)
 }
