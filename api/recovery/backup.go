@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -20,7 +21,6 @@ import (
 	"github.com/transparency-dev/formats/log"
 
 	"github.com/fjaledger/fja/audit"
-	"github.com/fjaledger/fja/audit/vault"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
 )
@@ -71,13 +71,21 @@ func Backup(ctx context.Context, dir, out string) (*Manifest, error) {
 	}
 	defer st.Close()
 	m := &Manifest{Format: backupFormat, Checkpoint: string(state.Checkpoint), Origin: c.Origin, Size: c.Size, TakenAt: time.Now().UTC()}
-	var kv bytes.Buffer
+	// The index keys go to a temporary file first (a tar member's size
+	// comes before it), so that no part of the backup is held in memory.
+	kv, err := os.CreateTemp(filepath.Dir(out), ".fja-backup-keys-*")
+	if err != nil {
+		return nil, fmt.Errorf("recovery: %w", err)
+	}
+	defer os.Remove(kv.Name())
+	defer kv.Close()
+	bw := bufio.NewWriter(kv)
 	for _, p := range audit.PrivateIndexPrefixes() {
 		err := st.Scan(ctx, []byte(p), nil, func(k, v []byte) bool {
-			kv.Write(binary.AppendUvarint(nil, uint64(len(k))))
-			kv.Write(k)
-			kv.Write(binary.AppendUvarint(nil, uint64(len(v))))
-			kv.Write(v)
+			bw.Write(binary.AppendUvarint(nil, uint64(len(k))))
+			bw.Write(k)
+			bw.Write(binary.AppendUvarint(nil, uint64(len(v))))
+			bw.Write(v)
 			m.IndexKeys++
 			return true
 		})
@@ -85,18 +93,19 @@ func Backup(ctx context.Context, dir, out string) (*Manifest, error) {
 			return nil, fmt.Errorf("recovery: reading the index keys under %q: %w", p, err)
 		}
 	}
-	files, err := privateFiles(dir)
-	if err != nil {
+	if err := bw.Flush(); err != nil {
+		return nil, fmt.Errorf("recovery: %w", err)
+	}
+	if m.Files, err = privateFiles(dir); err != nil {
 		return nil, err
 	}
-	m.Files = files
 	tmp := out + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
 	defer os.Remove(tmp) // after the rename, a no-op
-	if err := writeArchive(f, dir, m, kv.Bytes()); err != nil {
+	if err := writeArchive(f, dir, m, kv); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -114,15 +123,10 @@ func Backup(ctx context.Context, dir, out string) (*Manifest, error) {
 }
 
 // privateFiles lists the private files of the data directory dir, as
-// slash-separated paths relative to it: the server secret and everything
-// in the vault directory.
+// slash-separated paths relative to it: everything in the vault
+// directory, then the server secret.
 func privateFiles(dir string) ([]string, error) {
 	var out []string
-	if _, err := os.Stat(filepath.Join(dir, SecretFile)); err == nil {
-		out = append(out, SecretFile)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("recovery: %w", err)
-	}
 	err := filepath.WalkDir(filepath.Join(dir, VaultDir), func(p string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) && p == filepath.Join(dir, VaultDir) {
 			return filepath.SkipDir
@@ -140,36 +144,53 @@ func privateFiles(dir string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
+	if _, err := os.Stat(filepath.Join(dir, SecretFile)); err == nil {
+		out = append(out, SecretFile)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("recovery: %w", err)
+	}
 	return out, nil
 }
 
-func writeArchive(w io.Writer, dir string, m *Manifest, kv []byte) error {
+func writeArchive(w io.Writer, dir string, m *Manifest, kv *os.File) error {
 	zw := gzip.NewWriter(w)
 	tw := tar.NewWriter(zw)
 	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	add := func(name string, b []byte) error {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(b)), ModTime: m.TakenAt, Typeflag: tar.TypeReg}); err != nil {
+	add := func(name string, size int64, r io.Reader) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: size, ModTime: m.TakenAt, Typeflag: tar.TypeReg}); err != nil {
 			return err
 		}
-		_, err := tw.Write(b)
+		_, err := io.Copy(tw, r)
 		return err
 	}
-	if err := add(manifestMember, mj); err != nil {
+	addFile := func(name string, f *os.File) error {
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		return add(name, fi.Size(), f)
+	}
+	if err := add(manifestMember, int64(len(mj)), bytes.NewReader(mj)); err != nil {
 		return fmt.Errorf("recovery: writing the backup: %w", err)
 	}
-	if err := add(indexMember, kv); err != nil {
+	if _, err := kv.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("recovery: %w", err)
+	}
+	if err := addFile(indexMember, kv); err != nil {
 		return fmt.Errorf("recovery: writing the backup: %w", err)
 	}
-	for _, f := range m.Files {
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f)))
+	for _, name := range m.Files {
+		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(name)))
 		if err != nil {
 			return fmt.Errorf("recovery: %w", err)
 		}
-		if err := add(filesPrefix+f, b); err != nil {
-			return fmt.Errorf("recovery: writing the backup: %w", err)
+		err = addFile(filesPrefix+name, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("recovery: writing the backup: %s: %w", name, err)
 		}
 	}
 	if err := tw.Close(); err != nil {
@@ -181,65 +202,45 @@ func writeArchive(w io.Writer, dir string, m *Manifest, kv []byte) error {
 	return nil
 }
 
-// archive is a backup read into memory.
-type archive struct {
-	m     Manifest
-	kv    []ledger.KV
-	files map[string][]byte
+// archiveReader reads a backup archive member by member.
+type archiveReader struct {
+	name string
+	f    *os.File
+	tr   *tar.Reader
 }
 
-// maxMember bounds one member of a backup archive read back.
-const maxMember = 1 << 34
-
-func readArchive(name string) (*archive, error) {
+func openArchive(name string) (*archiveReader, *Manifest, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("recovery: %w", err)
+		return nil, nil, fmt.Errorf("recovery: %w", err)
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	zr, err := gzip.NewReader(bufio.NewReader(f))
 	if err != nil {
-		return nil, fmt.Errorf("recovery: %s is not a backup archive (gzip): %w", name, err)
+		f.Close()
+		return nil, nil, fmt.Errorf("recovery: %s is not a backup archive (gzip): %w", name, err)
 	}
-	tr := tar.NewReader(zr)
-	a := &archive{files: map[string][]byte{}}
-	for first := true; ; first = false {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	a := &archiveReader{name: name, f: f, tr: tar.NewReader(zr)}
+	h, err := a.tr.Next()
+	var m Manifest
+	switch {
+	case err != nil:
+		err = fmt.Errorf("recovery: %s: %w", name, err)
+	case h.Name != manifestMember:
+		err = fmt.Errorf("recovery: %s: first member is %q, want %q", name, h.Name, manifestMember)
+	default:
+		var b []byte
+		if b, err = io.ReadAll(io.LimitReader(a.tr, 1<<20)); err == nil {
+			err = json.Unmarshal(b, &m)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("recovery: %s: %w", name, err)
-		}
-		b, err := io.ReadAll(io.LimitReader(tr, maxMember))
-		if err != nil {
-			return nil, fmt.Errorf("recovery: %s: %s: %w", name, h.Name, err)
-		}
-		switch {
-		case first && h.Name != manifestMember:
-			return nil, fmt.Errorf("recovery: %s: first member is %q, want %q", name, h.Name, manifestMember)
-		case h.Name == manifestMember:
-			if err := json.Unmarshal(b, &a.m); err != nil || a.m.Format != backupFormat {
-				return nil, fmt.Errorf("recovery: %s: manifest is not a %s manifest (%v)", name, backupFormat, err)
-			}
-		case h.Name == indexMember:
-			if a.kv, err = parseKV(b); err != nil {
-				return nil, fmt.Errorf("recovery: %s: %s: %w", name, h.Name, err)
-			}
-		case strings.HasPrefix(h.Name, filesPrefix):
-			rel := strings.TrimPrefix(h.Name, filesPrefix)
-			if !privatePath(rel) {
-				return nil, fmt.Errorf("recovery: %s: member %q is not a private file of a data directory", name, h.Name)
-			}
-			a.files[rel] = b
-		default:
-			return nil, fmt.Errorf("recovery: %s: unknown member %q", name, h.Name)
+		if err != nil || m.Format != backupFormat {
+			err = fmt.Errorf("recovery: %s: the manifest is not a %s manifest (%v)", name, backupFormat, err)
 		}
 	}
-	if len(a.files) != len(a.m.Files) || a.kv == nil && a.m.IndexKeys > 0 || len(a.kv) != a.m.IndexKeys {
-		return nil, fmt.Errorf("recovery: %s is incomplete: %d files and %d index keys, the manifest lists %d and %d", name, len(a.files), len(a.kv), len(a.m.Files), a.m.IndexKeys)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
 	}
-	return a, nil
+	return a, &m, nil
 }
 
 // privatePath reports whether rel (slash-separated) names a private file a
@@ -259,37 +260,67 @@ func privatePath(rel string) bool {
 	return true
 }
 
-// parseKV decodes the index.kv member; every key MUST have a private prefix.
-func parseKV(b []byte) ([]ledger.KV, error) {
-	kvs := []ledger.KV{}
-	next := func() ([]byte, error) {
-		n, w := binary.Uvarint(b)
-		if w <= 0 || n > uint64(len(b)-w) {
-			return nil, errors.New("truncated")
+// maxKVField bounds a key or value of index.kv read back (sealed private
+// content is bounded by the largest request body ledgerd takes).
+const maxKVField = 64 << 20
+
+// readKV reads the index.kv member and writes its keys to st, in updates
+// that fit the store's batch limits; every key MUST have a private prefix.
+// It returns how many keys it wrote.
+func readKV(ctx context.Context, r io.Reader, st *badgerstore.Store) (int, error) {
+	br := bufio.NewReader(r)
+	field := func() ([]byte, error) {
+		n, err := binary.ReadUvarint(br)
+		if err != nil || n > maxKVField {
+			return nil, fmt.Errorf("bad length %d (%v)", n, err)
 		}
-		v := b[w : w+int(n)]
-		b = b[w+int(n):]
-		return v, nil
+		b := make([]byte, n)
+		_, err = io.ReadFull(br, b)
+		return b, err
 	}
-	for len(b) > 0 {
-		k, err := next()
-		if err != nil {
-			return nil, fmt.Errorf("key %d: %w", len(kvs), err)
+	lim := st.BatchLimits()
+	var batch []ledger.KV
+	var size int64
+	total := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return ctx.Err()
 		}
-		v, err := next()
+		if err := st.Update(batch, nil); err != nil {
+			return fmt.Errorf("writing %d private index keys: %w", len(batch), err)
+		}
+		total += len(batch)
+		batch, size = batch[:0], 0
+		return ctx.Err()
+	}
+	for {
+		if _, err := br.Peek(1); errors.Is(err, io.EOF) {
+			return total, flush()
+		}
+		k, err := field()
 		if err != nil {
-			return nil, fmt.Errorf("value of key %q: %w", k, err)
+			return total, fmt.Errorf("key %d: %w", total+len(batch), err)
+		}
+		v, err := field()
+		if err != nil {
+			return total, fmt.Errorf("value of key %q: %w", k, err)
 		}
 		private := false
 		for _, p := range audit.PrivateIndexPrefixes() {
 			private = private || bytes.HasPrefix(k, []byte(p))
 		}
 		if !private {
-			return nil, fmt.Errorf("key %q is not a private index key (want one of the prefixes %q)", k, audit.PrivateIndexPrefixes())
+			return total, fmt.Errorf("key %q is not a private index key (want one of the prefixes %q)", k, audit.PrivateIndexPrefixes())
 		}
-		kvs = append(kvs, ledger.KV{Key: k, Value: v})
+		c := int64(len(k)+min(len(v), int(lim.ValueCap))) + lim.RecordOverhead + 1
+		if int64(len(batch)) >= lim.MaxRecords-1 || size+c > lim.MaxBytes {
+			if err := flush(); err != nil {
+				return total, err
+			}
+		}
+		batch = append(batch, ledger.KV{Key: k, Value: v})
+		size += c
 	}
-	return kvs, nil
 }
 
 // openState opens the stopped ledger's store in the data directory dir,
@@ -317,23 +348,30 @@ func openState(dir string) (*badgerstore.Store, ledger.State, *log.Checkpoint, e
 // RestorePrivate restores the backup archive into the data directory dir,
 // whose log (restored from the public copy, ledgerd stopped) MUST hold the
 // backup's tree: the same origin, at least the backup's size, and the
-// backup's root at that size. dir MUST hold no vault key file and no
-// server secret yet (a ledgerd started on it before would have made its
-// own, which the backup would overwrite). Private content of records
-// logged after the backup is not in it.
+// backup's root at that size. dir MUST hold no vault and no server secret
+// yet (a ledgerd started on it before would have made its own, which the
+// backup would overwrite). Private content of records logged after the
+// backup is not in it.
+//
+// The archive is streamed, never held in memory. The index keys are
+// written first (a vault slot marked in use without the vault's key file
+// makes the book refuse to open, so an interrupted restore is never
+// served, and is run again), then the files into a staging directory,
+// moved into place last: the vault, then the server secret.
 func RestorePrivate(ctx context.Context, archivePath, dir string) (*Manifest, error) {
-	a, err := readArchive(archivePath)
+	a, m, err := openArchive(archivePath)
 	if err != nil {
 		return nil, err
 	}
-	want, err := ledger.CheckpointBody([]byte(a.m.Checkpoint))
+	defer a.f.Close()
+	want, err := ledger.CheckpointBody([]byte(m.Checkpoint))
 	if err != nil {
 		return nil, fmt.Errorf("recovery: the backup's %w", err)
 	}
-	_, secretErr := os.Stat(filepath.Join(dir, SecretFile))
-	keys, keysErr := os.Stat(filepath.Join(dir, VaultDir, vault.KeyFile))
-	if secretErr == nil || keysErr == nil && keys.Size() > 0 {
-		return nil, fmt.Errorf("%w: %s holds a server secret or vault keys already (a ledgerd ran on it?): restore the private part only into a directory restored from the public copy and not yet served", ErrDirNotEmpty, dir)
+	for _, f := range []string{VaultDir, SecretFile} {
+		if _, err := os.Lstat(filepath.Join(dir, f)); !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s holds %s already (%v): restore the private part only into a directory restored from the public copy and not yet served", ErrDirNotEmpty, dir, f, err)
+		}
 	}
 	st, state, have, err := openState(dir)
 	if err != nil {
@@ -353,71 +391,76 @@ func RestorePrivate(ctx context.Context, archivePath, dir string) (*Manifest, er
 	if !bytes.Equal(root, want.Hash) {
 		return nil, fmt.Errorf("%w: its tree of size %d has root %x, the backup's %x", ErrMismatch, want.Size, root, want.Hash)
 	}
-	// Index keys first: a vault slot marked in use without the key file
-	// makes the book refuse to open (audit.Open), so an interrupted
-	// restore is never served; it is run again.
-	if err := writeKeys(ctx, st, a.kv); err != nil {
-		return nil, err
+	staging := filepath.Join(dir, ".private.restoring")
+	if err := os.RemoveAll(staging); err != nil {
+		return nil, fmt.Errorf("recovery: %w", err)
+	}
+	defer os.RemoveAll(staging)
+	keys, files := -1, 0
+	for {
+		h, err := a.tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("recovery: %s: %w", a.name, err)
+		}
+		switch {
+		case h.Name == indexMember && keys < 0:
+			if keys, err = readKV(ctx, a.tr, st); err != nil {
+				return nil, fmt.Errorf("recovery: %s: %s: %w", a.name, h.Name, err)
+			}
+		case strings.HasPrefix(h.Name, filesPrefix) && keys >= 0:
+			rel := strings.TrimPrefix(h.Name, filesPrefix)
+			if !privatePath(rel) {
+				return nil, fmt.Errorf("recovery: %s: member %q is not a private file of a data directory", a.name, h.Name)
+			}
+			if err := writeFile(staging, rel, a.tr); err != nil {
+				return nil, err
+			}
+			files++
+		default:
+			return nil, fmt.Errorf("recovery: %s: unexpected member %q (want %s, then files/...)", a.name, h.Name, indexMember)
+		}
+	}
+	if keys != m.IndexKeys || files != len(m.Files) {
+		return nil, fmt.Errorf("recovery: %s is incomplete: %d index keys and %d files, the manifest lists %d and %d", a.name, keys, files, m.IndexKeys, len(m.Files))
 	}
 	if err := st.Close(); err != nil {
 		return nil, err
 	}
-	for _, rel := range a.m.Files {
-		if err := writeFile(dir, rel, a.files[rel]); err != nil {
+	for _, f := range []string{VaultDir, SecretFile} {
+		err := os.Rename(filepath.Join(staging, f), filepath.Join(dir, f))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("recovery: %w", err)
+		}
+		if err := syncDir(dir); err != nil {
 			return nil, err
 		}
 	}
-	return &a.m, nil
+	return m, nil
 }
 
-// writeKeys writes kvs in updates that fit the store's batch limits.
-func writeKeys(ctx context.Context, st *badgerstore.Store, kvs []ledger.KV) error {
-	lim := st.BatchLimits()
-	for len(kvs) > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		n, bytes := 0, int64(0)
-		for n < len(kvs) && int64(n) < lim.MaxRecords-1 {
-			c := int64(len(kvs[n].Key)+min(len(kvs[n].Value), int(lim.ValueCap))) + lim.RecordOverhead + 1
-			if n > 0 && bytes+c > lim.MaxBytes {
-				break
-			}
-			bytes += c
-			n++
-		}
-		if err := st.Update(kvs[:n], nil); err != nil {
-			return fmt.Errorf("recovery: writing %d private index keys: %w", n, err)
-		}
-		kvs = kvs[n:]
-	}
-	return nil
-}
-
-// writeFile writes the private file rel of a data directory durably, mode
-// 0600 (directories 0700), through a temporary file.
-func writeFile(dir, rel string, b []byte) error {
+// writeFile writes the private file rel of a data directory under dir
+// from r, durably, mode 0600 (directories 0700).
+func writeFile(dir, rel string, r io.Reader) error {
 	p := filepath.Join(dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("recovery: %w", err)
 	}
-	tmp := p + ".restoring"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("recovery: %w", err)
 	}
-	if _, err := f.Write(b); err != nil {
+	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
-		return fmt.Errorf("recovery: %w", err)
+		return fmt.Errorf("recovery: %s: %w", rel, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		return fmt.Errorf("recovery: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("recovery: %w", err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
 		return fmt.Errorf("recovery: %w", err)
 	}
 	return syncDir(filepath.Dir(p))

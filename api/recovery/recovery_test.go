@@ -353,6 +353,22 @@ func TestBackupOfThePrivatePart(t *testing.T) {
 	if _, err := recovery.Restore(context.Background(), recovery.Config{URL: live.URL, VerifierKey: live.VKey, Dir: dir}); err != nil {
 		t.Fatal(err)
 	}
+	// A truncated archive is refused and leaves no vault and no secret; the
+	// whole one is restored after it.
+	whole, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.tar.gz")
+	os.WriteFile(cut, whole[:len(whole)*2/3], 0o600)
+	if _, err := recovery.RestorePrivate(context.Background(), cut, dir); err == nil {
+		t.Fatal("a truncated archive was restored")
+	}
+	for _, f := range []string{"digest.secret", "vault", ".private.restoring"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the refused truncated archive left %s: %v", f, err)
+		}
+	}
 	if _, err := recovery.RestorePrivate(context.Background(), archive, dir); err != nil {
 		t.Fatal(err)
 	}
