@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fjaledger/fja/api/apitest"
@@ -259,6 +260,52 @@ func TestRestoreContinuesTheTree(t *testing.T) {
 	}
 	dst.Close()
 	fsck(t, dir, src.VKey)
+
+	// Every dedup key, and every key of the book the records imply, is
+	// exactly the source's (the restored log has more since).
+	want, got := storeKeys(t, src.Dir), storeKeys(t, dir)
+	n := 0
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("key %q: restored %x, source %x", k, got[k], v)
+		}
+		n++
+	}
+	if n < 2600 || len(got) <= len(want) {
+		t.Errorf("%d source keys, %d restored: want thousands, and more restored", len(want), len(got))
+	}
+}
+
+// storeKeys returns the dedup keys ("d") and the book's keys the records
+// imply ("x" c/, th/, cd/) of the closed store in the data directory dir.
+func storeKeys(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	st, err := badgerstore.OpenExisting(filepath.Join(dir, recovery.StoreDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	out := map[string]string{}
+	err = st.DB().View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := string(it.Item().Key())
+			if !strings.HasPrefix(k, "d") && !strings.HasPrefix(k, "xc/") && !strings.HasPrefix(k, "xth/") && !strings.HasPrefix(k, "xcd/") {
+				continue
+			}
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			out[k] = string(v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // tamper serves the log at url with one byte of entry bundle 2 flipped.
