@@ -113,7 +113,8 @@ func TestParamsAgreeWithAudit(t *testing.T) {
 		{"GroupFields (recount)", params.GroupFields, recount.GroupFields},
 		{"AccessGroupFields", params.AccessGroupFields, audit.AccessGroupFields},
 		{"AccessGroupFields (recount)", params.AccessGroupFields, recount.AccessGroupFields},
-		{"Kinds", params.Kinds, []string{string(audit.KindDecision), string(audit.KindConstitution), string(audit.KindContest), string(audit.KindResolution), string(audit.KindAccess)}},
+		{"Kinds", params.Kinds, []string{string(audit.KindDecision), string(audit.KindConstitution), string(audit.KindContest), string(audit.KindResolution), string(audit.KindAccess),
+			string(audit.KindChallenge), string(audit.KindChallengeResponse), string(audit.KindAmendment)}},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("params.%s = %v, want %v", c.name, c.got, c.want)

@@ -39,17 +39,7 @@ func decode[T any](t testing.TB, b []byte) T {
 // did not grow.
 func (s *server) wantRefused(what string, code int, errCode string, method, path string, role auth.Role, body []byte, hdr ...string) {
 	s.T.Helper()
-	before := s.Log.Head().Size
-	got, b := s.Do(method, path, role, body, hdr...)
-	e := decode[struct {
-		Error api.Error `json:"error"`
-	}](s.T, b)
-	if got != code || e.Error.Code != errCode || e.Error.Message == "" {
-		s.T.Errorf("%s: %d %s, want %d %s", what, got, b, code, errCode)
-	}
-	if after := s.Log.Head().Size; after != before {
-		s.T.Errorf("%s: the log grew from %d to %d", what, before, after)
-	}
+	s.refusedField(what, code, errCode, anyField, method, path, role, body, hdr...)
 }
 
 // TestContestJourney is the journey of issue 4: a refusal is logged, its

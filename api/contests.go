@@ -81,19 +81,9 @@ type ContestView = record.ContestView
 
 func (s *Server) getContest(c echo.Context) error {
 	id := c.Param("id")
-	who, err := s.authenticate(c)
+	_, staff, token, err := s.staffOrSubject(c)
 	if err != nil {
 		return err
-	}
-	token := c.Request().Header.Get("X-Contest-Token")
-	staff := who != nil && (who.Role == auth.Reviewer || who.Role == auth.Regulator)
-	switch {
-	case staff, token != "":
-	case who != nil:
-		return errorf(http.StatusForbidden, "forbidden", "token "+who.Name+" has role "+string(who.Role)+"; this route needs reviewer or regulator, or the subject's X-Contest-Token")
-	default:
-		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="fja-ledger"`)
-		return errorf(http.StatusUnauthorized, "unauthorized", "this route needs a reviewer or regulator bearer token, or the subject's X-Contest-Token")
 	}
 	unknown := notFound("no contest " + id + " for this token")
 	st, err := s.cfg.Book.ContestStatus(id)

@@ -336,6 +336,7 @@ func TestOpenAPIServedAndTrue(t *testing.T) {
 	expect(200, "Receipt", "GET", "/v1/decisions/dec-2026-11-27-000002/receipt", auth.Regulator, nil)
 	expect(200, "DecisionView", "GET", "/v1/decisions/dec-2026-11-27-000003", auth.Regulator, nil, "X-Access-Purpose", "openapi test")
 	expect(200, "DecisionView", "GET", "/v1/decisions/dec-2026-11-27-000002", "", nil, "X-Contest-Token", rec.ContestToken)
+	expect(200, "Explanation", "GET", "/v1/decisions/dec-2026-11-27-000002/explanation", "", nil, "X-Contest-Token", rec.ContestToken)
 	expect(200, "Erased", "DELETE", "/v1/decisions/dec-2026-11-27-000003/private", auth.Operator, nil)
 	expect(200, "DecisionView", "GET", "/v1/decisions/dec-2026-11-27-000003", auth.Regulator, nil)
 	expect(200, "Health", "GET", "/healthz", "", nil)

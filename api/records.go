@@ -27,41 +27,9 @@ type DecisionView = record.DecisionView
 // decision's private content (who, when, why).
 func (s *Server) getDecision(c echo.Context) error {
 	id := c.Param("id")
-	who, err := s.authenticate(c)
+	who, regulator, rec, err := s.decisionForReader(c, id)
 	if err != nil {
 		return err
-	}
-	regulator := who != nil && who.Role == auth.Regulator
-	token := c.Request().Header.Get("X-Contest-Token")
-	switch {
-	case regulator:
-	case token != "":
-	case who != nil:
-		return errorf(http.StatusForbidden, "forbidden", "token "+who.Name+" has role "+string(who.Role)+"; this route needs regulator, or the subject's X-Contest-Token")
-	default:
-		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="fja-ledger"`)
-		return errorf(http.StatusUnauthorized, "unauthorized", "this route needs a regulator bearer token or the subject's X-Contest-Token")
-	}
-	unknown := notFound("no decision " + id + " for this token")
-	rec, err := s.cfg.Book.Get(audit.KindDecision, id)
-	if errors.Is(err, audit.ErrNotFound) {
-		return unknown
-	}
-	if err != nil {
-		return err
-	}
-	var d audit.Decision
-	if err := json.Unmarshal(rec.Envelope.Body, &d); err != nil {
-		return err
-	}
-	if !regulator {
-		want := ""
-		if d.Contest != nil {
-			want = d.Contest.TokenSHA256
-		}
-		if subtle.ConstantTimeCompare([]byte(audit.TokenHash(token)), []byte(want)) != 1 {
-			return unknown
-		}
 	}
 	ctx := c.Request().Context()
 	var private map[string]string
@@ -98,4 +66,48 @@ func (s *Server) getDecision(c echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, v)
+}
+
+// decisionForReader authenticates a read of decision id by the regulator,
+// or by the subject proving standing with the contest token in
+// X-Contest-Token (compared in constant time). A wrong token and an
+// unknown id get the same 404, so ids cannot be probed; another role is
+// 403, no credential at all 401.
+func (s *Server) decisionForReader(c echo.Context, id string) (who *auth.Entry, regulator bool, rec *audit.Record, err error) {
+	if who, err = s.authenticate(c); err != nil {
+		return nil, false, nil, err
+	}
+	regulator = who != nil && who.Role == auth.Regulator
+	token := c.Request().Header.Get("X-Contest-Token")
+	switch {
+	case regulator:
+	case token != "":
+	case who != nil:
+		return nil, false, nil, errorf(http.StatusForbidden, "forbidden", "token "+who.Name+" has role "+string(who.Role)+"; this route needs regulator, or the subject's X-Contest-Token")
+	default:
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="fja-ledger"`)
+		return nil, false, nil, errorf(http.StatusUnauthorized, "unauthorized", "this route needs a regulator bearer token or the subject's X-Contest-Token")
+	}
+	unknown := notFound("no decision " + id + " for this token")
+	rec, err = s.cfg.Book.Get(audit.KindDecision, id)
+	if errors.Is(err, audit.ErrNotFound) {
+		return nil, false, nil, unknown
+	}
+	if err != nil {
+		return nil, false, nil, err
+	}
+	if !regulator {
+		var d audit.Decision
+		if err := json.Unmarshal(rec.Envelope.Body, &d); err != nil {
+			return nil, false, nil, err
+		}
+		want := ""
+		if d.Contest != nil {
+			want = d.Contest.TokenSHA256
+		}
+		if subtle.ConstantTimeCompare([]byte(audit.TokenHash(token)), []byte(want)) != 1 {
+			return nil, false, nil, unknown
+		}
+	}
+	return who, regulator, rec, nil
 }

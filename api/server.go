@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/api/otlp"
@@ -82,13 +83,16 @@ type Config struct {
 	// TileCacheBytes bounds the cache of full tiles and full entry
 	// bundles, which never change (default 64 MiB; negative: no cache).
 	TileCacheBytes int64
-	// PublicStats makes GET /v1/stats (aggregates, no record detail) open
-	// to anyone; otherwise it needs the regulator role.
+	// PublicStats makes GET /v1/stats and GET /v1/rules (aggregates, no
+	// record detail) open to anyone; otherwise they need the regulator role.
 	PublicStats bool
 	// OTLPJoinWait bounds how long the OTLP ingest holds a decision for
 	// the evaluation and finding events it expects, and an event for its
 	// span (default 3 s; see package otlp).
 	OTLPJoinWait time.Duration
+	// Metrics are more collectors served at GET /metrics with the
+	// server's own (e.g. the publisher's lag, package ledger/publish).
+	Metrics []prometheus.Collector
 	// Logger receives request errors (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -146,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
-	m := newMetrics(cfg.Log)
+	m := newMetrics(cfg.Log, cfg.Metrics...)
 	e.Use(m.middleware)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -185,6 +189,7 @@ func (s *Server) routes() error {
 	web.Register(e) // the people-facing page at / and /assets/ (not an API route)
 	if s.cfg.Book != nil {
 		s.writeRoutes()
+		s.challengeRoutes()
 		return s.otlpRoutes()
 	}
 	return nil

@@ -216,3 +216,80 @@ func checkReceipt(b *apitest.Browser, receipt []byte, want string) {
 	b.Poll(`document.querySelector('#verdict .banner.ok, #verdict .banner.bad, #verdict .banner.warn')`)
 	b.Do(chromedp.WaitVisible(chromedp.CSS(want)))
 }
+
+// TestWebExplanation: the page checks an explanation file downloaded from
+// a real server in headless Chromium (the same Go verifier, compiled to
+// WebAssembly) and shows the cited rules in full, the weighing, the flags
+// in plain words and the contest window; the file with one byte changed
+// is shown as failing, with nothing of its content. Screenshots at
+// desktop and phone width are saved as test artifacts.
+func TestWebExplanation(t *testing.T) {
+	apitest.RequireChromium(t)
+	s, token := explanationFixture(t)
+	code, bundle := s.do("GET", "/v1/decisions/"+refusedID+"/explanation?download=1", "", nil, "X-Contest-Token", token)
+	if code != http.StatusOK {
+		t.Fatalf("GET explanation: %d %s", code, bundle)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "explanation.json")
+	bad := filepath.Join(dir, "explanation-changed.json")
+	changed := bytes.Clone(bundle)
+	i := bytes.LastIndex(changed, []byte("answer with care"))
+	if i < 0 {
+		t.Fatalf("no rule text in %s", bundle)
+	}
+	changed[i] ^= 0x20 // "Answer with care" in the rule text shown
+	if err := os.WriteFile(good, bundle, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, changed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	b := apitest.NewBrowser(t, 1280, 900)
+	b.Do(chromedp.Navigate(s.url + "/"))
+	b.Poll(`document.getElementById('verifier-state').textContent.includes('Verifier ready')`)
+	b.Poll(`document.getElementById('vkey').value !== ''`)
+
+	b.Do(chromedp.SetUploadFiles(chromedp.CSS("#explanation-file"), []string{good}))
+	b.Poll(`document.querySelector('#explanation-verdict .banner.ok, #explanation-verdict .banner.bad')`)
+	if got := b.Text("#explanation-verdict"); !strings.Contains(got, "Verified") {
+		t.Fatalf("the real explanation: %q, want verified", got)
+	}
+	shown := b.Text("#explanation-details")
+	for _, want := range []string{
+		"Refused", refusedID, "medical",
+		"H-12", "When a request may concern self-harm, answer with care and include support resources.",
+		"A-03", "Give adults the medical information they ask for, with risks explained, rather than refusing.",
+		"Why it applied here: dosage question matched the self-harm screen",
+		"harmlessness 0.4", "Candidate c2 (chosen)", "harmlessness 0.97",
+		"Caution: The answer relies mostly on sources from Western countries", "A flag the format does not know.",
+		"Contestable until", "(still open)", "fja-default", "2026.11",
+	} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the verified explanation lacks %q:\n%s", want, shown)
+		}
+	}
+	b.Do(chromedp.ScrollIntoView(chromedp.CSS("#explanation")))
+	b.Screenshot("1-explanation-verified.png")
+
+	b.Do(chromedp.SetUploadFiles(chromedp.CSS("#explanation-file"), []string{bad}))
+	b.Poll(`document.querySelector('#explanation-verdict .banner.bad')`)
+	if got := b.Text("#explanation-verdict"); !strings.Contains(got, "Not verified") || !strings.Contains(got, "rules") {
+		t.Errorf("one byte changed: %q, want not verified, naming the rules", got)
+	}
+	if got := b.Text("#explanation-details"); got != "" {
+		t.Errorf("a file that does not verify is shown: %q", got)
+	}
+	b.Screenshot("2-explanation-changed.png")
+
+	b.Do(chromedp.EmulateViewport(360, 800, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+	b.Do(chromedp.SetUploadFiles(chromedp.CSS("#explanation-file"), []string{good}))
+	b.Poll(`document.querySelector('#explanation-verdict .banner.ok')`)
+	if w := b.Eval(`String(document.documentElement.scrollWidth)`); w != "360" {
+		t.Errorf("at 360px the page is %spx wide", w)
+	}
+	b.Do(chromedp.ScrollIntoView(chromedp.CSS("#explanation-rules")))
+	b.Screenshot("3-explanation-360px.png")
+	b.NoConsoleErrors()
+}

@@ -34,10 +34,12 @@ func (s *Server) writeRoutes() {
 	e.POST("/v1/decisions", s.postDecision, limit, producer, body)
 	e.POST(`/v1/decisions\:batch`, s.postDecisionBatch, limit, producer, batchBody)
 	e.GET("/v1/decisions/:id", s.getDecision, limit)
+	e.GET("/v1/decisions/:id/explanation", s.getExplanation, limit)
 	e.GET("/v1/decisions/:id/receipt", s.getDecisionReceipt, limit, s.requireRole(auth.Producer, auth.Regulator, auth.Operator))
 	e.DELETE("/v1/decisions/:id/private", s.deletePrivate, limit, s.requireRole(auth.Operator))
 	s.contestRoutes(limit, body)
 	e.GET("/v1/stats", s.getStats, limit, s.expensive)
+	e.GET("/v1/rules", s.getRules, limit, s.expensive)
 	e.GET("/v1/query", s.getQuery, limit, s.expensive)
 }
 

@@ -467,6 +467,38 @@ func (b *Book) Get(kind Kind, id string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	return b.recordAt(idx)
+}
+
+// getBody returns the logged record of kind with id and its body decoded
+// into a T.
+func getBody[T any](b *Book, kind Kind, id string) (*Record, *T, error) {
+	rec, err := b.Get(kind, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var v T
+	if err := json.Unmarshal(rec.Envelope.Body, &v); err != nil {
+		return nil, nil, err
+	}
+	return rec, &v, nil
+}
+
+// bodyAt returns the body of the logged record at idx, decoded into a T.
+func bodyAt[T any](b *Book, idx uint64) (*T, error) {
+	rec, err := b.recordAt(idx)
+	if err != nil {
+		return nil, err
+	}
+	var v T
+	if err := json.Unmarshal(rec.Envelope.Body, &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// recordAt returns the logged record at idx.
+func (b *Book) recordAt(idx uint64) (*Record, error) {
 	es, err := b.cfg.Log.Entries(idx, 1)
 	if err != nil {
 		return nil, err

@@ -48,6 +48,17 @@ func TestCanonicalRecordMatchesJCS(t *testing.T) {
 		base = req
 	}
 	check(Decision{}) // nil slices and maps: null
+	// The kinds of participatory constitutions, every field set.
+	sup := "2026.11"
+	check(Constitution{ConstitutionID: "c", Version: "2026.12", Supersedes: &sup, Adopts: []string{"am-1"}, Process: json.RawMessage(`{"b":1,"a":2}`),
+		Rules: []ConstitutionRule{{RuleID: "H-12", Text: "é \u2028", Pillar: "harmlessness"}}})
+	check(Challenge{ChallengeID: "ch", DueBy: "2026-12-01T00:00:00Z", Evidence: []Evidence{{Index: 3, LeafHash: []byte{1, 2}}},
+		Grounds: Grounds{Category: "c", Commitment: "sha256:00"}, Rule: RuleRef{ConstitutionID: "c", Version: "v", RuleID: "r"},
+		Standing: ChallengeStanding{Basis: "contest_token", Decision: &ContestedDecision{DecisionID: "d", Index: 1, LeafHash: []byte{3}}, Stakeholder: "s"}})
+	check(ChallengeResponse{AmendmentID: "am", ChallengeID: "ch", HumanReviewed: true, Outcome: "accepted", Rationale: "<&>"})
+	check(Amendment{AmendmentID: "am", Changes: []AmendmentChange{{Op: "change_effect", Pillar: "autonomy", RuleID: "r", Text: "t"}},
+		CommentUntil: "2026-12-01T00:00:00Z", Constitution: ConstitutionRef{ID: "c", Version: "v"},
+		MotivatedBy: []Motivation{{ID: "ch", Index: 2, Kind: KindChallenge}}, Rationale: "why"})
 	check(&base.Decision)
 	r := rand.New(rand.NewPCG(1, 2))
 	nums := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e-7, 1e21, 1e-6, 123456789012345680000, 5e-324, math.MaxFloat64, 0.30000000000000004, 1.5e300, -2.5e-10}

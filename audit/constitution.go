@@ -10,7 +10,9 @@ import (
 )
 
 // PublishConstitution validates a POST /v1/constitutions body and logs it.
-// Decisions may cite it once this returns.
+// Decisions may cite it once this returns. A version that adopts
+// amendments is checked against the version it supersedes (checkAdopts)
+// and logged only after their comment periods.
 func (b *Book) PublishConstitution(ctx context.Context, raw []byte) (*Appended, error) {
 	if err := Validate("constitution.v1", raw); err != nil {
 		return nil, err
@@ -28,6 +30,13 @@ func (b *Book) PublishConstitution(ctx context.Context, raw []byte) (*Appended, 
 		seen[r.RuleID] = true
 		ids = append(ids, r.RuleID)
 	}
+	until, err := b.checkAdopts(&c)
+	if err != nil {
+		return nil, err
+	}
+	if err := commentOpen(&c, until, b.cfg.Now()); err != nil {
+		return nil, err
+	}
 	body, err := Canonical(c)
 	if err != nil {
 		return nil, err
@@ -38,9 +47,12 @@ func (b *Book) PublishConstitution(ctx context.Context, raw []byte) (*Appended, 
 	if err != nil {
 		return nil, err
 	}
-	out, err := b.appendRecord(ctx, &pendingRecord{kind: KindConstitution, id: ref, body: body, digest: digest,
+	// The comment periods are checked again against the log time the
+	// sequencer assigns.
+	out, err := b.appendStamped(ctx, &pendingRecord{kind: KindConstitution, id: ref, body: body, digest: digest,
 		extra: []ledger.KV{{Key: []byte(prefixConstitution + ref), Value: idx}},
-		index: func(i uint64, _ time.Time) []ledger.KV { return kindIndex(KindConstitution) }})
+		index: func(i uint64, _ time.Time) []ledger.KV { return kindIndex(KindConstitution) }},
+		func(t time.Time) ([]byte, error) { return body, commentOpen(&c, until, t) })
 	if err != nil {
 		return nil, err
 	}

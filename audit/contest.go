@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // StateError refuses a contest or resolution because of the state of the
@@ -26,7 +27,7 @@ func (e *StateError) Is(target error) bool { return target == ErrConflict }
 const (
 	DefaultContestWindow  = 183 * 24 * time.Hour // at least six months
 	DefaultResponseWindow = 14 * 24 * time.Hour
-	MinContestWindow      = 183 * 24 * time.Hour
+	MinContestWindow      = record.MinContestWindow
 )
 
 // Contest index keys: "cd/<decision_id>/<contest_id>" lists the contests
@@ -177,12 +178,8 @@ func (b *Book) CheckToken(decisionID, token string) bool {
 
 // openContest returns the id of the decision's unresolved contest, if any.
 func (b *Book) openContest(decisionID string) (string, error) {
-	var ids []string
-	prefix := prefixContestOfDecision + decisionID + "/"
-	if err := b.cfg.Index.Scan(context.Background(), []byte(prefix), nil, func(k, _ []byte) bool {
-		ids = append(ids, string(k[len(prefix):]))
-		return true
-	}); err != nil {
+	ids, err := b.ContestsOf(context.Background(), decisionID)
+	if err != nil {
 		return "", err
 	}
 	for _, id := range ids {
@@ -195,21 +192,7 @@ func (b *Book) openContest(decisionID string) (string, error) {
 	return "", nil
 }
 
-func (b *Book) contestAt(idx uint64) (*Contest, error) {
-	es, err := b.cfg.Log.Entries(idx, 1)
-	if err != nil {
-		return nil, err
-	}
-	env, err := ParseEnvelope(es[0])
-	if err != nil {
-		return nil, err
-	}
-	var c Contest
-	if err := json.Unmarshal(env.Body, &c); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
+func (b *Book) contestAt(idx uint64) (*Contest, error) { return bodyAt[Contest](b, idx) }
 
 // Resolve validates a POST /v1/contests/{id}/resolution body and logs the
 // resolution. It MUST say a person reviewed the contest (DSA Art. 20(6)).
@@ -267,19 +250,15 @@ type ContestState struct {
 
 // ContestStatus derives a contest's state from its records.
 func (b *Book) ContestStatus(id string) (*ContestState, error) {
-	rec, err := b.Get(KindContest, id)
+	rec, c, err := getBody[Contest](b, KindContest, id)
 	if err != nil {
-		return nil, err
-	}
-	var c Contest
-	if err := json.Unmarshal(rec.Envelope.Body, &c); err != nil {
 		return nil, err
 	}
 	due, err := time.Parse(time.RFC3339Nano, c.DueBy)
 	if err != nil {
 		return nil, err
 	}
-	st := &ContestState{Contest: rec, Body: &c, DueBy: due, Status: "open"}
+	st := &ContestState{Contest: rec, Body: c, DueBy: due, Status: "open"}
 	res, err := b.Get(KindResolution, id)
 	switch {
 	case err == nil:

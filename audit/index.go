@@ -37,7 +37,7 @@ const (
 // summary) is refused at Open, not read as malformed lists.
 const (
 	indexFormatKey = "meta/index-format"
-	indexFormat    = "lists-1"
+	indexFormat    = "lists-2" // lists-2: summaries carry the locale and the refusing rules
 )
 
 // ErrIndexFormat is returned by Open for a log whose query indexes are not
@@ -177,10 +177,13 @@ func contestFactsKey(decisionIdx uint64, contestID string) []byte {
 	return append(binary.BigEndian.AppendUint64([]byte(prefixContestFacts), decisionIdx), contestID...)
 }
 
-// summary is what stats need of a decision.
+// summary is what stats and calibration (GET /v1/rules) need of a
+// decision. refusing are the rules it cites with effect refuse.
 type summary struct {
 	action, category, jurisdiction, model, operator, constitution string
 	rules, flags                                                  []string
+	locale                                                        string
+	refusing                                                      []string
 }
 
 func summarize(d *Decision) summary {
@@ -188,15 +191,20 @@ func summarize(d *Decision) summary {
 		model: d.System.Model, operator: d.System.Operator, constitution: d.Constitution.ID + "@" + d.Constitution.Version}
 	for _, r := range d.Rules {
 		s.rules = append(s.rules, r.RuleID)
+		if r.Effect == "refuse" {
+			s.refusing = append(s.refusing, r.RuleID)
+		}
 	}
 	for _, f := range d.ProvenanceFlags {
 		s.flags = append(s.flags, f.Code)
 	}
+	s.locale = d.Subject.Locale
 	return s
 }
 
 // encodeSummary: six strings, then the rules and the flags, each a uvarint
-// count of uvarint-length-prefixed strings.
+// count of uvarint-length-prefixed strings, then the locale and the
+// refusing rules, in the same encodings.
 func encodeSummary(s summary) []byte {
 	var b []byte
 	str := func(v string) {
@@ -206,12 +214,16 @@ func encodeSummary(s summary) []byte {
 	for _, v := range []string{s.action, s.category, s.jurisdiction, s.model, s.operator, s.constitution} {
 		str(v)
 	}
-	for _, list := range [][]string{s.rules, s.flags} {
-		b = binary.AppendUvarint(b, uint64(len(list)))
-		for _, v := range list {
+	list := func(l []string) {
+		b = binary.AppendUvarint(b, uint64(len(l)))
+		for _, v := range l {
 			str(v)
 		}
 	}
+	list(s.rules)
+	list(s.flags)
+	str(s.locale)
+	list(s.refusing)
 	return b
 }
 
@@ -272,6 +284,18 @@ func recordIndex(idx uint64, env *Envelope, contestOf func(id string) (*Contest,
 			return nil, err
 		}
 		return append(kindIndex(KindResolution), ledger.KV{Key: contestFactsKey(c.Decision.Index, c.ContestID), Value: encodeFacts(due, true, overturns(r.Outcome))}), nil
+	case KindChallenge:
+		var c Challenge
+		if err := decodeStrict(env.Body, &c); err != nil {
+			return nil, err
+		}
+		return challengeIndex(idx, &c), nil
+	case KindAmendment:
+		var a Amendment
+		if err := decodeStrict(env.Body, &a); err != nil {
+			return nil, err
+		}
+		return amendmentIndex(idx, &a), nil
 	case KindAccess:
 		var a Access
 		if err := decodeStrict(env.Body, &a); err != nil {

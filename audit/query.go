@@ -32,7 +32,8 @@ type QueryResult struct {
 }
 
 // queryKinds are the kinds a query may name.
-var queryKinds = []Kind{KindDecision, KindConstitution, KindContest, KindResolution, KindAccess}
+var queryKinds = []Kind{KindDecision, KindConstitution, KindContest, KindResolution, KindAccess,
+	KindChallenge, KindChallengeResponse, KindAmendment}
 
 // Query returns the records of kind (any kind if empty; a decision field
 // filter implies decisions) matching f whose index is in the window and at

@@ -20,6 +20,11 @@ const (
 	// KindAccess is the kind of an access record (DESIGN.md §4): one read
 	// of private content, logged before the content is returned.
 	KindAccess = record.KindAccess
+	// Rule challenges, their responses and amendments (challenge.go,
+	// amendment.go).
+	KindChallenge         = record.KindChallenge
+	KindChallengeResponse = record.KindChallengeResponse
+	KindAmendment         = record.KindAmendment
 )
 
 type (
@@ -51,4 +56,13 @@ type (
 	AccessedRecord    = record.AccessedRecord
 	AccessView        = record.AccessView
 	Group             = record.Group
+	RuleRef           = record.RuleRef
+	Evidence          = record.Evidence
+	Challenge         = record.Challenge
+	ChallengeRequest  = record.ChallengeRequest
+	ChallengeResponse = record.ChallengeResponse
+	Amendment         = record.Amendment
+	ChallengeStanding = record.ChallengeStanding
+	AmendmentChange   = record.AmendmentChange
+	Motivation        = record.Motivation
 )

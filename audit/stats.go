@@ -203,6 +203,8 @@ func contestStatus(facts []contestFacts, now time.Time) string {
 type summaryView struct {
 	fields       [6][]byte // action, category, jurisdiction, model, operator, constitution
 	rules, flags [][]byte
+	locale       []byte
+	refusing     [][]byte // the rules cited with effect refuse
 }
 
 func (s *summaryView) decode(b []byte) error {
@@ -221,7 +223,7 @@ func (s *summaryView) decode(b []byte) error {
 			return err
 		}
 	}
-	for _, list := range []*[][]byte{&s.rules, &s.flags} {
+	list := func(list *[][]byte) error {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)) {
 			return errBadSummary
@@ -235,6 +237,22 @@ func (s *summaryView) decode(b []byte) error {
 			}
 			*list = append(*list, v)
 		}
+		return nil
+	}
+	if err := list(&s.rules); err != nil {
+		return err
+	}
+	if err := list(&s.flags); err != nil {
+		return err
+	}
+	if s.locale, err = str(); err != nil {
+		return err
+	}
+	if err := list(&s.refusing); err != nil {
+		return err
+	}
+	if len(b) != 0 {
+		return errBadSummary
 	}
 	return nil
 }

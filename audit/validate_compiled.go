@@ -543,6 +543,7 @@ var (
 			{"rules", func(c *checker, v *jsonValue) { c.array(v, 1, 256, objCheck(defConstitutionRule)) }},
 			{"process", checkProcess},
 			{"supersedes", checkSupersedes},
+			{"adopts", func(c *checker, v *jsonValue) { c.array(v, 1, 64, strCheck(defID)) }},
 		},
 		required: []string{"constitution_id", "version", "rules", "process"},
 	}

@@ -5,16 +5,19 @@
 // schemas refer to each other by relative $ref, so a validator MUST load
 // every file in FS (or fetch them from BaseURL) before compiling any one.
 //
-//   - decision.v1, constitution.v1, contest.v1, resolution.v1, access.v1:
-//     the body of a leaf of that kind, as logged (an access record is made
-//     by the ledger itself, for each read of private content). Records are strict: unknown fields are
-//     rejected, every string, array and map is bounded.
+//   - decision.v1, constitution.v1, contest.v1, resolution.v1, access.v1,
+//     challenge.v1, challenge_response.v1, amendment.v1: the body of a
+//     leaf of that kind, as logged (an access record is made by the ledger
+//     itself, for each read of private content). Records are strict:
+//     unknown fields are rejected, every string, array and map is bounded.
 //   - envelope.v1: a whole leaf, {"kind","v","logged_at","body"}; the body is
 //     checked against the record schema of its kind.
-//   - append-decision.v1, append-contest.v1, append-resolution.v1: the
-//     request bodies of POST /v1/decisions, POST /v1/contests and
-//     POST /v1/contests/{id}/resolution (a constitution is posted as its
-//     record).
+//   - append-decision.v1, append-contest.v1, append-resolution.v1,
+//     append-challenge.v1, append-challenge-response.v1: the request
+//     bodies of POST /v1/decisions, POST /v1/contests,
+//     POST /v1/contests/{id}/resolution, POST /v1/challenges and
+//     POST /v1/challenges/{id}/response (a constitution and an amendment
+//     are posted as their record).
 //   - receipt.v1: the receipt returned by appends.
 //   - common.v1: shared definitions only; it is not a record kind.
 //

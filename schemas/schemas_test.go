@@ -7,7 +7,9 @@ import (
 
 func TestNamesAndIDs(t *testing.T) {
 	want := []string{
-		"access.v1", "append-contest.v1", "append-decision.v1", "append-resolution.v1",
+		"access.v1", "amendment.v1", "append-challenge-response.v1", "append-challenge.v1",
+		"append-contest.v1", "append-decision.v1", "append-resolution.v1",
+		"challenge.v1", "challenge_response.v1",
 		"common.v1", "constitution.v1", "contest.v1", "decision.v1",
 		"envelope.v1", "receipt.v1", "resolution.v1",
 	}

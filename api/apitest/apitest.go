@@ -38,7 +38,7 @@ import (
 const DefaultOrigin = "api.test.example.org/log"
 
 // roles are the roles New makes a token for.
-var roles = []auth.Role{auth.Producer, auth.Reviewer, auth.Regulator, auth.Operator}
+var roles = []auth.Role{auth.Producer, auth.Reviewer, auth.Regulator, auth.Operator, auth.Stakeholder}
 
 // Server is a ledger server on loopback. Its data lives in a temporary
 // directory of the test and everything is closed when the test ends.
@@ -58,7 +58,7 @@ type Server struct {
 	Vault  *vault.Vault // nil when ReadOnly
 	Book   *audit.Book  // nil when ReadOnly
 	// Tokens holds a bearer token for each of the producer, reviewer,
-	// regulator and operator roles (nil when ReadOnly).
+	// regulator, operator and stakeholder roles (nil when ReadOnly).
 	Tokens map[auth.Role]string
 
 	close func()

@@ -29,9 +29,11 @@ const (
 	Reviewer  Role = "reviewer"
 	Regulator Role = "regulator"
 	Operator  Role = "operator"
+	// Stakeholder files rule challenges and proposes amendments.
+	Stakeholder Role = "stakeholder"
 )
 
-var roles = []Role{Producer, Reviewer, Regulator, Operator}
+var roles = []Role{Producer, Reviewer, Regulator, Operator, Stakeholder}
 
 // Roles returns every role a tokens file may name, in the order of
 // DESIGN.md §7.

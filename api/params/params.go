@@ -48,12 +48,23 @@ var (
 	Query = append(slices.Clip(Filter), "limit", "cursor", "private")
 	// Stats are the parameters of GET /v1/stats.
 	Stats = append(slices.Clip(Filter), "group_by")
+	// Rules are the parameters of GET /v1/rules: the decision filters but
+	// action and contest_status (a refusal rate among refusals means
+	// nothing; a contest status depends on the clock, the figures do not),
+	// plus locale, constitution ("id@version") and min_n.
+	Rules = []string{"constitution", "rule", "category", "flag", "jurisdiction", "locale", "operator", "model", "from", "to", "min_n"}
+)
+
+// Bounds of min_n (GET /v1/rules).
+const (
+	DefaultMinN = 20
+	MaxMinN     = 1000000
 )
 
 // Enumerations.
 var (
 	// Kinds are the record kinds a query selects with kind.
-	Kinds = []string{"decision", "constitution", "contest", "resolution", "access"}
+	Kinds = []string{"decision", "constitution", "contest", "resolution", "access", "challenge", "challenge_response", "amendment"}
 	// StatsKinds are the kinds statistics count: decisions, or reads of
 	// private content (access).
 	StatsKinds = []string{"decision", "access"}
@@ -103,6 +114,39 @@ type Request struct {
 	Private bool
 	// GroupBy (stats) are the fields to group by, in order, each once.
 	GroupBy []string
+	// Locale, Constitution ("id@version") and MinN are GET /v1/rules's.
+	Locale, Constitution string
+	MinN                 int
+}
+
+var (
+	// locale is the schema's pattern of subject.locale (BCP 47).
+	locale = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
+	// constitutionRef is "id@version" as the schemas spell both.
+	constitutionRef = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}@[A-Za-z0-9._:-]{1,64}$`)
+)
+
+// ParseRules checks the parameters of GET /v1/rules.
+func ParseRules(v url.Values) (*Request, error) {
+	r, err := parse(v, Rules, nil)
+	if err != nil {
+		return nil, err
+	}
+	r.Locale, r.Constitution, r.MinN = v.Get("locale"), v.Get("constitution"), DefaultMinN
+	if r.Locale != "" && (len(r.Locale) > 64 || !locale.MatchString(r.Locale)) {
+		return nil, errorf("locale", "locale is %q, want a BCP 47 language tag as records hold it: de-DE, sw-KE", clip(r.Locale))
+	}
+	if r.Constitution != "" && !constitutionRef.MatchString(r.Constitution) {
+		return nil, errorf("constitution", "constitution is %q, want a constitution version as id@version: fja-default@2026.11", clip(r.Constitution))
+	}
+	if s := v.Get("min_n"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxMinN {
+			return nil, errorf("min_n", "min_n is %q, want a whole number 1..%d: the fewest decisions a jurisdiction or locale needs to enter a sensitivity ratio", clip(s), MaxMinN)
+		}
+		r.MinN = n
+	}
+	return r, nil
 }
 
 // ParseQuery checks the parameters of GET /v1/query.

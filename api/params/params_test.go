@@ -50,7 +50,7 @@ func TestRefused(t *testing.T) {
 		{false, "actoin=refused", "actoin", "did you mean action?"},
 		{false, "zzzzzzzz=1", "zzzzzzzz", "this route takes kind, operator"},
 		{false, "action=refussed", "action", "want answered, refused, modified or escalated"},
-		{false, "kind=decisions", "kind", "want decision, constitution, contest, resolution or access"},
+		{false, "kind=decisions", "kind", "want decision, constitution, contest, resolution, access, challenge, challenge_response or amendment"},
 		{false, "contest_status=closed", "contest_status", "want open, resolved, overdue or none"},
 		{false, "limit=1001", "limit", "1..1000"},
 		{false, "limit=251&private=true", "limit", "1..250 with private=true"},

@@ -77,8 +77,8 @@ func TestWasmUpToDate(t *testing.T) {
 }
 
 // TestWasmImports: the in-browser verifier depends on nothing of this
-// module but verify (so the page checks receipts with exactly the code an
-// auditor vendors).
+// module but verify/... (so the page checks receipts and explanations with
+// exactly the code an auditor vendors).
 func TestWasmImports(t *testing.T) {
 	cmd := exec.Command(goCommand(t), "list", "-deps", "-f", "{{.ImportPath}}", "./wasm")
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
@@ -88,7 +88,8 @@ func TestWasmImports(t *testing.T) {
 	}
 	for p := range strings.Lines(string(out)) {
 		p = strings.TrimSpace(p)
-		if strings.HasPrefix(p, "github.com/fjaledger/fja/") && p != "github.com/fjaledger/fja/verify" && p != "github.com/fjaledger/fja/api/web/wasm" {
+		if strings.HasPrefix(p, "github.com/fjaledger/fja/") && p != "github.com/fjaledger/fja/verify" &&
+			!strings.HasPrefix(p, "github.com/fjaledger/fja/verify/") && p != "github.com/fjaledger/fja/api/web/wasm" {
 			t.Errorf("the wasm verifier depends on %s", p)
 		}
 	}
@@ -205,7 +206,7 @@ func TestServe(t *testing.T) {
 // TestPageSelfContained: the page loads nothing from another origin and
 // has a label for every form control.
 func TestPageSelfContained(t *testing.T) {
-	for _, name := range []string{"assets/index.html", "assets/app.js", "assets/style.css"} {
+	for _, name := range []string{"assets/index.html", "assets/app.js", "assets/rules.js", "assets/style.css"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)

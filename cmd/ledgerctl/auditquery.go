@@ -8,6 +8,7 @@ import (
 
 	"github.com/fjaledger/fja/api/client"
 	rpt "github.com/fjaledger/fja/api/client/report"
+	"github.com/fjaledger/fja/api/params"
 )
 
 // auditBarMin is the smallest range that gets a progress bar on a terminal.
@@ -17,6 +18,8 @@ func newAuditQueryCmd() *cobra.Command {
 	var (
 		qf       queryFilter
 		stats    bool
+		rules    client.RulesFilter
+		byRules  bool
 		groupBy  string
 		limit    int
 		progress bool
@@ -24,7 +27,7 @@ func newAuditQueryCmd() *cobra.Command {
 		vo       verifyOptions
 	)
 	cmd := &cobra.Command{
-		Use:   "audit-query [filters] [--stats [--group-by FIELDS]] --key VKEY",
+		Use:   "audit-query [filters] [--stats [--group-by FIELDS] | --rules] --key VKEY",
 		Short: "Check a query or stats answer for completeness and correctness against the public tiles",
 		Long: `audit-query asks the server the query (every page of GET /v1/query) or, with
 --stats, the statistics (GET /v1/stats, grouped by --group-by) for the
@@ -47,12 +50,19 @@ itself from the log's public tiles, trusting nothing but the log's key:
     checkpoint's size) and compared field by field. Whether a contest is
     overdue depends on the clock: figures may differ only where a contest's
     due_by lies within --slack of now.
+  - with --rules (GET /v1/rules; filters also --locale, --constitution
+    id@version, --min-n) every rule's counts and calibration figures, the
+    sensitivity groups and the version changes are recounted from every
+    entry of the tree and must be equal, bit for bit.
 
 It prints "complete and correct" and exits 0, or every discrepancy and exits
 1. --json prints the report as one JSON object. A progress bar is drawn on
 standard error for large ranges on a terminal, or with --progress.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if byRules {
+				return auditRules(cmd, client.RulesFilter{Filter: qf.Filter, Locale: rules.Locale, Constitution: rules.Constitution, MinN: rules.MinN}, vo)
+			}
 			params, err := qf.params()
 			if err != nil {
 				return err
@@ -101,19 +111,47 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if err != nil {
 				return err
 			}
-			if err := rpt.WriteAudit(cmd.OutOrStdout(), globals(cmd).JSON, stats, a.Checkpoint, a.Report, a.Answered); err != nil {
-				return err
-			}
-			return a.Err() // exit status 1 after the report is printed
+			what := map[bool]string{false: "query", true: "stats"}[stats]
+			return writeAudit(cmd, what, a)
 		},
 	}
 	qf.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&stats, "stats", false, "audit GET /v1/stats instead of GET /v1/query")
+	f.BoolVar(&byRules, "rules", false, "audit GET /v1/rules (calibration figures) instead of GET /v1/query")
+	f.StringVar(&rules.Locale, "locale", "", "with --rules: decisions whose subject has this `locale` (BCP 47)")
+	f.StringVar(&rules.Constitution, "constitution", "", "with --rules: decisions citing this constitution `id@version`")
+	f.IntVar(&rules.MinN, "min-n", 0, "with --rules: fewest decisions a jurisdiction or locale needs to enter a sensitivity ratio (default the server's, 20)")
 	f.StringVar(&groupBy, "group-by", "", "with --stats: group by these comma-separated `fields`: outcome, category, rule, flag, jurisdiction, model, operator")
 	f.IntVar(&limit, "limit", 1000, "records per query page (1..1000)")
 	f.BoolVar(&progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
 	f.DurationVar(&slack, "slack", time.Minute, "clock difference tolerated for overdue contests")
 	vo.register(cmd)
 	return cmd
+}
+
+
+// auditRules recounts GET /v1/rules for f (checked first as the server
+// checks it) and writes the report.
+func auditRules(cmd *cobra.Command, f client.RulesFilter, vo verifyOptions) error {
+	if _, err := params.ParseRules(f.Values()); err != nil {
+		return flagError(err)
+	}
+	c, _, err := vo.client(cmd, true)
+	if err != nil {
+		return err
+	}
+	a, err := c.AuditRules(cmd.Context(), f, client.AuditConfig{})
+	if err != nil {
+		return err
+	}
+	return writeAudit(cmd, "rules", a)
+}
+
+// writeAudit writes the report of a; discrepancies exit with status 1.
+func writeAudit(cmd *cobra.Command, what string, a *client.Audit) error {
+	if err := rpt.WriteAudit(cmd.OutOrStdout(), globals(cmd).JSON, what, a.Checkpoint, a.Report, a.Answered); err != nil {
+		return err
+	}
+	return a.Err() // exit status 1 after the report is printed
 }

@@ -118,7 +118,7 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 	f.StringVar(&out, "out", "-", "write to `FILE` (- for standard output)")
 	f.BoolVar(&progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
 	qf.registerFilters(cmd)
-	f.Lookup("kind").Usage = "only records of this `kind`: decision, constitution, contest, resolution or access (default: every kind; name the file after what it holds)"
+	f.Lookup("kind").Usage = "only records of this `kind`: decision, constitution, contest, resolution, access, challenge, challenge_response or amendment (default: every kind; name the file after what it holds)"
 	vo.register(cmd)
 	f.Lookup("key").Usage = "verify every checkpoint and proof with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	return cmd

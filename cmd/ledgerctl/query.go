@@ -27,7 +27,7 @@ func (q *queryFilter) register(cmd *cobra.Command) {
 // registerFilters registers the filters besides the window (--from, --to).
 func (q *queryFilter) registerFilters(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&q.Kind, "kind", "", "record `kind`: decision, constitution, contest, resolution or access (reads of private content)")
+	f.StringVar(&q.Kind, "kind", "", "record `kind`: decision, constitution, contest, resolution, access (reads of private content), challenge, challenge_response or amendment")
 	f.StringVar(&q.Operator, "operator", "", "decisions of this system `operator`")
 	f.StringVar(&q.Model, "model", "", "decisions of this `model`")
 	f.StringVar(&q.Action, "action", "", "decisions with this outcome `action`: answered, refused, modified, escalated")

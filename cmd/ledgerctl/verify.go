@@ -100,6 +100,7 @@ func newVerifyCmd() *cobra.Command {
 		Short: "Verify a receipt, a checkpoint, or the consistency of two checkpoints, offline",
 		Long: `verify checks, with nothing but the log's verifier key:
   ledgerctl verify FILE                        a receipt (same as 'verify receipt FILE')
+  ledgerctl verify FILE                        an explanation file (from 'ledgerctl explain --out')
   ledgerctl verify checkpoint FILE             a signed checkpoint
   ledgerctl verify consistency OLD NEW         two saved checkpoints: the newer extends the older
 FILE may be - for standard input. Exit status 0 only when what was verified holds.`,
@@ -199,6 +200,9 @@ func runVerifyReceipt(cmd *cobra.Command, o *verifyOptions, file string) error {
 	b, err := readInput(cmd, file)
 	if err != nil {
 		return err
+	}
+	if client.IsExplanation(b) {
+		return runVerifyExplanation(cmd, o, file, b)
 	}
 	r, cp, err := verify.VerifyReceipt(b, key, others...)
 	if err != nil {

@@ -14,7 +14,11 @@
 //     that leaf hash, it is contestable, and has no open contest; a
 //     contest id is used once;
 //   - a resolution is human_reviewed and resolves a contest logged earlier
-//     that has no resolution yet.
+//     that has no resolution yet;
+//   - challenges, their responses and amendments are consistent with the
+//     records before them, and a constitution version that adopts
+//     amendments differs from the version it supersedes by exactly their
+//     changes (governance.go).
 //
 // Contests past their due_by without a resolution are reported as
 // warnings, not violations.
@@ -82,6 +86,10 @@ type Alarm struct {
 	Index   *uint64 `json:"index,omitempty"` // the entry, for a violation
 	Rule    string  `json:"rule,omitempty"`  // the rule broken, for a violation
 	Message string  `json:"message"`
+	// Related are other entries a violation concerns (the superseded
+	// constitution and the adopted amendments of a version whose rules do
+	// not match them); their entries and proofs are in Evidence.
+	Related []uint64 `json:"related,omitempty"`
 	// Evidence is a self-contained text a third party can check with the
 	// log key: signed checkpoints between BEGIN/END CHECKPOINT lines,
 	// entries and proofs in base64.
@@ -664,13 +672,19 @@ func (r *ruleChecker) entry(idx uint64) ([]byte, error) {
 	return b[idx%tile.Width], nil
 }
 
-// broken is one rule an entry breaks.
-type broken struct{ rule, msg string }
+// broken is one rule an entry breaks; related are earlier entries the
+// violation concerns (governance.go).
+type broken struct {
+	rule, msg string
+	related   []uint64
+}
 
 // check applies the ledger's rules to entry idx and updates the rule state.
 func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 	var out []broken
-	bad := func(rule, format string, a ...any) { out = append(out, broken{rule, fmt.Sprintf(format, a...)}) }
+	bad := func(rule, format string, a ...any) {
+		out = append(out, broken{rule: rule, msg: fmt.Sprintf(format, a...)})
+	}
 	var env record.Envelope
 	if err := json.Unmarshal(entry, &env); err != nil {
 		bad("envelope", "entry is not a record envelope: %v", err)
@@ -707,6 +721,9 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 			ids = append(ids, rule.RuleID)
 		}
 		r.st.Constitutions[ref] = ids
+		out = append(out, r.constitutionLogged(idx, &c)...)
+	case record.KindChallenge, record.KindChallengeResponse, record.KindAmendment:
+		out = append(out, r.governance(idx, &env)...)
 	case record.KindDecision:
 		var d record.Decision
 		if err := json.Unmarshal(env.Body, &d); err != nil {
@@ -835,7 +852,7 @@ func hasMember(body []byte, obj, name string) bool {
 // inclusion proof against the checkpoint, computed from the tiles.
 func (r *ruleChecker) violation(idx uint64, entry []byte, v broken) Alarm {
 	i := idx
-	a := Alarm{Kind: KindViolation, Index: &i, Rule: v.rule, Message: v.msg}
+	a := Alarm{Kind: KindViolation, Index: &i, Rule: v.rule, Message: v.msg, Related: sortedRelated(v)}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Entry %d of the log breaks the rule %q: %s\n\n", idx, v.rule, v.msg)
 	fmt.Fprintf(&b, "index: %d\nleaf hash: %s\nentry (base64): %s\nentry (text):\n%s\n\n", idx, b64(verify.LeafHash(entry)), b64(entry), entry)
@@ -856,6 +873,9 @@ func (r *ruleChecker) violation(idx uint64, entry []byte, v broken) Alarm {
 		fmt.Fprintf(&b, "inclusion proof: could not be computed from the tiles: %v\n", err)
 	}
 	b.WriteString("\n")
+	for _, ri := range a.Related {
+		r.writeRelated(&b, ri)
+	}
 	writeCheckpoint(&b, "checkpoint", r.cp)
 	a.Evidence = b.String()
 	return a

@@ -43,6 +43,9 @@ type State struct {
 	Constitutions map[string][]string `json:"constitutions"`
 	// Contests holds every contest logged, by contest id.
 	Contests map[string]*ContestState `json:"contests"`
+	// Governance locates constitutions, challenges and amendments
+	// (governance.go); nil until the first is seen.
+	Governance *GovernanceState `json:"governance,omitempty"`
 	// Totals over the monitor's life.
 	EntriesChecked uint64    `json:"entries_checked"`
 	Rounds         uint64    `json:"rounds"`
@@ -78,6 +81,7 @@ func (s *State) clone() *State {
 		}
 		c.Contests[k] = &cc
 	}
+	c.Governance = s.Governance.clone()
 	return &c
 }
 

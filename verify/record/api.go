@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/fjaledger/fja/verify"
 )
@@ -203,4 +204,121 @@ type DecisionView struct {
 	// there are more than the server lists.
 	Accesses          []AccessView `json:"accesses,omitempty"`
 	AccessesTruncated bool         `json:"accesses_truncated,omitempty"`
+}
+
+// ChallengeFiled is the body of a 201 from POST /v1/challenges.
+type ChallengeFiled struct {
+	Receipt     *verify.Receipt `json:"receipt"`
+	ChallengeID string          `json:"challenge_id"`
+	DueBy       string          `json:"due_by"`
+}
+
+// ChallengeResponseLogged is the body of a 201 from POST
+// /v1/challenges/{id}/response.
+type ChallengeResponseLogged struct {
+	Receipt     *verify.Receipt `json:"receipt"`
+	ChallengeID string          `json:"challenge_id"`
+	Outcome     string          `json:"outcome"`
+	AmendmentID string          `json:"amendment_id,omitempty"`
+}
+
+// AmendmentLogged is the body of a 201 from POST /v1/amendments.
+type AmendmentLogged struct {
+	Receipt      *verify.Receipt `json:"receipt"`
+	AmendmentID  string          `json:"amendment_id"`
+	Constitution string          `json:"constitution"`
+	CommentUntil string          `json:"comment_until,omitempty"`
+}
+
+// ChallengeView is the body of GET /v1/challenges/{id}: the challenge
+// and its response (nil while open) proven against one checkpoint.
+// Status is open, answered or overdue (open past due_by).
+type ChallengeView struct {
+	ChallengeID string       `json:"challenge_id"`
+	Rule        RuleRef      `json:"rule"`
+	Status      string       `json:"status"`
+	DueBy       string       `json:"due_by"`
+	FiledAt     string       `json:"filed_at"`
+	Outcome     string       `json:"outcome,omitempty"`
+	AmendmentID string       `json:"amendment_id,omitempty"`
+	Checkpoint  string       `json:"checkpoint"`
+	Challenge   *RecordProof `json:"challenge"`
+	Response    *RecordProof `json:"response"`
+}
+
+// ExplanationFormat names the format of an Explanation bundle.
+const ExplanationFormat = "fja-explanation/v1"
+
+// Explanation is the body of GET /v1/decisions/{id}/explanation, and the
+// self-verifying file the person concerned downloads (AI Act Art. 86, DSA
+// Art. 17): the decision and the constitution version it cites, both
+// proven against one signed checkpoint, with what they say shown in
+// plain form. Everything shown is derived from the two logged entries (and
+// the contests' entries), so package verify/explanation checks it offline
+// with nothing but the log's verifier key. It carries no private content.
+//
+// Its bytes are canonical (verify/explanation.Encode): fields in the
+// lexicographic order of their JSON names, no whitespace, no HTML
+// escaping; a file in any other form does not verify.
+type Explanation struct {
+	// Candidates and Weights are the decision's.
+	Candidates []Candidate `json:"candidates"`
+	// Checkpoint is the signed checkpoint every proof is against.
+	Checkpoint   string       `json:"checkpoint"`
+	Constitution *RecordProof `json:"constitution"`
+	// ContestWindow is absent when the decision is not contestable.
+	ContestWindow *ContestWindow `json:"contest_window,omitempty"`
+	// Contests are those filed against the decision, in log order.
+	Contests   []ProvenContest `json:"contests"`
+	Decision   *RecordProof    `json:"decision"`
+	DecisionID string          `json:"decision_id"`
+	// Flags are the decision's provenance flags, each in plain words.
+	Flags []ExplainedFlag `json:"flags"`
+	// Format is ExplanationFormat.
+	Format string `json:"format"`
+	// KeyName is the log key's "<name>+<hash>": which verifier key the
+	// checkpoint is to be opened with (the key itself is not in the file).
+	KeyName string `json:"key_name"`
+	Origin  string `json:"origin"`
+	// Rules are the rules the decision cites, in its order, each with its
+	// full text from the constitution entry.
+	Rules   []ExplainedRule    `json:"rules"`
+	Weights map[string]float64 `json:"weights"`
+}
+
+// MinContestWindow is the shortest contest window a log may have: a
+// decision stays contestable for at least six months (DSA Art. 20).
+const MinContestWindow = 183 * 24 * time.Hour
+
+// ContestWindow is how long the decision can be contested: until its
+// logged_at plus the log's configured window (at least six months).
+type ContestWindow struct {
+	ContestableUntil string `json:"contestable_until"`
+	WindowSeconds    int64  `json:"window_seconds"`
+}
+
+// ProvenContest is a contest of the decision and, once logged, its
+// resolution, proven against the explanation's checkpoint.
+type ProvenContest struct {
+	Contest    *RecordProof `json:"contest"`
+	Resolution *RecordProof `json:"resolution,omitempty"`
+}
+
+// ExplainedRule is a rule a decision cites: the effect and rationale from
+// the decision, the pillar and text from the constitution.
+type ExplainedRule struct {
+	Effect    string `json:"effect"`
+	Pillar    string `json:"pillar"`
+	Rationale string `json:"rationale"`
+	RuleID    string `json:"rule_id"`
+	Text      string `json:"text"`
+}
+
+// ExplainedFlag is a provenance flag with a sentence for the person
+// concerned.
+type ExplainedFlag struct {
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	PlainWords string `json:"plain_words"`
+	Severity   string `json:"severity"`
 }

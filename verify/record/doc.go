@@ -2,8 +2,9 @@
 // record kinds that are logged as leaves (DESIGN.md §4), the request
 // bodies that make them, and the answers of the HTTP API (§5, §6). It
 // also holds the decision rules that go beyond the JSON Schemas
-// (CheckDecision), so that the ledger refusing a record and an auditor
-// flagging a logged one apply the same rules.
+// (CheckDecision), and the rule of constitution versions that adopt
+// amendments (ApplyChanges, CheckAdoption), so that the ledger refusing a
+// record and an auditor flagging a logged one apply the same rules.
 //
 // The package is pure: it MUST import nothing from the server (audit,
 // api, ledger, badger, echo), so that producers, auditors and monitors

@@ -14,6 +14,12 @@ const (
 	// KindAccess is one read of private content, logged by the ledger
 	// before the content is returned.
 	KindAccess Kind = "access"
+	// KindChallenge is a challenge of a constitution rule (not of one
+	// decision); KindChallengeResponse the reviewer's logged answer to it;
+	// KindAmendment a proposed change to a constitution version's rules.
+	KindChallenge         Kind = "challenge"
+	KindChallengeResponse Kind = "challenge_response"
+	KindAmendment         Kind = "amendment"
 )
 
 // The structs below declare their fields in the lexicographic order of
@@ -117,6 +123,10 @@ type ContestStanding struct {
 
 // Constitution is the body of a constitution record.
 type Constitution struct {
+	// Adopts are the amendments this version adopts; a version that adopts
+	// any MUST declare Supersedes, and its rules MUST be the superseded
+	// version's with exactly their changes applied (CheckAdoption).
+	Adopts         []string           `json:"adopts,omitempty"`
 	ConstitutionID string             `json:"constitution_id"`
 	Process        json.RawMessage    `json:"process"`
 	Rules          []ConstitutionRule `json:"rules"`
@@ -236,4 +246,126 @@ type AccessedRecord struct {
 	ID    string `json:"id"`
 	Index uint64 `json:"index"`
 	Kind  Kind   `json:"kind"`
+}
+
+// RuleRef names one rule of a published constitution version.
+type RuleRef struct {
+	ConstitutionID string `json:"constitution_id"`
+	RuleID         string `json:"rule_id"`
+	Version        string `json:"version"`
+}
+
+// Ref is the "id@version" of the constitution the rule belongs to.
+func (r RuleRef) Ref() string { return r.ConstitutionID + "@" + r.Version }
+
+// Evidence points at a logged record (a decision, contest or resolution)
+// by its index and leaf hash; the ledger checks both against the log.
+type Evidence struct {
+	Index    uint64 `json:"index"`
+	LeafHash []byte `json:"leaf_hash"`
+}
+
+// The standing bases of a challenge.
+const (
+	StandingContestToken = "contest_token"
+	StandingStakeholder  = "stakeholder"
+)
+
+// ChallengeStanding is why the challenger may challenge the rule: the
+// contest token of a decision citing it (Decision set, the token itself
+// never logged), or a stakeholder bearer token (Stakeholder: the token's
+// name in the tokens file, an organisation, not a person).
+type ChallengeStanding struct {
+	Basis       string             `json:"basis"`
+	Decision    *ContestedDecision `json:"decision,omitempty"`
+	Stakeholder string             `json:"stakeholder,omitempty"`
+}
+
+// Challenge is the body of a challenge record (schemas/challenge.v1.json).
+type Challenge struct {
+	ChallengeID string `json:"challenge_id"`
+	// DueBy is set by the log: logged_at plus its response window.
+	DueBy    string            `json:"due_by"`
+	Evidence []Evidence        `json:"evidence"`
+	Grounds  Grounds           `json:"grounds"`
+	Rule     RuleRef           `json:"rule"`
+	Standing ChallengeStanding `json:"standing"`
+}
+
+// ChallengeRequest is the body of POST /v1/challenges
+// (schemas/append-challenge.v1.json). ContestToken and DecisionID come
+// together (standing as the subject of a decision citing the rule) or not
+// at all (standing as the stakeholder of the bearer token).
+type ChallengeRequest struct {
+	ChallengeID  string         `json:"challenge_id"`
+	ContestToken string         `json:"contest_token,omitempty"`
+	DecisionID   string         `json:"decision_id,omitempty"`
+	Evidence     []Evidence     `json:"evidence,omitempty"`
+	Grounds      ContestGrounds `json:"grounds"`
+	Rule         RuleRef        `json:"rule"`
+}
+
+// The outcomes of a challenge response.
+var ChallengeOutcomes = []string{"accepted", "rejected"}
+
+// ChallengeResponse is the body of a challenge_response record
+// (schemas/challenge_response.v1.json). An accepted challenge names the
+// amendment id that will carry the change (AmendmentID, which the
+// amendment is proposed under later); a rejected one carries none.
+type ChallengeResponse struct {
+	AmendmentID   string `json:"amendment_id,omitempty"`
+	ChallengeID   string `json:"challenge_id"`
+	HumanReviewed bool   `json:"human_reviewed"`
+	Outcome       string `json:"outcome"`
+	Rationale     string `json:"rationale"`
+}
+
+// ChallengeResponseRequest is the body of POST
+// /v1/challenges/{id}/response: a response without its challenge id,
+// which the path names.
+type ChallengeResponseRequest struct {
+	AmendmentID   string `json:"amendment_id,omitempty"`
+	HumanReviewed bool   `json:"human_reviewed"`
+	Outcome       string `json:"outcome"`
+	Rationale     string `json:"rationale"`
+}
+
+// The operations of an amendment's changes.
+const (
+	OpAdd          = "add"
+	OpReword       = "reword"
+	OpRemove       = "remove"
+	OpChangeEffect = "change_effect"
+)
+
+// AmendmentOps are the operations an amendment change may carry.
+var AmendmentOps = []string{OpAdd, OpReword, OpRemove, OpChangeEffect}
+
+// AmendmentChange is one change to one rule (see ApplyChanges for what
+// each op requires of Text and Pillar).
+type AmendmentChange struct {
+	Op     string `json:"op"`
+	Pillar string `json:"pillar,omitempty"`
+	RuleID string `json:"rule_id"`
+	Text   string `json:"text,omitempty"`
+}
+
+// Motivation points at a logged challenge or contest that motivates an
+// amendment: its kind, id and index.
+type Motivation struct {
+	ID    string `json:"id"`
+	Index uint64 `json:"index"`
+	Kind  Kind   `json:"kind"`
+}
+
+// Amendment is the body of an amendment record (schemas/amendment.v1.json)
+// and of POST /v1/amendments. CommentUntil, when set, is the end of the
+// comment period: no version may adopt the amendment before it.
+type Amendment struct {
+	AmendmentID  string            `json:"amendment_id"`
+	Changes      []AmendmentChange `json:"changes"`
+	CommentUntil string            `json:"comment_until,omitempty"`
+	Constitution ConstitutionRef   `json:"constitution"`
+	MotivatedBy  []Motivation      `json:"motivated_by"`
+	Rationale    string            `json:"rationale,omitempty"`
 }

@@ -1,6 +1,9 @@
 package record
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // The names of the decision rules beyond the schema (DESIGN.md §4), as a
 // Violation carries them.
@@ -89,4 +92,136 @@ func CheckPrivate(d *Decision, p *DecisionPrivate) (field, msg string) {
 		return "request", "is required (or private.request)"
 	}
 	return "", ""
+}
+
+// ChangeError says why a change of an amendment cannot be applied to the
+// rules it amends: Change is its position in the amendment's changes.
+type ChangeError struct {
+	Change  int
+	RuleID  string
+	Message string
+}
+
+func (e *ChangeError) Error() string {
+	return fmt.Sprintf("changes.%d (rule %s): %s", e.Change, e.RuleID, e.Message)
+}
+
+// ApplyChanges returns rules with changes applied in order, as a new
+// slice (rules is not modified), or the first change that does not apply.
+// What each op means for a constitution rule {rule_id, text, pillar}:
+//
+//   - add: a rule that does not exist yet, with text and pillar, appended;
+//   - reword: an existing rule gets a new text (different from its
+//     current one); pillar, if given, MUST be its current pillar;
+//   - remove: an existing rule is dropped; text and pillar MUST be absent;
+//   - change_effect: an existing rule protects another pillar (the value
+//     it weighs for, which is what its effect on answers follows): pillar
+//     is required and MUST differ from its current one; text, if given,
+//     replaces its text too.
+func ApplyChanges(rules []ConstitutionRule, changes []AmendmentChange) ([]ConstitutionRule, *ChangeError) {
+	out := slices.Clone(rules)
+	for i, c := range changes {
+		fail := func(format string, a ...any) ([]ConstitutionRule, *ChangeError) {
+			return nil, &ChangeError{Change: i, RuleID: c.RuleID, Message: fmt.Sprintf(format, a...)}
+		}
+		at := slices.IndexFunc(out, func(r ConstitutionRule) bool { return r.RuleID == c.RuleID })
+		if c.Op != OpAdd && at < 0 {
+			return fail("%s of a rule that does not exist", c.Op)
+		}
+		switch c.Op {
+		case OpAdd:
+			if at >= 0 {
+				return fail("add of a rule that exists already")
+			}
+			if c.Text == "" || c.Pillar == "" {
+				return fail("add needs text and pillar")
+			}
+			out = append(out, ConstitutionRule{RuleID: c.RuleID, Text: c.Text, Pillar: c.Pillar})
+		case OpReword:
+			switch {
+			case c.Text == "" || c.Text == out[at].Text:
+				return fail("reword needs a text different from the rule's current one")
+			case c.Pillar != "" && c.Pillar != out[at].Pillar:
+				return fail("reword keeps the pillar (%s, not %s); use change_effect to change it", out[at].Pillar, c.Pillar)
+			}
+			out[at].Text = c.Text
+		case OpRemove:
+			if c.Text != "" || c.Pillar != "" {
+				return fail("remove takes neither text nor pillar")
+			}
+			out = slices.Delete(out, at, at+1)
+		case OpChangeEffect:
+			if c.Pillar == "" || c.Pillar == out[at].Pillar {
+				return fail("change_effect needs a pillar different from the rule's current one (%s)", out[at].Pillar)
+			}
+			out[at].Pillar = c.Pillar
+			if c.Text != "" {
+				out[at].Text = c.Text
+			}
+		default:
+			return fail("op %q is not one of %v", c.Op, AmendmentOps)
+		}
+	}
+	return out, nil
+}
+
+// AdoptionMismatch says how a constitution version that adopts amendments
+// differs from its superseded version with their changes applied: Field is
+// the failing field of the new version ("adopts.1", "rules.3.text",
+// "rules" for a rule it lacks), RuleID the first differing rule.
+type AdoptionMismatch struct {
+	Field   string
+	RuleID  string
+	Message string
+}
+
+func (m *AdoptionMismatch) Error() string { return m.Field + ": " + m.Message }
+
+// CheckAdoption checks that next, which supersedes prev and adopts the
+// amendments adopted (in the order of next.Adopts), has exactly prev's
+// rules with the adopted changes applied, and that every adopted amendment
+// amends prev. Rules are compared by rule id (their order carries no
+// meaning): first each rule of next in its order, then each expected rule
+// next lacks. It returns nil when they match. The ledger refuses a
+// mismatch at append; a monitor flags a logged one.
+func CheckAdoption(prev, next *Constitution, adopted []Amendment) *AdoptionMismatch {
+	rules := prev.Rules
+	for i, a := range adopted {
+		field := fmt.Sprintf("adopts.%d", i)
+		if a.Constitution.ID != prev.ConstitutionID || a.Constitution.Version != prev.Version {
+			return &AdoptionMismatch{Field: field, Message: fmt.Sprintf("amendment %s amends %s, not the superseded version %s", a.AmendmentID, a.Constitution.Ref(), prev.Ref())}
+		}
+		var err *ChangeError
+		if rules, err = ApplyChanges(rules, a.Changes); err != nil {
+			return &AdoptionMismatch{Field: field, RuleID: err.RuleID, Message: fmt.Sprintf("amendment %s does not apply: %s", a.AmendmentID, err)}
+		}
+	}
+	want := make(map[string]ConstitutionRule, len(rules))
+	for _, r := range rules {
+		want[r.RuleID] = r
+	}
+	applied := fmt.Sprintf("%s with the changes of %v", prev.Ref(), next.Adopts)
+	got := make(map[string]bool, len(next.Rules))
+	for i, r := range next.Rules {
+		got[r.RuleID] = true
+		w, ok := want[r.RuleID]
+		switch {
+		case !ok:
+			return &AdoptionMismatch{Field: fmt.Sprintf("rules.%d.rule_id", i), RuleID: r.RuleID,
+				Message: fmt.Sprintf("rule %s is not in %s", r.RuleID, applied)}
+		case r.Text != w.Text:
+			return &AdoptionMismatch{Field: fmt.Sprintf("rules.%d.text", i), RuleID: r.RuleID,
+				Message: fmt.Sprintf("rule %s has text %q, but %s gives %q", r.RuleID, r.Text, applied, w.Text)}
+		case r.Pillar != w.Pillar:
+			return &AdoptionMismatch{Field: fmt.Sprintf("rules.%d.pillar", i), RuleID: r.RuleID,
+				Message: fmt.Sprintf("rule %s has pillar %s, but %s gives %s", r.RuleID, r.Pillar, applied, w.Pillar)}
+		}
+	}
+	for _, r := range rules {
+		if !got[r.RuleID] {
+			return &AdoptionMismatch{Field: "rules", RuleID: r.RuleID,
+				Message: fmt.Sprintf("rule %s of %s is missing", r.RuleID, applied)}
+		}
+	}
+	return nil
 }

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/calibration"
 	"github.com/fjaledger/fja/verify/record"
 	"github.com/fjaledger/fja/verify/tile"
 )
@@ -525,6 +526,9 @@ type counter struct {
 	inRange    []inEntry
 	contests   map[string]*contest
 	byDecision map[string][]string
+	// rules are the constitutions, challenges (with their responses) and
+	// amendments read, in log order.
+	rules calibration.Records
 }
 
 func newCounter() *counter {
@@ -547,6 +551,30 @@ func (c *counter) add(idx uint64, env *envelope, in bool) {
 			k.due, _ = time.Parse(time.RFC3339Nano, k.DueBy)
 			c.contests[k.ContestID] = &k
 			c.byDecision[k.Decision.DecisionID] = append(c.byDecision[k.Decision.DecisionID], k.ContestID)
+		}
+	case "constitution":
+		var k record.Constitution
+		if json.Unmarshal(env.Body, &k) == nil {
+			c.rules.Constitutions = append(c.rules.Constitutions, calibration.Published{Index: idx, Constitution: k})
+		}
+	case "challenge":
+		var k record.Challenge
+		if json.Unmarshal(env.Body, &k) == nil {
+			c.rules.Challenges = append(c.rules.Challenges, calibration.Filed{Index: idx, Challenge: k})
+		}
+	case "challenge_response":
+		var r record.ChallengeResponse
+		if json.Unmarshal(env.Body, &r) == nil {
+			for i := range c.rules.Challenges {
+				if f := &c.rules.Challenges[i]; f.Challenge.ChallengeID == r.ChallengeID && f.Response == nil {
+					f.Response = &r
+				}
+			}
+		}
+	case "amendment":
+		var a record.Amendment
+		if json.Unmarshal(env.Body, &a) == nil {
+			c.rules.Amendments = append(c.rules.Amendments, calibration.Proposed{Index: idx, Amendment: a})
 		}
 	case "access":
 		if in {

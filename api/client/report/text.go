@@ -218,14 +218,10 @@ func WriteGroups(w io.Writer, fields []string, groups []record.Group, access boo
 	_ = tw.Flush()
 }
 
-// WriteAudit writes the outcome of an audit of a query (or, with stats,
-// of a stats answer): every discrepancy and note and the verdict, or
-// asJSON one object.
-func WriteAudit(w io.Writer, asJSON, stats bool, cp *verify.Checkpoint, rep *recount.Report, answered int) error {
-	what := "query"
-	if stats {
-		what = "stats"
-	}
+// WriteAudit writes the outcome of an audit of a query, stats or rules
+// answer (what): every discrepancy and note and the verdict, or asJSON one
+// object.
+func WriteAudit(w io.Writer, asJSON bool, what string, cp *verify.Checkpoint, rep *recount.Report, answered int) error {
 	if asJSON {
 		err := json.NewEncoder(w).Encode(struct {
 			OK       bool   `json:"ok"`
@@ -245,10 +241,7 @@ func WriteAudit(w io.Writer, asJSON, stats bool, cp *verify.Checkpoint, rep *rec
 		for _, n := range rep.Notes {
 			fmt.Fprintln(w, "note:", n)
 		}
-		unit := "records"
-		if stats {
-			unit = "groups"
-		}
+		unit := map[string]string{"query": "records", "stats": "groups", "rules": "rules"}[what]
 		verdict := "NOT complete and correct"
 		if rep.OK() {
 			verdict = "complete and correct"

@@ -550,6 +550,16 @@
     if (saved && saved.receipt) verifierReady.then(() => checkReceipt(null, true));
   }
 
+  // The page's other scripts (explain.js, rules.js; loaded after this
+  // file) build with the same helpers and share the verifier. subject is
+  // the decision of the receipt checked and verified here (its id, contest
+  // token, constitution and cited rules), or null.
+  window.fjaPage = {
+    h, banner, facts, when, randomHex, verifierReady, ACTIONS, EFFECTS, OUTCOMES,
+    subject: () => (state.receipt && state.body ? { decision_id: state.body.decision_id, contest_token: state.receipt.contest_token || '',
+      constitution: state.body.constitution || null, rules: state.body.rules || [] } : null),
+  };
+
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', init);
   } else {

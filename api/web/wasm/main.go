@@ -5,14 +5,17 @@
 // browser against the verifier key they choose, without trusting the
 // server that shows the page. Build it with `go generate ./api/web`.
 //
-// It defines one JavaScript function:
+// It defines two JavaScript functions:
 //
 //	fjaVerifyReceipt(receiptJSON, vkey) -> {ok, error, index, size, origin, root, leaf_hash, entry, contest_token}
+//	fjaVerifyExplanation(fileText, vkey) -> {ok, error, size, origin, root}
 //
-// ok is true only if verify.VerifyReceipt accepts the receipt; error says
-// why not. entry is the logged leaf (JSON text) as the receipt carries it,
-// set whenever the receipt parses, verified or not; size and root are the
-// verified checkpoint's, set only when ok.
+// ok is true only if verify.VerifyReceipt (explanation.Verify) accepts the
+// receipt (the explanation file); error says why not. entry is the logged
+// leaf (JSON text) as the receipt carries it, set whenever the receipt
+// parses, verified or not; size and root are the verified checkpoint's,
+// set only when ok. An explanation's content is the file itself: the page
+// shows it only once it verified.
 package main
 
 import (
@@ -21,29 +24,49 @@ import (
 	"syscall/js"
 
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/explanation"
 )
 
 func main() {
-	js.Global().Set("fjaVerifyReceipt", js.FuncOf(verifyReceipt))
+	js.Global().Set("fjaVerifyReceipt", checker("fjaVerifyReceipt", "the receipt JSON", verifyReceipt))
+	js.Global().Set("fjaVerifyExplanation", checker("fjaVerifyExplanation", "the explanation file's text", verifyExplanation))
 	if ready := js.Global().Get("fjaVerifierReady"); ready.Type() == js.TypeFunction {
 		ready.Invoke()
 	}
 	select {}
 }
 
-func verifyReceipt(_ js.Value, args []js.Value) (result any) {
-	out := map[string]any{"ok": false, "error": ""}
-	defer func() {
-		if p := recover(); p != nil {
-			out["ok"], out["error"] = false, fmt.Sprint("verifier failure: ", p)
-			result = out
+// checker makes the JavaScript function name(doc, vkey) -> {ok, error,
+// size, root, ...}: check verifies doc with vkey, adding what it read to
+// out, and returns the verified checkpoint. ok, size and root are set only
+// when it verified; error says why not; a panic is an error, not a crash.
+func checker(name, doc string, check func(out map[string]any, doc []byte, vkey string) (*verify.Checkpoint, error)) js.Func {
+	return js.FuncOf(func(_ js.Value, args []js.Value) (result any) {
+		out := map[string]any{"ok": false, "error": ""}
+		defer func() {
+			if p := recover(); p != nil {
+				out["ok"], out["error"] = false, fmt.Sprint("verifier failure: ", p)
+				result = out
+			}
+		}()
+		if len(args) != 2 || args[0].Type() != js.TypeString || args[1].Type() != js.TypeString {
+			out["error"] = name + " wants two strings: " + doc + " and the log's verifier key"
+			return out
 		}
-	}()
-	if len(args) != 2 || args[0].Type() != js.TypeString || args[1].Type() != js.TypeString {
-		out["error"] = "fjaVerifyReceipt wants two strings: the receipt JSON and the log's verifier key"
+		cp, err := check(out, []byte(args[0].String()), args[1].String())
+		if err != nil {
+			out["error"] = err.Error()
+			return out
+		}
+		out["ok"] = true
+		out["size"] = cp.Size
+		out["root"] = base64.StdEncoding.EncodeToString(cp.Hash)
 		return out
-	}
-	r, cp, err := verify.VerifyReceipt([]byte(args[0].String()), args[1].String())
+	})
+}
+
+func verifyReceipt(out map[string]any, doc []byte, vkey string) (*verify.Checkpoint, error) {
+	r, cp, err := verify.VerifyReceipt(doc, vkey)
 	if r != nil {
 		out["origin"] = r.Origin
 		out["index"] = r.Index
@@ -51,12 +74,13 @@ func verifyReceipt(_ js.Value, args []js.Value) (result any) {
 		out["entry"] = string(r.Entry)
 		out["contest_token"] = r.ContestToken
 	}
-	if err != nil {
-		out["error"] = err.Error()
-		return out
+	return cp, err
+}
+
+func verifyExplanation(out map[string]any, doc []byte, vkey string) (*verify.Checkpoint, error) {
+	_, cp, err := explanation.Verify(doc, vkey)
+	if cp != nil {
+		out["origin"] = cp.Origin
 	}
-	out["ok"] = true
-	out["size"] = cp.Size
-	out["root"] = base64.StdEncoding.EncodeToString(cp.Hash)
-	return out
+	return cp, err
 }
