@@ -96,6 +96,24 @@ func RebuildEntry(entry []byte) (e ledger.RebuildEntry, known bool, err error) {
 			return e, false, err
 		}
 		id = a.AccessID
+	case KindChallenge:
+		var c Challenge
+		if err := decodeStrict(env.Body, &c); err != nil {
+			return e, false, err
+		}
+		id = c.ChallengeID
+	case KindChallengeResponse:
+		var r ChallengeResponse
+		if err := decodeStrict(env.Body, &r); err != nil {
+			return e, false, err
+		}
+		id = r.ChallengeID
+	case KindAmendment:
+		var a Amendment
+		if err := decodeStrict(env.Body, &a); err != nil {
+			return e, false, err
+		}
+		id = a.AmendmentID
 	default:
 		e.Dedup = ledger.DedupNone
 		return e, false, nil
