@@ -24,3 +24,13 @@ func ProgressLines(w io.Writer) func(stage string, done, total uint64) {
 		fmt.Fprintf(w, "%s: %d/%d entries (%.0f/s)\n", s, done, total, rate)
 	}
 }
+
+// String says what was restored, for a person.
+func (r *Result) String() string {
+	return fmt.Sprintf("restored %d entries of %s; fsck ok; %d records of unknown kinds (no dedup key)", r.Size, r.Origin, r.UnknownKinds)
+}
+
+// String says what a backup holds, for a person.
+func (m *Manifest) String() string {
+	return fmt.Sprintf("the private part of %s at size %d, taken %s (%d index keys, %d files)", m.Origin, m.Size, m.TakenAt.Format(time.RFC3339), m.IndexKeys, len(m.Files))
+}

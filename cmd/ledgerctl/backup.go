@@ -33,7 +33,7 @@ and the tokens file are not in it.`,
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "backed up the private part of %s at size %d to %s (%d index keys, %d files)\n", m.Origin, m.Size, out, m.IndexKeys, len(m.Files))
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "backed up to "+out+":", m)
 			return err
 		},
 	}

@@ -10,10 +10,7 @@ import (
 )
 
 func newRestoreCmd() *cobra.Command {
-	var (
-		from, vkey, dir, private string
-		quiet                    bool
-	)
+	var from, vkey, dir, private string
 	cmd := &cobra.Command{
 		Use:   "restore --from URL --vkey VKEY --data DIR [--private FILE] | restore --private FILE --data DIR",
 		Short: "Rebuild a ledger's data directory from a tlog-tiles copy of its log, and its private part from a backup",
@@ -41,22 +38,18 @@ them from a 'ledgerctl backup' archive, with content erased since (SECURITY.md).
 				if err != nil {
 					return usageErrorf("--vkey: %w", err)
 				}
-				cfg := recovery.Config{URL: from, VerifierKey: key, Dir: dir}
-				if !quiet {
-					cfg.Progress = recovery.ProgressLines(cmd.ErrOrStderr())
-				}
-				res, err := recovery.Restore(cmd.Context(), cfg)
+				res, err := recovery.Restore(cmd.Context(), recovery.Config{URL: from, VerifierKey: key, Dir: dir, Progress: recovery.ProgressLines(cmd.ErrOrStderr())})
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "restored %d entries of %s into %s; fsck ok; %d records of unknown kinds (no dedup key)\n", res.Size, res.Origin, dir, res.UnknownKinds)
+				fmt.Fprintln(out, res)
 			}
 			if private != "" {
 				m, err := recovery.RestorePrivate(cmd.Context(), private, dir)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(out, "restored the private part taken %s at size %d (%d index keys, %d files)\n", m.TakenAt.Format("2006-01-02T15:04:05Z"), m.Size, m.IndexKeys, len(m.Files))
+				fmt.Fprintln(out, "restored the private part:", m)
 			}
 			return nil
 		},
@@ -66,6 +59,5 @@ them from a 'ledgerctl backup' archive, with content erased since (SECURITY.md).
 	f.StringVar(&vkey, "vkey", "", "the log's verifier key (vkey text or a file holding it); required with --from")
 	f.StringVar(&dir, "data", "", "ledgerd's data directory to create")
 	f.StringVar(&private, "private", "", "a 'ledgerctl backup' archive of the private part to restore into --data")
-	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
 	return cmd
 }
