@@ -1,0 +1,189 @@
+package publish_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/fjaledger/fja/api/apitest"
+	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/api/client"
+	"github.com/fjaledger/fja/ledger/publish/s3test"
+	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/monitor"
+)
+
+// The bucket is read by x/mod's tlog client (tlog.TileHashReader over
+// tile.Reader, anonymous HTTP GETs) in s3test.Audit, which every test here
+// runs through fixture.audit.
+
+// newWritableFixture is newFixture with a log that takes decisions through
+// its HTTP API, so that its entries are records a monitor checks.
+func newWritableFixture(t *testing.T) *fixture {
+	srv := s3test.Start(t)
+	srv.SetEnv(t)
+	f := &fixture{t: t, srv: srv, bucket: "ledger", prefix: "logs/one"}
+	srv.PublicBucket(f.bucket)
+	f.log = apitest.New(t)
+	f.dir = f.log.Dir
+	return f
+}
+
+// decide logs n example decisions (tag makes their ids unique) through
+// POST /v1/decisions:batch.
+func decide(t *testing.T, s *apitest.Server, tag string, n int) {
+	t.Helper()
+	var d map[string]any
+	if err := json.Unmarshal(apitest.Example(t, "decision-answered.json"), &d); err != nil {
+		t.Fatal(err)
+	}
+	for start := 0; start < n; start += 100 {
+		var batch []map[string]any
+		for i := start; i < min(n, start+100); i++ {
+			c := make(map[string]any, len(d))
+			for k, v := range d {
+				c[k] = v
+			}
+			c["decision_id"] = fmt.Sprintf("dec-%s-%06d", tag, i)
+			batch = append(batch, c)
+		}
+		body, _ := json.Marshal(batch)
+		if code, b := s.Do("POST", "/v1/decisions:batch", auth.Producer, body); code != http.StatusOK || bytes.Contains(b, []byte(`"error"`)) {
+			t.Fatalf("POST /v1/decisions:batch: %d %s", code, b)
+		}
+	}
+}
+
+// round runs one monitor round on st over the log at url, as `ledgerctl
+// monitor --once [--tiles-only]` does.
+func round(t *testing.T, url string, s *apitest.Server, st *monitor.State, tilesOnly bool) (*monitor.Result, error) {
+	t.Helper()
+	c, err := client.New(client.Config{URL: url, InsecureSkipVerify: true, HTTPClient: client.NewHTTPClient(client.Timeouts{}), MaxTries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := c.MonitorSource()
+	if tilesOnly {
+		src = c.TilesMonitorSource(s.Origin, s.VKey)
+	}
+	m := &monitor.Monitor{Origin: s.Origin, Key: s.VKey, Client: src}
+	return m.Round(context.Background(), st)
+}
+
+// trustedSize is the size of the checkpoint st trusts.
+func trustedSize(t *testing.T, s *apitest.Server, st *monitor.State) uint64 {
+	t.Helper()
+	cp, err := verify.OpenCheckpoint([]byte(st.Checkpoint), s.Origin, s.VKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp.Size
+}
+
+// TestMonitorFollowsBucket: the monitor follows the bucket alone (no
+// ledgerd) as it grows, computing consistency proofs from its tiles; a
+// tile rewritten in the bucket, and an older checkpoint put back, are
+// alarms with evidence, and the state never moves past them.
+func TestMonitorFollowsBucket(t *testing.T) {
+	f := newWritableFixture(t)
+	s := f.log
+	p := f.publisher(nil)
+	bucketURL := f.srv.URL + "/" + f.bucket + "/" + f.prefix
+	put := func(key string, body []byte) {
+		t.Helper()
+		if _, err := f.srv.Client().PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(f.bucket),
+			Key: aws.String(f.prefix + "/" + key), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// grow appends n decisions and waits until the bucket holds them and
+	// passes the independent audit.
+	grow := func(tag string, n int, want uint64) {
+		t.Helper()
+		decide(t, s, tag, n)
+		f.caughtUp(p)
+		if got := f.audit(); got != want {
+			t.Fatalf("the bucket holds %d entries, want %d", got, want)
+		}
+	}
+	follows := func(st *monitor.State, from, to uint64) {
+		t.Helper()
+		res, err := round(t, bucketURL, s, st, true)
+		if err != nil || res == nil || !res.OK() || res.PreviousSize != from || res.Size != to || res.From != from || res.To != to {
+			t.Fatalf("round %d -> %d: %+v %v", from, to, res, err)
+		}
+		if st.Checked != to || trustedSize(t, s, st) != to {
+			t.Fatalf("state after the round %d -> %d: checked %d, trusts size %d", from, to, st.Checked, trustedSize(t, s, st))
+		}
+	}
+
+	s.MustPost("/v1/constitutions", auth.Producer, apitest.Example(t, "constitution.json"))
+	grow("a", 300, 301)
+	st := monitor.NewState(s.Origin, s.VKey)
+	follows(st, 0, 301)
+	// A monitor without the tiles-only source reads the first round (no
+	// proof needed), then fails on the proof the bucket cannot answer,
+	// with an error that says what to do.
+	api := monitor.NewState(s.Origin, s.VKey)
+	if res, err := round(t, bucketURL, s, api, false); err != nil || !res.OK() {
+		t.Fatalf("first round through the /v1 source: %+v %v", res, err)
+	}
+
+	grow("b", 400, 701)
+	cp701 := fetch(t, bucketURL+"/checkpoint")
+	if res, err := round(t, bucketURL, s, api, false); err == nil || res != nil || !strings.Contains(err.Error(), "--tiles-only") {
+		t.Fatalf("second round through the /v1 source: %+v, error %v; want an error suggesting --tiles-only", res, err)
+	} else {
+		t.Logf("through the /v1 source: %v", err)
+	}
+	follows(st, 301, 701)
+	grow("c", 300, 1001)
+	follows(st, 701, 1001)
+
+	// The proof from 1001 to 1301 reads level-0 tile 3 (entries
+	// 768..1023), full only in the larger tree. A forged one is caught.
+	grow("d", 300, 1301)
+	genuine := fetch(t, bucketURL+"/tile/0/003")
+	forged := bytes.Clone(genuine)
+	forged[900] ^= 0x01
+	put("tile/0/003", forged)
+	res, err := round(t, bucketURL, s, st, true)
+	if err != nil || res == nil || len(res.Alarms) != 1 {
+		t.Fatalf("round over a forged tile: %+v %v; want one alarm", res, err)
+	}
+	a := res.Alarms[0]
+	if a.Kind != monitor.KindTile || !strings.Contains(a.Evidence, strings.TrimSpace(string(fetch(t, bucketURL+"/checkpoint")))) {
+		t.Fatalf("alarm %s, evidence:\n%s\nwant a tile alarm holding the bucket's checkpoint", a, a.Evidence)
+	}
+	t.Logf("forged tile: %s\n%s", a, a.Evidence)
+	if trustedSize(t, s, st) != 1001 || st.Checked != 1001 {
+		t.Fatalf("the state moved past a forged tile: trusts %d, checked %d", trustedSize(t, s, st), st.Checked)
+	}
+
+	// The genuine tile back: the monitor follows again.
+	put("tile/0/003", genuine)
+	follows(st, 1001, 1301)
+
+	// The bucket's checkpoint replaced by an older one the log signed: a
+	// rollback, with both signed checkpoints as evidence.
+	cp1301 := fetch(t, bucketURL+"/checkpoint")
+	put("checkpoint", cp701)
+	res, err = round(t, bucketURL, s, st, true)
+	if err != nil || res == nil || len(res.Alarms) != 1 || res.Forks() != 1 {
+		t.Fatalf("round over a rolled-back checkpoint: %+v %v; want one rollback", res, err)
+	}
+	a = res.Alarms[0]
+	if a.Kind != monitor.KindRollback || !strings.Contains(a.Evidence, strings.TrimSpace(string(cp701))) || !strings.Contains(a.Evidence, strings.TrimSpace(string(cp1301))) {
+		t.Fatalf("alarm %s, evidence:\n%s\nwant a rollback holding both checkpoints", a, a.Evidence)
+	}
+	if trustedSize(t, s, st) != 1301 {
+		t.Fatalf("the state moved to the rolled-back checkpoint: trusts %d", trustedSize(t, s, st))
+	}
+}
