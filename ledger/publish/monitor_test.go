@@ -3,6 +3,7 @@ package publish_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
@@ -18,6 +21,7 @@ import (
 	"github.com/fjaledger/fja/ledger/publish/s3test"
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/monitor"
+	"github.com/fjaledger/fja/verify/tile"
 )
 
 // The bucket is read by x/mod's tlog client (tlog.TileHashReader over
@@ -150,6 +154,7 @@ func TestMonitorFollowsBucket(t *testing.T) {
 	// The proof from 1001 to 1301 reads level-0 tile 3 (entries
 	// 768..1023), full only in the larger tree. A forged one is caught.
 	grow("d", 300, 1301)
+	p.Close() // from here the test alone writes to the bucket
 	genuine := fetch(t, bucketURL+"/tile/0/003")
 	forged := bytes.Clone(genuine)
 	forged[900] ^= 0x01
@@ -186,4 +191,80 @@ func TestMonitorFollowsBucket(t *testing.T) {
 	if trustedSize(t, s, st) != 1301 {
 		t.Fatalf("the state moved to the rolled-back checkpoint: trusts %d", trustedSize(t, s, st))
 	}
+
+	// A split view: the bucket rewritten with another tree of 1301
+	// entries (the last one differs), its tiles and a checkpoint the log's
+	// key signed. The tiles authenticate against that checkpoint; the two
+	// signed roots of one size are a fork, with both as evidence.
+	forkRaw := forkBucket(t, bucketURL, s, 1301, put)
+	res, err = round(t, bucketURL, s, st, true)
+	if err != nil || res == nil || len(res.Alarms) != 1 || res.Forks() != 1 {
+		t.Fatalf("round over a forked bucket: %+v %v; want one fork", res, err)
+	}
+	a = res.Alarms[0]
+	if a.Kind != monitor.KindFork || !strings.Contains(a.Evidence, strings.TrimSpace(string(forkRaw))) || !strings.Contains(a.Evidence, strings.TrimSpace(string(cp1301))) {
+		t.Fatalf("alarm %s, evidence:\n%s\nwant a fork holding both checkpoints", a, a.Evidence)
+	}
+	if st.Checkpoint != string(cp1301) {
+		t.Fatalf("the state moved to the forked checkpoint:\n%s", st.Checkpoint)
+	}
+}
+
+// forkBucket rewrites the log of size n in the bucket at bucketURL (with
+// put) as another tree of n entries, its last entry changed: the tiles
+// and bundles of that tree, and its checkpoint signed with the log's key,
+// which it returns.
+func forkBucket(t *testing.T, bucketURL string, s *apitest.Server, n uint64, put func(key string, body []byte)) []byte {
+	t.Helper()
+	var entries [][]byte
+	for b := uint64(0); b*tile.Width < n; b++ {
+		w := int(min(tile.Width, n-b*tile.Width))
+		es, err := tile.ParseBundle(fetch(t, bucketURL+"/"+tile.Tile{Entries: true, Index: b, Width: w}.Path()))
+		if err != nil || len(es) != w {
+			t.Fatalf("bundle %d: %d entries, %v", b, len(es), err)
+		}
+		entries = append(entries, es...)
+	}
+	last := bytes.Clone(entries[n-1])
+	last[len(last)/2] ^= 0x01
+	entries[n-1] = last
+	var stored []tlog.Hash
+	hr := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = stored[x]
+		}
+		return out, nil
+	})
+	for i, e := range entries {
+		hs, err := tlog.StoredHashes(int64(i), e, hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, hs...)
+	}
+	for _, tl := range tlog.NewTiles(tile.Height, 0, int64(n)) {
+		data, err := tlog.ReadTileData(tl, hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		put(tile.Tile{Level: uint8(tl.L), Index: uint64(tl.N), Width: tl.W}.Path(), data)
+		if tl.L == 0 {
+			var b []byte
+			for _, e := range entries[tl.N*tile.Width : tl.N*tile.Width+int64(tl.W)] {
+				b, _ = tile.AppendBundleEntry(b, e)
+			}
+			put(tile.Tile{Entries: true, Index: uint64(tl.N), Width: tl.W}.Path(), b)
+		}
+	}
+	root, err := tlog.TreeHash(int64(n), hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := note.Sign(&note.Note{Text: fmt.Sprintf("%s\n%d\n%s\n", s.Origin, n, base64.StdEncoding.EncodeToString(root[:]))}, s.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put("checkpoint", cp)
+	return cp
 }
