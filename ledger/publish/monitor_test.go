@@ -135,14 +135,14 @@ func TestMonitorFollowsBucket(t *testing.T) {
 	// A monitor without the tiles-only source reads the first round (no
 	// proof needed), then fails on the proof the bucket cannot answer,
 	// with an error that says what to do.
-	api := monitor.NewState(s.Origin, s.VKey)
-	if res, err := round(t, bucketURL, s, api, false); err != nil || !res.OK() {
+	plain := monitor.NewState(s.Origin, s.VKey)
+	if res, err := round(t, bucketURL, s, plain, false); err != nil || !res.OK() {
 		t.Fatalf("first round through the /v1 source: %+v %v", res, err)
 	}
 
 	grow("b", 400, 701)
 	cp701 := fetch(t, bucketURL+"/checkpoint")
-	if res, err := round(t, bucketURL, s, api, false); err == nil || res != nil || !strings.Contains(err.Error(), "--tiles-only") {
+	if res, err := round(t, bucketURL, s, plain, false); err == nil || res != nil || !strings.Contains(err.Error(), "--tiles-only") {
 		t.Fatalf("second round through the /v1 source: %+v, error %v; want an error suggesting --tiles-only", res, err)
 	} else {
 		t.Logf("through the /v1 source: %v", err)
@@ -155,22 +155,33 @@ func TestMonitorFollowsBucket(t *testing.T) {
 	// 768..1023), full only in the larger tree. A forged one is caught.
 	grow("d", 300, 1301)
 	p.Close() // from here the test alone writes to the bucket
+	// alarmed runs a round that must raise one alarm, of kind, whose
+	// evidence holds each of the signed checkpoints cps, and must leave
+	// the state trusting the checkpoint of size trusted.
+	alarmed := func(what, kind string, trusted uint64, cps ...[]byte) monitor.Alarm {
+		t.Helper()
+		res, err := round(t, bucketURL, s, st, true)
+		if err != nil || res == nil || len(res.Alarms) != 1 || res.Alarms[0].Kind != kind {
+			t.Fatalf("round over %s: %+v %v; want one %s alarm", what, res, err, kind)
+		}
+		a := res.Alarms[0]
+		for _, cp := range cps {
+			if !strings.Contains(a.Evidence, strings.TrimSpace(string(cp))) {
+				t.Fatalf("%s: alarm %s, evidence:\n%s\nwant it to hold the checkpoint\n%s", what, a, a.Evidence, cp)
+			}
+		}
+		if trustedSize(t, s, st) != trusted || st.Checked != trusted {
+			t.Fatalf("%s: the state moved: trusts %d, checked %d, want %d", what, trustedSize(t, s, st), st.Checked, trusted)
+		}
+		t.Logf("%s: %s\n%s", what, a, a.Evidence)
+		return a
+	}
 	genuine := fetch(t, bucketURL+"/tile/0/003")
 	forged := bytes.Clone(genuine)
 	forged[900] ^= 0x01
 	put("tile/0/003", forged)
-	res, err := round(t, bucketURL, s, st, true)
-	if err != nil || res == nil || len(res.Alarms) != 1 {
-		t.Fatalf("round over a forged tile: %+v %v; want one alarm", res, err)
-	}
-	a := res.Alarms[0]
-	if a.Kind != monitor.KindTile || !strings.Contains(a.Evidence, strings.TrimSpace(string(fetch(t, bucketURL+"/checkpoint")))) {
-		t.Fatalf("alarm %s, evidence:\n%s\nwant a tile alarm holding the bucket's checkpoint", a, a.Evidence)
-	}
-	t.Logf("forged tile: %s\n%s", a, a.Evidence)
-	if trustedSize(t, s, st) != 1001 || st.Checked != 1001 {
-		t.Fatalf("the state moved past a forged tile: trusts %d, checked %d", trustedSize(t, s, st), st.Checked)
-	}
+	cp1301 := fetch(t, bucketURL+"/checkpoint")
+	alarmed("a forged tile", monitor.KindTile, 1001, cp1301)
 
 	// The genuine tile back: the monitor follows again.
 	put("tile/0/003", genuine)
@@ -178,33 +189,15 @@ func TestMonitorFollowsBucket(t *testing.T) {
 
 	// The bucket's checkpoint replaced by an older one the log signed: a
 	// rollback, with both signed checkpoints as evidence.
-	cp1301 := fetch(t, bucketURL+"/checkpoint")
 	put("checkpoint", cp701)
-	res, err = round(t, bucketURL, s, st, true)
-	if err != nil || res == nil || len(res.Alarms) != 1 || res.Forks() != 1 {
-		t.Fatalf("round over a rolled-back checkpoint: %+v %v; want one rollback", res, err)
-	}
-	a = res.Alarms[0]
-	if a.Kind != monitor.KindRollback || !strings.Contains(a.Evidence, strings.TrimSpace(string(cp701))) || !strings.Contains(a.Evidence, strings.TrimSpace(string(cp1301))) {
-		t.Fatalf("alarm %s, evidence:\n%s\nwant a rollback holding both checkpoints", a, a.Evidence)
-	}
-	if trustedSize(t, s, st) != 1301 {
-		t.Fatalf("the state moved to the rolled-back checkpoint: trusts %d", trustedSize(t, s, st))
-	}
+	alarmed("a rolled-back checkpoint", monitor.KindRollback, 1301, cp701, cp1301)
 
 	// A split view: the bucket rewritten with another tree of 1301
 	// entries (the last one differs), its tiles and a checkpoint the log's
 	// key signed. The tiles authenticate against that checkpoint; the two
 	// signed roots of one size are a fork, with both as evidence.
 	forkRaw := forkBucket(t, bucketURL, s, 1301, put)
-	res, err = round(t, bucketURL, s, st, true)
-	if err != nil || res == nil || len(res.Alarms) != 1 || res.Forks() != 1 {
-		t.Fatalf("round over a forked bucket: %+v %v; want one fork", res, err)
-	}
-	a = res.Alarms[0]
-	if a.Kind != monitor.KindFork || !strings.Contains(a.Evidence, strings.TrimSpace(string(forkRaw))) || !strings.Contains(a.Evidence, strings.TrimSpace(string(cp1301))) {
-		t.Fatalf("alarm %s, evidence:\n%s\nwant a fork holding both checkpoints", a, a.Evidence)
-	}
+	alarmed("a forked bucket", monitor.KindFork, 1301, forkRaw, cp1301)
 	if st.Checkpoint != string(cp1301) {
 		t.Fatalf("the state moved to the forked checkpoint:\n%s", st.Checkpoint)
 	}
