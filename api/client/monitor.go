@@ -111,7 +111,8 @@ func (s monitorSource) Checkpoint(ctx context.Context) ([]byte, error) {
 }
 
 func (s monitorSource) ConsistencyProof(ctx context.Context, from, to uint64) ([][]byte, error) {
-	return s.c.Consistency(ctx, from, to)
+	proof, err := s.c.Consistency(ctx, from, to)
+	return proof, tilesOnlyHint(err)
 }
 
 func (s monitorSource) Fetcher() tile.Fetcher { return s.c.Tiles() }

@@ -33,12 +33,13 @@ type monitorOptions struct {
 	evidence string
 	progress bool
 	timeout  time.Duration
+	tiles    bool
 }
 
 func newMonitorCmd() *cobra.Command {
 	var o monitorOptions
 	cmd := &cobra.Command{
-		Use:   "monitor --state DIR --key VKEY [--url URL] [--gossip FILE|URL]... [--once] [--interval 30s] [--metrics ADDR] [--evidence FILE] [--progress] [--timeout 2m]",
+		Use:   "monitor --state DIR --key VKEY [--url URL] [--gossip FILE|URL]... [--once] [--interval 30s] [--metrics ADDR] [--evidence FILE] [--progress] [--timeout 2m] [--tiles-only]",
 		Short: "Follow the log: catch forks, tiles that lie and broken ledger rules",
 		Long: `monitor follows the log at --url from the state saved in --state DIR
 (DIR/state.json: the last checkpoint it trusted and how far it has read entries,
@@ -78,7 +79,10 @@ evidence), or a PROOF alarm when the tiles show the two trees consistent. A
 request that fails (connection, timeout, HTTP error status) is no evidence: the
 round fails and is retried. Every request is bounded by --timeout (connecting by
 at most 10s, waiting for the response header by at most 30s), and redirects are
-never followed: a redirect is an error naming its Location.`,
+never followed: a redirect is an error naming its Location.
+
+--tiles-only follows a plain tlog-tiles log (e.g. the bucket of ledgerd --publish):
+consistency proofs are computed from its tiles, authenticated against its checkpoint.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMonitor(cmd, &o) },
 	}
@@ -92,6 +96,7 @@ never followed: a redirect is an error naming its Location.`,
 	f.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at `ADDR` (host:port), path /metrics")
 	f.StringVar(&o.evidence, "evidence", "", "write evidence to `FILE` (default DIR/evidence-<time>.txt)")
 	f.BoolVar(&o.progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
+	f.BoolVar(&o.tiles, "tiles-only", false, "--url is a tiles-only log (no /v1 API): compute consistency proofs from its tiles")
 	f.DurationVar(&o.timeout, "timeout", client.DefaultRequestTimeout, "bound on each HTTP request to the log and to gossip URLs, body included")
 	return cmd
 }
@@ -189,7 +194,11 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	m := &monitor.Monitor{Origin: origin, Key: key, Client: c.MonitorSource(),
+	src := c.MonitorSource()
+	if o.tiles {
+		src = c.TilesMonitorSource(origin, key)
+	}
+	m := &monitor.Monitor{Origin: origin, Key: key, Client: src,
 		Save: func(s *monitor.State) error { return monitor.SaveState(o.state, s) }}
 	for _, gs := range o.gossip {
 		m.Gossip = append(m.Gossip, client.GossipSource(gs, hc))
