@@ -191,3 +191,37 @@ func TestMonitorSourceBoundsTheCheckpoint(t *testing.T) {
 		t.Fatalf("checkpoint body of exactly 1 MiB: %d bytes, err %v; want it read whole", len(b), err)
 	}
 }
+
+// TestNewMonitor: the monitor NewMonitor makes reads the log and its
+// gossip URLs where they are (a redirect fails the round) within the
+// timeout, and refuses a URL that is not http(s).
+func TestNewMonitor(t *testing.T) {
+	if _, err := client.NewMonitor("ftp://log", "o", "k", time.Second, nil); err == nil {
+		t.Fatal("NewMonitor accepted an ftp:// URL")
+	}
+	redir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	}))
+	defer redir.Close()
+	m, err := client.NewMonitor(redir.URL, "o", "k", time.Second, []string{"gossip.txt", redir.URL + "/gossip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Gossip) != 2 || m.Gossip[0].Name != "gossip.txt" || m.Gossip[1].Name != redir.URL+"/gossip" {
+		t.Fatalf("gossip sources %+v", m.Gossip)
+	}
+	var re *client.RedirectError
+	if _, err := m.Client.Checkpoint(context.Background()); !errors.As(err, &re) {
+		t.Fatalf("the log redirected: err %v, want a *RedirectError", err)
+	}
+	if _, err := m.Gossip[1].Read(context.Background()); !errors.As(err, &re) {
+		t.Fatalf("a gossip URL redirected: err %v, want a *RedirectError", err)
+	}
+	slow, err := client.NewMonitor(hangingServer(t, false), "o", "k", 50*time.Millisecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := slow.Client.Checkpoint(context.Background()); err == nil {
+		t.Fatal("a log that never answers: no error within the timeout")
+	}
+}

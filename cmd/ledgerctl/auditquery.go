@@ -63,20 +63,20 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if byRules {
 				return auditRules(cmd, client.RulesFilter{Filter: qf.Filter, Locale: rules.Locale, Constitution: rules.Constitution, MinN: rules.MinN}, vo)
 			}
-			params, err := qf.params()
+			params, err := qf.QueryParams(nil)
 			if err != nil {
-				return err
+				return flagError(err)
 			}
-			fields, err := parseGroupBy(qf.Kind, groupBy)
+			fields, err := client.ParseGroupBy(qf.Kind, groupBy)
 			if err != nil {
-				return err
+				return flagError(err)
 			}
 			if len(fields) > 0 && !stats {
 				return usageErrorf("--group-by needs --stats")
 			}
 			if stats {
-				if _, err := qf.statsParams(fields); err != nil {
-					return err
+				if _, err := qf.StatsParams(fields); err != nil {
+					return flagError(err)
 				}
 			}
 			if limit < 1 || limit > 1000 {
@@ -129,7 +129,6 @@ standard error for large ranges on a terminal, or with --progress.`,
 	vo.register(cmd)
 	return cmd
 }
-
 
 // auditRules recounts GET /v1/rules for f (checked first as the server
 // checks it) and writes the report.

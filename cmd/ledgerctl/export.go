@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 
 	"github.com/schollz/progressbar/v3"
@@ -63,10 +64,8 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 			}
 			e := &rpt.Exporter{Client: c, From: fromT, To: toT}
 			qf.From, qf.To = rpt.Time(fromT), rpt.Time(toT)
-			e.Params = qf.Values()
-			e.Params.Set("limit", strconv.Itoa(expPageSize))
-			if _, err := paramsQuery(e.Params); err != nil {
-				return err
+			if e.Params, err = qf.QueryParams(url.Values{"limit": {strconv.Itoa(expPageSize)}}); err != nil {
+				return flagError(err)
 			}
 			if e.Keys, err = vo.reportKeys(); err != nil {
 				return err
