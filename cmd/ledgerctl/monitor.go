@@ -103,19 +103,19 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 	if o.timeout <= 0 {
 		return usageErrorf("--timeout must be positive, got %s", o.timeout)
 	}
-	origin, key, _, err := o.vo.resolve()
+	k, err := o.vo.resolve()
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(o.state, 0o700); err != nil {
 		return err
 	}
-	st, err := monitor.LoadState(o.state, origin, key)
+	st, err := monitor.LoadState(o.state, k.Origin, k.Key)
 	if err != nil {
 		return err
 	}
 	g := globals(cmd)
-	m, err := client.NewMonitor(g.URL, origin, key, o.timeout, o.gossip)
+	m, err := client.NewMonitor(g.URL, k.Origin, k.Key, o.timeout, o.gossip)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}

@@ -68,10 +68,7 @@ func Time(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // Keys are the verifier keys checkpoints are verified with: the log's,
 // others (witnesses), and the origin they must carry.
-type Keys struct {
-	Origin, Key string
-	Others      []string
-}
+type Keys = client.Keys
 
 // rptStats is a GET /v1/stats answer and its checkpoint.
 type rptStats struct {
@@ -95,7 +92,7 @@ type Checkpoint struct {
 // first.
 func ParseCheckpoint(text string, keys *Keys) (Checkpoint, error) {
 	if keys != nil {
-		cp, err := verify.OpenCheckpoint([]byte(text), keys.Origin, keys.Key, keys.Others...)
+		cp, err := keys.OpenCheckpoint([]byte(text))
 		if err != nil {
 			return Checkpoint{}, fmt.Errorf("the checkpoint does NOT verify: %w", err)
 		}
