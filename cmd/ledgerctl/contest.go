@@ -173,19 +173,9 @@ answer unchanged.`,
 			if err != nil {
 				return err
 			}
-			v, body, err := c.ContestStatus(cmd.Context(), id, contestToken)
+			v, recs, body, err := c.ContestStatusOf(cmd.Context(), id, contestToken, d)
 			if err != nil {
 				return err
-			}
-			if v.ContestID != id {
-				return fmt.Errorf("GET /v1/contests/%s: the server answered contest %q", id, v.ContestID)
-			}
-			if d != nil && v.DecisionID != d.DecisionID {
-				return fmt.Errorf("contest %s is against decision %q, the receipt is of %q", id, v.DecisionID, d.DecisionID)
-			}
-			recs, err := c.ContestRecords(v, d)
-			if err != nil {
-				return fmt.Errorf("contest %s does NOT verify: %w", id, err)
 			}
 			if g.JSON {
 				return writeLine(cmd.OutOrStdout(), body)
@@ -265,13 +255,9 @@ answer.`,
 				body.Rationale = rationale
 			}
 			if f.Changed("rule-change") {
-				body.RuleChanges = []record.RuleChange{}
-				for _, s := range ruleChanges {
-					rc, err := client.ParseRuleChange(s)
-					if err != nil {
-						return usageErrorf("--rule-change %q: %v", s, err)
-					}
-					body.RuleChanges = append(body.RuleChanges, rc)
+				var err error
+				if body.RuleChanges, err = client.ParseRuleChanges(ruleChanges); err != nil {
+					return usageErrorf("--rule-change %v", err)
 				}
 			}
 			body.HumanReviewed = true
@@ -319,11 +305,7 @@ func finishWrite(cmd *cobra.Command, out string, a *client.Appended, summary, wh
 	if err := writeFile(out, withNewline(a.Raw)); err != nil {
 		return fmt.Errorf("the %s is logged, but writing its receipt to %s failed (GET it again from the server): %w", what, out, err)
 	}
-	if globals(cmd).JSON {
-		return writeLine(cmd.OutOrStdout(), a.Answer)
-	}
-	_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s\n%s receipt written to %s (mode 0600)\n%s\n", summary, what, out, verified)
-	return err
+	return answer(cmd, a, "%s\n%s receipt written to %s (mode 0600)\n%s\n", summary, what, out, verified)
 }
 
 // receiptDir is the directory of a receipt file; the current one for

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -121,11 +120,7 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 	}
 	m.Save = func(s *monitor.State) error { return monitor.SaveState(o.state, s) }
 
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	var mm *monitormetrics.Metrics
