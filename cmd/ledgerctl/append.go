@@ -103,7 +103,7 @@ record failed.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.ErrOrStderr(), verifiedLine(c, origin, len(raws)-failed))
+			fmt.Fprintln(cmd.ErrOrStderr(), rpt.VerifiedLine(c, origin, len(raws)-failed))
 			if failed > 0 {
 				return fmt.Errorf("%d of %d records failed", failed, len(raws))
 			}
@@ -119,13 +119,4 @@ record failed.`,
 	vo.register(cmd)
 	f.Lookup("key").Usage = "verify every receipt offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
 	return cmd
-}
-
-// verifiedLine says what was checked of the n receipts answered: with
-// --key, each one offline; without, nothing.
-func verifiedLine(c *client.Client, origin string, n int) string {
-	if !c.Verifies() {
-		return fmt.Sprintf("%d receipts NOT verified (no --key): give --key VKEY to check each against the log's key", n)
-	}
-	return fmt.Sprintf("%d receipts verified offline with the key of %s: checkpoint signature, inclusion proof, and the logged entry is the record sent", n, origin)
 }

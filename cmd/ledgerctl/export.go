@@ -98,10 +98,7 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 			if err != nil {
 				return err
 			}
-			msg := fmt.Sprintf("exported %d records from entries [%d, %d) at checkpoint size %d", res.Records, res.Scanned.From, res.Scanned.To, res.Size)
-			if e.Keys != nil {
-				msg += ", every proof verified"
-			}
+			msg := res.Summary(e.Keys != nil)
 			if out == "-" {
 				fmt.Fprintln(cmd.ErrOrStderr(), msg)
 				return nil

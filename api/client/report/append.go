@@ -26,6 +26,15 @@ type AppendResult struct {
 	Error  *client.Error `json:"error,omitempty"`
 }
 
+// VerifiedLine says what was checked of the n receipts c answered: with
+// a verifier key, each one offline (against origin); without, nothing.
+func VerifiedLine(c *client.Client, origin string, n int) string {
+	if !c.Verifies() {
+		return fmt.Sprintf("%d receipts NOT verified (no --key): give --key VKEY to check each against the log's key", n)
+	}
+	return fmt.Sprintf("%d receipts verified offline with the key of %s: checkpoint signature, inclusion proof, and the logged entry is the record sent", n, origin)
+}
+
 // Append sends records of one kind through a client (Client.AppendAll:
 // which verifies each receipt when it has the key) and writes one result
 // per record to Out, in input order whatever order the answers come in:

@@ -240,6 +240,18 @@ type Data struct {
 	Sections          []*Section
 }
 
+// Summary is what is said of the report once written to out: its
+// figures' provenance as JSON members, and as one line.
+func (d *Data) Summary(out string) (map[string]any, string) {
+	cp := d.Checkpoints[len(d.Checkpoints)-1]
+	v := map[string]any{
+		"out": out, "decisions": d.Total, "scanned": map[string]uint64{"from": d.Scanned.From, "to": d.Scanned.To},
+		"checkpoints": d.Checkpoints, "checkpoint_changed": d.CheckpointChanged, "verified": d.Verified,
+	}
+	return v, fmt.Sprintf("wrote %s: %d decisions in entries [%d, %d) at checkpoint %s size %d%s",
+		out, d.Total, d.Scanned.From, d.Scanned.To, cp.Origin, cp.Size, map[bool]string{true: " (verified)", false: ""}[d.Verified])
+}
+
 type Section struct {
 	ID, Title string
 	Intro     string
