@@ -84,11 +84,6 @@ record failed.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			if receipts != "" {
-				if err := os.MkdirAll(receipts, 0o755); err != nil {
-					return err
-				}
-			}
 			a := &rpt.Append{Client: c, Kind: record.Kind(kind), Batch: batch, Conc: conc, Dir: receipts,
 				WriteFile: writeFile, Out: cmd.OutOrStdout(), JSON: globals(cmd).JSON}
 			var bar *progressbar.ProgressBar
@@ -116,7 +111,6 @@ record failed.`,
 	f.IntVar(&batch, "batch", 0, "send decisions in groups of up to `N` (<= 1000) to /v1/decisions:batch")
 	f.IntVarP(&conc, "concurrency", "c", 8, "single requests in flight")
 	f.BoolVar(&progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify every receipt offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify every receipt offline")
 	return cmd
 }

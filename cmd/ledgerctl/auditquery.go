@@ -3,7 +3,6 @@ package main
 import (
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
@@ -89,25 +88,15 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if err != nil {
 				return err
 			}
-			errw := cmd.ErrOrStderr()
-			var bar *progressbar.ProgressBar
-			cfg := client.AuditConfig{Slack: slack, PageSize: limit, Progress: func(done, total uint64) {
-				if bar == nil && (progress || (isTerminal(errw) && total >= auditBarMin)) {
-					bar = newBar(errw, int64(total), "audit-query", "entries")
-				}
-				if bar != nil {
-					_ = bar.Set64(int64(done))
-				}
-			}}
+			bar := newProgress(cmd, progress, auditBarMin, "audit-query")
+			cfg := client.AuditConfig{Slack: slack, PageSize: limit, Progress: bar.set}
 			var a *client.Audit
 			if stats {
 				a, err = c.AuditStats(cmd.Context(), qf.Recount(), fields, params, cfg)
 			} else {
 				a, err = c.AuditQuery(cmd.Context(), qf.Recount(), params, cfg)
 			}
-			if bar != nil {
-				_ = bar.Finish()
-			}
+			bar.finish()
 			if err != nil {
 				return err
 			}

@@ -102,7 +102,7 @@ shows a contest's status, deadline and resolution.`,
 				return err
 			}
 			if out == "" {
-				out = filepath.Join(receiptDir(receipt), id+".contest.json")
+				out = filepath.Join(filepath.Dir(receipt), id+".contest.json") // "." for standard input (-)
 			}
 			summary, verified := rpt.ContestFiled(res, d, origin)
 			return finishWrite(cmd, out, res.Appended, summary, "contest", verified)
@@ -116,8 +116,7 @@ shows a contest's status, deadline and resolution.`,
 	f.StringVar(&remedy, "remedy", "", "the remedy asked for: reconsider, explain or correct")
 	f.StringVar(&id, "contest-id", "", "the contest `ID` (default con-<16 random hex digits>)")
 	f.StringVar(&out, "out", "", "write the contest receipt to `FILE` (default: <contest-id>.contest.json beside the decision receipt)")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify the contest receipt offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify the contest receipt offline")
 	cmd.AddCommand(newContestStatusCmd())
 	return cmd
 }
@@ -190,8 +189,7 @@ answer unchanged.`,
 	f := cmd.Flags()
 	f.StringVar(&contestToken, "contest-token", "", "the subject's contest `token` (sent as X-Contest-Token)")
 	f.StringVar(&receipt, "receipt", "", "the decision's receipt `FILE` holding the contest token")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify both records offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify both records offline")
 	return cmd
 }
 
@@ -293,8 +291,7 @@ answer.`,
 	f.BoolVar(&humanReviewed, "human-reviewed", false, "state that a person reviewed the contest (required: DSA Art. 20(6))")
 	f.StringVar(&file, "file", "", "read the resolution body from `FILE` (- for standard input)")
 	f.StringVar(&out, "out", "", "write the resolution receipt to `FILE` (default: <contest-id>.resolution.json in the current directory)")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify the resolution receipt offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify the resolution receipt offline")
 	return cmd
 }
 
@@ -306,13 +303,4 @@ func finishWrite(cmd *cobra.Command, out string, a *client.Appended, summary, wh
 		return fmt.Errorf("the %s is logged, but writing its receipt to %s failed (GET it again from the server): %w", what, out, err)
 	}
 	return answer(cmd, a, "%s\n%s receipt written to %s (mode 0600)\n%s\n", summary, what, out, verified)
-}
-
-// receiptDir is the directory of a receipt file; the current one for
-// standard input.
-func receiptDir(name string) string {
-	if name == "-" {
-		return "."
-	}
-	return filepath.Dir(name)
 }

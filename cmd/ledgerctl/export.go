@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	rpt "github.com/fjaledger/fja/api/client/report"
@@ -70,15 +69,8 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 			if e.Keys, err = vo.reportKeys(); err != nil {
 				return err
 			}
-			var bar *progressbar.ProgressBar
-			if errw := cmd.ErrOrStderr(); progress || isTerminal(errw) {
-				e.Progress = func(done, total uint64) {
-					if bar == nil {
-						bar = newBar(errw, int64(total), "export", "entries")
-					}
-					_ = bar.Set64(int64(done))
-				}
-			}
+			bar := newProgress(cmd, progress, 0, "export")
+			e.Progress = bar.set
 			var res *rpt.ExportResult
 			if out == "-" {
 				w := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
@@ -92,9 +84,7 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 					return err
 				})
 			}
-			if bar != nil {
-				_ = bar.Finish()
-			}
+			bar.finish()
 			if err != nil {
 				return err
 			}
@@ -115,7 +105,6 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 	f.BoolVar(&progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
 	qf.registerFilters(cmd)
 	f.Lookup("kind").Usage = "only records of this `kind`: decision, constitution, contest, resolution, access, challenge, challenge_response or amendment (default: every kind; name the file after what it holds)"
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify every checkpoint and proof with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify every checkpoint and proof")
 	return cmd
 }

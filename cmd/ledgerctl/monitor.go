@@ -7,7 +7,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
@@ -135,20 +134,14 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 	}
 
 	errw, out := cmd.ErrOrStderr(), cmd.OutOrStdout()
-	var bar *progressbar.ProgressBar
+	bar := newProgress(cmd, o.progress, progressMin, "monitor")
 	m.Progress = func(done, total uint64) {
-		if bar == nil && total >= progressMin && (o.progress || isTerminal(errw)) {
-			bar = newBar(errw, int64(total), "monitor", "entries")
-		}
-		if bar != nil {
-			bar.Set64(int64(done))
+		if total >= progressMin { // with --progress too: a short catch-up draws none
+			bar.set(done, total)
 		}
 	}
 	res, err := m.Follow(ctx, st, o.once, o.interval, func(res *monitor.Result, err error) {
-		if bar != nil {
-			bar.Finish()
-			bar = nil
-		}
+		bar.finish()
 		mm.Observe(res, err)
 		if res != nil {
 			_ = res.Write(out, g.JSON, st.Origin, err)

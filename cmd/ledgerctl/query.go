@@ -103,8 +103,7 @@ To check that nothing was left out, use 'ledgerctl audit-query'.`,
 	f.IntVar(&limit, "limit", params.DefaultLimit, "at most `N` records per page (1..1000)")
 	f.BoolVar(&all, "all", false, "fetch every page (follow next_cursor)")
 	f.StringVar(&cursor, "cursor", "", "resume from this next_cursor `value`")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify checkpoints and proofs with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify checkpoints and proofs")
 	return cmd
 }
 
@@ -158,7 +157,6 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 	}
 	qf.register(cmd)
 	cmd.Flags().StringVar(&groupBy, "group-by", "", "group by these comma-separated `fields` (each once, at most 3): outcome, category, rule, flag, jurisdiction, model, operator; with --kind access: actor, route, purpose")
-	vo.register(cmd)
-	cmd.Flags().Lookup("key").Usage = "verify the checkpoint with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify the checkpoint")
 	return cmd
 }

@@ -70,8 +70,7 @@ different checkpoints are checked to be consistent (GET /v1/proofs/consistency).
 	f.StringVar(&from, "from", "", "start of the window, RFC 3339, on logged_at (required)")
 	f.StringVar(&to, "to", "", "end of the window, RFC 3339, exclusive (required)")
 	f.StringVar(&out, "out", "report.html", "write the report to `FILE` (- for standard output)")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify every checkpoint with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify every checkpoint")
 	return cmd
 }
 

@@ -29,6 +29,14 @@ func (o *verifyOptions) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.policy, "witness-policy", "", "C2SP witness policy `file`: also require the checkpoint's witness cosignatures to satisfy it")
 }
 
+// registerOptional registers the flags of a command that verifies with
+// --key when given: usage says what is verified ("verify every receipt
+// offline").
+func (o *verifyOptions) registerOptional(cmd *cobra.Command, usage string) {
+	o.register(cmd)
+	cmd.Flags().Lookup("key").Usage = usage + " with the log verifier `key` (vkey text, or a file holding it); repeatable"
+}
+
 // client is an API client for the global flags that, when verifying,
 // verifies every receipt with the resolved --key (and the --origin if
 // given); it returns the origin receipts are checked against.
@@ -165,12 +173,9 @@ verifies it locally. The server is not trusted: a wrong proof fails.`,
 			if err := c.CheckConsistent(cmd.Context(), cps[0], cps[1]); err != nil {
 				return err
 			}
-			old, nw := cps[0], cps[1]
-			if old.Size > nw.Size {
-				old, nw = nw, old
-			}
-			return printResult(cmd, map[string]any{"ok": true, "from": old.Size, "to": nw.Size},
-				fmt.Sprintf("OK: the tree of size %d extends the tree of size %d", nw.Size, old.Size))
+			from, to := min(cps[0].Size, cps[1].Size), max(cps[0].Size, cps[1].Size)
+			return printResult(cmd, map[string]any{"ok": true, "from": from, "to": to},
+				fmt.Sprintf("OK: the tree of size %d extends the tree of size %d", to, from))
 		},
 	}
 	cc.register(consistency)

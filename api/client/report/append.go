@@ -41,8 +41,8 @@ func VerifiedLine(c *client.Client, origin string, n int) string {
 // "index N  ID  created|duplicate", or "record N  ID  error: ...", or with
 // JSON one AppendResult per line.
 //
-// With Dir each receipt is written, exactly as the server returned it,
-// to Dir/<id>.receipt.json (Dir/entry-<index>.receipt.json for an id unfit
+// With Dir (created first if missing) each receipt is written, exactly as
+// the server returned it, to Dir/<id>.receipt.json (Dir/entry-<index>.receipt.json for an id unfit
 // for a file name) by WriteFile. A duplicate's receipt never replaces an
 // existing file: the first may hold the contest token.
 //
@@ -71,6 +71,12 @@ type Append struct {
 // Run appends raws and returns how many records failed, or the error that
 // stopped the run (an authentication failure, ctx's end).
 func (a *Append) Run(ctx context.Context, raws []json.RawMessage) (failed int, err error) {
+	if a.Dir != "" {
+		// made before the first record is sent, so that no receipt is lost to it
+		if err := os.MkdirAll(a.Dir, 0o755); err != nil {
+			return 0, err
+		}
+	}
 	a.pending = map[int]AppendResult{}
 	ctx, a.cancel = context.WithCancel(ctx)
 	defer a.cancel()
