@@ -22,7 +22,9 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics(l *ledger.Log) *metrics {
+// newMetrics makes the registry of log l's metrics, the HTTP metrics, the
+// Go runtime's and process's, and extra (Config.Metrics).
+func newMetrics(l *ledger.Log, extra ...prometheus.Collector) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -35,6 +37,7 @@ func newMetrics(l *ledger.Log) *metrics {
 	}
 	m.registry.MustRegister(m.requests, m.latency, logCollector{l},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(extra...)
 	return m
 }
 

@@ -4,6 +4,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fjaledger/fja/api"
+	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
 )
 
@@ -34,5 +38,17 @@ func TestMetrics(t *testing.T) {
 	}
 	if code, _ := s.do("GET", "/metrics", "", nil); code != 401 {
 		t.Errorf("metrics without a token: %d, want 401", code)
+	}
+}
+
+// TestMetricsExtra: collectors of Config.Metrics (the publisher's lag) are
+// served with the server's own.
+func TestMetricsExtra(t *testing.T) {
+	lag := prometheus.NewGauge(prometheus.GaugeOpts{Name: "fja_publish_lag_entries", Help: "test"})
+	lag.Set(42)
+	s := newServer(t, apitest.WithAPI(func(c *api.Config) { c.Metrics = []prometheus.Collector{lag} }))
+	code, b := s.do("GET", "/metrics", auth.Operator, nil)
+	if code != 200 || !strings.Contains(string(b), "\nfja_publish_lag_entries 42\n") || !strings.Contains(string(b), "\nfja_tree_size 0\n") {
+		t.Fatalf("%d: metrics lack the extra collector's value or the log's:\n%s", code, b)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/api/otlp"
@@ -89,6 +90,9 @@ type Config struct {
 	// the evaluation and finding events it expects, and an event for its
 	// span (default 3 s; see package otlp).
 	OTLPJoinWait time.Duration
+	// Metrics are more collectors served at GET /metrics with the
+	// server's own (e.g. the publisher's lag, package ledger/publish).
+	Metrics []prometheus.Collector
 	// Logger receives request errors (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -146,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
-	m := newMetrics(cfg.Log)
+	m := newMetrics(cfg.Log, cfg.Metrics...)
 	e.Use(m.middleware)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {

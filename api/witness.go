@@ -59,24 +59,34 @@ func (s *Server) errNotCosigned(what string) error {
 		what+": no checkpoint satisfying the witness policy yet; retry later")
 }
 
-// servedCheckpoint is the checkpoint GET /checkpoint serves: the cosigned
-// checkpoint of the current head when there is one; else, fail-open, the
-// log-signed head, and fail-closed, the latest cosigned checkpoint.
+// servedCheckpoint is the checkpoint GET /checkpoint serves (see
+// ServedCheckpoint); fail-closed with no cosigned checkpoint yet, a 503.
 func (s *Server) servedCheckpoint() ([]byte, error) {
-	head := s.cfg.Log.Head()
-	if s.cfg.Witness == nil {
-		return head.Checkpoint, nil
+	cp, _ := ServedCheckpoint(s.cfg.Log, s.cfg.Witness, s.cfg.WitnessMode)
+	if cp == nil {
+		return nil, s.errNotCosigned("checkpoint")
 	}
-	cp, size := s.cfg.Witness.Latest()
+	return cp, nil
+}
+
+// ServedCheckpoint is the checkpoint GET /checkpoint serves for log l and
+// cosigner w (nil: no witnessing), with its tree size: the cosigned
+// checkpoint of the current head when there is one; else, fail-open, the
+// log-signed head, and fail-closed, the latest cosigned checkpoint (nil, 0
+// while there is none). The publisher mirrors the same (ledgerd --publish).
+func ServedCheckpoint(l *ledger.Log, w Cosigned, mode WitnessMode) ([]byte, uint64) {
+	head := l.Head()
+	if w == nil {
+		return head.Checkpoint, head.Size
+	}
+	cp, size := w.Latest()
 	switch {
 	case cp != nil && size == head.Size:
-		return cp, nil
-	case !s.closed():
-		return head.Checkpoint, nil
-	case cp != nil:
-		return cp, nil
+		return cp, size
+	case mode != WitnessClosed:
+		return head.Checkpoint, head.Size
 	}
-	return nil, s.errNotCosigned("checkpoint")
+	return cp, size
 }
 
 // cosignedReceipt makes the receipt of entry idx (entry bytes given)

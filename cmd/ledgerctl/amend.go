@@ -31,7 +31,11 @@ func newAmendCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return answer(cmd, a, "amendment %s of %s logged at entry %d; comment until %q\n", v.AmendmentID, v.Constitution, a.Index(), v.CommentUntil)
+			period := "no comment period"
+			if v.CommentUntil != "" {
+				period = "comments until " + v.CommentUntil
+			}
+			return answer(cmd, a, "amendment %s of %s logged at entry %d; %s\n", v.AmendmentID, v.Constitution, a.Index(), period)
 		},
 	}
 	vo.register(cmd)

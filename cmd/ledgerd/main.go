@@ -2,10 +2,11 @@
 //
 // With no flags it runs in development mode: an embedded Badger store in
 // ./data, a development signing key and one development token per role
-// (producer, reviewer, regulator, operator) created there on first start
+// (producer, reviewer, regulator, operator, stakeholder) created there on first start
 // and kept (mode 0600), listening on 127.0.0.1:8080. It prints the URL,
 // the verifier key and one export line a shell can paste (LEDGER_URL,
-// LEDGER_TOKEN, REVIEWER_TOKEN, REGULATOR_TOKEN, OPERATOR_TOKEN, VKEY),
+// LEDGER_TOKEN, REVIEWER_TOKEN, REGULATOR_TOKEN, OPERATOR_TOKEN,
+// STAKEHOLDER_TOKEN, VKEY),
 // which the README's journeys use. With any tokens file, it logs the name
 // and role of every token loaded.
 //
@@ -30,6 +31,7 @@ import (
 
 	"github.com/fjaledger/fja/api"
 	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/ledger/publish"
 )
 
 func main() {
@@ -118,6 +120,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.deliveryWindow, "delivery-window", audit.DefaultDeliveryWindow, "how long a producer that sends a decision again (after an error or a dropped connection) gets its contest token back; after it the token exists nowhere on the server")
 	fs.BoolVar(&o.publicStats, "public-stats", false, "serve GET /v1/stats and GET /v1/rules (aggregates, no record detail) to anyone, not only to regulators")
 	fs.Int64Var(&o.memoryLimitMB, "memory-limit-mb", 2048, "soft limit of the Go runtime's memory in MiB (runtime/debug.SetMemoryLimit): the collector works\nharder near it instead of letting the heap run far past what is live under a high allocation rate; 0: none.\nA GOMEMLIMIT in the environment wins unless this flag is given")
+	fs.StringVar(&o.publish, "publish", "", "mirror the log to S3-compatible object storage at `s3://BUCKET/PREFIX` as a C2SP tlog-tiles log\n(checkpoint, tile/..., tile/entries/...: what /checkpoint and /tile/ serve; the checkpoint last, after every tile it covers).\nEndpoint, region and credentials from the standard AWS environment and shared config (AWS_ENDPOINT_URL, AWS_REGION,\nAWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ...). Resumes from the bucket's checkpoint; an outage of the store\nnever blocks appends (lag in /metrics: fja_publish_lag_entries, fja_publish_lag_seconds, fja_publish_errors_total)")
+	fs.BoolVar(&o.publishPathStyle, "publish-path-style", false, "with --publish: address the bucket as ENDPOINT/BUCKET/KEY (path style), as most local S3-compatible servers need")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go's /debug/pprof on this `address` (e.g. 127.0.0.1:6060; off by default)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
@@ -148,6 +152,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.maxExpensive < 1 || o.expensiveTimeout <= 0 || o.tileCacheMB < 0 {
 		return o, usageError{fmt.Errorf("--max-expensive %d, --expensive-timeout %v, --tile-cache-mb %d: want at least 1, above 0, at least 0", o.maxExpensive, o.expensiveTimeout, o.tileCacheMB)}
+	}
+	if o.publish != "" {
+		if _, _, err := publish.ParseURL(o.publish); err != nil {
+			return o, usageError{fmt.Errorf("--publish %w", err)}
+		}
 	}
 	if o.witnessMode != "open" && o.witnessMode != "closed" {
 		return o, usageError{fmt.Errorf("--witness-mode %q: want open or closed", o.witnessMode)}

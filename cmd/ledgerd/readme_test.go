@@ -171,7 +171,7 @@ func TestReadmeJourneys(t *testing.T) {
 		t.Fatalf("ledgerd: %v\nstdout:\n%s\nstderr:\n%s", err, banner, ledgerd.Stderr)
 	}
 	go io.Copy(io.Discard, stdout)
-	export := regexp.MustCompile(`(?m)^export LEDGER_URL=\S+ LEDGER_TOKEN=\S+ REVIEWER_TOKEN=\S+ REGULATOR_TOKEN=\S+ OPERATOR_TOKEN=\S+ VKEY=\S+$`).FindString(banner)
+	export := regexp.MustCompile(`(?m)^export LEDGER_URL=\S+ LEDGER_TOKEN=\S+ REVIEWER_TOKEN=\S+ REGULATOR_TOKEN=\S+ OPERATOR_TOKEN=\S+ STAKEHOLDER_TOKEN=\S+ VKEY=\S+$`).FindString(banner)
 	if export == "" {
 		t.Fatalf("ledgerd printed no export line with the URL, a token per role and the vkey:\n%s", banner)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/fjaledger/fja/audit/vault"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
+	"github.com/fjaledger/fja/ledger/publish"
 	"github.com/fjaledger/fja/ledger/signer"
 	cosign "github.com/fjaledger/fja/ledger/witness"
 )
@@ -36,7 +37,8 @@ type options struct {
 	data, listen, origin, tokens, witnessPolicy, logLevel   string
 	witnessMode                                             string
 	witnessWait                                             time.Duration
-	pprof                                                   string
+	pprof, publish                                          string
+	publishPathStyle                                        bool
 	keys                                                    keyList
 	maxBatch, maxPending                                    int
 	maxBody                                                 int64
@@ -191,6 +193,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		acfg.Witness, acfg.WitnessMode, acfg.WitnessWait = cs, api.WitnessMode(o.witnessMode), o.witnessWait
 		logger.Info("witness cosigning", "policy", o.witnessPolicy, "witnesses", len(group.Endpoints()), "mode", o.witnessMode)
 	}
+	if o.publish != "" {
+		served := func() ([]byte, uint64) { return api.ServedCheckpoint(l, acfg.Witness, acfg.WitnessMode) }
+		pub, err := startPublisher(ctx, o, l, served, origin, vkeys[0], logger)
+		if err != nil {
+			return err
+		}
+		defer pub.Close() // before the log's Close (deferred earlier)
+		acfg.Metrics = append(acfg.Metrics, pub)
+	}
 	srv, err := api.New(acfg)
 	if err != nil {
 		return err
@@ -219,6 +230,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// startPublisher mirrors the log to the --publish bucket (package
+// ledger/publish), with the checkpoints GET /checkpoint serves (served):
+// cosigned ones when witnessed.
+func startPublisher(ctx context.Context, o options, l *ledger.Log, served func() ([]byte, uint64), origin, vkey string, logger *slog.Logger) (*publish.Publisher, error) {
+	b, err := publish.NewBucket(ctx, o.publish, publish.ClientOptions{PathStyle: o.publishPathStyle})
+	if err != nil {
+		return nil, fmt.Errorf("--publish: %w", err)
+	}
+	p, err := publish.Start(publish.Config{Log: l, Checkpoint: served, Origin: origin, VerifierKey: vkey, Bucket: b, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("publishing", "bucket", b.String())
+	return p, nil
 }
 
 // burst is the bucket size of a rate: twice the rate, at least 1.
@@ -286,10 +313,11 @@ func devKey(dir, origin string) (string, error) {
 // the export line development mode prints: LEDGER_TOKEN is what ledgerctl
 // and the README's curl lines use by default, the producer's.
 var devEnv = map[auth.Role]string{
-	auth.Producer:  "LEDGER_TOKEN",
-	auth.Reviewer:  "REVIEWER_TOKEN",
-	auth.Regulator: "REGULATOR_TOKEN",
-	auth.Operator:  "OPERATOR_TOKEN",
+	auth.Producer:    "LEDGER_TOKEN",
+	auth.Reviewer:    "REVIEWER_TOKEN",
+	auth.Regulator:   "REGULATOR_TOKEN",
+	auth.Operator:    "OPERATOR_TOKEN",
+	auth.Stakeholder: "STAKEHOLDER_TOKEN",
 }
 
 // printDev prints what a newcomer needs after the banner: the development

@@ -79,11 +79,11 @@ func TestDevelopmentMode(t *testing.T) {
 	}
 	// One export line: the URL, a token per role that authenticates with
 	// that role, and the vkey.
-	m := regexp.MustCompile(`(?m)^export LEDGER_URL=(\S+) LEDGER_TOKEN=(\S+) REVIEWER_TOKEN=(\S+) REGULATOR_TOKEN=(\S+) OPERATOR_TOKEN=(\S+) VKEY=(\S+)$`).FindStringSubmatch(banner)
-	if m == nil || m[1] != url || m[6] != vkey {
+	m := regexp.MustCompile(`(?m)^export LEDGER_URL=(\S+) LEDGER_TOKEN=(\S+) REVIEWER_TOKEN=(\S+) REGULATOR_TOKEN=(\S+) OPERATOR_TOKEN=(\S+) STAKEHOLDER_TOKEN=(\S+) VKEY=(\S+)$`).FindStringSubmatch(banner)
+	if m == nil || m[1] != url || m[7] != vkey {
 		t.Fatalf("no export line of the URL %s, the tokens and the vkey %s:\n%s", url, vkey, banner)
 	}
-	for i, want := range map[int]int{2: http.StatusForbidden, 3: http.StatusForbidden, 4: http.StatusOK, 5: http.StatusForbidden} {
+	for i, want := range map[int]int{2: http.StatusForbidden, 3: http.StatusForbidden, 4: http.StatusOK, 5: http.StatusForbidden, 6: http.StatusForbidden} {
 		req, _ := http.NewRequest("GET", url+"/v1/stats", nil)
 		req.Header.Set("Authorization", "Bearer "+m[i])
 		resp, err := http.DefaultClient.Do(req)
@@ -95,7 +95,7 @@ func TestDevelopmentMode(t *testing.T) {
 			t.Errorf("GET /v1/stats with exported token %d: %d, want %d (only the regulator's answers)", i-1, resp.StatusCode, want)
 		}
 	}
-	for _, role := range []string{"dev-producer (producer)", "dev-reviewer (reviewer)", "dev-regulator (regulator)", "dev-operator (operator)"} {
+	for _, role := range []string{"dev-producer (producer)", "dev-reviewer (reviewer)", "dev-regulator (regulator)", "dev-operator (operator)", "dev-stakeholder (stakeholder)"} {
 		if !strings.Contains(logs.String(), role) {
 			t.Errorf("the log does not name the token %s it loaded:\n%s", role, logs.String())
 		}

@@ -507,9 +507,6 @@
   // ---- wiring ------------------------------------------------------------
 
   function init() {
-    // explain.js (the explanation file check, loaded after this file)
-    // shares the verifier and these helpers.
-    window.fjaPage = { h, banner, facts, when, verifierReady, ACTIONS, EFFECTS, OUTCOMES };
     $('receipt-form').addEventListener('submit', checkReceipt);
     $('contest-form').addEventListener('submit', fileContest);
     $('status-form').addEventListener('submit', checkStatus);
@@ -553,11 +550,12 @@
     if (saved && saved.receipt) verifierReady.then(() => checkReceipt(null, true));
   }
 
-  // The page's other scripts (rules.js) build with the same helpers.
-  // subject is the decision of the receipt checked and verified here (its
-  // id, contest token, constitution and cited rules), or null.
+  // The page's other scripts (explain.js, rules.js; loaded after this
+  // file) build with the same helpers and share the verifier. subject is
+  // the decision of the receipt checked and verified here (its id, contest
+  // token, constitution and cited rules), or null.
   window.fjaPage = {
-    h, banner, when, randomHex,
+    h, banner, facts, when, randomHex, verifierReady, ACTIONS, EFFECTS, OUTCOMES,
     subject: () => (state.receipt && state.body ? { decision_id: state.body.decision_id, contest_token: state.receipt.contest_token || '',
       constitution: state.body.constitution || null, rules: state.body.rules || [] } : null),
   };
