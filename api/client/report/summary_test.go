@@ -6,6 +6,7 @@ import (
 
 	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/api/client/report"
+	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/record"
 )
 
@@ -31,6 +32,19 @@ func TestSummaries(t *testing.T) {
 	}
 	if got := r.Summary(false); strings.Contains(got, "verified") {
 		t.Errorf("unverified export line %q", got)
+	}
+	logged := &client.Appended{Receipt: &verify.Receipt{Index: 4}}
+	summary, verified := report.ChallengeFiled("ch-1", "k@1/H-12", &record.ChallengeFiled{DueBy: "2026-12-01T00:00:00Z"}, logged)
+	if summary != "challenge ch-1 of k@1/H-12 filed, due by 2026-12-01T00:00:00Z" || verified != report.NotVerified("challenge") {
+		t.Errorf("challenge: %q, %q", summary, verified)
+	}
+	am := &record.AmendmentLogged{AmendmentID: "am-1", Constitution: "k@1"}
+	if got := report.AmendmentLogged(am, logged); got != "amendment am-1 of k@1 logged at entry 4; no comment period" {
+		t.Errorf("amendment without a comment period: %q", got)
+	}
+	am.CommentUntil = "2026-12-08T00:00:00Z"
+	if got := report.AmendmentLogged(am, logged); !strings.HasSuffix(got, "; comments until 2026-12-08T00:00:00Z") {
+		t.Errorf("amendment with a comment period: %q", got)
 	}
 	c, err := client.New(client.Config{URL: "http://127.0.0.1:1", InsecureSkipVerify: true})
 	if err != nil {
