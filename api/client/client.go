@@ -31,7 +31,7 @@
 // I/O of a third-party monitor (verify/monitor): Client.MonitorSource
 // reads the log's checkpoint, consistency proofs and tiles, GossipSource
 // gossiped checkpoints, over an HTTP client that never follows redirects
-// (NewHTTPClient).
+// (NewHTTPClient); NewMonitor puts them together.
 package client
 
 import (

@@ -14,7 +14,7 @@ import (
 	"github.com/fjaledger/fja/verify/monitor"
 )
 
-// monitorClient is a client as ledgerctl monitor makes it: no retries,
+// monitorClient is a client as NewMonitor makes it: no retries,
 // verification left to the monitor, hc from client.NewHTTPClient.
 func monitorClient(t *testing.T, url string, hc *http.Client) *client.Client {
 	t.Helper()

@@ -47,20 +47,21 @@ func newBar(w io.Writer, total int64, desc, unit string) *progressbar.ProgressBa
 // min, or always when forced (--progress). The bar is made at the first
 // report that qualifies; finish ends it, and a later report starts anew.
 type progress struct {
-	w     io.Writer
-	force bool
-	min   uint64
-	desc  string
-	bar   *progressbar.ProgressBar
+	w               io.Writer
+	force, terminal bool
+	min             uint64
+	desc            string
+	bar             *progressbar.ProgressBar
 }
 
 func newProgress(cmd *cobra.Command, force bool, min uint64, desc string) *progress {
-	return &progress{w: cmd.ErrOrStderr(), force: force, min: min, desc: desc}
+	w := cmd.ErrOrStderr()
+	return &progress{w: w, force: force, terminal: isTerminal(w), min: min, desc: desc}
 }
 
 // set reports done of total entries.
 func (p *progress) set(done, total uint64) {
-	if p.bar == nil && (p.force || (total >= p.min && isTerminal(p.w))) {
+	if p.bar == nil && (p.force || (p.terminal && total >= p.min)) {
 		p.bar = newBar(p.w, int64(total), p.desc, "entries")
 	}
 	if p.bar != nil {
