@@ -153,10 +153,6 @@ func (o *PublishOptions) bench(ctx context.Context, ex *Examples, on, off *Sende
 	if res.Off, err = load(off); err != nil {
 		return nil, err
 	}
-	var info record.LogInfo
-	if err := getJSON(ctx, on, "/v1/log", &info); err != nil {
-		return nil, err
-	}
 	ops := NewSender(on.URL, o.Operator, 2)
 	start := time.Now()
 	sample := func() (PublishSample, error) {
@@ -204,9 +200,11 @@ func (o *PublishOptions) bench(ctx context.Context, ex *Examples, on, off *Sende
 		return nil, err
 	}
 	res.Samples = append(res.Samples, last)
-	if res.Entries, err = on.TreeSize(ctx); err != nil {
+	var info record.LogInfo // the log's size, origin and key, to read the bucket's checkpoint
+	if err := getJSON(ctx, on, "/v1/log", &info); err != nil {
 		return nil, err
 	}
+	res.Entries = info.TreeSize
 	var lagE, lagS []float64
 	for _, s := range res.Samples {
 		lagE, lagS = append(lagE, s.LagEntries), append(lagS, s.LagSeconds)
