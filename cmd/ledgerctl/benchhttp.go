@@ -157,3 +157,27 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 	f.StringVar(&o.info.Command, "command", "", "the command to name in the --md note as the one that made the figures (default: this command line, token hidden)")
 	return cmd
 }
+
+// newBenchPublishCmd is `ledgerctl bench publish` (make bench-publish);
+// the benchmark is loadgen.PublishOptions.
+func newBenchPublishCmd() *cobra.Command {
+	var o loadgen.PublishOptions
+	cmd := &cobra.Command{
+		Use:   "publish",
+		Short: "Measure ledgerd --publish under load: publish lag, uploads, catch-up, append cost, bucket bytes per entry",
+		Long: `publish sends -n example decisions in batches to --off-url (no --publish), then
+the same to --url (ledgerd --publish), sampling its /metrics and the bucket
+every --every, waits for the bucket's checkpoint to cover the log, and prints
+a Markdown report. make bench-publish starts the servers and the bucket.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			g := globals(cmd)
+			if err := o.Check(g.Token); err != nil {
+				return usageErrorf("bench publish: %v", err)
+			}
+			return o.Run(cmd.Context(), cmd.OutOrStdout(), g.URL, g.Token)
+		},
+	}
+	o.Flags(cmd.Flags())
+	return cmd
+}
