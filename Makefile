@@ -5,7 +5,7 @@ N       ?= 200000
 C       ?= 1024
 FUZZTIME ?= 10s
 
-.PHONY: run test bench bench-pairs scale scale-grow fuzz lint build soak
+.PHONY: run test bench bench-publish bench-pairs scale scale-grow fuzz lint build soak
 
 ## run: the server on an embedded Badger store in ./data, with a development key and a token per role;
 ## ARGS passes flags to ledgerd (make run ARGS='--listen 127.0.0.1:9090')
@@ -59,6 +59,45 @@ bench:
 	  fi; \
 	  echo '# one run: the peer, the raw log and each decision kind over HTTP (bench-http.md; CPU per record includes the load generator'"'"'s own)'; \
 	  cat bench-http.md; exit $$rc
+
+## bench-publish: the cost and the lag of publishing to object storage (issue 14, docs/scaling.md). Starts a
+## versitygw (POSIX backend; built from go.mod's tool directive) on loopback with a public bucket, a fresh ledgerd
+## without --publish and one with --publish s3://fja/bench --publish-path-style (AWS environment pointing at the
+## gateway), then sends BENCH_PUBLISH_N example decisions (the three kinds mixed, batches of HTTP_BATCH, 8 clients) to
+## each in turn (ledgerctl bench publish). During the publishing load it samples /metrics and the bucket every 250 ms:
+## publish lag in entries and seconds (p50/p99/max), uploads/s and bytes/s to the bucket; after it, the catch-up (time
+## until the bucket's checkpoint covers the log); then appends/s with and without publishing, and the bucket's bytes
+## per entry (objects on disk: full tiles and bundles, partial leftovers, checkpoint). Writes bench-publish.md, with
+## the command line, revision and BENCH_PUBLISH_NOTE (if set). Every process is stopped and the temporary
+## directory removed at exit, failure or interrupt included.
+BENCH_PUBLISH_N    ?= 200000
+BENCH_PUBLISH_NOTE ?=
+bench-publish:
+	@set -e; tmp=$$(mktemp -d); pids=; \
+	  trap 'for p in $$pids; do kill $$p 2>/dev/null || true; done; for p in $$pids; do wait $$p 2>/dev/null || true; done; rm -rf $$tmp' EXIT; \
+	  trap 'exit 130' INT TERM; \
+	  $(GO) build -o $$tmp/ ./cmd/ledgerd ./cmd/ledgerctl ./ledger/publish/s3test/publicbucket; \
+	  GOWORK=off $(GO) build -o $$tmp/versitygw github.com/versity/versitygw/cmd/versitygw; \
+	  export AWS_ENDPOINT_URL=http://127.0.0.1:18095 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=fja-bench-access \
+	    AWS_SECRET_ACCESS_KEY=fja-bench-secret-0123456789 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null; \
+	  unset AWS_PROFILE; mkdir $$tmp/s3; \
+	  $$tmp/versitygw --port 127.0.0.1:18095 --access $$AWS_ACCESS_KEY_ID --secret $$AWS_SECRET_ACCESS_KEY --region $$AWS_REGION \
+	    --quiet posix $$tmp/s3 >$$tmp/versitygw.out 2>&1 & pids="$$pids $$!"; \
+	  for i in $$(seq 300); do curl -s -o /dev/null http://127.0.0.1:18095/ && break; sleep 0.1; done; \
+	  $$tmp/publicbucket s3://fja/bench; \
+	  $$tmp/ledgerd --data $$tmp/off --listen 127.0.0.1:18093 --log-level warn >$$tmp/off.out 2>&1 & pids="$$pids $$!"; \
+	  $$tmp/ledgerd --data $$tmp/on --listen 127.0.0.1:18094 --log-level warn \
+	    --publish s3://fja/bench --publish-path-style >$$tmp/on.out 2>&1 & pids="$$pids $$!"; \
+	  for d in off:18093 on:18094; do for i in $$(seq 100); do \
+	    [ -s $$tmp/$${d%:*}/dev-token ] && curl -sf http://127.0.0.1:$${d#*:}/healthz >/dev/null 2>&1 && break; sleep 0.1; done; done; \
+	  rc=0; $$tmp/ledgerctl --url http://127.0.0.1:18094 --token $$(cat $$tmp/on/dev-token) bench publish --examples $(EXAMPLES) \
+	    -n $(BENCH_PUBLISH_N) --batch $(HTTP_BATCH) --clients 8 --operator-token $$(cat $$tmp/on/dev-token-operator) \
+	    --off-url http://127.0.0.1:18093 --off-token $$(cat $$tmp/off/dev-token) \
+	    --bucket-url http://127.0.0.1:18095/fja/bench --bucket-dir $$tmp/s3/fja/bench \
+	    --command 'make bench-publish BENCH_PUBLISH_N=$(BENCH_PUBLISH_N)' --note '$(BENCH_PUBLISH_NOTE)' \
+	    --revision "$$(git describe --always --dirty 2>/dev/null)" >$$tmp/bench-publish.md || rc=$$?; \
+	  if [ $$rc -ne 0 ]; then for f in versitygw on off; do echo "# $$f (last lines)"; tail -n 20 $$tmp/$$f.out; done; exit $$rc; fi; \
+	  cp $$tmp/bench-publish.md bench-publish.md; cat bench-publish.md
 
 ## bench-pairs: PAIRS paired runs of the peer (Tessera POSIX) and the raw log, each pair back to back on
 ## the same machine, one line per pair with both rates and their ratio (issue 10: >= 2x in each of 5 pairs)

@@ -120,7 +120,7 @@ require (
 	github.com/segmentio/kafka-go v0.4.51 // indirect
 	github.com/sigstore/protobuf-specs v0.5.2 // indirect
 	github.com/smira/go-statsd v1.3.4 // indirect
-	github.com/spf13/pflag v1.0.10 // indirect
+	github.com/spf13/pflag v1.0.10
 	github.com/tinylib/msgp v1.6.4 // indirect
 	github.com/urfave/cli/v2 v2.27.7 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect

@@ -412,7 +412,7 @@ func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(lo
 // first request, recomputed under the first request's key (the request
 // that won a race to the same id sealed under a key of its own).
 func (b *Book) sameRequest(key string, r *pendingRecord) error {
-	erased := fmt.Errorf("%w: %s is logged already and its private content was erased, so a resubmission cannot be compared", ErrConflict, key)
+	erased := fmt.Errorf("%w: %s is logged already, and its request digest is gone (its private content was erased, or the log was restored from its public copy without the private backup), so a resubmission cannot be compared", ErrConflict, key)
 	first, err := b.cfg.Index.Get([]byte(prefixDigest + key))
 	if errors.Is(err, ledger.ErrNotFound) {
 		return erased

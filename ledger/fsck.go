@@ -72,6 +72,16 @@ type FsckReport struct {
 // OK reports whether Fsck found no problem.
 func (r *FsckReport) OK() bool { return len(r.Problems) == 0 && r.Omitted == 0 }
 
+// Err is nil when the report is OK, else an error counting the problems
+// (those omitted too) and naming the tree size.
+func (r *FsckReport) Err() error {
+	if r.OK() {
+		return nil
+	}
+	n := len(r.Problems) + r.Omitted
+	return fmt.Errorf("%d problem%s found in the log of size %d", n, map[bool]string{true: "s"}[n != 1], r.Size)
+}
+
 // Write prints the report: as one JSON object, or as text, one problem a
 // line ("index N: KIND: DETAIL"), "... and N more problems" for those
 // omitted, then "size N", "root <base64>" and, when OK, "ok".

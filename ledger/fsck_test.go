@@ -416,4 +416,14 @@ func TestFsckReportWrite(t *testing.T) {
 	if err := bad.Write(&b, true); err != nil || !strings.HasPrefix(b.String(), `{"size":2,"root":"AQI=","problems":[{"index":1`) {
 		t.Fatalf("%q %v", b.String(), err)
 	}
+	if err := ok.Err(); err != nil {
+		t.Fatalf("Err of a clean report: %v", err)
+	}
+	if err := bad.Err(); err == nil || err.Error() != "4 problems found in the log of size 2" {
+		t.Fatalf("Err: %v", err)
+	}
+	one := &ledger.FsckReport{Size: 5, Problems: bad.Problems}
+	if err := one.Err(); err == nil || err.Error() != "1 problem found in the log of size 5" {
+		t.Fatalf("Err of one problem: %v", err)
+	}
 }

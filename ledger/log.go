@@ -245,21 +245,29 @@ func (l *Log) sign(size uint64, root []byte) ([]byte, error) {
 // checkStoredCheckpoint makes sure the checkpoint found at start commits to
 // the stored tree, so a log never resumes serving a head it cannot prove.
 func (l *Log) checkStoredCheckpoint(cp []byte, size uint64, root []byte) error {
-	// The body is everything before the blank line that starts the
-	// signatures; the signatures were made by this log and are checked by
-	// its clients.
-	i := bytes.Index(cp, []byte("\n\n"))
-	var c log.Checkpoint
-	if i < 0 {
-		return fmt.Errorf("ledger: stored checkpoint has no signature block")
-	}
-	if _, err := c.Unmarshal(cp[:i+1]); err != nil {
-		return fmt.Errorf("ledger: stored checkpoint does not parse: %w", err)
+	// The signatures were made by this log and are checked by its clients.
+	c, err := CheckpointBody(cp)
+	if err != nil {
+		return fmt.Errorf("ledger: stored %w", err)
 	}
 	if c.Origin != l.cfg.Origin || c.Size != size || !bytes.Equal(c.Hash, root) {
 		return fmt.Errorf("ledger: stored checkpoint is for %q size %d, want %q size %d with the stored root", c.Origin, c.Size, l.cfg.Origin, size)
 	}
 	return nil
+}
+
+// CheckpointBody parses the body of a signed checkpoint (everything before
+// the blank line that starts the signatures), without checking them.
+func CheckpointBody(cp []byte) (log.Checkpoint, error) {
+	var c log.Checkpoint
+	i := bytes.Index(cp, []byte("\n\n"))
+	if i < 0 {
+		return c, errors.New("checkpoint has no signature block")
+	}
+	if _, err := c.Unmarshal(cp[:i+1]); err != nil {
+		return c, fmt.Errorf("checkpoint does not parse: %w", err)
+	}
+	return c, nil
 }
 
 // counters are the log's running totals since Open (see Stats).

@@ -31,7 +31,7 @@
 // I/O of a third-party monitor (verify/monitor): Client.MonitorSource
 // reads the log's checkpoint, consistency proofs and tiles, GossipSource
 // gossiped checkpoints, over an HTTP client that never follows redirects
-// (NewHTTPClient).
+// (NewHTTPClient); NewMonitor puts them together.
 package client
 
 import (
@@ -111,6 +111,45 @@ func ReadKey(k string) (string, error) {
 		return "", fmt.Errorf("%q is neither a vkey nor a readable file: %v", k, err)
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// Keys are a log's verifier keys as a person names them (flags, a
+// config): Key the log's, Others further known keys (the log's second key,
+// witnesses), and the checkpoint Origin they must verify.
+type Keys struct {
+	Origin, Key string
+	Others      []string
+}
+
+// ReadKeys reads keys, each as ReadKey does (the first is the log's), and
+// defaults origin to the name of the log's key. It needs one key at least.
+func ReadKeys(keys []string, origin string) (*Keys, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("no verifier key given")
+	}
+	k := &Keys{Origin: origin}
+	for i, s := range keys {
+		v, err := ReadKey(s)
+		if err != nil {
+			return nil, err
+		}
+		if i == 0 {
+			k.Key = v
+		} else {
+			k.Others = append(k.Others, v)
+		}
+	}
+	if k.Origin == "" {
+		k.Origin, _, _ = strings.Cut(k.Key, "+")
+	}
+	return k, nil
+}
+
+// OpenCheckpoint opens a signed checkpoint note with the keys
+// (verify.OpenCheckpoint: the origin, the log's signature, and no bad
+// signature by another known key).
+func (k *Keys) OpenCheckpoint(note []byte) (*verify.Checkpoint, error) {
+	return verify.OpenCheckpoint(note, k.Origin, k.Key, k.Others...)
 }
 
 // Client talks to one ledger. It is safe for concurrent use.

@@ -247,6 +247,16 @@ func TestParseRuleChange(t *testing.T) {
 			t.Errorf("%q parsed", s)
 		}
 	}
+	rcs, err := client.ParseRuleChanges([]string{"H-12:amend:2026.12", "H-13:remove:2026.12"})
+	if err != nil || len(rcs) != 2 || rcs[1].RuleID != "H-13" || rcs[1].Change != "remove" {
+		t.Fatalf("ParseRuleChanges: %+v %v", rcs, err)
+	}
+	if rcs, err := client.ParseRuleChanges(nil); err != nil || rcs == nil {
+		t.Fatalf("ParseRuleChanges(nil) = %v, %v; want an empty, non-nil slice", rcs, err)
+	}
+	if _, err := client.ParseRuleChanges([]string{"H-1:add:1", "H-2:rewrite:1"}); err == nil || !strings.HasPrefix(err.Error(), `"H-2:rewrite:1": change must be one of`) {
+		t.Fatalf("ParseRuleChanges of a bad change: %v", err)
+	}
 }
 
 func TestParseResolution(t *testing.T) {

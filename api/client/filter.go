@@ -1,9 +1,12 @@
 package client
 
 import (
+	"maps"
 	"net/url"
+	"strings"
 	"time"
 
+	"github.com/fjaledger/fja/api/params"
 	"github.com/fjaledger/fja/verify/recount"
 )
 
@@ -41,4 +44,51 @@ func (f *Filter) Recount() recount.Filter {
 	to, _ := time.Parse(time.RFC3339Nano, f.To)
 	return recount.Filter{Kind: f.Kind, Operator: f.Operator, Model: f.Model, Action: f.Action, Category: f.Category,
 		Rule: f.Rule, Flag: f.Flag, Jurisdiction: f.Jurisdiction, ContestStatus: f.ContestStatus, From: from, To: to}
+}
+
+// QueryParams are the filter, with the paging parameters page (limit,
+// cursor; may be nil), as GET /v1/query parameters, checked as the server
+// checks them (params.ParseQuery): a typo is refused, with a *params.Error
+// naming the parameter, before any request is sent.
+func (f *Filter) QueryParams(page url.Values) (url.Values, error) {
+	v := f.Values()
+	maps.Copy(v, page)
+	if _, err := params.ParseQuery(v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// StatsParams are the filter and the groupBy fields as GET /v1/stats
+// parameters, checked as the server checks them (params.ParseStats; a
+// *params.Error names the parameter refused).
+func (f *Filter) StatsParams(groupBy []string) (url.Values, error) {
+	v := f.Values()
+	if len(groupBy) > 0 {
+		v.Set("group_by", strings.Join(groupBy, ","))
+	}
+	if _, err := params.ParseStats(v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// ParseGroupBy parses a comma-separated list of stats fields as a person
+// writes it (spaces around a field are dropped) and checks it as GET
+// /v1/stats checks group_by for records of kind (with kind access, the
+// fields of access statistics; a *params.Error if refused). It returns
+// the fields in order; "" groups by nothing.
+func ParseGroupBy(kind, s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	fields := strings.Split(s, ",")
+	for i, f := range fields {
+		fields[i] = strings.TrimSpace(f)
+	}
+	f := Filter{Kind: kind}
+	if _, err := f.StatsParams(fields); err != nil {
+		return nil, err
+	}
+	return fields, nil
 }

@@ -102,6 +102,31 @@ func (c *Client) MonitorSource() monitor.Client { return monitorSource{c} }
 
 type monitorSource struct{ c *Client }
 
+// NewMonitor is a third-party monitor of the log at url (origin, verifier
+// key) whose I/O is this package's: every request bounded by timeout (the
+// connect and the response header by at most DefaultConnectTimeout and
+// DefaultHeaderTimeout), redirects never followed (NewHTTPClient), and
+// each of gossip read as GossipSource. The log is read with no retries (a
+// failed round is retried as a whole), no bearer token and no receipt
+// verification: the monitor verifies what it reads. With tilesOnly, url is
+// a plain tlog-tiles log (no /v1 API, e.g. a bucket of ledgerd --publish)
+// read through TilesMonitorSource.
+func NewMonitor(url, origin, key string, timeout time.Duration, gossip []string, tilesOnly bool) (*monitor.Monitor, error) {
+	hc := NewHTTPClient(Timeouts{Request: timeout, Connect: min(timeout, DefaultConnectTimeout), Header: min(timeout, DefaultHeaderTimeout)})
+	c, err := New(Config{URL: url, InsecureSkipVerify: true, HTTPClient: hc, MaxTries: 1})
+	if err != nil {
+		return nil, err
+	}
+	m := &monitor.Monitor{Origin: origin, Key: key, Client: c.MonitorSource()}
+	if tilesOnly {
+		m.Client = c.TilesMonitorSource(origin, key)
+	}
+	for _, g := range gossip {
+		m.Gossip = append(m.Gossip, GossipSource(g, hc))
+	}
+	return m, nil
+}
+
 func (s monitorSource) Checkpoint(ctx context.Context) ([]byte, error) {
 	_, b, err := s.c.Do(ctx, http.MethodGet, "/checkpoint", nil, nil)
 	if err != nil {
@@ -111,7 +136,8 @@ func (s monitorSource) Checkpoint(ctx context.Context) ([]byte, error) {
 }
 
 func (s monitorSource) ConsistencyProof(ctx context.Context, from, to uint64) ([][]byte, error) {
-	return s.c.Consistency(ctx, from, to)
+	proof, err := s.c.Consistency(ctx, from, to)
+	return proof, tilesOnlyHint(err)
 }
 
 func (s monitorSource) Fetcher() tile.Fetcher { return s.c.Tiles() }

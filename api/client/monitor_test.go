@@ -14,7 +14,7 @@ import (
 	"github.com/fjaledger/fja/verify/monitor"
 )
 
-// monitorClient is a client as ledgerctl monitor makes it: no retries,
+// monitorClient is a client as NewMonitor makes it: no retries,
 // verification left to the monitor, hc from client.NewHTTPClient.
 func monitorClient(t *testing.T, url string, hc *http.Client) *client.Client {
 	t.Helper()
@@ -189,5 +189,39 @@ func TestMonitorSourceBoundsTheCheckpoint(t *testing.T) {
 	b, err := src.Checkpoint(context.Background())
 	if err != nil || len(b) != 1<<20 {
 		t.Fatalf("checkpoint body of exactly 1 MiB: %d bytes, err %v; want it read whole", len(b), err)
+	}
+}
+
+// TestNewMonitor: the monitor NewMonitor makes reads the log and its
+// gossip URLs where they are (a redirect fails the round) within the
+// timeout, and refuses a URL that is not http(s).
+func TestNewMonitor(t *testing.T) {
+	if _, err := client.NewMonitor("ftp://log", "o", "k", time.Second, nil, false); err == nil {
+		t.Fatal("NewMonitor accepted an ftp:// URL")
+	}
+	redir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	}))
+	defer redir.Close()
+	m, err := client.NewMonitor(redir.URL, "o", "k", time.Second, []string{"gossip.txt", redir.URL + "/gossip"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Gossip) != 2 || m.Gossip[0].Name != "gossip.txt" || m.Gossip[1].Name != redir.URL+"/gossip" {
+		t.Fatalf("gossip sources %+v", m.Gossip)
+	}
+	var re *client.RedirectError
+	if _, err := m.Client.Checkpoint(context.Background()); !errors.As(err, &re) {
+		t.Fatalf("the log redirected: err %v, want a *RedirectError", err)
+	}
+	if _, err := m.Gossip[1].Read(context.Background()); !errors.As(err, &re) {
+		t.Fatalf("a gossip URL redirected: err %v, want a *RedirectError", err)
+	}
+	slow, err := client.NewMonitor(hangingServer(t, false), "o", "k", 50*time.Millisecond, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := slow.Client.Checkpoint(context.Background()); err == nil {
+		t.Fatal("a log that never answers: no error within the timeout")
 	}
 }

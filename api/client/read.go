@@ -197,6 +197,28 @@ func (c *Client) ContestStatus(ctx context.Context, id, token string) (*record.C
 	return get[record.ContestView](ctx, c, "/v1/contests/"+url.PathEscape(id), withToken(nil, token))
 }
 
+// ContestStatusOf is ContestStatus with the answer checked: it must be
+// about contest id and, when d is given, against d's decision, and its
+// records must hold (ContestRecords, verified when the client verifies).
+// It returns the view, its records and the answer as served.
+func (c *Client) ContestStatusOf(ctx context.Context, id, token string, d *DecisionReceipt) (*record.ContestView, *ContestRecords, []byte, error) {
+	v, body, err := c.ContestStatus(ctx, id, token)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if v.ContestID != id {
+		return nil, nil, nil, fmt.Errorf("GET /v1/contests/%s: the server answered contest %q", id, v.ContestID)
+	}
+	if d != nil && v.DecisionID != d.DecisionID {
+		return nil, nil, nil, fmt.Errorf("contest %s is against decision %q, the receipt is of %q", id, v.DecisionID, d.DecisionID)
+	}
+	recs, err := c.ContestRecords(v, d)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("contest %s does NOT verify: %w", id, err)
+	}
+	return v, recs, body, nil
+}
+
 // postRecord posts a record whose answer is {"receipt":{...}, ...},
 // decodes the answer into v and verifies the receipt.
 func (c *Client) postRecord(ctx context.Context, path string, raw []byte, v any) (*Appended, error) {

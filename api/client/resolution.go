@@ -47,6 +47,20 @@ func ParseRuleChange(s string) (record.RuleChange, error) {
 	return rc, CheckRuleChange(rc)
 }
 
+// ParseRuleChanges parses each of ss with ParseRuleChange; the error
+// quotes the first one refused. The result is never nil.
+func ParseRuleChanges(ss []string) ([]record.RuleChange, error) {
+	out := []record.RuleChange{}
+	for _, s := range ss {
+		rc, err := ParseRuleChange(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", s, err)
+		}
+		out = append(out, rc)
+	}
+	return out, nil
+}
+
 // CheckRuleChange checks a rule change as the resolution schema does: an
 // id, a known change, a version.
 func CheckRuleChange(rc record.RuleChange) error {

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,8 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
-	flog "github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/fjaledger/fja/verify"
@@ -48,56 +47,27 @@ func (c *Client) ShardCheckpoint(ctx context.Context, n int) ([]byte, error) {
 }
 
 // ShardSource is shard n as the source a verify/monitor.Monitor reads:
-// its checkpoint and tiles, and consistency proofs computed from its
-// tiles (the proof routes serve the active shard only). Nothing it
-// returns is trusted by the monitor.
-func (c *Client) ShardSource(n int) monitor.Client { return shardSource{c, n} }
-
-type shardSource struct {
-	c *Client
-	n int
+// its checkpoint and tiles at /shards/<n>/, a tiles-only log to the
+// monitor (TilesMonitorSource: consistency proofs computed from its
+// tiles, authenticated against its checkpoint opened with origin and key;
+// the proof routes serve the active shard only). Nothing it returns is
+// trusted by the monitor.
+func (c *Client) ShardSource(n int, origin, key string) monitor.Client {
+	sub := *c
+	sub.base = c.base + shardPrefix(n)
+	return sub.TilesMonitorSource(origin, key)
 }
 
-func (s shardSource) Checkpoint(ctx context.Context) ([]byte, error) {
-	return s.c.ShardCheckpoint(ctx, s.n)
-}
-
-func (s shardSource) Fetcher() tile.Fetcher { return s.c.shardTiles(s.n) }
-
-// ConsistencyProof proves the tree of size from a prefix of the tree of
-// size to, from the tiles of the shard's current checkpoint (whose size
-// MUST be to; its signature is the monitor's to check).
-func (s shardSource) ConsistencyProof(ctx context.Context, from, to uint64) ([][]byte, error) {
-	b, err := s.Checkpoint(ctx)
+// NewShardMonitor is Client.ShardMonitor for the log at url with a client
+// made as NewMonitor makes its own (every request bounded by timeout, no
+// retries, no redirects, nothing verified by the client).
+func NewShardMonitor(url string, m *monitor.Monitor, timeout time.Duration, stateDir string) (monitor.Rounder, error) {
+	hc := NewHTTPClient(Timeouts{Request: timeout, Connect: min(timeout, DefaultConnectTimeout), Header: min(timeout, DefaultHeaderTimeout)})
+	c, err := New(Config{URL: url, InsecureSkipVerify: true, HTTPClient: hc, MaxTries: 1})
 	if err != nil {
 		return nil, err
 	}
-	cp, err := parseUnverified(b)
-	if err != nil {
-		return nil, err
-	}
-	if cp.Size != to {
-		return nil, fmt.Errorf("shard %d is at size %d, not %d", s.n, cp.Size, to)
-	}
-	hr := tile.NewReader(ctx, s.Fetcher()).HashReader(to, cp.Hash)
-	p, err := tlog.ProveTree(int64(to), int64(from), hr)
-	if err != nil {
-		return nil, fmt.Errorf("shard %d: consistency %d..%d from tiles: %w", s.n, from, to, err)
-	}
-	return hashes(p), nil
-}
-
-// parseUnverified parses a checkpoint without checking its signatures.
-func parseUnverified(b []byte) (*flog.Checkpoint, error) {
-	var cp flog.Checkpoint
-	i := bytes.Index(b, []byte("\n\n"))
-	if i < 0 {
-		return nil, errors.New("checkpoint has no signature block")
-	}
-	if _, err := cp.Unmarshal(b[:i+1]); err != nil {
-		return nil, fmt.Errorf("checkpoint does not parse: %w", err)
-	}
-	return &cp, nil
+	return c.ShardMonitor(m, stateDir), nil
 }
 
 func hashes(p []tlog.Hash) [][]byte {
@@ -210,7 +180,7 @@ func (f *shardMonitor) Round(ctx context.Context, st *monitor.State) (*monitor.R
 	for i, l := range links {
 		n := listed[i].N
 		m := *f.m
-		m.Origin, m.Key, m.Client = l.Origin, l.VKey, f.c.ShardSource(n)
+		m.Origin, m.Key, m.Client = l.Origin, l.VKey, f.c.ShardSource(n, l.Origin, l.VKey)
 		m.Earlier = f.earlier(ctx, listed[:i], links[:i])
 		sst := st
 		if i > 0 {

@@ -17,6 +17,11 @@
 // The same package holds the growth run (Grow): a log grown over HTTP while
 // the server's memory, append rate, proof latency and disk use are sampled,
 // written as CSV and drawn as an SVG chart.
+//
+// It sends through its own Sender, not api/client, because it measures
+// the server's wire throughput: api/client's receipt verification and
+// retries would spend the load generator's CPU and hide failed requests,
+// capping or skewing the rates reported.
 package loadgen
 
 import (

@@ -319,6 +319,23 @@ func TestReportInfoComplete(t *testing.T) {
 	}
 }
 
+// TestNewGrowFiles: the files keep the paths given, the note names them
+// relative to itself, and a title not given names the run.
+func TestNewGrowFiles(t *testing.T) {
+	info := ReportInfo{CSV: "out/figs/g.csv", SVG: "out/g.svg"}
+	f := NewGrowFiles(GrowConfig{N: 3000, Batch: 250, Clients: 8}, info, "out/note.md", []string{"ledgerctl", "bench", "grow"}, nil)
+	if f.CSV != "out/figs/g.csv" || f.SVG != "out/g.svg" || f.MD != "out/note.md" || f.Info.CSV != "figs/g.csv" || f.Info.SVG != "g.svg" {
+		t.Fatalf("%+v", f)
+	}
+	if want := "ledgerd as its log grows by 3,000 decisions (3 example kinds mixed, HTTP batches of 250, 8 clients)"; f.Title != want || f.Info.Title != want {
+		t.Fatalf("title %q, want %q", f.Title, want)
+	}
+	info.Title = "mine"
+	if f := NewGrowFiles(GrowConfig{N: 1}, info, "", nil, nil); f.Title != "mine" || f.Info.CSV != "out/figs/g.csv" {
+		t.Fatalf("%+v", f)
+	}
+}
+
 func TestSelect(t *testing.T) {
 	e := examples(t)
 	ks, err := e.Select("refused, private")

@@ -95,6 +95,20 @@ type GrowFiles struct {
 	Write        func(name string, write func(io.Writer) error) error
 }
 
+// NewGrowFiles are the files of the growth run cfg: info's CSV and SVG,
+// and md when not "". The note is stated with info completed
+// (ReportInfo.Complete with the command line args; figures named relative
+// to md); a title not given names the run's size, batches and clients.
+func NewGrowFiles(cfg GrowConfig, info ReportInfo, md string, args []string, write func(name string, write func(io.Writer) error) error) *GrowFiles {
+	if info.Title == "" {
+		info.Title = fmt.Sprintf("ledgerd as its log grows by %s decisions (3 example kinds mixed, HTTP batches of %d, %d clients)", GroupDigits(cfg.N), cfg.Batch, cfg.Clients)
+	}
+	f := &GrowFiles{CSV: info.CSV, SVG: info.SVG, MD: md, Title: info.Title, Write: write}
+	info.Complete(args, md)
+	f.Info = info
+	return f
+}
+
 // Update rewrites every file from the samples so far.
 func (f *GrowFiles) Update(samples []Sample) error {
 	if err := f.Write(f.CSV, func(w io.Writer) error { return WriteCSV(w, samples) }); err != nil {

@@ -18,27 +18,33 @@ type ReportInfo struct {
 	Note     string // a paragraph to add (conditions of the run), if any
 }
 
+// writeHeader writes the report's title, where its figures come from and
+// the note, if any.
+func (info ReportInfo) writeHeader(b *strings.Builder) {
+	fmt.Fprintf(b, "# %s\n\n", info.Title)
+	fmt.Fprintf(b, "Made by `%s`", info.Command)
+	if info.Made != "" {
+		fmt.Fprintf(b, " on %s", info.Made)
+	}
+	if info.Revision != "" {
+		fmt.Fprintf(b, " at revision %s", info.Revision)
+	}
+	if info.Machine != "" {
+		fmt.Fprintf(b, " (%s)", info.Machine)
+	}
+	b.WriteString(".\n\n")
+	if info.Note != "" {
+		fmt.Fprintf(b, "%s\n\n", info.Note)
+	}
+}
+
 // WriteReport writes a Markdown note on a growth run: its provenance, the
 // chart, how the last sample compares with the one at a tenth of its size
 // (the issue's targets: RSS at most 1.25×, throughput at least 0.8×, proof
 // latency growing no faster than log n), and every sample.
 func WriteReport(w io.Writer, info ReportInfo, samples []Sample) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# %s\n\n", info.Title)
-	fmt.Fprintf(&b, "Made by `%s`", info.Command)
-	if info.Made != "" {
-		fmt.Fprintf(&b, " on %s", info.Made)
-	}
-	if info.Revision != "" {
-		fmt.Fprintf(&b, " at revision %s", info.Revision)
-	}
-	if info.Machine != "" {
-		fmt.Fprintf(&b, " (%s)", info.Machine)
-	}
-	b.WriteString(".\n\n")
-	if info.Note != "" {
-		fmt.Fprintf(&b, "%s\n\n", info.Note)
-	}
+	info.writeHeader(&b)
 	b.WriteString("A fresh `ledgerd` on loopback is grown by example decisions (refused, answered and private\n" +
 		"mixed, fresh ids, generated on the fly) sent in HTTP batches by `ledgerctl bench grow` on the\n" +
 		"same machine. After each stretch of appends, with no load running, it samples the server's RSS\n" +

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // A Sender posts generated decisions to one server with a producer token.
@@ -98,13 +101,11 @@ func (s *Sender) TreeSize(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var l struct {
-		TreeSize *uint64 `json:"tree_size"`
+	var l record.LogInfo
+	if code != http.StatusOK || json.Unmarshal(buf.Bytes(), &l) != nil || l.Origin == "" {
+		return 0, fmt.Errorf("GET /v1/log: want 200 with the log's origin and tree_size, got %d %s", code, clip(buf.Bytes(), 200))
 	}
-	if code != http.StatusOK || json.Unmarshal(buf.Bytes(), &l) != nil || l.TreeSize == nil {
-		return 0, fmt.Errorf("GET /v1/log: want 200 with tree_size, got %d %s", code, clip(buf.Bytes(), 200))
-	}
-	return *l.TreeSize, nil
+	return l.TreeSize, nil
 }
 
 // Phase is one stretch of load: N records cycling through Kinds, sent by
@@ -343,14 +344,7 @@ func batchErrors(b []byte, n int) (int, string) {
 	if !bytes.Contains(b, errorMark) {
 		return 0, ""
 	}
-	var res struct {
-		Results []struct {
-			Error *struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		} `json:"results"`
-	}
+	var res record.BatchAnswer
 	if err := json.Unmarshal(b, &res); err != nil {
 		return n, fmt.Sprintf("batch answer: want {\"results\":[...]}, got %s (%v)", clip(b, 200), err)
 	}
@@ -370,9 +364,10 @@ func batchErrors(b []byte, n int) (int, string) {
 }
 
 // quantile returns the q-quantile of sorted (nearest rank).
-func quantile(sorted []time.Duration, q float64) time.Duration {
+func quantile[T cmp.Ordered](sorted []T, q float64) T {
 	if len(sorted) == 0 {
-		return 0
+		var zero T
+		return zero
 	}
 	i := int(q*float64(len(sorted))+0.5) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // Attribute and event names of the OpenTelemetry GenAI semantic conventions
@@ -202,80 +204,9 @@ func (g *guard) expected() int {
 
 func (g *guard) responseID() string { return g.str(attrResponseID) }
 
-// The decision request body (schemas/append-decision.v1.json).
-type decisionRequest struct {
-	DecisionID      string             `json:"decision_id"`
-	OccurredAt      string             `json:"occurred_at"`
-	System          system             `json:"system"`
-	Subject         subject            `json:"subject"`
-	Request         *commitment        `json:"request,omitempty"`
-	Objectives      json.RawMessage    `json:"objectives"`
-	Constitution    constitutionRef    `json:"constitution"`
-	Rules           []rule             `json:"rules"`
-	Weights         map[string]float64 `json:"weights"`
-	Candidates      []candidate        `json:"candidates"`
-	ProvenanceFlags []flag             `json:"provenance_flags"`
-	Outcome         outcome            `json:"outcome"`
-	Response        *commitment        `json:"response,omitempty"`
-	Contest         *contest           `json:"contest,omitempty"`
-	Private         *private           `json:"private,omitempty"`
-}
-
-type system struct {
-	Operator     string `json:"operator"`
-	Model        string `json:"model"`
-	ModelVersion string `json:"model_version"`
-	Deployment   string `json:"deployment"`
-}
-
-type subject struct {
-	Ref          string `json:"ref"`
-	Jurisdiction string `json:"jurisdiction"`
-	Locale       string `json:"locale"`
-}
-
-type commitment struct {
-	Commitment string `json:"commitment"`
-}
-
-type constitutionRef struct {
-	ID      string `json:"id"`
-	Version string `json:"version"`
-}
-
-type rule struct {
-	RuleID    string `json:"rule_id"`
-	Effect    string `json:"effect"`
-	Rationale string `json:"rationale"`
-}
-
-type candidate struct {
-	ID       string             `json:"id"`
-	Scores   map[string]float64 `json:"scores"`
-	Selected bool               `json:"selected"`
-}
-
-type flag struct {
-	Code     string `json:"code"`
-	Message  string `json:"message"`
-	Severity string `json:"severity"`
-}
-
-type outcome struct {
-	Action      string `json:"action"`
-	Category    string `json:"category"`
-	Explanation string `json:"explanation"`
-	Contestable bool   `json:"contestable"`
-}
-
-type contest struct {
-	TokenSHA256 string `json:"token_sha256"`
-}
-
-type private struct {
-	Request  *string `json:"request,omitempty"`
-	Response *string `json:"response,omitempty"`
-}
+// decisionRequest is the decision request body the mapping builds
+// (schemas/append-decision.v1.json), in its one wire type.
+type decisionRequest = record.DecisionRequest
 
 // decisionTypes maps gen_ai.security.decision.type to the outcome action
 // and the effect of every rule the span cites.
@@ -350,25 +281,25 @@ func mapDecision(g *guard, evals []evaluation, jn joinNote) ([]byte, string, err
 	if t == 0 {
 		return nil, id, &mapError{"span has neither end nor start time: want the time the guardrail decided"}
 	}
-	d := decisionRequest{
+	d := decisionRequest{Decision: record.Decision{
 		DecisionID: id,
 		OccurredAt: t.AsTime().UTC().Format(time.RFC3339Nano),
-		System: system{
+		System: record.System{
 			Operator:     first(g.str(fjaOperator), resStr(g.res, "service.namespace")),
 			Model:        first(g.str(fjaModel), g.str(attrResponseModel), g.str(attrRequestModel)),
 			ModelVersion: first(g.str(fjaModelVersion), resStr(g.res, "service.version")),
 			Deployment:   first(g.str(fjaDeployment), g.str("deployment.environment.name"), g.str("deployment.environment")),
 		},
-		Subject: subject{Ref: g.str(fjaSubjectRef), Jurisdiction: g.str(fjaJurisdiction), Locale: g.str(fjaLocale)},
-		Constitution: constitutionRef{
+		Subject: record.Subject{Ref: g.str(fjaSubjectRef), Jurisdiction: g.str(fjaJurisdiction), Locale: g.str(fjaLocale)},
+		Constitution: record.ConstitutionRef{
 			ID:      g.str(fjaConstitutionID),
 			Version: first(g.str(fjaConstitutionVer), g.str(attrPolicyVersion)),
 		},
 		Weights:         map[string]float64{},
-		Candidates:      []candidate{},
-		ProvenanceFlags: []flag{},
-		Objectives:      json.RawMessage("[]"),
-	}
+		Candidates:      []record.Candidate{},
+		ProvenanceFlags: []record.ProvenanceFlag{},
+		Objectives:      []record.Objective{},
+	}}
 	switch {
 	case d.System.Operator == "":
 		return nil, id, missing("system operator", fjaOperator, "service.namespace (resource)")
@@ -439,17 +370,17 @@ func mapDecision(g *guard, evals []evaluation, jn joinNote) ([]byte, string, err
 		summary = "finding: " + summary
 		addRule(first(attrStr(f.attrs, fjaRuleID), attrStr(f.attrs, attrPolicyID)), summary)
 		if cat != "" {
-			d.ProvenanceFlags = append(d.ProvenanceFlags, flag{Code: flagCode(cat), Message: clipText(summary, 4096), Severity: severityOf(sev)})
+			d.ProvenanceFlags = append(d.ProvenanceFlags, record.ProvenanceFlag{Code: flagCode(cat), Message: clipText(summary, 4096), Severity: severityOf(sev)})
 		}
 	}
 	if len(ruleIDs) == 0 {
 		return nil, id, &mapError{fmt.Sprintf("decision %s cites no rule: want %s on the span or on a %s event, or %s", id, attrPolicyID, eventFinding, fjaRuleIDs)}
 	}
 	for _, r := range ruleIDs {
-		d.Rules = append(d.Rules, rule{RuleID: r, Effect: m.effect, Rationale: clipText(strings.Join(rationale[r], "; "), 4096)})
+		d.Rules = append(d.Rules, record.AppliedRule{RuleID: r, Effect: m.effect, Rationale: clipText(strings.Join(rationale[r], "; "), 4096)})
 	}
 
-	d.Outcome = outcome{
+	d.Outcome = record.Outcome{
 		Action:      first(g.str(fjaAction), m.action),
 		Category:    first(g.str(fjaCategory), flagCode(g.str(attrTargetType)), "unspecified"),
 		Explanation: clipText(first(g.str(fjaExplanation), reason), 4096),
@@ -459,21 +390,18 @@ func mapDecision(g *guard, evals []evaluation, jn joinNote) ([]byte, string, err
 		d.Outcome.Contestable = v.Bool()
 	}
 	if tok := g.str(fjaTokenSHA256); tok != "" {
-		d.Contest = &contest{TokenSHA256: tok}
+		d.Contest = &record.ContestStanding{TokenSHA256: tok}
 	}
 
 	// Objectives and provenance flags the producer states in fja.*.
 	if s := g.str(fjaObjectives); s != "" {
-		if !json.Valid([]byte(s)) || !strings.HasPrefix(strings.TrimSpace(s), "[") {
-			return nil, id, &mapError{fmt.Sprintf("%s: want a JSON array of objectives ({id, description, source, confidence}), got %q", fjaObjectives, clipText(s, 80))}
+		if err := decodeStrict(s, &d.Objectives); err != nil {
+			return nil, id, &mapError{fmt.Sprintf("%s: want a JSON array of objectives ({id, description, source, confidence}): %v", fjaObjectives, err)}
 		}
-		d.Objectives = json.RawMessage(s)
 	}
 	if s := g.str(fjaFlags); s != "" {
-		var fs []flag
-		dec := json.NewDecoder(strings.NewReader(s))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&fs); err != nil {
+		var fs []record.ProvenanceFlag
+		if err := decodeStrict(s, &fs); err != nil {
 			return nil, id, &mapError{fmt.Sprintf("%s: want a JSON array of {code, message, severity}: %v", fjaFlags, err)}
 		}
 		d.ProvenanceFlags = append(d.ProvenanceFlags, fs...)
@@ -508,7 +436,7 @@ func mapDecision(g *guard, evals []evaluation, jn joinNote) ([]byte, string, err
 		if jn.full {
 			why = "logged early, the ingest's join table being full, with " + m
 		}
-		d.ProvenanceFlags = append(d.ProvenanceFlags, flag{Code: FlagJoinIncomplete, Message: why, Severity: "warning"})
+		d.ProvenanceFlags = append(d.ProvenanceFlags, record.ProvenanceFlag{Code: FlagJoinIncomplete, Message: why, Severity: "warning"})
 	}
 	b, err := json.Marshal(&d)
 	if err != nil {
@@ -537,7 +465,7 @@ func guardian(g *guard) string {
 }
 
 func addCandidates(d *decisionRequest, g *guard, evals []evaluation) error {
-	byID := map[string]*candidate{}
+	byID := map[string]*record.Candidate{}
 	selected := map[string]bool{}
 	var ids []string
 	for _, e := range evals {
@@ -556,7 +484,7 @@ func addCandidates(d *decisionRequest, g *guard, evals []evaluation) error {
 		cid := first(attrStr(e.attrs, fjaCandidateID), e.responseID, "c1")
 		c := byID[cid]
 		if c == nil {
-			c = &candidate{ID: cid, Scores: map[string]float64{}}
+			c = &record.Candidate{ID: cid, Scores: map[string]float64{}}
 			byID[cid] = c
 			ids = append(ids, cid)
 		}
@@ -601,7 +529,7 @@ func addContent(d *decisionRequest, g *guard) error {
 		return true
 	})
 	var absent []string
-	side := func(keys []string, commit string, name string) (*string, *commitment) {
+	side := func(keys []string, commit string, name string) (*string, *record.Commitment) {
 		switch {
 		case len(keys) == 1:
 			s := texts[keys[0]]
@@ -615,27 +543,27 @@ func addContent(d *decisionRequest, g *guard) error {
 			s := string(b)
 			return &s, nil
 		case isCommitment(commit):
-			return nil, &commitment{Commitment: commit}
+			return nil, &record.Commitment{Commitment: commit}
 		}
 		absent = append(absent, name)
 		s := ""
 		return &s, nil
 	}
-	var p private
+	var p record.DecisionPrivate
 	p.Request, d.Request = side(req, g.str(fjaRequestCommit), "request")
 	p.Response, d.Response = side(resp, g.str(fjaResponseCommit), "response")
 	for _, s := range []*string{p.Request, p.Response} {
 		if s != nil && utf8.RuneCountInString(*s) > maxPrivate {
 			r := []rune(*s)
 			*s = string(r[:maxPrivate])
-			d.ProvenanceFlags = append(d.ProvenanceFlags, flag{Code: FlagTruncated, Message: fmt.Sprintf("private content cut to its first %d characters of %d", maxPrivate, len(r)), Severity: "warning"})
+			d.ProvenanceFlags = append(d.ProvenanceFlags, record.ProvenanceFlag{Code: FlagTruncated, Message: fmt.Sprintf("private content cut to its first %d characters of %d", maxPrivate, len(r)), Severity: "warning"})
 		}
 	}
 	if p.Request != nil || p.Response != nil {
 		d.Private = &p
 	}
 	if len(absent) > 0 {
-		d.ProvenanceFlags = append(d.ProvenanceFlags, flag{Code: FlagNoContent,
+		d.ProvenanceFlags = append(d.ProvenanceFlags, record.ProvenanceFlag{Code: FlagNoContent,
 			Message:  "the span carried no " + strings.Join(absent, " nor ") + " content nor commitment: the ledger committed to empty text",
 			Severity: "info"})
 	}
@@ -727,4 +655,19 @@ func number(v pcommon.Value) (float64, bool) {
 		return 0, false
 	}
 	return f, !math.IsNaN(f) && !math.IsInf(f, 0) && math.Abs(f) <= 1e300
+}
+
+// decodeStrict decodes the JSON text s into v, refusing fields v does not
+// have and anything after the value: what the producer states in an fja.*
+// attribute is logged as stated or refused, never silently trimmed.
+func decodeStrict(s string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("unexpected text after the JSON value")
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
+	rpt "github.com/fjaledger/fja/api/client/report"
 	"github.com/fjaledger/fja/verify/record"
 )
 
@@ -31,7 +32,7 @@ func newAmendCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return answer(cmd, a, "amendment %s of %s logged at entry %d; comment until %q\n", v.AmendmentID, v.Constitution, a.Index(), v.CommentUntil)
+			return answer(cmd, a, "%s\n", rpt.AmendmentLogged(v, a))
 		},
 	}
 	vo.register(cmd)

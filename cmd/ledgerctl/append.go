@@ -84,11 +84,6 @@ record failed.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			if receipts != "" {
-				if err := os.MkdirAll(receipts, 0o755); err != nil {
-					return err
-				}
-			}
 			a := &rpt.Append{Client: c, Kind: record.Kind(kind), Batch: batch, Conc: conc, Dir: receipts,
 				WriteFile: writeFile, Out: cmd.OutOrStdout(), JSON: globals(cmd).JSON}
 			var bar *progressbar.ProgressBar
@@ -103,7 +98,7 @@ record failed.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.ErrOrStderr(), verifiedLine(c, origin, len(raws)-failed))
+			fmt.Fprintln(cmd.ErrOrStderr(), rpt.VerifiedLine(c, origin, len(raws)-failed))
 			if failed > 0 {
 				return fmt.Errorf("%d of %d records failed", failed, len(raws))
 			}
@@ -116,16 +111,6 @@ record failed.`,
 	f.IntVar(&batch, "batch", 0, "send decisions in groups of up to `N` (<= 1000) to /v1/decisions:batch")
 	f.IntVarP(&conc, "concurrency", "c", 8, "single requests in flight")
 	f.BoolVar(&progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify every receipt offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify every receipt offline")
 	return cmd
-}
-
-// verifiedLine says what was checked of the n receipts answered: with
-// --key, each one offline; without, nothing.
-func verifiedLine(c *client.Client, origin string, n int) string {
-	if !c.Verifies() {
-		return fmt.Sprintf("%d receipts NOT verified (no --key): give --key VKEY to check each against the log's key", n)
-	}
-	return fmt.Sprintf("%d receipts verified offline with the key of %s: checkpoint signature, inclusion proof, and the logged entry is the record sent", n, origin)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
@@ -63,20 +62,20 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if byRules {
 				return auditRules(cmd, client.RulesFilter{Filter: qf.Filter, Locale: rules.Locale, Constitution: rules.Constitution, MinN: rules.MinN}, vo)
 			}
-			params, err := qf.params()
+			params, err := qf.QueryParams(nil)
 			if err != nil {
-				return err
+				return flagError(err)
 			}
-			fields, err := parseGroupBy(qf.Kind, groupBy)
+			fields, err := client.ParseGroupBy(qf.Kind, groupBy)
 			if err != nil {
-				return err
+				return flagError(err)
 			}
 			if len(fields) > 0 && !stats {
 				return usageErrorf("--group-by needs --stats")
 			}
 			if stats {
-				if _, err := qf.statsParams(fields); err != nil {
-					return err
+				if _, err := qf.StatsParams(fields); err != nil {
+					return flagError(err)
 				}
 			}
 			if limit < 1 || limit > 1000 {
@@ -89,25 +88,15 @@ standard error for large ranges on a terminal, or with --progress.`,
 			if err != nil {
 				return err
 			}
-			errw := cmd.ErrOrStderr()
-			var bar *progressbar.ProgressBar
-			cfg := client.AuditConfig{Slack: slack, PageSize: limit, Progress: func(done, total uint64) {
-				if bar == nil && (progress || (isTerminal(errw) && total >= auditBarMin)) {
-					bar = newBar(errw, int64(total), "audit-query", "entries")
-				}
-				if bar != nil {
-					_ = bar.Set64(int64(done))
-				}
-			}}
+			bar := newProgress(cmd, progress, auditBarMin, "audit-query")
+			cfg := client.AuditConfig{Slack: slack, PageSize: limit, Progress: bar.set}
 			var a *client.Audit
 			if stats {
 				a, err = c.AuditStats(cmd.Context(), qf.Recount(), fields, params, cfg)
 			} else {
 				a, err = c.AuditQuery(cmd.Context(), qf.Recount(), params, cfg)
 			}
-			if bar != nil {
-				_ = bar.Finish()
-			}
+			bar.finish()
 			if err != nil {
 				return err
 			}
@@ -129,7 +118,6 @@ standard error for large ranges on a terminal, or with --progress.`,
 	vo.register(cmd)
 	return cmd
 }
-
 
 // auditRules recounts GET /v1/rules for f (checked first as the server
 // checks it) and writes the report.

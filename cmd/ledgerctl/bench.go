@@ -75,6 +75,6 @@ bench grow (see its help) grows a served log and samples the server as it grows.
 	cmd.Flags().BoolVar(&http, "http", false, "benchmark the server at --url over HTTP with the example decisions instead of an embedded log")
 	cmd.Flags().StringVar(&dir, "dir", "", "Badger directory (default: a fresh temporary one, removed after)")
 	ho.flags(cmd)
-	cmd.AddCommand(newBenchGrowCmd())
+	cmd.AddCommand(newBenchGrowCmd(), newBenchPublishCmd())
 	return cmd
 }

@@ -118,6 +118,26 @@ func TestBenchHTTPUsage(t *testing.T) {
 	}
 }
 
+// bench publish refuses, as usage errors, a run it cannot make: no
+// producer token, no second server or bucket, no decisions.
+func TestBenchPublishUsage(t *testing.T) {
+	t.Setenv("LEDGER_TOKEN", "")
+	full := []string{"bench", "publish", "--off-url", "http://127.0.0.1:1", "--off-token", "t", "--operator-token", "o",
+		"--bucket-url", "http://127.0.0.1:1/b", "--bucket-dir", t.TempDir()}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{append([]string{"--url", "http://127.0.0.1:1"}, full...), "--token"},
+		{[]string{"--url", "http://127.0.0.1:1", "--token", "p", "bench", "publish", "--off-url", "http://127.0.0.1:1"}, "--off-token"},
+		{append(append([]string{"--url", "http://127.0.0.1:1", "--token", "p"}, full...), "-n", "0"), "-n"},
+	} {
+		if code, _, errOut := ctl(t, "", c.args...); code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%q: want usage error 2 naming %s, got %d %q", c.args, c.want, code, errOut)
+		}
+	}
+}
+
 // bench grow appends n records and writes one CSV row per sample, and an
 // SVG chart that is XML.
 func TestBenchGrow(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -57,11 +56,8 @@ outside the log. The receipt is written to --out (default ID.challenge.json).
 			if err != nil {
 				return err
 			}
-			verified := rpt.NotVerified("challenge")
-			if a.Checkpoint != nil {
-				verified = fmt.Sprintf("verified offline: the receipt (entry %d) and its entry, challenge %s of %s", a.Index(), id, rule)
-			}
-			return finishWrite(cmd, cmp.Or(out, id+".challenge.json"), a, fmt.Sprintf("challenge %s of %s filed, due by %s", id, rule, filed.DueBy), "challenge", verified)
+			summary, verified := rpt.ChallengeFiled(id, rule, filed, a)
+			return finishWrite(cmd, cmp.Or(out, id+".challenge.json"), a, summary, "challenge", verified)
 		},
 	}
 	f := cmd.Flags()

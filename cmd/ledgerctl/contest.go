@@ -102,7 +102,7 @@ shows a contest's status, deadline and resolution.`,
 				return err
 			}
 			if out == "" {
-				out = filepath.Join(receiptDir(receipt), id+".contest.json")
+				out = filepath.Join(filepath.Dir(receipt), id+".contest.json") // "." for standard input (-)
 			}
 			summary, verified := rpt.ContestFiled(res, d, origin)
 			return finishWrite(cmd, out, res.Appended, summary, "contest", verified)
@@ -116,8 +116,7 @@ shows a contest's status, deadline and resolution.`,
 	f.StringVar(&remedy, "remedy", "", "the remedy asked for: reconsider, explain or correct")
 	f.StringVar(&id, "contest-id", "", "the contest `ID` (default con-<16 random hex digits>)")
 	f.StringVar(&out, "out", "", "write the contest receipt to `FILE` (default: <contest-id>.contest.json beside the decision receipt)")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify the contest receipt offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify the contest receipt offline")
 	cmd.AddCommand(newContestStatusCmd())
 	return cmd
 }
@@ -173,19 +172,9 @@ answer unchanged.`,
 			if err != nil {
 				return err
 			}
-			v, body, err := c.ContestStatus(cmd.Context(), id, contestToken)
+			v, recs, body, err := c.ContestStatusOf(cmd.Context(), id, contestToken, d)
 			if err != nil {
 				return err
-			}
-			if v.ContestID != id {
-				return fmt.Errorf("GET /v1/contests/%s: the server answered contest %q", id, v.ContestID)
-			}
-			if d != nil && v.DecisionID != d.DecisionID {
-				return fmt.Errorf("contest %s is against decision %q, the receipt is of %q", id, v.DecisionID, d.DecisionID)
-			}
-			recs, err := c.ContestRecords(v, d)
-			if err != nil {
-				return fmt.Errorf("contest %s does NOT verify: %w", id, err)
 			}
 			if g.JSON {
 				return writeLine(cmd.OutOrStdout(), body)
@@ -200,8 +189,7 @@ answer unchanged.`,
 	f := cmd.Flags()
 	f.StringVar(&contestToken, "contest-token", "", "the subject's contest `token` (sent as X-Contest-Token)")
 	f.StringVar(&receipt, "receipt", "", "the decision's receipt `FILE` holding the contest token")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify both records offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify both records offline")
 	return cmd
 }
 
@@ -265,13 +253,9 @@ answer.`,
 				body.Rationale = rationale
 			}
 			if f.Changed("rule-change") {
-				body.RuleChanges = []record.RuleChange{}
-				for _, s := range ruleChanges {
-					rc, err := client.ParseRuleChange(s)
-					if err != nil {
-						return usageErrorf("--rule-change %q: %v", s, err)
-					}
-					body.RuleChanges = append(body.RuleChanges, rc)
+				var err error
+				if body.RuleChanges, err = client.ParseRuleChanges(ruleChanges); err != nil {
+					return usageErrorf("--rule-change %v", err)
 				}
 			}
 			body.HumanReviewed = true
@@ -307,8 +291,7 @@ answer.`,
 	f.BoolVar(&humanReviewed, "human-reviewed", false, "state that a person reviewed the contest (required: DSA Art. 20(6))")
 	f.StringVar(&file, "file", "", "read the resolution body from `FILE` (- for standard input)")
 	f.StringVar(&out, "out", "", "write the resolution receipt to `FILE` (default: <contest-id>.resolution.json in the current directory)")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify the resolution receipt offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify the resolution receipt offline")
 	return cmd
 }
 
@@ -319,18 +302,5 @@ func finishWrite(cmd *cobra.Command, out string, a *client.Appended, summary, wh
 	if err := writeFile(out, withNewline(a.Raw)); err != nil {
 		return fmt.Errorf("the %s is logged, but writing its receipt to %s failed (GET it again from the server): %w", what, out, err)
 	}
-	if globals(cmd).JSON {
-		return writeLine(cmd.OutOrStdout(), a.Answer)
-	}
-	_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s\n%s receipt written to %s (mode 0600)\n%s\n", summary, what, out, verified)
-	return err
-}
-
-// receiptDir is the directory of a receipt file; the current one for
-// standard input.
-func receiptDir(name string) string {
-	if name == "-" {
-		return "."
-	}
-	return filepath.Dir(name)
+	return answer(cmd, a, "%s\n%s receipt written to %s (mode 0600)\n%s\n", summary, what, out, verified)
 }

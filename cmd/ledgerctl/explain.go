@@ -59,14 +59,10 @@ read. With --key it is verified offline first; --out FILE saves the file itself
 }
 
 // runVerifyExplanation is 'ledgerctl verify FILE' for an explanation file.
-func runVerifyExplanation(cmd *cobra.Command, o *verifyOptions, file string, b []byte) error {
-	origin, key, others, err := o.resolve()
-	if err != nil {
-		return err
-	}
-	e, cp, err := explanation.Verify(b, key, others...)
-	if err == nil && cp.Origin != origin {
-		err = fmt.Errorf("it is for origin %q, want %q", cp.Origin, origin)
+func runVerifyExplanation(cmd *cobra.Command, k *client.Keys, file string, b []byte) error {
+	e, cp, err := explanation.Verify(b, k.Key, k.Others...)
+	if err == nil && cp.Origin != k.Origin {
+		err = fmt.Errorf("it is for origin %q, want %q", cp.Origin, k.Origin)
 	}
 	if err == nil && !globals(cmd).JSON {
 		err = client.WriteExplanation(cmd.OutOrStdout(), e)

@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	rpt "github.com/fjaledger/fja/api/client/report"
@@ -63,23 +63,14 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 			}
 			e := &rpt.Exporter{Client: c, From: fromT, To: toT}
 			qf.From, qf.To = rpt.Time(fromT), rpt.Time(toT)
-			e.Params = qf.Values()
-			e.Params.Set("limit", strconv.Itoa(expPageSize))
-			if _, err := paramsQuery(e.Params); err != nil {
-				return err
+			if e.Params, err = qf.QueryParams(url.Values{"limit": {strconv.Itoa(expPageSize)}}); err != nil {
+				return flagError(err)
 			}
 			if e.Keys, err = vo.reportKeys(); err != nil {
 				return err
 			}
-			var bar *progressbar.ProgressBar
-			if errw := cmd.ErrOrStderr(); progress || isTerminal(errw) {
-				e.Progress = func(done, total uint64) {
-					if bar == nil {
-						bar = newBar(errw, int64(total), "export", "entries")
-					}
-					_ = bar.Set64(int64(done))
-				}
-			}
+			bar := newProgress(cmd, progress, 0, "export")
+			e.Progress = bar.set
 			var res *rpt.ExportResult
 			if out == "-" {
 				w := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
@@ -93,16 +84,11 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 					return err
 				})
 			}
-			if bar != nil {
-				_ = bar.Finish()
-			}
+			bar.finish()
 			if err != nil {
 				return err
 			}
-			msg := fmt.Sprintf("exported %d records from entries [%d, %d) at checkpoint size %d", res.Records, res.Scanned.From, res.Scanned.To, res.Size)
-			if e.Keys != nil {
-				msg += ", every proof verified"
-			}
+			msg := res.Summary(e.Keys != nil)
 			if out == "-" {
 				fmt.Fprintln(cmd.ErrOrStderr(), msg)
 				return nil
@@ -119,7 +105,6 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 	f.BoolVar(&progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
 	qf.registerFilters(cmd)
 	f.Lookup("kind").Usage = "only records of this `kind`: decision, constitution, contest, resolution, access, challenge, challenge_response or amendment (default: every kind; name the file after what it holds)"
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify every checkpoint and proof with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify every checkpoint and proof")
 	return cmd
 }

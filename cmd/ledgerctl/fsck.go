@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	fnote "github.com/transparency-dev/formats/note"
 
@@ -51,20 +50,10 @@ stderr when it is a terminal, or with --progress.`,
 			defer st.Close()
 
 			opts := ledger.FsckOptions{Origin: origin, VerifierKeys: keys}
-			errw := cmd.ErrOrStderr()
-			var bar *progressbar.ProgressBar
-			if progress || isTerminal(errw) {
-				opts.Progress = func(done, total uint64) {
-					if bar == nil {
-						bar = newBar(errw, int64(total), "fsck", "entries")
-					}
-					_ = bar.Set64(int64(done))
-				}
-			}
+			bar := newProgress(cmd, progress, 0, "fsck")
+			opts.Progress = bar.set
 			rep, err := ledger.Fsck(cmd.Context(), st, opts)
-			if bar != nil {
-				_ = bar.Finish()
-			}
+			bar.finish()
 			if err != nil {
 				return fmt.Errorf("fsck %s: %w", dir, err)
 			}
@@ -77,9 +66,8 @@ stderr when it is a terminal, or with --progress.`,
 			if err := rep.Write(cmd.OutOrStdout(), g.JSON); err != nil {
 				return err
 			}
-			if !rep.OK() {
-				n := len(rep.Problems) + rep.Omitted
-				return fmt.Errorf("fsck %s: %d problem%s found in the log of size %d", dir, n, map[bool]string{true: "s"}[n != 1], rep.Size)
+			if err := rep.Err(); err != nil {
+				return fmt.Errorf("fsck %s: %w", dir, err)
 			}
 			return nil
 		},

@@ -95,8 +95,7 @@ the server's answer unchanged.`,
 	f.StringVar(&contestToken, "contest-token", "", "the subject's contest `token` (sent as X-Contest-Token)")
 	f.StringVar(&purpose, "purpose", "", "why private content is read (`text` sent as X-Access-Purpose; the read is logged)")
 	f.Uint64Var(&index, "index", 0, "print log entry `N` instead of a decision")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify the answer offline with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify the answer offline")
 	return cmd
 }
 

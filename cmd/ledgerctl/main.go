@@ -57,6 +57,8 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newReportCmd())
 	root.AddCommand(newExportCmd())
 	root.AddCommand(newMonitorCmd())
+	root.AddCommand(newRestoreCmd())
+	root.AddCommand(newBackupCmd())
 	return root
 }
 

@@ -1,21 +1,16 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
+	"github.com/fjaledger/fja/api/client/monitormetrics"
 	"github.com/fjaledger/fja/verify/monitor"
 )
 
@@ -33,12 +28,13 @@ type monitorOptions struct {
 	evidence string
 	progress bool
 	timeout  time.Duration
+	tiles    bool
 }
 
 func newMonitorCmd() *cobra.Command {
 	var o monitorOptions
 	cmd := &cobra.Command{
-		Use:   "monitor --state DIR --key VKEY [--url URL] [--gossip FILE|URL]... [--once] [--interval 30s] [--metrics ADDR] [--evidence FILE] [--progress] [--timeout 2m]",
+		Use:   "monitor --state DIR --key VKEY [--url URL] [--gossip FILE|URL]... [--once] [--interval 30s] [--metrics ADDR] [--evidence FILE] [--progress] [--timeout 2m] [--tiles-only]",
 		Short: "Follow the log: catch forks, tiles that lie and broken ledger rules",
 		Long: `monitor follows the log at --url from the state saved in --state DIR
 (DIR/state.json: the last checkpoint it trusted and how far it has read entries,
@@ -85,7 +81,10 @@ evidence), or a PROOF alarm when the tiles show the two trees consistent. A
 request that fails (connection, timeout, HTTP error status) is no evidence: the
 round fails and is retried. Every request is bounded by --timeout (connecting by
 at most 10s, waiting for the response header by at most 30s), and redirects are
-never followed: a redirect is an error naming its Location.`,
+never followed: a redirect is an error naming its Location.
+
+--tiles-only follows a plain tlog-tiles log (e.g. the bucket of ledgerd --publish):
+consistency proofs are computed from its tiles, authenticated against its checkpoint.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMonitor(cmd, &o) },
 	}
@@ -99,71 +98,9 @@ never followed: a redirect is an error naming its Location.`,
 	f.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at `ADDR` (host:port), path /metrics")
 	f.StringVar(&o.evidence, "evidence", "", "write evidence to `FILE` (default DIR/evidence-<time>.txt)")
 	f.BoolVar(&o.progress, "progress", false, "draw a progress bar on stderr even if it is not a terminal")
+	f.BoolVar(&o.tiles, "tiles-only", false, "--url is a tiles-only log (no /v1 API): compute consistency proofs from its tiles")
 	f.DurationVar(&o.timeout, "timeout", client.DefaultRequestTimeout, "bound on each HTTP request to the log and to gossip URLs, body included")
 	return cmd
-}
-
-// monitorMetrics are the daemon's Prometheus metrics.
-type monitorMetrics struct {
-	reg                         *prometheus.Registry
-	treeSize, lastSuccess       prometheus.Gauge
-	overdue                     prometheus.Gauge
-	entries, violations, forks  prometheus.Counter
-	tileAlarms, rounds, failing prometheus.Counter
-}
-
-func newMonitorMetrics() *monitorMetrics {
-	m := &monitorMetrics{reg: prometheus.NewRegistry()}
-	g := func(name, help string) prometheus.Gauge {
-		x := prometheus.NewGauge(prometheus.GaugeOpts{Name: "fja_monitor_" + name, Help: help})
-		m.reg.MustRegister(x)
-		return x
-	}
-	c := func(name, help string) prometheus.Counter {
-		x := prometheus.NewCounter(prometheus.CounterOpts{Name: "fja_monitor_" + name, Help: help})
-		m.reg.MustRegister(x)
-		return x
-	}
-	m.treeSize = g("tree_size", "Tree size of the latest checkpoint seen.")
-	m.lastSuccess = g("last_success_timestamp_seconds", "Unix time of the last round that completed with nothing wrong.")
-	m.overdue = g("overdue_contests", "Contests past due without a resolution.")
-	m.entries = c("entries_checked_total", "Entries read and checked.")
-	m.violations = c("violations_total", "Rule violations found.")
-	m.forks = c("forks_total", "Forks and rollbacks found.")
-	m.tileAlarms = c("bad_tiles_total", "Tiles or proofs that did not authenticate against a signed checkpoint.")
-	m.rounds = c("rounds_total", "Rounds run.")
-	m.failing = c("round_errors_total", "Rounds that could not complete (network, server errors).")
-	return m
-}
-
-// observe counts the outcome of a round (see Monitor.Follow); m may be nil.
-func (m *monitorMetrics) observe(res *monitor.Result, err error) {
-	if m == nil {
-		return
-	}
-	m.rounds.Inc()
-	if err != nil {
-		m.failing.Inc()
-	}
-	if res == nil {
-		return
-	}
-	m.treeSize.Set(float64(res.Size))
-	m.entries.Add(float64(res.To - res.From))
-	m.overdue.Set(float64(res.OverdueContests))
-	for _, a := range res.Alarms {
-		switch a.Kind {
-		case monitor.KindViolation:
-			m.violations.Inc()
-		case monitor.KindFork, monitor.KindRollback:
-			m.forks.Inc()
-		default:
-			m.tileAlarms.Inc()
-		}
-	}
-	if err == nil && res.OK() {
-		m.lastSuccess.Set(float64(time.Now().Unix()))
-	}
 }
 
 func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
@@ -176,70 +113,52 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 	if o.timeout <= 0 {
 		return usageErrorf("--timeout must be positive, got %s", o.timeout)
 	}
-	origin, key, _, err := o.vo.resolve()
+	k, err := o.vo.resolve()
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(o.state, 0o700); err != nil {
 		return err
 	}
-	st, err := monitor.LoadState(o.state, origin, key)
+	st, err := monitor.LoadState(o.state, k.Origin, k.Key)
 	if err != nil {
 		return err
 	}
 	g := globals(cmd)
-	hc := client.NewHTTPClient(client.Timeouts{Request: o.timeout,
-		Connect: min(o.timeout, client.DefaultConnectTimeout), Header: min(o.timeout, client.DefaultHeaderTimeout)})
-	// No retries (a failed round is retried as a whole), no bearer token,
-	// and no verification by the client: the monitor verifies what it reads.
-	c, err := client.New(client.Config{URL: g.URL, InsecureSkipVerify: true, HTTPClient: hc, MaxTries: 1})
+	m, err := client.NewMonitor(g.URL, k.Origin, k.Key, o.timeout, o.gossip, o.tiles)
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	m := &monitor.Monitor{Origin: origin, Key: key, Client: c.MonitorSource(),
-		Save: func(s *monitor.State) error { return monitor.SaveState(o.state, s) }}
-	for _, gs := range o.gossip {
-		m.Gossip = append(m.Gossip, client.GossipSource(gs, hc))
-	}
+	m.Save = func(s *monitor.State) error { return monitor.SaveState(o.state, s) }
 
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	var mm *monitorMetrics
+	var mm *monitormetrics.Metrics
 	if o.metrics != "" {
-		mm = newMonitorMetrics()
-		ln, err := net.Listen("tcp", o.metrics)
+		mm = monitormetrics.New()
+		addr, closeMetrics, err := mm.Serve(o.metrics)
 		if err != nil {
 			return fmt.Errorf("--metrics: %w", err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(mm.reg, promhttp.HandlerOpts{}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		fmt.Fprintf(cmd.ErrOrStderr(), "monitor: metrics at http://%s/metrics\n", ln.Addr())
+		defer closeMetrics()
+		fmt.Fprintf(cmd.ErrOrStderr(), "monitor: metrics at http://%s/metrics\n", addr)
 	}
 
 	errw, out := cmd.ErrOrStderr(), cmd.OutOrStdout()
-	var bar *progressbar.ProgressBar
+	bar := newProgress(cmd, o.progress, progressMin, "monitor")
 	m.Progress = func(done, total uint64) {
-		if bar == nil && total >= progressMin && (o.progress || isTerminal(errw)) {
-			bar = newBar(errw, int64(total), "monitor", "entries")
-		}
-		if bar != nil {
-			bar.Set64(int64(done))
+		if total >= progressMin { // with --progress too: a short catch-up draws none
+			bar.set(done, total)
 		}
 	}
-	res, err := monitor.Follow(ctx, c.ShardMonitor(m, o.state), st, o.once, o.interval, func(res *monitor.Result, err error) {
-		if bar != nil {
-			bar.Finish()
-			bar = nil
-		}
-		mm.observe(res, err)
+	r, err := client.NewShardMonitor(g.URL, m, o.timeout, o.state)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	res, err := monitor.Follow(ctx, r, st, o.once, o.interval, func(res *monitor.Result, err error) {
+		bar.finish()
+		mm.Observe(res, err)
 		if res != nil {
 			_ = res.Write(out, g.JSON, st.Origin, err)
 		}

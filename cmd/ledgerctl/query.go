@@ -38,35 +38,6 @@ func (q *queryFilter) registerFilters(cmd *cobra.Command) {
 	f.StringVar(&q.ContestStatus, "contest-status", "", "decisions whose latest contest is `open|resolved|overdue|none`")
 }
 
-// params checks the flags as GET /v1/query checks its parameters (package
-// params, the server's own definition) and returns them as query
-// parameters: a typo is refused before any request is sent.
-func (q *queryFilter) params() (url.Values, error) {
-	v := q.Values()
-	if _, err := paramsQuery(v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-// statsParams are the filter flags and the group_by fields as GET
-// /v1/stats parameters, checked as the server checks them.
-func (q *queryFilter) statsParams(fields []string) (url.Values, error) {
-	v := q.Values()
-	if len(fields) > 0 {
-		v.Set("group_by", strings.Join(fields, ","))
-	}
-	return v, checkStats(v)
-}
-
-// checkStats checks v as GET /v1/stats checks its parameters.
-func checkStats(v url.Values) error {
-	if _, err := params.ParseStats(v); err != nil {
-		return flagError(err)
-	}
-	return nil
-}
-
 // flagError is the usage error of a parameter params refused, naming the
 // flag that sets it (--contest-status for contest_status).
 func flagError(err error) error {
@@ -105,18 +76,16 @@ checkpoint against the earlier (same root, or a verified consistency proof).
 To check that nothing was left out, use 'ledgerctl audit-query'.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			params, err := qf.params()
-			if err != nil {
-				return err
-			}
+			page := url.Values{}
 			if cmd.Flags().Changed("limit") {
-				params.Set("limit", strconv.Itoa(limit))
+				page.Set("limit", strconv.Itoa(limit))
 			}
 			if cursor != "" {
-				params.Set("cursor", cursor)
+				page.Set("cursor", cursor)
 			}
-			if _, err := paramsQuery(params); err != nil {
-				return err
+			params, err := qf.QueryParams(page)
+			if err != nil {
+				return flagError(err)
 			}
 			c, _, err := vo.client(cmd, len(vo.keys) > 0)
 			if err != nil {
@@ -134,30 +103,8 @@ To check that nothing was left out, use 'ledgerctl audit-query'.`,
 	f.IntVar(&limit, "limit", params.DefaultLimit, "at most `N` records per page (1..1000)")
 	f.BoolVar(&all, "all", false, "fetch every page (follow next_cursor)")
 	f.StringVar(&cursor, "cursor", "", "resume from this next_cursor `value`")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify checkpoints and proofs with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify checkpoints and proofs")
 	return cmd
-}
-
-// parseGroupBy checks --group-by as GET /v1/stats checks group_by (with
-// --kind access, the fields of access statistics) and returns the fields
-// in order; spaces around a field are dropped.
-func parseGroupBy(kind, s string) ([]string, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var fields []string
-	for _, f := range strings.Split(s, ",") {
-		fields = append(fields, strings.TrimSpace(f))
-	}
-	v := url.Values{"group_by": {strings.Join(fields, ",")}}
-	if kind != "" {
-		v.Set("kind", kind)
-	}
-	if err := checkStats(v); err != nil {
-		return nil, err
-	}
-	return fields, nil
 }
 
 func newStatsCmd() *cobra.Command {
@@ -181,13 +128,13 @@ With --key the answer's checkpoint is verified with the log's key. To
 recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fields, err := parseGroupBy(qf.Kind, groupBy)
+			fields, err := client.ParseGroupBy(qf.Kind, groupBy)
 			if err != nil {
-				return err
+				return flagError(err)
 			}
-			params, err := qf.statsParams(fields)
+			params, err := qf.StatsParams(fields)
 			if err != nil {
-				return err
+				return flagError(err)
 			}
 			g := globals(cmd)
 			c, _, err := vo.client(cmd, len(vo.keys) > 0)
@@ -210,16 +157,6 @@ recount the figures from the public tiles, use 'ledgerctl audit-query --stats'.`
 	}
 	qf.register(cmd)
 	cmd.Flags().StringVar(&groupBy, "group-by", "", "group by these comma-separated `fields` (each once, at most 3): outcome, category, rule, flag, jurisdiction, model, operator; with --kind access: actor, route, purpose")
-	vo.register(cmd)
-	cmd.Flags().Lookup("key").Usage = "verify the checkpoint with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify the checkpoint")
 	return cmd
-}
-
-// paramsQuery checks v as GET /v1/query checks its parameters.
-func paramsQuery(v url.Values) (*params.Request, error) {
-	r, err := params.ParseQuery(v)
-	if err != nil {
-		return nil, flagError(err)
-	}
-	return r, nil
 }

@@ -34,12 +34,9 @@ values. ledgerd must be stopped. Check the result with 'ledgerctl fsck'.`,
 			if err != nil {
 				return err
 			}
-			var report func(done, total uint64)
-			if errw := cmd.ErrOrStderr(); progress || isTerminal(errw) {
-				bar := newBar(errw, int64(state.Size), "fsck", "entries")
-				defer bar.Finish()
-				report = func(done, _ uint64) { _ = bar.Set64(int64(done)) }
-			}
+			bar := newProgress(cmd, progress, 0, "fsck")
+			defer bar.finish()
+			report := func(done, _ uint64) { bar.set(done, state.Size) }
 			if err := audit.Reindex(cmd.Context(), st, state.Size, st, report); err != nil {
 				return fmt.Errorf("reindex %s: %w", dir, err)
 			}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,20 +62,15 @@ different checkpoints are checked to be consistent (GET /v1/proofs/consistency).
 			if err := writeFile(out, buf.Bytes()); err != nil {
 				return err
 			}
-			cp := data.Checkpoints[len(data.Checkpoints)-1]
-			return printResult(cmd, map[string]any{
-				"out": out, "decisions": data.Total, "scanned": map[string]uint64{"from": data.Scanned.From, "to": data.Scanned.To},
-				"checkpoints": data.Checkpoints, "checkpoint_changed": data.CheckpointChanged, "verified": keys != nil,
-			}, fmt.Sprintf("wrote %s: %d decisions in entries [%d, %d) at checkpoint %s size %d%s",
-				out, data.Total, data.Scanned.From, data.Scanned.To, cp.Origin, cp.Size, map[bool]string{true: " (verified)", false: ""}[keys != nil]))
+			v, line := data.Summary(out)
+			return printResult(cmd, v, line)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&from, "from", "", "start of the window, RFC 3339, on logged_at (required)")
 	f.StringVar(&to, "to", "", "end of the window, RFC 3339, exclusive (required)")
 	f.StringVar(&out, "out", "report.html", "write the report to `FILE` (- for standard output)")
-	vo.register(cmd)
-	f.Lookup("key").Usage = "verify every checkpoint with the log verifier `key` (vkey text, or a file holding it); repeatable" // optional here
+	vo.registerOptional(cmd, "verify every checkpoint")
 	return cmd
 }
 

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fjaledger/fja/api/client"
-	rpt "github.com/fjaledger/fja/api/client/report"
 	"github.com/fjaledger/fja/verify"
 )
 
@@ -31,6 +29,14 @@ func (o *verifyOptions) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.policy, "witness-policy", "", "C2SP witness policy `file`: also require the checkpoint's witness cosignatures to satisfy it")
 }
 
+// registerOptional registers the flags of a command that verifies with
+// --key when given: usage says what is verified ("verify every receipt
+// offline").
+func (o *verifyOptions) registerOptional(cmd *cobra.Command, usage string) {
+	o.register(cmd)
+	cmd.Flags().Lookup("key").Usage = usage + " with the log verifier `key` (vkey text, or a file holding it); repeatable"
+}
+
 // client is an API client for the global flags that, when verifying,
 // verifies every receipt with the resolved --key (and the --origin if
 // given); it returns the origin receipts are checked against.
@@ -41,10 +47,11 @@ func (o *verifyOptions) client(cmd *cobra.Command, verifying bool) (*client.Clie
 		cfg.Token = ""
 	}
 	if verifying {
-		var err error
-		if cfg.Origin, cfg.VerifierKey, cfg.OtherKeys, err = o.resolve(); err != nil {
+		k, err := o.resolve()
+		if err != nil {
 			return nil, "", err
 		}
+		cfg.Origin, cfg.VerifierKey, cfg.OtherKeys = k.Origin, k.Key, k.Others
 	}
 	c, err := client.New(cfg)
 	if err != nil {
@@ -53,37 +60,24 @@ func (o *verifyOptions) client(cmd *cobra.Command, verifying bool) (*client.Clie
 	return c, cfg.Origin, nil
 }
 
-// resolve reads key files and defaults the origin.
-func (o *verifyOptions) resolve() (origin, logKey string, others []string, err error) {
+// resolve reads the --key flags (key files too) and defaults the origin.
+func (o *verifyOptions) resolve() (*client.Keys, error) {
 	if len(o.keys) == 0 {
-		return "", "", nil, usageErrorf("--key is required: the log's verifier key (from GET /v1/log or the operator)")
+		return nil, usageErrorf("--key is required: the log's verifier key (from GET /v1/log or the operator)")
 	}
-	var keys []string
-	for _, k := range o.keys {
-		k, err := client.ReadKey(k)
-		if err != nil {
-			return "", "", nil, usageErrorf("--key %v", err)
-		}
-		keys = append(keys, k)
+	k, err := client.ReadKeys(o.keys, o.origin)
+	if err != nil {
+		return nil, usageErrorf("--key %v", err)
 	}
-	origin = o.origin
-	if origin == "" {
-		origin, _, _ = strings.Cut(keys[0], "+")
-	}
-	return origin, keys[0], keys[1:], nil
+	return k, nil
 }
 
-// reportKeys are the resolved --key flags as package report takes them,
-// nil without --key.
-func (o *verifyOptions) reportKeys() (*rpt.Keys, error) {
+// reportKeys are the resolved --key flags, nil without --key.
+func (o *verifyOptions) reportKeys() (*client.Keys, error) {
 	if len(o.keys) == 0 {
 		return nil, nil
 	}
-	origin, key, others, err := o.resolve()
-	if err != nil {
-		return nil, err
-	}
-	return &rpt.Keys{Origin: origin, Key: key, Others: others}, nil
+	return o.resolve()
 }
 
 func readInput(cmd *cobra.Command, name string) ([]byte, error) {
@@ -128,7 +122,7 @@ FILE may be - for standard input. Exit status 0 only when what was verified hold
 		Short: "Verify a signed checkpoint's log signature and format",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			origin, key, others, err := co.resolve()
+			k, err := co.resolve()
 			if err != nil {
 				return err
 			}
@@ -136,7 +130,7 @@ FILE may be - for standard input. Exit status 0 only when what was verified hold
 			if err != nil {
 				return err
 			}
-			cp, err := verify.OpenCheckpoint(b, origin, key, others...)
+			cp, err := k.OpenCheckpoint(b)
 			if err != nil {
 				return fmt.Errorf("checkpoint %s does not verify: %w", args[0], err)
 			}
@@ -158,7 +152,7 @@ between their sizes from the server (GET /v1/proofs/consistency on --url) and
 verifies it locally. The server is not trusted: a wrong proof fails.`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			origin, key, others, err := cc.resolve()
+			k, err := cc.resolve()
 			if err != nil {
 				return err
 			}
@@ -168,7 +162,7 @@ verifies it locally. The server is not trusted: a wrong proof fails.`,
 				if err != nil {
 					return err
 				}
-				if cps[i], err = verify.OpenCheckpoint(b, origin, key, others...); err != nil {
+				if cps[i], err = k.OpenCheckpoint(b); err != nil {
 					return fmt.Errorf("checkpoint %s does not verify: %w", name, err)
 				}
 			}
@@ -179,12 +173,9 @@ verifies it locally. The server is not trusted: a wrong proof fails.`,
 			if err := c.CheckConsistent(cmd.Context(), cps[0], cps[1]); err != nil {
 				return err
 			}
-			old, nw := cps[0], cps[1]
-			if old.Size > nw.Size {
-				old, nw = nw, old
-			}
-			return printResult(cmd, map[string]any{"ok": true, "from": old.Size, "to": nw.Size},
-				fmt.Sprintf("OK: the tree of size %d extends the tree of size %d", nw.Size, old.Size))
+			from, to := min(cps[0].Size, cps[1].Size), max(cps[0].Size, cps[1].Size)
+			return printResult(cmd, map[string]any{"ok": true, "from": from, "to": to},
+				fmt.Sprintf("OK: the tree of size %d extends the tree of size %d", to, from))
 		},
 	}
 	cc.register(consistency)
@@ -193,7 +184,7 @@ verifies it locally. The server is not trusted: a wrong proof fails.`,
 }
 
 func runVerifyReceipt(cmd *cobra.Command, o *verifyOptions, file string) error {
-	_, key, others, err := o.resolve()
+	k, err := o.resolve()
 	if err != nil {
 		return err
 	}
@@ -202,9 +193,9 @@ func runVerifyReceipt(cmd *cobra.Command, o *verifyOptions, file string) error {
 		return err
 	}
 	if client.IsExplanation(b) {
-		return runVerifyExplanation(cmd, o, file, b)
+		return runVerifyExplanation(cmd, k, file, b)
 	}
-	r, cp, err := verify.VerifyReceipt(b, key, others...)
+	r, cp, err := verify.VerifyReceipt(b, k.Key, k.Others...)
 	if err != nil {
 		return fmt.Errorf("receipt %s does NOT verify: %w", file, err)
 	}

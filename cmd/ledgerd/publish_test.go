@@ -70,7 +70,7 @@ func startChild(t *testing.T, env map[string]string, args ...string) *child {
 		}
 	}
 	go io.Copy(io.Discard, stdout)
-	m := regexp.MustCompile(`(?m)^export LEDGER_URL=(\S+) LEDGER_TOKEN=(\S+) .*OPERATOR_TOKEN=(\S+) VKEY=(\S+)$`).FindStringSubmatch(b.String())
+	m := regexp.MustCompile(`(?m)^export LEDGER_URL=(\S+) LEDGER_TOKEN=(\S+) .*OPERATOR_TOKEN=(\S+) .*VKEY=(\S+)$`).FindStringSubmatch(b.String())
 	if m == nil {
 		t.Fatalf("ledgerd did not start:\n%s\n%s", b.String(), c.stderr.String())
 	}

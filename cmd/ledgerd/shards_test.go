@@ -283,7 +283,7 @@ func TestRotationJourney(t *testing.T) {
 
 	// Shard 2 alone, without its earlier shard, cites a constitution it
 	// does not hold: what the follower of both shards reads from shard 1.
-	alone, err := (&monitor.Monitor{Origin: origin2, Key: s2.vkey, Client: c.ShardSource(2)}).Round(ctx, monitor.NewState(origin2, s2.vkey))
+	alone, err := (&monitor.Monitor{Origin: origin2, Key: s2.vkey, Client: c.ShardSource(2, origin2, s2.vkey)}).Round(ctx, monitor.NewState(origin2, s2.vkey))
 	if err != nil || alone.OK() || !strings.Contains(alone.Alarms[0].Message, "not published earlier") {
 		t.Fatalf("monitor of shard 2 alone: %+v, %v; want the constitution of shard 1 missed", alone, err)
 	}

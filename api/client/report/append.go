@@ -26,14 +26,23 @@ type AppendResult struct {
 	Error  *client.Error `json:"error,omitempty"`
 }
 
+// VerifiedLine says what was checked of the n receipts c answered: with
+// a verifier key, each one offline (against origin); without, nothing.
+func VerifiedLine(c *client.Client, origin string, n int) string {
+	if !c.Verifies() {
+		return fmt.Sprintf("%d receipts NOT verified (no --key): give --key VKEY to check each against the log's key", n)
+	}
+	return fmt.Sprintf("%d receipts verified offline with the key of %s: checkpoint signature, inclusion proof, and the logged entry is the record sent", n, origin)
+}
+
 // Append sends records of one kind through a client (Client.AppendAll:
 // which verifies each receipt when it has the key) and writes one result
 // per record to Out, in input order whatever order the answers come in:
 // "index N  ID  created|duplicate", or "record N  ID  error: ...", or with
 // JSON one AppendResult per line.
 //
-// With Dir each receipt is written, exactly as the server returned it,
-// to Dir/<id>.receipt.json (Dir/entry-<index>.receipt.json for an id unfit
+// With Dir (created first if missing) each receipt is written, exactly as
+// the server returned it, to Dir/<id>.receipt.json (Dir/entry-<index>.receipt.json for an id unfit
 // for a file name) by WriteFile. A duplicate's receipt never replaces an
 // existing file: the first may hold the contest token.
 //
@@ -62,6 +71,12 @@ type Append struct {
 // Run appends raws and returns how many records failed, or the error that
 // stopped the run (an authentication failure, ctx's end).
 func (a *Append) Run(ctx context.Context, raws []json.RawMessage) (failed int, err error) {
+	if a.Dir != "" {
+		// made before the first record is sent, so that no receipt is lost to it
+		if err := os.MkdirAll(a.Dir, 0o755); err != nil {
+			return 0, err
+		}
+	}
 	a.pending = map[int]AppendResult{}
 	ctx, a.cancel = context.WithCancel(ctx)
 	defer a.cancel()

@@ -101,6 +101,28 @@ func ResolutionLogged(id string, req *record.ResolutionRequest, ans *record.Reso
 	return summary, verified
 }
 
+// ChallengeFiled says what filing challenge id of rule (ID@VERSION/RULE)
+// did (filed and a: Client.FileChallenge's answer): the summary
+// ("challenge ID of RULE filed, due by T") and what was verified offline.
+func ChallengeFiled(id, rule string, filed *record.ChallengeFiled, a *client.Appended) (summary, verified string) {
+	verified = NotVerified("challenge")
+	if a.Checkpoint != nil {
+		verified = fmt.Sprintf("verified offline: the receipt (entry %d) and its entry, challenge %s of %s", a.Index(), id, rule)
+	}
+	return fmt.Sprintf("challenge %s of %s filed, due by %s", id, rule, filed.DueBy), verified
+}
+
+// AmendmentLogged is the line said of a proposed amendment (v and a:
+// Client.ProposeAmendment's answer): its entry and its comment period, or
+// that it has none.
+func AmendmentLogged(v *record.AmendmentLogged, a *client.Appended) string {
+	period := "no comment period"
+	if v.CommentUntil != "" {
+		period = "comments until " + v.CommentUntil
+	}
+	return fmt.Sprintf("amendment %s of %s logged at entry %d; %s", v.AmendmentID, v.Constitution, a.Index(), period)
+}
+
 // NotVerified is what a write without a key says it checked: nothing.
 func NotVerified(what string) string {
 	return "the " + what + " receipt was NOT verified (no --key): check it with ledgerctl verify FILE --key VKEY"

@@ -34,6 +34,16 @@ type ExportResult struct {
 	Size    uint64 // of the last checkpoint
 }
 
+// Summary is the line said of an export: the records, the range scanned
+// and the checkpoint's size, and, when verified, that every proof was.
+func (r *ExportResult) Summary(verified bool) string {
+	msg := fmt.Sprintf("exported %d records from entries [%d, %d) at checkpoint size %d", r.Records, r.Scanned.From, r.Scanned.To, r.Size)
+	if verified {
+		msg += ", every proof verified"
+	}
+	return msg
+}
+
 // Exporter writes the records of a window, with proofs, as JSON lines:
 // one {"index","logged_at","kind","record","leaf_hash","inclusion_proof",
 // "checkpoint"} per record. Every page MUST cover the range of the first;

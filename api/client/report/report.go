@@ -68,10 +68,7 @@ func Time(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // Keys are the verifier keys checkpoints are verified with: the log's,
 // others (witnesses), and the origin they must carry.
-type Keys struct {
-	Origin, Key string
-	Others      []string
-}
+type Keys = client.Keys
 
 // rptStats is a GET /v1/stats answer and its checkpoint.
 type rptStats struct {
@@ -95,7 +92,7 @@ type Checkpoint struct {
 // first.
 func ParseCheckpoint(text string, keys *Keys) (Checkpoint, error) {
 	if keys != nil {
-		cp, err := verify.OpenCheckpoint([]byte(text), keys.Origin, keys.Key, keys.Others...)
+		cp, err := keys.OpenCheckpoint([]byte(text))
 		if err != nil {
 			return Checkpoint{}, fmt.Errorf("the checkpoint does NOT verify: %w", err)
 		}
@@ -241,6 +238,18 @@ type Data struct {
 	CheckpointChanged bool
 	Verified          bool
 	Sections          []*Section
+}
+
+// Summary is what is said of the report once written to out: its
+// figures' provenance as JSON members, and as one line.
+func (d *Data) Summary(out string) (map[string]any, string) {
+	cp := d.Checkpoints[len(d.Checkpoints)-1]
+	v := map[string]any{
+		"out": out, "decisions": d.Total, "scanned": map[string]uint64{"from": d.Scanned.From, "to": d.Scanned.To},
+		"checkpoints": d.Checkpoints, "checkpoint_changed": d.CheckpointChanged, "verified": d.Verified,
+	}
+	return v, fmt.Sprintf("wrote %s: %d decisions in entries [%d, %d) at checkpoint %s size %d%s",
+		out, d.Total, d.Scanned.From, d.Scanned.To, cp.Origin, cp.Size, map[bool]string{true: " (verified)", false: ""}[d.Verified])
 }
 
 type Section struct {

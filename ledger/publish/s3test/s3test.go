@@ -3,7 +3,8 @@
 // go.mod) on its POSIX backend, listening on loopback, storing objects in
 // a temporary directory. Nothing in it is faked.
 //
-// It is imported by tests only. The gateway is built once per test binary
+// It is imported by tests, and by command publicbucket (CreatePublicBucket
+// for scripts such as make bench-publish). The gateway is built once per test binary
 // (go build, from the module cache or the module proxy); Main removes it.
 package s3test
 
@@ -149,6 +150,10 @@ func (s *Server) Stop() {
 	s.cmd = nil
 }
 
+// BucketDir is the directory of bucket on the POSIX backend: the object
+// KEY is the file BucketDir/KEY.
+func (s *Server) BucketDir(bucket string) string { return filepath.Join(s.root, bucket) }
+
 // Env is the standard AWS environment that points an SDK at the gateway.
 func (s *Server) Env() map[string]string {
 	return map[string]string{
@@ -175,19 +180,27 @@ func (s *Server) Client() *s3.Client {
 }
 
 // PublicBucket creates bucket name and lets anyone read its objects with
-// a plain HTTP GET (a bucket policy granting s3:GetObject to "*"), as a
-// bucket behind a CDN would.
+// a plain HTTP GET (CreatePublicBucket), as a bucket behind a CDN would.
 func (s *Server) PublicBucket(name string) {
 	s.t.Helper()
-	ctx := context.Background()
-	c := s.Client()
+	if err := CreatePublicBucket(context.Background(), s.Client(), name); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// CreatePublicBucket creates bucket name with c and gives it a bucket
+// policy granting s3:GetObject to "*": anyone then reads its objects with
+// a plain anonymous HTTP GET. It is what PublicBucket does, for a server
+// not started by a test (command publicbucket, make bench-publish).
+func CreatePublicBucket(ctx context.Context, c *s3.Client, name string) error {
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
-		s.t.Fatalf("create bucket %s: %v", name, err)
+		return fmt.Errorf("create bucket %s: %w", name, err)
 	}
 	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::` + name + `/*"]}]}`
 	if _, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(policy)}); err != nil {
-		s.t.Fatalf("bucket policy of %s: %v", name, err)
+		return fmt.Errorf("bucket policy of %s: %w", name, err)
 	}
+	return nil
 }
 
 // Objects lists the keys under prefix in bucket.
