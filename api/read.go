@@ -37,6 +37,12 @@ func (s *Server) healthz(c echo.Context) error {
 // checkpoint when there is one.
 
 func (s *Server) tile(c echo.Context) error {
+	return s.serveTile(c, s.cfg.Log, s.activeShard())
+}
+
+// serveTile serves the tile or entry bundle the path names from shard n,
+// whose log is l.
+func (s *Server) serveTile(c echo.Context, l *ledger.Log, n int) error {
 	t, err := tile.ParsePath("tile/" + c.Param("*"))
 	if err != nil {
 		return badRequest(err.Error())
@@ -48,16 +54,16 @@ func (s *Server) tile(c echo.Context) error {
 	// served from the cache, and clients may cache it forever. A partial
 	// one grows with the log.
 	full := t.Width == tile.Width
-	key := tileKey{entries: t.Entries, level: t.Level, index: t.Index}
+	key := tileKey{shard: n, entries: t.Entries, level: t.Level, index: t.Index}
 	data, ok := []byte(nil), false
 	if full {
 		data, ok = s.tiles.get(key)
 	}
 	if !ok {
 		if t.Entries {
-			data, err = s.cfg.Log.EntryBundle(t.Index, t.Width)
+			data, err = l.EntryBundle(t.Index, t.Width)
 		} else {
-			data, err = s.cfg.Log.Tile(t.Level, t.Index, t.Width)
+			data, err = l.Tile(t.Level, t.Index, t.Width)
 		}
 		if err != nil {
 			return err
@@ -93,6 +99,7 @@ func (s *Server) logInfo(c echo.Context) error {
 			MaxBodyBytes: s.cfg.MaxBodyBytes, MaxBatchRecords: MaxBatchRecords,
 			MaxJSONDepth: audit.MaxJSONDepth, MaxJSONObjectKeys: audit.MaxJSONObjectKeys, MaxJSONArrayItems: audit.MaxJSONArrayItems,
 			MaxJSONNumberLen: audit.MaxJSONNumberLen, MaxJSONStringBytes: audit.MaxJSONStringBytes},
+		Shards: s.shardInfos(),
 	})
 }
 

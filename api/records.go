@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -25,15 +26,20 @@ type DecisionView = record.DecisionView
 // no content), and the content is answered only once an access record of
 // the read is logged. The subject sees every logged access to the
 // decision's private content (who, when, why).
+//
+// A decision in a frozen shard is answered from that shard (its proof
+// against the shard's final checkpoint), without private content: an
+// access record naming a record of another shard is not defined.
 func (s *Server) getDecision(c echo.Context) error {
 	id := c.Param("id")
-	who, regulator, rec, err := s.decisionForReader(c, id)
+	who, regulator, loc, err := s.decisionAnywhere(c, id)
 	if err != nil {
 		return err
 	}
+	rec := loc.rec
 	ctx := c.Request().Context()
 	var private map[string]string
-	if regulator {
+	if regulator && loc.active(s) {
 		p, err := s.cfg.Book.Private(audit.KindDecision, id)
 		if err != nil && !errors.Is(err, audit.ErrNotFound) {
 			return err
@@ -46,7 +52,7 @@ func (s *Server) getDecision(c echo.Context) error {
 			return err
 		}
 	}
-	r, err := s.receiptAt(ctx, rec.Index)
+	r, err := s.receiptIn(ctx, loc)
 	if err != nil {
 		return err
 	}
@@ -61,7 +67,7 @@ func (s *Server) getDecision(c echo.Context) error {
 		v.Private = private
 	}
 	if !regulator {
-		if v.Accesses, v.AccessesTruncated, err = s.cfg.Book.Accesses(ctx, rec.Index); err != nil {
+		if v.Accesses, v.AccessesTruncated, err = loc.book.Accesses(ctx, rec.Index); err != nil {
 			return err
 		}
 	}
@@ -73,7 +79,21 @@ func (s *Server) getDecision(c echo.Context) error {
 // X-Contest-Token (compared in constant time). A wrong token and an
 // unknown id get the same 404, so ids cannot be probed; another role is
 // 403, no credential at all 401.
+//
+// It reads the active shard only; decisionAnywhere reads every shard.
 func (s *Server) decisionForReader(c echo.Context, id string) (who *auth.Entry, regulator bool, rec *audit.Record, err error) {
+	who, regulator, loc, err := s.decisionAnywhere(c, id)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	if !loc.active(s) {
+		return nil, false, nil, notFound(fmt.Sprintf("decision %s is in frozen shard %d; this route reads the active shard %d only", id, loc.n, s.activeShard()))
+	}
+	return who, regulator, loc.rec, nil
+}
+
+// decisionAnywhere is decisionForReader over every shard (findRecord).
+func (s *Server) decisionAnywhere(c echo.Context, id string) (who *auth.Entry, regulator bool, loc *located, err error) {
 	if who, err = s.authenticate(c); err != nil {
 		return nil, false, nil, err
 	}
@@ -89,7 +109,7 @@ func (s *Server) decisionForReader(c echo.Context, id string) (who *auth.Entry, 
 		return nil, false, nil, errorf(http.StatusUnauthorized, "unauthorized", "this route needs a regulator bearer token or the subject's X-Contest-Token")
 	}
 	unknown := notFound("no decision " + id + " for this token")
-	rec, err = s.cfg.Book.Get(audit.KindDecision, id)
+	loc, err = s.findRecord(audit.KindDecision, id)
 	if errors.Is(err, audit.ErrNotFound) {
 		return nil, false, nil, unknown
 	}
@@ -98,7 +118,7 @@ func (s *Server) decisionForReader(c echo.Context, id string) (who *auth.Entry, 
 	}
 	if !regulator {
 		var d audit.Decision
-		if err := json.Unmarshal(rec.Envelope.Body, &d); err != nil {
+		if err := json.Unmarshal(loc.rec.Envelope.Body, &d); err != nil {
 			return nil, false, nil, err
 		}
 		want := ""
@@ -109,5 +129,5 @@ func (s *Server) decisionForReader(c echo.Context, id string) (who *auth.Entry, 
 			return nil, false, nil, unknown
 		}
 	}
-	return who, regulator, rec, nil
+	return who, regulator, loc, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/fjaledger/fja/api/web"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/verify/record"
 )
 
 // Config configures a Server.
@@ -27,6 +28,10 @@ type Config struct {
 	Log *ledger.Log
 	// Origin is the log's checkpoint origin.
 	Origin string
+	// Frozen are the log's frozen shards, oldest first (package
+	// ledger/shard), served read-only beside Log, the active shard,
+	// numbered len(Frozen)+1 (see shards.go).
+	Frozen []Shard
 	// VerifierKeys are the note verifier keys of the log's checkpoint
 	// signers, the Ed25519 key first.
 	VerifierKeys []string
@@ -112,6 +117,11 @@ func (c Config) Validate() error {
 	case c.MaxExpensive < 0 || c.ExpensiveTimeout < 0:
 		return fmt.Errorf("api: MaxExpensive %d, ExpensiveTimeout %v: want 0 (the default) or more", c.MaxExpensive, c.ExpensiveTimeout)
 	}
+	for i, f := range c.Frozen {
+		if f.N != i+1 || f.Log == nil || !f.Log.Frozen() || f.Origin == "" || f.VKey == "" {
+			return fmt.Errorf("api: Frozen[%d] is shard %d (frozen log: %v); want shard %d, its log opened frozen, its origin and vkey", i, f.N, f.Log != nil && f.Log.Frozen(), i+1)
+		}
+	}
 	return nil
 }
 
@@ -123,7 +133,8 @@ type Server struct {
 	metrics *metrics
 	limits  *limits
 	tiles   *tileCache
-	otlp    *otlp.Ingest // nil without a Book
+	otlp    *otlp.Ingest       // nil without a Book
+	frozen  []record.ShardInfo // of Config.Frozen, which never change
 }
 
 // New builds a Server; it does not listen yet.
@@ -166,6 +177,9 @@ func New(cfg Config) (*Server, error) {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}}
+	for _, f := range cfg.Frozen {
+		s.frozen = append(s.frozen, shardInfo(f.N, f.Origin, f.VKey, record.ShardFrozen, f.Log))
+	}
 	e.HTTPErrorHandler = s.handleError
 	m.registerTileCache(s.tiles)
 	if err := s.routes(); err != nil {
@@ -181,6 +195,8 @@ func (s *Server) routes() error {
 	e.GET("/metrics", s.getMetrics, s.limitToken)
 	e.GET("/checkpoint", s.checkpoint, read)
 	e.GET("/tile/*", s.tile, read)
+	e.GET("/shards/:n/checkpoint", s.shardCheckpoint, read)
+	e.GET("/shards/:n/tile/*", s.shardTile, read)
 	e.GET("/v1/log", s.logInfo, read)
 	e.GET("/v1/entries/:index", s.entry, read)
 	e.GET("/v1/proofs/inclusion", s.inclusionProof, read)

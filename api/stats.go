@@ -36,17 +36,34 @@ func (s *Server) getStats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	groupBy := req.GroupBy
-	var res *audit.StatsResult
-	if audit.Kind(req.Kind) == audit.KindAccess {
-		res, err = s.cfg.Book.AccessStats(c.Request().Context(), f, groupBy)
-	} else {
-		res, err = s.cfg.Book.Stats(c.Request().Context(), f, groupBy)
+	stats := func(b *audit.Book) (*audit.StatsResult, error) {
+		if audit.Kind(req.Kind) == audit.KindAccess {
+			return b.AccessStats(c.Request().Context(), f, req.GroupBy)
+		}
+		return b.Stats(c.Request().Context(), f, req.GroupBy)
 	}
+	res, err := stats(s.cfg.Book)
 	if err != nil {
 		return readError(err)
 	}
-	return c.JSON(http.StatusOK, StatsAnswer{Groups: res.Groups, Checkpoint: string(res.Head.Checkpoint), Scanned: Scanned{From: res.From, To: res.To}})
+	ans := StatsAnswer{Groups: res.Groups, Checkpoint: string(res.Head.Checkpoint), Scanned: Scanned{From: res.From, To: res.To}}
+	all := [][]record.Group{res.Groups}
+	for _, fz := range s.cfg.Frozen {
+		if fz.Book == nil {
+			continue
+		}
+		r, err := stats(fz.Book)
+		if err != nil {
+			return readError(err)
+		}
+		ans.Shards = append(ans.Shards, record.ShardAnswer{N: fz.N, Origin: fz.Origin, Checkpoint: string(r.Head.Checkpoint),
+			Scanned: Scanned{From: r.From, To: r.To}, Groups: r.Groups})
+		all = append(all, r.Groups)
+	}
+	if len(all) > 1 {
+		ans.Groups = mergeGroups(all)
+	}
+	return c.JSON(http.StatusOK, ans)
 }
 
 // filterOf is the audit filter of a checked request; audit's own checks

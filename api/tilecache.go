@@ -8,6 +8,7 @@ import (
 
 // tileKey names a full hash tile (entries false) or a full entry bundle.
 type tileKey struct {
+	shard   int // the shard's number (package ledger/shard)
 	entries bool
 	level   uint8
 	index   uint64

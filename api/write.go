@@ -315,11 +315,11 @@ func (s *Server) receiptAt(ctx context.Context, idx uint64) (*verify.Receipt, er
 }
 
 func (s *Server) getDecisionReceipt(c echo.Context) error {
-	rec, err := s.cfg.Book.Get(audit.KindDecision, c.Param("id"))
+	loc, err := s.findRecord(audit.KindDecision, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	r, err := s.receiptAt(c.Request().Context(), rec.Index)
+	r, err := s.receiptIn(c.Request().Context(), loc)
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives background errors (default slog.Default()).
 	Logger *slog.Logger
+	// Earlier are the books of the log's frozen shards, oldest first
+	// (package ledger/shard): a contest filed here may contest a decision
+	// logged in one of them, within its contest window (shard.go).
+	Earlier []EarlierShard
 }
 
 // Validate reports what is missing from c.

@@ -46,7 +46,7 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 		return nil, nil, err
 	}
 	req := *reqp
-	dec, d, err := b.decisionForToken(req.DecisionID, req.ContestToken)
+	dec, d, shard, err := b.decisionInShards(req.DecisionID, req.ContestToken)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -81,7 +81,7 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 		return nil, nil, &StateError{"window_closed", fmt.Sprintf("decision %s could be contested until %s (logged %s, window %s)",
 			d.DecisionID, closes.UTC().Format(time.RFC3339), dec.Envelope.LoggedAt, b.cfg.ContestWindow)}
 	}
-	if open, err := b.openContest(d.DecisionID); err != nil {
+	if open, err := b.openContest(d.DecisionID, shard); err != nil {
 		return nil, nil, err
 	} else if open != "" {
 		return nil, nil, &StateError{"contest_open", fmt.Sprintf("decision %s already has an open contest, %s", d.DecisionID, open)}
@@ -98,6 +98,9 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 	c := Contest{ContestID: req.ContestID, Remedy: req.Remedy,
 		Decision: ContestedDecision{DecisionID: d.DecisionID, Index: dec.Index, LeafHash: ledger.LeafHash(dec.Entry)},
 		Grounds:  Grounds{Category: req.Grounds.Category, Commitment: commitment}}
+	if shard != nil {
+		c.Decision.Shard = shard.Origin
+	}
 	// The deadline is set from the log time the sequencer assigns.
 	stamp := func(t time.Time) ([]byte, error) {
 		cc := c
@@ -118,6 +121,9 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 	a, err := b.appendStamped(ctx, &pendingRecord{kind: KindContest, id: req.ContestID, parts: parts, digest: digest,
 		extra: append(sealed, ledger.KV{Key: []byte(prefixContestOfDecision + d.DecisionID + "/" + req.ContestID), Value: []byte{1}}),
 		index: func(i uint64, t time.Time) []ledger.KV {
+			if shard != nil { // the facts are keyed by a decision index of this shard
+				return kindIndex(KindContest)
+			}
 			return append(kindIndex(KindContest), ledger.KV{Key: contestFactsKey(dec.Index, req.ContestID),
 				Value: encodeFacts(t.Add(b.cfg.ResponseWindow), false, false)})
 		}}, stamp)
@@ -170,23 +176,38 @@ func (b *Book) decisionForToken(id, token string) (*Record, *Decision, error) {
 	return rec, &d, nil
 }
 
-// CheckToken reports whether token is the contest token of decision id.
+// CheckToken reports whether token is the contest token of decision id,
+// logged in this shard or an earlier one.
 func (b *Book) CheckToken(decisionID, token string) bool {
-	_, _, err := b.decisionForToken(decisionID, token)
+	_, _, _, err := b.decisionInShards(decisionID, token)
 	return err == nil
 }
 
-// openContest returns the id of the decision's unresolved contest, if any.
-func (b *Book) openContest(decisionID string) (string, error) {
-	ids, err := b.ContestsOf(context.Background(), decisionID)
-	if err != nil {
-		return "", err
+// openContest returns the id of the decision's unresolved contest, if any:
+// one filed here, or, for a decision of an earlier shard, one filed there
+// before it was frozen (resolved there or here).
+func (b *Book) openContest(decisionID string, shard *EarlierShard) (string, error) {
+	books := []*Book{b}
+	if shard != nil {
+		books = append(books, shard.Book)
 	}
-	for _, id := range ids {
-		if _, resolved, err := b.cfg.Log.LookupKey([]byte(recordKey(KindResolution, id))); err != nil {
+	for _, in := range books {
+		ids, err := in.ContestsOf(context.Background(), decisionID)
+		if err != nil {
 			return "", err
-		} else if !resolved {
-			return id, nil
+		}
+		for _, id := range ids {
+			resolved := false
+			for _, rb := range books {
+				_, found, err := rb.cfg.Log.LookupKey([]byte(recordKey(KindResolution, id)))
+				if err != nil {
+					return "", err
+				}
+				resolved = resolved || found
+			}
+			if !resolved {
+				return id, nil
+			}
 		}
 	}
 	return "", nil
@@ -226,6 +247,9 @@ func (b *Book) Resolve(ctx context.Context, contestID string, raw []byte) (*Appe
 	defer b.contestMu.Unlock()
 	a, err := b.appendRecord(ctx, &pendingRecord{kind: KindResolution, id: contestID, body: body, digest: b.digest(body),
 		index: func(i uint64, _ time.Time) []ledger.KV {
+			if c.Decision.Shard != "" { // no facts: see FileContest
+				return kindIndex(KindResolution)
+			}
 			return append(kindIndex(KindResolution), ledger.KV{Key: contestFactsKey(c.Decision.Index, contestID),
 				Value: encodeFacts(due, true, overturns(r.Outcome))})
 		}})

@@ -56,6 +56,9 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 		out.ContestToken = b.redeliver(out.Ack.Entry)
 		return out, nil
 	}
+	if err := b.loggedBefore(d.DecisionID); err != nil {
+		return nil, err
+	}
 
 	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts, probe: probe}
 	content := sealedContent{}
@@ -199,11 +202,20 @@ func (b *Book) checkDecision(d *Decision, p *DecisionPrivate) error {
 	return nil
 }
 
-// publishedRules is the record.Published of the constitutions logged so far.
+// publishedRules is the record.Published of the constitutions logged so
+// far: in this shard, else in the earlier shards (newest first), whose
+// constitutions stay in force after a rotation.
 func (b *Book) publishedRules(ref string) (func(string) bool, bool) {
 	b.mu.RLock()
 	rules, ok := b.constitutions[ref]
 	b.mu.RUnlock()
+	if !ok {
+		for i := len(b.cfg.Earlier) - 1; i >= 0; i-- {
+			if f, ok := b.cfg.Earlier[i].Book.publishedRules(ref); ok {
+				return f, true
+			}
+		}
+	}
 	return func(id string) bool { return rules[id] }, ok
 }
 

@@ -269,6 +269,9 @@ func recordIndex(idx uint64, env *Envelope, contestOf func(id string) (*Contest,
 		if err != nil {
 			return nil, err
 		}
+		if c.Decision.Shard != "" { // a decision of an earlier shard: no facts here
+			return kindIndex(KindContest), nil
+		}
 		return append(kindIndex(KindContest), ledger.KV{Key: contestFactsKey(c.Decision.Index, c.ContestID), Value: encodeFacts(due, false, false)}), nil
 	case KindResolution:
 		var r Resolution
@@ -282,6 +285,9 @@ func recordIndex(idx uint64, env *Envelope, contestOf func(id string) (*Contest,
 		due, err := time.Parse(time.RFC3339Nano, c.DueBy)
 		if err != nil {
 			return nil, err
+		}
+		if c.Decision.Shard != "" {
+			return kindIndex(KindResolution), nil
 		}
 		return append(kindIndex(KindResolution), ledger.KV{Key: contestFactsKey(c.Decision.Index, c.ContestID), Value: encodeFacts(due, true, overturns(r.Outcome))}), nil
 	case KindChallenge:

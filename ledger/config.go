@@ -49,6 +49,11 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives operational messages (default slog.Default()).
 	Logger *slog.Logger
+	// Frozen opens a log that was frozen (a shard rotated away from, see
+	// package ledger/shard): it serves reads of its stored tree and
+	// checkpoint, signs nothing, and refuses every append with ErrFrozen.
+	// Signers may be empty; the stored checkpoint MUST exist.
+	Frozen bool
 }
 
 func (c *Config) setDefaults() {
@@ -78,7 +83,7 @@ func (c Config) Validate() error {
 	switch {
 	case c.Origin == "":
 		return errors.New("ledger: Origin is empty, want the checkpoint origin line")
-	case len(c.Signers) == 0:
+	case len(c.Signers) == 0 && !c.Frozen:
 		return errors.New("ledger: no Signers, want at least the log's Ed25519 signer")
 	case c.Storage == nil:
 		return errors.New("ledger: Storage is nil")
@@ -90,6 +95,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("ledger: MaxDelay is %v, want >= 0", c.MaxDelay)
 	case c.MaxPending < 1:
 		return fmt.Errorf("ledger: MaxPending is %d, want >= 1", c.MaxPending)
+	}
+	if len(c.Signers) == 0 {
+		return nil // frozen: signs nothing
 	}
 	if n := c.Signers[0].Name(); n != c.Origin {
 		return fmt.Errorf("ledger: first signer is named %q, want the origin %q", n, c.Origin)

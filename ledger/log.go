@@ -29,6 +29,9 @@ var (
 	// it is restarted (fail-stop: nothing is acknowledged that may not be
 	// durable). The error returned wraps it and names the cause.
 	ErrStopped = errors.New("ledger: the log stopped after a failed commit")
+	// ErrFrozen: the log is a frozen shard (Config.Frozen); appends go to
+	// the active shard.
+	ErrFrozen = errors.New("ledger: the log is a frozen shard and takes no appends; append to the active shard")
 )
 
 // Ack acknowledges a durable append.
@@ -182,7 +185,14 @@ func Open(cfg Config) (*Log, error) {
 		budget:   budget,
 	}
 	root := rootOf(rng)
-	if st.Checkpoint == nil || st.Size == 0 {
+	if cfg.Frozen {
+		if st.Checkpoint == nil {
+			return nil, errors.New("ledger: a frozen log has no stored checkpoint, want its final one")
+		}
+		if err := l.checkStoredCheckpoint(st.Checkpoint, st.Size, root); err != nil {
+			return nil, err
+		}
+	} else if st.Checkpoint == nil || st.Size == 0 {
 		cp, err := l.sign(st.Size, root)
 		if err != nil {
 			return nil, err
@@ -288,6 +298,9 @@ func (l *Log) Stats() Stats {
 // Stopped returns nil while the log takes appends, and the error that
 // stopped it (wrapping ErrStopped) once a commit failed.
 func (l *Log) Stopped() error { return l.failed() }
+
+// Frozen reports whether the log was opened frozen (Config.Frozen).
+func (l *Log) Frozen() bool { return l.cfg.Frozen }
 
 // Head returns the latest signed tree head.
 func (l *Log) Head() Head { return *l.head.Load() }
@@ -441,6 +454,9 @@ func (l *Log) AppendProbed(ctx context.Context, p *Probe, stamp StampFunc) (*Ack
 }
 
 func (l *Log) submit(ctx context.Context, r *request) (*Ack, error) {
+	if l.cfg.Frozen {
+		return nil, ErrFrozen
+	}
 	if err := l.failed(); err != nil {
 		return nil, err
 	}

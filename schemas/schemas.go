@@ -6,9 +6,10 @@
 // every file in FS (or fetch them from BaseURL) before compiling any one.
 //
 //   - decision.v1, constitution.v1, contest.v1, resolution.v1, access.v1,
-//     challenge.v1, challenge_response.v1, amendment.v1: the body of a
-//     leaf of that kind, as logged (an access record is made by the ledger
-//     itself, for each read of private content). Records are strict:
+//     challenge.v1, challenge_response.v1, amendment.v1, shard.v1: the
+//     body of a leaf of that kind, as logged (an access record is made by
+//     the ledger itself, for each read of private content; a shard record
+//     by `ledgerctl rotate`, as entry 0 of a new shard). Records are strict:
 //     unknown fields are rejected, every string, array and map is bounded.
 //   - envelope.v1: a whole leaf, {"kind","v","logged_at","body"}; the body is
 //     checked against the record schema of its kind.

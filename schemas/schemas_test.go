@@ -11,7 +11,7 @@ func TestNamesAndIDs(t *testing.T) {
 		"append-contest.v1", "append-decision.v1", "append-resolution.v1",
 		"challenge.v1", "challenge_response.v1",
 		"common.v1", "constitution.v1", "contest.v1", "decision.v1",
-		"envelope.v1", "receipt.v1", "resolution.v1",
+		"envelope.v1", "receipt.v1", "resolution.v1", "shard.v1",
 	}
 	got := Names()
 	if len(got) != len(want) {

@@ -44,6 +44,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newVerifyCmd())
 	root.AddCommand(newFsckCmd())
 	root.AddCommand(newReindexCmd())
+	root.AddCommand(newRotateCmd())
 	root.AddCommand(newAppendCmd())
 	root.AddCommand(newGetCmd())
 	root.AddCommand(newContestCmd())

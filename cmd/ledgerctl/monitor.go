@@ -58,6 +58,13 @@ whole log). Each round it:
     decision_id; a resolution is human_reviewed and resolves an open contest.
     Contests past due without a resolution are warnings.
 
+A log with temporal shards (GET /v1/log lists them) is followed shard by shard
+from the shard of --key on, through each shard's /shards/<n>/ tiles: first the
+chain of shards is verified (each later key endorsed by the one before, each
+frozen shard at the final checkpoint its successor cites; a CHAIN alarm
+otherwise), then each shard is checked as above (shard n's state in
+DIR/shards/<n>), contests of decisions in earlier shards against those shards.
+
 On a fork, a rollback, a lying tile or a rule violation it writes the evidence
 (the conflicting signed checkpoints; or the entry, its inclusion proof and the
 checkpoint) to --evidence (default DIR/evidence-<UTC time>.txt) and exits 1. The
@@ -145,7 +152,11 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 			bar.set(done, total)
 		}
 	}
-	res, err := m.Follow(ctx, st, o.once, o.interval, func(res *monitor.Result, err error) {
+	r, err := client.NewShardMonitor(g.URL, m, o.timeout, o.state)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	res, err := monitor.Follow(ctx, r, st, o.once, o.interval, func(res *monitor.Result, err error) {
 		bar.finish()
 		mm.Observe(res, err)
 		if res != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
 	"github.com/fjaledger/fja/ledger/publish"
+	"github.com/fjaledger/fja/ledger/shard"
 	"github.com/fjaledger/fja/ledger/signer"
 	cosign "github.com/fjaledger/fja/ledger/witness"
 )
@@ -87,8 +88,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return err
 	}
+	shards, err := shard.Load(o.data)
+	if err != nil {
+		return err
+	}
+	active := shards.Active()
 	dev := len(o.keys) == 0
-	if dev {
+	if shards.Rotated() { // the active shard's origin and key are the manifest's
+		if o.origin != "" && o.origin != active.Origin {
+			return fmt.Errorf("--origin %q: the active shard of %s is %q (ledgerctl rotate starts a new one)", o.origin, o.data, active.Origin)
+		}
+		o.origin = active.Origin
+		if dev {
+			o.keys = keyList{shard.KeySpec(o.data, active)}
+		}
+		if o.publish != "" {
+			o.publish = shard.PublishURL(o.publish, active)
+		}
+	} else if dev {
 		if o.origin == "" {
 			o.origin = devOrigin
 		}
@@ -135,11 +152,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		policy = string(b)
 	}
 
-	store, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(o.data, "badger"), Logger: logger})
+	paths := shard.PathsOf(o.data, active)
+	store, err := badgerstore.Open(badgerstore.Config{Dir: paths.Badger, Logger: logger})
 	if err != nil {
 		return fmt.Errorf("%w (is another ledgerd using %s?)", err, o.data)
 	}
-	v, err := vault.Open(filepath.Join(o.data, "vault"))
+	v, err := vault.Open(paths.Vault)
 	if err != nil {
 		store.Close()
 		return err
@@ -163,17 +181,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logger.Error("closing the log", "err", err)
 		}
 	}()
-	secret, err := loadSecret(filepath.Join(o.data, "digest.secret"))
+	secret, err := shard.LoadSecret(o.data)
 	if err != nil {
 		return err
 	}
-	book, err := audit.Open(audit.Config{Log: l, Index: store, Vault: v, Secret: secret, Logger: logger,
+	frozen, err := openFrozen(o, shards, logger)
+	if err != nil {
+		return err
+	}
+	defer closeFrozen(frozen, logger) // after the book's Close (deferred next)
+	var earlier []audit.EarlierShard
+	for _, f := range frozen {
+		earlier = append(earlier, audit.EarlierShard{Origin: f.Origin, Book: f.Book})
+	}
+	book, err := audit.Open(audit.Config{Log: l, Index: store, Vault: v, Secret: secret, Logger: logger, Earlier: earlier,
 		ContestWindow: o.contestWindow, ResponseWindow: o.responseWindow, DeliveryWindow: o.deliveryWindow})
 	if err != nil {
 		return err
 	}
 	defer book.Close() // before the log's Close (deferred earlier)
-	acfg := api.Config{Log: l, Book: book, Origin: origin, VerifierKeys: vkeys, WitnessPolicy: policy,
+	acfg := api.Config{Log: l, Book: book, Origin: origin, Frozen: frozen, VerifierKeys: vkeys, WitnessPolicy: policy,
 		Tokens: tokens, Logger: logger, MaxBodyBytes: o.maxBody, MaxBatchBodyBytes: 32 * o.maxBody,
 		RatePerToken: o.rate, RateBurst: burst(o.rate), PublicStats: o.publicStats,
 		RatePerAddr: o.rateAnon, AddrBurst: burst(o.rateAnon), ReadRatePerAddr: o.rateRead, ReadBurst: burst(o.rateRead),
@@ -248,31 +275,33 @@ func startPublisher(ctx context.Context, o options, l *ledger.Log, served func()
 	return p, nil
 }
 
+// openFrozen opens the frozen shards of the data directory for reads
+// (package ledger/shard), with the contest and response windows of o.
+func openFrozen(o options, m *shard.Manifest, logger *slog.Logger) ([]api.Shard, error) {
+	var out []api.Shard
+	for _, info := range m.Shards[:len(m.Shards)-1] {
+		s, err := shard.OpenFrozen(o.data, info, audit.Config{Logger: logger,
+			ContestWindow: o.contestWindow, ResponseWindow: o.responseWindow, DeliveryWindow: o.deliveryWindow})
+		if err != nil {
+			closeFrozen(out, logger)
+			return nil, err
+		}
+		out = append(out, api.Shard{N: info.N, Origin: info.Origin, VKey: info.VKey, Log: s.Log, Book: s.Book, Close: s.Close})
+	}
+	return out, nil
+}
+
+// closeFrozen closes the shards openFrozen opened.
+func closeFrozen(shards []api.Shard, logger *slog.Logger) {
+	for _, s := range shards {
+		if err := s.Close(); err != nil {
+			logger.Error("closing a frozen shard", "shard", s.N, "err", err)
+		}
+	}
+}
+
 // burst is the bucket size of a rate: twice the rate, at least 1.
 func burst(rate float64) int { return max(1, int(min(2*rate, 1<<31-1))) }
-
-// loadSecret reads the server's digest secret, creating it (32 random
-// bytes, mode 0600) on first start.
-func loadSecret(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if len(b) < 32 {
-			return nil, fmt.Errorf("%s has %d bytes, want 32", path, len(b))
-		}
-		return b, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	b = make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		return nil, err
-	}
-	return b, nil
-}
 
 // loadSigners loads every --key; the first MUST be Ed25519.
 func loadSigners(ctx context.Context, origin string, specs []string) ([]note.Signer, []string, error) {

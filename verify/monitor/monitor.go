@@ -6,13 +6,16 @@
 //
 //   - logged_at never goes backwards, across rounds too;
 //   - a decision cites a constitution version published earlier in the
-//     log, and every rule it cites exists in it; a refusal cites at least
+//     log (or in an earlier shard, Monitor.EarlierConstitutions), and
+//     every rule it cites exists in it; a refusal cites at least
 //     one rule whose effect is refuse;
 //   - a constitution version is published once;
 //   - a contest references a real decision: decision.index is below its
-//     own index, the entry there is a decision with that decision_id and
-//     that leaf hash, it is contestable, and has no open contest; a
-//     contest id is used once;
+//     own index (or, with decision.shard, is an entry of that earlier
+//     shard, read through Monitor.Earlier), the entry there is a decision
+//     with that decision_id and that leaf hash, it is contestable, and has
+//     no open contest; a contest id is used once;
+//   - a shard record is entry 0 (package verify/shard checks the chain);
 //   - a resolution is human_reviewed and resolves a contest logged earlier
 //     that has no resolution yet;
 //   - challenges, their responses and amendments are consistent with the
@@ -78,6 +81,11 @@ const (
 	KindProof = "proof"
 	// KindViolation: an entry breaks one of the ledger's rules.
 	KindViolation = "violation"
+	// KindChain: the log's temporal shards do not form a chain from the
+	// pinned key (package verify/shard): a shard record whose previous
+	// checkpoint is not the frozen shard's final one, a successor key not
+	// endorsed, a frozen shard that grew.
+	KindChain = "chain"
 )
 
 // Alarm is one piece of log misbehavior found in a round.
@@ -223,6 +231,16 @@ type Monitor struct {
 	// MaxViolations stops the entry scan after that many violations
 	// (default 100).
 	MaxViolations int
+	// Earlier, when set, returns the entry at index of the earlier shard
+	// with origin, authenticated against that shard's checkpoint (see
+	// Shards): a contest of a decision in an earlier shard is checked
+	// against it. Without it such a contest's decision is not checked.
+	Earlier func(origin string, index uint64) ([]byte, error)
+	// EarlierConstitutions, when set, returns the rule ids of a
+	// constitution version ("id@version") published in an earlier shard:
+	// a decision may cite it (constitutions stay in force across a
+	// rotation).
+	EarlierConstitutions func(ref string) ([]string, bool)
 }
 
 // errFetch marks errors of fetching a tile (network, HTTP status): those
@@ -373,6 +391,17 @@ func (m *Monitor) Round(ctx context.Context, st *State) (*Result, error) {
 // error; else nil when ctx ends. Without once a round that fails
 // (network) is retried at the next interval.
 func (m *Monitor) Follow(ctx context.Context, st *State, once bool, interval time.Duration, after func(*Result, error)) (*Result, error) {
+	return Follow(ctx, m, st, once, interval, after)
+}
+
+// Rounder runs monitor rounds: a Monitor, or a follower of several shards
+// (api/client.ShardMonitor).
+type Rounder interface {
+	Round(ctx context.Context, st *State) (*Result, error)
+}
+
+// Follow is Monitor.Follow for any Rounder.
+func Follow(ctx context.Context, m Rounder, st *State, once bool, interval time.Duration, after func(*Result, error)) (*Result, error) {
 	for {
 		res, err := m.Round(ctx, st)
 		if after != nil {
@@ -793,6 +822,11 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 				break
 			}
 		}
+	case record.KindShard:
+		// The link to the previous shard (package verify/shard checks it).
+		if idx != 0 {
+			bad("shard", "a shard record at index %d; a shard record is entry 0 of a shard only", idx)
+		}
 	default:
 		bad("envelope", "unknown record kind %q", env.Kind)
 	}
@@ -802,12 +836,21 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 // checkContested checks the decision a contest at idx points at.
 func (r *ruleChecker) checkContested(idx uint64, c *record.Contest) string {
 	di := c.Decision.Index
-	if di >= idx {
+	var e []byte
+	var err error
+	switch {
+	case c.Decision.Shard != "" && r.m.Earlier == nil:
+		return "" // a decision of an earlier shard, which this monitor does not read
+	case c.Decision.Shard != "":
+		if e, err = r.m.Earlier(c.Decision.Shard, di); err != nil {
+			return fmt.Sprintf("cannot read the contested entry %d of shard %s: %v", di, c.Decision.Shard, err)
+		}
+	case di >= idx:
 		return fmt.Sprintf("references index %d, not an earlier entry", di)
-	}
-	e, err := r.entry(di)
-	if err != nil {
-		return fmt.Sprintf("cannot read the contested entry %d: %v", di, err)
+	default:
+		if e, err = r.entry(di); err != nil {
+			return fmt.Sprintf("cannot read the contested entry %d: %v", di, err)
+		}
 	}
 	if lh := verify.LeafHash(e); !bytes.Equal(lh, c.Decision.LeafHash) {
 		return fmt.Sprintf("references index %d with leaf hash %s, but that entry's leaf hash is %s", di, b64(c.Decision.LeafHash), b64(lh))
@@ -834,6 +877,9 @@ func (r *ruleChecker) checkContested(idx uint64, c *record.Contest) string {
 // published is the record.Published of the constitutions seen so far.
 func (r *ruleChecker) published(ref string) (func(string) bool, bool) {
 	rules, ok := r.st.Constitutions[ref]
+	if !ok && r.m.EarlierConstitutions != nil {
+		rules, ok = r.m.EarlierConstitutions(ref)
+	}
 	return func(id string) bool { return slices.Contains(rules, id) }, ok
 }
 

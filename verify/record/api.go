@@ -27,6 +27,36 @@ type LogInfo struct {
 	Checkpoint    string   `json:"checkpoint"`
 	WitnessPolicy string   `json:"witness_policy"`
 	Limits        Limits   `json:"limits"`
+	// Shards lists the log's temporal shards, oldest first (DESIGN.md
+	// §4): one, the active shard, until the first `ledgerctl rotate`.
+	// Origin, VerifierKey(s), TreeSize and Checkpoint above are the active
+	// shard's.
+	Shards []ShardInfo `json:"shards,omitempty"`
+}
+
+// The states of a shard in ShardInfo.
+const (
+	ShardActive = "active"
+	ShardFrozen = "frozen"
+)
+
+// ShardInfo is one shard in GET /v1/log. URL is the shard's tlog-tiles
+// prefix on this server ("/shards/<n>/": <url>checkpoint and <url>tile/...);
+// the root /checkpoint and /tile/ are the active shard's. Each shard is its
+// own log, with indices from 0: FirstIndex and LastIndex, and the log
+// times of those entries, are absent while it is empty.
+type ShardInfo struct {
+	N             int     `json:"n"`
+	Origin        string  `json:"origin"`
+	VKey          string  `json:"vkey"`
+	URL           string  `json:"url"`
+	State         string  `json:"state"`
+	TreeSize      uint64  `json:"tree_size"`
+	Checkpoint    string  `json:"checkpoint"`
+	FirstIndex    *uint64 `json:"first_index,omitempty"`
+	LastIndex     *uint64 `json:"last_index,omitempty"`
+	FirstLoggedAt string  `json:"first_logged_at,omitempty"`
+	LastLoggedAt  string  `json:"last_logged_at,omitempty"`
 }
 
 // Limits are the log's published limits.
@@ -111,6 +141,26 @@ type QueryAnswer struct {
 	// AccessReceipt is, when private content is answered, the receipt of
 	// the access record logged for this read before the answer was made.
 	AccessReceipt *verify.Receipt `json:"access_receipt,omitempty"`
+	// Shards are, on the first page (no cursor) of a log with frozen
+	// shards, the first page of each frozen shard's records in the window
+	// (never with private content), oldest first; the fields above are the
+	// active shard's.
+	Shards []ShardAnswer `json:"shards,omitempty"`
+}
+
+// ShardAnswer is a frozen shard's part of a query or stats answer: the
+// records (query) or groups (stats) of that shard, proven against or
+// counted at its final checkpoint, with the index range scanned in it.
+type ShardAnswer struct {
+	N          int           `json:"n"`
+	Origin     string        `json:"origin"`
+	Checkpoint string        `json:"checkpoint"`
+	Scanned    Range         `json:"scanned"`
+	Records    []QueryRecord `json:"records,omitempty"`
+	// NextCursor is set when the shard has more matching records than the
+	// page holds (they are not served across shards yet).
+	NextCursor string  `json:"next_cursor,omitempty"`
+	Groups     []Group `json:"groups,omitempty"`
 }
 
 // Group is one row of a stats answer.
@@ -126,10 +176,15 @@ type Group struct {
 }
 
 // StatsAnswer is the body of GET /v1/stats.
+//
+// On a log with frozen shards, Groups count every shard, Checkpoint and
+// Scanned are the active shard's, and Shards itemises each frozen shard's
+// own groups, checkpoint and range, oldest first.
 type StatsAnswer struct {
-	Groups     []Group `json:"groups"`
-	Checkpoint string  `json:"checkpoint"`
-	Scanned    Range   `json:"scanned"`
+	Groups     []Group       `json:"groups"`
+	Checkpoint string        `json:"checkpoint"`
+	Scanned    Range         `json:"scanned"`
+	Shards     []ShardAnswer `json:"shards,omitempty"`
 }
 
 // ContestFiled is the body of a 201 from POST /v1/contests.

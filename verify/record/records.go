@@ -1,6 +1,10 @@
 package record
 
-import "encoding/json"
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+)
 
 // Kind is a record kind.
 type Kind string
@@ -20,6 +24,8 @@ const (
 	KindChallenge         Kind = "challenge"
 	KindChallengeResponse Kind = "challenge_response"
 	KindAmendment         Kind = "amendment"
+	// KindShard is entry 0 of every shard after the first (see Shard).
+	KindShard Kind = "shard"
 )
 
 // The structs below declare their fields in the lexicographic order of
@@ -167,10 +173,15 @@ type Contest struct {
 }
 
 // ContestedDecision points at the contested decision's leaf.
+//
+// Shard is the origin of the earlier shard the decision is logged in
+// (Index is that shard's), empty for a decision in the contest's own
+// shard (DESIGN.md §4 shard).
 type ContestedDecision struct {
 	DecisionID string `json:"decision_id"`
 	Index      uint64 `json:"index"`
 	LeafHash   []byte `json:"leaf_hash"`
+	Shard      string `json:"shard,omitempty"`
 }
 
 // Grounds are why a decision is contested; the text is private content.
@@ -368,4 +379,40 @@ type Amendment struct {
 	Constitution ConstitutionRef   `json:"constitution"`
 	MotivatedBy  []Motivation      `json:"motivated_by"`
 	Rationale    string            `json:"rationale,omitempty"`
+}
+
+// Shard is the body of a shard record (schemas/shard.v1.json): entry 0 of
+// every shard after the first, linking it to the shard before it.
+//
+// Endorsement is how a verifier pinned to the previous shard's key learns
+// this shard's key: a signed note by the previous shard's key (see
+// ShardEndorsementText) naming the previous shard's final tree and this
+// shard's origin and verifier key. The previous shard signs it when it is
+// frozen, under the key its checkpoints are signed with; package
+// verify/shard checks it.
+type Shard struct {
+	Endorsement string        `json:"endorsement"`
+	Previous    ShardPrevious `json:"previous"`
+}
+
+// ShardPrevious names the shard before: its origin, its verifier key and
+// its final signed checkpoint (the note text, signatures included).
+type ShardPrevious struct {
+	Checkpoint string `json:"checkpoint"`
+	Origin     string `json:"origin"`
+	VKey       string `json:"vkey"`
+}
+
+// ShardEndorsementHeader is the first line of an endorsement note. It has
+// spaces, so no checkpoint verifier takes an endorsement for a checkpoint
+// (an origin line has none, and line 2 of an endorsement is not a size).
+const ShardEndorsementHeader = "fja-ledger shard successor v1"
+
+// ShardEndorsementText is the text the previous shard's key signs when it
+// is frozen: the header, the previous origin, its final size and root hash
+// (standard base64), the successor's origin and its verifier key, one per
+// line.
+func ShardEndorsementText(prevOrigin string, finalSize uint64, finalRoot []byte, origin, vkey string) string {
+	return ShardEndorsementHeader + "\n" + prevOrigin + "\n" + strconv.FormatUint(finalSize, 10) + "\n" +
+		base64.StdEncoding.EncodeToString(finalRoot) + "\n" + origin + "\n" + vkey + "\n"
 }
