@@ -30,6 +30,7 @@ import (
 	"github.com/fjaledger/fja/audit/vault"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
+	"github.com/fjaledger/fja/ledger/shard"
 	"github.com/fjaledger/fja/ledger/signer"
 )
 
@@ -143,13 +144,13 @@ func New(t testing.TB, opts ...Option) *Server {
 		t.Fatal(err)
 	}
 	vkey := sg.VerifierKey()
-	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, "badger")})
+	st, err := badgerstore.Open(badgerstore.Config{Dir: filepath.Join(dir, shard.StoreDir)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var v *vault.Vault
 	if !o.readOnly {
-		if v, err = vault.Open(filepath.Join(dir, "vault")); err != nil {
+		if v, err = vault.Open(filepath.Join(dir, shard.VaultDir)); err != nil {
 			st.Close()
 			t.Fatal(err)
 		}
@@ -178,11 +179,11 @@ func New(t testing.TB, opts ...Option) *Server {
 
 	cfg := api.Config{Log: l, Origin: o.origin, VerifierKeys: []string{vkey}}
 	if !o.readOnly {
-		secret, err := os.ReadFile(filepath.Join(dir, "digest.secret"))
+		secret, err := os.ReadFile(filepath.Join(dir, shard.SecretFile))
 		if err != nil {
 			secret = make([]byte, 32)
 			rand.Read(secret)
-			if err := os.WriteFile(filepath.Join(dir, "digest.secret"), secret, 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, shard.SecretFile), secret, 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -65,6 +65,9 @@ var ErrMismatch = errors.New("recovery: the data directory's log does not match 
 // key and the tokens file are not in it: they are the operator's
 // configuration, kept (and backed up) apart.
 func Backup(ctx context.Context, dir, out string) (*Manifest, error) {
+	if err := notRotated(dir); err != nil {
+		return nil, err
+	}
 	st, state, c, err := openState(dir)
 	if err != nil {
 		return nil, err
@@ -367,6 +370,9 @@ func RestorePrivate(ctx context.Context, archivePath, dir string) (*Manifest, er
 	want, err := ledger.CheckpointBody([]byte(m.Checkpoint))
 	if err != nil {
 		return nil, fmt.Errorf("recovery: the backup's %w", err)
+	}
+	if err := notRotated(dir); err != nil {
+		return nil, err
 	}
 	for _, f := range []string{VaultDir, SecretFile} {
 		if _, err := os.Lstat(filepath.Join(dir, f)); !errors.Is(err, fs.ErrNotExist) {

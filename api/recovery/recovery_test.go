@@ -24,6 +24,7 @@ import (
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
+	"github.com/fjaledger/fja/ledger/shard"
 	"github.com/fjaledger/fja/ledger/signer"
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/record"
@@ -558,5 +559,29 @@ func TestRestoreGovernanceRecords(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("key %q: restored %x, source %x", k, got[k], v)
 		}
+	}
+}
+
+// TestBackupRefusesARotatedLedger: backup and private restore cover one
+// shard's store and vault; on a data directory that has rotated they
+// refuse (ErrRotated) rather than leave the later shards' keys out.
+func TestBackupRefusesARotatedLedger(t *testing.T) {
+	src := apitest.New(t)
+	src.MustPost("/v1/constitutions", auth.Producer, apitest.Example(t, "constitution.json"))
+	src.MustPost("/v1/decisions", auth.Producer, decision(t, 2))
+	src.Close()
+	archive := filepath.Join(t.TempDir(), "private.tar.gz")
+	if _, err := recovery.Backup(context.Background(), src.Dir, archive); err != nil {
+		t.Fatalf("backup before the rotation: %v", err)
+	}
+	if _, err := shard.Rotate(context.Background(), shard.RotateConfig{Dir: src.Dir, Origin: src.Origin + "/2",
+		OldKey: filepath.Join(src.Dir, "log.key")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recovery.Backup(context.Background(), src.Dir, filepath.Join(t.TempDir(), "b.tar.gz")); !errors.Is(err, recovery.ErrRotated) {
+		t.Errorf("backup of a rotated ledger: %v, want ErrRotated", err)
+	}
+	if _, err := recovery.RestorePrivate(context.Background(), archive, src.Dir); !errors.Is(err, recovery.ErrRotated) {
+		t.Errorf("private restore into a rotated ledger: %v, want ErrRotated", err)
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -41,16 +42,31 @@ import (
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
+	"github.com/fjaledger/fja/ledger/shard"
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/tile"
 )
 
-// The layout of ledgerd's --data directory (cmd/ledgerd).
+// The layout of ledgerd's --data directory, as ledger/shard declares it
+// (shard 1's parts are at the top of the directory).
 const (
-	StoreDir   = "badger"        // the Badger store
-	VaultDir   = "vault"         // the vault (audit/vault): its key file and legacy key files
-	SecretFile = "digest.secret" // the server secret keying request digests
+	StoreDir   = shard.StoreDir
+	VaultDir   = shard.VaultDir
+	SecretFile = shard.SecretFile
 )
+
+// ErrRotated refuses a backup or a private restore of a data directory
+// whose ledger has rotated: both cover one shard's store and vault, and
+// would silently leave the later shards' keys out.
+var ErrRotated = errors.New("recovery: the data directory holds a rotated ledger (" + shard.ManifestFile + "); backup and private restore cover an unrotated ledger only")
+
+// notRotated refuses dir if its ledger has rotated.
+func notRotated(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, shard.ManifestFile)); !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s", ErrRotated, dir)
+	}
+	return nil
+}
 
 // stagingDir is where Restore builds the store before moving it into place.
 const stagingDir = StoreDir + ".restoring"

@@ -48,8 +48,15 @@ const (
 	Frozen = "frozen"
 )
 
-// ManifestFile is the name of the manifest in the data directory.
-const ManifestFile = "shards.json"
+// The layout of ledgerd's --data directory: the manifest (once rotated)
+// and the digest secret at its top; each shard's Badger store and vault in
+// the shard's directory (DirOf).
+const (
+	ManifestFile = "shards.json"   // the shards, once the ledger has rotated
+	SecretFile   = "digest.secret" // the server secret keying request digests, shared by the shards
+	StoreDir     = "badger"        // a shard's Badger store
+	VaultDir     = "vault"         // a shard's vault (audit/vault): its key file and legacy key files
+)
 
 // Info describes one shard in the manifest.
 type Info struct {
@@ -149,7 +156,7 @@ type Paths struct {
 // PathsOf returns the paths of shard s of data directory dir.
 func PathsOf(dir string, s Info) Paths {
 	d := filepath.Join(dir, s.Dir)
-	return Paths{Badger: filepath.Join(d, "badger"), Vault: filepath.Join(d, "vault")}
+	return Paths{Badger: filepath.Join(d, StoreDir), Vault: filepath.Join(d, VaultDir)}
 }
 
 // KeySpec returns the signer spec of s resolved against data directory
@@ -212,7 +219,7 @@ func (m *Manifest) save(dir string) error {
 // LoadSecret reads the digest secret of data directory dir (shared by its
 // shards), creating it (32 random bytes, mode 0600) when absent.
 func LoadSecret(dir string) ([]byte, error) {
-	path := filepath.Join(dir, "digest.secret")
+	path := filepath.Join(dir, SecretFile)
 	b, err := os.ReadFile(path)
 	if err == nil {
 		if len(b) < 32 {
