@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/fjaledger/fja/api/client"
+	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/ledger/shard"
+	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/monitor"
+	"github.com/fjaledger/fja/verify/record"
+)
+
+// TestRotationResolvesEarlierContest: a contest filed in shard 1 before
+// the rotation is read, resolved and read again after it. The resolution
+// is logged in shard 2 naming shard 1 (contest_shard); GET
+// /v1/contests/{id} proves the contest against shard 1's final
+// checkpoint and the resolution against shard 2's; a second, different
+// resolution is a 409; a monitor following both shards is happy and
+// every shard passes fsck.
+func TestRotationResolvesEarlierContest(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	s1 := startDev(t, dir)
+	s1.mustPost(t, "/v1/constitutions", example(t, "constitution.json", nil), http.StatusCreated)
+	var refused verify.Receipt
+	if err := json.Unmarshal(s1.mustPost(t, "/v1/decisions", example(t, "decision-refused.json", nil), http.StatusCreated), &refused); err != nil {
+		t.Fatal(err)
+	}
+	code, b := s1.do(t, "POST", "/v1/contests", "", example(t, "contest.json", map[string]string{"contest_token": refused.ContestToken}))
+	if code != http.StatusCreated {
+		t.Fatalf("contest in shard 1: %d %s", code, b)
+	}
+	var filed record.ContestFiled
+	if err := json.Unmarshal(b, &filed); err != nil {
+		t.Fatal(err)
+	}
+	if err := s1.stop(); err != nil {
+		t.Fatal(err)
+	}
+	const origin2 = "dev.fja-ledger.localhost/log/2"
+	m, err := shard.Rotate(ctx, shard.RotateConfig{Dir: dir, Origin: origin2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := startDev(t, dir)
+	stopped := false
+	defer func() {
+		if !stopped {
+			s2.stop()
+		}
+	}()
+
+	view := func(want string) record.ContestView {
+		t.Helper()
+		code, b := s2.do(t, "GET", "/v1/contests/"+filed.ContestID, "", nil, "X-Contest-Token", refused.ContestToken)
+		var v record.ContestView
+		if code != http.StatusOK || json.Unmarshal(b, &v) != nil || v.Status != want || v.Contest == nil {
+			t.Fatalf("GET /v1/contests/%s after the rotation: %d %s, want status %s", filed.ContestID, code, b, want)
+		}
+		// The contest is proven against shard 1's final checkpoint, under
+		// shard 1's key.
+		final, err := verify.OpenCheckpoint([]byte(v.Contest.Checkpoint), s1.origin, s1.vkey)
+		if err != nil || v.Contest.Shard != 1 || v.Contest.Index != filed.Receipt.Index {
+			t.Fatalf("contest proof in shard %d at %d, want shard 1 at %d: %v", v.Contest.Shard, v.Contest.Index, filed.Receipt.Index, err)
+		}
+		if err := verify.Inclusion(v.Contest.Index, final.Size, verify.LeafHash(v.Contest.Entry), v.Contest.InclusionProof, final.Hash); err != nil {
+			t.Fatalf("contest inclusion in shard 1: %v", err)
+		}
+		return v
+	}
+	view("open")
+
+	res := example(t, "resolution.json", nil)
+	code, b = s2.do(t, "POST", "/v1/contests/"+filed.ContestID+"/resolution", s2.reviewer, res)
+	if code != http.StatusCreated {
+		t.Fatalf("resolution in shard 2 of a shard 1 contest: %d %s", code, b)
+	}
+	var logged record.ResolutionLogged
+	if err := json.Unmarshal(b, &logged); err != nil {
+		t.Fatal(err)
+	}
+	var env record.Envelope
+	var r record.Resolution
+	if err := json.Unmarshal(logged.Receipt.Entry, &env); err != nil || json.Unmarshal(env.Body, &r) != nil {
+		t.Fatalf("resolution entry %q: %v", logged.Receipt.Entry, err)
+	}
+	if logged.Receipt.Origin != origin2 || r.ContestShard != s1.origin || r.ContestID != filed.ContestID {
+		t.Fatalf("resolution logged in %s naming contest %s of shard %q; want it in %s naming shard %s", logged.Receipt.Origin, r.ContestID, r.ContestShard, origin2, s1.origin)
+	}
+	if _, _, err := verify.VerifyReceipt(mustJSON(t, logged.Receipt), s2.vkey); err != nil {
+		t.Fatalf("resolution receipt: %v", err)
+	}
+	if err := audit.Validate("resolution.v1", env.Body); err != nil {
+		t.Fatalf("the logged resolution against its schema: %v", err)
+	}
+	// The same resolution again is the same receipt; a different one is refused.
+	if code, b := s2.do(t, "POST", "/v1/contests/"+filed.ContestID+"/resolution", s2.reviewer, res); code != http.StatusOK || !strings.Contains(string(b), `"index":`+jsonInt(logged.Receipt.Index)) {
+		t.Fatalf("the resolution retried: %d %s, want 200 with index %d", code, b, logged.Receipt.Index)
+	}
+	code, b = s2.do(t, "POST", "/v1/contests/"+filed.ContestID+"/resolution", s2.reviewer, example(t, "resolution.json", map[string]string{"outcome": "upheld"}))
+	if code != http.StatusConflict || !strings.Contains(string(b), "contest_resolved") {
+		t.Fatalf("a second resolution: %d %s, want 409 contest_resolved", code, b)
+	}
+
+	v := view("resolved")
+	cp, err := verify.OpenCheckpoint([]byte(v.Checkpoint), origin2, s2.vkey)
+	if err != nil || v.Resolution == nil || v.Resolution.Shard != 0 || v.Resolution.Index != logged.Receipt.Index {
+		t.Fatalf("resolution shown %+v against %q: %v", v.Resolution, v.Checkpoint, err)
+	}
+	if err := verify.Inclusion(v.Resolution.Index, cp.Size, verify.LeafHash(v.Resolution.Entry), v.Resolution.InclusionProof, cp.Hash); err != nil {
+		t.Fatalf("resolution inclusion in shard 2: %v", err)
+	}
+	// Resolved, the decision may be contested again (from shard 2).
+	code, b = s2.do(t, "POST", "/v1/contests", "", example(t, "contest.json", map[string]string{"contest_token": refused.ContestToken, "contest_id": "con-again"}))
+	if code != http.StatusCreated {
+		t.Fatalf("a new contest after the resolution: %d %s", code, b)
+	}
+
+	// A monitor pinned to shard 1's key follows both shards: no alarm, and
+	// the shard 1 contest is no longer open (not overdue) in its state.
+	c, err := client.New(client.Config{URL: s2.url, InsecureSkipVerify: true, MaxTries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateDir := t.TempDir()
+	mon := &monitor.Monitor{Origin: s1.origin, Key: s1.vkey}
+	mst := monitor.NewState(s1.origin, s1.vkey)
+	out, err := c.ShardMonitor(mon, stateDir).Round(ctx, mst)
+	if err != nil || !out.OK() {
+		t.Fatalf("monitor over both shards: %+v, %v", out, err)
+	}
+	if cs := mst.Contests[filed.ContestID]; cs == nil || cs.Resolution == nil || *cs.Resolution != logged.Receipt.Index || cs.ResolvedIn != origin2 {
+		t.Fatalf("shard 1 monitor state of the contest: %+v, want resolved at %d of %s", cs, logged.Receipt.Index, origin2)
+	}
+
+	stopped = true
+	if err := s2.stop(); err != nil {
+		t.Fatal(err)
+	}
+	fsckShards(t, dir, m)
+}
+
+func jsonInt(n uint64) string { b, _ := json.Marshal(n); return string(b) }
