@@ -11,6 +11,7 @@ import (
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger/shard"
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/explanation"
 	"github.com/fjaledger/fja/verify/monitor"
 	"github.com/fjaledger/fja/verify/record"
 )
@@ -30,6 +31,10 @@ func TestRotationResolvesEarlierContest(t *testing.T) {
 	s1.mustPost(t, "/v1/constitutions", example(t, "constitution.json", nil), http.StatusCreated)
 	var refused verify.Receipt
 	if err := json.Unmarshal(s1.mustPost(t, "/v1/decisions", example(t, "decision-refused.json", nil), http.StatusCreated), &refused); err != nil {
+		t.Fatal(err)
+	}
+	var answered verify.Receipt
+	if err := json.Unmarshal(s1.mustPost(t, "/v1/decisions", example(t, "decision-answered.json", nil), http.StatusCreated), &answered); err != nil {
 		t.Fatal(err)
 	}
 	code, b := s1.do(t, "POST", "/v1/contests", "", example(t, "contest.json", map[string]string{"contest_token": refused.ContestToken}))
@@ -75,6 +80,7 @@ func TestRotationResolvesEarlierContest(t *testing.T) {
 		return v
 	}
 	view("open")
+	const refusedID = "dec-2026-11-27-000001"
 
 	res := example(t, "resolution.json", nil)
 	code, b = s2.do(t, "POST", "/v1/contests/"+filed.ContestID+"/resolution", s2.reviewer, res)
@@ -116,10 +122,36 @@ func TestRotationResolvesEarlierContest(t *testing.T) {
 	if err := verify.Inclusion(v.Resolution.Index, cp.Size, verify.LeafHash(v.Resolution.Entry), v.Resolution.InclusionProof, cp.Hash); err != nil {
 		t.Fatalf("resolution inclusion in shard 2: %v", err)
 	}
+	// Its contest is resolved in shard 2, so the refused decision's records
+	// are not under one checkpoint: its explanation is a 409 saying why;
+	// once contested from shard 2 too, that is said.
+	code, b = s2.do(t, "GET", "/v1/decisions/"+refusedID+"/explanation", s2.regulator, nil)
+	if code != http.StatusConflict || !strings.Contains(string(b), "not_one_shard") || !strings.Contains(string(b), "resolved in a later shard") {
+		t.Fatalf("explanation of a shard 1 decision resolved in shard 2: %d %s, want 409 not_one_shard", code, b)
+	}
 	// Resolved, the decision may be contested again (from shard 2).
 	code, b = s2.do(t, "POST", "/v1/contests", "", example(t, "contest.json", map[string]string{"contest_token": refused.ContestToken, "contest_id": "con-again"}))
 	if code != http.StatusCreated {
 		t.Fatalf("a new contest after the resolution: %d %s", code, b)
+	}
+	code, b = s2.do(t, "GET", "/v1/decisions/"+refusedID+"/explanation", s2.regulator, nil)
+	if code != http.StatusConflict || !strings.Contains(string(b), "contest con-again of it is logged in shard 2") {
+		t.Fatalf("explanation of a shard 1 decision contested in shard 2: %d %s, want 409 naming the contest", code, b)
+	}
+
+	// The explanation of a shard 1 decision is proven against shard 1's
+	// final checkpoint and verifies offline under shard 1's key.
+	answeredID := "dec-2026-11-27-000002"
+	code, b = s2.do(t, "GET", "/v1/decisions/"+answeredID+"/explanation", s2.regulator, nil)
+	if code != http.StatusOK {
+		t.Fatalf("explanation of a shard 1 decision: %d %s", code, b)
+	}
+	e, ecp, err := explanation.Verify(b, s1.vkey)
+	if err != nil || e.Decision.Index != answered.Index || ecp.Origin != s1.origin || len(e.Contests) != 0 {
+		t.Fatalf("explanation of %s: %+v at %+v, %v; want shard 1's index %d", answeredID, e, ecp, err, answered.Index)
+	}
+	if _, _, err := explanation.Verify(b, s2.vkey); err == nil {
+		t.Fatal("a shard 1 explanation verifies under shard 2's key")
 	}
 
 	// A monitor pinned to shard 1's key follows both shards: no alarm, and
