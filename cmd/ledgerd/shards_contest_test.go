@@ -154,6 +154,59 @@ func TestRotationResolvesEarlierContest(t *testing.T) {
 		t.Fatal("a shard 1 explanation verifies under shard 2's key")
 	}
 
+	// Query pages of shard 1 are followed to its end with cursors naming
+	// it, every record proven against shard 1's final checkpoint.
+	var got []uint64
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 4 {
+			t.Fatalf("shard 1 paged past its 2 decisions: %v", got)
+		}
+		path := "/v1/query?kind=decision&limit=1"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		code, b := s2.do(t, "GET", path, s2.regulator, nil)
+		var q record.QueryAnswer
+		if code != http.StatusOK || json.Unmarshal(b, &q) != nil || len(q.Shards) != 1 || q.Shards[0].N != 1 {
+			t.Fatalf("GET %s: %d %s, want one page of shard 1", path, code, b)
+		}
+		if cursor != "" && len(q.Records) != 0 {
+			t.Fatalf("GET %s answers %d records of the active shard, want only shard 1's page", path, len(q.Records))
+		}
+		page := q.Shards[0]
+		final, err := verify.OpenCheckpoint([]byte(page.Checkpoint), s1.origin, s1.vkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Records {
+			if err := verify.Inclusion(r.Index, final.Size, verify.LeafHash(r.Entry), r.InclusionProof, final.Hash); err != nil {
+				t.Fatalf("shard 1 record %d: %v", r.Index, err)
+			}
+			got = append(got, r.Index)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		if !strings.HasPrefix(page.NextCursor, "s1-") {
+			t.Fatalf("next_cursor %q of a shard 1 page, want one naming shard 1", page.NextCursor)
+		}
+		cursor = page.NextCursor
+	}
+	if len(got) != 2 || got[0] != refused.Index || got[1] != answered.Index {
+		t.Fatalf("shard 1 decisions paged: %v, want %d and %d", got, refused.Index, answered.Index)
+	}
+	for cur, field := range map[string]string{"s2-0": "cursor", "s01-0": "cursor", "s1-x": "cursor"} {
+		code, b := s2.do(t, "GET", "/v1/query?kind=decision&cursor="+cur, s2.regulator, nil)
+		if code != http.StatusBadRequest || !strings.Contains(string(b), `"field":"`+field+`"`) {
+			t.Errorf("cursor %s: %d %s, want 400 naming %s", cur, code, b, field)
+		}
+	}
+
+	if code, b := s2.do(t, "GET", "/v1/query?kind=decision&private=true&cursor=s1-0", s2.regulator, nil, "X-Access-Purpose", "supervision"); code != http.StatusBadRequest || !strings.Contains(string(b), `"field":"private"`) {
+		t.Errorf("private=true with a shard 1 cursor: %d %s, want 400 naming private", code, b)
+	}
+
 	// A monitor pinned to shard 1's key follows both shards: no alarm, and
 	// the shard 1 contest is no longer open (not overdue) in its state.
 	c, err := client.New(client.Config{URL: s2.url, InsecureSkipVerify: true, MaxTries: 1})

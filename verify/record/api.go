@@ -158,7 +158,8 @@ type ShardAnswer struct {
 	Scanned    Range         `json:"scanned"`
 	Records    []QueryRecord `json:"records,omitempty"`
 	// NextCursor is set when the shard has more matching records than the
-	// page holds (they are not served across shards yet).
+	// page holds: "s<n>-<index>", a cursor naming the shard, answered by
+	// GET /v1/query with it (the answer's shards then hold that page alone).
 	NextCursor string  `json:"next_cursor,omitempty"`
 	Groups     []Group `json:"groups,omitempty"`
 }
