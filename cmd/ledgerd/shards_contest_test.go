@@ -224,6 +224,25 @@ func TestRotationResolvesEarlierContest(t *testing.T) {
 		t.Fatalf("shard 1 monitor state of the contest: %+v, want resolved at %d of %s", cs, logged.Receipt.Index, origin2)
 	}
 
+	// Shard 2 followed alone, told by its earlier shard that the contest
+	// was never logged there, or was resolved there already: the
+	// resolution is a violation either way.
+	prior := uint64(0)
+	for earlier, want := range map[*monitor.ContestState]string{
+		nil: "which that shard did not log",
+		{Index: filed.Receipt.Index, DueBy: filed.DueBy, Resolution: &prior}: "resolved already",
+	} {
+		alone := &monitor.Monitor{Origin: origin2, Key: s2.vkey, Client: c.ShardSource(2, origin2, s2.vkey),
+			EarlierConstitutions: func(ref string) ([]string, bool) { r, ok := mst.Constitutions[ref]; return r, ok },
+			EarlierContest: func(origin, id string) (*monitor.ContestState, bool) {
+				return earlier, earlier != nil && origin == s1.origin && id == filed.ContestID
+			}}
+		res, err := alone.Round(ctx, monitor.NewState(origin2, s2.vkey))
+		if err != nil || len(res.Alarms) != 1 || !strings.Contains(res.Alarms[0].Message, want) {
+			t.Fatalf("shard 2 alone with the contest %+v in shard 1: %+v, %v; want one alarm saying %q", earlier, res, err, want)
+		}
+	}
+
 	stopped = true
 	if err := s2.stop(); err != nil {
 		t.Fatal(err)
