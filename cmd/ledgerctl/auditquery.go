@@ -89,14 +89,14 @@ standard error for large ranges on a terminal, or with --progress.`,
 				return err
 			}
 			bar := newProgress(cmd, progress, auditBarMin, "audit-query")
-			cfg := client.AuditConfig{Slack: slack, PageSize: limit, Progress: bar.set}
+			cfg := client.AuditConfig{Slack: slack, PageSize: limit, Progress: bar.Set}
 			var a *client.Audit
 			if stats {
 				a, err = c.AuditStats(cmd.Context(), qf.Recount(), fields, params, cfg)
 			} else {
 				a, err = c.AuditQuery(cmd.Context(), qf.Recount(), params, cfg)
 			}
-			bar.finish()
+			bar.Finish()
 			if err != nil {
 				return err
 			}
