@@ -138,7 +138,7 @@ func auditRules(cmd *cobra.Command, f client.RulesFilter, vo verifyOptions) erro
 
 // writeAudit writes the report of a; discrepancies exit with status 1.
 func writeAudit(cmd *cobra.Command, what string, a *client.Audit) error {
-	if err := rpt.WriteAudit(cmd.OutOrStdout(), globals(cmd).JSON, what, a.Checkpoint, a.Report, a.Answered); err != nil {
+	if err := rpt.WriteAudit(cmd.OutOrStdout(), globals(cmd).JSON, what, a); err != nil {
 		return err
 	}
 	return a.Err() // exit status 1 after the report is printed
