@@ -54,6 +54,10 @@ itself from the log's public tiles, trusting nothing but the log's key:
     sensitivity groups and the version changes are recounted from every
     entry of the tree and must be equal, bit for bit.
 
+On a log of temporal shards (query and stats), --key may be the first shard's:
+the chain of shards is verified from it, and each frozen shard's part of the
+answer is recounted from its own /shards/<n>/ tiles and reported as "shard N:".
+
 It prints "complete and correct" and exits 0, or every discrepancy and exits
 1. --json prints the report as one JSON object. A progress bar is drawn on
 standard error for large ranges on a terminal, or with --progress.`,
