@@ -19,20 +19,30 @@ import (
 	"github.com/fjaledger/fja/verify/record"
 )
 
-// TestAuditAcrossShards: on a rotated ledger (shard 1: a constitution and
-// two decisions; shard 2, under a new key: a decision and a contest of a
-// shard 1 decision), the audit of a query and of stats, pinned to shard
+// TestAuditAcrossShards: on a rotated ledger (startRotated), the audit of a query and of stats, pinned to shard
 // 1's key, verifies the chain, recounts shard 1's part from its own tiles
 // and shard 2's from the active tiles, and finds both complete and
 // correct; a server that drops a record from shard 1's part, or inflates
 // shard 1's groups, is caught in shard 1's report.
-func TestAuditAcrossShards(t *testing.T) {
+// rotatedLedger is a ledgerd on a rotated data directory: shard 1 (s1,
+// stopped) holds a constitution and two decisions; shard 2 (s2, running,
+// under a new key) a decision and a contest of shard 1's refused decision
+// (refused, its receipt as served) resolved by a reviewer.
+type rotatedLedger struct {
+	s1, s2    *devServer
+	refused   []byte
+	contestID string
+}
+
+func startRotated(t *testing.T) *rotatedLedger {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	s1 := startDev(t, dir)
 	s1.mustPost(t, "/v1/constitutions", example(t, "constitution.json", nil), http.StatusCreated)
+	raw := s1.mustPost(t, "/v1/decisions", example(t, "decision-refused.json", nil), http.StatusCreated)
 	var refused verify.Receipt
-	if err := json.Unmarshal(s1.mustPost(t, "/v1/decisions", example(t, "decision-refused.json", nil), http.StatusCreated), &refused); err != nil {
+	if err := json.Unmarshal(raw, &refused); err != nil {
 		t.Fatal(err)
 	}
 	s1.mustPost(t, "/v1/decisions", example(t, "decision-answered.json", nil), http.StatusCreated)
@@ -43,11 +53,26 @@ func TestAuditAcrossShards(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2 := startDev(t, dir)
-	defer s2.stop()
+	t.Cleanup(func() { s2.stop() })
 	s2.mustPost(t, "/v1/decisions", example(t, "decision-answered.json", map[string]string{"decision_id": "dec-shard2-000001"}), http.StatusCreated)
-	if code, b := s2.do(t, "POST", "/v1/contests", "", example(t, "contest.json", map[string]string{"contest_token": refused.ContestToken})); code != http.StatusCreated {
+	code, b := s2.do(t, "POST", "/v1/contests", "", example(t, "contest.json", map[string]string{"contest_token": refused.ContestToken}))
+	if code != http.StatusCreated {
 		t.Fatalf("contest of a shard 1 decision: %d %s", code, b)
 	}
+	var filed record.ContestFiled
+	if err := json.Unmarshal(b, &filed); err != nil {
+		t.Fatal(err)
+	}
+	if code, b := s2.do(t, "POST", "/v1/contests/"+filed.ContestID+"/resolution", s2.reviewer, example(t, "resolution.json", nil)); code != http.StatusCreated {
+		t.Fatalf("resolution: %d %s", code, b)
+	}
+	return &rotatedLedger{s1: s1, s2: s2, refused: raw, contestID: filed.ContestID}
+}
+
+func TestAuditAcrossShards(t *testing.T) {
+	ctx := context.Background()
+	r := startRotated(t)
+	s1, s2 := r.s1, r.s2
 
 	audit := func(base string) (q, st *client.Audit) {
 		t.Helper()
