@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fjaledger/fja/verify"
+	"github.com/fjaledger/fja/verify/record"
 	"github.com/fjaledger/fja/verify/recount"
 	"github.com/fjaledger/fja/verify/tile"
 )
@@ -21,15 +22,24 @@ type Audit struct {
 	// Answered is the number of records (query) or groups (stats) the
 	// server answered.
 	Answered int
+	// Shards are, for an answer across temporal shards, the recounts of
+	// the frozen shards' parts, oldest first; the fields above are then
+	// the active shard's part.
+	Shards []ShardAudit
 }
 
 // Err is nil when the recount found the answer complete and correct,
 // else an error saying how many discrepancies the report names.
+// Discrepancies in any shard's part count.
 func (a *Audit) Err() error {
-	if a.Report.OK() {
+	n := len(a.Report.Problems)
+	for _, s := range a.Shards {
+		n += len(s.Report.Problems)
+	}
+	if n == 0 {
 		return nil
 	}
-	return fmt.Errorf("the answer is NOT complete and correct: %d discrepancies", len(a.Report.Problems))
+	return fmt.Errorf("the answer is NOT complete and correct: %d discrepancies", n)
 }
 
 // AuditConfig says how to recount.
@@ -46,17 +56,24 @@ type AuditConfig struct {
 // parameters), then recounts the answer from the log's public tiles,
 // trusting nothing but the pinned key (see recount.Auditor.Query): the
 // report names every record missing or extra and every proof that fails.
-// The client MUST verify.
+// On a log of temporal shards the chain of shards is verified from the
+// pinned key's shard (the active shard's part is then checked with the
+// key the chain gives it), and each frozen shard's part of the answer is
+// recounted from its own tiles (Audit.Shards). The client MUST verify.
 func (c *Client) AuditQuery(ctx context.Context, f recount.Filter, params url.Values, cfg AuditConfig) (*Audit, error) {
 	if !c.Verifies() {
 		return nil, fmt.Errorf("client: an audit needs the pinned VerifierKey")
+	}
+	active, links, err := c.shardChain(ctx)
+	if err != nil {
+		return nil, err
 	}
 	n := cfg.PageSize
 	if n <= 0 {
 		n = 1000
 	}
 	params.Set("limit", strconv.Itoa(n))
-	run, err := c.QueryAll(ctx, params, true, true)
+	run, err := active.QueryAll(ctx, params, true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -75,15 +92,32 @@ func (c *Client) AuditQuery(ctx context.Context, f recount.Filter, params url.Va
 	}
 	rep.Problems = append(run.ProofErrs, rep.Problems...)
 	out.Report = rep
-	return out, nil
+	var notes []string
+	out.Shards, notes, err = c.auditShards(ctx, links, run.Pages[0].Shards, cfg, func(a *recount.Auditor, sa record.ShardAnswer) (*recount.Report, int, error) {
+		recs := make([]recount.Record, len(sa.Records))
+		for i, r := range sa.Records {
+			recs[i] = recount.Record{Index: r.Index, Entry: r.Entry, LeafHash: r.LeafHash}
+		}
+		rep, err := a.Query(ctx, f, sa.Scanned, recs)
+		return rep, len(recs), err
+	})
+	rep.Notes = append(rep.Notes, notes...)
+	return out, err
 }
 
 // AuditStats asks GET /v1/stats for f grouped by groupBy, then recounts
-// the groups from the log's public tiles (see recount.Auditor.Stats). The
-// client MUST verify.
+// the groups from the log's public tiles (see recount.Auditor.Stats). On
+// a log of temporal shards, as AuditQuery: each frozen shard's groups are
+// recounted from its tiles, and the active shard's part (the answer's
+// groups less the frozen shards') from the active shard's. The client
+// MUST verify.
 func (c *Client) AuditStats(ctx context.Context, f recount.Filter, groupBy []string, params url.Values, cfg AuditConfig) (*Audit, error) {
 	if !c.Verifies() {
 		return nil, fmt.Errorf("client: an audit needs the pinned VerifierKey")
+	}
+	active, links, err := c.shardChain(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if len(groupBy) > 0 {
 		params.Set("group_by", strings.Join(groupBy, ","))
@@ -92,15 +126,26 @@ func (c *Client) AuditStats(ctx context.Context, f recount.Filter, groupBy []str
 	if err != nil {
 		return nil, err
 	}
-	cp, err := c.CheckStats(ans)
+	cp, err := active.CheckStats(ans)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := c.auditor(ctx, cp, cfg).Stats(ctx, f, groupBy, ans.Scanned, ans.Groups)
+	groups := ans.Groups
+	if len(ans.Shards) > 0 {
+		groups = activeGroups(ans.Groups, ans.Shards)
+	}
+	rep, err := c.auditor(ctx, cp, cfg).Stats(ctx, f, groupBy, ans.Scanned, groups)
 	if err != nil {
 		return nil, fmt.Errorf("recounting entries [%d, %d) from the tiles: %w", ans.Scanned.From, ans.Scanned.To, err)
 	}
-	return &Audit{Checkpoint: cp, Report: rep, Answered: len(ans.Groups)}, nil
+	out := &Audit{Checkpoint: cp, Report: rep, Answered: len(groups)}
+	var notes []string
+	out.Shards, notes, err = c.auditShards(ctx, links, ans.Shards, cfg, func(a *recount.Auditor, sa record.ShardAnswer) (*recount.Report, int, error) {
+		rep, err := a.Stats(ctx, f, groupBy, sa.Scanned, sa.Groups)
+		return rep, len(sa.Groups), err
+	})
+	rep.Notes = append(rep.Notes, notes...)
+	return out, err
 }
 
 func (c *Client) auditor(ctx context.Context, cp *verify.Checkpoint, cfg AuditConfig) *recount.Auditor {

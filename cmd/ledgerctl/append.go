@@ -87,8 +87,8 @@ record failed.`,
 			a := &rpt.Append{Client: c, Kind: record.Kind(kind), Batch: batch, Conc: conc, Dir: receipts,
 				WriteFile: writeFile, Out: cmd.OutOrStdout(), JSON: globals(cmd).JSON}
 			var bar *progressbar.ProgressBar
-			if errw := cmd.ErrOrStderr(); len(raws) > 1 && (progress || isTerminal(errw)) {
-				bar = newBar(errw, int64(len(raws)), "append", "records")
+			if errw := cmd.ErrOrStderr(); len(raws) > 1 && (progress || rpt.IsTerminal(errw)) {
+				bar = rpt.NewBar(errw, int64(len(raws)), "append", "records")
 				a.BeforeLine, a.Done = func() { _ = bar.Clear() }, func() { _ = bar.Add(1) }
 			}
 			failed, err := a.Run(cmd.Context(), raws)

@@ -54,6 +54,10 @@ itself from the log's public tiles, trusting nothing but the log's key:
     sensitivity groups and the version changes are recounted from every
     entry of the tree and must be equal, bit for bit.
 
+On a log of temporal shards (query and stats), --key may be the first shard's:
+the chain of shards is verified from it, and each frozen shard's part of the
+answer is recounted from its own /shards/<n>/ tiles and reported as "shard N:".
+
 It prints "complete and correct" and exits 0, or every discrepancy and exits
 1. --json prints the report as one JSON object. A progress bar is drawn on
 standard error for large ranges on a terminal, or with --progress.`,
@@ -89,14 +93,14 @@ standard error for large ranges on a terminal, or with --progress.`,
 				return err
 			}
 			bar := newProgress(cmd, progress, auditBarMin, "audit-query")
-			cfg := client.AuditConfig{Slack: slack, PageSize: limit, Progress: bar.set}
+			cfg := client.AuditConfig{Slack: slack, PageSize: limit, Progress: bar.Set}
 			var a *client.Audit
 			if stats {
 				a, err = c.AuditStats(cmd.Context(), qf.Recount(), fields, params, cfg)
 			} else {
 				a, err = c.AuditQuery(cmd.Context(), qf.Recount(), params, cfg)
 			}
-			bar.finish()
+			bar.Finish()
 			if err != nil {
 				return err
 			}
@@ -138,7 +142,7 @@ func auditRules(cmd *cobra.Command, f client.RulesFilter, vo verifyOptions) erro
 
 // writeAudit writes the report of a; discrepancies exit with status 1.
 func writeAudit(cmd *cobra.Command, what string, a *client.Audit) error {
-	if err := rpt.WriteAudit(cmd.OutOrStdout(), globals(cmd).JSON, what, a.Checkpoint, a.Report, a.Answered); err != nil {
+	if err := rpt.WriteAudit(cmd.OutOrStdout(), globals(cmd).JSON, what, a); err != nil {
 		return err
 	}
 	return a.Err() // exit status 1 after the report is printed

@@ -87,16 +87,8 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	return loadgen.Failed(results)
 }
 
-// growOptions are the flags of `ledgerctl bench grow`: the run
-// (loadgen.GrowConfig), its files and note (loadgen.ReportInfo).
-type growOptions struct {
-	loadgen.GrowConfig
-	info         loadgen.ReportInfo
-	examples, md string
-}
-
 func newBenchGrowCmd() *cobra.Command {
-	var o growOptions
+	var o loadgen.GrowOptions
 	cmd := &cobra.Command{
 		Use:   "grow",
 		Short: "Grow a served log over HTTP, sampling the server's memory, append rate, proof latency and disk use",
@@ -110,20 +102,14 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			g := globals(cmd)
-			if g.Token == "" {
-				return usageErrorf("bench grow needs a producer --token (or LEDGER_TOKEN)")
+			if err := o.Check(g.Token); err != nil {
+				return usageErrorf("%v", err)
 			}
-			if o.PID <= 0 || o.DataDir == "" || o.info.CSV == "" || o.info.SVG == "" {
-				return usageErrorf("bench grow needs --pid, --data, --csv and --svg")
-			}
-			if o.N < 1 || o.Every < 1 || o.Batch < 1 || o.Clients < 1 || o.Proofs < 1 {
-				return usageErrorf("want -n, --every, --batch, --clients and --proofs >= 1")
-			}
-			ex, err := loadgen.Load(loadgen.ExamplesDir(o.examples))
+			ex, err := loadgen.Load(loadgen.ExamplesDir(o.Examples))
 			if err != nil {
 				return err
 			}
-			files := loadgen.NewGrowFiles(o.GrowConfig, o.info, o.md, os.Args, writeFileWith)
+			files := loadgen.NewGrowFiles(o.GrowConfig, o.Info, o.MD, os.Args, writeFileWith)
 			out, cfg := cmd.ErrOrStderr(), o.GrowConfig
 			cfg.Sender, cfg.Examples = loadgen.NewSender(g.URL, g.Token, o.Clients), ex
 			cfg.OnSample = func(ss []loadgen.Sample) error {
@@ -135,26 +121,11 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d samples: %s and %s\n", len(samples), o.info.CSV, o.info.SVG)
+			fmt.Fprintf(cmd.OutOrStdout(), "%d samples: %s and %s\n", len(samples), o.Info.CSV, o.Info.SVG)
 			return nil
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.examples, "examples", "", "`directory` of the example requests (default ../shared/examples beside the module root)")
-	f.IntVar(&o.PID, "pid", 0, "the server's process `id` on this machine (its RSS is sampled)")
-	f.StringVar(&o.DataDir, "data", "", "the server's data `directory` (its disk use is sampled)")
-	f.IntVarP(&o.N, "entries", "n", 10_000_000, "records to append")
-	f.IntVar(&o.Every, "every", 500_000, "records between samples")
-	f.IntVar(&o.Batch, "batch", 250, "records per POST /v1/decisions:batch")
-	f.IntVar(&o.Clients, "clients", 8, "concurrent clients")
-	f.IntVar(&o.Proofs, "proofs", 200, "inclusion proofs fetched per sample, for their latency")
-	f.StringVar(&o.info.CSV, "csv", "", "CSV `file` to write the samples to")
-	f.StringVar(&o.info.SVG, "svg", "", "SVG `file` to draw the samples in")
-	f.StringVar(&o.info.Title, "title", "", "the chart's title")
-	f.StringVar(&o.md, "md", "", "Markdown `file` to write a note on the run to: the command, the chart, how the last sample compares with the one at a tenth of its size, every sample")
-	f.StringVar(&o.info.Note, "note", "", "a paragraph for the --md note (say, that the machine was shared)")
-	f.StringVar(&o.info.Revision, "revision", "", "the source revision to name in the --md note (default: the one stamped in this binary, if any)")
-	f.StringVar(&o.info.Command, "command", "", "the command to name in the --md note as the one that made the figures (default: this command line, token hidden)")
+	o.Flags(cmd.Flags())
 	return cmd
 }
 

@@ -70,7 +70,7 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 				return err
 			}
 			bar := newProgress(cmd, progress, 0, "export")
-			e.Progress = bar.set
+			e.Progress = bar.Set
 			var res *rpt.ExportResult
 			if out == "-" {
 				w := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
@@ -84,7 +84,7 @@ a terminal, or with --progress. Only --format jsonl exists.`,
 					return err
 				})
 			}
-			bar.finish()
+			bar.Finish()
 			if err != nil {
 				return err
 			}

@@ -51,9 +51,9 @@ stderr when it is a terminal, or with --progress.`,
 
 			opts := ledger.FsckOptions{Origin: origin, VerifierKeys: keys}
 			bar := newProgress(cmd, progress, 0, "fsck")
-			opts.Progress = bar.set
+			opts.Progress = bar.Set
 			rep, err := ledger.Fsck(cmd.Context(), st, opts)
-			bar.finish()
+			bar.Finish()
 			if err != nil {
 				return fmt.Errorf("fsck %s: %w", dir, err)
 			}

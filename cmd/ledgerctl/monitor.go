@@ -149,7 +149,7 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 	bar := newProgress(cmd, o.progress, progressMin, "monitor")
 	m.Progress = func(done, total uint64) {
 		if total >= progressMin { // with --progress too: a short catch-up draws none
-			bar.set(done, total)
+			bar.Set(done, total)
 		}
 	}
 	r, err := client.NewShardMonitor(g.URL, m, o.timeout, o.state)
@@ -157,7 +157,7 @@ func runMonitor(cmd *cobra.Command, o *monitorOptions) error {
 		return usageErrorf("%v", err)
 	}
 	res, err := monitor.Follow(ctx, r, st, o.once, o.interval, func(res *monitor.Result, err error) {
-		bar.finish()
+		bar.Finish()
 		mm.Observe(res, err)
 		if res != nil {
 			_ = res.Write(out, g.JSON, st.Origin, err)

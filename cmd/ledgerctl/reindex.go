@@ -35,8 +35,8 @@ values. ledgerd must be stopped. Check the result with 'ledgerctl fsck'.`,
 				return err
 			}
 			bar := newProgress(cmd, progress, 0, "fsck")
-			defer bar.finish()
-			report := func(done, _ uint64) { bar.set(done, state.Size) }
+			defer bar.Finish()
+			report := func(done, _ uint64) { bar.Set(done, state.Size) }
 			if err := audit.Reindex(cmd.Context(), st, state.Size, st, report); err != nil {
 				return fmt.Errorf("reindex %s: %w", dir, err)
 			}

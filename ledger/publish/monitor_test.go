@@ -181,7 +181,9 @@ func TestMonitorFollowsBucket(t *testing.T) {
 	forged[900] ^= 0x01
 	put("tile/0/003", forged)
 	cp1301 := fetch(t, bucketURL+"/checkpoint")
-	alarmed("a forged tile", monitor.KindTile, 1001, cp1301)
+	if a := alarmed("a forged tile", monitor.KindTile, 1001, cp1301); !strings.Contains(a.Evidence, "tile/0/003") {
+		t.Errorf("the forged-tile alarm's evidence does not name tile/0/003:\n%s", a.Evidence)
+	}
 
 	// The genuine tile back: the monitor follows again.
 	put("tile/0/003", genuine)

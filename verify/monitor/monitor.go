@@ -492,6 +492,11 @@ func (m *Monitor) compare(ctx context.Context, ours *verify.Checkpoint, hr tlog.
 				return nil, fmt.Errorf("fetching tiles: %w", err)
 			}
 			a := tileAlarm(ours, fmt.Sprintf("the tiles of the tree of size %d do not authenticate against its checkpoint: %v", ours.Size, err))
+			if bad != "" {
+				// What the log answered for the proof (for a tiles-only
+				// source, the tiles it was computed from) is evidence too.
+				a.Evidence += "\n" + bad
+			}
 			return &a, nil
 		}
 		if !bytes.Equal(th[:], other.Hash) {

@@ -218,36 +218,55 @@ func WriteGroups(w io.Writer, fields []string, groups []record.Group, access boo
 	_ = tw.Flush()
 }
 
+// auditJSON is the JSON report of one audited answer (or shard's part).
+type auditJSON struct {
+	N        int    `json:"n,omitempty"` // the shard, in Shards
+	OK       bool   `json:"ok"`
+	What     string `json:"what"`
+	Origin   string `json:"origin"`
+	Root     []byte `json:"root"`
+	Answered int    `json:"answered"`
+	*recount.Report
+	Shards []auditJSON `json:"shards,omitempty"`
+}
+
 // WriteAudit writes the outcome of an audit of a query, stats or rules
 // answer (what): every discrepancy and note and the verdict, or asJSON one
-// object.
-func WriteAudit(w io.Writer, asJSON bool, what string, cp *verify.Checkpoint, rep *recount.Report, answered int) error {
+// object. An answer across temporal shards (a.Shards) is reported shard
+// by shard, each frozen shard's part first ("shard N:" before its lines;
+// in JSON under "shards", each with its "n"), then the active shard's.
+func WriteAudit(w io.Writer, asJSON bool, what string, a *client.Audit) error {
 	if asJSON {
-		err := json.NewEncoder(w).Encode(struct {
-			OK       bool   `json:"ok"`
-			What     string `json:"what"`
-			Origin   string `json:"origin"`
-			Root     []byte `json:"root"`
-			Answered int    `json:"answered"`
-			*recount.Report
-		}{rep.OK(), what, cp.Origin, cp.Hash, answered, rep})
-		if err != nil {
-			return err
+		v := auditJSON{OK: a.Report.OK(), What: what, Origin: a.Checkpoint.Origin, Root: a.Checkpoint.Hash, Answered: a.Answered, Report: a.Report}
+		for _, s := range a.Shards {
+			v.Shards = append(v.Shards, auditJSON{N: s.N, OK: s.Report.OK(), What: what, Origin: s.Checkpoint.Origin, Root: s.Checkpoint.Hash, Answered: s.Answered, Report: s.Report})
 		}
-	} else {
-		for _, p := range rep.Problems {
-			fmt.Fprintln(w, "DISCREPANCY", p.String())
-		}
-		for _, n := range rep.Notes {
-			fmt.Fprintln(w, "note:", n)
-		}
-		unit := map[string]string{"query": "records", "stats": "groups", "rules": "rules"}[what]
-		verdict := "NOT complete and correct"
-		if rep.OK() {
-			verdict = "complete and correct"
-		}
-		fmt.Fprintf(w, "%s answer %s: %d %s answered, %d matching in entries [%d, %d); %d entries read from the tiles and authenticated against the checkpoint of %s at size %d, root %s\n",
-			what, verdict, answered, unit, rep.Matched, rep.Scanned.From, rep.Scanned.To, rep.Read, cp.Origin, cp.Size, base64.StdEncoding.EncodeToString(cp.Hash))
+		return json.NewEncoder(w).Encode(v)
 	}
+	for _, s := range a.Shards {
+		fmt.Fprintf(w, "shard %d:\n", s.N)
+		writeAuditText(w, what, s.Checkpoint, s.Report, s.Answered)
+	}
+	if len(a.Shards) > 0 {
+		fmt.Fprintln(w, "active shard:")
+	}
+	writeAuditText(w, what, a.Checkpoint, a.Report, a.Answered)
 	return nil
+}
+
+// writeAuditText writes one part's discrepancies, notes and verdict.
+func writeAuditText(w io.Writer, what string, cp *verify.Checkpoint, rep *recount.Report, answered int) {
+	for _, p := range rep.Problems {
+		fmt.Fprintln(w, "DISCREPANCY", p.String())
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+	unit := map[string]string{"query": "records", "stats": "groups", "rules": "rules"}[what]
+	verdict := "NOT complete and correct"
+	if rep.OK() {
+		verdict = "complete and correct"
+	}
+	fmt.Fprintf(w, "%s answer %s: %d %s answered, %d matching in entries [%d, %d); %d entries read from the tiles and authenticated against the checkpoint of %s at size %d, root %s\n",
+		what, verdict, answered, unit, rep.Matched, rep.Scanned.From, rep.Scanned.To, rep.Read, cp.Origin, cp.Size, base64.StdEncoding.EncodeToString(cp.Hash))
 }

@@ -14,6 +14,8 @@
     body: null,        // the decision body from its entry
     contestId: null,   // the id the next contest filing uses (kept across retries)
     vkeyEdited: false,
+    shards: [],        // the log's temporal shards, as GET /v1/log lists them
+    logRead: null,     // the promise of loadKey's read of GET /v1/log
   };
 
   // h builds an element; children are nodes or strings (as text).
@@ -158,6 +160,7 @@
       const r = await fetch('/v1/log', { headers: { Accept: 'application/json' } });
       if (!r.ok) throw new Error(await apiError(r));
       const info = await r.json();
+      state.shards = Array.isArray(info.shards) ? info.shards : [];
       if (!state.vkeyEdited && !$('vkey').value && info.verifier_key) {
         $('vkey').value = info.verifier_key;
         $('vkey-source').textContent = 'Filled in from this server (' + (info.origin || 'unknown origin') + ').';
@@ -167,6 +170,28 @@
     }
   }
 
+  // keyFor is the verifier key to check a record of the log origin with:
+  // the key the person entered (or saved) when they did, else the key of
+  // the shard of that origin as this server lists it in GET /v1/log (a
+  // log with temporal shards has one key per shard), else the key field.
+  // It returns {vkey, shard (the listed shard of origin, or null),
+  // fromServer}.
+  function keyFor(origin) {
+    const typed = $('vkey').value.trim();
+    const shard = state.shards.find((s) => s.origin === origin) || null;
+    if (!state.vkeyEdited && shard && shard.vkey) return { vkey: shard.vkey, shard: shard, fromServer: true };
+    const typedShard = (shard && shard.vkey === typed ? shard : state.shards.find((s) => s.vkey === typed)) || null;
+    return { vkey: typed, shard: typedShard, fromServer: !state.vkeyEdited };
+  }
+
+  // keyNote says which key a receipt was checked with.
+  function keyNote(k) {
+    const which = k.shard && state.shards.length > 1 ? ' of shard ' + k.shard.n + ' (' + k.shard.origin + (k.shard.state ? ', ' + k.shard.state : '') + ')' : '';
+    return h('p', { id: 'key-used' }, k.fromServer
+      ? 'Checked with the key' + which + ' as this server lists it.'
+      : 'Checked with the key you entered' + which + '.');
+  }
+
   // ---- step 2: check a receipt -------------------------------------------
 
   // checkReceipt verifies the pasted receipt; auto is set for the check of
@@ -174,7 +199,11 @@
   async function checkReceipt(ev, auto) {
     if (ev) ev.preventDefault();
     const text = $('receipt').value.trim();
-    const vkey = $('vkey').value.trim();
+    if (state.logRead) await state.logRead;
+    let origin;
+    try { origin = JSON.parse(text).origin; } catch (e) { origin = undefined; }
+    const key = keyFor(origin);
+    const vkey = key.vkey;
     const section = $('result');
     const verdict = $('verdict');
     const details = $('details');
@@ -212,14 +241,14 @@
       // says (not verified here).
       res.now = await currentSize();
       verdict.replaceChildren(banner('ok', '\u2714 Verified: this receipt is in the log',
-        h('p', {}, 'It is entry #' + res.index + ' of the log ' + res.origin + '. The receipt\u2019s checkpoint, signed with the key above, ' +
+        h('p', {}, 'It is entry #' + res.index + ' of the log ' + res.origin + '. The receipt\u2019s checkpoint, signed with the key named below, ' +
           'covers the first ' + res.size + ' entries of the log: its size when the receipt was made. ' +
           (res.now !== null ? 'This server says the log now has ' + res.now + ' entries. ' : '') +
-          'The log cannot remove or change the entry without being caught.')));
+          'The log cannot remove or change the entry without being caught.'), keyNote(key)));
     } else {
       verdict.replaceChildren(banner('bad', '\u2718 Not verified: do not rely on this receipt',
         h('p', {}, 'Reason: ', h('code', {}, res.error)),
-        h('p', {}, 'The receipt may have been changed, or it was signed with another key than the one above.')));
+        h('p', {}, 'The receipt may have been changed, or it was signed with another key than the one above.'), keyNote(key)));
     }
     if (env) {
       const view = describe(env, res);
@@ -384,7 +413,7 @@
     const j = await resp.json();
     const id = j.contest_id || state.contestId;
     const receiptText = JSON.stringify(j.receipt, null, 2);
-    const res = await verifyText(JSON.stringify(j.receipt), $('vkey').value.trim());
+    const res = await verifyText(JSON.stringify(j.receipt), keyFor(j.receipt && j.receipt.origin).vkey);
     const env = res.entry !== undefined ? parseEntry(res.entry) : null;
     const due = j.due_by || (env && env.body && env.body.due_by);
     const link = location.origin + location.pathname + '#contest=' + encodeURIComponent(id);
@@ -472,13 +501,17 @@
   // verifier's result with the record's body.
   async function provenRecord(j, rec) {
     if (!rec || typeof rec.entry !== 'string') return null;
+    // The records are proven against the answer's checkpoint: the origin
+    // is its first line (the active shard's, where a contest of a
+    // decision in an earlier shard is logged).
     const cp = typeof j.checkpoint === 'string' ? j.checkpoint : '';
-    const origin = (state.receipt && state.receipt.origin) || cp.split('\n', 1)[0];
+    const origin = cp.split('\n', 1)[0] || (state.receipt && state.receipt.origin);
     const receipt = {
       origin: origin, index: rec.index, leaf_hash: rec.leaf_hash, entry: rec.entry,
       checkpoint: cp, inclusion_proof: rec.inclusion_proof,
     };
-    const res = await verifyText(JSON.stringify(receipt), $('vkey').value.trim());
+    if (state.logRead) await state.logRead;
+    const res = await verifyText(JSON.stringify(receipt), keyFor(origin).vkey);
     const env = res.entry !== undefined ? parseEntry(res.entry) : null;
     res.body = env ? env.body : (rec.record && rec.record.body);
     return res;
@@ -546,7 +579,7 @@
     }
     const m = /^#contest=(.+)$/.exec(location.hash);
     if (m) $('status-id').value = decodeURIComponent(m[1]);
-    loadKey();
+    state.logRead = loadKey();
     if (saved && saved.receipt) verifierReady.then(() => checkReceipt(null, true));
   }
 
