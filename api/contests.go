@@ -2,12 +2,14 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/verify"
 	"github.com/fjaledger/fja/verify/record"
 )
@@ -99,11 +101,11 @@ func (s *Server) getContest(c echo.Context) error {
 	head := s.cfg.Log.Head()
 	v := ContestView{ContestID: id, DecisionID: st.Body.Decision.DecisionID, Status: st.Status, DueBy: st.Body.DueBy,
 		FiledAt: st.Contest.Envelope.LoggedAt, Checkpoint: string(head.Checkpoint)}
-	if v.Contest, err = s.proven(st.Contest, head.Size); err != nil {
+	if v.Contest, err = s.provenIn(st.Shard, st.Contest, head.Size); err != nil {
 		return err
 	}
 	if st.Resolution != nil {
-		if v.Resolution, err = s.proven(st.Resolution, head.Size); err != nil {
+		if v.Resolution, err = s.provenIn(st.ResolutionShard, st.Resolution, head.Size); err != nil {
 			return err
 		}
 	}
@@ -111,7 +113,31 @@ func (s *Server) getContest(c echo.Context) error {
 }
 
 func (s *Server) proven(rec *audit.Record, size uint64) (*RecordProof, error) {
-	p, err := s.cfg.Log.InclusionProof(rec.Index, size)
+	return provenAt(s.cfg.Log, rec, size)
+}
+
+// provenIn proves rec: against the active shard at size when in is nil,
+// else against the final checkpoint of the frozen shard in is.
+func (s *Server) provenIn(in *audit.EarlierShard, rec *audit.Record, size uint64) (*RecordProof, error) {
+	if in == nil {
+		return s.proven(rec, size)
+	}
+	for _, f := range s.cfg.Frozen {
+		if f.Origin == in.Origin {
+			head := f.Log.Head()
+			p, err := provenAt(f.Log, rec, head.Size)
+			if err != nil {
+				return nil, err
+			}
+			p.Shard, p.Checkpoint = f.N, string(head.Checkpoint)
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("api: no frozen shard has origin %q", in.Origin)
+}
+
+func provenAt(l *ledger.Log, rec *audit.Record, size uint64) (*RecordProof, error) {
+	p, err := l.InclusionProof(rec.Index, size)
 	if err != nil {
 		return nil, err
 	}

@@ -60,6 +60,9 @@ func (s *Server) getQuery(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
+	if req.Shard != 0 {
+		return s.queryShardPage(c, f, req.Kind, req.Shard, cursor, limit, withPrivate)
+	}
 	res, err := s.cfg.Book.Query(ctx, f, req.Kind, cursor, limit)
 	if err != nil {
 		return readError(err)
@@ -112,29 +115,61 @@ func (s *Server) queryFrozen(ctx context.Context, f audit.Filter, kind string, l
 		if fz.Book == nil {
 			continue
 		}
-		res, err := fz.Book.Query(ctx, f, kind, 0, limit)
-		if err != nil {
-			return nil, readError(err)
-		}
-		proofs, err := fz.Log.InclusionProofs(res.Indices, res.Head.Size)
+		sa, err := shardPage(ctx, fz, f, kind, 0, limit)
 		if err != nil {
 			return nil, err
 		}
-		sa := record.ShardAnswer{N: fz.N, Origin: fz.Origin, Checkpoint: string(res.Head.Checkpoint),
-			Scanned: Scanned{From: res.From, To: res.To}, Records: make([]QueryRecord, 0, len(res.Indices))}
-		for i, idx := range res.Indices {
-			es, err := fz.Log.Entries(idx, 1)
-			if err != nil {
-				return nil, err
-			}
-			sa.Records = append(sa.Records, QueryRecord{Index: idx, Entry: es[0], LeafHash: ledger.LeafHash(es[0]), InclusionProof: nonNil(proofs[i])})
-		}
-		if res.More {
-			sa.NextCursor = params.FormatCursor(res.Next)
-		}
-		out = append(out, sa)
+		out = append(out, *sa)
 	}
 	return out, nil
+}
+
+// shardPage is the page of the query in frozen shard fz from cursor,
+// each record proven against the shard's final checkpoint; its
+// next_cursor names the shard (params.ShardCursor).
+func shardPage(ctx context.Context, fz Shard, f audit.Filter, kind string, cursor uint64, limit int) (*record.ShardAnswer, error) {
+	res, err := fz.Book.Query(ctx, f, kind, cursor, limit)
+	if err != nil {
+		return nil, readError(err)
+	}
+	proofs, err := fz.Log.InclusionProofs(res.Indices, res.Head.Size)
+	if err != nil {
+		return nil, err
+	}
+	sa := record.ShardAnswer{N: fz.N, Origin: fz.Origin, Checkpoint: string(res.Head.Checkpoint),
+		Scanned: Scanned{From: res.From, To: res.To}, Records: make([]QueryRecord, 0, len(res.Indices))}
+	for i, idx := range res.Indices {
+		es, err := fz.Log.Entries(idx, 1)
+		if err != nil {
+			return nil, err
+		}
+		sa.Records = append(sa.Records, QueryRecord{Index: idx, Entry: es[0], LeafHash: ledger.LeafHash(es[0]), InclusionProof: nonNil(proofs[i])})
+	}
+	if res.More {
+		sa.NextCursor = params.ShardCursor(fz.N, res.Next)
+	}
+	return &sa, nil
+}
+
+// queryShardPage answers a cursor naming frozen shard n: the answer's
+// shards hold that shard's next page alone; its own records are none,
+// scanned empty, at the active shard's checkpoint. Private content of a
+// frozen shard is not served (an access record naming another shard's
+// record is not defined): private=true is refused.
+func (s *Server) queryShardPage(c echo.Context, f audit.Filter, kind string, n int, cursor uint64, limit int, withPrivate bool) error {
+	if n > len(s.cfg.Frozen) || s.cfg.Frozen[n-1].Book == nil {
+		return fieldError("cursor", fmt.Sprintf("the cursor names shard %d; the frozen shards whose records this server reads are 1..%d", n, len(s.cfg.Frozen)))
+	}
+	if withPrivate {
+		return fieldError("private", fmt.Sprintf("the cursor names frozen shard %d, whose private content is not served; want private=false", n))
+	}
+	sa, err := shardPage(c.Request().Context(), s.cfg.Frozen[n-1], f, kind, cursor, limit)
+	if err != nil {
+		return err
+	}
+	head := s.cfg.Log.Head()
+	return c.JSON(http.StatusOK, QueryAnswer{Records: []QueryRecord{}, Checkpoint: string(head.Checkpoint),
+		Scanned: Scanned{From: head.Size, To: head.Size}, Shards: []record.ShardAnswer{*sa}})
 }
 
 // accessPurpose returns the X-Access-Purpose of a private read: required,

@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -74,25 +73,13 @@ func (s *Server) getDecision(c echo.Context) error {
 	return c.JSON(http.StatusOK, v)
 }
 
-// decisionForReader authenticates a read of decision id by the regulator,
+// decisionAnywhere authenticates a read of decision id by the regulator,
 // or by the subject proving standing with the contest token in
 // X-Contest-Token (compared in constant time). A wrong token and an
 // unknown id get the same 404, so ids cannot be probed; another role is
 // 403, no credential at all 401.
 //
-// It reads the active shard only; decisionAnywhere reads every shard.
-func (s *Server) decisionForReader(c echo.Context, id string) (who *auth.Entry, regulator bool, rec *audit.Record, err error) {
-	who, regulator, loc, err := s.decisionAnywhere(c, id)
-	if err != nil {
-		return nil, false, nil, err
-	}
-	if !loc.active(s) {
-		return nil, false, nil, notFound(fmt.Sprintf("decision %s is in frozen shard %d; this route reads the active shard %d only", id, loc.n, s.activeShard()))
-	}
-	return who, regulator, loc.rec, nil
-}
-
-// decisionAnywhere is decisionForReader over every shard (findRecord).
+// The decision is looked up in every shard (findRecord).
 func (s *Server) decisionAnywhere(c echo.Context, id string) (who *auth.Entry, regulator bool, loc *located, err error) {
 	if who, err = s.authenticate(c); err != nil {
 		return nil, false, nil, err

@@ -227,15 +227,28 @@ func (b *Book) Resolve(ctx context.Context, contestID string, raw []byte) (*Appe
 		return nil, nil, &ValidationError{Field: "human_reviewed", Message: "must be true: a contest may not be resolved by automated means alone (DSA Art. 20(6))"}
 	}
 	r.ContestID = contestID
-	ci, err := b.lookup(KindContest, contestID)
+	in, ci, k, shard, err := b.contestInShards(contestID)
 	if err != nil {
 		return nil, nil, err
+	}
+	if shard != nil {
+		// A contest filed before a rotation: resolved here, once. A
+		// resolution logged in an earlier shard (before its freeze)
+		// counts; one logged here is the dedup below.
+		if _, _, err := b.resolutionInShards(contestID, k); err == nil {
+			if _, here := b.lookup(KindResolution, contestID); here != nil {
+				return nil, nil, &StateError{"contest_resolved", fmt.Sprintf("contest %s is resolved already, in an earlier shard", contestID)}
+			}
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, nil, err
+		}
+		r.ContestShard = shard.Origin
 	}
 	body, err := canonicalRecord(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := b.contestAt(ci)
+	c, err := in.contestAt(ci)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -247,7 +260,7 @@ func (b *Book) Resolve(ctx context.Context, contestID string, raw []byte) (*Appe
 	defer b.contestMu.Unlock()
 	a, err := b.appendRecord(ctx, &pendingRecord{kind: KindResolution, id: contestID, body: body, digest: b.digest(body),
 		index: func(i uint64, _ time.Time) []ledger.KV {
-			if c.Decision.Shard != "" { // no facts: see FileContest
+			if c.Decision.Shard != "" || shard != nil { // no facts: see FileContest
 				return kindIndex(KindResolution)
 			}
 			return append(kindIndex(KindResolution), ledger.KV{Key: contestFactsKey(c.Decision.Index, contestID),
@@ -270,11 +283,24 @@ type ContestState struct {
 	// Status is open, resolved or overdue (open past due_by).
 	Status string
 	DueBy  time.Time
+	// Shard is the earlier shard the contest is logged in (nil: this
+	// one). Its resolution, when logged after the rotation, is in this
+	// shard (or one between) and names it in contest_shard.
+	Shard *EarlierShard
+	// ResolutionShard is the earlier shard the resolution is logged in
+	// (nil: this one, or no resolution).
+	ResolutionShard *EarlierShard
 }
 
 // ContestStatus derives a contest's state from its records.
+// The contest is looked up in this shard, then in the earlier ones (newest
+// first); its resolution in its shard or a later one (Resolve).
 func (b *Book) ContestStatus(id string) (*ContestState, error) {
-	rec, c, err := getBody[Contest](b, KindContest, id)
+	in, _, k, shard, err := b.contestInShards(id)
+	if err != nil {
+		return nil, err
+	}
+	rec, c, err := getBody[Contest](in, KindContest, id)
 	if err != nil {
 		return nil, err
 	}
@@ -282,11 +308,11 @@ func (b *Book) ContestStatus(id string) (*ContestState, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &ContestState{Contest: rec, Body: c, DueBy: due, Status: "open"}
-	res, err := b.Get(KindResolution, id)
+	st := &ContestState{Contest: rec, Body: c, DueBy: due, Status: "open", Shard: shard}
+	res, rs, err := b.resolutionInShards(id, k)
 	switch {
 	case err == nil:
-		st.Resolution, st.Status = res, "resolved"
+		st.Resolution, st.ResolutionShard, st.Status = res, rs, "resolved"
 	case !errors.Is(err, ErrNotFound):
 		return nil, err
 	case !b.cfg.Now().Before(due):

@@ -278,6 +278,9 @@ func recordIndex(idx uint64, env *Envelope, contestOf func(id string) (*Contest,
 		if err := decodeStrict(env.Body, &r); err != nil {
 			return nil, err
 		}
+		if r.ContestShard != "" { // a contest of an earlier shard: no facts here
+			return kindIndex(KindResolution), nil
+		}
 		c, err := contestOf(r.ContestID)
 		if err != nil {
 			return nil, err

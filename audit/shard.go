@@ -74,3 +74,50 @@ func (b *Book) loggedBefore(decisionID string) error {
 	}
 	return err
 }
+
+// shardBook is the book of shard position k: Config.Earlier[k], or this
+// book for k == len(Config.Earlier).
+func (b *Book) shardBook(k int) (*Book, *EarlierShard) {
+	if k == len(b.cfg.Earlier) {
+		return b, nil
+	}
+	return b.cfg.Earlier[k].Book, &b.cfg.Earlier[k]
+}
+
+// contestInShards finds the contest with id in this book, then in the
+// earlier shards' books, newest first: the book holding it, its index
+// there, its position k (Config.Earlier[k], len(Config.Earlier) for this
+// book) and its earlier shard (nil for this book).
+func (b *Book) contestInShards(id string) (in *Book, idx uint64, k int, shard *EarlierShard, err error) {
+	for k = len(b.cfg.Earlier); k >= 0; k-- {
+		in, shard = b.shardBook(k)
+		if idx, err = in.lookup(KindContest, id); !errors.Is(err, ErrNotFound) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, 0, 0, nil, err
+	}
+	return in, idx, k, shard, nil
+}
+
+// resolutionInShards finds the resolution of the contest with id logged
+// in shard position k: in that shard, or in a later one where it names
+// the contest's shard (contest_shard), and that shard (nil: this book).
+// ErrNotFound while the contest is open.
+func (b *Book) resolutionInShards(id string, k int) (*Record, *EarlierShard, error) {
+	_, contestShard := b.shardBook(k)
+	for j := k; j <= len(b.cfg.Earlier); j++ {
+		in, e := b.shardBook(j)
+		rec, r, err := getBody[Resolution](in, KindResolution, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			continue
+		case err != nil:
+			return nil, nil, err
+		case j == k || (contestShard != nil && r.ContestShard == contestShard.Origin):
+			return rec, e, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("%w: no resolution of contest %s", ErrNotFound, id)
+}

@@ -197,6 +197,11 @@ func (c *Client) ContestRecords(v *record.ContestView, d *DecisionReceipt) (*Con
 		return out, nil
 	}
 	check := func(what string, r *record.RecordProof) error {
+		if r.Shard != 0 {
+			// Proven against a frozen shard's final checkpoint, under that
+			// shard's key: checking it needs the shard chain (VerifyChain).
+			return fmt.Errorf("the %s record is logged in frozen shard %d; this client verifies records of the active shard only", what, r.Shard)
+		}
 		if _, err := c.CheckInclusion(r.Entry, r.LeafHash, v.Checkpoint, r.InclusionProof, r.Index); err != nil {
 			return fmt.Errorf("the %s record: %w", what, err)
 		}

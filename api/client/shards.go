@@ -176,7 +176,8 @@ func (f *shardMonitor) Round(ctx context.Context, st *monitor.State) (*monitor.R
 		return nil, err
 	}
 	total := &monitor.Result{Alarms: []monitor.Alarm{}, Warnings: []string{}}
-	var states []*monitor.State // of the shards done, for their constitutions
+	var states []*monitor.State // of the shards done, for their constitutions and contests
+	var saves []func(*monitor.State) error
 	for i, l := range links {
 		n := listed[i].N
 		m := *f.m
@@ -198,8 +199,9 @@ func (f *shardMonitor) Round(ctx context.Context, st *monitor.State) (*monitor.R
 			m.Gossip = nil
 		}
 		m.EarlierConstitutions = earlierConstitutions(states)
+		m.EarlierContest = earlierContest(links[:i], states)
 		res, err := m.Round(ctx, sst)
-		states = append(states, sst)
+		states, saves = append(states, sst), append(saves, m.Save)
 		if res != nil {
 			for _, a := range res.Alarms {
 				a.Message = fmt.Sprintf("shard %d (%s): %s", n, l.Origin, a.Message)
@@ -216,7 +218,30 @@ func (f *shardMonitor) Round(ctx context.Context, st *monitor.State) (*monitor.R
 			return total, fmt.Errorf("shard %d (%s): %w", n, l.Origin, err)
 		}
 	}
+	// A later shard's resolution of an earlier shard's contest marked it
+	// resolved in the earlier shard's state: kept.
+	for i, save := range saves[:len(saves)-1] {
+		if save != nil {
+			if err := save(states[i]); err != nil {
+				return total, fmt.Errorf("shard %d: saving the state: %w", listed[i].N, err)
+			}
+		}
+	}
 	return total, nil
+}
+
+// earlierContest finds a contest in the state of the earlier shard with
+// origin (Monitor.EarlierContest).
+func earlierContest(links []shard.Link, states []*monitor.State) func(string, string) (*monitor.ContestState, bool) {
+	return func(origin, id string) (*monitor.ContestState, bool) {
+		for i, l := range links {
+			if l.Origin == origin {
+				c, ok := states[i].Contests[id]
+				return c, ok
+			}
+		}
+		return nil, false
+	}
 }
 
 // earlierConstitutions finds a constitution version in the states of

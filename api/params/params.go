@@ -110,6 +110,9 @@ type Request struct {
 	Limit int
 	// Cursor (query) is where the page starts, from a next_cursor.
 	Cursor uint64
+	// Shard (query) is the frozen shard a cursor names (ShardCursor), 0
+	// for the active shard's.
+	Shard int
 	// Private (query) asks for private content not yet erased.
 	Private bool
 	// GroupBy (stats) are the fields to group by, in order, each once.
@@ -175,7 +178,7 @@ func ParseQuery(v url.Values) (*Request, error) {
 		r.Limit = n
 	}
 	if s := v.Get("cursor"); s != "" {
-		if r.Cursor, err = ParseCursor(s); err != nil {
+		if r.Shard, r.Cursor, err = ParseShardCursor(s); err != nil {
 			return nil, err
 		}
 	}
@@ -223,6 +226,31 @@ func ParseCursor(s string) (uint64, error) {
 
 // FormatCursor is the next_cursor of a page that continues at index.
 func FormatCursor(index uint64) string { return strconv.FormatUint(index, 10) }
+
+// ShardCursor is the next_cursor of a page of frozen shard n that
+// continues at index of that shard: "s<n>-<index>" (DESIGN.md §4 shard).
+func ShardCursor(n int, index uint64) string {
+	return "s" + strconv.Itoa(n) + "-" + FormatCursor(index)
+}
+
+// ParseShardCursor reads a next_cursor of either form: a FormatCursor
+// (shard 0, the active one) or a ShardCursor.
+func ParseShardCursor(s string) (shard int, index uint64, err error) {
+	rest, ok := strings.CutPrefix(s, "s")
+	if !ok {
+		index, err = ParseCursor(s)
+		return 0, index, err
+	}
+	ns, is, ok := strings.Cut(rest, "-")
+	n, nerr := strconv.Atoi(ns)
+	if !ok || nerr != nil || n < 1 || strconv.Itoa(n) != ns {
+		return 0, 0, errorf("cursor", "cursor is %q, want a next_cursor from an earlier answer: a decimal index, or s<shard>-<index> for a frozen shard's page", clip(s))
+	}
+	if index, err = ParseCursor(is); err != nil {
+		return 0, 0, err
+	}
+	return n, index, nil
+}
 
 // parse checks the names against allowed (each given at most once) and
 // the filter values; kinds are the kinds the route takes.

@@ -89,5 +89,16 @@ func TestCursorRoundTrip(t *testing.T) {
 		if got, err := ParseCursor(FormatCursor(n)); err != nil || got != n {
 			t.Errorf("ParseCursor(FormatCursor(%d)) = %d, %v", n, got, err)
 		}
+		if sh, got, err := ParseShardCursor(ShardCursor(3, n)); err != nil || sh != 3 || got != n {
+			t.Errorf("ParseShardCursor(ShardCursor(3, %d)) = %d, %d, %v", n, sh, got, err)
+		}
+		if sh, got, err := ParseShardCursor(FormatCursor(n)); err != nil || sh != 0 || got != n {
+			t.Errorf("ParseShardCursor(FormatCursor(%d)) = %d, %d, %v", n, sh, got, err)
+		}
+	}
+	for _, bad := range []string{"s", "s-1", "s0-1", "s01-1", "s1-", "s1-01", "s1--1", "s+1-1", "x1-1"} {
+		if _, _, err := ParseShardCursor(bad); err == nil {
+			t.Errorf("ParseShardCursor(%q) accepted", bad)
+		}
 	}
 }

@@ -330,6 +330,23 @@ func TestRotationJourney(t *testing.T) {
 	if err := s2.stop(); err != nil {
 		t.Fatal(err)
 	}
+	fsckShards(t, dir, m)
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// fsckShards checks the store and indexes of every shard of the stopped
+// ledger in dir.
+func fsckShards(t *testing.T, dir string, m *shard.Manifest) {
+	t.Helper()
+	ctx := context.Background()
 	for _, sh := range m.Shards {
 		st, err := badgerstore.OpenExisting(shard.PathsOf(dir, sh).Badger)
 		if err != nil {
@@ -344,13 +361,4 @@ func TestRotationJourney(t *testing.T) {
 			t.Fatalf("fsck of shard %d: %+v, %v", sh.N, rep, err)
 		}
 	}
-}
-
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -17,7 +17,8 @@
 //     no open contest; a contest id is used once;
 //   - a shard record is entry 0 (package verify/shard checks the chain);
 //   - a resolution is human_reviewed and resolves a contest logged earlier
-//     that has no resolution yet;
+//     (or, with contest_shard, logged in that earlier shard, read through
+//     Monitor.EarlierContest) that has no resolution yet;
 //   - challenges, their responses and amendments are consistent with the
 //     records before them, and a constitution version that adopts
 //     amendments differs from the version it supersedes by exactly their
@@ -241,6 +242,20 @@ type Monitor struct {
 	// a decision may cite it (constitutions stay in force across a
 	// rotation).
 	EarlierConstitutions func(ref string) ([]string, bool)
+	// EarlierContest, when set, returns the state of the contest with id
+	// logged in the earlier shard with origin: a resolution naming that
+	// shard (contest_shard) is checked against it and marks it resolved
+	// (ContestState.ResolvedIn), so the caller MUST save that shard's
+	// state again. Without it such a resolution's contest is not checked.
+	EarlierContest func(origin, id string) (*ContestState, bool)
+}
+
+// inShard names the shard of a resolution index ("" for this one).
+func inShard(origin string) string {
+	if origin == "" {
+		return ""
+	}
+	return " of shard " + origin
 }
 
 // errFetch marks errors of fetching a tile (network, HTTP status): those
@@ -801,14 +816,26 @@ func (r *ruleChecker) check(idx uint64, entry []byte) []broken {
 			bad("resolution", "the resolution of contest %s is not human_reviewed (DSA Art. 20(6))", res.ContestID)
 		}
 		c, ok := r.st.Contests[res.ContestID]
+		if res.ContestShard != "" { // a contest filed before a rotation
+			if r.m.EarlierContest == nil {
+				break // in an earlier shard, which this monitor does not read
+			}
+			if c, ok = r.m.EarlierContest(res.ContestShard, res.ContestID); !ok {
+				bad("resolution", "resolves contest %s of shard %s, which that shard did not log", res.ContestID, res.ContestShard)
+				break
+			}
+		}
 		switch {
 		case !ok:
 			bad("resolution", "resolves contest %s, which was not logged earlier", res.ContestID)
 		case c.Resolution != nil:
-			bad("resolution", "resolves contest %s, which was resolved already at index %d", res.ContestID, *c.Resolution)
+			bad("resolution", "resolves contest %s, which was resolved already at index %d%s", res.ContestID, *c.Resolution, inShard(c.ResolvedIn))
 		default:
 			i := idx
 			c.Resolution = &i
+			if res.ContestShard != "" {
+				c.ResolvedIn = r.m.Origin
+			}
 		}
 	case record.KindAccess:
 		// A read of private content, logged by the ledger (schemas/access.v1.json).

@@ -58,6 +58,9 @@ type ContestState struct {
 	DecisionID string  `json:"decision_id"`
 	DueBy      string  `json:"due_by"`
 	Resolution *uint64 `json:"resolution,omitempty"` // index of its resolution
+	// ResolvedIn is the origin of the later shard Resolution is an index
+	// of, for a contest resolved after a rotation (empty: this shard).
+	ResolvedIn string `json:"resolved_in,omitempty"`
 }
 
 // NewState is the state of a monitor that has seen nothing of the log.

@@ -158,7 +158,8 @@ type ShardAnswer struct {
 	Scanned    Range         `json:"scanned"`
 	Records    []QueryRecord `json:"records,omitempty"`
 	// NextCursor is set when the shard has more matching records than the
-	// page holds (they are not served across shards yet).
+	// page holds: "s<n>-<index>", a cursor naming the shard, answered by
+	// GET /v1/query with it (the answer's shards then hold that page alone).
 	NextCursor string  `json:"next_cursor,omitempty"`
 	Groups     []Group `json:"groups,omitempty"`
 }
@@ -214,10 +215,18 @@ type RecordProof struct {
 	LeafHash       []byte    `json:"leaf_hash"`
 	InclusionProof [][]byte  `json:"inclusion_proof"`
 	Record         *Envelope `json:"record"`
+	// Shard and Checkpoint are set for a record of a frozen shard
+	// (DESIGN.md §4 shard): its number (GET /v1/log lists its origin and
+	// key) and the final checkpoint the proof is against. Without them the
+	// proof is against the answer's own checkpoint.
+	Shard      int    `json:"shard,omitempty"`
+	Checkpoint string `json:"checkpoint,omitempty"`
 }
 
 // ContestView is the body of GET /v1/contests/{id}: both records proven
-// against one checkpoint.
+// against one checkpoint, except a record of a frozen shard (a contest
+// filed before a rotation), proven against that shard's final checkpoint
+// (RecordProof.Shard, RecordProof.Checkpoint).
 type ContestView struct {
 	ContestID  string       `json:"contest_id"`
 	DecisionID string       `json:"decision_id"`

@@ -212,6 +212,10 @@ type Resolution struct {
 	Outcome       string       `json:"outcome"`
 	Rationale     string       `json:"rationale"`
 	RuleChanges   []RuleChange `json:"rule_changes"`
+	// ContestShard is the origin of the earlier (frozen) shard the
+	// contest is logged in, empty for a contest in the resolution's own
+	// shard (DESIGN.md §4 shard; like ContestedDecision.Shard).
+	ContestShard string `json:"contest_shard,omitempty"`
 }
 
 // ResolutionRequest is the body of POST /v1/contests/{id}/resolution
