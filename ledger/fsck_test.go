@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -123,50 +125,81 @@ func problems(rep *ledger.FsckReport) string {
 	return b.String()
 }
 
-func entryKey(i uint64) []byte { return binary.BigEndian.AppendUint64([]byte{'e'}, i) }
+// logFile is the path of one of the log files of the store in dir.
+func logFile(dir, name string) string { return filepath.Join(dir, badgerstore.LogDir, name) }
 
-func tileKey(level uint8, i uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{'t', level}, i)
+func hashes(level int) string { return fmt.Sprintf("hashes.%d", level) }
+
+// tamperFile replaces the file name of the store in dir with change(its
+// content) behind the store's back, as damage to the disk would, runs
+// check, and puts the old content back. The store reads the files with
+// pread, so the open store sees the change at once.
+func tamperFile(t *testing.T, dir, name string, change func([]byte) []byte, check func()) {
+	t.Helper()
+	p := logFile(dir, name)
+	old, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(b []byte) {
+		t.Helper()
+		// Truncate then write in place: the store holds the file open.
+		if err := os.Truncate(p, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(change(bytes.Clone(old)))
+	defer put(old)
+	check()
 }
 
-func getKey(t testing.TB, st *badgerstore.Store, k []byte) []byte {
+// entryAt is the byte offset of entry i in the entries file of the store
+// in dir, read from its offsets file.
+func entryAt(t *testing.T, dir string, i uint64) int {
 	t.Helper()
-	var v []byte
+	if i == 0 {
+		return 0
+	}
+	offs, err := os.ReadFile(logFile(dir, "offsets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(binary.BigEndian.Uint64(offs[8*(i-1):]))
+}
+
+// hashAt is the byte offset of a hash of tile level/index in its level's
+// file.
+func hashAt(index uint64, at int) int { return 32 * (256*int(index) + at) }
+
+func cut(n int) func([]byte) []byte { return func(b []byte) []byte { return b[:n] } }
+
+// tamperKey sets the Badger key k of st to change(old value) behind the
+// store's back, runs check, and restores the old value.
+func tamperKey(t *testing.T, st *badgerstore.Store, k []byte, change func([]byte) []byte, check func()) {
+	t.Helper()
+	set := func(v []byte) {
+		t.Helper()
+		if err := st.DB().Update(func(txn *badger.Txn) error { return txn.Set(k, v) }); err != nil {
+			t.Fatal(err)
+		}
+		st.Refresh()
+	}
+	var old []byte
 	if err := st.DB().View(func(txn *badger.Txn) error {
 		it, err := txn.Get(k)
 		if err != nil {
 			return err
 		}
-		v, err = it.ValueCopy(nil)
+		old, err = it.ValueCopy(nil)
 		return err
 	}); err != nil {
 		t.Fatalf("get %q: %v", k, err)
 	}
-	return v
-}
-
-// setKey writes a raw Badger key behind the store's back, as tampering
-// with the files would, and makes the store's reads see it.
-func setKey(t testing.TB, st *badgerstore.Store, k, v []byte) {
-	t.Helper()
-	if err := st.DB().Update(func(txn *badger.Txn) error {
-		if v == nil {
-			return txn.Delete(k)
-		}
-		return txn.Set(k, v)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	st.Refresh()
-}
-
-// tamper sets key k to change(old value) (nil deletes it), runs check, and
-// restores the old value.
-func tamper(t *testing.T, db *badgerstore.Store, k []byte, change func([]byte) []byte, check func()) {
-	t.Helper()
-	old := getKey(t, db, k)
-	setKey(t, db, k, change(append([]byte(nil), old...)))
-	defer setKey(t, db, k, old)
+	set(change(bytes.Clone(old)))
+	defer set(old)
 	check()
 }
 
@@ -203,14 +236,13 @@ func TestFsckTamper(t *testing.T) {
 	const n = 2000
 	dir, vkey, _ := buildStore(t, n)
 	st := openStore(t, dir)
-	db := st
 	ctx := context.Background()
 	opts := ledger.FsckOptions{Origin: testOrigin, VerifierKeys: []string{vkey}}
 	wantClean(t, runFsck(t, st, opts), n)
 
 	for _, idx := range []uint64{0, 255, 256, 1000, n - 1} {
 		t.Run(fmt.Sprintf("entry %d", idx), func(t *testing.T) {
-			tamper(t, db, entryKey(idx), flip(3), func() {
+			tamperFile(t, dir, "entries", flip(entryAt(t, dir, idx)+3), func() {
 				rep := runFsck(t, st, opts)
 				wantProblem(t, rep, idx, ledger.ProblemEntry,
 					fmt.Sprintf("entry %d: leaf hash ", idx),
@@ -226,62 +258,61 @@ func TestFsckTamper(t *testing.T) {
 		})
 	}
 
-	t.Run("entry missing", func(t *testing.T) {
-		tamper(t, db, entryKey(700), func([]byte) []byte { return nil }, func() {
+	t.Run("entries cut short", func(t *testing.T) {
+		tamperFile(t, dir, "entries", cut(entryAt(t, dir, 700)+5), func() {
 			rep := runFsck(t, st, opts)
 			wantProblem(t, rep, 700, ledger.ProblemEntry, "entry 700: missing")
-			if len(rep.Problems) != 1 {
-				t.Errorf("want only the missing entry (its stored leaf hash checks the rest); got\n%s", problems(rep))
+			if rep.Omitted == 0 && len(rep.Problems) < n-700 {
+				t.Errorf("%d problems, %d omitted; want every entry from 700 on missing", len(rep.Problems), rep.Omitted)
+			}
+			for _, p := range rep.Problems {
+				if p.Index < 700 {
+					t.Errorf("unexpected %v: the entries before 700 are whole", p)
+				}
 			}
 		})
 	})
 
-	t.Run("entry beyond size", func(t *testing.T) {
-		setKey(t, db, entryKey(n), []byte("extra"))
-		defer setKey(t, db, entryKey(n), nil)
-		wantProblem(t, runFsck(t, st, opts), n, ledger.ProblemEntry, "stored, but the tree size is 2000")
+	t.Run("offsets damaged", func(t *testing.T) {
+		// The end offset of entry 300 points far past the file.
+		tamperFile(t, dir, "offsets", flip(8*300+1), func() {
+			rep := runFsck(t, st, opts)
+			wantProblem(t, rep, 300, ledger.ProblemEntry, "entry 300: missing")
+			wantProblem(t, rep, 301, ledger.ProblemEntry, "entry 301: missing")
+			for _, p := range rep.Problems {
+				if p.Kind == ledger.ProblemEntry && p.Index != 300 && p.Index != 301 {
+					t.Errorf("unexpected %v", p)
+				}
+			}
+		})
 	})
 
 	type tileCase struct {
 		name   string
-		level  uint8
-		index  uint64
+		level  int
 		change func([]byte) []byte
 		kind   string
 		at     uint64
 		detail string
 	}
 	for _, c := range []tileCase{
-		{"level 0 hash", 0, 3, flip(5*32 + 7), ledger.ProblemEntry, 3*256 + 5, "entry 773: leaf hash"},
-		{"level 0 edge hash", 0, 7, flip(207*32 + 31), ledger.ProblemEntry, n - 1, "does not match tile 0/7 at offset 207"},
-		{"level 1 hash", 1, 0, flip(4*32 + 1), ledger.ProblemTile, 4 * 256, "tile 1/0 at offset 4"},
-		{"level 0 truncated", 0, 2, func(b []byte) []byte { return b[:100*32] }, ledger.ProblemTile, 2*256 + 100, "holds 100 hashes, want 256"},
-		{"level 0 odd length", 0, 1, func(b []byte) []byte { return b[:len(b)-1] }, ledger.ProblemTile, 256 + 255, "8191 bytes"},
-		{"edge truncated", 0, 7, func(b []byte) []byte { return b[:200*32] }, ledger.ProblemTile, 7*256 + 200, "want 208 hashes"},
-		{"edge too long", 0, 7, func(b []byte) []byte { return append(b, make([]byte, 32)...) }, ledger.ProblemTile, 7 * 256, "longer than the 208 hashes"},
-		{"level 1 too long", 1, 0, func(b []byte) []byte { return append(b, make([]byte, 32)...) }, ledger.ProblemTile, 0, "longer than the 7 hashes"},
-		{"level 0 missing", 0, 5, func([]byte) []byte { return nil }, ledger.ProblemTile, 5 * 256, "tile 0/5: missing"},
-		{"level 1 missing", 1, 0, func([]byte) []byte { return nil }, ledger.ProblemTile, 0, "tile 1/0: missing"},
+		{"level 0 hash", 0, flip(hashAt(3, 5) + 7), ledger.ProblemEntry, 3*256 + 5, "entry 773: leaf hash"},
+		{"level 0 edge hash", 0, flip(hashAt(7, 207) + 31), ledger.ProblemEntry, n - 1, "does not match tile 0/7 at offset 207"},
+		{"level 1 hash", 1, flip(hashAt(0, 4) + 1), ledger.ProblemTile, 4 * 256, "tile 1/0 at offset 4"},
+		{"level 0 truncated", 0, cut(hashAt(2, 100)), ledger.ProblemTile, 2*256 + 100, "holds 100 hashes, want 256"},
+		{"level 0 odd length", 0, cut(hashAt(1, 256) - 1), ledger.ProblemTile, 256 + 255, "8191 bytes"},
+		{"edge truncated", 0, cut(hashAt(7, 200)), ledger.ProblemTile, 7*256 + 200, "want 208 hashes"},
+		{"level 0 missing", 0, cut(hashAt(5, 0)), ledger.ProblemTile, 5 * 256, "tile 0/5: missing"},
+		{"level 1 missing", 1, cut(0), ledger.ProblemTile, 0, "tile 1/0: missing"},
 	} {
 		t.Run("tile "+c.name, func(t *testing.T) {
-			tamper(t, db, tileKey(c.level, c.index), c.change, func() {
+			tamperFile(t, dir, hashes(c.level), c.change, func() {
 				rep := runFsck(t, st, opts)
 				wantProblem(t, rep, c.at, c.kind, c.detail)
 			})
 			wantClean(t, runFsck(t, st, opts), n)
 		})
 	}
-
-	t.Run("tile beyond tree", func(t *testing.T) {
-		setKey(t, db, tileKey(1, 1), make([]byte, 32))
-		defer setKey(t, db, tileKey(1, 1), nil)
-		wantProblem(t, runFsck(t, st, opts), 1<<16, ledger.ProblemTile, "tile 1/1: stored")
-	})
-	t.Run("tile above tree", func(t *testing.T) {
-		setKey(t, db, tileKey(2, 0), make([]byte, 32))
-		defer setKey(t, db, tileKey(2, 0), nil)
-		wantProblem(t, runFsck(t, st, opts), 0, ledger.ProblemTile, "tile 2/0: stored")
-	})
 
 	t.Run("dedup", func(t *testing.T) {
 		k := append([]byte{'d', 'h'}, rfc6962.DefaultHasher.HashLeaf(entry(5))...)
@@ -291,14 +322,13 @@ func TestFsckTamper(t *testing.T) {
 			t.Fatalf("lookup: %v %v", ok, err)
 		}
 		other := (idx + 1) % n
-		tamper(t, db, k, func([]byte) []byte { return binary.BigEndian.AppendUint64(nil, other) }, func() {
+		tamperKey(t, st, k, func([]byte) []byte { return binary.BigEndian.AppendUint64(nil, other) }, func() {
 			wantProblem(t, runFsck(t, st, opts), idx, ledger.ProblemDedup, fmt.Sprintf("recorded for entry %d, which holds different bytes", other))
 		})
-		tamper(t, db, k, func([]byte) []byte { return binary.BigEndian.AppendUint64(nil, n+5) }, func() {
+		tamperKey(t, st, k, func([]byte) []byte { return binary.BigEndian.AppendUint64(nil, n+5) }, func() {
 			wantProblem(t, runFsck(t, st, opts), idx, ledger.ProblemDedup, "beyond the tree size")
 		})
 	})
-
 	t.Run("checkpoint", func(t *testing.T) {
 		rep := runFsck(t, st, ledger.FsckOptions{Origin: testOrigin, VerifierKeys: []string{verifierKey(t)}})
 		wantProblem(t, rep, n, ledger.ProblemCheckpoint, "does not verify")
@@ -311,11 +341,11 @@ func TestFsckTamper(t *testing.T) {
 
 	t.Run("state range", func(t *testing.T) {
 		// The state record: size(8) | lastTime(8) | nRange(1) | hashes | checkpoint.
-		tamper(t, db, []byte{'s'}, flip(17+32+2), func() {
+		tamperKey(t, st, []byte{'s'}, flip(17+32+2), func() {
 			// size 2000 = 1024+512+256+128+64+16: hash 1 covers [1024, 1536).
 			wantProblem(t, runFsck(t, st, opts), 1024, ledger.ProblemState, "leaves [1024, 1536)")
 		})
-		tamper(t, db, []byte{'s'}, func(b []byte) []byte { binary.BigEndian.PutUint64(b, n-1); return b }, func() {
+		tamperKey(t, st, []byte{'s'}, func(b []byte) []byte { binary.BigEndian.PutUint64(b, n-1); return b }, func() {
 			rep := runFsck(t, st, opts)
 			wantProblem(t, rep, n-1, ledger.ProblemCheckpoint, "size is 2000, but the stored tree size is 1999")
 			wantProblem(t, rep, n-1, ledger.ProblemEntry, "stored, but the tree size is 1999")
@@ -330,6 +360,34 @@ func TestFsckTamper(t *testing.T) {
 		}
 	})
 	wantClean(t, runFsck(t, st, opts), n)
+
+	// Bytes past the tree (a batch written to the files whose commit never
+	// happened) are cut when the store opens; the log is whole and goes on.
+	t.Run("bytes past the tree", func(t *testing.T) {
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var sizes []int64
+		for _, name := range []string{"entries", "offsets", hashes(0), hashes(1), hashes(2)} {
+			f, err := os.OpenFile(logFile(dir, name), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, _ := f.Stat()
+			sizes = append(sizes, fi.Size())
+			if _, err := f.Write(bytes.Repeat([]byte{0xee}, 40)); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+		st2 := openStore(t, dir)
+		for i, name := range []string{"entries", "offsets", hashes(0), hashes(1), hashes(2)} {
+			if fi, err := os.Stat(logFile(dir, name)); err != nil || fi.Size() != sizes[i] {
+				t.Errorf("%s after reopening: %v, %v; want the %d bytes the tree holds", name, fi.Size(), err, sizes[i])
+			}
+		}
+		wantClean(t, runFsck(t, st2, opts), n)
+	})
 }
 
 func verifierKey(t testing.TB) string {
@@ -384,18 +442,19 @@ func TestFsckThreeLevels(t *testing.T) {
 	opts := ledger.FsckOptions{Origin: testOrigin, VerifierKeys: []string{vkey}}
 	wantClean(t, runFsck(t, st, opts), n)
 	t.Logf("build %v, fsck %v", t1.Sub(t0), time.Since(t1))
-	db := st
 	// Two entries at once: both are named.
-	tamper(t, db, entryKey(n-1), flip(0), func() {
-		tamper(t, db, entryKey(40000), flip(0), func() {
-			rep := runFsck(t, st, opts)
-			wantProblem(t, rep, n-1, ledger.ProblemEntry, "does not match tile 0/256 at offset 2")
-			wantProblem(t, rep, 40000, ledger.ProblemEntry, "does not match tile 0/156 at offset 64")
-			wantProblem(t, rep, 156*256, ledger.ProblemTile, "tile 1/0 at offset 156")
-			wantProblem(t, rep, 0, ledger.ProblemTile, "tile 2/0 at offset 0")
-		})
+	tamperFile(t, dir, "entries", func(b []byte) []byte {
+		b[entryAt(t, dir, n-1)] ^= 0x40
+		b[entryAt(t, dir, 40000)] ^= 0x40
+		return b
+	}, func() {
+		rep := runFsck(t, st, opts)
+		wantProblem(t, rep, n-1, ledger.ProblemEntry, "does not match tile 0/256 at offset 2")
+		wantProblem(t, rep, 40000, ledger.ProblemEntry, "does not match tile 0/156 at offset 64")
+		wantProblem(t, rep, 156*256, ledger.ProblemTile, "tile 1/0 at offset 156")
+		wantProblem(t, rep, 0, ledger.ProblemTile, "tile 2/0 at offset 0")
 	})
-	tamper(t, db, tileKey(2, 0), flip(1), func() {
+	tamperFile(t, dir, hashes(2), flip(1), func() {
 		wantProblem(t, runFsck(t, st, opts), 0, ledger.ProblemTile, "tile 2/0 at offset 0")
 	})
 	wantClean(t, runFsck(t, st, opts), n)

@@ -5,12 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/fjaledger/fja/ledger"
@@ -61,27 +61,26 @@ func fsckTestStore(t *testing.T, n int) (dir, vkey string) {
 	return dir, vkey
 }
 
-// fsckTamper flips a byte of the value of key k in the store in dir.
-func fsckTamper(t *testing.T, dir string, k []byte) {
+// fsckTamper flips the first byte of entry i in the log files of the
+// closed store in dir, as damage to the disk would.
+func fsckTamper(t *testing.T, dir string, i uint64) {
 	t.Helper()
-	st, err := badgerstore.Open(badgerstore.Config{Dir: dir})
+	offs, err := os.ReadFile(filepath.Join(dir, badgerstore.LogDir, "offsets"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	err = st.DB().Update(func(txn *badger.Txn) error {
-		it, err := txn.Get(k)
-		if err != nil {
-			return err
-		}
-		v, err := it.ValueCopy(nil)
-		if err != nil {
-			return err
-		}
-		v[0] ^= 1
-		return txn.Set(k, v)
-	})
+	f, err := os.OpenFile(filepath.Join(dir, badgerstore.LogDir, "entries"), os.O_RDWR, 0)
 	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	at := int64(binary.BigEndian.Uint64(offs[8*(i-1):]))
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, at); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 1
+	if _, err := f.WriteAt(b, at); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -119,7 +118,7 @@ func TestFsck(t *testing.T) {
 	}
 
 	// A changed entry is named by its index.
-	fsckTamper(t, dir, binary.BigEndian.AppendUint64([]byte{'e'}, 417))
+	fsckTamper(t, dir, 417)
 	status, out, _ = ctl(t, "", "fsck", "--data", dir, "--origin", testOrigin, "--key", vkey)
 	if status != 1 {
 		t.Errorf("tampered store: status %d, want 1", status)

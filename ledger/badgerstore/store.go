@@ -1,15 +1,26 @@
 // Package badgerstore is the ledger's embedded storage on Badger v4.
 //
-// Key layout (all integers big-endian, so keys sort in index order):
+// The entries and hash tiles are not in Badger but in append-only files in
+// the subdirectory "log" (package logfiles), read with pread: Badger maps
+// every file it holds into memory, so keeping the log's bulk out of it keeps
+// the server's memory from growing with the log, and a proof reads a tile
+// with one pread instead of an LSM lookup. Badger holds the small keys
+// (all integers big-endian, so keys sort in index order):
 //
-//	"e" | index(8)            entry bytes
-//	"t" | level(1) | index(8) hash tile: up to 256 concatenated 32-byte hashes
 //	"d" | dedup key           index(8) of the first entry with that key
 //	"s"                       encoded ledger.State
+//	"f"                       the layout: "logfiles-1"
 //	"x" | key                 index keys (ledger.KV) of the layers above
 //
-// Every Commit is one Badger transaction on a database opened with
-// SyncWrites, so a batch is atomic and on disk when Commit returns.
+// A store written before the log files (no "f" key) kept entries under
+// "e" | index(8) and tiles under "t" | level(1) | index(8); Open moves them
+// into the files once.
+//
+// Every Commit first makes the batch's entries and new tile hashes durable
+// in the files, then writes the rest in one Badger transaction on a
+// database opened with SyncWrites, whose state names the new size: a batch
+// is atomic (the files' bytes past the committed size are ignored and cut
+// at the next Open) and on disk when Commit returns.
 //
 // Reads go through a shared read-only snapshot that is replaced after every
 // Commit and Update, before they return: a read sees everything committed
@@ -39,6 +50,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/ledger/logfiles"
 )
 
 // Config configures the Badger store.
@@ -69,7 +81,8 @@ func (c Config) Validate() error {
 
 // Store implements ledger.Storage and ledger.IndexStore on Badger.
 type Store struct {
-	db *badger.DB
+	db    *badger.DB
+	files *logfiles.Files
 
 	snapMu  sync.Mutex     // guards snap; never held across a read
 	snap    *snapshot      // as of the last Commit or Update; nil once closed
@@ -141,7 +154,42 @@ func Open(c Config) (*Store, error) {
 	}
 	s := &Store{db: db, snap: &snapshot{txn: db.NewTransaction(false)}}
 	s.snap.refs.Store(1)
+	if err := s.openFiles(filepath.Join(c.Dir, LogDir), c.Logger); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// LogDir is the subdirectory of the store's directory holding the log's
+// entries and tiles.
+const LogDir = "log"
+
+var layoutKey, layoutFiles = []byte{'f'}, []byte("logfiles-1")
+
+// openFiles opens the log files at the committed size, first moving the
+// entries and tiles of a store written before them out of Badger.
+func (s *Store) openFiles(dir string, logger *slog.Logger) error {
+	st, err := s.Load()
+	if err != nil {
+		return err
+	}
+	layout, err := s.get(layoutKey)
+	switch {
+	case err == nil && string(layout) == string(layoutFiles):
+	case err == nil:
+		return fmt.Errorf("badgerstore: the store's layout is %q, want %q: written by a newer ledger?", layout, layoutFiles)
+	case !errors.Is(err, ledger.ErrNotFound):
+		return err
+	default:
+		if err := s.migrate(dir, st.Size, logger); err != nil {
+			return err
+		}
+	}
+	if s.files, err = logfiles.Open(dir, st.Size); err != nil {
+		return fmt.Errorf("badgerstore: %w", err)
+	}
+	return nil
 }
 
 // refresh installs a snapshot that sees every write so far, unless a
@@ -177,6 +225,18 @@ func (s *Store) view(fn func(txn *badger.Txn) error) error {
 	defer s.readers.Done()
 	defer sn.release()
 	return fn(sn.txn)
+}
+
+// enter counts a read of the log files in progress (Close waits for it),
+// or refuses once the store is closed.
+func (s *Store) enter() error {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	if s.snap == nil {
+		return badger.ErrDBClosed
+	}
+	s.readers.Add(1)
+	return nil
 }
 
 // DB exposes the Badger database for tools and tests that work below the
@@ -257,24 +317,19 @@ func (s *Store) Commit(b *ledger.Batch) error {
 	if len(b.DedupKeys) != len(b.Entries) {
 		return fmt.Errorf("badgerstore: batch has %d dedup keys for %d entries", len(b.DedupKeys), len(b.Entries))
 	}
+	if end := b.Start + uint64(len(b.Entries)); b.State.Size != end {
+		return fmt.Errorf("badgerstore: batch of %d entries at %d carries a state of size %d, want %d", len(b.Entries), b.Start, b.State.Size, end)
+	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	var idx [8]byte
-	for i, e := range b.Entries {
-		n := b.Start + uint64(i)
-		if err := txn.Set(entryKey(n), e); err != nil {
-			return fmt.Errorf("badgerstore: entry %d: %w", n, err)
-		}
-		if k := b.DedupKeys[i]; k != nil {
+	for i, k := range b.DedupKeys {
+		if k != nil {
+			n := b.Start + uint64(i)
 			binary.BigEndian.PutUint64(idx[:], n)
 			if err := txn.Set(dedupKey(k), append([]byte(nil), idx[:]...)); err != nil {
 				return fmt.Errorf("badgerstore: dedup key of entry %d: %w", n, err)
 			}
-		}
-	}
-	for id, t := range b.Tiles {
-		if err := txn.Set(tileKey(id), t); err != nil {
-			return fmt.Errorf("badgerstore: tile %d/%d: %w", id.Level, id.Index, err)
 		}
 	}
 	for _, kv := range b.Extra {
@@ -285,16 +340,26 @@ func (s *Store) Commit(b *ledger.Batch) error {
 	if err := txn.Set(stateKey, encodeState(b.State)); err != nil {
 		return fmt.Errorf("badgerstore: state: %w", err)
 	}
-	if err := txn.Commit(); err != nil {
+	// The entries and tiles are durable before the state that counts them.
+	if err := s.files.Write(b.Start, b.Entries, b.Tiles); err != nil {
 		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, err)
 	}
+	if err := txn.Commit(); err != nil {
+		s.files.Abandon()
+		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, err)
+	}
+	s.files.Publish() // before the snapshot: what a reader's state counts is readable
 	s.refresh()
 	return nil
 }
 
 // Tile implements ledger.Storage.
 func (s *Store) Tile(id ledger.TileID) ([]byte, error) {
-	return s.get(tileKey(id))
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.readers.Done()
+	return s.files.Tile(id)
 }
 
 func (s *Store) get(key []byte) ([]byte, error) {
@@ -315,42 +380,15 @@ func (s *Store) get(key []byte) ([]byte, error) {
 
 // Entries implements ledger.Storage.
 func (s *Store) Entries(start uint64, n int) ([][]byte, error) {
-	if n == 1 {
-		e, err := s.get(entryKey(start))
-		if err != nil {
-			return nil, err
-		}
-		return [][]byte{e}, nil
+	if err := s.enter(); err != nil {
+		return nil, err
 	}
-	out := make([][]byte, 0, n)
-	err := s.view(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.PrefetchSize = min(n, 256)
-		opts.Prefix = []byte{'e'}
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		want := start
-		for it.Seek(entryKey(start)); it.Valid() && len(out) < n; it.Next() {
-			k := it.Item().Key()
-			if len(k) != 9 || binary.BigEndian.Uint64(k[1:]) != want {
-				break
-			}
-			v, err := it.Item().ValueCopy(nil)
-			if err != nil {
-				return err
-			}
-			out = append(out, v)
-			want++
-		}
-		return nil
-	})
+	defer s.readers.Done()
+	es, err := s.files.Entries(start, n)
 	if err != nil {
-		return nil, fmt.Errorf("badgerstore: entries [%d, %d): %w", start, start+uint64(n), err)
+		return nil, fmt.Errorf("badgerstore: %w", err)
 	}
-	if len(out) != n {
-		return nil, fmt.Errorf("badgerstore: entry %d: %w", start+uint64(len(out)), ledger.ErrNotFound)
-	}
-	return out, nil
+	return es, nil
 }
 
 // Lookup implements ledger.Storage.
@@ -439,7 +477,11 @@ func (s *Store) Close() error {
 		old.release()
 	}
 	s.readers.Wait() // no read may touch the database once it is closed
-	return s.db.Close()
+	var ferr error
+	if s.files != nil {
+		ferr = s.files.Close()
+	}
+	return errors.Join(s.db.Close(), ferr)
 }
 
 // State encoding: size(8) | lastTime(8) | nRange(1) | nRange*32 hashes | checkpoint.

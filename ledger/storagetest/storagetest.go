@@ -138,9 +138,10 @@ func tileData(id ledger.TileID, n int) []byte {
 }
 
 // batch builds the batch that appends n entries at start to a log of the
-// suite's shape: every entry has a dedup key and one index key, the level-0
-// tiles the new entries touch hold one hash per leaf, and the state is that
-// of size start+n.
+// suite's shape: every entry has a dedup key and one index key, the tiles
+// the new entries change at every level carry one hash per node of the
+// tree of size start+n (as the log writes them: a tile's width follows from
+// the size), and the state is that of size start+n.
 func batch(start uint64, n int) *ledger.Batch {
 	b := &ledger.Batch{Start: start, Tiles: map[ledger.TileID][]byte{}}
 	for i := start; i < start+uint64(n); i++ {
@@ -149,9 +150,12 @@ func batch(start uint64, n int) *ledger.Batch {
 		b.Extra = append(b.Extra, ledger.KV{Key: extraKey(i), Value: extraValue(i)})
 	}
 	end := start + uint64(n)
-	for ti := start / 256; n > 0 && ti <= (end-1)/256; ti++ {
-		id := ledger.TileID{Level: 0, Index: ti}
-		b.Tiles[id] = tileData(id, int(min(end-256*ti, 256)))
+	for l := uint8(0); end>>(8*l) > 0; l++ {
+		lo, hi := start>>(8*l), end>>(8*l) // the level's new nodes
+		for ti := lo / 256; ti*256 < hi; ti++ {
+			id := ledger.TileID{Level: l, Index: ti}
+			b.Tiles[id] = tileData(id, int(min(hi-256*ti, 256)))
+		}
 	}
 	b.State = state(end)
 	return b
@@ -188,8 +192,8 @@ func checkState(t *testing.T, got, want ledger.State) {
 }
 
 // checkLog checks that s holds exactly the suite's log of size size: its
-// state, every entry with its dedup and index key, every level-0 tile, and
-// nothing at size.
+// state, every entry with its dedup and index key, every tile, and nothing
+// at size.
 func checkLog(t *testing.T, s Store, size uint64) {
 	t.Helper()
 	st, err := s.Load()
@@ -218,12 +222,15 @@ func checkLog(t *testing.T, s Store, size uint64) {
 			t.Fatalf("Get(%q): got %q, %v; want %q", extraKey(i), v, err, extraValue(i))
 		}
 	}
-	for ti := uint64(0); ti*256 < size; ti++ {
-		id := ledger.TileID{Index: ti}
-		want := tileData(id, int(min(size-256*ti, 256)))
-		got, err := s.Tile(id)
-		if err != nil || !bytes.Equal(got, want) {
-			t.Fatalf("Tile(0/%d): got %d bytes, %v; want %d bytes", ti, len(got), err, len(want))
+	for l := uint8(0); size>>(8*l) > 0; l++ {
+		nodes := size >> (8 * l)
+		for ti := uint64(0); ti*256 < nodes; ti++ {
+			id := ledger.TileID{Level: l, Index: ti}
+			want := tileData(id, int(min(nodes-256*ti, 256)))
+			got, err := s.Tile(id)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("Tile(%d/%d): got %d bytes, %v; want %d bytes", l, ti, len(got), err, len(want))
+			}
 		}
 	}
 	if _, err := s.Entries(size, 1); !errors.Is(err, ledger.ErrNotFound) {
@@ -348,13 +355,14 @@ func testEntriesRanges(t *testing.T, open OpenFunc) {
 			t.Fatalf("Tile(%d/%d), never written: %v, want ErrNotFound", id.Level, id.Index, err)
 		}
 	}
-	// Tiles of different levels are different keys.
+	// Tiles of different levels are told apart: at 768 entries level 1
+	// holds three nodes.
+	mustCommit(t, s, batch(50, 768-50))
 	id1 := ledger.TileID{Level: 1, Index: 0}
-	mustCommit(t, s, &ledger.Batch{Start: 50, Tiles: map[ledger.TileID][]byte{id1: tileData(id1, 3)}, State: state(50)})
 	if got, err := s.Tile(id1); err != nil || !bytes.Equal(got, tileData(id1, 3)) {
 		t.Fatalf("Tile(1/0): %d bytes, %v; want %d", len(got), err, 3*32)
 	}
-	checkLog(t, s, 50)
+	checkLog(t, s, 768)
 }
 
 // testAtomicCommits: readers running beside a stream of commits never see
