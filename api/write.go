@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/fjaledger/fja/api/auth"
+	"github.com/fjaledger/fja/api/workpool"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/verify"
@@ -236,13 +237,13 @@ func (s *Server) postDecisionBatch(c echo.Context) error {
 	}
 	var wg sync.WaitGroup
 	for range min(len(reqs), batchWorkers) - 1 {
-		wg.Go(work)
+		workpool.Go(&wg, work)
 	}
 	work()
 	wg.Wait()
 	for i, a := range appended {
 		if a != nil {
-			wg.Go(func() { results[i] = s.resultOf(ctx, a) })
+			workpool.Go(&wg, func() { results[i] = s.resultOf(ctx, a) })
 		}
 	}
 	wg.Wait()

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/fjaledger/fja/api/workpool"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/ledger"
 )
@@ -687,7 +688,7 @@ func (in *Ingest) appendAll(ctx context.Context, ready []readyDecision) (int, []
 	}
 	var wg sync.WaitGroup
 	for range min(len(ready), in.cfg.Workers) - 1 {
-		wg.Go(work)
+		workpool.Go(&wg, work)
 	}
 	work()
 	wg.Wait()

@@ -21,7 +21,9 @@ import (
 func TestMigrateLegacyStore(t *testing.T) {
 	const size = 70000 // three levels, more than one chunk
 	dir := t.TempDir()
-	entry := func(i uint64) []byte { return fmt.Appendf(nil, "entry %d %s", i, bytes.Repeat([]byte{'x'}, int(i%1500))) }
+	entry := func(i uint64) []byte {
+		return fmt.Appendf(nil, "entry %d %s", i, bytes.Repeat([]byte{'x'}, int(i%1500)))
+	}
 	node := func(l uint8, p uint64) []byte { h := sha256.Sum256(fmt.Appendf(nil, "%d/%d", l, p)); return h[:] }
 	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
 	if err != nil {
