@@ -2,10 +2,13 @@ package audit
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -60,26 +63,12 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 		return nil, err
 	}
 
-	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts, probe: probe}
-	content := sealedContent{}
-	if p := req.Private; p != nil {
-		for name, text := range map[string]*string{"request": p.Request, "response": p.Response} {
-			if text == nil {
-				continue
-			}
-			salt, c, err := Commit([]byte(*text))
-			if err != nil {
-				return nil, err
-			}
-			content[name] = struct {
-				Salt []byte `json:"salt"`
-				Text string `json:"text"`
-			}{salt, *text}
-			if name == "request" {
-				d.Request = &Commitment{Commitment: c}
-			} else {
-				d.Response = &Commitment{Commitment: c}
-			}
+	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts, probe: probe, extra: make([]ledger.KV, 0, 3)}
+	var sealed []sealedPart
+	if p := req.Private; p != nil && (p.Request != nil || p.Response != nil) {
+		var err error
+		if sealed, err = commitPrivate(&d, p); err != nil {
+			return nil, err
 		}
 	}
 	var token string
@@ -107,7 +96,7 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	}
 	// Every decision's token hash is indexed (it is public in the leaf: a
 	// producer could otherwise copy another decision's).
-	r.extra = append(r.extra, ledger.KV{Key: []byte(prefixTokenHash + d.Contest.TokenSHA256), Value: []byte(d.DecisionID)})
+	r.extra = append(r.extra, ledger.KV{Key: keyOf(prefixTokenHash, d.Contest.TokenSHA256), Value: []byte(d.DecisionID)})
 	if r.body, err = canonicalRecord(&d); err != nil {
 		return nil, err
 	}
@@ -119,12 +108,8 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	// Sealed last: nothing is kept for a request refused above. (A vault
 	// slot taken by a request that then fails, or loses a race to the
 	// same id, is an orphan key sealing nothing kept: harmless.)
-	if len(content) > 0 {
-		pt, err := json.Marshal(content)
-		if err != nil {
-			return nil, err
-		}
-		kvs, digest, err := b.sealPrivate(key, pt, parts...)
+	if sealed != nil {
+		kvs, digest, err := b.sealPrivate(key, appendSealedContent(nil, sealed), parts...)
 		if err != nil {
 			return nil, err
 		}
@@ -146,6 +131,63 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	return out, nil
 }
 
+// commitPrivate replaces the private section p of d (at least one part
+// set) by its commitments in d, each under a fresh random salt, and
+// returns the parts to seal (sealedContent: names in increasing order).
+func commitPrivate(d *Decision, p *DecisionPrivate) ([]sealedPart, error) {
+	salts := make([]byte, 2*saltSize) // one read for both parts
+	if _, err := rand.Read(salts); err != nil {
+		return nil, err
+	}
+	parts := make([]sealedPart, 0, 2)
+	if p.Request != nil { // "request" sorts before "response"
+		salt := salts[:saltSize:saltSize]
+		parts = append(parts, sealedPart{name: "request", salt: salt, text: *p.Request})
+		d.Request = &Commitment{Commitment: commitmentOf(salt, *p.Request)}
+	}
+	if p.Response != nil {
+		salt := salts[saltSize:]
+		parts = append(parts, sealedPart{name: "response", salt: salt, text: *p.Response})
+		d.Response = &Commitment{Commitment: commitmentOf(salt, *p.Response)}
+	}
+	return parts, nil
+}
+
+// sealedPart is one part of a sealedContent: its name, the salt of its
+// commitment and its text.
+type sealedPart struct {
+	name string
+	salt []byte
+	text string
+}
+
+// appendSealedContent appends parts (names distinct, in increasing byte
+// order) as the JSON of a sealedContent, written by hand: json.Unmarshal
+// reads it back as it reads json.Marshal's form of the same sealedContent
+// (TestSealedContentJSON): invalid UTF-8 as U+FFFD. It is byte for byte
+// that form for valid UTF-8 without '<', '>', '&', U+2028 or U+2029
+// (which encoding/json escapes).
+func appendSealedContent(b []byte, parts []sealedPart) []byte {
+	n := 2
+	for _, p := range parts {
+		n += len(p.name) + len(p.text) + base64.StdEncoding.EncodedLen(len(p.salt)) + 32
+	}
+	b = slices.Grow(b, n)
+	b = append(b, '{')
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJCSString(b, p.name)
+		b = append(b, `:{"salt":"`...)
+		b = base64.StdEncoding.AppendEncode(b, p.salt)
+		b = append(b, `","text":`...)
+		b = appendJCSString(b, p.text)
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
 // decisionParts are the canonical parts of a decision request that its
 // digest covers: the decision as sent (before the ledger fills anything
 // in) and its private section.
@@ -165,7 +207,14 @@ func decisionParts(req *DecisionRequest) ([][]byte, error) {
 		}
 		return [][]byte{sentRecord, sentPrivate}, nil
 	}
-	return [][]byte{sentRecord, appendPrivateJCS(nil, p)}, nil
+	n := len(`{"request":"","response":""}`) // room for both, unless escaped
+	if p != nil && p.Request != nil {
+		n += len(*p.Request)
+	}
+	if p != nil && p.Response != nil {
+		n += len(*p.Response)
+	}
+	return [][]byte{sentRecord, appendPrivateJCS(make([]byte, 0, n), p)}, nil
 }
 
 // appendPrivateJCS appends the JCS form of p (null for nil, members

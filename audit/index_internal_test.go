@@ -2,7 +2,13 @@ package audit
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -92,5 +98,103 @@ func TestDigestPooled(t *testing.T) {
 	}
 	if bytes.Equal(b.digest([]byte("a")), b.digest([]byte("b"))) {
 		t.Fatal("two parts, one digest")
+	}
+}
+
+// TestSealedContentJSON: the sealed content written by hand reads back
+// (json.Unmarshal) as json.Marshal's form of the same sealedContent does,
+// and is that form byte for byte for valid UTF-8 that encoding/json does
+// not escape beyond JSON's needs.
+func TestSealedContentJSON(t *testing.T) {
+	strs := []string{"", "plain", "ünïcödé — 🙂", "\u2028\u2029", "<&>", "\x00\x07\x1f\x7f\b\f\n\r\t", `"\`, "bad \xff\xc3 utf8", "\ufeff\uffff", strings.Repeat("long ", 400)}
+	salt := func(i int) []byte { return bytes.Repeat([]byte{byte(i), 0xfb, 0xff}, 11)[:32] }
+	for i, s := range strs {
+		r := strs[len(strs)-1-i]
+		for _, parts := range [][]sealedPart{
+			{{"grounds", salt(i), s}},
+			{{"request", salt(i), s}},
+			{{"response", salt(i), s}},
+			{{"request", salt(i), s}, {"response", salt(i + 1), r}},
+		} {
+			c := sealedContent{}
+			for _, p := range parts {
+				c[p.name] = struct {
+					Salt []byte `json:"salt"`
+					Text string `json:"text"`
+				}{p.salt, p.text}
+			}
+			want, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := appendSealedContent([]byte("prefix"), parts)
+			if !bytes.HasPrefix(got, []byte("prefix")) {
+				t.Fatalf("%q: the prefix is gone", got)
+			}
+			got = got[len("prefix"):]
+			var a, b sealedContent
+			if err := json.Unmarshal(got, &a); err != nil {
+				t.Fatalf("%q: %v", got, err)
+			}
+			if err := json.Unmarshal(want, &b); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a, b) {
+				t.Errorf("%q reads back as %+v, json.Marshal's %q as %+v", got, a, want, b)
+			}
+			if utf8.ValidString(s+r) && !strings.ContainsAny(s+r, "<>&\u2028\u2029") && !bytes.Equal(got, want) {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+		}
+	}
+}
+
+// TestCommitmentOf: a commitment is "sha256:" and the hex SHA-256 of salt
+// || content, for content short and long, as string or bytes.
+func TestCommitmentOf(t *testing.T) {
+	salt := bytes.Repeat([]byte{0xa5}, 32)
+	for _, n := range []int{0, 1, 31, 33, 200, 991, 992, 993, 5000} {
+		content := bytes.Repeat([]byte("ab\xffc"), n)[:n]
+		h := sha256.New()
+		h.Write(salt)
+		h.Write(content)
+		want := "sha256:" + hex.EncodeToString(h.Sum(nil))
+		if got := commitmentOf(salt, string(content)); got != want {
+			t.Fatalf("%d bytes (string): %s, want %s", n, got, want)
+		}
+		if got := CommitmentOf(salt, content); got != want {
+			t.Fatalf("%d bytes: %s, want %s", n, got, want)
+		}
+	}
+	got, c, err := Commit([]byte("text"))
+	if err != nil || len(got) != 32 || c != CommitmentOf(got, []byte("text")) {
+		t.Fatalf("Commit: salt %x, %s, %v", got, c, err)
+	}
+}
+
+// TestVaultDigest: a vault-keyed digest is the tag, the slot and
+// HMAC-SHA256 (crypto/hmac) under vault.SubKey(key, digestPurpose) of the
+// parts, each followed by a zero byte; mac is crypto/hmac's HMAC of the
+// same message.
+func TestVaultDigest(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	for _, parts := range [][][]byte{nil, {[]byte("a")}, {[]byte("record"), []byte("private")}, {{}, {}, {}, {}, {}, []byte("six")}} {
+		sub := hmac.New(sha256.New, key)
+		sub.Write([]byte(digestPurpose))
+		m := hmac.New(sha256.New, sub.Sum(nil))
+		plain := hmac.New(sha256.New, key)
+		for _, p := range parts {
+			m.Write(p)
+			m.Write([]byte{0})
+			plain.Write(p)
+			plain.Write([]byte{0})
+		}
+		want := append([]byte{digestVaultKeyed, 0, 0, 0, 0, 0, 0, 1, 2}, m.Sum(nil)...)
+		if got := vaultDigest(258, key, parts...); !bytes.Equal(got, want) {
+			t.Fatalf("%q: %x, want %x", parts, got, want)
+		}
+		if got := mac(key, parts...); !bytes.Equal(got, plain.Sum(nil)) {
+			t.Fatalf("mac %q: %x, want %x", parts, got, plain.Sum(nil))
+		}
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -190,12 +192,63 @@ func TestPrivateLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pt, err := vault.Unseal(key, ref, sealed[8:]); err != nil || !bytes.Contains(pt, []byte("a private prompt")) {
+	pt, err := vault.Unseal(key, ref, sealed[8:])
+	if err != nil || !bytes.Contains(pt, []byte("a private prompt")) {
 		t.Fatalf("the blob does not open under its slot's key: %q, %v", pt, err)
 	}
 	d := tb.index(t, prefixDigest+ref)
 	if len(d) != 41 || d[0] != digestVaultKeyed || vault.Slot(binary.BigEndian.Uint64(d[1:9])) != slot {
 		t.Fatalf("m/%s = %x, want the vault-keyed tag, slot %d and a MAC", ref, d, slot)
+	}
+	// The sealed opening opens the logged commitments, and the digest is
+	// HMAC-SHA256 (crypto/hmac) under HMAC-SHA256(key, purpose) of the
+	// request's canonical parts, each followed by a zero byte.
+	var opened map[string]struct {
+		Salt []byte `json:"salt"`
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(pt, &opened); err != nil {
+		t.Fatal(err)
+	}
+	req, err := DecodeDecisionRequest(privateRequest(t, "dec-p1", "a private prompt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := tb.Get(KindDecision, "dec-p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged Decision
+	if err := json.Unmarshal(rec.Envelope.Body, &logged); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*Commitment{"request": logged.Request, "response": logged.Response} {
+		o, ok := opened[name]
+		text := map[string]*string{"request": req.Private.Request, "response": req.Private.Response}[name]
+		if !ok || o.Text != *text || len(o.Salt) != 32 || c == nil {
+			t.Fatalf("sealed %s: %+v (present %v), want the text %q and a 32-byte salt; logged %+v", name, o, ok, *text, c)
+		}
+		h := sha256.Sum256(append(bytes.Clone(o.Salt), *text...))
+		if want := "sha256:" + hex.EncodeToString(h[:]); c.Commitment != want {
+			t.Fatalf("logged %s commitment %s, want %s (the sealed salt and text)", name, c.Commitment, want)
+		}
+	}
+	if len(opened) != 2 {
+		t.Fatalf("sealed parts %v, want request and response", opened)
+	}
+	sub := hmac.New(sha256.New, key)
+	sub.Write([]byte(digestPurpose))
+	m := hmac.New(sha256.New, sub.Sum(nil))
+	parts, err := decisionParts(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		m.Write(p)
+		m.Write([]byte{0})
+	}
+	if !hmac.Equal(d[9:], m.Sum(nil)) {
+		t.Fatalf("m/%s MAC %x, want %x", ref, d[9:], m.Sum(nil))
 	}
 	if tb.index(t, prefixPrivate+ref) != nil {
 		t.Fatal("a legacy p/ value was written")
