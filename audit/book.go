@@ -232,7 +232,7 @@ type Appended struct {
 func recordKey(kind Kind, id string) string { return string(kind) + "/" + id }
 
 // keyOf is the index key prefix + name, in one allocation.
-func keyOf(prefix, name string) []byte {
+func keyOf[T string | []byte](prefix string, name T) []byte {
 	return append(append(make([]byte, 0, len(prefix)+len(name)), prefix...), name...)
 }
 
@@ -308,7 +308,7 @@ func (b *Book) sealPrivate(ref string, plaintext []byte, parts ...[]byte) ([]led
 	}
 	return []ledger.KV{
 		{Key: keyOf(prefixSealed, ref), Value: v},
-		{Key: append([]byte(prefixSlot), v[:8]...)},
+		{Key: keyOf(prefixSlot, v[:8])},
 	}, vaultDigest(s, key, parts...), nil
 }
 
