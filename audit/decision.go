@@ -3,12 +3,9 @@ package audit
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -16,13 +13,6 @@ import (
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/verify/record"
 )
-
-// sealedContent is the opening of the commitments of one record's private
-// content, sealed in the vault: for each part, its salt and its text.
-type sealedContent map[string]struct {
-	Salt []byte `json:"salt"`
-	Text string `json:"text"`
-}
 
 // AppendDecision validates a POST /v1/decisions request body and logs the
 // decision. Private content is sealed outside the tree and replaced by its
@@ -109,7 +99,7 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	// slot taken by a request that then fails, or loses a race to the
 	// same id, is an orphan key sealing nothing kept: harmless.)
 	if sealed != nil {
-		kvs, digest, err := b.sealPrivate(key, appendSealedContent(nil, sealed), parts...)
+		kvs, digest, err := b.sealPrivate(key, appendOpening(nil, sealed), parts...)
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +123,7 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 
 // commitPrivate replaces the private section p of d (at least one part
 // set) by its commitments in d, each under a fresh random salt, and
-// returns the parts to seal (sealedContent: names in increasing order).
+// returns the parts of its opening, to seal (names in increasing order).
 func commitPrivate(d *Decision, p *DecisionPrivate) ([]sealedPart, error) {
 	salts := make([]byte, 2*saltSize) // one read for both parts
 	if _, err := rand.Read(salts); err != nil {
@@ -151,41 +141,6 @@ func commitPrivate(d *Decision, p *DecisionPrivate) ([]sealedPart, error) {
 		d.Response = &Commitment{Commitment: commitmentOf(salt, *p.Response)}
 	}
 	return parts, nil
-}
-
-// sealedPart is one part of a sealedContent: its name, the salt of its
-// commitment and its text.
-type sealedPart struct {
-	name string
-	salt []byte
-	text string
-}
-
-// appendSealedContent appends parts (names distinct, in increasing byte
-// order) as the JSON of a sealedContent, written by hand: json.Unmarshal
-// reads it back as it reads json.Marshal's form of the same sealedContent
-// (TestSealedContentJSON): invalid UTF-8 as U+FFFD. It is byte for byte
-// that form for valid UTF-8 without '<', '>', '&', U+2028 or U+2029
-// (which encoding/json escapes).
-func appendSealedContent(b []byte, parts []sealedPart) []byte {
-	n := 2
-	for _, p := range parts {
-		n += len(p.name) + len(p.text) + base64.StdEncoding.EncodedLen(len(p.salt)) + 32
-	}
-	b = slices.Grow(b, n)
-	b = append(b, '{')
-	for i, p := range parts {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJCSString(b, p.name)
-		b = append(b, `:{"salt":"`...)
-		b = base64.StdEncoding.AppendEncode(b, p.salt)
-		b = append(b, `","text":`...)
-		b = appendJCSString(b, p.text)
-		b = append(b, '}')
-	}
-	return append(b, '}')
 }
 
 // decisionParts are the canonical parts of a decision request that its
@@ -309,13 +264,13 @@ func (b *Book) Private(kind Kind, id string) (map[string]string, error) {
 	default:
 		return nil, err
 	}
-	var c sealedContent
-	if err := json.Unmarshal(pt, &c); err != nil {
-		return nil, err
+	parts, err := parseOpening(pt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	out := map[string]string{}
-	for k, v := range c {
-		out[k] = v.Text
+	out := make(map[string]string, len(parts))
+	for _, p := range parts {
+		out[p.name] = p.text
 	}
 	return out, nil
 }

@@ -101,13 +101,24 @@ func TestDigestPooled(t *testing.T) {
 	}
 }
 
-// TestSealedContentJSON: the sealed content written by hand reads back
-// (json.Unmarshal) as json.Marshal's form of the same sealedContent does,
-// and is that form byte for byte for valid UTF-8 that encoding/json does
-// not escape beyond JSON's needs.
-func TestSealedContentJSON(t *testing.T) {
-	strs := []string{"", "plain", "ünïcödé — 🙂", "\u2028\u2029", "<&>", "\x00\x07\x1f\x7f\b\f\n\r\t", `"\`, "bad \xff\xc3 utf8", "\ufeff\uffff", strings.Repeat("long ", 400)}
-	salt := func(i int) []byte { return bytes.Repeat([]byte{byte(i), 0xfb, 0xff}, 11)[:32] }
+// TestOpening: an opening written in the binary encoding reads back as
+// its parts, texts as the JSON encoding kept them (invalid UTF-8 as
+// U+FFFD), and the JSON encoding of earlier versions reads back the same;
+// a cut or unknown opening is an error, not a panic.
+func TestOpening(t *testing.T) {
+	strs := []string{"", "plain", "ünïcödé — 🙂", "\u2028\u2029", "<&>", "\x00\x07\x1f\x7f\b\f\n\r\t", `"\`, "bad \xff\xc3 utf8", "\xed\xa0\x80 surrogate", "\ufeff\uffff", strings.Repeat("long ", 400)}
+	salt := func(i int) []byte { return bytes.Repeat([]byte{byte(i), 0xfb, 0xff}, 11)[:saltSize] }
+	asJSON := func(s string) string { // what a JSON round trip keeps of s
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out string
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
 	for i, s := range strs {
 		r := strs[len(strs)-1-i]
 		for _, parts := range [][]sealedPart{
@@ -116,35 +127,43 @@ func TestSealedContentJSON(t *testing.T) {
 			{{"response", salt(i), s}},
 			{{"request", salt(i), s}, {"response", salt(i + 1), r}},
 		} {
-			c := sealedContent{}
-			for _, p := range parts {
-				c[p.name] = struct {
+			want := make([]sealedPart, len(parts))
+			legacy := sealedContent{}
+			for j, p := range parts {
+				want[j] = sealedPart{p.name, p.salt, asJSON(p.text)}
+				legacy[p.name] = struct {
 					Salt []byte `json:"salt"`
 					Text string `json:"text"`
 				}{p.salt, p.text}
 			}
-			want, err := json.Marshal(c)
+			b := appendOpening([]byte("prefix"), parts)
+			if !bytes.HasPrefix(b, []byte("prefix")) {
+				t.Fatalf("%q: the prefix is gone", b)
+			}
+			b = b[len("prefix"):]
+			got, err := parseOpening(b)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q reads back as %q, %v; want %q", b, got, err, want)
+			}
+			lj, err := json.Marshal(legacy)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := appendSealedContent([]byte("prefix"), parts)
-			if !bytes.HasPrefix(got, []byte("prefix")) {
-				t.Fatalf("%q: the prefix is gone", got)
+			if got, err := parseOpening(lj); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("JSON %q reads back as %q, %v; want %q", lj, got, err, want)
 			}
-			got = got[len("prefix"):]
-			var a, b sealedContent
-			if err := json.Unmarshal(got, &a); err != nil {
-				t.Fatalf("%q: %v", got, err)
+			// every cut of the binary form is an error or a whole number of parts
+			for n := range len(b) {
+				got, err := parseOpening(b[:n])
+				if err == nil && (n == 0 || !reflect.DeepEqual(got, want[:len(got)]) || len(got) == len(want)) {
+					t.Fatalf("%q cut to %d bytes reads as %q", b, n, got)
+				}
 			}
-			if err := json.Unmarshal(want, &b); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(a, b) {
-				t.Errorf("%q reads back as %+v, json.Marshal's %q as %+v", got, a, want, b)
-			}
-			if utf8.ValidString(s+r) && !strings.ContainsAny(s+r, "<>&\u2028\u2029") && !bytes.Equal(got, want) {
-				t.Errorf("got  %q\nwant %q", got, want)
-			}
+		}
+	}
+	for _, bad := range []string{"", "\x02", "[]", "{", `{"request":1}`} {
+		if got, err := parseOpening([]byte(bad)); err == nil {
+			t.Errorf("%q reads as %q", bad, got)
 		}
 	}
 }

@@ -203,12 +203,16 @@ func TestPrivateLayout(t *testing.T) {
 	// The sealed opening opens the logged commitments, and the digest is
 	// HMAC-SHA256 (crypto/hmac) under HMAC-SHA256(key, purpose) of the
 	// request's canonical parts, each followed by a zero byte.
-	var opened map[string]struct {
-		Salt []byte `json:"salt"`
-		Text string `json:"text"`
+	if pt[0] != openingBinary {
+		t.Fatalf("the opening begins %#x, want the binary encoding (%#x)", pt[0], openingBinary)
 	}
-	if err := json.Unmarshal(pt, &opened); err != nil {
+	parsed, err := parseOpening(pt)
+	if err != nil {
 		t.Fatal(err)
+	}
+	opened := map[string]sealedPart{}
+	for _, p := range parsed {
+		opened[p.name] = p
 	}
 	req, err := DecodeDecisionRequest(privateRequest(t, "dec-p1", "a private prompt"))
 	if err != nil {
@@ -225,10 +229,10 @@ func TestPrivateLayout(t *testing.T) {
 	for name, c := range map[string]*Commitment{"request": logged.Request, "response": logged.Response} {
 		o, ok := opened[name]
 		text := map[string]*string{"request": req.Private.Request, "response": req.Private.Response}[name]
-		if !ok || o.Text != *text || len(o.Salt) != 32 || c == nil {
+		if !ok || o.text != *text || len(o.salt) != 32 || c == nil {
 			t.Fatalf("sealed %s: %+v (present %v), want the text %q and a 32-byte salt; logged %+v", name, o, ok, *text, c)
 		}
-		h := sha256.Sum256(append(bytes.Clone(o.Salt), *text...))
+		h := sha256.Sum256(append(bytes.Clone(o.salt), *text...))
 		if want := "sha256:" + hex.EncodeToString(h[:]); c.Commitment != want {
 			t.Fatalf("logged %s commitment %s, want %s (the sealed salt and text)", name, c.Commitment, want)
 		}
@@ -432,6 +436,64 @@ func TestLegacyRecord(t *testing.T) {
 	}
 	if tb.index(t, prefixPrivate+ref) != nil || tb.index(t, prefixDigest+ref) != nil {
 		t.Fatal("legacy erasure left index values")
+	}
+}
+
+// TestJSONOpening: private content sealed by earlier versions (the
+// opening as the JSON of a sealedContent) still reads back, resubmits as a
+// duplicate and erases.
+func TestJSONOpening(t *testing.T) {
+	tb := openTestBook(t, t.TempDir())
+	ctx := context.Background()
+	req := privateRequest(t, "dec-json", "a prompt sealed as JSON")
+	if _, err := tb.AppendDecision(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	ref := "decision/dec-json"
+	sealed := tb.index(t, prefixSealed+ref)
+	slot := vault.Slot(binary.BigEndian.Uint64(sealed))
+	key, err := tb.vault.Key(slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := vault.Unseal(key, ref, sealed[8:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := parseOpening(pt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := sealedContent{}
+	for _, p := range parts {
+		legacy[p.name] = struct {
+			Salt []byte `json:"salt"`
+			Text string `json:"text"`
+		}{p.salt, p.text}
+	}
+	js, err := json.Marshal(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := vault.Seal(key, ref, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.store.Update([]ledger.KV{{Key: []byte(prefixSealed + ref), Value: append(sealed[:8:8], blob...)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, err := tb.Private(KindDecision, "dec-json")
+	if err != nil || p["request"] != "a prompt sealed as JSON" || p["response"] != "कई विकल्प हैं ... (भविष्य के रिटर्न अनिश्चित हैं)" || len(p) != 2 {
+		t.Fatalf("Private of a JSON opening: %q, %v", p, err)
+	}
+	if a, err := tb.AppendDecision(ctx, req); err != nil || !a.Duplicate {
+		t.Fatalf("resubmission: %v, want a duplicate", err)
+	}
+	if err := tb.ErasePrivate(KindDecision, "dec-json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tb.Private(KindDecision, "dec-json"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Private after erasure: %v, want ErrNotFound", err)
 	}
 }
 
