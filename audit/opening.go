@@ -16,10 +16,15 @@ import (
 // the salt of its logged commitment and its text. It is read in two
 // encodings:
 //
-//   - binary, written now: the byte openingBinary, then for each part, in
-//     increasing order of name: len(name) (one byte), name, the salt
-//     (saltSize bytes), uvarint len(text), text;
-//   - JSON, written before: a sealedContent object (its first byte '{').
+//   - binary, the one written (appendOpening): the byte openingBinary, then
+//     for each part, in increasing order of name: len(name) (one byte),
+//     name, the salt (saltSize bytes), uvarint len(text), text;
+//   - JSON, what earlier versions wrote: a sealedContent object (its first
+//     byte '{'), kept in existing data directories.
+//
+// The binary form is smaller (no syntax, no base64; 70 bytes less for the
+// example private decision), and every byte sealed is also written to the
+// index's log and memtable with the record.
 //
 // The text kept is valid UTF-8: each byte of an invalid sequence is kept
 // as U+FFFD, as the JSON encoding kept it, so that Private reads back the

@@ -165,6 +165,22 @@ func (tb *testBook) index(t testing.TB, key string) []byte {
 	return v
 }
 
+// sealed returns the v/ value of the record ref, its slot and the key in
+// that slot.
+func (tb *testBook) sealed(t testing.TB, ref string) ([]byte, vault.Slot, []byte) {
+	t.Helper()
+	v := tb.index(t, prefixSealed+ref)
+	if len(v) < 8 {
+		t.Fatalf("v/%s holds %d bytes", ref, len(v))
+	}
+	slot := vault.Slot(binary.BigEndian.Uint64(v))
+	key, err := tb.vault.Key(slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, slot, key
+}
+
 // TestPrivateLayout: private content is kept as slot || blob, its digest
 // keyed with the record's own vault key; no key is ever in the index; a
 // public record keeps the server-secret digest; every key is handed out
@@ -389,12 +405,7 @@ func TestLegacyRecord(t *testing.T) {
 	}
 	// Rewrite the record as the legacy layout kept it.
 	ref := "decision/dec-old"
-	sealed := tb.index(t, prefixSealed+ref)
-	slot := vault.Slot(binary.BigEndian.Uint64(sealed))
-	key, err := tb.vault.Key(slot)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed, slot, key := tb.sealed(t, ref)
 	var dr DecisionRequest
 	if err := decodeStrict(req, &dr); err != nil {
 		t.Fatal(err)
@@ -450,12 +461,7 @@ func TestJSONOpening(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := "decision/dec-json"
-	sealed := tb.index(t, prefixSealed+ref)
-	slot := vault.Slot(binary.BigEndian.Uint64(sealed))
-	key, err := tb.vault.Key(slot)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed, _, key := tb.sealed(t, ref)
 	pt, err := vault.Unseal(key, ref, sealed[8:])
 	if err != nil {
 		t.Fatal(err)
