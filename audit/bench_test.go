@@ -18,6 +18,12 @@ import (
 
 func newBook(b testing.TB) *audit.Book {
 	b.Helper()
+	return newTestBook(b).book
+}
+
+// newTestBook is newBook with its log and store.
+func newTestBook(b testing.TB) *testBook {
+	b.Helper()
 	skey, _, err := note.GenerateKey(rand.Reader, "bench.example.org/log")
 	if err != nil {
 		b.Fatal(err)
@@ -27,15 +33,14 @@ func newBook(b testing.TB) *audit.Book {
 	if err != nil {
 		b.Fatal(err)
 	}
-	book := tbk.book
 	c, err := os.ReadFile("../schemas/examples/constitution.json")
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := book.PublishConstitution(context.Background(), c); err != nil {
+	if _, err := tbk.book.PublishConstitution(context.Background(), c); err != nil {
 		b.Fatal(err)
 	}
-	return book
+	return tbk
 }
 
 // testBook is a book over a real store, vault and log in one directory.

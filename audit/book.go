@@ -231,19 +231,38 @@ type Appended struct {
 
 func recordKey(kind Kind, id string) string { return string(kind) + "/" + id }
 
+// keyOf is the index key prefix + name, in one allocation.
+func keyOf[T string | []byte](prefix string, name T) []byte {
+	return append(append(make([]byte, 0, len(prefix)+len(name)), prefix...), name...)
+}
+
 // mac is HMAC-SHA256 under key of the canonical parts of a request (the
 // record before the ledger filled anything in, and its private section),
 // each followed by a zero byte: a resubmission with the same content,
 // however formatted, has the same digest, and the digest reveals nothing
 // of private content to anyone without the key.
 func mac(key []byte, canonicalParts ...[]byte) []byte {
-	return macWith(hmac.New(sha256.New, key), canonicalParts)
+	return appendMAC(make([]byte, 0, sha256.Size), key, canonicalParts)
 }
+
+// appendMAC appends mac(key, canonicalParts...) to dst, keyed on the stack
+// (vault.AppendMAC): for keys used once, such as a record's vault key.
+func appendMAC(dst, key []byte, canonicalParts [][]byte) []byte {
+	var small [8][]byte
+	msgs := small[:0]
+	for _, c := range canonicalParts {
+		msgs = append(msgs, c, zeroByte[:])
+	}
+	return vault.AppendMAC(dst, key, msgs...)
+}
+
+// zeroByte follows each part in a mac.
+var zeroByte = [1]byte{0}
 
 func macWith(m hash.Hash, canonicalParts [][]byte) []byte {
 	for _, c := range canonicalParts {
 		m.Write(c)
-		m.Write([]byte{0})
+		m.Write(zeroByte[:])
 	}
 	return m.Sum(make([]byte, 0, sha256.Size))
 }
@@ -264,8 +283,13 @@ func (b *Book) digest(parts ...[]byte) []byte {
 // vaultDigest is the m/ value of a request whose private content is sealed
 // under key, kept in vault slot s: it dies with the key.
 func vaultDigest(s vault.Slot, key []byte, parts ...[]byte) []byte {
-	out := binary.BigEndian.AppendUint64([]byte{digestVaultKeyed}, uint64(s))
-	return append(out, mac(vault.SubKey(key, digestPurpose), parts...)...)
+	var sub [sha256.Size]byte // vault.SubKey(key, digestPurpose)
+	vault.AppendMAC(sub[:0], key, []byte(digestPurpose))
+	out := make([]byte, 0, 1+8+sha256.Size)
+	out = binary.BigEndian.AppendUint64(append(out, digestVaultKeyed), uint64(s))
+	out = appendMAC(out, sub[:], parts)
+	clear(sub[:])
+	return out
 }
 
 // sealPrivate seals plaintext, the private content of the record ref,
@@ -277,14 +301,14 @@ func (b *Book) sealPrivate(ref string, plaintext []byte, parts ...[]byte) ([]led
 	if err != nil {
 		return nil, nil, err
 	}
-	blob, err := vault.Seal(key, ref, plaintext)
-	if err != nil {
+	// slot || sealed blob, in one allocation
+	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+vault.SealedSize(len(plaintext))), uint64(s))
+	if v, err = vault.AppendSeal(v, key, ref, plaintext); err != nil {
 		return nil, nil, err
 	}
-	slot := binary.BigEndian.AppendUint64(nil, uint64(s))
 	return []ledger.KV{
-		{Key: []byte(prefixSealed + ref), Value: append(slot, blob...)},
-		{Key: append([]byte(prefixSlot), slot...)},
+		{Key: keyOf(prefixSealed, ref), Value: v},
+		{Key: keyOf(prefixSlot, v[:8])},
 	}, vaultDigest(s, key, parts...), nil
 }
 
@@ -376,7 +400,7 @@ func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(lo
 	key := recordKey(r.kind, r.id)
 	extra := r.extra
 	if r.digest != nil {
-		extra = append([]ledger.KV{{Key: []byte(prefixDigest + key), Value: r.digest}}, r.extra...)
+		extra = append(append(make([]ledger.KV, 0, 1+len(r.extra)), ledger.KV{Key: keyOf(prefixDigest, key), Value: r.digest}), r.extra...)
 	}
 	stamp := func(idx uint64, t time.Time) ([]byte, []ledger.KV, error) {
 		body, err := body(t)

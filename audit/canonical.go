@@ -101,22 +101,35 @@ func ParseEnvelope(entry []byte) (*Envelope, error) {
 	return &e, nil
 }
 
+// saltSize is the size of a commitment's salt.
+const saltSize = 32
+
 // Commit returns a fresh 32-byte salt and the commitment to content:
 // "sha256:" + hex(SHA-256(salt || content)).
 func Commit(content []byte) (salt []byte, commitment string, err error) {
-	salt = make([]byte, 32)
+	salt = make([]byte, saltSize)
 	if _, err := rand.Read(salt); err != nil {
 		return nil, "", err
 	}
-	return salt, CommitmentOf(salt, content), nil
+	return salt, commitmentOf(salt, content), nil
 }
 
 // CommitmentOf recomputes a commitment from its opening.
-func CommitmentOf(salt, content []byte) string {
+func CommitmentOf(salt, content []byte) string { return commitmentOf(salt, content) }
+
+// commitmentOf is CommitmentOf for content of either type, with one
+// allocation (the string).
+func commitmentOf[T string | []byte](salt []byte, content T) string {
+	var sum [sha256.Size]byte
 	h := sha256.New()
 	h.Write(salt)
-	h.Write(content)
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	h.Write([]byte(content))
+	h.Sum(sum[:0])
+	const prefix = "sha256:"
+	var out [len(prefix) + 2*sha256.Size]byte
+	copy(out[:], prefix)
+	hex.Encode(out[len(prefix):], sum[:])
+	return string(out[:])
 }
 
 // NewContestToken returns a random contest token and the hex SHA-256 that

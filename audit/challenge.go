@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -148,10 +147,7 @@ func (b *Book) FileChallenge(ctx context.Context, raw []byte, stakeholder string
 		return nil, nil, err
 	}
 	c.Grounds = Grounds{Category: req.Grounds.Category, Commitment: commitment}
-	pt, err := json.Marshal(sealedContent{"grounds": {Salt: salt, Text: req.Grounds.Text}})
-	if err != nil {
-		return nil, nil, err
-	}
+	pt := appendOpening(nil, []sealedPart{{name: "grounds", salt: salt, text: req.Grounds.Text}})
 	stamp := func(t time.Time) ([]byte, error) {
 		cc := c
 		cc.DueBy = t.Add(b.cfg.ResponseWindow).UTC().Format(LoggedAtFormat)

@@ -91,10 +91,7 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 	if err != nil {
 		return nil, nil, err
 	}
-	pt, err := json.Marshal(sealedContent{"grounds": {Salt: salt, Text: req.Grounds.Text}})
-	if err != nil {
-		return nil, nil, err
-	}
+	pt := appendOpening(nil, []sealedPart{{name: "grounds", salt: salt, text: req.Grounds.Text}})
 	c := Contest{ContestID: req.ContestID, Remedy: req.Remedy,
 		Decision: ContestedDecision{DecisionID: d.DecisionID, Index: dec.Index, LeafHash: ledger.LeafHash(dec.Entry)},
 		Grounds:  Grounds{Category: req.Grounds.Category, Commitment: commitment}}

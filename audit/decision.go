@@ -2,8 +2,8 @@ package audit
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -13,13 +13,6 @@ import (
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/verify/record"
 )
-
-// sealedContent is the opening of the commitments of one record's private
-// content, sealed in the vault: for each part, its salt and its text.
-type sealedContent map[string]struct {
-	Salt []byte `json:"salt"`
-	Text string `json:"text"`
-}
 
 // AppendDecision validates a POST /v1/decisions request body and logs the
 // decision. Private content is sealed outside the tree and replaced by its
@@ -60,26 +53,12 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 		return nil, err
 	}
 
-	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts, probe: probe}
-	content := sealedContent{}
-	if p := req.Private; p != nil {
-		for name, text := range map[string]*string{"request": p.Request, "response": p.Response} {
-			if text == nil {
-				continue
-			}
-			salt, c, err := Commit([]byte(*text))
-			if err != nil {
-				return nil, err
-			}
-			content[name] = struct {
-				Salt []byte `json:"salt"`
-				Text string `json:"text"`
-			}{salt, *text}
-			if name == "request" {
-				d.Request = &Commitment{Commitment: c}
-			} else {
-				d.Response = &Commitment{Commitment: c}
-			}
+	r := &pendingRecord{kind: KindDecision, id: d.DecisionID, parts: parts, probe: probe, extra: make([]ledger.KV, 0, 3)}
+	var sealed []sealedPart
+	if p := req.Private; p != nil && (p.Request != nil || p.Response != nil) {
+		var err error
+		if sealed, err = commitPrivate(&d, p); err != nil {
+			return nil, err
 		}
 	}
 	var token string
@@ -107,7 +86,7 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	}
 	// Every decision's token hash is indexed (it is public in the leaf: a
 	// producer could otherwise copy another decision's).
-	r.extra = append(r.extra, ledger.KV{Key: []byte(prefixTokenHash + d.Contest.TokenSHA256), Value: []byte(d.DecisionID)})
+	r.extra = append(r.extra, ledger.KV{Key: keyOf(prefixTokenHash, d.Contest.TokenSHA256), Value: []byte(d.DecisionID)})
 	if r.body, err = canonicalRecord(&d); err != nil {
 		return nil, err
 	}
@@ -119,12 +98,8 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	// Sealed last: nothing is kept for a request refused above. (A vault
 	// slot taken by a request that then fails, or loses a race to the
 	// same id, is an orphan key sealing nothing kept: harmless.)
-	if len(content) > 0 {
-		pt, err := json.Marshal(content)
-		if err != nil {
-			return nil, err
-		}
-		kvs, digest, err := b.sealPrivate(key, pt, parts...)
+	if sealed != nil {
+		kvs, digest, err := b.sealPrivate(key, appendOpening(nil, sealed), parts...)
 		if err != nil {
 			return nil, err
 		}
@@ -146,6 +121,28 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	return out, nil
 }
 
+// commitPrivate replaces the private section p of d (at least one part
+// set) by its commitments in d, each under a fresh random salt, and
+// returns the parts of its opening, to seal (names in increasing order).
+func commitPrivate(d *Decision, p *DecisionPrivate) ([]sealedPart, error) {
+	salts := make([]byte, 2*saltSize) // one read for both parts
+	if _, err := rand.Read(salts); err != nil {
+		return nil, err
+	}
+	parts := make([]sealedPart, 0, 2)
+	if p.Request != nil { // "request" sorts before "response"
+		salt := salts[:saltSize:saltSize]
+		parts = append(parts, sealedPart{name: "request", salt: salt, text: *p.Request})
+		d.Request = &Commitment{Commitment: commitmentOf(salt, *p.Request)}
+	}
+	if p.Response != nil {
+		salt := salts[saltSize:]
+		parts = append(parts, sealedPart{name: "response", salt: salt, text: *p.Response})
+		d.Response = &Commitment{Commitment: commitmentOf(salt, *p.Response)}
+	}
+	return parts, nil
+}
+
 // decisionParts are the canonical parts of a decision request that its
 // digest covers: the decision as sent (before the ledger fills anything
 // in) and its private section.
@@ -165,7 +162,14 @@ func decisionParts(req *DecisionRequest) ([][]byte, error) {
 		}
 		return [][]byte{sentRecord, sentPrivate}, nil
 	}
-	return [][]byte{sentRecord, appendPrivateJCS(nil, p)}, nil
+	n := len(`{"request":"","response":""}`) // room for both, unless escaped
+	if p != nil && p.Request != nil {
+		n += len(*p.Request)
+	}
+	if p != nil && p.Response != nil {
+		n += len(*p.Response)
+	}
+	return [][]byte{sentRecord, appendPrivateJCS(make([]byte, 0, n), p)}, nil
 }
 
 // appendPrivateJCS appends the JCS form of p (null for nil, members
@@ -260,13 +264,13 @@ func (b *Book) Private(kind Kind, id string) (map[string]string, error) {
 	default:
 		return nil, err
 	}
-	var c sealedContent
-	if err := json.Unmarshal(pt, &c); err != nil {
-		return nil, err
+	parts, err := parseOpening(pt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
-	out := map[string]string{}
-	for k, v := range c {
-		out[k] = v.Text
+	out := make(map[string]string, len(parts))
+	for _, p := range parts {
+		out[p.name] = p.text
 	}
 	return out, nil
 }

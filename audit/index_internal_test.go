@@ -2,7 +2,13 @@ package audit
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -92,5 +98,122 @@ func TestDigestPooled(t *testing.T) {
 	}
 	if bytes.Equal(b.digest([]byte("a")), b.digest([]byte("b"))) {
 		t.Fatal("two parts, one digest")
+	}
+}
+
+// TestOpening: an opening written in the binary encoding reads back as
+// its parts, texts as the JSON encoding kept them (invalid UTF-8 as
+// U+FFFD), and the JSON encoding of earlier versions reads back the same;
+// a cut or unknown opening is an error, not a panic.
+func TestOpening(t *testing.T) {
+	strs := []string{"", "plain", "ünïcödé — 🙂", "\u2028\u2029", "<&>", "\x00\x07\x1f\x7f\b\f\n\r\t", `"\`, "bad \xff\xc3 utf8", "\xed\xa0\x80 surrogate", "\ufeff\uffff", strings.Repeat("long ", 400)}
+	salt := func(i int) []byte { return bytes.Repeat([]byte{byte(i), 0xfb, 0xff}, 11)[:saltSize] }
+	asJSON := func(s string) string { // what a JSON round trip keeps of s
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out string
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for i, s := range strs {
+		r := strs[len(strs)-1-i]
+		for _, parts := range [][]sealedPart{
+			{{"grounds", salt(i), s}},
+			{{"request", salt(i), s}},
+			{{"response", salt(i), s}},
+			{{"request", salt(i), s}, {"response", salt(i + 1), r}},
+		} {
+			want := make([]sealedPart, len(parts))
+			legacy := sealedContent{}
+			for j, p := range parts {
+				want[j] = sealedPart{p.name, p.salt, asJSON(p.text)}
+				legacy[p.name] = struct {
+					Salt []byte `json:"salt"`
+					Text string `json:"text"`
+				}{p.salt, p.text}
+			}
+			b := appendOpening([]byte("prefix"), parts)
+			if !bytes.HasPrefix(b, []byte("prefix")) {
+				t.Fatalf("%q: the prefix is gone", b)
+			}
+			b = b[len("prefix"):]
+			got, err := parseOpening(b)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q reads back as %q, %v; want %q", b, got, err, want)
+			}
+			lj, err := json.Marshal(legacy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := parseOpening(lj); err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("JSON %q reads back as %q, %v; want %q", lj, got, err, want)
+			}
+			// every cut of the binary form is an error or a whole number of parts
+			for n := range len(b) {
+				got, err := parseOpening(b[:n])
+				if err == nil && (n == 0 || !reflect.DeepEqual(got, want[:len(got)]) || len(got) == len(want)) {
+					t.Fatalf("%q cut to %d bytes reads as %q", b, n, got)
+				}
+			}
+		}
+	}
+	for _, bad := range []string{"", "\x02", "[]", "{", `{"request":1}`} {
+		if got, err := parseOpening([]byte(bad)); err == nil {
+			t.Errorf("%q reads as %q", bad, got)
+		}
+	}
+}
+
+// TestCommitmentOf: a commitment is "sha256:" and the hex SHA-256 of salt
+// || content, for content short and long, as string or bytes.
+func TestCommitmentOf(t *testing.T) {
+	salt := bytes.Repeat([]byte{0xa5}, 32)
+	for _, n := range []int{0, 1, 31, 33, 200, 991, 992, 993, 5000} {
+		content := bytes.Repeat([]byte("ab\xffc"), n)[:n]
+		h := sha256.New()
+		h.Write(salt)
+		h.Write(content)
+		want := "sha256:" + hex.EncodeToString(h.Sum(nil))
+		if got := commitmentOf(salt, string(content)); got != want {
+			t.Fatalf("%d bytes (string): %s, want %s", n, got, want)
+		}
+		if got := CommitmentOf(salt, content); got != want {
+			t.Fatalf("%d bytes: %s, want %s", n, got, want)
+		}
+	}
+	got, c, err := Commit([]byte("text"))
+	if err != nil || len(got) != 32 || c != CommitmentOf(got, []byte("text")) {
+		t.Fatalf("Commit: salt %x, %s, %v", got, c, err)
+	}
+}
+
+// TestVaultDigest: a vault-keyed digest is the tag, the slot and
+// HMAC-SHA256 (crypto/hmac) under vault.SubKey(key, digestPurpose) of the
+// parts, each followed by a zero byte; mac is crypto/hmac's HMAC of the
+// same message.
+func TestVaultDigest(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	for _, parts := range [][][]byte{nil, {[]byte("a")}, {[]byte("record"), []byte("private")}, {{}, {}, {}, {}, {}, []byte("six")}} {
+		sub := hmac.New(sha256.New, key)
+		sub.Write([]byte(digestPurpose))
+		m := hmac.New(sha256.New, sub.Sum(nil))
+		plain := hmac.New(sha256.New, key)
+		for _, p := range parts {
+			m.Write(p)
+			m.Write([]byte{0})
+			plain.Write(p)
+			plain.Write([]byte{0})
+		}
+		want := append([]byte{digestVaultKeyed, 0, 0, 0, 0, 0, 0, 1, 2}, m.Sum(nil)...)
+		if got := vaultDigest(258, key, parts...); !bytes.Equal(got, want) {
+			t.Fatalf("%q: %x, want %x", parts, got, want)
+		}
+		if got := mac(key, parts...); !bytes.Equal(got, plain.Sum(nil)) {
+			t.Fatalf("mac %q: %x, want %x", parts, got, plain.Sum(nil))
+		}
 	}
 }

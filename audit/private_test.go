@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -163,6 +165,22 @@ func (tb *testBook) index(t testing.TB, key string) []byte {
 	return v
 }
 
+// sealed returns the v/ value of the record ref, its slot and the key in
+// that slot.
+func (tb *testBook) sealed(t testing.TB, ref string) ([]byte, vault.Slot, []byte) {
+	t.Helper()
+	v := tb.index(t, prefixSealed+ref)
+	if len(v) < 8 {
+		t.Fatalf("v/%s holds %d bytes", ref, len(v))
+	}
+	slot := vault.Slot(binary.BigEndian.Uint64(v))
+	key, err := tb.vault.Key(slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, slot, key
+}
+
 // TestPrivateLayout: private content is kept as slot || blob, its digest
 // keyed with the record's own vault key; no key is ever in the index; a
 // public record keeps the server-secret digest; every key is handed out
@@ -190,12 +208,67 @@ func TestPrivateLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pt, err := vault.Unseal(key, ref, sealed[8:]); err != nil || !bytes.Contains(pt, []byte("a private prompt")) {
+	pt, err := vault.Unseal(key, ref, sealed[8:])
+	if err != nil || !bytes.Contains(pt, []byte("a private prompt")) {
 		t.Fatalf("the blob does not open under its slot's key: %q, %v", pt, err)
 	}
 	d := tb.index(t, prefixDigest+ref)
 	if len(d) != 41 || d[0] != digestVaultKeyed || vault.Slot(binary.BigEndian.Uint64(d[1:9])) != slot {
 		t.Fatalf("m/%s = %x, want the vault-keyed tag, slot %d and a MAC", ref, d, slot)
+	}
+	// The sealed opening opens the logged commitments, and the digest is
+	// HMAC-SHA256 (crypto/hmac) under HMAC-SHA256(key, purpose) of the
+	// request's canonical parts, each followed by a zero byte.
+	if pt[0] != openingBinary {
+		t.Fatalf("the opening begins %#x, want the binary encoding (%#x)", pt[0], openingBinary)
+	}
+	parsed, err := parseOpening(pt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := map[string]sealedPart{}
+	for _, p := range parsed {
+		opened[p.name] = p
+	}
+	req, err := DecodeDecisionRequest(privateRequest(t, "dec-p1", "a private prompt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := tb.Get(KindDecision, "dec-p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged Decision
+	if err := json.Unmarshal(rec.Envelope.Body, &logged); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*Commitment{"request": logged.Request, "response": logged.Response} {
+		o, ok := opened[name]
+		text := map[string]*string{"request": req.Private.Request, "response": req.Private.Response}[name]
+		if !ok || o.text != *text || len(o.salt) != 32 || c == nil {
+			t.Fatalf("sealed %s: %+v (present %v), want the text %q and a 32-byte salt; logged %+v", name, o, ok, *text, c)
+		}
+		h := sha256.Sum256(append(bytes.Clone(o.salt), *text...))
+		if want := "sha256:" + hex.EncodeToString(h[:]); c.Commitment != want {
+			t.Fatalf("logged %s commitment %s, want %s (the sealed salt and text)", name, c.Commitment, want)
+		}
+	}
+	if len(opened) != 2 {
+		t.Fatalf("sealed parts %v, want request and response", opened)
+	}
+	sub := hmac.New(sha256.New, key)
+	sub.Write([]byte(digestPurpose))
+	m := hmac.New(sha256.New, sub.Sum(nil))
+	parts, err := decisionParts(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		m.Write(p)
+		m.Write([]byte{0})
+	}
+	if !hmac.Equal(d[9:], m.Sum(nil)) {
+		t.Fatalf("m/%s MAC %x, want %x", ref, d[9:], m.Sum(nil))
 	}
 	if tb.index(t, prefixPrivate+ref) != nil {
 		t.Fatal("a legacy p/ value was written")
@@ -332,12 +405,7 @@ func TestLegacyRecord(t *testing.T) {
 	}
 	// Rewrite the record as the legacy layout kept it.
 	ref := "decision/dec-old"
-	sealed := tb.index(t, prefixSealed+ref)
-	slot := vault.Slot(binary.BigEndian.Uint64(sealed))
-	key, err := tb.vault.Key(slot)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed, slot, key := tb.sealed(t, ref)
 	var dr DecisionRequest
 	if err := decodeStrict(req, &dr); err != nil {
 		t.Fatal(err)
@@ -379,6 +447,59 @@ func TestLegacyRecord(t *testing.T) {
 	}
 	if tb.index(t, prefixPrivate+ref) != nil || tb.index(t, prefixDigest+ref) != nil {
 		t.Fatal("legacy erasure left index values")
+	}
+}
+
+// TestJSONOpening: private content sealed by earlier versions (the
+// opening as the JSON of a sealedContent) still reads back, resubmits as a
+// duplicate and erases.
+func TestJSONOpening(t *testing.T) {
+	tb := openTestBook(t, t.TempDir())
+	ctx := context.Background()
+	req := privateRequest(t, "dec-json", "a prompt sealed as JSON")
+	if _, err := tb.AppendDecision(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	ref := "decision/dec-json"
+	sealed, _, key := tb.sealed(t, ref)
+	pt, err := vault.Unseal(key, ref, sealed[8:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := parseOpening(pt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := sealedContent{}
+	for _, p := range parts {
+		legacy[p.name] = struct {
+			Salt []byte `json:"salt"`
+			Text string `json:"text"`
+		}{p.salt, p.text}
+	}
+	js, err := json.Marshal(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := vault.Seal(key, ref, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.store.Update([]ledger.KV{{Key: []byte(prefixSealed + ref), Value: append(sealed[:8:8], blob...)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, err := tb.Private(KindDecision, "dec-json")
+	if err != nil || p["request"] != "a prompt sealed as JSON" || p["response"] != "कई विकल्प हैं ... (भविष्य के रिटर्न अनिश्चित हैं)" || len(p) != 2 {
+		t.Fatalf("Private of a JSON opening: %q, %v", p, err)
+	}
+	if a, err := tb.AppendDecision(ctx, req); err != nil || !a.Duplicate {
+		t.Fatalf("resubmission: %v, want a duplicate", err)
+	}
+	if err := tb.ErasePrivate(KindDecision, "dec-json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tb.Private(KindDecision, "dec-json"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Private after erasure: %v, want ErrNotFound", err)
 	}
 }
 

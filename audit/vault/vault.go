@@ -56,7 +56,6 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -66,6 +65,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -330,16 +330,33 @@ func (v *Vault) Close() error {
 // Seal returns plaintext sealed with AES-256-GCM under key, with ref as
 // additional data: nonce (12 random bytes) || ciphertext || tag.
 func Seal(key []byte, ref string, plaintext []byte) ([]byte, error) {
+	return AppendSeal(nil, key, ref, plaintext)
+}
+
+// AppendSeal appends to dst what Seal returns, in one allocation at most
+// (none when dst has room for SealedSize(len(plaintext)) more bytes).
+func AppendSeal(dst, key []byte, ref string, plaintext []byte) ([]byte, error) {
 	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, err
 	}
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plaintext)+aead.Overhead())
+	n := len(dst)
+	dst = slices.Grow(dst, SealedSize(len(plaintext)))[:n+nonceSize]
+	nonce := dst[n:]
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return aead.Seal(nonce, nonce, plaintext, []byte(ref)), nil
+	return aead.Seal(dst, nonce, plaintext, []byte(ref)), nil
 }
+
+// SealedSize is the size of what Seal makes of n bytes of plaintext.
+func SealedSize(n int) int { return nonceSize + n + tagSize }
+
+// The sizes of the nonce and tag of AES-256-GCM as Seal uses it.
+const (
+	nonceSize = 12
+	tagSize   = 16
+)
 
 // Unseal returns the plaintext of a blob Seal made under key for ref.
 func Unseal(key []byte, ref string, sealed []byte) ([]byte, error) {
@@ -362,9 +379,41 @@ func Unseal(key []byte, ref string, sealed []byte) ([]byte, error) {
 // so that one vault key can key a digest without being used directly by
 // two algorithms. Destroying key destroys every subkey with it.
 func SubKey(key []byte, purpose string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(purpose))
-	return m.Sum(nil)
+	return AppendMAC(make([]byte, 0, sha256.Size), key, []byte(purpose))
+}
+
+// AppendMAC appends HMAC-SHA256(key, msgs[0] || msgs[1] || ...) to dst
+// (RFC 2104), what crypto/hmac computes (TestAppendMAC), without its
+// allocations: the hash states live on the stack. It is for keys used
+// once or twice, such as a record's vault key, where keying crypto/hmac
+// (two hash states and two pads on the heap) costs more than the MAC.
+func AppendMAC(dst, key []byte, msgs ...[]byte) []byte {
+	const blockSize = 64 // SHA-256's
+	var pad [blockSize]byte
+	if len(key) > blockSize {
+		k := sha256.Sum256(key)
+		copy(pad[:], k[:])
+	} else {
+		copy(pad[:], key)
+	}
+	for i := range pad {
+		pad[i] ^= 0x36
+	}
+	inner := sha256.New()
+	inner.Write(pad[:])
+	for _, m := range msgs {
+		inner.Write(m)
+	}
+	var sum [sha256.Size]byte
+	inner.Sum(sum[:0])
+	for i := range pad {
+		pad[i] ^= 0x36 ^ 0x5c
+	}
+	outer := sha256.New()
+	outer.Write(pad[:])
+	outer.Write(sum[:])
+	clear(pad[:])
+	return outer.Sum(dst)
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {

@@ -2,6 +2,8 @@ package vault
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -304,6 +306,70 @@ func TestSealUnseal(t *testing.T) {
 	}
 	if bytes.Equal(SubKey(key, "a"), SubKey(key, "b")) || bytes.Equal(SubKey(key, "a"), key) {
 		t.Fatal("SubKey does not separate purposes")
+	}
+}
+
+// TestAppendSeal: AppendSeal keeps dst, appends SealedSize bytes that
+// Unseal opens, in one allocation at most (none into room enough), and
+// two seals of one plaintext differ (a fresh nonce each).
+func TestAppendSeal(t *testing.T) {
+	key := bytes.Repeat([]byte{9}, KeySize)
+	pt := []byte("sealed after a prefix")
+	out, err := AppendSeal([]byte("slot0000"), key, "decision/d1", pt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out[:8]) != "slot0000" || len(out) != 8+SealedSize(len(pt)) {
+		t.Fatalf("AppendSeal = %q (%d bytes), want the prefix and %d sealed bytes", out, len(out), SealedSize(len(pt)))
+	}
+	if got, err := Unseal(key, "decision/d1", out[8:]); err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("Unseal = %q, %v", got, err)
+	}
+	again, err := Seal(key, "decision/d1", pt)
+	if err != nil || bytes.Equal(again, out[8:]) {
+		t.Fatalf("two seals of one plaintext: %x and %x (%v)", again, out[8:], err)
+	}
+	if _, err := AppendSeal(nil, key[:16], "decision/d1", pt); err == nil {
+		t.Fatal("sealed under a 16-byte key")
+	}
+	room := make([]byte, 0, 8+SealedSize(len(pt)))
+	if n := testing.AllocsPerRun(10, func() {
+		room = room[:0]
+		if _, err := AppendSeal(room, key, "decision/d1", pt); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 3 { // the cipher, its GCM and the additional data, not the output
+		t.Errorf("AppendSeal into room enough: %.0f allocations", n)
+	}
+}
+
+// TestAppendMAC: AppendMAC is crypto/hmac's HMAC-SHA256, for keys shorter
+// than, as long as and longer than a block, and messages in any number of
+// pieces; SubKey is AppendMAC of the purpose.
+func TestAppendMAC(t *testing.T) {
+	for _, n := range []int{0, 1, 32, 63, 64, 65, 200} {
+		key := bytes.Repeat([]byte{byte(n), 0x36, 0x5c}, n)[:n]
+		for _, msgs := range [][][]byte{nil, {[]byte("one")}, {[]byte("a"), {}, []byte{0}, bytes.Repeat([]byte("x"), 300)}} {
+			m := hmac.New(sha256.New, key)
+			for _, p := range msgs {
+				m.Write(p)
+			}
+			want := m.Sum([]byte("dst"))
+			if got := AppendMAC([]byte("dst"), key, msgs...); !bytes.Equal(got, want) {
+				t.Fatalf("key of %d bytes, %q: %x, want %x", n, msgs, got, want)
+			}
+		}
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte("purpose"))
+		if got := SubKey(key, "purpose"); !bytes.Equal(got, m.Sum(nil)) {
+			t.Fatalf("SubKey with a key of %d bytes: %x, want %x", n, got, m.Sum(nil))
+		}
+	}
+	if n := testing.AllocsPerRun(10, func() {
+		var out [sha256.Size]byte
+		AppendMAC(out[:0], []byte("key"), []byte("a"), []byte("b"))
+	}); n != 0 {
+		t.Errorf("AppendMAC: %.0f allocations, want none", n)
 	}
 }
 
