@@ -48,6 +48,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/logfiles"
@@ -147,7 +148,14 @@ func Open(c Config) (*Store, error) {
 		WithMetricsEnabled(false).
 		WithMemTableSize(mem).
 		WithNumCompactors(2).
-		WithValueThreshold(1 << 10)
+		// Values over 256 bytes (sealed private content, batch summaries)
+		// go to the value log, which is never compacted: the LSM tree keeps
+		// the small keys only, so its compactions, which grow with the
+		// log, cost less. No block compression: the keys are hashes and
+		// ids with their prefixes already shared per block, so compressing
+		// spent CPU for little (make scale-grow, issue 10).
+		WithValueThreshold(256).
+		WithCompression(options.None)
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", c.Dir, err)
