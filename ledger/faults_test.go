@@ -365,7 +365,7 @@ func TestOpenChecksBatchLimits(t *testing.T) {
 		want     []string // the storage's limit is appended
 	}{
 		{0, 200_000, []string{"MaxBatch 200000", "can write 401826 records"}},
-		{16 << 20, 0, []string{"MaxBatch 1024", "can count 6413743 bytes"}}, // index keys counted 8 bytes longer, as list blocks of their own
+		{16 << 20, 0, []string{"MaxBatch 1024", "can count 4824751 bytes"}}, // index keys counted 8 bytes longer, as list blocks of their own
 	} {
 		st, err := badgerstore.Open(badgerstore.Config{Dir: t.TempDir(), MemTableSize: c.mem})
 		if err != nil {
@@ -414,7 +414,16 @@ func bigStamp(tag string, n, vlen int) ledger.StampFunc {
 // transaction takes are not put into one batch (the one that does not fit
 // is pushed back and goes into the next); the log never stops.
 func TestStampBounds(t *testing.T) {
-	tl := newTestLog(t, func(c *ledger.Config) { c.MaxBatch = 2; c.MaxDelay = time.Hour })
+	// A store whose transactions take one entry at the bounds, not two.
+	st, err := badgerstore.Open(badgerstore.Config{Dir: t.TempDir(), MemTableSize: 40 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vcap := int(st.BatchLimits().ValueCap) // the longest value a record counts whole
+	tl := newTestLog(t, func(c *ledger.Config) {
+		c.Storage.Close()
+		c.Storage, c.MaxBatch, c.MaxDelay = st, 2, time.Hour
+	})
 	ctx := context.Background()
 	over := func(uint64, time.Time) ([]byte, []ledger.KV, error) {
 		return []byte("too many keys"), make([]ledger.KV, ledger.MaxExtraPerEntry+1), nil
@@ -453,18 +462,18 @@ func TestStampBounds(t *testing.T) {
 	}
 
 	// Two entries at the bounds (MaxExtraPerEntry keys of MaxKeySize with
-	// 1 KiB values: 5 MB of Badger's ~10 MB transaction each) do not fit
-	// one commit: one is logged, the other pushed back, then logged with
-	// the next batch.
+	// values as long as the store counts whole: 4.5 MB of its 6.3 MB
+	// transaction each) do not fit one commit: one is logged, the other
+	// pushed back, then logged with the next batch.
 	within(t, "two entries at the bounds", func() {
-		e1, e2 = pair(stamped("a", bigStamp("a", ledger.MaxExtraPerEntry, 1023)), stamped("b", bigStamp("b", ledger.MaxExtraPerEntry, 1023)))
+		e1, e2 = pair(stamped("a", bigStamp("a", ledger.MaxExtraPerEntry, vcap)), stamped("b", bigStamp("b", ledger.MaxExtraPerEntry, vcap)))
 	})
 	var retry func() error
 	switch {
 	case e1 == nil && errors.Is(e2, ledger.ErrPushback):
-		retry = stamped("b", bigStamp("b", ledger.MaxExtraPerEntry, 1023))
+		retry = stamped("b", bigStamp("b", ledger.MaxExtraPerEntry, vcap))
 	case e2 == nil && errors.Is(e1, ledger.ErrPushback):
-		retry = stamped("a", bigStamp("a", ledger.MaxExtraPerEntry, 1023))
+		retry = stamped("a", bigStamp("a", ledger.MaxExtraPerEntry, vcap))
 	default:
 		t.Fatalf("two entries at the bounds in one batch: %v and %v, want one logged and one pushed back", e1, e2)
 	}
