@@ -125,8 +125,9 @@ scale:
 ## sampled every SCALE_EVERY: server RSS, append rate, inclusion-proof latency, bytes on disk per entry.
 ## Writes docs/scale.csv, docs/scale.svg and docs/scale.md (with SCALE_NOTE, if set) as it goes.
 ## SCALE_MEM_LIMIT (say 3G; needs root and a cgroup v1 or v2 memory controller) runs ledgerd in a memory
-## cgroup of that size, page cache included: Badger maps its files, so VmRSS counts the file pages it has
-## touched, which the kernel reclaims only under pressure; the cap shows what the server really needs.
+## cgroup of that size, page cache included: Badger maps its files (the index keys; entries and tiles are
+## in files read with pread), so VmRSS counts the file pages it has touched, which the kernel reclaims only
+## under pressure; the cap shows what the server really needs.
 SCALE_GROW_N    ?= 10000000
 SCALE_EVERY     ?= 500000
 SCALE_TMP       ?= /tmp
