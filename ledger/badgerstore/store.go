@@ -113,7 +113,8 @@ func (sn *snapshot) release() {
 // OpenExisting opens the existing store in dir for an offline tool
 // (fsck, reindex): it never creates one, and Badger's directory lock error
 // (ledgerd, or another tool, has the store open) becomes advice to stop
-// it first.
+// it first. Like Open, it moves the entries and tiles of a store written
+// before the log files into them.
 func OpenExisting(dir string) (*Store, error) {
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
