@@ -71,6 +71,26 @@ func (s *Store) migrate(dir string, size uint64, logger *slog.Logger) error {
 		s.refresh()
 		return nil // a new store: nothing to drop
 	}
+	return s.dropLegacy()
+}
+
+// dropLegacy drops the entry and tile keys of a store written before the
+// log files, if any are left (the move drops them once it recorded the
+// layout; a crash in between leaves them).
+func (s *Store) dropLegacy() error {
+	found := false
+	err := s.view(func(txn *badger.Txn) error {
+		for _, p := range []byte{'e', 't'} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}})
+			it.Rewind()
+			found = found || it.Valid()
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil || !found {
+		return err
+	}
 	if err := s.db.DropPrefix([]byte{'e'}, []byte{'t'}); err != nil {
 		return fmt.Errorf("badgerstore: drop the entries and tiles moved into files: %w", err)
 	}

@@ -186,6 +186,10 @@ func (s *Store) openFiles(dir string, logger *slog.Logger) error {
 	layout, err := s.get(layoutKey)
 	switch {
 	case err == nil && string(layout) == string(layoutFiles):
+		// A move that crashed after recording the layout left old keys.
+		if err := s.dropLegacy(); err != nil {
+			return err
+		}
 	case err == nil:
 		return fmt.Errorf("badgerstore: the store's layout is %q, want %q: written by a newer ledger?", layout, layoutFiles)
 	case !errors.Is(err, ledger.ErrNotFound):
