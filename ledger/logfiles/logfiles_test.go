@@ -204,3 +204,47 @@ func TestBadTileRefused(t *testing.T) {
 		f.Abandon()
 	}
 }
+
+// FuzzCrashAndReopen drives the files through a sequence of batches read
+// from the input: each byte pair is a batch size and what follows it
+// (commit, a failed commit, or a crash before the commit: the files closed
+// and reopened at the committed size). After every step the published log
+// reads back whole, and nothing past it is seen.
+func FuzzCrashAndReopen(f *testing.F) {
+	f.Add([]byte{5, 0, 250, 0, 3, 1, 40, 2, 255, 0})
+	f.Add([]byte{255, 2, 255, 0, 1, 1, 1, 0, 200, 2, 100, 0})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		if len(ops) > 40 {
+			ops = ops[:40]
+		}
+		dir := t.TempDir()
+		fs, err := Open(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { fs.Close() }()
+		size := uint64(0)
+		for i := 0; i+1 < len(ops); i += 2 {
+			n := uint64(ops[i])%300 + 1
+			write(t, fs, size, size+n)
+			switch ops[i+1] % 3 {
+			case 0: // committed
+				fs.Publish()
+				size += n
+			case 1: // the commit failed
+				fs.Abandon()
+			case 2: // a crash before the commit
+				if err := fs.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if fs, err = Open(dir, size); err != nil {
+					t.Fatal(err)
+				}
+				if err := fs.Damaged(); err != nil {
+					t.Fatalf("after a crash at size %d: %v", size, err)
+				}
+			}
+			check(t, fs, size)
+		}
+	})
+}
