@@ -226,30 +226,33 @@ func (s *Store) refresh() {
 // view runs fn on the current snapshot without holding any lock;
 // read-only Badger transactions are safe for concurrent readers.
 func (s *Store) view(fn func(txn *badger.Txn) error) error {
-	s.snapMu.Lock()
-	sn := s.snap
-	if sn == nil {
-		s.snapMu.Unlock()
-		return badger.ErrDBClosed
+	sn, err := s.enter()
+	if err != nil {
+		return err
 	}
-	sn.refs.Add(1)
-	s.readers.Add(1)
-	s.snapMu.Unlock()
-	defer s.readers.Done()
-	defer sn.release()
+	defer s.leave(sn)
 	return fn(sn.txn)
 }
 
-// enter counts a read of the log files in progress (Close waits for it),
-// or refuses once the store is closed.
-func (s *Store) enter() error {
+// enter starts a read: it takes a reference to the current snapshot and
+// counts the read in progress (Close waits for it), or refuses once the
+// store is closed. The log files' reads take one too, for the count.
+func (s *Store) enter() (*snapshot, error) {
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
-	if s.snap == nil {
-		return badger.ErrDBClosed
+	sn := s.snap
+	if sn == nil {
+		return nil, badger.ErrDBClosed
 	}
+	sn.refs.Add(1)
 	s.readers.Add(1)
-	return nil
+	return sn, nil
+}
+
+// leave ends a read started by enter.
+func (s *Store) leave(sn *snapshot) {
+	sn.release()
+	s.readers.Done()
 }
 
 // DB exposes the Badger database for tools and tests that work below the
@@ -368,10 +371,11 @@ func (s *Store) Commit(b *ledger.Batch) error {
 
 // Tile implements ledger.Storage.
 func (s *Store) Tile(id ledger.TileID) ([]byte, error) {
-	if err := s.enter(); err != nil {
+	sn, err := s.enter()
+	if err != nil {
 		return nil, err
 	}
-	defer s.readers.Done()
+	defer s.leave(sn)
 	return s.files.Tile(id)
 }
 
@@ -393,10 +397,11 @@ func (s *Store) get(key []byte) ([]byte, error) {
 
 // Entries implements ledger.Storage.
 func (s *Store) Entries(start uint64, n int) ([][]byte, error) {
-	if err := s.enter(); err != nil {
+	sn, err := s.enter()
+	if err != nil {
 		return nil, err
 	}
-	defer s.readers.Done()
+	defer s.leave(sn)
 	es, err := s.files.Entries(start, n)
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: %w", err)

@@ -325,7 +325,7 @@ func (f *Files) Entries(start uint64, n int) ([][]byte, error) {
 		offs = append(offs, binary.BigEndian.Uint64(ob[i:]))
 	}
 	for i := 1; i < len(offs); i++ {
-		if offs[i] < offs[i-1] || offs[i]-offs[i-1] > 1<<30 {
+		if offs[i] < offs[i-1] || offs[i]-offs[i-1] > ledger.MaxEntrySize { // no entry the log takes is longer
 			return nil, fmt.Errorf("logfiles: entry %d: offsets %d..%d are damaged: %w", start+uint64(i-1), offs[i-1], offs[i], ledger.ErrNotFound)
 		}
 	}
