@@ -349,7 +349,7 @@ func RequestDigester(kind Kind, raw []byte) (func(key []byte) (asSecret, asRecor
 		if err := decodeStrict(raw, &req); err != nil {
 			return nil, err
 		}
-		parts, err = decisionParts(&req)
+		parts, err = decisionParts(&req, nil)
 	case KindContest:
 		var req ContestRequest
 		if err := decodeStrict(raw, &req); err != nil {

@@ -79,3 +79,74 @@ func TestCanonicalRecordMatchesJCS(t *testing.T) {
 		check(d)
 	}
 }
+
+// TestResplicedDecision holds respliceDecisionJCS to a fresh write: for
+// decisions sent with and without a contest and commitments, the logged
+// form made from the sent one's bytes equals canonicalRecord of the logged
+// decision, whatever the ledger filled in.
+func TestResplicedDecision(t *testing.T) {
+	files, _ := filepath.Glob("../schemas/examples/decision-*.json")
+	if len(files) == 0 {
+		t.Fatal("no example decisions found")
+	}
+	var bases []Decision
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req DecisionRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			t.Fatal(err)
+		}
+		bases = append(bases, req.Decision)
+	}
+	bases = append(bases, Decision{}) // nil slices and maps: null
+	strs := []string{"", "plain", "bad \xff UTF-8", "\"\\\n", "😀", "\ue000", "sha256:" + strings.Repeat("ab", 32)}
+	r := rand.New(rand.NewPCG(3, 4))
+	commitment := func() *Commitment {
+		if r.IntN(3) == 0 {
+			return nil
+		}
+		return &Commitment{Commitment: strs[r.IntN(len(strs))]}
+	}
+	contest := func() *ContestStanding {
+		if r.IntN(3) == 0 {
+			return nil
+		}
+		return &ContestStanding{TokenSHA256: strs[r.IntN(len(strs))]}
+	}
+	checked := map[[3]bool]int{} // the logged decision's contest, request, response set
+	for i := 0; i < 4000; i++ {
+		sent := bases[r.IntN(len(bases))]
+		sent.DecisionID = strs[r.IntN(len(strs))]
+		sent.Contest, sent.Request, sent.Response = contest(), commitment(), commitment()
+		var sp decisionSpans
+		sentJCS, err := appendDecisionJCSSpans(nil, &sent, &sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := canonicalRecord(&sent); !bytes.Equal(sentJCS, want) {
+			t.Fatalf("appendDecisionJCSSpans differs from canonicalRecord:\n got: %s\nwant: %s", sentJCS, want)
+		}
+		logged := sent
+		if r.IntN(2) == 0 || logged.Contest == nil {
+			logged.Contest = contest()
+		}
+		if r.IntN(2) == 0 {
+			logged.Request, logged.Response = commitment(), commitment()
+		}
+		got := respliceDecisionJCS(sentJCS, &sp, &logged)
+		want, err := canonicalRecord(&logged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("respliced form differs from a fresh write:\nsent:      %s\nrespliced: %s\nwant:      %s", sentJCS, got, want)
+		}
+		checked[[3]bool{logged.Contest != nil, logged.Request != nil, logged.Response != nil}]++
+	}
+	if len(checked) != 8 {
+		t.Fatalf("checked %d of the 8 combinations of contest, request and response: %v", len(checked), checked)
+	}
+}

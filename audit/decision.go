@@ -30,7 +30,8 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	if err := b.checkDecision(&d, req.Private); err != nil {
 		return nil, err
 	}
-	parts, err := decisionParts(&req)
+	var sent decisionSpans
+	parts, err := decisionParts(&req, &sent)
 	if err != nil {
 		return nil, err
 	}
@@ -87,9 +88,9 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	// Every decision's token hash is indexed (it is public in the leaf: a
 	// producer could otherwise copy another decision's).
 	r.extra = append(r.extra, ledger.KV{Key: keyOf(prefixTokenHash, d.Contest.TokenSHA256), Value: []byte(d.DecisionID)})
-	if r.body, err = canonicalRecord(&d); err != nil {
-		return nil, err
-	}
+	// d differs from the decision sent at most in the members filled in
+	// above: its contest and its commitments.
+	r.body = respliceDecisionJCS(parts[0], &sent, &d)
 	ix := newDecisionIndexer(&d)
 	r.index = func(idx uint64, _ time.Time) []ledger.KV { return ix.at(idx) }
 	if len(r.body) > ledger.MaxEntrySize-256 {
@@ -145,9 +146,10 @@ func commitPrivate(d *Decision, p *DecisionPrivate) ([]sealedPart, error) {
 
 // decisionParts are the canonical parts of a decision request that its
 // digest covers: the decision as sent (before the ledger fills anything
-// in) and its private section.
-func decisionParts(req *DecisionRequest) ([][]byte, error) {
-	sentRecord, err := canonicalRecord(&req.Decision)
+// in) and its private section. sp, if not nil, gets the spans of the sent
+// decision's members the ledger may fill in (respliceDecisionJCS).
+func decisionParts(req *DecisionRequest, sp *decisionSpans) ([][]byte, error) {
+	sentRecord, err := appendDecisionJCSSpans(make([]byte, 0, 2048), &req.Decision, sp)
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func TestPrivateJCS(t *testing.T) {
 		if got := appendPrivateJCS(nil, p); !bytes.Equal(got, want) && (p == nil || !invalidUTF8(p)) {
 			t.Errorf("%+v:\n got %q\nwant %q", p, got, want)
 		}
-		parts, err := decisionParts(&DecisionRequest{Private: p})
+		parts, err := decisionParts(&DecisionRequest{Private: p}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

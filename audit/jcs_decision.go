@@ -10,14 +10,29 @@ import (
 )
 
 // The RFC 8785 (JCS) form of a Decision, written by hand: the append path
-// writes it twice per decision (the digest of what was sent and the leaf
-// body), and reflection was most of that cost. It MUST equal what the JCS
-// library makes of encoding/json's output for the same value (null for a
-// nil slice or map, members in the order of their names, JCS strings and
-// numbers); TestCanonicalRecordMatchesJCS holds it to that.
+// needs it twice per decision (the digest of what was sent, and the leaf
+// body, which respliceDecisionJCS makes from the first), and reflection was
+// most of that cost. It MUST equal what the JCS library makes of
+// encoding/json's output for the same value (null for a nil slice or map,
+// members in the order of their names, JCS strings and numbers);
+// TestCanonicalRecordMatchesJCS holds it to that, and TestResplicedDecision
+// the resplice to a fresh write.
 
 // appendDecisionJCS appends the JCS form of d to b.
 func appendDecisionJCS(b []byte, d *Decision) ([]byte, error) {
+	return appendDecisionJCSSpans(b, d, nil)
+}
+
+// decisionSpans locate, in a decision's JCS form, the members the ledger
+// may fill in before it logs a decision (decision.go): contest is the
+// contest member and commitments the request and response members, each
+// [start, end) in bytes with its leading comma, empty where d has none.
+type decisionSpans struct{ contest, commitments [2]int }
+
+// appendDecisionJCSSpans is appendDecisionJCS that also notes, in sp (if
+// not nil), the spans of the returned slice that hold the contest and the
+// commitment members.
+func appendDecisionJCSSpans(b []byte, d *Decision, sp *decisionSpans) ([]byte, error) {
 	var err error
 	b = append(b, `{"candidates":`...)
 	if d.Candidates == nil {
@@ -46,10 +61,12 @@ func appendDecisionJCS(b []byte, d *Decision) ([]byte, error) {
 	b = append(b, `,"version":`...)
 	b = appendJCSString(b, d.Constitution.Version)
 	b = append(b, '}')
-	if d.Contest != nil {
-		b = append(b, `,"contest":{"token_sha256":`...)
-		b = appendJCSString(b, d.Contest.TokenSHA256)
-		b = append(b, '}')
+	if sp != nil {
+		sp.contest[0] = len(b)
+	}
+	b = appendContestJCS(b, d)
+	if sp != nil {
+		sp.contest[1] = len(b)
 	}
 	b = append(b, `,"decision_id":`...)
 	b = appendJCSString(b, d.DecisionID)
@@ -107,15 +124,12 @@ func appendDecisionJCS(b []byte, d *Decision) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	if d.Request != nil {
-		b = append(b, `,"request":{"commitment":`...)
-		b = appendJCSString(b, d.Request.Commitment)
-		b = append(b, '}')
+	if sp != nil {
+		sp.commitments[0] = len(b)
 	}
-	if d.Response != nil {
-		b = append(b, `,"response":{"commitment":`...)
-		b = appendJCSString(b, d.Response.Commitment)
-		b = append(b, '}')
+	b = appendCommitmentsJCS(b, d)
+	if sp != nil {
+		sp.commitments[1] = len(b)
 	}
 	b = append(b, `,"rules":`...)
 	if d.Rules == nil {
@@ -156,6 +170,46 @@ func appendDecisionJCS(b []byte, d *Decision) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '}'), nil
+}
+
+// appendContestJCS appends d's contest member, with its leading comma, if
+// d has one.
+func appendContestJCS(b []byte, d *Decision) []byte {
+	if d.Contest == nil {
+		return b
+	}
+	b = append(b, `,"contest":{"token_sha256":`...)
+	b = appendJCSString(b, d.Contest.TokenSHA256)
+	return append(b, '}')
+}
+
+// appendCommitmentsJCS appends d's request and response members, each with
+// its leading comma, those d has ("request" sorts before "response").
+func appendCommitmentsJCS(b []byte, d *Decision) []byte {
+	if d.Request != nil {
+		b = append(b, `,"request":{"commitment":`...)
+		b = appendJCSString(b, d.Request.Commitment)
+		b = append(b, '}')
+	}
+	if d.Response != nil {
+		b = append(b, `,"response":{"commitment":`...)
+		b = appendJCSString(b, d.Response.Commitment)
+		b = append(b, '}')
+	}
+	return b
+}
+
+// respliceDecisionJCS returns the JCS form of d made from sent, the JCS
+// form of a decision that differs from d in its contest, request and
+// response members at most, and sp, the spans of those members in sent
+// (appendDecisionJCSSpans): the rest of sent is copied, not written again.
+func respliceDecisionJCS(sent []byte, sp *decisionSpans, d *Decision) []byte {
+	b := make([]byte, 0, len(sent)+256)
+	b = append(b, sent[:sp.contest[0]]...)
+	b = appendContestJCS(b, d)
+	b = append(b, sent[sp.contest[1]:sp.commitments[0]]...)
+	b = appendCommitmentsJCS(b, d)
+	return append(b, sent[sp.commitments[1]:]...)
 }
 
 // appendJCSNumberMap appends a map's members in JCS order: keys sorted by

@@ -259,7 +259,7 @@ func TestPrivateLayout(t *testing.T) {
 	sub := hmac.New(sha256.New, key)
 	sub.Write([]byte(digestPurpose))
 	m := hmac.New(sha256.New, sub.Sum(nil))
-	parts, err := decisionParts(req)
+	parts, err := decisionParts(req, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestLegacyRecord(t *testing.T) {
 	if err := decodeStrict(req, &dr); err != nil {
 		t.Fatal(err)
 	}
-	parts, err := decisionParts(&dr)
+	parts, err := decisionParts(&dr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
