@@ -25,7 +25,9 @@ build:
 
 ## bench: in one run: the Go benchmarks; the peer (Tessera POSIX, bench-peer.json); the raw log with its ratio
 ## to the peer (bench-raw.json); then over HTTP each example decision kind (refused, answered, private) alone,
-## single records from 64 clients and batches (8 clients x 250), then OTLP/HTTP ingest of HTTP_BATCH_N apply_guardrail
+## single records from 64 clients and batches (8 clients x 250), each kind's records sent in HTTP_ROUNDS parts with the
+## kinds' order rotated each round (so that no kind always meets a larger log or follows the same kind; the parts
+## are added up, one row per kind), then OTLP/HTTP ingest of HTTP_BATCH_N apply_guardrail
 ## spans (protobuf, 250 a request, 8 clients; the refused example as OTel GenAI telemetry), with the load generator on the same CPUs.
 ## Prints the top 15 of the server's CPU profile under the batched load (bench-cpu.pprof, merged from one
 ## profile per kind, bench-cpu-<kind>.pprof), then one table
@@ -34,6 +36,7 @@ EXAMPLES     ?= ../shared/examples
 HTTP_N       ?= 20000
 HTTP_BATCH_N ?= 100000
 HTTP_BATCH   ?= 250
+HTTP_ROUNDS  ?= 3
 bench:
 	@echo '# Go benchmarks (ns/op, allocations)'
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20000x ./ledger/
@@ -49,7 +52,7 @@ bench:
 	  for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18089/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	  tok=$$(cat $$tmp/data/dev-token); rc=0; rm -f bench-cpu*.pprof; \
 	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http --examples $(EXAMPLES) \
-	    --single $(HTTP_N) --single-clients 64 --batched $(HTTP_BATCH_N) --batch-clients 8 --batch $(HTTP_BATCH) --otlp $(HTTP_BATCH_N) \
+	    --single $(HTTP_N) --single-clients 64 --batched $(HTTP_BATCH_N) --batch-clients 8 --batch $(HTTP_BATCH) --rounds $(HTTP_ROUNDS) --otlp $(HTTP_BATCH_N) \
 	    --pid $$pid --pprof http://127.0.0.1:18090 --profile bench-cpu.pprof \
 	    --compare bench-peer.json --raw bench-raw.json >bench-http.md || rc=$$?; \
 	  if ls bench-cpu-*.pprof >/dev/null 2>&1; then \

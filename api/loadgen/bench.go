@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,8 +31,17 @@ type BenchConfig struct {
 	// reported.
 	Warmup int
 
+	// Rounds splits each kind's single and batched records into this many
+	// parts, sent round after round with the order of the kinds rotated
+	// (round r starts with kind r mod the number of kinds), so that no
+	// kind always meets the log at the same size or follows the same
+	// kind. A kind's figures add up its parts: its rate is its records
+	// over the seconds of its parts, its latency quantiles are over all
+	// its requests. 0 or 1: each kind once, in order.
+	Rounds int
+
 	// Profile, when set, is called as the batched phase of each kind
-	// starts, in its own goroutine: the place to take a CPU profile of the
+	// starts (its first part), in its own goroutine: the place to take a CPU profile of the
 	// server under that kind's load. The next phase starts only once it has
 	// returned (so profiles never overlap; a phase's time is not affected).
 	Profile func(kind string) error
@@ -40,8 +50,8 @@ type BenchConfig struct {
 }
 
 // Bench publishes the constitution and runs the phases in order: the
-// single phase of each kind, then the batched phase of each kind, then the
-// OTLP phase.
+// single phase of each kind, then the batched phase of each kind (each in
+// Rounds parts), then the OTLP phase.
 func Bench(ctx context.Context, c BenchConfig) ([]*Result, error) {
 	kinds := c.Kinds
 	if len(kinds) == 0 {
@@ -64,40 +74,62 @@ func Bench(ctx context.Context, c BenchConfig) ([]*Result, error) {
 		cost[k] = k.GenerationCost(20000)
 	}
 	var out []*Result
-	run := func(p Phase) error {
-		r, err := c.Sender.Run(ctx, p)
-		if err != nil {
-			return err
+	// runKinds sends n records of each kind in phases made by phase, in
+	// rounds, and adds one merged Result per kind to out. start, if set,
+	// is called with the kind's name, in its own goroutine, as the first
+	// part of a kind begins, and waited for before the next part.
+	runKinds := func(n int, phase func(k *Template, n int) Phase, start func(kind string) error) error {
+		rounds := max(c.Rounds, 1)
+		parts := make([][]*Result, len(kinds))
+		for r := range rounds {
+			for j := range kinds {
+				i := (r + j) % len(kinds)
+				k := kinds[i]
+				p := phase(k, n/rounds+btoi(r < n%rounds))
+				if p.N == 0 {
+					continue
+				}
+				wait := func() error { return nil }
+				if r == 0 && start != nil {
+					done := make(chan error, 1)
+					p.OnStart = func() { go func() { done <- start(k.Name) }() }
+					wait = func() error { return <-done }
+				}
+				res, err := c.Sender.Run(ctx, p)
+				if err != nil {
+					return err
+				}
+				res.GenCPU = (cost[k] * time.Duration(res.Records+res.Errors)).Seconds()
+				if c.Progress != nil {
+					fmt.Fprintf(c.Progress, "%-9s %-6s %7d records  %8.0f/s  %d errors%s\n", res.Kind, res.Mode, res.Records, res.PerSec, res.Errors, roundNote(r, rounds))
+				}
+				if err := wait(); err != nil {
+					return fmt.Errorf("%s: %w", k.Name, err)
+				}
+				parts[i] = append(parts[i], res)
+			}
 		}
-		r.GenCPU = (cost[p.Kinds[0]] * time.Duration(r.Records+r.Errors)).Seconds()
-		out = append(out, r)
-		if c.Progress != nil {
-			fmt.Fprintf(c.Progress, "%-9s %-6s %7d records  %8.0f/s  %d errors\n", r.Kind, r.Mode, r.Records, r.PerSec, r.Errors)
+		for _, ps := range parts {
+			if len(ps) > 0 {
+				out = append(out, mergeResults(ps))
+			}
 		}
 		return nil
 	}
 	if c.Single > 0 {
-		for _, k := range kinds {
-			if err := run(Phase{Kinds: []*Template{k}, N: c.Single, Clients: c.SingleClients, Batch: 1}); err != nil {
-				return out, err
-			}
+		err := runKinds(c.Single, func(k *Template, n int) Phase {
+			return Phase{Kinds: []*Template{k}, N: n, Clients: c.SingleClients, Batch: 1}
+		}, nil)
+		if err != nil {
+			return out, err
 		}
 	}
 	if c.Batched > 0 {
-		for _, k := range kinds {
-			p := Phase{Kinds: []*Template{k}, N: c.Batched, Clients: c.BatchClients, Batch: max(c.Batch, 2)}
-			profiled := make(chan error, 1)
-			if c.Profile != nil {
-				p.OnStart = func() { go func() { profiled <- c.Profile(k.Name) }() }
-			} else {
-				profiled <- nil
-			}
-			if err := run(p); err != nil {
-				return out, err
-			}
-			if err := <-profiled; err != nil {
-				return out, fmt.Errorf("%s: %w", k.Name, err)
-			}
+		err := runKinds(c.Batched, func(k *Template, n int) Phase {
+			return Phase{Kinds: []*Template{k}, N: n, Clients: c.BatchClients, Batch: max(c.Batch, 2)}
+		}, c.Profile)
+		if err != nil {
+			return out, err
 		}
 	}
 	if c.OTLP > 0 {
@@ -338,4 +370,53 @@ func thousands(v float64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// roundNote names the round of a part, when there are several.
+func roundNote(r, rounds int) string {
+	if rounds < 2 {
+		return ""
+	}
+	return fmt.Sprintf("  (round %d of %d)", r+1, rounds)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// mergeResults adds up the parts of one kind's phase (BenchConfig.Rounds):
+// counts, seconds and CPU times add, the rate is the records over the
+// seconds, and the latency quantiles are taken over every part's requests.
+func mergeResults(parts []*Result) *Result {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	m := *parts[0]
+	m.Records, m.Errors, m.Retries, m.Seconds, m.ClientCPU, m.ServerCPU, m.GenCPU = 0, 0, 0, 0, 0, 0, 0
+	m.latencies = nil
+	for _, p := range parts {
+		m.Records += p.Records
+		m.Errors += p.Errors
+		m.Retries += p.Retries
+		m.Seconds += p.Seconds
+		m.ClientCPU += p.ClientCPU
+		m.ServerCPU += p.ServerCPU
+		m.GenCPU += p.GenCPU
+		m.latencies = append(m.latencies, p.latencies...)
+		if m.FirstError == "" {
+			m.FirstError = p.FirstError
+		}
+	}
+	if m.Seconds > 0 {
+		m.PerSec = float64(m.Records) / m.Seconds
+	}
+	m.P50ms, m.P99ms = 0, 0
+	if len(m.latencies) > 0 {
+		slices.Sort(m.latencies)
+		m.P50ms, m.P99ms = ms(quantile(m.latencies, 0.50)), ms(quantile(m.latencies, 0.99))
+	}
+	return &m
 }

@@ -346,3 +346,31 @@ func TestSelect(t *testing.T) {
 		t.Fatalf("unknown kind: %v", err)
 	}
 }
+
+// A kind sent in rounds is reported once: its parts' counts, seconds and
+// CPU add up, its rate is records over seconds, and its latency quantiles
+// are over every part's requests.
+func TestMergeResults(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x) * time.Millisecond
+		}
+		return out
+	}
+	a := &Result{Kind: "private", Mode: "batch", Records: 300, Errors: 1, Retries: 2, Seconds: 1, ClientCPU: 0.5, ServerCPU: 1, GenCPU: 0.1, latencies: ms(1, 2, 3)}
+	b := &Result{Kind: "private", Mode: "batch", Records: 100, Seconds: 3, ClientCPU: 0.25, ServerCPU: 2, GenCPU: 0.1, FirstError: "boom", latencies: ms(100, 101)}
+	m := mergeResults([]*Result{a, b})
+	if m.Records != 400 || m.Errors != 1 || m.Retries != 2 || m.Seconds != 4 || m.PerSec != 100 || m.ClientCPU != 0.75 || m.ServerCPU != 3 || m.GenCPU < 0.19 || m.GenCPU > 0.21 {
+		t.Fatalf("merged counts: got %+v", m)
+	}
+	if m.P50ms != 3 || m.P99ms != 101 || m.FirstError != "boom" || m.Kind != "private" || m.Mode != "batch" {
+		t.Fatalf("merged latencies and names: want p50 3 ms, p99 101 ms, the first error, got %+v", m)
+	}
+	if a.Records != 300 || len(a.latencies) != 3 {
+		t.Fatalf("merging changed a part: %+v", a)
+	}
+	if one := mergeResults([]*Result{b}); one != b {
+		t.Fatal("one part: want it as it is")
+	}
+}

@@ -150,6 +150,8 @@ type Result struct {
 	GenCPU float64 `json:"generation_cpu_s,omitempty"`
 	// FirstError is the first failure's description, if any.
 	FirstError string `json:"first_error,omitempty"`
+
+	latencies []time.Duration // sorted, for merging parts (mergeResults)
 }
 
 // Run sends the phase's load and reports it. Records that fail are counted
@@ -321,6 +323,7 @@ func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
 		slices.Sort(lat)
 		r.P50ms = ms(quantile(lat, 0.50))
 		r.P99ms = ms(quantile(lat, 0.99))
+		r.latencies = lat
 	}
 	return r, nil
 }

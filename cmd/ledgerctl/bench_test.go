@@ -41,12 +41,16 @@ func TestBenchHTTPTable(t *testing.T) {
 	defer pp.Close()
 	prof := filepath.Join(dir, "cpu.pprof")
 
-	code, out, _ := ctl(t, "", "--url", s.URL, "--token", s.Tokens[auth.Producer], "bench", "--http",
+	code, out, progress := ctl(t, "", "--url", s.URL, "--token", s.Tokens[auth.Producer], "bench", "--http",
 		"--examples", examplesFlag(t), "--single", "12", "--single-clients", "3", "--batched", "40", "--batch", "15",
-		"--batch-clients", "2", "--warmup", "10", "--compare", peer, "--raw", raw, "--pid", strconv.Itoa(os.Getpid()),
+		"--batch-clients", "2", "--warmup", "10", "--rounds", "3", "--compare", peer, "--raw", raw, "--pid", strconv.Itoa(os.Getpid()),
 		"--pprof", pp.URL, "--profile", prof, "--profile-time", "1s")
 	if code != 0 {
 		t.Fatalf("bench --http: exit %d", code)
+	}
+	// --rounds 3: each kind's phases in three parts, reported once each.
+	if n := strings.Count(progress, "(round 3 of 3)"); n != 6 {
+		t.Errorf("want 6 parts in round 3 (3 kinds, single and batched), got %d in:\n%s", n, progress)
 	}
 	rows := map[string][]string{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {

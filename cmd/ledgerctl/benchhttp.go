@@ -33,6 +33,7 @@ func (o *httpBenchOptions) flags(cmd *cobra.Command) {
 	f.IntVar(&o.BatchClients, "batch-clients", 8, "with --http: concurrent clients of the batched phase")
 	f.IntVar(&o.Batch, "batch", 250, "with --http: records per batch")
 	f.IntVar(&o.OTLP, "otlp", 0, "with --http: apply_guardrail spans (made from the refused example) sent last to POST /otlp/v1/traces, --batch a request from --batch-clients clients (0 skips)")
+	f.IntVar(&o.Rounds, "rounds", 1, "with --http: send each kind's single and batched records in this many parts, the kinds in a rotated order each round (no kind always\nmeets the log at the same size or follows the same kind); each kind is reported once, its parts added up")
 	f.IntVar(&o.Warmup, "warmup", 2000, "with --http: records sent first (batched, kinds mixed) and not reported")
 	f.IntVar(&o.pid, "pid", 0, "with --http: the server's process `id` on this machine, to report its CPU time per record")
 	f.StringVar(&o.pprofURL, "pprof", "", "with --http: the server's pprof `URL` (ledgerd --pprof): take a CPU profile as each kind's batched phase starts")
@@ -47,8 +48,8 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	if g.Token == "" {
 		return usageErrorf("bench --http needs a producer --token (or LEDGER_TOKEN)")
 	}
-	if o.Single < 0 || o.Batched < 0 || o.OTLP < 0 || o.Single+o.Batched+o.OTLP == 0 || o.SingleClients < 1 || o.BatchClients < 1 || o.Batch < 2 || o.Warmup < 0 {
-		return usageErrorf("want --single, --batched, --otlp >= 0 (not all 0), clients >= 1, --batch >= 2, --warmup >= 0")
+	if o.Single < 0 || o.Batched < 0 || o.OTLP < 0 || o.Single+o.Batched+o.OTLP == 0 || o.SingleClients < 1 || o.BatchClients < 1 || o.Batch < 2 || o.Warmup < 0 || o.Rounds < 1 {
+		return usageErrorf("want --single, --batched, --otlp >= 0 (not all 0), clients >= 1, --batch >= 2, --warmup >= 0, --rounds >= 1")
 	}
 	ex, err := loadgen.Load(loadgen.ExamplesDir(o.examples))
 	if err != nil {
