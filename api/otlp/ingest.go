@@ -50,7 +50,9 @@ type Config struct {
 	MaxItems int
 	// MaxInflated bounds a gzip body once inflated (default 64 MiB).
 	MaxInflated int64
-	// Workers bounds the appends of one request in flight (default 64).
+	// Workers bounds the appends of one request in flight (default 256:
+	// each waits for its commit on its worker, so this bounds what the log
+	// can group into a commit; see api's batchWorkers).
 	Workers int
 	// Logger receives what happens after a request was answered (joins
 	// logged late, events dropped; default slog.Default()).
@@ -137,7 +139,7 @@ func New(cfg Config) (*Ingest, error) {
 		cfg.MaxInflated = 64 << 20
 	}
 	if cfg.Workers == 0 {
-		cfg.Workers = 64
+		cfg.Workers = 256
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
