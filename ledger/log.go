@@ -87,6 +87,11 @@ type Log struct {
 	inflightMu sync.Mutex
 	inflight   map[string]uint64
 
+	// upper keeps the upper nodes that proofs hash (tree.go), across
+	// requests, under its own lock; only readers of committed tiles add
+	// to it.
+	upper *upperNodes
+
 	// durableSeq is the sequence number of the last batch committed.
 	durableSeq atomic.Uint64
 
@@ -178,6 +183,7 @@ func Open(cfg Config) (*Log, error) {
 		acks:     make(chan *job, 2),
 		done:     make(chan struct{}),
 		inflight: map[string]uint64{},
+		upper:    newUpperNodes(maxUpperNodes),
 		size:     st.Size,
 		rng:      rng,
 		edges:    edges,

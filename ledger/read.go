@@ -3,6 +3,8 @@ package ledger
 import (
 	"fmt"
 
+	"github.com/transparency-dev/merkle/compact"
+
 	"github.com/fjaledger/fja/verify/tile"
 )
 
@@ -66,7 +68,7 @@ func (l *Log) InclusionProof(index, size uint64) ([][]byte, error) {
 	if cur := l.Head().Size; size > cur || index >= size {
 		return nil, fmt.Errorf("%w: index %d, size %d; want index < size <= %d", ErrInvalidRange, index, size, cur)
 	}
-	return newNodeReader(l.store.Tile).inclusion(index, size)
+	return l.committedNodes().inclusion(index, size)
 }
 
 // InclusionProofs proves several leaves in the tree of size size, sharing
@@ -75,7 +77,7 @@ func (l *Log) InclusionProofs(indices []uint64, size uint64) ([][][]byte, error)
 	if cur := l.Head().Size; size > cur {
 		return nil, fmt.Errorf("%w: size %d; want size <= %d", ErrInvalidRange, size, cur)
 	}
-	nr := newNodeReader(l.store.Tile)
+	nr := l.committedNodes()
 	out := make([][][]byte, len(indices))
 	for i, idx := range indices {
 		if idx >= size {
@@ -96,7 +98,22 @@ func (l *Log) ConsistencyProof(from, to uint64) ([][]byte, error) {
 	if cur := l.Head().Size; to > cur || from > to {
 		return nil, fmt.Errorf("%w: from %d, to %d; want from <= to <= %d", ErrInvalidRange, from, to, cur)
 	}
-	return newNodeReader(l.store.Tile).consistency(from, to)
+	return l.committedNodes().consistency(from, to)
+}
+
+// maxUpperNodes bounds Log.upper: about 12 MiB, every upper node of a log
+// of 64M entries.
+const maxUpperNodes = 1 << 18
+
+// committedNodes is a node reader of the log's committed tiles, sharing
+// the upper nodes it reads and hashes with the log's other readers.
+func (l *Log) committedNodes() *nodeReader {
+	nr := newNodeReader(l.store.Tile)
+	nr.upper, nr.keep = l.upper, true
+	// A proof hashes up to 254 nodes inside the level-0 tile it reaches
+	// into: room for them at once, not grown step by step.
+	nr.memo = make(map[compact.NodeID][]byte, 256)
+	return nr
 }
 
 // LeafHash is the RFC 6962 leaf hash of an entry.

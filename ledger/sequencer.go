@@ -221,6 +221,9 @@ func (b *builder) finish(err error) *job {
 		return l.store.Tile(id)
 	})
 	j.nodes.memo = b.memo
+	// Upper nodes are read from the log's, not added: this reader also
+	// sees the tiles of a batch not yet committed.
+	j.nodes.upper = l.upper
 	return j
 }
 

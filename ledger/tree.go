@@ -1,8 +1,10 @@
 package ledger
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
@@ -32,6 +34,12 @@ type nodeReader struct {
 	tile  func(TileID) ([]byte, error)
 	tiles map[TileID][]byte
 	memo  map[compact.NodeID][]byte
+	// upper, if set, holds the nodes above the first tile level (upper
+	// nodes) of the log, shared by its readers; a reader of committed
+	// tiles only (keep) adds the upper nodes it hashes.
+	upper *upperNodes
+	keep  bool
+	arena []byte // where hashed nodes are kept, 32 bytes each
 }
 
 func newNodeReader(tile func(TileID) ([]byte, error)) *nodeReader {
@@ -58,6 +66,12 @@ func (r *nodeReader) node(id compact.NodeID) ([]byte, error) {
 	if h, ok := r.memo[id]; ok {
 		return h, nil
 	}
+	upper := r.upper != nil && id.Level > TileHeight
+	if upper {
+		if h, ok := r.upper.get(id); ok {
+			return h, nil
+		}
+	}
 	left, err := r.node(compact.NewNodeID(id.Level-1, 2*id.Index))
 	if err != nil {
 		return nil, err
@@ -66,9 +80,65 @@ func (r *nodeReader) node(id compact.NodeID) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := hasher.HashChildren(left, right)
+	h := r.hashChildren(left, right)
 	r.memo[id] = h
+	if upper && r.keep {
+		r.upper.put(id, h)
+	}
 	return h, nil
+}
+
+// hashChildren is hasher.HashChildren (RFC 6962: SHA-256 of 0x01, left,
+// right) without an allocation per node: the hash is kept in r's arena.
+func (r *nodeReader) hashChildren(left, right []byte) []byte {
+	var buf [1 + 2*32]byte
+	buf[0] = 1 // rfc6962.RFC6962NodeHashPrefix
+	copy(buf[1:33], left)
+	copy(buf[33:], right)
+	sum := sha256.Sum256(buf[:])
+	if len(r.arena)+32 > cap(r.arena) {
+		r.arena = make([]byte, 0, 64*32)
+	}
+	r.arena = append(r.arena, sum[:]...)
+	return r.arena[len(r.arena)-32 : len(r.arena) : len(r.arena)]
+}
+
+// upperNodes keeps the hashes of a log's upper nodes, those above the
+// first tile level that are not in a tile themselves: 255 of them are
+// hashed from the 256 nodes of a full level-1 tile, and one in 256 nodes
+// of the tree is one. An inclusion or consistency proof needs a few of them
+// per tile level above the first; kept here, a proof hashes only the
+// nodes inside the one level-0 tile it reaches into, and its cost stops
+// growing with the tree's tile levels. The nodes of complete subtrees never
+// change, so nothing kept goes stale. At most max are kept (then the map is
+// dropped and refilled): a log of max × 256 entries keeps all of them.
+type upperNodes struct {
+	mu  sync.RWMutex
+	m   map[compact.NodeID][32]byte
+	max int
+}
+
+func newUpperNodes(max int) *upperNodes {
+	return &upperNodes{m: map[compact.NodeID][32]byte{}, max: max}
+}
+
+func (u *upperNodes) get(id compact.NodeID) ([]byte, bool) {
+	u.mu.RLock()
+	h, ok := u.m[id]
+	u.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	return h[:], true
+}
+
+func (u *upperNodes) put(id compact.NodeID, h []byte) {
+	u.mu.Lock()
+	if len(u.m) >= u.max {
+		clear(u.m)
+	}
+	u.m[id] = [32]byte(h)
+	u.mu.Unlock()
 }
 
 func (r *nodeReader) rehash(nodes proof.Nodes) ([][]byte, error) {

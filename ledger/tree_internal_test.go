@@ -1,0 +1,42 @@
+package ledger
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/transparency-dev/merkle/compact"
+)
+
+// The reader's own node hashing is RFC 6962's, and its hashes stay put
+// while more are made.
+func TestHashChildrenIsRFC6962(t *testing.T) {
+	r := newNodeReader(nil)
+	var got, want [][]byte
+	for i := range 300 {
+		left := bytes.Repeat([]byte{byte(i)}, 32)
+		right := bytes.Repeat([]byte{byte(i * 7)}, 32)
+		got = append(got, r.hashChildren(left, right))
+		want = append(want, hasher.HashChildren(left, right))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) || cap(got[i]) != 32 {
+			t.Fatalf("node %d: got %x (cap %d), want %x (cap 32)", i, got[i], cap(got[i]), want[i])
+		}
+	}
+}
+
+// upperNodes keeps at most max nodes: past it, it starts over.
+func TestUpperNodesBounded(t *testing.T) {
+	u := newUpperNodes(3)
+	h := bytes.Repeat([]byte{1}, 32)
+	for i := range 3 {
+		u.put(compact.NewNodeID(9, uint64(i)), h)
+	}
+	if got, ok := u.get(compact.NewNodeID(9, 2)); !ok || !bytes.Equal(got, h) {
+		t.Fatalf("get of a kept node: %x, %v", got, ok)
+	}
+	u.put(compact.NewNodeID(9, 3), h)
+	if _, ok := u.get(compact.NewNodeID(9, 0)); ok || len(u.m) != 1 {
+		t.Fatalf("past max: want the map started over with 1 node, got %d", len(u.m))
+	}
+}
