@@ -126,7 +126,10 @@ scale:
 ## scale-grow: a fresh ledgerd on loopback (data in a temporary directory under SCALE_TMP, removed after)
 ## grown to SCALE_GROW_N decisions over HTTP batches (the three example kinds mixed, generated on the fly),
 ## sampled every SCALE_EVERY: server RSS, append rate, inclusion-proof latency, bytes on disk per entry.
-## Writes docs/scale.csv, docs/scale.svg and docs/scale.md (with SCALE_NOTE, if set) as it goes.
+## Writes docs/$(SCALE_NAME).csv, .svg and .md (SCALE_NAME=scale; with SCALE_NOTE, if set) as it goes.
+## SCALE_SETTLE (say 10s) also fetches each sample's proofs once the server's CPU use has fallen below a
+## tenth of a core, waiting at most that long: proof latency without the compactions the appends started
+## (the pause also lets them finish before the next stretch, so appends/s is not comparable to a run without).
 ## SCALE_MEM_LIMIT (say 3G; needs root and a cgroup v1 or v2 memory controller) runs ledgerd in a memory
 ## cgroup of that size, page cache included: Badger maps its files (the index keys; entries and tiles are
 ## in files read with pread), so VmRSS counts the file pages it has touched, which the kernel reclaims only
@@ -136,6 +139,8 @@ SCALE_EVERY     ?= 500000
 SCALE_TMP       ?= /tmp
 SCALE_NOTE      ?=
 SCALE_MEM_LIMIT ?=
+SCALE_SETTLE    ?=
+SCALE_NAME      ?= scale
 scale-grow:
 	@set -e; tmp=$$(mktemp -d -p $(SCALE_TMP) fja-grow-XXXXXX); cg=; \
 	  trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp; [ -z "$$cg" ] || rmdir $$cg' EXIT; \
@@ -151,9 +156,9 @@ scale-grow:
 	  fi; \
 	  for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18091/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	  $$tmp/ledgerctl --url http://127.0.0.1:18091 --token $$(cat $$tmp/data/dev-token) bench grow --examples $(EXAMPLES) \
-	    --pid $$pid --data $$tmp/data -n $(SCALE_GROW_N) --every $(SCALE_EVERY) \
-	    --csv docs/scale.csv --svg docs/scale.svg --md docs/scale.md \
-	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)$(if $(SCALE_MEM_LIMIT), SCALE_MEM_LIMIT=$(SCALE_MEM_LIMIT))' --note '$(SCALE_NOTE)' \
+	    --pid $$pid --data $$tmp/data -n $(SCALE_GROW_N) --every $(SCALE_EVERY) $(if $(SCALE_SETTLE),--settle $(SCALE_SETTLE)) \
+	    --csv docs/$(SCALE_NAME).csv --svg docs/$(SCALE_NAME).svg --md docs/$(SCALE_NAME).md \
+	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)$(if $(SCALE_MEM_LIMIT), SCALE_MEM_LIMIT=$(SCALE_MEM_LIMIT))$(if $(SCALE_SETTLE), SCALE_SETTLE=$(SCALE_SETTLE))$(if $(filter-out scale,$(SCALE_NAME)), SCALE_NAME=$(SCALE_NAME))' --note '$(SCALE_NOTE)' \
 	    --revision "$$(git describe --always --dirty 2>/dev/null)"
 
 ## fuzz: every fuzz target in the module (FUZZPKGS) for FUZZTIME each (default 10s). A bare

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -14,6 +15,8 @@ type series struct {
 	name  string
 	color string
 	y     func(Sample) float64
+	// optional: drawn only if some sample has a value (not 0)
+	optional bool
 }
 
 type panel struct {
@@ -23,15 +26,16 @@ type panel struct {
 
 var panels = []panel{
 	{"server RSS", "MiB", []series{
-		{"VmRSS", "#1f77b4", func(s Sample) float64 { return float64(s.RSS) / (1 << 20) }},
-		{"RssAnon", "#9467bd", func(s Sample) float64 { return float64(s.AnonRSS) / (1 << 20) }},
+		{"VmRSS", "#1f77b4", func(s Sample) float64 { return float64(s.RSS) / (1 << 20) }, false},
+		{"RssAnon", "#9467bd", func(s Sample) float64 { return float64(s.AnonRSS) / (1 << 20) }, false},
 	}},
-	{"append throughput (HTTP batches)", "records/s", []series{{"records/s", "#2ca02c", func(s Sample) float64 { return s.AppendsPerSec }}}},
+	{"append throughput (HTTP batches)", "records/s", []series{{"records/s", "#2ca02c", func(s Sample) float64 { return s.AppendsPerSec }, false}}},
 	{"inclusion proof latency", "ms", []series{
-		{"p50", "#ff7f0e", func(s Sample) float64 { return s.ProofP50ms }},
-		{"p99", "#d62728", func(s Sample) float64 { return s.ProofP99ms }},
+		{"p50", "#ff7f0e", func(s Sample) float64 { return s.ProofP50ms }, false},
+		{"p99", "#d62728", func(s Sample) float64 { return s.ProofP99ms }, false},
+		{"p50 settled", "#8c564b", func(s Sample) float64 { return s.SettledP50ms }, true},
 	}},
-	{"bytes on disk per entry", "bytes", []series{{"du / entries", "#9467bd", func(s Sample) float64 { return s.BytesPerEntry }}}},
+	{"bytes on disk per entry", "bytes", []series{{"du / entries", "#9467bd", func(s Sample) float64 { return s.BytesPerEntry }, false}}},
 }
 
 // Chart geometry: a 2 × 2 grid of panels.
@@ -58,6 +62,9 @@ func WriteSVG(w io.Writer, title string, samples []Sample) error {
 	xt := ticks(xmax)
 	xscale, xunit := entriesUnit(xt[len(xt)-1])
 	for i, p := range panels {
+		p.lines = slices.DeleteFunc(slices.Clone(p.lines), func(l series) bool {
+			return l.optional && !slices.ContainsFunc(samples, func(s Sample) bool { return l.y(s) != 0 })
+		})
 		ox, oy := float64(i%2*panelW), float64(headerH+i/2*panelH)
 		var ymax float64
 		for _, s := range samples {

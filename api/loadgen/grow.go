@@ -23,6 +23,12 @@ type GrowConfig struct {
 	Batch    int // records per POST /v1/decisions:batch
 	Clients  int // concurrent clients
 	Proofs   int // inclusion proofs fetched per sample (latency)
+	// Settle, if not 0, makes each sample fetch its proofs a second time
+	// once the server has settled (Sample.SettledP50ms), waiting at most
+	// this long for it. The pause also lets the server finish what the
+	// appends left it (compactions) before the next stretch, so a run with
+	// it measures appends under less carried-over work than one without.
+	Settle time.Duration
 	// PID is the server's process id (for its RSS); DataDir its data
 	// directory (for the bytes on disk). Both are required.
 	PID     int
@@ -45,8 +51,13 @@ type Sample struct {
 	// Inclusion-proof latency (GET /v1/proofs/inclusion for random
 	// indices against the current size, one at a time, no append load), ms.
 	ProofP50ms, ProofP99ms float64
-	DiskBytes              int64   // du of the data directory
-	BytesPerEntry          float64 // DiskBytes / Entries
+	// With GrowConfig.Settle, the same once the server has settled (its
+	// own CPU use below a tenth of a core: what the appends left it doing,
+	// such as Badger's compactions, done), and the seconds that took.
+	SettledP50ms, SettledP99ms float64
+	SettleSeconds              float64
+	DiskBytes                  int64   // du of the data directory
+	BytesPerEntry              float64 // DiskBytes / Entries
 }
 
 // Grow publishes the run's constitution, then appends N decisions, sampling
@@ -111,6 +122,47 @@ func (c *GrowConfig) sample(ctx context.Context) (Sample, error) {
 		return s, err
 	}
 	s.BytesPerEntry = float64(s.DiskBytes) / float64(size)
+	if s.ProofP50ms, s.ProofP99ms, err = c.proofLatency(ctx, size); err != nil || c.Settle == 0 {
+		return s, err
+	}
+	t0 := time.Now()
+	if err := c.settle(ctx); err != nil {
+		return s, err
+	}
+	s.SettleSeconds = time.Since(t0).Seconds()
+	s.SettledP50ms, s.SettledP99ms, err = c.proofLatency(ctx, size)
+	return s, err
+}
+
+// settle waits, at most c.Settle, until the server used less than a tenth
+// of a core over a quarter of a second.
+func (c *GrowConfig) settle(ctx context.Context) error {
+	const window = 250 * time.Millisecond
+	deadline := time.Now().Add(c.Settle)
+	for time.Now().Before(deadline) {
+		before, err := ProcessCPU(c.PID)
+		if err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(window):
+		}
+		after, err := ProcessCPU(c.PID)
+		if err != nil {
+			return err
+		}
+		if after-before < window/10 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// proofLatency fetches c.Proofs inclusion proofs of random indices in the
+// tree of size size, one at a time, and returns their p50 and p99 in ms.
+func (c *GrowConfig) proofLatency(ctx context.Context, size uint64) (p50, p99 float64, err error) {
 	lat := make([]time.Duration, 0, c.Proofs)
 	var buf bytes.Buffer
 	for range c.Proofs {
@@ -119,21 +171,21 @@ func (c *GrowConfig) sample(ctx context.Context) (Sample, error) {
 		code, err := c.Sender.do(ctx, http.MethodGet, path, nil, &buf)
 		d := time.Since(t0)
 		if err != nil {
-			return s, err
+			return 0, 0, err
 		}
 		if code != http.StatusOK {
-			return s, fmt.Errorf("GET %s: want 200, got %d %s", path, code, clip(buf.Bytes(), 200))
+			return 0, 0, fmt.Errorf("GET %s: want 200, got %d %s", path, code, clip(buf.Bytes(), 200))
 		}
 		lat = append(lat, d)
 	}
 	slices.Sort(lat)
-	s.ProofP50ms, s.ProofP99ms = ms(quantile(lat, 0.5)), ms(quantile(lat, 0.99))
-	return s, nil
+	return ms(quantile(lat, 0.5)), ms(quantile(lat, 0.99)), nil
 }
 
 // CSVHeader names the columns WriteCSV writes.
 var CSVHeader = []string{"entries", "appended", "elapsed_s", "rss_bytes", "appends_per_sec",
-	"proof_p50_ms", "proof_p99_ms", "disk_bytes", "bytes_per_entry", "anon_rss_bytes"}
+	"proof_p50_ms", "proof_p99_ms", "disk_bytes", "bytes_per_entry", "anon_rss_bytes",
+	"settled_proof_p50_ms", "settled_proof_p99_ms", "settle_s"}
 
 // WriteCSV writes the header and one row per sample.
 func WriteCSV(w io.Writer, samples []Sample) error {
@@ -145,6 +197,7 @@ func WriteCSV(w io.Writer, samples []Sample) error {
 			strconv.FormatUint(s.Entries, 10), strconv.Itoa(s.Appended), f(s.Elapsed, 1),
 			strconv.FormatInt(s.RSS, 10), f(s.AppendsPerSec, 0), f(s.ProofP50ms, 3), f(s.ProofP99ms, 3),
 			strconv.FormatInt(s.DiskBytes, 10), f(s.BytesPerEntry, 1), strconv.FormatInt(s.AnonRSS, 10),
+			f(s.SettledP50ms, 3), f(s.SettledP99ms, 3), f(s.SettleSeconds, 1),
 		})
 	}
 	cw.Flush()

@@ -25,6 +25,7 @@ func (o *GrowOptions) Flags(f *pflag.FlagSet) {
 	f.IntVar(&o.Batch, "batch", 250, "records per POST /v1/decisions:batch")
 	f.IntVar(&o.Clients, "clients", 8, "concurrent clients")
 	f.IntVar(&o.Proofs, "proofs", 200, "inclusion proofs fetched per sample, for their latency")
+	f.DurationVar(&o.Settle, "settle", 0, "if not 0, fetch each sample's proofs again once the server's CPU use has fallen below a tenth of a core,\nwaiting at most this `long` (the pause also lets compactions finish before the next stretch of appends)")
 	f.StringVar(&o.Info.CSV, "csv", "", "CSV `file` to write the samples to")
 	f.StringVar(&o.Info.SVG, "svg", "", "SVG `file` to draw the samples in")
 	f.StringVar(&o.Info.Title, "title", "", "the chart's title")
@@ -44,6 +45,8 @@ func (o *GrowOptions) Check(token string) error {
 		return errors.New("bench grow needs --pid, --data, --csv and --svg")
 	case o.N < 1 || o.Every < 1 || o.Batch < 1 || o.Clients < 1 || o.Proofs < 1:
 		return errors.New("want -n, --every, --batch, --clients and --proofs >= 1")
+	case o.Settle < 0:
+		return errors.New("want --settle >= 0")
 	}
 	return nil
 }

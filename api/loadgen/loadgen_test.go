@@ -250,7 +250,15 @@ func TestSVGIsXMLWithEveryLine(t *testing.T) {
 		}
 	}
 	if lines != 6 {
-		t.Errorf("want 6 lines (VmRSS, RssAnon, rate, p50, p99, bytes), got %d", lines)
+		t.Errorf("want 6 lines (VmRSS, RssAnon, rate, p50, p99, bytes; no settled proofs fetched), got %d", lines)
+	}
+	samples[1].SettledP50ms = 0.3 // a run with --settle: its line too
+	b.Reset()
+	if err := WriteSVG(&b, "settled", samples); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), "<polyline"); n != 7 || !strings.Contains(b.String(), "p50 settled") {
+		t.Errorf("with settled proofs: want 7 lines, one named p50 settled, got %d", n)
 	}
 	all := strings.Join(texts, "|")
 	for _, w := range []string{`growth <&> "run"`, "server RSS", "MiB", "records/s", "ms", "bytes", "log size (millions of entries)"} {
@@ -265,7 +273,7 @@ func TestCSV(t *testing.T) {
 	if err := WriteCSV(&b, []Sample{{Entries: 11, Appended: 10, Elapsed: 1.25, RSS: 1 << 20, AppendsPerSec: 8.4, ProofP50ms: 0.5, ProofP99ms: 2, DiskBytes: 2200, BytesPerEntry: 200}}); err != nil {
 		t.Fatal(err)
 	}
-	want := strings.Join(CSVHeader, ",") + "\n11,10,1.2,1048576,8,0.500,2.000,2200,200.0,0\n"
+	want := strings.Join(CSVHeader, ",") + "\n11,10,1.2,1048576,8,0.500,2.000,2200,200.0,0,0.000,0.000,0.0\n"
 	if b.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
 	}

@@ -142,8 +142,9 @@ func TestBenchPublishUsage(t *testing.T) {
 	}
 }
 
-// bench grow appends n records and writes one CSV row per sample, and an
-// SVG chart that is XML.
+// bench grow appends n records and writes one CSV row per sample (with
+// --settle, the proofs fetched again once the server settled), and an SVG
+// chart that is XML.
 func TestBenchGrow(t *testing.T) {
 	t.Setenv("LEDGER_TOKEN", "")
 	s := apitest.New(t)
@@ -151,7 +152,7 @@ func TestBenchGrow(t *testing.T) {
 	csvFile, svgFile, mdFile := filepath.Join(dir, "scale.csv"), filepath.Join(dir, "scale.svg"), filepath.Join(dir, "scale.md")
 	code, out, errOut := ctl(t, "", "--url", s.URL, "--token", s.Tokens[auth.Producer], "bench", "grow",
 		"--examples", examplesFlag(t), "--pid", strconv.Itoa(os.Getpid()), "--data", s.Dir,
-		"-n", "3000", "--every", "1000", "--proofs", "20", "--csv", csvFile, "--svg", svgFile,
+		"-n", "3000", "--every", "1000", "--proofs", "20", "--settle", "1s", "--csv", csvFile, "--svg", svgFile,
 		"--md", mdFile, "--command", "make scale-grow SCALE_GROW_N=3000")
 	if code != 0 {
 		t.Fatalf("bench grow: exit %d", code)
@@ -160,7 +161,7 @@ func TestBenchGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"Made by `make scale-grow SCALE_GROW_N=3000`", "](scale.svg)", "](scale.csv)", "| RSS (VmRSS), MiB |", "| 3,001 |"} {
+	for _, w := range []string{"Made by `make scale-grow SCALE_GROW_N=3000`", "](scale.svg)", "](scale.csv)", "| RSS (VmRSS), MiB |", "| 3,001 |", "| proof p50 once settled, ms |"} {
 		if !strings.Contains(string(md), w) {
 			t.Errorf("%s lacks %q:\n%s", mdFile, w, md)
 		}
@@ -177,7 +178,7 @@ func TestBenchGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 4 || strings.Join(recs[0], ",") != "entries,appended,elapsed_s,rss_bytes,appends_per_sec,proof_p50_ms,proof_p99_ms,disk_bytes,bytes_per_entry,anon_rss_bytes" {
+	if len(recs) != 4 || strings.Join(recs[0], ",") != "entries,appended,elapsed_s,rss_bytes,appends_per_sec,proof_p50_ms,proof_p99_ms,disk_bytes,bytes_per_entry,anon_rss_bytes,settled_proof_p50_ms,settled_proof_p99_ms,settle_s" {
 		t.Fatalf("want the header and 3 rows, got %q", recs)
 	}
 	for i, r := range recs[1:] {
