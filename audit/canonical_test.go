@@ -29,20 +29,8 @@ func TestCanonicalRecordMatchesJCS(t *testing.T) {
 			t.Fatalf("fast canonical form differs from JCS:\nfast: %s\njcs:  %s", fast, slow)
 		}
 	}
-	files, _ := filepath.Glob("../schemas/examples/decision-*.json")
-	if len(files) == 0 {
-		t.Fatal("no example decisions found")
-	}
 	var base DecisionRequest
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var req DecisionRequest
-		if err := json.Unmarshal(raw, &req); err != nil {
-			t.Fatal(err)
-		}
+	for _, req := range exampleDecisions(t) {
 		check(req.Decision)
 		check(req.Private)
 		base = req
@@ -85,20 +73,8 @@ func TestCanonicalRecordMatchesJCS(t *testing.T) {
 // form made from the sent one's bytes equals canonicalRecord of the logged
 // decision, whatever the ledger filled in.
 func TestResplicedDecision(t *testing.T) {
-	files, _ := filepath.Glob("../schemas/examples/decision-*.json")
-	if len(files) == 0 {
-		t.Fatal("no example decisions found")
-	}
 	var bases []Decision
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var req DecisionRequest
-		if err := json.Unmarshal(raw, &req); err != nil {
-			t.Fatal(err)
-		}
+	for _, req := range exampleDecisions(t) {
 		bases = append(bases, req.Decision)
 	}
 	bases = append(bases, Decision{}) // nil slices and maps: null
@@ -149,4 +125,26 @@ func TestResplicedDecision(t *testing.T) {
 	if len(checked) != 8 {
 		t.Fatalf("checked %d of the 8 combinations of contest, request and response: %v", len(checked), checked)
 	}
+}
+
+// exampleDecisions reads the example decision requests of the schemas.
+func exampleDecisions(t *testing.T) []DecisionRequest {
+	t.Helper()
+	files, _ := filepath.Glob("../schemas/examples/decision-*.json")
+	if len(files) == 0 {
+		t.Fatal("no example decisions found")
+	}
+	var out []DecisionRequest
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req DecisionRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, req)
+	}
+	return out
 }
