@@ -71,6 +71,20 @@ func (l *Log) InclusionProof(index, size uint64) ([][]byte, error) {
 	return l.committedNodes().inclusion(index, size)
 }
 
+// LeafHashAt returns the leaf hash of entry index, which must be in the
+// latest head, from the level-0 hash tile that holds it: no entry is read,
+// and it is the hash that inclusion proofs of index start from.
+func (l *Log) LeafHashAt(index uint64) ([]byte, error) {
+	if cur := l.Head().Size; index >= cur {
+		return nil, fmt.Errorf("%w: index %d; want index < %d", ErrInvalidRange, index, cur)
+	}
+	h, err := l.committedNodes().node(compact.NewNodeID(0, index))
+	if err != nil {
+		return nil, fmt.Errorf("ledger: leaf hash %d: %w", index, err)
+	}
+	return h, nil
+}
+
 // InclusionProofs proves several leaves in the tree of size size, sharing
 // the tile reads and hashing of their common nodes.
 func (l *Log) InclusionProofs(indices []uint64, size uint64) ([][][]byte, error) {

@@ -1,7 +1,9 @@
 package ledger_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -10,9 +12,12 @@ import (
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/fjaledger/fja/ledger"
 )
 
-// TestProofsOverTileLevels asks inclusion and consistency proofs of a log
+// TestProofsOverTileLevels asks leaf hashes (from the tiles), inclusion
+// and consistency proofs of a log
 // growing past three tile levels (70,000 entries), each twice, and checks
 // them with the merkle library's verifier against roots computed apart
 // from the log: the upper nodes the log keeps across requests (tree.go),
@@ -30,6 +35,9 @@ func TestProofsOverTileLevels(t *testing.T) {
 		t.Helper()
 		for range 40 {
 			i := r.Uint64N(size)
+			if lh, err := l.LeafHashAt(i); err != nil || !bytes.Equal(lh, leafHashes[i]) {
+				t.Fatalf("LeafHashAt(%d): %x, %v; want %x", i, lh, err, leafHashes[i])
+			}
 			for pass := range 2 {
 				p, err := l.InclusionProof(i, size)
 				if err != nil {
@@ -88,5 +96,8 @@ func TestProofsOverTileLevels(t *testing.T) {
 			roots = append(roots, root)
 		}
 		check(uint64(size + step))
+	}
+	if _, err := l.LeafHashAt(total); !errors.Is(err, ledger.ErrInvalidRange) {
+		t.Fatalf("LeafHashAt past the head: want ErrInvalidRange, got %v", err)
 	}
 }
