@@ -145,16 +145,12 @@ func (s *Server) inclusionProof(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	proof, err := s.cfg.Log.InclusionProof(idx, size)
-	if err != nil {
-		return rangeError(err, "index", "size", size > s.cfg.Log.Head().Size)
-	}
 	// The leaf hash comes from the hash tile the proof starts in, not from
 	// the entry: a proof costs no read of the entries file, which a large
 	// log's page cache no longer holds whole (issue 10's note).
-	leaf, err := s.cfg.Log.LeafHashAt(idx)
+	leaf, proof, err := s.cfg.Log.InclusionProofWithLeaf(idx, size)
 	if err != nil {
-		return err
+		return rangeError(err, "index", "size", size > s.cfg.Log.Head().Size)
 	}
 	return c.JSON(http.StatusOK, InclusionProof{Index: idx, Size: size, LeafHash: leaf, Hashes: nonNil(proof)})
 }

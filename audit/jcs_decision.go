@@ -204,7 +204,9 @@ func appendCommitmentsJCS(b []byte, d *Decision) []byte {
 // response members at most, and sp, the spans of those members in sent
 // (appendDecisionJCSSpans): the rest of sent is copied, not written again.
 func respliceDecisionJCS(sent []byte, sp *decisionSpans, d *Decision) []byte {
-	b := make([]byte, 0, len(sent)+256)
+	// Room for the members filled in: a contest token hash and two
+	// commitments, about 300 bytes.
+	b := make([]byte, 0, len(sent)+384)
 	b = append(b, sent[:sp.contest[0]]...)
 	b = appendContestJCS(b, d)
 	b = append(b, sent[sp.contest[1]:sp.commitments[0]]...)

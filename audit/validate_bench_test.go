@@ -50,39 +50,46 @@ func BenchmarkValidate(b *testing.B) {
 }
 
 // BenchmarkCanonicalDecision measures the canonical forms of a decision
-// that the append path needs: what was sent (for the digest) and the
-// logged record, with a contest token hash filled in. "twice" writes both
+// that the append path needs, for each example decision: what was sent
+// (for the digest) and the logged record, with a contest token hash and,
+// for a private decision, its commitments filled in. "twice" writes both
 // (canonicalRecord, twice); "resplice" writes the first and makes the
 // second from its bytes (respliceDecisionJCS), as AppendDecision does.
 func BenchmarkCanonicalDecision(b *testing.B) {
-	req, err := DecodeDecisionRequest(svReadExample(b, "decision-answered.json"))
-	if err != nil {
-		b.Fatal(err)
+	for _, name := range []string{"decision-refused.json", "decision-answered.json", "decision-modified-private.json"} {
+		req, err := DecodeDecisionRequest(svReadExample(b, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sent := req.Decision
+		sent.Contest = nil
+		logged := sent
+		logged.Contest = &ContestStanding{TokenSHA256: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"}
+		if req.Private != nil {
+			c := &Commitment{Commitment: "sha256:" + logged.Contest.TokenSHA256}
+			logged.Request, logged.Response = c, c
+		}
+		b.Run(name+"/twice", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := canonicalRecord(&sent); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := canonicalRecord(&logged); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/resplice", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var sp decisionSpans
+				first, err := appendDecisionJCSSpans(make([]byte, 0, 2048), &sent, &sp)
+				if err != nil {
+					b.Fatal(err)
+				}
+				respliceDecisionJCS(first, &sp, &logged)
+			}
+		})
 	}
-	sent := req.Decision
-	sent.Contest = nil
-	logged := sent
-	logged.Contest = &ContestStanding{TokenSHA256: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"}
-	b.Run("twice", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := canonicalRecord(&sent); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := canonicalRecord(&logged); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("resplice", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var sp decisionSpans
-			first, err := appendDecisionJCSSpans(make([]byte, 0, 2048), &sent, &sp)
-			if err != nil {
-				b.Fatal(err)
-			}
-			respliceDecisionJCS(first, &sp, &logged)
-		}
-	})
 }

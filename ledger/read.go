@@ -65,24 +65,24 @@ func (l *Log) EntryBundle(index uint64, width int) ([]byte, error) {
 // InclusionProof proves leaf index in the tree of size size, which must not
 // exceed the latest head.
 func (l *Log) InclusionProof(index, size uint64) ([][]byte, error) {
-	if cur := l.Head().Size; size > cur || index >= size {
-		return nil, fmt.Errorf("%w: index %d, size %d; want index < size <= %d", ErrInvalidRange, index, size, cur)
-	}
-	return l.committedNodes().inclusion(index, size)
+	_, proof, err := l.InclusionProofWithLeaf(index, size)
+	return proof, err
 }
 
-// LeafHashAt returns the leaf hash of entry index, which must be in the
-// latest head, from the level-0 hash tile that holds it: no entry is read,
-// and it is the hash that inclusion proofs of index start from.
-func (l *Log) LeafHashAt(index uint64) ([]byte, error) {
-	if cur := l.Head().Size; index >= cur {
-		return nil, fmt.Errorf("%w: index %d; want index < %d", ErrInvalidRange, index, cur)
+// InclusionProofWithLeaf is InclusionProof, with the leaf hash of index
+// taken from the level-0 hash tile the proof starts in: no entry is read.
+func (l *Log) InclusionProofWithLeaf(index, size uint64) (leaf []byte, proof [][]byte, err error) {
+	if cur := l.Head().Size; size > cur || index >= size {
+		return nil, nil, fmt.Errorf("%w: index %d, size %d; want index < size <= %d", ErrInvalidRange, index, size, cur)
 	}
-	h, err := l.committedNodes().node(compact.NewNodeID(0, index))
-	if err != nil {
-		return nil, fmt.Errorf("ledger: leaf hash %d: %w", index, err)
+	nr := l.committedNodes()
+	if leaf, err = nr.node(compact.NewNodeID(0, index)); err != nil {
+		return nil, nil, fmt.Errorf("ledger: leaf hash %d: %w", index, err)
 	}
-	return h, nil
+	if proof, err = nr.inclusion(index, size); err != nil {
+		return nil, nil, err
+	}
+	return leaf, proof, nil
 }
 
 // InclusionProofs proves several leaves in the tree of size size, sharing
@@ -124,9 +124,6 @@ const maxUpperNodes = 1 << 18
 func (l *Log) committedNodes() *nodeReader {
 	nr := newNodeReader(l.store.Tile)
 	nr.upper, nr.keep = l.upper, true
-	// A proof hashes up to 254 nodes inside the level-0 tile it reaches
-	// into: room for them at once, not grown step by step.
-	nr.memo = make(map[compact.NodeID][]byte, 256)
 	return nr
 }
 

@@ -35,13 +35,13 @@ func TestProofsOverTileLevels(t *testing.T) {
 		t.Helper()
 		for range 40 {
 			i := r.Uint64N(size)
-			if lh, err := l.LeafHashAt(i); err != nil || !bytes.Equal(lh, leafHashes[i]) {
-				t.Fatalf("LeafHashAt(%d): %x, %v; want %x", i, lh, err, leafHashes[i])
-			}
 			for pass := range 2 {
-				p, err := l.InclusionProof(i, size)
+				lh, p, err := l.InclusionProofWithLeaf(i, size)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if !bytes.Equal(lh, leafHashes[i]) {
+					t.Fatalf("leaf hash of %d in %d, pass %d: %x, want %x", i, size, pass, lh, leafHashes[i])
 				}
 				if err := proof.VerifyInclusion(h, i, size, leafHashes[i], p, roots[size]); err != nil {
 					t.Fatalf("inclusion of %d in %d, pass %d: %v", i, size, pass, err)
@@ -97,7 +97,7 @@ func TestProofsOverTileLevels(t *testing.T) {
 		}
 		check(uint64(size + step))
 	}
-	if _, err := l.LeafHashAt(total); !errors.Is(err, ledger.ErrInvalidRange) {
-		t.Fatalf("LeafHashAt past the head: want ErrInvalidRange, got %v", err)
+	if _, _, err := l.InclusionProofWithLeaf(total, total); !errors.Is(err, ledger.ErrInvalidRange) {
+		t.Fatalf("a leaf past the head: want ErrInvalidRange, got %v", err)
 	}
 }
