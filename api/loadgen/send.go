@@ -262,6 +262,13 @@ func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
 				buf  bytes.Buffer
 				mine []time.Duration
 			)
+			post := func(body []byte) (int, error) {
+				return s.doType(ctx, http.MethodPost, l.path, l.contentType, body, &buf)
+			}
+			if p := s.newPoster(ctx, l.path, l.contentType); p != nil {
+				defer p.close()
+				post = func(body []byte) (int, error) { return p.post(body, &buf) }
+			}
 			defer func() {
 				mu.Lock()
 				lat = append(lat, mine...)
@@ -276,7 +283,7 @@ func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
 				body := l.body(u, n, rng)
 				for {
 					t0 := time.Now()
-					code, err := s.doType(ctx, http.MethodPost, l.path, l.contentType, body, &buf)
+					code, err := post(body)
 					d := time.Since(t0)
 					if err != nil {
 						fail(n, fmt.Sprintf("POST %s: %v", l.path, err))
