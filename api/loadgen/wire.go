@@ -98,6 +98,11 @@ func (p *poster) roundTrip(buf *bytes.Buffer) (code int, answered bool, err erro
 	if err := p.conn.SetDeadline(time.Now().Add(requestTimeout)); err != nil {
 		return 0, false, err
 	}
+	// After the deadline is set: a cancellation from here on moves it
+	// into the past (dial's AfterFunc); one before is seen here.
+	if err := p.ctx.Err(); err != nil {
+		return 0, false, err
+	}
 	if _, err := p.conn.Write(p.out); err != nil {
 		return 0, false, err
 	}

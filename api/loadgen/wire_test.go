@@ -177,6 +177,31 @@ func TestPosterStopsWithItsContext(t *testing.T) {
 	}
 }
 
+// A poster whose context was cancelled between two requests sends no
+// more (the next request's deadline must not undo the cancellation).
+func TestPosterSendsNothingOnceCancelled(t *testing.T) {
+	var calls atomic.Int64
+	srv, _ := posterServer(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		echoRequest(w, r)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	p := NewSender(srv.URL, "", 1).newPoster(ctx, "/x", "")
+	defer p.close()
+	var buf bytes.Buffer
+	if code, err := p.post([]byte("x"), &buf); err != nil || code != http.StatusCreated {
+		t.Fatalf("post before the cancellation: %d, %v", code, err)
+	}
+	cancel()
+	time.Sleep(50 * time.Millisecond) // the cancellation has moved the connection's deadline by now
+	if _, err := p.post([]byte("y"), &buf); !errors.Is(err, context.Canceled) {
+		t.Fatalf("post after the cancellation: %v, want context.Canceled", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the server got %d requests, want 1 (none after the cancellation)", n)
+	}
+}
+
 func TestPosterOnlyForPlainHTTP(t *testing.T) {
 	for _, u := range []string{"https://ledger.example", "unix:///tmp/x", "::bad"} {
 		if p := NewSender(u, "", 1).newPoster(context.Background(), "/x", ""); p != nil {
