@@ -42,7 +42,8 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20000x ./ledger/
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1s ./audit/
 	@echo '# peer: Tessera POSIX driver, same machine, same run'
-	@cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>/dev/null | tee $(CURDIR)/bench-peer.json
+	@cd $(PEER) && { $(GO) run . -n $(N) -c $(C) -size 1200 2>$(CURDIR)/bench-peer.err >$(CURDIR)/bench-peer.json || \
+	  { echo "the peer failed; the end of what it wrote to stderr (bench-peer.err):" >&2; tail -n 20 $(CURDIR)/bench-peer.err >&2; exit 1; }; } && cat $(CURDIR)/bench-peer.json
 	@echo '# ledger: durable, signed, proven appends (1200-byte entries, $(C) in flight), with the ratio to the peer'
 	@$(GO) run ./cmd/ledgerctl bench -n $(N) -c $(C) --size 1200 --compare bench-peer.json >bench-raw.json && cat bench-raw.json
 	@echo '# HTTP: the example decisions by kind, $(HTTP_N) single records each (64 clients), then $(HTTP_BATCH_N) each in batches of $(HTTP_BATCH) (8 clients), then $(HTTP_BATCH_N) guardrail spans over OTLP'
@@ -108,7 +109,8 @@ PAIRS ?= 5
 bench-pairs:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; $(GO) build -o $$tmp/ ./cmd/ledgerctl; \
 	  for i in $$(seq $(PAIRS)); do \
-	    (cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>/dev/null) >$$tmp/peer.json; \
+	    (cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>$$tmp/peer.err) >$$tmp/peer.json || \
+	      { echo "pair $$i: the peer failed; the end of what it wrote to stderr:" >&2; tail -n 20 $$tmp/peer.err >&2; exit 1; }; \
 	    $$tmp/ledgerctl bench -n $(N) -c $(C) --size 1200 --compare $$tmp/peer.json >$$tmp/raw.json; \
 	    sed -n 's/.*"acked_per_sec":\([0-9.]*\).*"peer_published_per_sec":\([0-9.]*\).*"ratio":\([0-9.]*\).*/\1 \2 \3/p' $$tmp/raw.json | \
 	      awk -v i=$$i '{printf "pair %d: raw log %.0f/s, peer %.0f/s, ratio %.2fx\n", i, $$1, $$2, $$3}'; \
