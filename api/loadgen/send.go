@@ -233,7 +233,9 @@ type load struct {
 
 // drive sends l and measures it: records acknowledged, failed and
 // retried, the rate, request latencies and CPU time. A 429 or 503 is
-// retried after a short pause.
+// retried after a short pause. Each client posts over a connection of its
+// own (a poster) to a plain http:// server, else through the sender's
+// http.Client.
 func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
 	if l.maxErrors <= 0 {
 		l.maxErrors = 100

@@ -31,16 +31,17 @@ const requestTimeout = 5 * time.Minute
 //
 // A request that fails on a kept-alive connection before any byte of the
 // answer arrived (the server closed the idle connection) is sent once
-// more on a new connection: the ledger's appends are idempotent by record
-// id, so the worst case is a duplicate the server recognises. A poster is
-// not safe for concurrent use.
+// more on a new connection: the ledger's appends are idempotent (a
+// decision by its id, an OTLP span by its trace and span ids), so the
+// worst case is a repeat the server answers with the first receipt. A
+// poster is not safe for concurrent use.
 type poster struct {
 	addr string // host:port to dial
 	head []byte // request line and fixed headers, up to the length's value
 	conn net.Conn
 	br   *bufio.Reader
 	out  []byte // the request being written
-	used bool   // conn has carried a request already
+	used bool   // an answer has arrived on conn already
 	stop func() bool
 	ctx  context.Context
 }
