@@ -54,7 +54,7 @@ bench:
 	  tok=$$(cat $$tmp/data/dev-token); rc=0; rm -f bench-cpu*.pprof; \
 	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http --examples $(EXAMPLES) \
 	    --single $(HTTP_N) --single-clients 64 --batched $(HTTP_BATCH_N) --batch-clients 8 --batch $(HTTP_BATCH) --rounds $(HTTP_ROUNDS) --otlp $(HTTP_BATCH_N) \
-	    --pid $$pid --pprof http://127.0.0.1:18090 --profile bench-cpu.pprof \
+	    --pid $$pid --operator-token $$(cat $$tmp/data/dev-token-operator) --pprof http://127.0.0.1:18090 --profile bench-cpu.pprof \
 	    --compare bench-peer.json --raw bench-raw.json >bench-http.md || rc=$$?; \
 	  if ls bench-cpu-*.pprof >/dev/null 2>&1; then \
 	    $(GO) tool pprof -proto $$tmp/ledgerd bench-cpu-*.pprof >bench-cpu.pprof 2>/dev/null; \

@@ -366,10 +366,10 @@ func TestMergeResults(t *testing.T) {
 		}
 		return out
 	}
-	a := &Result{Kind: "private", Mode: "batch", Records: 300, Errors: 1, Retries: 2, Seconds: 1, ClientCPU: 0.5, ServerCPU: 1, GenCPU: 0.1, latencies: ms(1, 2, 3)}
-	b := &Result{Kind: "private", Mode: "batch", Records: 100, Seconds: 3, ClientCPU: 0.25, ServerCPU: 2, GenCPU: 0.1, FirstError: "boom", latencies: ms(100, 101)}
+	a := &Result{Kind: "private", Mode: "batch", Records: 300, Errors: 1, Retries: 2, Seconds: 1, ClientCPU: 0.5, ServerCPU: 1, GenCPU: 0.1, Commits: 3, CommitSeconds: 0.5, latencies: ms(1, 2, 3)}
+	b := &Result{Kind: "private", Mode: "batch", Records: 100, Seconds: 3, ClientCPU: 0.25, ServerCPU: 2, GenCPU: 0.1, Commits: 1, CommitSeconds: 0.25, FirstError: "boom", latencies: ms(100, 101)}
 	m := mergeResults([]*Result{a, b})
-	if m.Records != 400 || m.Errors != 1 || m.Retries != 2 || m.Seconds != 4 || m.PerSec != 100 || m.ClientCPU != 0.75 || m.ServerCPU != 3 || m.GenCPU < 0.19 || m.GenCPU > 0.21 {
+	if m.Records != 400 || m.Errors != 1 || m.Retries != 2 || m.Seconds != 4 || m.PerSec != 100 || m.ClientCPU != 0.75 || m.ServerCPU != 3 || m.GenCPU < 0.19 || m.GenCPU > 0.21 || m.Commits != 4 || m.CommitSeconds != 0.75 {
 		t.Fatalf("merged counts: got %+v", m)
 	}
 	if m.P50ms != 3 || m.P99ms != 101 || m.FirstError != "boom" || m.Kind != "private" || m.Mode != "batch" {

@@ -27,6 +27,10 @@ type Sender struct {
 	// PID is the server's process id on this machine, or 0: when set, a
 	// phase reports the server's CPU time (from /proc).
 	PID int
+	// MetricsToken is an operator token of the server, or "": when set, a
+	// phase reports the log's commits over it and the time they took
+	// (fja_commits_total and fja_commit_seconds_total from GET /metrics).
+	MetricsToken string
 
 	client *http.Client
 	seq    atomic.Uint64
@@ -148,6 +152,11 @@ type Result struct {
 	// GenCPU is the part of ClientCPU spent generating the bodies, from
 	// the kinds' GenerationCost (measured alone, not during the phase).
 	GenCPU float64 `json:"generation_cpu_s,omitempty"`
+	// Commits is how many durable commits (batches) the log made over the
+	// phase, and CommitSeconds the time they took, when the Sender has a
+	// MetricsToken (the duplicates and retries of a phase count in them).
+	Commits       int     `json:"commits,omitempty"`
+	CommitSeconds float64 `json:"commit_seconds,omitempty"`
 	// FirstError is the first failure's description, if any.
 	FirstError string `json:"first_error,omitempty"`
 
@@ -252,6 +261,10 @@ func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
 		failed.Add(int64(n))
 		firstErr.CompareAndSwap(nil, &msg)
 	}
+	commits0, err := s.commitStats(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cpu0, scpu0 := selfCPU(), s.serverCPU()
 	if l.onStart != nil {
 		l.onStart()
@@ -322,6 +335,11 @@ func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
 	if s.PID > 0 {
 		r.ServerCPU = (s.serverCPU() - scpu0).Seconds()
 	}
+	commits1, err := s.commitStats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.Commits, r.CommitSeconds = int(commits1.n-commits0.n), commits1.seconds-commits0.seconds
 	if e := firstErr.Load(); e != nil {
 		r.FirstError = *e
 	}
@@ -335,6 +353,39 @@ func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
 		r.latencies = lat
 	}
 	return r, nil
+}
+
+// commitCount is the log's commit counters at one moment.
+type commitCount struct{ n, seconds float64 }
+
+// commitStats reads the log's commit counters from GET /metrics with the
+// sender's MetricsToken (zero counters without one).
+func (s *Sender) commitStats(ctx context.Context) (commitCount, error) {
+	if s.MetricsToken == "" {
+		return commitCount{}, nil
+	}
+	ops := &Sender{URL: s.URL, Token: s.MetricsToken, client: s.client}
+	var buf bytes.Buffer
+	code, err := ops.do(ctx, http.MethodGet, "/metrics", nil, &buf)
+	if err != nil {
+		return commitCount{}, fmt.Errorf("GET /metrics: %w", err)
+	}
+	if code != http.StatusOK {
+		return commitCount{}, fmt.Errorf("GET /metrics with the operator token: want 200, got %d %s", code, clip(buf.Bytes(), 200))
+	}
+	m, err := ParseMetrics(buf.Bytes())
+	if err != nil {
+		return commitCount{}, err
+	}
+	c := commitCount{}
+	for name, v := range map[string]*float64{"fja_commits_total": &c.n, "fja_commit_seconds_total": &c.seconds} {
+		x, ok := m[name]
+		if !ok {
+			return commitCount{}, fmt.Errorf("GET /metrics: no %s", name)
+		}
+		*v = x
+	}
+	return c, nil
 }
 
 func (s *Sender) serverCPU() time.Duration {

@@ -44,6 +44,7 @@ func TestBenchHTTPTable(t *testing.T) {
 	code, out, progress := ctl(t, "", "--url", s.URL, "--token", s.Tokens[auth.Producer], "bench", "--http",
 		"--examples", examplesFlag(t), "--single", "12", "--single-clients", "3", "--batched", "40", "--batch", "15",
 		"--batch-clients", "2", "--warmup", "10", "--rounds", "3", "--compare", peer, "--raw", raw, "--pid", strconv.Itoa(os.Getpid()),
+		"--operator-token", s.Tokens[auth.Operator],
 		"--pprof", pp.URL, "--profile", prof, "--profile-time", "1s")
 	if code != 0 {
 		t.Fatalf("bench --http: exit %d", code)
@@ -61,8 +62,8 @@ func TestBenchHTTPTable(t *testing.T) {
 		for i := range cells {
 			cells[i] = strings.TrimSpace(cells[i])
 		}
-		if len(cells) != 11 {
-			t.Fatalf("want 11 cells per row, got %d: %q", len(cells), line)
+		if len(cells) != 12 {
+			t.Fatalf("want 12 cells per row, got %d: %q", len(cells), line)
 		}
 		rows[cells[0]+" / "+cells[1]] = cells
 	}
@@ -83,6 +84,15 @@ func TestBenchHTTPTable(t *testing.T) {
 			// short may show none.)
 			if r[2] != sent || r[7] != "0" || !strings.HasSuffix(r[4], "×") {
 				t.Errorf("%s, %s: want %s sent, 0 errors and a ratio, got %q", k, mode, sent, r)
+			}
+			// --operator-token: records a commit and ms a commit, from the
+			// server's metrics. A commit holds at most one batch's records
+			// here (2 clients of 15) and at least one record.
+			perCommit, commitMs, ok := strings.Cut(r[11], ", ")
+			n, err1 := strconv.ParseFloat(perCommit, 64)
+			d, err2 := strconv.ParseFloat(commitMs, 64)
+			if !ok || err1 != nil || err2 != nil || n < 1 || n > 30 || d <= 0 {
+				t.Errorf("%s, %s: commits cell %q, want records a commit in [1, 30] and a positive ms a commit", k, mode, r[11])
 			}
 		}
 	}
@@ -119,6 +129,12 @@ func TestBenchHTTPUsage(t *testing.T) {
 	}
 	if code, _, _ := ctl(t, "", "--url", s.URL, "bench", "--http", "--examples", examplesFlag(t)); code != 2 {
 		t.Errorf("no token: want usage error 2, got %d", code)
+	}
+	// An operator token the server does not take: the run stops before
+	// its first phase, naming the metrics it could not read.
+	if code, _, errOut := ctl(t, "", append(prod, "bench", "--http", "--examples", examplesFlag(t), "--single", "3", "--batched", "0",
+		"--warmup", "0", "--operator-token", "not-a-token")...); code != 1 || !strings.Contains(errOut, "GET /metrics with the operator token: want 200, got 401") {
+		t.Errorf("a wrong --operator-token: want exit 1 naming GET /metrics and its 401, got %d %q", code, errOut)
 	}
 }
 

@@ -18,6 +18,7 @@ type httpBenchOptions struct {
 	loadgen.BenchConfig
 	examples, kinds   string
 	pid               int
+	operatorToken     string
 	pprofURL, profile string
 	profileTime       time.Duration
 	peer, raw         string
@@ -36,6 +37,7 @@ func (o *httpBenchOptions) flags(cmd *cobra.Command) {
 	f.IntVar(&o.Rounds, "rounds", 1, "with --http: send each kind's single and batched records in this many parts, the kinds in a rotated order each round (no kind always\nmeets the log at the same size or follows the same kind); each kind is reported once, its parts added up")
 	f.IntVar(&o.Warmup, "warmup", 2000, "with --http: records sent first (batched, kinds mixed) and not reported")
 	f.IntVar(&o.pid, "pid", 0, "with --http: the server's process `id` on this machine, to report its CPU time per record")
+	f.StringVar(&o.operatorToken, "operator-token", "", "with --http: an operator `token` of --url, to report each phase's commits (records a commit, ms a commit) from its GET /metrics")
 	f.StringVar(&o.pprofURL, "pprof", "", "with --http: the server's pprof `URL` (ledgerd --pprof): take a CPU profile as each kind's batched phase starts")
 	f.StringVar(&o.profile, "profile", "bench-cpu.pprof", "with --pprof: the CPU profiles go to `NAME`-<kind>.pprof (NAME without .pprof)")
 	f.DurationVar(&o.profileTime, "profile-time", 10*time.Second, "with --pprof: length of the CPU profile")
@@ -65,7 +67,8 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	}
 	ctx, cfg := cmd.Context(), o.BenchConfig
 	cfg.Sender = loadgen.NewSender(g.URL, g.Token, max(o.SingleClients, o.BatchClients))
-	cfg.Sender.PID, cfg.Examples, cfg.Kinds, cfg.Progress = o.pid, ex, kinds, cmd.ErrOrStderr()
+	cfg.Sender.PID, cfg.Sender.MetricsToken = o.pid, o.operatorToken
+	cfg.Examples, cfg.Kinds, cfg.Progress = ex, kinds, cmd.ErrOrStderr()
 	profiles := &loadgen.ProfileSaver{URL: o.pprofURL, Name: o.profile, Time: o.profileTime, Write: writeFile}
 	if o.pprofURL != "" {
 		cfg.Profile = profiles.Profile(ctx)
