@@ -105,6 +105,12 @@ type Book struct {
 	// secretMACs are HMAC-SHA256 hashes keyed with cfg.Secret, reset
 	// after each use (keying one costs two SHA-256 blocks and two hashes).
 	secretMACs sync.Pool
+
+	// slotMax is the highest vault slot of the private content of any
+	// record stamped so far (see prefixSlotMax), at least the one stored
+	// at Open; slotMu guards it.
+	slotMu  sync.Mutex
+	slotMax uint64
 }
 
 // Index key prefixes kept beside the log (ledger.KV), all written in the
@@ -126,12 +132,21 @@ const (
 	// "v/<kind>/<id>" -> slot(8, big-endian) || AES-256-GCM blob of the
 	// private content under the key in that vault slot.
 	prefixSealed = "v/"
-	// "vs/" slot(8, big-endian) -> empty: a vault slot some record's
-	// private content uses. Never deleted (slot numbers reveal nothing):
-	// the highest one must lie within the vault's key file, which Open
+	// "vs/" slot(8, big-endian) -> empty: a vault slot in use, by a
+	// contest-token delivery key or by the private content of a record
+	// logged before prefixSlotMax. Never deleted (slot numbers reveal
+	// nothing): every one must lie within the vault's key file, which Open
 	// checks (a key file restored from an older backup than the index
 	// would hand out slots the index uses).
 	prefixSlot = "vs/"
+	// "vm/" -> slot(8, big-endian): the highest vault slot of the private
+	// content of any record logged, kept with each record that has some.
+	// Each such record sets it to the highest slot of any record stamped
+	// before it or with it, in log order, so the last one a batch sets,
+	// which its commit keeps (ledger.Batch), covers every record committed
+	// so far: one key per batch where there was one per record. Open
+	// checks it against the key file as it checks "vs/".
+	prefixSlotMax = "vm/"
 	// "p/<kind>/<id>" -> sealed private content of the legacy layout,
 	// under a per-record key file of the vault (read and erased, never
 	// written any more).
@@ -293,29 +308,55 @@ func vaultDigest(s vault.Slot, key []byte, parts ...[]byte) []byte {
 }
 
 // sealPrivate seals plaintext, the private content of the record ref,
-// under a new vault key. It returns the index values to commit with the
-// record (the sealed content, the slot in use) and the m/ digest of the
-// request's parts, bound to that key.
-func (b *Book) sealPrivate(ref string, plaintext []byte, parts ...[]byte) ([]ledger.KV, []byte, error) {
+// under a new vault key. It returns the index key to commit with the
+// record (the sealed content), the vault slot of its key (for the record's
+// pendingRecord.slot) and the m/ digest of the request's parts, bound to
+// that key.
+func (b *Book) sealPrivate(ref string, plaintext []byte, parts ...[]byte) (ledger.KV, vault.Slot, []byte, error) {
 	s, key, err := b.cfg.Vault.NewKey()
 	if err != nil {
-		return nil, nil, err
+		return ledger.KV{}, 0, nil, err
 	}
 	// slot || sealed blob, in one allocation
 	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+vault.SealedSize(len(plaintext))), uint64(s))
 	if v, err = vault.AppendSeal(v, key, ref, plaintext); err != nil {
-		return nil, nil, err
+		return ledger.KV{}, 0, nil, err
 	}
-	return []ledger.KV{
-		{Key: keyOf(prefixSealed, ref), Value: v},
-		{Key: keyOf(prefixSlot, v[:8])},
-	}, vaultDigest(s, key, parts...), nil
+	return ledger.KV{Key: keyOf(prefixSealed, ref), Value: v}, s, vaultDigest(s, key, parts...), nil
+}
+
+// slotMaxKV is the "vm/" key of a record whose private content's key is
+// in vault slot s, made as the record is stamped (in log order): the
+// highest slot of any record stamped so far. A record stamped in a batch
+// that then fails may raise it without being committed; it then only
+// over-counts slots the vault handed out.
+func (b *Book) slotMaxKV(s vault.Slot) ledger.KV {
+	b.slotMu.Lock()
+	b.slotMax = max(b.slotMax, uint64(s))
+	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8), b.slotMax)
+	b.slotMu.Unlock()
+	return ledger.KV{Key: []byte(prefixSlotMax), Value: v}
 }
 
 // checkVault makes sure the vault's key file holds every slot the index
-// says is in use.
+// says is in use, and loads the highest slot logged (prefixSlotMax).
 func (b *Book) checkVault() error {
 	n := b.cfg.Vault.Slots()
+	refuse := func(used uint64) error {
+		return fmt.Errorf("audit: the index uses vault slot %d but the vault's key file has %d slots: the key file is older than the index (restored from an older backup?); refusing to hand its slots out again", used, n)
+	}
+	switch v, err := b.cfg.Index.Get([]byte(prefixSlotMax)); {
+	case errors.Is(err, ledger.ErrNotFound):
+	case err != nil:
+		return err
+	case len(v) != 8:
+		return fmt.Errorf("audit: index key %s holds %d bytes, want a slot of 8", prefixSlotMax, len(v))
+	default:
+		b.slotMax = binary.BigEndian.Uint64(v)
+		if b.slotMax >= n {
+			return refuse(b.slotMax)
+		}
+	}
 	start := binary.BigEndian.AppendUint64([]byte(prefixSlot), n)
 	var beyond []byte
 	err := b.cfg.Index.Scan(context.Background(), []byte(prefixSlot), start, func(k, _ []byte) bool {
@@ -326,8 +367,7 @@ func (b *Book) checkVault() error {
 		return err
 	}
 	if beyond != nil {
-		return fmt.Errorf("audit: the index uses vault slot %d but the vault's key file has %d slots: the key file is older than the index (restored from an older backup?); refusing to hand its slots out again",
-			binary.BigEndian.Uint64(beyond[len(prefixSlot):]), n)
+		return refuse(binary.BigEndian.Uint64(beyond[len(prefixSlot):]))
 	}
 	return nil
 }
@@ -384,6 +424,10 @@ type pendingRecord struct {
 	digest []byte
 	extra  []ledger.KV   // written with the entry
 	probe  *ledger.Probe // the record key looked up already (nil: not yet)
+	// slot is the vault slot of the key of the record's private content,
+	// if sealed: its stamp adds the prefixSlotMax key.
+	slot   vault.Slot
+	sealed bool
 	// index returns the query index keys of the record once it has its
 	// index and log time (nil: none).
 	index func(idx uint64, loggedAt time.Time) []ledger.KV
@@ -408,6 +452,9 @@ func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(lo
 			return nil, nil, err
 		}
 		kvs := extra
+		if r.sealed {
+			kvs = append(kvs[:len(kvs):len(kvs)], b.slotMaxKV(r.slot))
+		}
 		if r.index != nil {
 			kvs = append(kvs[:len(kvs):len(kvs)], r.index(idx, t)...)
 		}

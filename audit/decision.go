@@ -100,12 +100,12 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	// slot taken by a request that then fails, or loses a race to the
 	// same id, is an orphan key sealing nothing kept: harmless.)
 	if sealed != nil {
-		kvs, digest, err := b.sealPrivate(key, appendOpening(nil, sealed), parts...)
+		kv, slot, digest, err := b.sealPrivate(key, appendOpening(nil, sealed), parts...)
 		if err != nil {
 			return nil, err
 		}
-		r.digest = digest
-		r.extra = append(r.extra, kvs...)
+		r.digest, r.slot, r.sealed = digest, slot, true
+		r.extra = append(r.extra, kv)
 	} else {
 		r.digest = b.digest(parts...)
 	}

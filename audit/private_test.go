@@ -135,6 +135,67 @@ func TestStaleKeyFile(t *testing.T) {
 	}
 }
 
+// TestSlotMaxCoversEveryRecord: concurrent private appends, batched
+// together, leave in "vm/" the highest slot any of them uses, whatever
+// order they were sequenced in; a key file that lost only that highest
+// slot is refused at Open, and one that holds it is not.
+func TestSlotMaxCoversEveryRecord(t *testing.T) {
+	dir := t.TempDir()
+	tb := openTestBook(t, dir)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 64 {
+		wg.Go(func() {
+			if _, err := tb.AppendDecision(context.Background(), privateRequest(t, fmt.Sprintf("dec-m%d", i), "p")); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var highest vault.Slot
+	for i := range 64 {
+		if _, s, _ := tb.sealed(t, fmt.Sprintf("decision/dec-m%d", i)); s > highest {
+			highest = s
+		}
+	}
+	if m := tb.index(t, prefixSlotMax); len(m) != 8 || vault.Slot(binary.BigEndian.Uint64(m)) != highest {
+		t.Fatalf("vm/ = %x after 64 concurrent appends, want their highest slot %d", m, highest)
+	}
+	tb.close()
+	keys := filepath.Join(dir, "vault", vault.KeyFile)
+	fi, err := os.Stat(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cut the key file just past the highest slot in use: it opens.
+	if err := os.Truncate(keys, int64(highest+1)*vault.KeySize); err != nil || fi.Size() < int64(highest+1)*vault.KeySize {
+		t.Fatalf("truncate to %d slots (file had %d bytes): %v", highest+1, fi.Size(), err)
+	}
+	tb = openTestBook(t, dir)
+	// The running maximum resumes from vm/, and a record stamped after a
+	// higher one (sequenced out of the order its slot was handed out in)
+	// does not lower it.
+	for _, c := range []struct{ s, want vault.Slot }{{0, highest}, {highest + 5, highest + 5}, {highest + 2, highest + 5}} {
+		s, want := c.s, c.want
+		kv := tb.slotMaxKV(s)
+		if string(kv.Key) != prefixSlotMax || binary.BigEndian.Uint64(kv.Value) != uint64(want) {
+			t.Fatalf("slotMaxKV(%d) = %s %x, want %s %d", s, kv.Key, kv.Value, prefixSlotMax, want)
+		}
+	}
+	tb.close()
+	// One slot fewer: refused, naming the slot.
+	if err := os.Truncate(keys, int64(highest)*vault.KeySize); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openTestBookErr(t, dir); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("uses vault slot %d but the vault's key file has %d slots", highest, highest)) {
+		t.Fatalf("Open with a key file one slot short of vm/: %v, want a refusal naming slot %d", err, highest)
+	}
+}
+
 func readExample(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "schemas", "examples", name))
@@ -211,6 +272,13 @@ func TestPrivateLayout(t *testing.T) {
 	pt, err := vault.Unseal(key, ref, sealed[8:])
 	if err != nil || !bytes.Contains(pt, []byte("a private prompt")) {
 		t.Fatalf("the blob does not open under its slot's key: %q, %v", pt, err)
+	}
+	// The slot in use is counted in "vm/", not kept as a key of its own.
+	if m := tb.index(t, prefixSlotMax); len(m) != 8 || vault.Slot(binary.BigEndian.Uint64(m)) != slot {
+		t.Fatalf("vm/ = %x, want the record's slot %d", m, slot)
+	}
+	if v := tb.index(t, prefixSlot+string(binary.BigEndian.AppendUint64(nil, uint64(slot)))); v != nil {
+		t.Fatalf("vs/ key for the record's slot %d: want none (vm/ counts it)", slot)
 	}
 	d := tb.index(t, prefixDigest+ref)
 	if len(d) != 41 || d[0] != digestVaultKeyed || vault.Slot(binary.BigEndian.Uint64(d[1:9])) != slot {

@@ -25,12 +25,13 @@ import (
 
 // PrivateIndexPrefixes are the prefixes of the index keys that hold the
 // book's private state, which no public entry determines: "v/" sealed
-// private content, "vs/" vault slots in use, "p/" sealed content of the
-// legacy layout, "m/" request digests, "dk/" contest-token delivery keys
-// (their slots). A backup of the private part holds these keys with the
-// vault's key file and the server secret.
+// private content, "vs/" vault slots in use and "vm/" the highest one of
+// the records, "p/" sealed content of the legacy layout, "m/" request
+// digests, "dk/" contest-token delivery keys (their slots). A backup of
+// the private part holds these keys with the vault's key file and the
+// server secret.
 func PrivateIndexPrefixes() []string {
-	return []string{prefixSealed, prefixSlot, prefixPrivate, prefixDigest, prefixDeliveryKey}
+	return []string{prefixSealed, prefixSlot, prefixSlotMax, prefixPrivate, prefixDigest, prefixDeliveryKey}
 }
 
 // RebuildEntry returns what the append of a logged entry wrote beside it

@@ -46,6 +46,8 @@ type KV struct {
 // Batch is one atomic, durable write: new entries at [Start, Start+len(Entries)),
 // their dedup keys, the full current content of every tile the batch changed,
 // the new State with its checkpoint, and the index keys of the new entries.
+// Extra is written in order: a key that occurs more than once in it holds
+// its last value.
 // State.Size is Start+len(Entries), and the tiles are those of the tree of
 // that size: a tile at level L holds the nodes at height 8L, as many as
 // the size implies (so a backend may derive a tile's width from the size).

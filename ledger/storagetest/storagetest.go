@@ -285,6 +285,15 @@ func testCommitThenRead(t *testing.T, open OpenFunc) {
 		size += uint64(n)
 		checkLog(t, s, size)
 	}
+	// A key set more than once in a batch's Extra holds the last value.
+	b := batch(size, 2)
+	b.Extra = append(b.Extra, ledger.KV{Key: []byte("repeated"), Value: []byte("first")},
+		ledger.KV{Key: []byte("repeated"), Value: []byte("second")}, ledger.KV{Key: []byte("repeated"), Value: []byte("last")})
+	mustCommit(t, s, b)
+	size += 2
+	if v, err := s.Get([]byte("repeated")); err != nil || string(v) != "last" {
+		t.Fatalf("a key set three times in one batch: %q, %v; want the last value", v, err)
+	}
 	// A state-only batch (the log re-signing its head) changes only the state.
 	st := state(size)
 	st.Checkpoint = append(st.Checkpoint, "— another sig\n"...)
