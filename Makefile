@@ -127,7 +127,8 @@ scale:
 
 ## scale-grow: a fresh ledgerd on loopback (data in a temporary directory under SCALE_TMP, removed after)
 ## grown to SCALE_GROW_N decisions over HTTP batches (the three example kinds mixed, generated on the fly),
-## sampled every SCALE_EVERY: server RSS, append rate, inclusion-proof latency, bytes on disk per entry.
+## sampled every SCALE_EVERY: server RSS, the live Go heap after a forced collection, append rate,
+## inclusion-proof latency, bytes on disk per entry.
 ## Writes docs/$(SCALE_NAME).csv, .svg and .md (SCALE_NAME=scale; with SCALE_NOTE, if set) as it goes.
 ## SCALE_SETTLE (say 10s) also fetches each sample's proofs once the server's CPU use has fallen below a
 ## tenth of a core, waiting at most that long: proof latency without the compactions the appends started
@@ -147,7 +148,7 @@ scale-grow:
 	@set -e; tmp=$$(mktemp -d -p $(SCALE_TMP) fja-grow-XXXXXX); cg=; \
 	  trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp; [ -z "$$cg" ] || rmdir $$cg' EXIT; \
 	  $(GO) build -o $$tmp/ ./cmd/ledgerd ./cmd/ledgerctl; mkdir -p docs; \
-	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18091 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
+	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18091 --pprof 127.0.0.1:18093 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
 	  if [ -n "$(SCALE_MEM_LIMIT)" ]; then \
 	    if [ -w /sys/fs/cgroup/memory ]; then cg=/sys/fs/cgroup/memory/$$(basename $$tmp); mkdir $$cg; \
 	      echo $(SCALE_MEM_LIMIT) >$$cg/memory.limit_in_bytes; \
@@ -158,7 +159,7 @@ scale-grow:
 	  fi; \
 	  for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18091/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	  $$tmp/ledgerctl --url http://127.0.0.1:18091 --token $$(cat $$tmp/data/dev-token) bench grow --examples $(EXAMPLES) \
-	    --pid $$pid --data $$tmp/data -n $(SCALE_GROW_N) --every $(SCALE_EVERY) $(if $(SCALE_SETTLE),--settle $(SCALE_SETTLE)) \
+	    --pid $$pid --data $$tmp/data --pprof http://127.0.0.1:18093 -n $(SCALE_GROW_N) --every $(SCALE_EVERY) $(if $(SCALE_SETTLE),--settle $(SCALE_SETTLE)) \
 	    --csv docs/$(SCALE_NAME).csv --svg docs/$(SCALE_NAME).svg --md docs/$(SCALE_NAME).md \
 	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)$(if $(SCALE_MEM_LIMIT), SCALE_MEM_LIMIT=$(SCALE_MEM_LIMIT))$(if $(SCALE_SETTLE), SCALE_SETTLE=$(SCALE_SETTLE))$(if $(filter-out scale,$(SCALE_NAME)), SCALE_NAME=$(SCALE_NAME))' --note '$(SCALE_NOTE)' \
 	    --revision "$$(git describe --always --dirty 2>/dev/null)"

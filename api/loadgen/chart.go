@@ -28,6 +28,7 @@ var panels = []panel{
 	{"server RSS", "MiB", []series{
 		{"VmRSS", "#1f77b4", func(s Sample) float64 { return float64(s.RSS) / (1 << 20) }, false},
 		{"RssAnon", "#9467bd", func(s Sample) float64 { return float64(s.AnonRSS) / (1 << 20) }, false},
+		{"live heap", "#17becf", func(s Sample) float64 { return float64(s.LiveHeap) / (1 << 20) }, true},
 	}},
 	{"append throughput (HTTP batches)", "records/s", []series{{"records/s", "#2ca02c", func(s Sample) float64 { return s.AppendsPerSec }, false}}},
 	{"inclusion proof latency", "ms", []series{

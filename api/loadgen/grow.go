@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,6 +35,11 @@ type GrowConfig struct {
 	// directory (for the bytes on disk). Both are required.
 	PID     int
 	DataDir string
+	// PprofURL is the server's net/http/pprof address (ledgerd --pprof),
+	// or "": when set, each sample forces a collection in the server and
+	// reads its live heap (Sample.LiveHeap), which, unlike RssAnon, does not
+	// swing with where the collector's cycle was when the sample was taken.
+	PprofURL string
 	// OnSample, if set, is called after each sample (to write the CSV and
 	// the chart as the run goes, so a long run's figures survive it).
 	OnSample func(samples []Sample) error
@@ -58,6 +65,9 @@ type Sample struct {
 	SettleSeconds              float64
 	DiskBytes                  int64   // du of the data directory
 	BytesPerEntry              float64 // DiskBytes / Entries
+	// LiveHeap is the server's Go heap in use right after a forced
+	// collection (HeapAlloc), bytes, with GrowConfig.PprofURL; else 0.
+	LiveHeap int64
 }
 
 // Grow publishes the run's constitution, then appends N decisions, sampling
@@ -121,6 +131,9 @@ func (c *GrowConfig) sample(ctx context.Context) (Sample, error) {
 	if s.DiskBytes, err = DiskUsage(c.DataDir); err != nil {
 		return s, err
 	}
+	if s.LiveHeap, err = c.liveHeap(ctx); err != nil {
+		return s, err
+	}
 	s.BytesPerEntry = float64(s.DiskBytes) / float64(size)
 	if s.ProofP50ms, s.ProofP99ms, err = c.proofLatency(ctx, size); err != nil || c.Settle == 0 {
 		return s, err
@@ -182,10 +195,48 @@ func (c *GrowConfig) proofLatency(ctx context.Context, size uint64) (p50, p99 fl
 	return ms(quantile(lat, 0.5)), ms(quantile(lat, 0.99)), nil
 }
 
+// liveHeap forces a collection in the server and returns its heap in use
+// after it: the "# HeapAlloc = N" line of GET /debug/pprof/heap?gc=1&debug=1
+// (the runtime.MemStats the text profile ends with, read after the
+// collection the gc parameter runs). 0 without c.PprofURL.
+func (c *GrowConfig) liveHeap(ctx context.Context) (int64, error) {
+	if c.PprofURL == "" {
+		return 0, nil
+	}
+	u := strings.TrimRight(c.PprofURL, "/") + "/debug/pprof/heap?gc=1&debug=1"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("grow: the server's live heap: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("grow: GET %s: want 200, got %s", u, resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("grow: GET %s: HeapAlloc %q: %w", u, v, err)
+			}
+			return n, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("grow: GET %s: %w", u, err)
+	}
+	return 0, fmt.Errorf("grow: GET %s: no \"# HeapAlloc = \" line (is it a Go server's net/http/pprof?)", u)
+}
+
 // CSVHeader names the columns WriteCSV writes.
 var CSVHeader = []string{"entries", "appended", "elapsed_s", "rss_bytes", "appends_per_sec",
 	"proof_p50_ms", "proof_p99_ms", "disk_bytes", "bytes_per_entry", "anon_rss_bytes",
-	"settled_proof_p50_ms", "settled_proof_p99_ms", "settle_s"}
+	"settled_proof_p50_ms", "settled_proof_p99_ms", "settle_s", "live_heap_bytes"}
 
 // WriteCSV writes the header and one row per sample.
 func WriteCSV(w io.Writer, samples []Sample) error {
@@ -197,7 +248,7 @@ func WriteCSV(w io.Writer, samples []Sample) error {
 			strconv.FormatUint(s.Entries, 10), strconv.Itoa(s.Appended), f(s.Elapsed, 1),
 			strconv.FormatInt(s.RSS, 10), f(s.AppendsPerSec, 0), f(s.ProofP50ms, 3), f(s.ProofP99ms, 3),
 			strconv.FormatInt(s.DiskBytes, 10), f(s.BytesPerEntry, 1), strconv.FormatInt(s.AnonRSS, 10),
-			f(s.SettledP50ms, 3), f(s.SettledP99ms, 3), f(s.SettleSeconds, 1),
+			f(s.SettledP50ms, 3), f(s.SettledP99ms, 3), f(s.SettleSeconds, 1), strconv.FormatInt(s.LiveHeap, 10),
 		})
 	}
 	cw.Flush()

@@ -20,6 +20,7 @@ func (o *GrowOptions) Flags(f *pflag.FlagSet) {
 	f.StringVar(&o.Examples, "examples", "", "`directory` of the example requests (default ../shared/examples beside the module root)")
 	f.IntVar(&o.PID, "pid", 0, "the server's process `id` on this machine (its RSS is sampled)")
 	f.StringVar(&o.DataDir, "data", "", "the server's data `directory` (its disk use is sampled)")
+	f.StringVar(&o.PprofURL, "pprof", "", "the server's pprof `URL` (ledgerd --pprof): each sample also forces a collection and reads the live Go heap")
 	f.IntVarP(&o.N, "entries", "n", 10_000_000, "records to append")
 	f.IntVar(&o.Every, "every", 500_000, "records between samples")
 	f.IntVar(&o.Batch, "batch", 250, "records per POST /v1/decisions:batch")

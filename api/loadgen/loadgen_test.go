@@ -9,6 +9,8 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +18,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -268,12 +271,45 @@ func TestSVGIsXMLWithEveryLine(t *testing.T) {
 	}
 }
 
+// The live heap is HeapAlloc from a Go server's text heap profile, read
+// after the collection it asks for; a server whose profile lacks it, or
+// that answers otherwise than 200, is an error, not a zero.
+func TestLiveHeap(t *testing.T) {
+	var gc atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/missing/"):
+			http.NotFound(w, r)
+		case r.URL.Path == "/plain/debug/pprof/heap":
+			io.WriteString(w, "heap profile: 0: 0 [0: 0] @ heap/1048576\n")
+		default:
+			gc.Store(r.URL.Query().Get("gc") == "1" && r.URL.Query().Get("debug") == "1")
+			io.WriteString(w, "heap profile: 1: 2 [3: 4] @ heap/1048576\n\n# runtime.MemStats\n# Alloc = 99\n# HeapAlloc = 123456\n# Sys = 1\n")
+		}
+	}))
+	defer srv.Close()
+	c := &GrowConfig{PprofURL: srv.URL + "/"}
+	if n, err := c.liveHeap(context.Background()); err != nil || n != 123456 || !gc.Load() {
+		t.Fatalf("liveHeap: %d, %v (gc and debug asked: %v); want 123456 after a forced collection", n, err, gc.Load())
+	}
+	for _, u := range []string{srv.URL + "/plain", srv.URL + "/missing"} {
+		c.PprofURL = u
+		if n, err := c.liveHeap(context.Background()); err == nil {
+			t.Errorf("liveHeap from %s: %d, want an error", u, n)
+		}
+	}
+	c.PprofURL = ""
+	if n, err := c.liveHeap(context.Background()); n != 0 || err != nil {
+		t.Errorf("liveHeap without a pprof URL: %d, %v; want 0 and no error", n, err)
+	}
+}
+
 func TestCSV(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteCSV(&b, []Sample{{Entries: 11, Appended: 10, Elapsed: 1.25, RSS: 1 << 20, AppendsPerSec: 8.4, ProofP50ms: 0.5, ProofP99ms: 2, DiskBytes: 2200, BytesPerEntry: 200}}); err != nil {
+	if err := WriteCSV(&b, []Sample{{Entries: 11, Appended: 10, Elapsed: 1.25, RSS: 1 << 20, AppendsPerSec: 8.4, ProofP50ms: 0.5, ProofP99ms: 2, DiskBytes: 2200, BytesPerEntry: 200, LiveHeap: 5 << 20}}); err != nil {
 		t.Fatal(err)
 	}
-	want := strings.Join(CSVHeader, ",") + "\n11,10,1.2,1048576,8,0.500,2.000,2200,200.0,0,0.000,0.000,0.0\n"
+	want := strings.Join(CSVHeader, ",") + "\n11,10,1.2,1048576,8,0.500,2.000,2200,200.0,0,0.000,0.000,0.0,5242880\n"
 	if b.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
 	}

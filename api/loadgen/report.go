@@ -70,6 +70,9 @@ func WriteReport(w io.Writer, info ReportInfo, samples []Sample) error {
 		b.WriteString("| figure | then | now | now / then | issue 10 wants |\n| --- | ---: | ---: | ---: | --- |\n")
 		fmt.Fprintf(&b, "| RSS (VmRSS), MiB | %.0f | %.0f | %.2f | ≤ 1.25 (10M against 1M) |\n", mib(ref.RSS), mib(last.RSS), float64(last.RSS)/float64(ref.RSS))
 		fmt.Fprintf(&b, "| anonymous RSS (RssAnon), MiB | %.0f | %.0f | %.2f | |\n", mib(ref.AnonRSS), mib(last.AnonRSS), float64(last.AnonRSS)/float64(max(ref.AnonRSS, 1)))
+		if ref.LiveHeap > 0 && last.LiveHeap > 0 {
+			fmt.Fprintf(&b, "| live Go heap after a forced collection, MiB | %.0f | %.0f | %.2f | |\n", mib(ref.LiveHeap), mib(last.LiveHeap), float64(last.LiveHeap)/float64(ref.LiveHeap))
+		}
 		fmt.Fprintf(&b, "| appends/s | %.0f | %.0f | %.2f | ≥ 0.8 |\n", ref.AppendsPerSec, last.AppendsPerSec, last.AppendsPerSec/ref.AppendsPerSec)
 		fmt.Fprintf(&b, "| proof p50, ms | %.3f | %.3f | %.2f | ≤ log n ratio, %.2f |\n", ref.ProofP50ms, last.ProofP50ms, last.ProofP50ms/ref.ProofP50ms, logRatio)
 		fmt.Fprintf(&b, "| proof p99, ms | %.3f | %.3f | %.2f | |\n", ref.ProofP99ms, last.ProofP99ms, last.ProofP99ms/ref.ProofP99ms)

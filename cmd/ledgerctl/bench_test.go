@@ -166,8 +166,14 @@ func TestBenchGrow(t *testing.T) {
 	s := apitest.New(t)
 	dir := t.TempDir()
 	csvFile, svgFile, mdFile := filepath.Join(dir, "scale.csv"), filepath.Join(dir, "scale.svg"), filepath.Join(dir, "scale.md")
+	// The test process is the server: its heap is read as ledgerd --pprof
+	// would serve it.
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	pp := httptest.NewServer(mux)
+	defer pp.Close()
 	code, out, errOut := ctl(t, "", "--url", s.URL, "--token", s.Tokens[auth.Producer], "bench", "grow",
-		"--examples", examplesFlag(t), "--pid", strconv.Itoa(os.Getpid()), "--data", s.Dir,
+		"--examples", examplesFlag(t), "--pid", strconv.Itoa(os.Getpid()), "--data", s.Dir, "--pprof", pp.URL,
 		"-n", "3000", "--every", "1000", "--proofs", "20", "--settle", "1s", "--csv", csvFile, "--svg", svgFile,
 		"--md", mdFile, "--command", "make scale-grow SCALE_GROW_N=3000")
 	if code != 0 {
@@ -177,7 +183,7 @@ func TestBenchGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"Made by `make scale-grow SCALE_GROW_N=3000`", "](scale.svg)", "](scale.csv)", "| RSS (VmRSS), MiB |", "| 3,001 |", "| proof p50 once settled, ms |"} {
+	for _, w := range []string{"Made by `make scale-grow SCALE_GROW_N=3000`", "](scale.svg)", "](scale.csv)", "| RSS (VmRSS), MiB |", "| 3,001 |", "| proof p50 once settled, ms |", "| live Go heap after a forced collection, MiB |"} {
 		if !strings.Contains(string(md), w) {
 			t.Errorf("%s lacks %q:\n%s", mdFile, w, md)
 		}
@@ -194,7 +200,7 @@ func TestBenchGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 4 || strings.Join(recs[0], ",") != "entries,appended,elapsed_s,rss_bytes,appends_per_sec,proof_p50_ms,proof_p99_ms,disk_bytes,bytes_per_entry,anon_rss_bytes,settled_proof_p50_ms,settled_proof_p99_ms,settle_s" {
+	if len(recs) != 4 || strings.Join(recs[0], ",") != "entries,appended,elapsed_s,rss_bytes,appends_per_sec,proof_p50_ms,proof_p99_ms,disk_bytes,bytes_per_entry,anon_rss_bytes,settled_proof_p50_ms,settled_proof_p99_ms,settle_s,live_heap_bytes" {
 		t.Fatalf("want the header and 3 rows, got %q", recs)
 	}
 	for i, r := range recs[1:] {
