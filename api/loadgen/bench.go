@@ -165,22 +165,29 @@ func Bench(ctx context.Context, c BenchConfig) ([]*Result, error) {
 // handlers are at pprofURL (e.g. http://127.0.0.1:6060) over d, and returns
 // it (gzipped protobuf, for go tool pprof).
 func FetchProfile(ctx context.Context, pprofURL string, d time.Duration) ([]byte, error) {
-	u := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimRight(pprofURL, "/"), max(int(d.Seconds()), 1))
+	return getPprof(ctx, pprofURL, fmt.Sprintf("/debug/pprof/profile?seconds=%d", max(int(d.Seconds()), 1)), d+time.Minute, "CPU profile")
+}
+
+// getPprof GETs path (with its query) from the net/http/pprof handlers at
+// pprofURL, waiting at most timeout, and returns the answer's body; what
+// names the fetch in its errors.
+func getPprof(ctx context.Context, pprofURL, path string, timeout time.Duration, what string) ([]byte, error) {
+	u := strings.TrimRight(pprofURL, "/") + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := (&http.Client{Timeout: d + time.Minute}).Do(req)
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("CPU profile: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("CPU profile: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("CPU profile: GET %s: want 200, got %d %s", u, resp.StatusCode, clip(b, 200))
+		return nil, fmt.Errorf("%s: GET %s: want 200, got %d %s", what, u, resp.StatusCode, clip(b, 200))
 	}
 	return b, nil
 }

@@ -1,7 +1,6 @@
 package loadgen
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -203,34 +201,21 @@ func (c *GrowConfig) liveHeap(ctx context.Context) (int64, error) {
 	if c.PprofURL == "" {
 		return 0, nil
 	}
-	u := strings.TrimRight(c.PprofURL, "/") + "/debug/pprof/heap?gc=1&debug=1"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	const what = "grow: the server's live heap"
+	b, err := getPprof(ctx, c.PprofURL, "/debug/pprof/heap?gc=1&debug=1", time.Minute, what)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("grow: the server's live heap: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("grow: GET %s: want 200, got %s", u, resp.Status)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	for line := range bytes.Lines(b) {
+		if v, ok := bytes.CutPrefix(line, []byte("# HeapAlloc = ")); ok {
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("grow: GET %s: HeapAlloc %q: %w", u, v, err)
+				return 0, fmt.Errorf("%s: HeapAlloc %q: %w", what, bytes.TrimSpace(v), err)
 			}
 			return n, nil
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("grow: GET %s: %w", u, err)
-	}
-	return 0, fmt.Errorf("grow: GET %s: no \"# HeapAlloc = \" line (is it a Go server's net/http/pprof?)", u)
+	return 0, fmt.Errorf("%s: the heap profile has no \"# HeapAlloc = \" line (is %s a Go server's net/http/pprof?)", what, c.PprofURL)
 }
 
 // CSVHeader names the columns WriteCSV writes.
