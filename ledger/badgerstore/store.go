@@ -156,7 +156,15 @@ func Open(c Config) (*Store, error) {
 		// ids with their prefixes already shared per block, so compressing
 		// spent CPU for little (make scale-grow, issue 10).
 		WithValueThreshold(256).
-		WithCompression(options.None)
+		WithCompression(options.None).
+		// Badger's own memory is bounded, not grown with the tree (issue
+		// 10, docs/scale-bounded.md). Two memtables: the one written and
+		// the one being flushed; more only queue behind a stalled level 0.
+		WithNumMemtables(2)
+	// Tables of BaseTableSize at every level (Badger doubles them at each
+	// level below the base by default): a compaction holds each table it
+	// builds in memory, up to 8 at once, so deeper levels would need more.
+	opts.TableSizeMultiplier = 1
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", c.Dir, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -178,4 +179,40 @@ func TestOpenExisting(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+}
+
+// TestMemoryBounded: Badger runs with the options that bound its memory
+// (two memtables, tables of one size at every level), and writes that fill
+// many memtables go through, every key readable after, when each flush
+// must finish before the next memtable is free.
+func TestMemoryBounded(t *testing.T) {
+	s, err := Open(Config{Dir: t.TempDir(), MemTableSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if o := s.db.Opts(); o.NumMemtables != 2 || o.TableSizeMultiplier != 1 {
+		t.Fatalf("Badger runs with %d memtables and tables multiplied by %d per level, want 2 and 1", o.NumMemtables, o.TableSizeMultiplier)
+	}
+	// 24 MiB of keys and values (under the value threshold, so in the
+	// memtables): 24 memtables of 1 MiB, flushed one at a time.
+	value := bytes.Repeat([]byte{'x'}, 200)
+	const perUpdate, updates = 256, 480
+	for u := range updates {
+		kvs := make([]ledger.KV, perUpdate)
+		for i := range kvs {
+			kvs[i] = ledger.KV{Key: fmt.Appendf(nil, "t/%04d/%04d", u, i), Value: value}
+		}
+		if err := s.Update(kvs, nil); err != nil {
+			t.Fatalf("update %d of %d: %v", u, updates, err)
+		}
+	}
+	for _, u := range []int{0, updates / 2, updates - 1} {
+		for _, i := range []int{0, perUpdate - 1} {
+			k := fmt.Sprintf("t/%04d/%04d", u, i)
+			if v, err := s.Get([]byte(k)); err != nil || !bytes.Equal(v, value) {
+				t.Fatalf("Get(%s) = %d bytes, %v; want the %d bytes written", k, len(v), err, len(value))
+			}
+		}
+	}
 }
