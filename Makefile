@@ -37,13 +37,19 @@ HTTP_N       ?= 20000
 HTTP_BATCH_N ?= 100000
 HTTP_BATCH   ?= 250
 HTTP_ROUNDS  ?= 3
+# RUN_PEER defines the shell function run_peer OUT ERR: the peer once, its JSON in OUT and its
+# stderr in ERR, and once more if it fails, printing the end of ERR each time. Its harness
+# (../shared/peers/tessera-posix, not this repository) panics now and then at main.go:123,
+# awaiting the future of an Add that was pushed back; a second run has always passed.
+RUN_PEER = run_peer() { for try in 1 2; do (cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>"$$2") >"$$1" && return 0; \
+	  echo "the peer failed (run $$try of 2); the end of what it wrote to stderr ($$2):" >&2; tail -n 20 "$$2" >&2; done; return 1; }
+
 bench:
 	@echo '# Go benchmarks (ns/op, allocations)'
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20000x ./ledger/
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1s ./audit/
 	@echo '# peer: Tessera POSIX driver, same machine, same run'
-	@cd $(PEER) && { $(GO) run . -n $(N) -c $(C) -size 1200 2>$(CURDIR)/bench-peer.err >$(CURDIR)/bench-peer.json || \
-	  { echo "the peer failed; the end of what it wrote to stderr (bench-peer.err):" >&2; tail -n 20 $(CURDIR)/bench-peer.err >&2; exit 1; }; } && cat $(CURDIR)/bench-peer.json
+	@$(RUN_PEER); run_peer $(CURDIR)/bench-peer.json $(CURDIR)/bench-peer.err && cat $(CURDIR)/bench-peer.json
 	@echo '# ledger: durable, signed, proven appends (1200-byte entries, $(C) in flight), with the ratio to the peer'
 	@$(GO) run ./cmd/ledgerctl bench -n $(N) -c $(C) --size 1200 --compare bench-peer.json >bench-raw.json && cat bench-raw.json
 	@echo '# HTTP: the example decisions by kind, $(HTTP_N) single records each (64 clients), then $(HTTP_BATCH_N) each in batches of $(HTTP_BATCH) (8 clients), then $(HTTP_BATCH_N) guardrail spans over OTLP'
@@ -107,10 +113,9 @@ bench-publish:
 ## the same machine, one line per pair with both rates and their ratio (issue 10: >= 2x in each of 5 pairs)
 PAIRS ?= 5
 bench-pairs:
-	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; $(GO) build -o $$tmp/ ./cmd/ledgerctl; \
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; $(GO) build -o $$tmp/ ./cmd/ledgerctl; $(RUN_PEER); \
 	  for i in $$(seq $(PAIRS)); do \
-	    (cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>$$tmp/peer.err) >$$tmp/peer.json || \
-	      { echo "pair $$i: the peer failed; the end of what it wrote to stderr:" >&2; tail -n 20 $$tmp/peer.err >&2; exit 1; }; \
+	    run_peer $$tmp/peer.json $$tmp/peer.err || { echo "pair $$i: no peer figure" >&2; exit 1; }; \
 	    $$tmp/ledgerctl bench -n $(N) -c $(C) --size 1200 --compare $$tmp/peer.json >$$tmp/raw.json; \
 	    sed -n 's/.*"acked_per_sec":\([0-9.]*\).*"peer_published_per_sec":\([0-9.]*\).*"ratio":\([0-9.]*\).*/\1 \2 \3/p' $$tmp/raw.json | \
 	      awk -v i=$$i '{printf "pair %d: raw log %.0f/s, peer %.0f/s, ratio %.2fx\n", i, $$1, $$2, $$3}'; \
