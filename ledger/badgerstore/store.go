@@ -157,6 +157,13 @@ func Open(c Config) (*Store, error) {
 		// spent CPU for little (make scale-grow, issue 10).
 		WithValueThreshold(256).
 		WithCompression(options.None).
+		// No block cache: blocks are neither compressed nor encrypted, so a
+		// read takes them straight from the table's memory map. Badger's
+		// cache would only add work: it counts a cached block at the rest of
+		// its table's mapping (the block is a slice of it), so it held a few
+		// blocks at a time, each evicted within seconds, and warned "Block
+		// cache might be too small" every minute under load.
+		WithBlockCacheSize(0).
 		// Badger's own memory is bounded, not grown with the tree (issue
 		// 10, docs/scale-bounded.md). Two memtables: the one written and
 		// the one being flushed; more only queue behind a stalled level 0.

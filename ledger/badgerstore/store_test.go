@@ -182,17 +182,19 @@ func TestOpenExisting(t *testing.T) {
 }
 
 // TestMemoryBounded: Badger runs with the options that bound its memory
-// (two memtables, tables of one size at every level), and writes that fill
-// many memtables go through, every key readable after, when each flush
-// must finish before the next memtable is free.
+// (two memtables, tables of one size at every level) and without a block
+// cache, and writes that fill many memtables go through, every key
+// readable after (from the flushed tables, read from their maps), when
+// each flush must finish before the next memtable is free.
 func TestMemoryBounded(t *testing.T) {
 	s, err := Open(Config{Dir: t.TempDir(), MemTableSize: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if o := s.db.Opts(); o.NumMemtables != 2 || o.TableSizeMultiplier != 1 {
-		t.Fatalf("Badger runs with %d memtables and tables multiplied by %d per level, want 2 and 1", o.NumMemtables, o.TableSizeMultiplier)
+	if o := s.db.Opts(); o.NumMemtables != 2 || o.TableSizeMultiplier != 1 || o.BlockCacheSize != 0 {
+		t.Fatalf("Badger runs with %d memtables, tables multiplied by %d per level and a block cache of %d bytes, want 2, 1 and none",
+			o.NumMemtables, o.TableSizeMultiplier, o.BlockCacheSize)
 	}
 	// 24 MiB of keys and values (under the value threshold, so in the
 	// memtables): 24 memtables of 1 MiB, flushed one at a time.
