@@ -40,7 +40,7 @@ HTTP_ROUNDS  ?= 3
 # RUN_PEER defines the shell function run_peer OUT ERR: the peer once, its JSON in OUT and its
 # stderr in ERR, and once more if it fails, printing the end of ERR each time. Its harness
 # (../shared/peers/tessera-posix, not this repository) panics now and then at main.go:123,
-# awaiting the future of an Add that was pushed back; a second run has always passed.
+# awaiting the future of an Add that was pushed back; a second run passed each time it was seen.
 RUN_PEER = run_peer() { for try in 1 2; do (cd $(PEER) && $(GO) run . -n $(N) -c $(C) -size 1200 2>"$$2") >"$$1" && return 0; \
 	  echo "the peer failed (run $$try of 2); the end of what it wrote to stderr ($$2):" >&2; tail -n 20 "$$2" >&2; done; return 1; }
 

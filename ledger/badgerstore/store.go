@@ -64,8 +64,10 @@ type Config struct {
 	// One commit takes at most 15% of it (see BatchLimits), which bounds
 	// the ledger's batches: with its per-entry bounds (one stamped entry
 	// may count 5 MB) the ledger needs about 42 MiB, and ledger.Open
-	// refuses a store too small for its Config. Memory use is a few times
-	// MemTableSize.
+	// refuses a store too small for its Config. Badger's memory is about
+	// four times MemTableSize: two memtables (each in an arena about a
+	// third larger) and the table builder of a flush, plus compactions' builders
+	// of 2 MiB tables.
 	MemTableSize int64
 }
 
@@ -166,7 +168,9 @@ func Open(c Config) (*Store, error) {
 		WithBlockCacheSize(0).
 		// Badger's own memory is bounded, not grown with the tree (issue
 		// 10, docs/scale-bounded.md). Two memtables: the one written and
-		// the one being flushed; more only queue behind a stalled level 0.
+		// the one being flushed. Under load a memtable fills in about ten
+		// seconds, and flushes kept pace in the 10M runs; more memtables
+		// would only hold writes while a flush waits on a stalled level 0.
 		WithNumMemtables(2)
 	// Tables of BaseTableSize at every level (Badger doubles them at each
 	// level below the base by default): a compaction holds each table it

@@ -196,8 +196,8 @@ func TestMemoryBounded(t *testing.T) {
 		t.Fatalf("Badger runs with %d memtables, tables multiplied by %d per level and a block cache of %d bytes, want 2, 1 and none",
 			o.NumMemtables, o.TableSizeMultiplier, o.BlockCacheSize)
 	}
-	// 24 MiB of keys and values (under the value threshold, so in the
-	// memtables): 24 memtables of 1 MiB, flushed one at a time.
+	// About 25 MiB of keys and values (under the value threshold, so in
+	// the memtables): some 25 memtables of 1 MiB, flushed one at a time.
 	value := bytes.Repeat([]byte{'x'}, 200)
 	const perUpdate, updates = 256, 480
 	for u := range updates {
