@@ -66,8 +66,8 @@ type Config struct {
 	// may count 5 MB) the ledger needs about 42 MiB, and ledger.Open
 	// refuses a store too small for its Config. Badger's memory is about
 	// four times MemTableSize: two memtables (each in an arena about a
-	// third larger) and the table builder of a flush, plus compactions' builders
-	// of 2 MiB tables.
+	// third larger) and the table builder of a flush, plus compactions'
+	// builders of 2 MiB tables.
 	MemTableSize int64
 }
 
