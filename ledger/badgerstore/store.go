@@ -170,7 +170,7 @@ func Open(c Config) (*Store, error) {
 		// 10, docs/scale-bounded.md). Two memtables: the one written and
 		// the one being flushed. Under make scale-grow's load a memtable
 		// fills in about ten seconds (a new level-0 table every ~10 s) and
-		// a flush takes about 0.4 s of CPU (profiled); more memtables would
+		// a flush takes about 0.5 s of CPU (profiled); more memtables would
 		// only hold writes while a flush waits on a stalled level 0.
 		WithNumMemtables(2)
 	// Tables of BaseTableSize at every level (Badger doubles them at each
