@@ -42,8 +42,10 @@ const (
 	DefaultTileCacheBytes   = 64 << 20
 )
 
-// DefaultMaxExpensive is the default Config.MaxExpensive: 2×GOMAXPROCS.
-func DefaultMaxExpensive() int { return 2 * runtime.GOMAXPROCS(0) }
+// DefaultMaxExpensive is the default Config.MaxExpensive: twice the CPUs
+// the process runs on (GOMAXPROCS, or the CPU count if GOMAXPROCS is set
+// above it, as ledgerd does).
+func DefaultMaxExpensive() int { return 2 * min(runtime.GOMAXPROCS(0), runtime.NumCPU()) }
 
 // setLimitDefaults fills the limits left zero; bursts default to twice
 // their rate.
