@@ -64,9 +64,8 @@ func main() {
 // commit path came back late. With spare Ps the returning goroutine takes
 // an idle one, and the kernel (which favours a thread waking from I/O)
 // runs it at once. Measured on a 2-CPU machine, 4 Ps against 2, ten
-// alternated rounds of ledgerctl bench on fresh servers: single records
-// +13% (refused) and +16% (private) in the median, batches within the
-// noise (docs/scaling.md).
+// alternated rounds of ledgerctl bench: single records +13% (refused) and
+// +16% (private) in the median, batches unchanged (issue 10's note).
 const spareProcs = 2
 
 // gomaxprocs returns the GOMAXPROCS ledgerd runs with, given the
