@@ -42,10 +42,8 @@ const (
 	DefaultTileCacheBytes   = 64 << 20
 )
 
-// DefaultMaxExpensive is the default Config.MaxExpensive: twice the CPUs
-// the process runs on (GOMAXPROCS, or the CPU count if GOMAXPROCS is set
-// above it, as ledgerd does).
-func DefaultMaxExpensive() int { return 2 * min(runtime.GOMAXPROCS(0), runtime.NumCPU()) }
+// DefaultMaxExpensive is the default Config.MaxExpensive: 2×GOMAXPROCS.
+func DefaultMaxExpensive() int { return 2 * runtime.GOMAXPROCS(0) }
 
 // setLimitDefaults fills the limits left zero; bursts default to twice
 // their rate.

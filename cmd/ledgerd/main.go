@@ -25,7 +25,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -36,7 +35,6 @@ import (
 )
 
 func main() {
-	runtime.GOMAXPROCS(gomaxprocs(os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0), runtime.NumCPU()))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -51,33 +49,6 @@ func main() {
 		}
 		os.Exit(1)
 	}
-}
-
-// spareProcs is how many Go Ps ledgerd runs beyond the CPUs it has.
-//
-// The log's commit path is a chain of goroutines that each wait in fsync
-// (the log files, Badger's value log and write-ahead log, the key vault).
-// A goroutine whose system call returns while every P is busy goes to the
-// Go scheduler's global run queue, which a P with goroutines of its own
-// checks only every 61st time it schedules: under load, the request
-// handlers keep both Ps of a 2-CPU machine busy, and every fsync of the
-// commit path came back late. With spare Ps the returning goroutine takes
-// an idle one, and the kernel (which favours a thread waking from I/O)
-// runs it at once. Measured on a 2-CPU machine, 4 Ps against 2, ten
-// alternated rounds of ledgerctl bench: single records +13% (refused) and
-// +16% (private) in the median, batches unchanged (issue 10's note).
-const spareProcs = 2
-
-// gomaxprocs returns the GOMAXPROCS ledgerd runs with, given the
-// GOMAXPROCS environment variable, the runtime's current setting and the
-// CPU count: spareProcs more than the CPUs, unless the environment sets it
-// or the runtime chose fewer Ps than CPUs (a container's CPU limit, which
-// more Ps would only exhaust sooner and then be throttled for).
-func gomaxprocs(env string, current, cpus int) int {
-	if env != "" || current != cpus {
-		return current
-	}
-	return cpus + spareProcs
 }
 
 type usageError struct{ error }
@@ -140,7 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.rateRead, "rate-read", api.DefaultReadRatePerAddr, "requests per second allowed per client address on the public read routes\n(/checkpoint, /tile/, /v1/entries, /v1/proofs, /v1/log; 429 past it; burst 2×; /healthz is never limited)")
 	fs.Float64Var(&o.rateAuthFail, "rate-auth-fail", api.DefaultAuthFailRate, "unknown bearer tokens allowed per second per client address (burst 2×); past it every request\nwith a token from that address is 429 before the token is checked")
 	fs.Var(&o.trustedProxies, "trusted-proxies", "`CIDR,...` of reverse proxies whose X-Forwarded-For names the client address (for the rate limits);\nwithout it, the client address is the connection's peer and X-Forwarded-For is ignored")
-	fs.IntVar(&o.maxExpensive, "max-expensive", api.DefaultMaxExpensive(), "expensive read requests (query, stats) served at once, server-wide (503 past it; 2× the CPUs here)")
+	fs.IntVar(&o.maxExpensive, "max-expensive", api.DefaultMaxExpensive(), "expensive read requests (query, stats) served at once, server-wide (503 past it; 2×GOMAXPROCS here)")
 	fs.DurationVar(&o.expensiveTimeout, "expensive-timeout", api.DefaultExpensiveTimeout, "server-side deadline of an expensive read request (503 past it)")
 	fs.Int64Var(&o.tileCacheMB, "tile-cache-mb", api.DefaultTileCacheBytes>>20, "MiB of full tiles and entry bundles (immutable) kept in memory; 0: no cache")
 	fs.DurationVar(&o.contestWindow, "contest-window", 183*24*time.Hour, "how long after it is logged a decision can be contested (at least six months, DSA Art. 20)")

@@ -266,24 +266,3 @@ func TestLimitFlagsReachTheServer(t *testing.T) {
 		t.Fatalf("two reads with a read burst of 1: %v, want [200 429]", codes)
 	}
 }
-
-// TestGomaxprocs: two Ps over the CPU count, unless GOMAXPROCS is set in
-// the environment or the runtime chose fewer Ps than CPUs (a CPU limit).
-func TestGomaxprocs(t *testing.T) {
-	for _, c := range []struct {
-		env           string
-		current, cpus int
-		want          int
-	}{
-		{"", 2, 2, 4},
-		{"", 1, 1, 3},
-		{"", 16, 16, 18},
-		{"2", 2, 2, 2}, // set by the operator
-		{"8", 8, 2, 8}, // set by the operator, above the CPUs
-		{"", 2, 16, 2}, // a container limit of 2 CPUs on 16
-	} {
-		if got := gomaxprocs(c.env, c.current, c.cpus); got != c.want {
-			t.Errorf("gomaxprocs(%q, %d, %d) = %d, want %d", c.env, c.current, c.cpus, got, c.want)
-		}
-	}
-}
