@@ -5,7 +5,7 @@ N       ?= 200000
 C       ?= 1024
 FUZZTIME ?= 10s
 
-.PHONY: run test bench bench-publish bench-pairs scale scale-grow fuzz lint build soak
+.PHONY: run test bench bench-ab bench-publish bench-pairs scale scale-grow fuzz lint build soak
 
 ## run: the server on an embedded Badger store in ./data, with a development key and a token per role;
 ## ARGS passes flags to ledgerd (make run ARGS='--listen 127.0.0.1:9090')
@@ -120,6 +120,48 @@ bench-pairs:
 	    sed -n 's/.*"acked_per_sec":\([0-9.]*\).*"peer_published_per_sec":\([0-9.]*\).*"ratio":\([0-9.]*\).*/\1 \2 \3/p' $$tmp/raw.json | \
 	      awk -v i=$$i '{printf "pair %d: raw log %.0f/s, peer %.0f/s, ratio %.2fx\n", i, $$1, $$2, $$3}'; \
 	  done
+
+## bench-ab: is the working tree's server faster than revision AB_A's (default HEAD)? ledgerd is built from both;
+## AB_ROUNDS rounds alternate them (A, B, A, B, ...), each on a fresh server and data directory, driven by the same
+## load generator (the working tree's ledgerctl) in the same environment: the HTTP phase of make bench for the kinds
+## AB_KINDS, AB_SINGLE single records (64 clients) and AB_BATCHED in batches (250, 8 clients) per kind. Prints each
+## round's records/s and, per kind and mode, the median of each arm and B / A (bench-ab.md). This host's speed
+## moves by tens of percent within minutes: read medians over many rounds, never one round.
+AB_A       ?= HEAD
+AB_ROUNDS  ?= 5
+AB_KINDS   ?= refused,private
+AB_SINGLE  ?= 30000
+AB_BATCHED ?= 100000
+bench-ab:
+	@set -e; tmp=$$(mktemp -d); pid=; \
+	  trap 'if [ -n "$$pid" ]; then kill $$pid 2>/dev/null || true; wait $$pid 2>/dev/null || true; fi; \
+	    git worktree remove --force $$tmp/a-src >/dev/null 2>&1 || true; rm -rf $$tmp' EXIT; \
+	  trap 'exit 130' INT TERM; \
+	  a=$$(git rev-parse --short $(AB_A)); b="$$(git describe --always --dirty)"; \
+	  git worktree add --detach -q $$tmp/a-src $$a; \
+	  (cd $$tmp/a-src && $(GO) build -o $$tmp/a/ ./cmd/ledgerd); $(GO) build -o $$tmp/b/ ./cmd/ledgerd ./cmd/ledgerctl; \
+	  echo "# A: ledgerd at $$a; B: ledgerd from the working tree ($$b); $(AB_ROUNDS) rounds, A then B in each"; \
+	  : >$$tmp/rates; \
+	  for r in $$(seq $(AB_ROUNDS)); do for arm in A B; do \
+	    bin=$$tmp/a/ledgerd; [ $$arm = B ] && bin=$$tmp/b/ledgerd; rm -rf $$tmp/data; \
+	    $$bin --data $$tmp/data --listen 127.0.0.1:18096 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
+	    for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18096/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
+	    $$tmp/b/ledgerctl --url http://127.0.0.1:18096 --token $$(cat $$tmp/data/dev-token) bench --http --examples $(EXAMPLES) \
+	      --kinds $(AB_KINDS) --single $(AB_SINGLE) --batched $(AB_BATCHED) --pid $$pid >$$tmp/round.md \
+	      || { echo "round $$r, $$arm: the load generator failed; the server's log ends:" >&2; tail -n 20 $$tmp/ledgerd.out >&2; exit 1; }; \
+	    kill $$pid; wait $$pid 2>/dev/null || true; pid=; \
+	    awk -F'|' -v r=$$r -v arm=$$arm '$$3 ~ /single|batches/ { k=$$2; gsub(/ /,"",k); m=($$3 ~ /single/)?"single":"batched"; \
+	      v=$$5; gsub(/[ ,]/,"",v); print k, m, arm, v; printf "round %d %s: %s %s %s/s\n", r, arm, k, m, v > "/dev/stderr" }' \
+	      $$tmp/round.md >>$$tmp/rates; \
+	  done; done; \
+	  { echo "A is ledgerd at $$a, B ledgerd from the working tree ($$b): $(AB_ROUNDS) alternated rounds of"; \
+	    echo "ledgerctl bench --http --kinds $(AB_KINDS) --single $(AB_SINGLE) --batched $(AB_BATCHED), a fresh server each."; \
+	    echo; echo "| kind | mode | A records/s, median | B records/s, median | B / A | rounds |"; echo "| --- | --- | ---: | ---: | ---: | ---: |"; \
+	    sort -k1,1 -k2,2 -k3,3 -k4,4n $$tmp/rates | awk 'function med() { return (n % 2) ? x[(n+1)/2] : (x[n/2] + x[n/2+1]) / 2 } \
+	      function flush() { if (n) { if (g ~ / A$$/) { ma = med(); na = n } else { sub(/ B$$/, "", g); \
+	        printf "| %s | %s | %.0f | %.0f | %.2f | %d |\n", substr(g, 1, index(g, " ") - 1), substr(g, index(g, " ") + 1), ma, med(), med() / ma, n } } } \
+	      { key = $$1 " " $$2 " " $$3; if (key != g) { flush(); g = key; n = 0 } x[++n] = $$4 } END { flush() }'; \
+	  } >bench-ab.md; cat bench-ab.md
 
 ## scale: query and stats over a seeded month of 1,000,000 decisions (kept in SCALE_DIR, generated once),
 ## then scale-grow
