@@ -127,7 +127,7 @@ bench-pairs:
 ## AB_KINDS, AB_SINGLE single records (64 clients) and AB_BATCHED in batches (250, 8 clients) per kind. Prints each
 ## round's records/s and, per kind and mode, the median of each arm and B / A (bench-ab.md). This host's speed
 ## moves by tens of percent within minutes: read medians over many rounds, never one round. Two A/A runs here
-## (the same server code in both arms, make bench-ab AB_A=682d01b at eac9b69) gave B / A from 0.92 to 0.99 in 5
+## (make bench-ab AB_A=682d01b, whose server code is the working tree's) gave B / A from 0.92 to 0.99 in 5
 ## rounds, all A then B, and from 0.94 to 1.08 in 6 rounds, A B then B A: a difference within ~8% is noise.
 AB_A       ?= HEAD
 AB_ROUNDS  ?= 5
