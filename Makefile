@@ -124,14 +124,15 @@ bench-pairs:
 ## bench-ab: is the working tree's server faster than revision AB_A's (default HEAD)? ledgerd is built from both;
 ## AB_ROUNDS rounds alternate them (A B, B A, A B, ...), each on a fresh server and data directory, driven by the same
 ## load generator (the working tree's ledgerctl) in the same environment: the HTTP phase of make bench for the kinds
-## AB_KINDS, AB_SINGLE single records (64 clients) and AB_BATCHED in batches (250, 8 clients) per kind. Prints each
-## round's records/s and, per kind and mode, the median of each arm and B / A (bench-ab.md). This host's speed
-## moves by tens of percent within minutes: read medians over many rounds, never one round. Two A/A runs here
-## (make bench-ab AB_A=682d01b, whose server code is the working tree's) gave B / A from 0.92 to 0.99 in 5
+## AB_KINDS (default every example kind), AB_SINGLE single records (64 clients) and AB_BATCHED in batches (250, 8
+## clients) per kind. Prints each round's records/s and, per kind and mode, the median of each arm and B / A
+## (bench-ab.md). This host's speed moves by tens of percent within minutes: read medians over many rounds,
+## never one round. Two A/A runs here (for refused and private decisions,
+## make bench-ab AB_A=682d01b, whose server code is the working tree's) gave B / A from 0.92 to 0.99 in 5
 ## rounds, all A then B, and from 0.94 to 1.08 in 6 rounds, A B then B A: a difference within ~8% is noise.
 AB_A       ?= HEAD
 AB_ROUNDS  ?= 5
-AB_KINDS   ?= refused,private
+AB_KINDS   ?= refused,answered,private
 AB_SINGLE  ?= 30000
 AB_BATCHED ?= 100000
 bench-ab:
@@ -160,7 +161,7 @@ bench-ab:
 	    echo "ledgerctl bench --http --kinds $(AB_KINDS) --single $(AB_SINGLE) --batched $(AB_BATCHED), a fresh server each."; \
 	    echo; echo "| kind | mode | A records/s, median | B records/s, median | B / A | rounds |"; echo "| --- | --- | ---: | ---: | ---: | ---: |"; \
 	    sort -k1,1 -k2,2 -k3,3 -k4,4n $$tmp/rates | awk 'function med() { return (n % 2) ? x[(n+1)/2] : (x[n/2] + x[n/2+1]) / 2 } \
-	      function flush() { if (n) { if (g ~ / A$$/) { ma = med(); na = n } else { sub(/ B$$/, "", g); \
+	      function flush() { if (n) { if (g ~ / A$$/) { ma = med() } else { sub(/ B$$/, "", g); \
 	        printf "| %s | %s | %.0f | %.0f | %.2f | %d |\n", substr(g, 1, index(g, " ") - 1), substr(g, index(g, " ") + 1), ma, med(), med() / ma, n } } } \
 	      { key = $$1 " " $$2 " " $$3; if (key != g) { flush(); g = key; n = 0 } x[++n] = $$4 } END { flush() }'; \
 	  } >bench-ab.md; cat bench-ab.md
