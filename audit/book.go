@@ -117,20 +117,30 @@ type Book struct {
 // same commit as the record they describe.
 //
 // No key is ever written to the index (an LSM tree keeps old versions of a
-// value until compaction, erased or not): private content is kept as
-// "v/" slot || sealed blob, the key in the vault's slot. The digest of a
-// request with private content is keyed with that same key, so that when
-// erasure zeroes the slot, the stale copies of the blob and of the digest
-// left in the index can neither be opened nor confirm a guess.
+// value until compaction, erased or not): private content is sealed under
+// a key of its own, kept in a vault slot, and the sealed blob is kept in
+// the record's "m/" value beside the request's digest, which is keyed
+// with that same key: when erasure zeroes the slot, the stale copies of
+// both left in the index can neither be opened nor confirm a guess. (One
+// index key per record for both: each key a record writes costs the
+// commit an insert into Badger's memtable, on the sequencer's path.)
 const (
 	prefixConstitution = "c/" // "c/<id>@<version>" -> JSON array of rule ids
-	// "m/<kind>/<id>" -> digest of the request (see mac): 32 bytes
-	// HMAC under the server secret (no private content, or a record of the
-	// legacy layout), or digestVaultKeyed || slot(8) || HMAC under a subkey
-	// of the record's vault key (with private content).
+	// "m/<kind>/<id>" -> digest of the request (see mac), one of:
+	//   - 32 bytes: HMAC under the server secret (no private content, or a
+	//     record of the legacy key-file layout, prefixPrivate);
+	//   - digestVaultSealed || slot(8) || HMAC(32) || sealed blob (with
+	//     private content): the HMAC under a subkey of the key in that
+	//     vault slot, the blob the AES-256-GCM seal of the private content
+	//     under that key (vault.AppendSeal, the record key as its
+	//     associated data);
+	//   - digestVaultKeyed || slot(8) || HMAC(32): as written before the
+	//     blob moved here, which was then kept under prefixSealed.
 	prefixDigest = "m/"
 	// "v/<kind>/<id>" -> slot(8, big-endian) || AES-256-GCM blob of the
-	// private content under the key in that vault slot.
+	// private content under the key in that vault slot, for records logged
+	// before the blob moved into the m/ value (read and erased, never
+	// written any more).
 	prefixSealed = "v/"
 	// "vs/" slot(8, big-endian) -> empty: a vault slot in use, by a
 	// contest-token delivery key or by the private content of a record
@@ -156,8 +166,15 @@ const (
 	prefixTokenHash = "th/"
 )
 
-// digestVaultKeyed tags a digest keyed with the record's vault key.
-const digestVaultKeyed = 1
+// The tags of an m/ value keyed with the record's vault key: without the
+// sealed blob (kept under prefixSealed), and followed by it.
+const (
+	digestVaultKeyed  = 1
+	digestVaultSealed = 2
+)
+
+// vaultDigestSize is the length of a vault-keyed digest: tag, slot, HMAC.
+const vaultDigestSize = 1 + 8 + sha256.Size
 
 // digestPurpose names the subkey of a record's vault key that keys the
 // digest of its request.
@@ -295,34 +312,33 @@ func (b *Book) digest(parts ...[]byte) []byte {
 	return d
 }
 
-// vaultDigest is the m/ value of a request whose private content is sealed
-// under key, kept in vault slot s: it dies with the key.
-func vaultDigest(s vault.Slot, key []byte, parts ...[]byte) []byte {
+// appendVaultDigest appends the vault-keyed digest of a request, tagged
+// tag, whose private content is sealed under key, kept in vault slot s: it
+// dies with the key.
+func appendVaultDigest(dst []byte, tag byte, s vault.Slot, key []byte, parts ...[]byte) []byte {
 	var sub [sha256.Size]byte // vault.SubKey(key, digestPurpose)
 	vault.AppendMAC(sub[:0], key, []byte(digestPurpose))
-	out := make([]byte, 0, 1+8+sha256.Size)
-	out = binary.BigEndian.AppendUint64(append(out, digestVaultKeyed), uint64(s))
-	out = appendMAC(out, sub[:], parts)
+	dst = binary.BigEndian.AppendUint64(append(dst, tag), uint64(s))
+	dst = appendMAC(dst, sub[:], parts)
 	clear(sub[:])
-	return out
+	return dst
 }
 
 // sealPrivate seals plaintext, the private content of the record ref,
-// under a new vault key. It returns the index key to commit with the
-// record (the sealed content), the vault slot of its key (for the record's
-// pendingRecord.slot) and the m/ digest of the request's parts, bound to
-// that key.
-func (b *Book) sealPrivate(ref string, plaintext []byte, parts ...[]byte) (ledger.KV, vault.Slot, []byte, error) {
+// under a new vault key, and returns the record's m/ value (see
+// prefixDigest: the digest of the request's parts bound to that key,
+// then the sealed blob) and the vault slot of the key (for the record's
+// pendingRecord.slot).
+func (b *Book) sealPrivate(ref string, plaintext []byte, parts ...[]byte) ([]byte, vault.Slot, error) {
 	s, key, err := b.cfg.Vault.NewKey()
 	if err != nil {
-		return ledger.KV{}, 0, nil, err
+		return nil, 0, err
 	}
-	// slot || sealed blob, in one allocation
-	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+vault.SealedSize(len(plaintext))), uint64(s))
+	v := appendVaultDigest(make([]byte, 0, vaultDigestSize+vault.SealedSize(len(plaintext))), digestVaultSealed, s, key, parts...)
 	if v, err = vault.AppendSeal(v, key, ref, plaintext); err != nil {
-		return ledger.KV{}, 0, nil, err
+		return nil, 0, err
 	}
-	return ledger.KV{Key: keyOf(prefixSealed, ref), Value: v}, s, vaultDigest(s, key, parts...), nil
+	return v, s, nil
 }
 
 // slotMaxKV is the "vm/" key of a record whose private content's key is
@@ -414,7 +430,8 @@ type pendingRecord struct {
 	kind Kind
 	id   string
 	body []byte // canonical
-	// digest is the m/ value of a new record (see prefixDigest). parts,
+	// digest is the m/ value of a new record (see prefixDigest; with
+	// private content, its sealed blob follows the digest). parts,
 	// when set, are the canonical parts of the request as sent: a
 	// resubmission is compared by recomputing the first request's digest
 	// from them (needed when that digest is keyed with the first
@@ -498,7 +515,8 @@ func (b *Book) sameRequest(key string, r *pendingRecord) error {
 		want = r.digest
 	case len(first) == sha256.Size:
 		want = b.digest(parts...)
-	case len(first) == 1+8+sha256.Size && first[0] == digestVaultKeyed:
+	case len(first) == vaultDigestSize && first[0] == digestVaultKeyed,
+		len(first) > vaultDigestSize && first[0] == digestVaultSealed:
 		s := vault.Slot(binary.BigEndian.Uint64(first[1:9]))
 		k, err := b.cfg.Vault.Key(s)
 		if errors.Is(err, vault.ErrDestroyed) {
@@ -507,9 +525,11 @@ func (b *Book) sameRequest(key string, r *pendingRecord) error {
 		if err != nil {
 			return fmt.Errorf("audit: key of %s: %w", key, err)
 		}
-		want = vaultDigest(s, k, parts...)
+		// the digest alone, not the blob sealed after it
+		first, want = first[:vaultDigestSize], appendVaultDigest(make([]byte, 0, vaultDigestSize), first[0], s, k, parts...)
 	default:
-		return fmt.Errorf("audit: index %s%s holds %d bytes, want a digest of %d or %d", prefixDigest, key, len(first), sha256.Size, 1+8+sha256.Size)
+		return fmt.Errorf("audit: index %s%s holds %d bytes (tag %#x), want a digest of %d bytes, a vault-keyed one of %d (tag %#x) or one followed by a sealed blob (tag %#x)",
+			prefixDigest, key, len(first), first[:min(1, len(first))], sha256.Size, vaultDigestSize, digestVaultKeyed, digestVaultSealed)
 	}
 	if !hmac.Equal(first, want) {
 		return fmt.Errorf("%w: %s is logged already with different content", ErrConflict, key)

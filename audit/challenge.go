@@ -158,12 +158,12 @@ func (b *Book) FileChallenge(ctx context.Context, raw []byte, stakeholder string
 	} else if len(body) > ledger.MaxEntrySize-256 {
 		return nil, nil, &ValidationError{Field: "evidence", Message: "the challenge record would be too large"}
 	}
-	sealed, slot, digest, err := b.sealPrivate(key, pt, parts...)
+	m, slot, err := b.sealPrivate(key, pt, parts...)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := b.appendStamped(ctx, &pendingRecord{kind: KindChallenge, id: req.ChallengeID, parts: parts, digest: digest,
-		extra: []ledger.KV{sealed}, slot: slot, sealed: true,
+	a, err := b.appendStamped(ctx, &pendingRecord{kind: KindChallenge, id: req.ChallengeID, parts: parts, digest: m,
+		slot: slot, sealed: true,
 		index: func(i uint64, _ time.Time) []ledger.KV { return challengeIndex(i, &c) }}, stamp)
 	if err != nil {
 		return nil, nil, err

@@ -111,12 +111,12 @@ func (b *Book) FileContest(ctx context.Context, raw []byte) (*Appended, *Contest
 	}
 	// The grounds are sealed under a vault key of the contest's own, and
 	// the digest keyed with it: erasable like a decision's private content.
-	sealed, slot, digest, err := b.sealPrivate(key, pt, parts...)
+	m, slot, err := b.sealPrivate(key, pt, parts...)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := b.appendStamped(ctx, &pendingRecord{kind: KindContest, id: req.ContestID, parts: parts, digest: digest, slot: slot, sealed: true,
-		extra: []ledger.KV{sealed, {Key: []byte(prefixContestOfDecision + d.DecisionID + "/" + req.ContestID), Value: []byte{1}}},
+	a, err := b.appendStamped(ctx, &pendingRecord{kind: KindContest, id: req.ContestID, parts: parts, digest: m, slot: slot, sealed: true,
+		extra: []ledger.KV{{Key: []byte(prefixContestOfDecision + d.DecisionID + "/" + req.ContestID), Value: []byte{1}}},
 		index: func(i uint64, t time.Time) []ledger.KV {
 			if shard != nil { // the facts are keyed by a decision index of this shard
 				return kindIndex(KindContest)

@@ -100,12 +100,11 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	// slot taken by a request that then fails, or loses a race to the
 	// same id, is an orphan key sealing nothing kept: harmless.)
 	if sealed != nil {
-		kv, slot, digest, err := b.sealPrivate(key, appendOpening(nil, sealed), parts...)
+		m, slot, err := b.sealPrivate(key, appendOpening(nil, sealed), parts...)
 		if err != nil {
 			return nil, err
 		}
-		r.digest, r.slot, r.sealed = digest, slot, true
-		r.extra = append(r.extra, kv)
+		r.digest, r.slot, r.sealed = m, slot, true
 	} else {
 		r.digest = b.digest(parts...)
 	}
@@ -278,8 +277,19 @@ func (b *Book) Private(kind Kind, id string) (map[string]string, error) {
 }
 
 // sealedOf returns the vault slot and sealed blob of a record's private
-// content (ledger.ErrNotFound if it has none in the slot layout).
+// content (ledger.ErrNotFound if it has none in the slot layout): from its
+// m/ value, or for a record logged before the blob moved there, its v/
+// value.
 func (b *Book) sealedOf(key string) (vault.Slot, []byte, error) {
+	switch m, err := b.cfg.Index.Get([]byte(prefixDigest + key)); {
+	case err == nil && len(m) > 0 && m[0] == digestVaultSealed:
+		if len(m) <= vaultDigestSize {
+			return 0, nil, fmt.Errorf("audit: index %s%s holds %d bytes, want a vault-keyed digest (%d) and a sealed blob", prefixDigest, key, len(m), vaultDigestSize)
+		}
+		return vault.Slot(binary.BigEndian.Uint64(m[1:9])), m[vaultDigestSize:], nil
+	case err != nil && !errors.Is(err, ledger.ErrNotFound):
+		return 0, nil, err
+	}
 	v, err := b.cfg.Index.Get([]byte(prefixSealed + key))
 	if err != nil {
 		return 0, nil, err

@@ -208,9 +208,11 @@ func TestVaultDigest(t *testing.T) {
 			plain.Write(p)
 			plain.Write([]byte{0})
 		}
-		want := append([]byte{digestVaultKeyed, 0, 0, 0, 0, 0, 0, 1, 2}, m.Sum(nil)...)
-		if got := vaultDigest(258, key, parts...); !bytes.Equal(got, want) {
-			t.Fatalf("%q: %x, want %x", parts, got, want)
+		for _, tag := range []byte{digestVaultKeyed, digestVaultSealed} {
+			want := append([]byte{tag, 0, 0, 0, 0, 0, 0, 1, 2}, m.Sum(nil)...)
+			if got := appendVaultDigest([]byte("kept"), tag, 258, key, parts...); !bytes.Equal(got, append([]byte("kept"), want...)) {
+				t.Fatalf("%q, tag %d: %x, want %x after the bytes appended to", parts, tag, got, want)
+			}
 		}
 		if got := mac(key, parts...); !bytes.Equal(got, plain.Sum(nil)) {
 			t.Fatalf("mac %q: %x, want %x", parts, got, plain.Sum(nil))

@@ -11,7 +11,8 @@ import (
 )
 
 // The opening of a record's private content is what is sealed for it in
-// the vault (the plaintext of its "v/" blob): for each part (a decision's
+// the vault (the plaintext of its sealed blob, in its "m/" value or, for
+// records logged before, its "v/" value): for each part (a decision's
 // "request" and "response", a contest's or challenge's "grounds") its name,
 // the salt of its logged commitment and its text. It is read in two
 // encodings:

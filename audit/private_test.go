@@ -158,7 +158,7 @@ func TestSlotMaxCoversEveryRecord(t *testing.T) {
 	}
 	var highest vault.Slot
 	for i := range 64 {
-		if _, s, _ := tb.sealed(t, fmt.Sprintf("decision/dec-m%d", i)); s > highest {
+		if _, _, s, _ := tb.sealed(t, fmt.Sprintf("decision/dec-m%d", i)); s > highest {
 			highest = s
 		}
 	}
@@ -226,26 +226,28 @@ func (tb *testBook) index(t testing.TB, key string) []byte {
 	return v
 }
 
-// sealed returns the v/ value of the record ref, its slot and the key in
-// that slot.
-func (tb *testBook) sealed(t testing.TB, ref string) ([]byte, vault.Slot, []byte) {
+// sealed returns the m/ value of the record ref (its vault-keyed digest,
+// then its sealed blob), the blob, its slot and the key in that slot.
+func (tb *testBook) sealed(t testing.TB, ref string) (m, blob []byte, slot vault.Slot, key []byte) {
 	t.Helper()
-	v := tb.index(t, prefixSealed+ref)
-	if len(v) < 8 {
-		t.Fatalf("v/%s holds %d bytes", ref, len(v))
+	m = tb.index(t, prefixDigest+ref)
+	if len(m) <= vaultDigestSize || m[0] != digestVaultSealed {
+		t.Fatalf("m/%s = %x, want the tag %d, a slot, a MAC and a sealed blob", ref, m, digestVaultSealed)
 	}
-	slot := vault.Slot(binary.BigEndian.Uint64(v))
+	slot = vault.Slot(binary.BigEndian.Uint64(m[1:9]))
 	key, err := tb.vault.Key(slot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v, slot, key
+	return m, m[vaultDigestSize:], slot, key
 }
 
-// TestPrivateLayout: private content is kept as slot || blob, its digest
-// keyed with the record's own vault key; no key is ever in the index; a
-// public record keeps the server-secret digest; every key is handed out
-// before the Presync of the batch that commits its record.
+// TestPrivateLayout: private content is sealed under the record's own
+// vault key and kept in the record's m/ value after the request's digest,
+// keyed with the same key (tag, slot, MAC, blob), with no v/ value; no key
+// is ever in the index; a public record keeps the server-secret digest;
+// every key is handed out before the Presync of the batch that commits
+// its record.
 func TestPrivateLayout(t *testing.T) {
 	tb := openTestBook(t, t.TempDir())
 	ctx := context.Background()
@@ -257,11 +259,14 @@ func TestPrivateLayout(t *testing.T) {
 		t.Fatalf("first append: duplicate %v, token %q", a.Duplicate, a.ContestToken)
 	}
 	ref := "decision/dec-p1"
-	sealed := tb.index(t, prefixSealed+ref)
-	if len(sealed) < 8+28 {
-		t.Fatalf("v/%s holds %d bytes", ref, len(sealed))
+	d := tb.index(t, prefixDigest+ref)
+	if len(d) < vaultDigestSize+28 || d[0] != digestVaultSealed {
+		t.Fatalf("m/%s = %x, want the tag %d, a slot, a MAC and a sealed blob", ref, d, digestVaultSealed)
 	}
-	slot := vault.Slot(binary.BigEndian.Uint64(sealed))
+	if v := tb.index(t, prefixSealed+ref); v != nil {
+		t.Fatalf("v/%s holds %d bytes, want no value (the blob is in m/)", ref, len(v))
+	}
+	slot := vault.Slot(binary.BigEndian.Uint64(d[1:9]))
 	if n := tb.presynced.Load(); uint64(slot) >= n {
 		t.Fatalf("the record's key slot %d was handed out after the last Presync before its commit began (%d slots then)", slot, n)
 	}
@@ -269,7 +274,7 @@ func TestPrivateLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, err := vault.Unseal(key, ref, sealed[8:])
+	pt, err := vault.Unseal(key, ref, d[vaultDigestSize:])
 	if err != nil || !bytes.Contains(pt, []byte("a private prompt")) {
 		t.Fatalf("the blob does not open under its slot's key: %q, %v", pt, err)
 	}
@@ -279,10 +284,6 @@ func TestPrivateLayout(t *testing.T) {
 	}
 	if v := tb.index(t, prefixSlot+string(binary.BigEndian.AppendUint64(nil, uint64(slot)))); v != nil {
 		t.Fatalf("vs/ key for the record's slot %d: want none (vm/ counts it)", slot)
-	}
-	d := tb.index(t, prefixDigest+ref)
-	if len(d) != 41 || d[0] != digestVaultKeyed || vault.Slot(binary.BigEndian.Uint64(d[1:9])) != slot {
-		t.Fatalf("m/%s = %x, want the vault-keyed tag, slot %d and a MAC", ref, d, slot)
 	}
 	// The sealed opening opens the logged commitments, and the digest is
 	// HMAC-SHA256 (crypto/hmac) under HMAC-SHA256(key, purpose) of the
@@ -335,8 +336,8 @@ func TestPrivateLayout(t *testing.T) {
 		m.Write(p)
 		m.Write([]byte{0})
 	}
-	if !hmac.Equal(d[9:], m.Sum(nil)) {
-		t.Fatalf("m/%s MAC %x, want %x", ref, d[9:], m.Sum(nil))
+	if !hmac.Equal(d[9:vaultDigestSize], m.Sum(nil)) {
+		t.Fatalf("m/%s MAC %x, want %x", ref, d[9:vaultDigestSize], m.Sum(nil))
 	}
 	if tb.index(t, prefixPrivate+ref) != nil {
 		t.Fatal("a legacy p/ value was written")
@@ -442,8 +443,8 @@ func TestErasureAfterCrash(t *testing.T) {
 	if _, err := tb.AppendDecision(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	sealed := tb.index(t, prefixSealed+"decision/dec-c1")
-	if err := tb.vault.Destroy(vault.Slot(binary.BigEndian.Uint64(sealed))); err != nil {
+	_, _, slot, _ := tb.sealed(t, "decision/dec-c1")
+	if err := tb.vault.Destroy(slot); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tb.Private(KindDecision, "dec-c1"); !errors.Is(err, ErrNotFound) {
@@ -473,7 +474,7 @@ func TestLegacyRecord(t *testing.T) {
 	}
 	// Rewrite the record as the legacy layout kept it.
 	ref := "decision/dec-old"
-	sealed, slot, key := tb.sealed(t, ref)
+	_, blob, slot, key := tb.sealed(t, ref)
 	var dr DecisionRequest
 	if err := decodeStrict(req, &dr); err != nil {
 		t.Fatal(err)
@@ -487,8 +488,7 @@ func TestLegacyRecord(t *testing.T) {
 	if err := os.WriteFile(legacyFile, key, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := tb.store.Update([]ledger.KV{{Key: []byte(prefixPrivate + ref), Value: sealed[8:]}, {Key: []byte(prefixDigest + ref), Value: tb.digest(parts...)}},
-		[][]byte{[]byte(prefixSealed + ref)}); err != nil {
+	if err := tb.store.Update([]ledger.KV{{Key: []byte(prefixPrivate + ref), Value: blob}, {Key: []byte(prefixDigest + ref), Value: tb.digest(parts...)}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := tb.vault.Destroy(slot); err != nil {
@@ -518,6 +518,49 @@ func TestLegacyRecord(t *testing.T) {
 	}
 }
 
+// TestSlotLayoutRecord: a record logged before the sealed blob moved into
+// its m/ value (the blob under v/ as slot || blob, m/ the vault-keyed
+// digest alone) is still read, compared on resubmission, and erased.
+func TestSlotLayoutRecord(t *testing.T) {
+	tb := openTestBook(t, t.TempDir())
+	ctx := context.Background()
+	req := privateRequest(t, "dec-slot", "a prompt of the slot layout")
+	if _, err := tb.AppendDecision(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	ref := "decision/dec-slot"
+	m, blob, slot, _ := tb.sealed(t, ref)
+	digest := append([]byte{digestVaultKeyed}, m[1:vaultDigestSize]...)
+	v := append(binary.BigEndian.AppendUint64(nil, uint64(slot)), blob...)
+	if err := tb.store.Update([]ledger.KV{{Key: []byte(prefixDigest + ref), Value: digest}, {Key: []byte(prefixSealed + ref), Value: v}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := tb.Private(KindDecision, "dec-slot"); err != nil || p["request"] != "a prompt of the slot layout" {
+		t.Fatalf("Private of the slot layout: %q, %v", p, err)
+	}
+	if a, err := tb.AppendDecision(ctx, req); err != nil || !a.Duplicate {
+		t.Fatalf("resubmission: %v, want a duplicate", err)
+	}
+	if _, err := tb.AppendDecision(ctx, privateRequest(t, "dec-slot", "another prompt")); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "different content") {
+		t.Fatalf("other private content under the same id: %v, want a conflict", err)
+	}
+	if err := tb.ErasePrivate(KindDecision, "dec-slot"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tb.vault.Key(slot); !errors.Is(err, vault.ErrDestroyed) {
+		t.Fatalf("the key after erasure: %v, want ErrDestroyed", err)
+	}
+	if tb.index(t, prefixSealed+ref) != nil || tb.index(t, prefixDigest+ref) != nil {
+		t.Fatal("erasure left index values")
+	}
+	if _, err := tb.Private(KindDecision, "dec-slot"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Private after erasure: %v, want ErrNotFound", err)
+	}
+	if err := tb.ErasePrivate(KindDecision, "dec-slot"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second erasure: %v, want ErrNotFound", err)
+	}
+}
+
 // TestJSONOpening: private content sealed by earlier versions (the
 // opening as the JSON of a sealedContent) still reads back, resubmits as a
 // duplicate and erases.
@@ -529,8 +572,8 @@ func TestJSONOpening(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := "decision/dec-json"
-	sealed, _, key := tb.sealed(t, ref)
-	pt, err := vault.Unseal(key, ref, sealed[8:])
+	m, sealed, _, key := tb.sealed(t, ref)
+	pt, err := vault.Unseal(key, ref, sealed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -553,7 +596,7 @@ func TestJSONOpening(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tb.store.Update([]ledger.KV{{Key: []byte(prefixSealed + ref), Value: append(sealed[:8:8], blob...)}}, nil); err != nil {
+	if err := tb.store.Update([]ledger.KV{{Key: []byte(prefixDigest + ref), Value: append(m[:vaultDigestSize:vaultDigestSize], blob...)}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	p, err := tb.Private(KindDecision, "dec-json")

@@ -24,10 +24,12 @@ import (
 // operator's backup (api/recovery).
 
 // PrivateIndexPrefixes are the prefixes of the index keys that hold the
-// book's private state, which no public entry determines: "v/" sealed
-// private content, "vs/" vault slots in use and "vm/" the highest one of
-// the records, "p/" sealed content of the legacy layout, "m/" request
-// digests, "dk/" contest-token delivery keys (their slots). A backup of
+// book's private state, which no public entry determines: "m/" request
+// digests and the sealed private content that follows them, "v/" sealed
+// private content of records logged before it moved into "m/", "vs/"
+// vault slots in use and "vm/" the highest one of the records, "p/" sealed
+// content of the legacy layout, "dk/" contest-token delivery keys (their
+// slots). A backup of
 // the private part holds these keys with the vault's key file and the
 // server secret.
 func PrivateIndexPrefixes() []string {
