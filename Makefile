@@ -129,7 +129,9 @@ bench-pairs:
 ## (bench-ab.md). This host's speed moves by tens of percent within minutes: read medians over many rounds,
 ## never one round. Two A/A runs here (for refused and private decisions,
 ## make bench-ab AB_A=682d01b, whose server code is the working tree's) gave B / A from 0.92 to 0.99 in 5
-## rounds, all A then B, and from 0.94 to 1.08 in 6 rounds, A B then B A: a difference within ~8% is noise.
+## rounds, all A then B, and from 0.94 to 1.08 in 6 rounds, A B then B A; later, for refused decisions, whose
+## code path ccf19f7 left alone, two runs against its parent gave 0.83 and 1.05 (6 rounds each). So a difference
+## within ~15% over 6 rounds can be the host's: repeat a run before believing it.
 AB_A       ?= HEAD
 AB_ROUNDS  ?= 5
 AB_KINDS   ?= refused,answered,private
