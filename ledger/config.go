@@ -41,14 +41,8 @@ type Config struct {
 	// the layers above made before submitting the batch's appends MUST be
 	// durable (the audit layer makes the keys of a batch's private content
 	// durable here: one fsync per batch, never a record without its key).
-	// With a Storage that is a PresyncCommitter (badgerstore), it runs
-	// inside the batch's commit, beside the batch's own fsyncs and before
-	// the state that counts the batch is committed; its error then fails
-	// the commit, which stops the log (restart to recover), as any failed
-	// fsync should. With any other Storage, it runs in the sequencer after
-	// the batch was cut, possibly while the previous batch's commit is in
-	// flight; its error fails the batch's appends and changes nothing in
-	// the log.
+	// An error fails the batch's appends and changes nothing in the log.
+	// It MAY run while the previous batch's commit is in flight.
 	Presync func() error
 	// Now is the log clock (default time.Now). Log time never goes backwards
 	// even if Now does.

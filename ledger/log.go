@@ -66,9 +66,6 @@ type Log struct {
 	cfg     Config
 	store   Storage
 	signers []note.Signer
-	// presyncer is store, if it takes Config.Presync into its commits
-	// (PresyncCommitter): then the sequencer does not run it.
-	presyncer PresyncCommitter
 
 	head atomic.Pointer[Head]
 
@@ -192,9 +189,6 @@ func Open(cfg Config) (*Log, error) {
 		edges:    edges,
 		lastTime: st.LastTime,
 		budget:   budget,
-	}
-	if pc, ok := cfg.Storage.(PresyncCommitter); ok && cfg.Presync != nil {
-		l.presyncer = pc
 	}
 	root := rootOf(rng)
 	if cfg.Frozen {
@@ -575,7 +569,7 @@ func (l *Log) run() {
 		}
 		timer.Stop()
 		err := l.failed()
-		if err == nil && l.presyncer == nil {
+		if err == nil {
 			err = l.presync()
 		}
 		l.jobs <- b.finish(err)

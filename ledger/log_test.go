@@ -299,20 +299,13 @@ func TestDedupAcrossManyBatches(t *testing.T) {
 	}
 }
 
-// sequencerPresync hides a store's ledger.PresyncCommitter (and its batch
-// limits): the log then runs Config.Presync in its sequencer.
-type sequencerPresync struct{ ledger.Storage }
-
-// TestPresync: with a Storage that does not take the presync into its
-// commits, Presync runs in the sequencer before every batch is built; its
-// error fails that batch's appends and leaves the log as it was, and the
-// log goes on.
+// TestPresync: Presync runs before every batch is built; its error fails
+// that batch's appends and leaves the log as it was, and the log goes on.
 func TestPresync(t *testing.T) {
 	var mu sync.Mutex
 	var calls int
 	var fail error
 	tl := newTestLog(t, func(c *ledger.Config) {
-		c.Storage = sequencerPresync{c.Storage}
 		c.Presync = func() error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -344,63 +337,6 @@ func TestPresync(t *testing.T) {
 	defer mu.Unlock()
 	if calls != 3 {
 		t.Fatalf("presync ran %d times for 3 batches", calls)
-	}
-}
-
-// TestPresyncInCommit: with badgerstore, a ledger.PresyncCommitter, the
-// log hands Presync to the commit: it runs once per batch, while the state
-// that counts the batch is not yet committed, never in the sequencer; its
-// error fails the batch's appends and stops the log (ErrStopped wrapping
-// it); reopened, the log holds what was committed before and appends again.
-func TestPresyncInCommit(t *testing.T) {
-	var mu sync.Mutex
-	var calls int
-	var fail error
-	var st ledger.Storage
-	s, _ := newKey(t)
-	dir := t.TempDir()
-	tweak := func(c *ledger.Config) {
-		st = c.Storage
-		c.Presync = func() error {
-			mu.Lock()
-			defer mu.Unlock()
-			calls++
-			if committed, err := st.Load(); err != nil || committed.Size != uint64(calls-1) {
-				return fmt.Errorf("presync %d ran with a committed state of size %d (%v), want %d", calls, committed.Size, err, calls-1)
-			}
-			return fail
-		}
-	}
-	l := openLog(t, dir, s, tweak)
-	ctx := context.Background()
-	for i := range 3 {
-		if _, err := l.Append(ctx, entry(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mu.Lock()
-	fail = errors.New("disk on fire")
-	mu.Unlock()
-	if _, err := l.Append(ctx, entry(3)); !errors.Is(err, ledger.ErrStopped) || !strings.Contains(err.Error(), "disk on fire") {
-		t.Fatalf("append with a failing presync: %v, want ErrStopped wrapping its error", err)
-	}
-	if _, err := l.Append(ctx, entry(4)); !errors.Is(err, ledger.ErrStopped) {
-		t.Fatalf("append after the failed presync: %v, want ErrStopped", err)
-	}
-	mu.Lock()
-	if calls != 4 {
-		t.Fatalf("presync ran %d times for 4 batches", calls)
-	}
-	calls, fail = 3, nil
-	mu.Unlock()
-	l.Close()
-	l = openLog(t, dir, s, tweak)
-	defer l.Close()
-	if n := l.Head().Size; n != 3 {
-		t.Fatalf("reopened at size %d, want the 3 entries committed before the failed presync", n)
-	}
-	if a, err := l.Append(ctx, entry(3)); err != nil || a.Index != 3 {
-		t.Fatalf("append after reopening: %+v, %v", a, err)
 	}
 }
 

@@ -296,11 +296,7 @@ func (l *Log) commitLoop() {
 			err := l.failed()
 			if err == nil {
 				t0 := time.Now()
-				if l.presyncer != nil {
-					err = l.presyncer.CommitPresynced(j.batch, l.presync)
-				} else {
-					err = l.store.Commit(j.batch)
-				}
+				err = l.store.Commit(j.batch)
 				l.stats.commitNanos.Add(uint64(time.Since(t0)))
 				if err != nil {
 					l.cfg.Logger.Error("commit failed; the log refuses appends until restarted",

@@ -85,20 +85,6 @@ type Storage interface {
 	Close() error
 }
 
-// PresyncCommitter is a Storage that takes the log's Config.Presync into
-// its commits, so that the presync's fsync overlaps the batch's own instead
-// of preceding it: CommitPresynced commits b as Commit does, calling
-// presync (once) while it makes the batch's entries and tiles durable, and
-// commits the State that counts them only after presync returned nil. If
-// presync fails, nothing of b is committed and the error returned wraps
-// presync's. The log then stops, as after any failed commit (it sequenced
-// the next batch on this one). A wrapper that intercepts Commit (fault
-// injection, counting) must not promote a CommitPresynced that bypasses it:
-// wrap the Storage interface, not the concrete store.
-type PresyncCommitter interface {
-	CommitPresynced(b *Batch, presync func() error) error
-}
-
 // IndexStore is the namespace of index keys beside the log (the Extra of
 // each Batch), as the layers above use it. Reads see a committed snapshot;
 // a read never blocks a Commit and a Commit never blocks a read, however

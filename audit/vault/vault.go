@@ -12,11 +12,10 @@
 //     the next Sync writes every key made since the last one with one
 //     pwrite (slots are consecutive) and fsyncs. The key is durable once a
 //     Sync that started after NewKey returned has returned. The ledger
-//     runs Sync once per batch, before the state that counts the batch is
-//     committed (ledger.Config.Presync; with badgerstore, beside the
-//     fsyncs of the batch's entries), so a record that needs a key is
-//     never committed before its key is durable: one write and one fsync
-//     per batch, not per record.
+//     runs Sync once per batch, before the batch's commit
+//     (ledger.Config.Presync), so a record that needs a key is never
+//     committed before its key is durable: one write and one fsync per
+//     batch, not per record.
 //   - Sync has group semantics: every key made and every write that
 //     completed before Sync was called is durable when it returns nil;
 //     concurrent calls share one fsync, and a call with nothing new to

@@ -17,11 +17,10 @@
 // into the files once.
 //
 // Every Commit first makes the batch's entries and new tile hashes durable
-// in the files (and runs the log's presync beside them, CommitPresynced),
-// then writes the rest in one Badger transaction on a database opened with
-// SyncWrites, whose state names the new size: a batch is atomic (the
-// files' bytes past the committed size are ignored and cut at the next
-// Open) and on disk when Commit returns.
+// in the files, then writes the rest in one Badger transaction on a
+// database opened with SyncWrites, whose state names the new size: a batch
+// is atomic (the files' bytes past the committed size are ignored and cut
+// at the next Open) and on disk when Commit returns.
 //
 // Reads go through a shared read-only snapshot that is replaced after every
 // Commit and Update, before they return: a read sees everything committed
@@ -94,10 +93,9 @@ type Store struct {
 }
 
 var (
-	_ ledger.Storage          = (*Store)(nil)
-	_ ledger.IndexStore       = (*Store)(nil)
-	_ ledger.BatchLimiter     = (*Store)(nil)
-	_ ledger.PresyncCommitter = (*Store)(nil)
+	_ ledger.Storage      = (*Store)(nil)
+	_ ledger.IndexStore   = (*Store)(nil)
+	_ ledger.BatchLimiter = (*Store)(nil)
 )
 
 // snapshot is a read-only Badger transaction shared by readers. The Store
@@ -351,16 +349,7 @@ func (s *Store) Load() (ledger.State, error) {
 }
 
 // Commit implements ledger.Storage.
-func (s *Store) Commit(b *ledger.Batch) error { return s.CommitPresynced(b, nil) }
-
-// CommitPresynced implements ledger.PresyncCommitter: presync (if not nil)
-// runs while the batch's entries and tiles are written and made durable in
-// the log files, and Badger's transaction, which commits the state, starts
-// only after both. So a private record's vault key (the audit layer's
-// presync) is durable before the state that counts the record, as it was
-// when the presync ran before the commit, and its fsync overlaps the log
-// files' instead of adding to the commit's time.
-func (s *Store) CommitPresynced(b *ledger.Batch, presync func() error) error {
+func (s *Store) Commit(b *ledger.Batch) error {
 	if len(b.DedupKeys) != len(b.Entries) {
 		return fmt.Errorf("badgerstore: batch has %d dedup keys for %d entries", len(b.DedupKeys), len(b.Entries))
 	}
@@ -387,24 +376,9 @@ func (s *Store) CommitPresynced(b *ledger.Batch, presync func() error) error {
 	if err := txn.Set(stateKey, encodeState(b.State)); err != nil {
 		return fmt.Errorf("badgerstore: state: %w", err)
 	}
-	var presynced chan error
-	if presync != nil {
-		presynced = make(chan error, 1)
-		go func() { presynced <- presync() }()
-	}
-	// The entries and tiles, and what presync makes durable, are durable
-	// before the state that counts them.
-	werr := s.files.Write(b.Start, b.Entries, b.Tiles)
-	var perr error
-	if presynced != nil {
-		perr = <-presynced
-	}
-	if werr != nil {
-		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, werr)
-	}
-	if perr != nil {
-		s.files.Abandon()
-		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, perr)
+	// The entries and tiles are durable before the state that counts them.
+	if err := s.files.Write(b.Start, b.Entries, b.Tiles); err != nil {
+		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, err)
 	}
 	if err := txn.Commit(); err != nil {
 		s.files.Abandon()
