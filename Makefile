@@ -126,7 +126,8 @@ bench-pairs:
 ## load generator (the working tree's ledgerctl) in the same environment: the HTTP phase of make bench for the kinds
 ## AB_KINDS (default every example kind), AB_SINGLE single records (64 clients) and AB_BATCHED in batches (250, 8
 ## clients) per kind. Prints each round's records/s and, per kind and mode, the median of each arm and B / A
-## (bench-ab.md). This host's speed moves by tens of percent within minutes: read medians over many rounds,
+## (bench-ab.md); with private decisions and a public kind among AB_KINDS, also each arm's median of the per-round
+## ratio of private decisions to the mean of the public kinds (same server, same minute). This host's speed moves by tens of percent within minutes: read medians over many rounds,
 ## never one round. Two A/A runs here (for refused and private decisions,
 ## make bench-ab AB_A=682d01b, whose server code is the working tree's) gave B / A from 0.92 to 0.99 in 5
 ## rounds, all A then B, and from 0.94 to 1.08 in 6 rounds, A B then B A; later, for refused decisions, whose
@@ -156,7 +157,7 @@ bench-ab:
 	      || { echo "round $$r, $$arm: the load generator failed; the server's log ends:" >&2; tail -n 20 $$tmp/ledgerd.out >&2; exit 1; }; \
 	    kill $$pid; wait $$pid 2>/dev/null || true; pid=; \
 	    awk -F'|' -v r=$$r -v arm=$$arm '$$3 ~ /single|batches/ { k=$$2; gsub(/ /,"",k); m=($$3 ~ /single/)?"single":"batched"; \
-	      v=$$5; gsub(/[ ,]/,"",v); print k, m, arm, v; printf "round %d %s: %s %s %s/s\n", r, arm, k, m, v > "/dev/stderr" }' \
+	      v=$$5; gsub(/[ ,]/,"",v); print k, m, arm, v, r; printf "round %d %s: %s %s %s/s\n", r, arm, k, m, v > "/dev/stderr" }' \
 	      $$tmp/round.md >>$$tmp/rates; \
 	  done; done; \
 	  { echo "A is ledgerd at $$a, B ledgerd from the working tree ($$b): $(AB_ROUNDS) rounds (A B, then B A, ...) of"; \
@@ -166,6 +167,16 @@ bench-ab:
 	      function flush() { if (n) { if (g ~ / A$$/) { ma = med() } else { sub(/ B$$/, "", g); \
 	        printf "| %s | %s | %.0f | %.0f | %.2f | %d |\n", substr(g, 1, index(g, " ") - 1), substr(g, index(g, " ") + 1), ma, med(), med() / ma, n } } } \
 	      { key = $$1 " " $$2 " " $$3; if (key != g) { flush(); g = key; n = 0 } x[++n] = $$4 } END { flush() }'; \
+	    awk '{ v[$$5 " " $$3 " " $$2 " " $$1] = $$4; if ($$1 != "private") { pub[$$5 " " $$3 " " $$2] += $$4; np[$$5 " " $$3 " " $$2]++ } } \
+	      END { for (g in np) if ((g " private") in v) { split(g, p, " "); print p[3], p[2], v[g " private"] / (pub[g] / np[g]) } }' $$tmp/rates \
+	      | sort -k1,1 -k2,2 -k3,3n >$$tmp/ratios; \
+	    if [ -s $$tmp/ratios ]; then echo; \
+	      echo "Private decisions against the mean of the public kinds in the same round and server, which the host's speed"; \
+	      echo "cancels out of more than from the rates above:"; echo; \
+	      echo "| mode | A private ÷ public, median | B private ÷ public, median | rounds |"; echo "| --- | ---: | ---: | ---: |"; \
+	      awk 'function med() { return (n % 2) ? x[(n+1)/2] : (x[n/2] + x[n/2+1]) / 2 } \
+	        function flush() { if (n) { if (g ~ / A$$/) { ma = med() } else { sub(/ B$$/, "", g); printf "| %s | %.3f | %.3f | %d |\n", g, ma, med(), n } } } \
+	        { key = $$1 " " $$2; if (key != g) { flush(); g = key; n = 0 } x[++n] = $$3 } END { flush() }' $$tmp/ratios; fi; \
 	  } >bench-ab.md; cat bench-ab.md
 
 ## scale: query and stats over a seeded month of 1,000,000 decisions (kept in SCALE_DIR, generated once),
