@@ -204,6 +204,8 @@ SCALE_GROW_N    ?= 10000000
 SCALE_EVERY     ?= 500000
 SCALE_TMP       ?= /tmp
 SCALE_NOTE      ?=
+# passed to the recipe through its environment, so that any text (quotes included) reaches ledgerctl as it is
+export SCALE_NOTE
 SCALE_MEM_LIMIT ?=
 SCALE_SETTLE    ?=
 SCALE_NAME      ?= scale
@@ -224,7 +226,7 @@ scale-grow:
 	  $$tmp/ledgerctl --url http://127.0.0.1:18091 --token $$(cat $$tmp/data/dev-token) bench grow --examples $(EXAMPLES) \
 	    --pid $$pid --data $$tmp/data --pprof http://127.0.0.1:18093 -n $(SCALE_GROW_N) --every $(SCALE_EVERY) $(if $(SCALE_SETTLE),--settle $(SCALE_SETTLE)) \
 	    --csv docs/$(SCALE_NAME).csv --svg docs/$(SCALE_NAME).svg --md docs/$(SCALE_NAME).md \
-	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)$(if $(SCALE_MEM_LIMIT), SCALE_MEM_LIMIT=$(SCALE_MEM_LIMIT))$(if $(SCALE_SETTLE), SCALE_SETTLE=$(SCALE_SETTLE))$(if $(filter-out scale,$(SCALE_NAME)), SCALE_NAME=$(SCALE_NAME))' --note '$(SCALE_NOTE)' \
+	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)$(if $(SCALE_MEM_LIMIT), SCALE_MEM_LIMIT=$(SCALE_MEM_LIMIT))$(if $(SCALE_SETTLE), SCALE_SETTLE=$(SCALE_SETTLE))$(if $(filter-out scale,$(SCALE_NAME)), SCALE_NAME=$(SCALE_NAME))' --note "$$SCALE_NOTE" \
 	    --revision "$$(git describe --always --dirty 2>/dev/null)"
 
 ## fuzz: every fuzz target in the module (FUZZPKGS) for FUZZTIME each (default 10s). A bare
