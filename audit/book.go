@@ -122,8 +122,8 @@ type Book struct {
 // the record's "m/" value beside the request's digest, which is keyed
 // with that same key: when erasure zeroes the slot, the stale copies of
 // both left in the index can neither be opened nor confirm a guess. (One
-// index key per record for both: each key a record writes costs the
-// commit an insert into Badger's memtable, on the sequencer's path.)
+// index key for both: every key a record writes is one more insert into
+// Badger's memtable in the batch's commit.)
 const (
 	prefixConstitution = "c/" // "c/<id>@<version>" -> JSON array of rule ids
 	// "m/<kind>/<id>" -> digest of the request (see mac), one of:

@@ -365,6 +365,20 @@ func TestPrivateLayout(t *testing.T) {
 	if a, err := tb.AppendDecision(ctx, pub); err != nil || !a.Duplicate {
 		t.Fatalf("resubmitted public decision: %v, duplicate %v", err, a != nil && a.Duplicate)
 	}
+	// A public digest is 32 bytes of HMAC, whose first byte may be any
+	// tag: it is told from a vault-keyed one by its length.
+	for _, tag := range []byte{digestVaultKeyed, digestVaultSealed} {
+		d := append([]byte{tag}, bytes.Repeat([]byte{9}, sha256.Size-1)...)
+		if err := tb.store.Update([]ledger.KV{{Key: []byte(prefixDigest + "decision/dec-2026-11-27-000002"), Value: d}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tb.Private(KindDecision, "dec-2026-11-27-000002"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Private of a public decision whose digest begins with %d: %v, want ErrNotFound", tag, err)
+		}
+		if err := tb.ErasePrivate(KindDecision, "dec-2026-11-27-000002"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("erasing a public decision whose digest begins with %d: %v, want ErrNotFound", tag, err)
+		}
+	}
 }
 
 // TestPrivateResubmission: a retry of a private decision (however
