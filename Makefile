@@ -127,8 +127,8 @@ bench-pairs:
 ## AB_KINDS (default every example kind), AB_SINGLE single records (64 clients) and AB_BATCHED in batches (250, 8
 ## clients) per kind. Prints each round's records/s and, per kind and mode, the median of each arm and B / A
 ## (bench-ab.md); with private decisions and a public kind among AB_KINDS, also each arm's median of the per-round
-## ratio of private decisions to the mean of the public kinds (same server, same minute). This host's speed moves by tens of percent within minutes: read medians over many rounds,
-## never one round. Two A/A runs here (for refused and private decisions,
+## ratio of private decisions to the mean of the public kinds (same server, same minute). This host's speed moves
+## by tens of percent within minutes: read medians over many rounds, never one round. Two A/A runs here (for refused and private decisions,
 ## make bench-ab AB_A=682d01b, whose server code is the working tree's) gave B / A from 0.92 to 0.99 in 5
 ## rounds, all A then B, and from 0.94 to 1.08 in 6 rounds, A B then B A; later, for refused decisions, whose
 ## code path ccf19f7 left alone, two runs against its parent gave 0.83 and 1.05 (6 rounds each). So a difference
