@@ -34,10 +34,12 @@ type Config struct {
 	// Index is the store of the index keys the records' commits write
 	// (the Log's own storage): the Book reads and erases them there.
 	Index ledger.IndexStore
-	// Vault keeps the keys of private content. The Log MUST be opened with
-	// ledger.Config.Presync calling Vault.Sync: a new key is written
-	// without fsync, and that hook makes it durable before the commit of
-	// the record sealed under it.
+	// Vault keeps the keys of private content. A key is durable when the
+	// vault hands it out (written and fsynced ahead, a run at a time), so
+	// a record sealed under it may be committed at once. Open the Log with
+	// ledger.Config.Presync calling Vault.Sync all the same: it then makes
+	// any vault write still unsynced durable before a commit, and costs
+	// nothing when there is none.
 	Vault *vault.Vault
 	// Secret (at least 32 bytes) keys the digests of requests kept to tell
 	// a retry from a conflicting resubmission; it never leaves the server.

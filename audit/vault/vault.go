@@ -7,30 +7,34 @@
 // only the number of the next free slot.
 //
 // Contracts:
-//   - NewKey makes a fresh random key for the next free slot and returns
-//     the slot and the key; the key is kept in memory (Key finds it) until
-//     the next Sync writes every key made since the last one with one
-//     pwrite (slots are consecutive) and fsyncs. The key is durable once a
-//     Sync that started after NewKey returned has returned. The ledger
-//     runs Sync once per batch, before the batch's commit
-//     (ledger.Config.Presync), so a record that needs a key is never
-//     committed before its key is durable: one write and one fsync per
-//     batch, not per record.
-//   - Sync has group semantics: every key made and every write that
-//     completed before Sync was called is durable when it returns nil;
+//   - Keys are written before they are handed out. The vault keeps a
+//     reserve: random keys already written into the slots that follow the
+//     last one handed out and made durable by one fsync, ReserveSlots at a
+//     time (one write and one fsync per run of ReserveSlots keys, not per
+//     batch of records). NewKey hands out the next reserved slot and its
+//     key, so a key is durable when NewKey returns it: a record that needs
+//     it can be committed at once. When the reserve runs low a new run is
+//     written and fsynced in the background; NewKey waits only when the
+//     reserve is empty (at the first key after Open, or under a load that
+//     outruns the refills).
+//   - Sync has group semantics: every write that completed before Sync was
+//     called (a refill, a Destroy) is durable when it returns nil;
 //     concurrent calls share one fsync, and a call with nothing new to
-//     flush does none. A failed write or fsync leaves the file's state
-//     unknown, so it is sticky: every later NewKey, Destroy and Sync
-//     returns it (restart to recover).
-//   - Slots are handed out in increasing order and never reused while the
-//     vault runs; at Open the next slot is derived from the file size
-//     (rounded up to a whole slot). After a crash, keys written but never
-//     synced may be gone and their slot numbers handed out again: no
-//     committed record refers to them, since its commit waited for a Sync.
-//     Keys synced but whose record was never committed (a crash between
-//     the fsync and the commit, or an append that lost a race to an
-//     identical one) are orphans: random keys that nothing refers to and
-//     nothing was kept encrypted under. They are harmless and stay.
+//     make durable does none (so the ledger's Presync, Sync once per
+//     batch, costs nothing while keys come from the reserve). A failed
+//     write or fsync leaves the file's state unknown, so it is sticky:
+//     every later NewKey, Destroy and Sync returns it (restart to recover).
+//   - Slots are handed out in increasing order and never reused: at Open
+//     the next slot is derived from the file size (rounded up to a whole
+//     slot), past every key ever written, handed out or not. The reserved
+//     keys that were never handed out before a restart or a crash are
+//     orphans: random keys that nothing refers to and nothing was kept
+//     encrypted under. They are harmless and stay (fewer than 1¼ runs,
+//     5,120 keys or 160 KiB, a restart). A run torn by a crash before its
+//     fsync returned was never handed out either. So a copy of the key
+//     file taken while the vault is open holds the keys it will hand out
+//     next; one taken while it is closed (ledgerctl backup) holds none of
+//     a later key, since slots resume past the end of the file.
 //   - Destroy overwrites a slot with zeros and fsyncs before it returns.
 //     After it nothing kept in the data directory can rebuild the key: it
 //     was never written anywhere but its slot (callers keep slot numbers,
@@ -43,8 +47,7 @@
 //
 // The slot operations are not tied to records: NewKey, Key and Destroy
 // serve any secret that must be destroyable (say, a key wrapping a token
-// for a delivery window), as long as the caller keeps the slot number and
-// runs Sync before relying on the key's durability.
+// for a delivery window), as long as the caller keeps the slot number.
 //
 // Legacy layout: before slots, each record's key was a file of its own in
 // dir, named by the hex SHA-256 of the record's reference. Such files are
@@ -83,22 +86,28 @@ var ErrDestroyed = errors.New("vault: key destroyed (erased)")
 // Slot numbers a key in the key file.
 type Slot uint64
 
+// ReserveSlots is the number of keys a refill of the reserve writes (and
+// fsyncs) at once: 128 KiB of keys. A new run is started when fewer than
+// a quarter of them are left.
+const ReserveSlots = 4096
+
 // Vault is a key file of slots. It is safe for concurrent use.
 type Vault struct {
 	dir string
 	f   *os.File
 
-	mu   sync.Mutex // guards next, pending and flushing
-	next Slot
-	// pending are the keys of slots [next-len(pending), next), made since
-	// the last flush; flushing those of the flush being written, from
-	// flushFrom on (Key reads both until they are in the file).
-	pending   []byte
-	flushing  []byte
-	flushFrom Slot
-	flushMu   sync.Mutex // serialises flushes: one is written before the next begins
+	mu   sync.Mutex // guards the fields below up to refilling
+	next Slot       // the next slot to hand out
+	// reserve holds the keys of slots [next, next+len(reserve)/KeySize):
+	// written to the key file and fsynced, not yet handed out. A key
+	// handed out is cleared from it.
+	reserve []byte
+	// refilling is closed when the refill under way (writing the slots
+	// from reserveEnd on) ends; nil when none is.
+	refilling chan struct{}
+	closed    bool // Close began: no new refill starts
 
-	// written counts writes to the key file that completed (NewKey,
+	// written counts writes to the key file that completed (refills,
 	// Destroy); Sync makes durable every write counted when it starts.
 	written atomic.Uint64
 
@@ -107,11 +116,15 @@ type Vault struct {
 	smu      sync.Mutex // guards the fields below; never held across I/O
 	synced   uint64     // written as of the start of the last good fsync
 	inflight chan struct{}
-	failed   error // sticky: a failed fsync
+	failed   error // sticky: a failed write or fsync
 }
 
-// fsync is (*os.File).Sync; tests replace it to inject failures.
-var fsync = (*os.File).Sync
+// fsync is (*os.File).Sync, and writeRun the write of a refill's run;
+// tests replace them to inject failures and delays.
+var (
+	fsync    = (*os.File).Sync
+	writeRun = (*os.File).WriteAt
+)
 
 // Open opens (creating if needed, mode 0700 and 0600) the vault directory
 // and its key file.
@@ -138,97 +151,126 @@ func Open(dir string) (*Vault, error) {
 			return nil, err
 		}
 	}
-	// A size that is not a whole number of slots is a write torn by a
-	// crash: that slot was never synced, so never referred to; skip it.
+	// A size that is not a whole number of slots is a refill torn by a
+	// crash: none of it was handed out, so never referred to; skip it.
 	next := Slot((fi.Size() + KeySize - 1) / KeySize)
 	return &Vault{dir: dir, f: f, next: next}, nil
 }
 
 // Slots returns the number of slots handed out so far (live, destroyed
-// and orphaned alike).
+// and orphaned alike); the reserve's slots are not counted.
 func (v *Vault) Slots() uint64 {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return uint64(v.next)
 }
 
-// NewKey makes a random key, writes it into the next free slot and returns
-// both. The key is durable only after the next Sync (see the package
-// contracts); a caller that never gets that far leaves a harmless orphan.
+// NewKey hands out the next slot and its key, which is durable already
+// (see the package contracts: it was written and fsynced before it was
+// handed out). A caller that never refers to it leaves a harmless orphan.
 func (v *Vault) NewKey() (Slot, []byte, error) {
-	if err := v.stopped(); err != nil {
-		return 0, nil, err
-	}
-	key := make([]byte, KeySize)
 	for {
-		if _, err := rand.Read(key); err != nil {
-			return 0, nil, fmt.Errorf("vault: %w", err)
+		if err := v.stopped(); err != nil {
+			return 0, nil, err
 		}
-		if !isZero(key) { // all zeros means destroyed
-			break
+		v.mu.Lock()
+		if v.closed {
+			v.mu.Unlock()
+			return 0, nil, errors.New("vault: closed")
 		}
+		if len(v.reserve) > 0 {
+			s := v.next
+			key := bytes.Clone(v.reserve[:KeySize])
+			clear(v.reserve[:KeySize])
+			v.reserve = v.reserve[KeySize:]
+			v.next++
+			if len(v.reserve) < ReserveSlots/4*KeySize {
+				v.startRefill()
+			}
+			v.mu.Unlock()
+			return s, key, nil
+		}
+		done := v.startRefill()
+		v.mu.Unlock()
+		<-done // then take a key from the new run, or find why there is none
 	}
-	v.mu.Lock()
-	s := v.next
-	v.next++
-	v.pending = append(v.pending, key...)
-	v.mu.Unlock()
-	return s, key, nil
 }
 
-// flush writes the keys made so far (pending) into their slots with one
-// write, counted in written. A failed write stops the vault.
-func (v *Vault) flush() error {
-	v.flushMu.Lock()
-	defer v.flushMu.Unlock()
-	v.mu.Lock()
-	keys := v.pending
-	from := v.next - Slot(len(keys)/KeySize)
-	v.pending, v.flushing, v.flushFrom = nil, keys, from
-	v.mu.Unlock()
-	if len(keys) == 0 {
-		return nil
+// startRefill starts writing the next run of reserved keys, unless one is
+// under way, and returns the channel closed when the run ends. The
+// caller holds v.mu.
+func (v *Vault) startRefill() chan struct{} {
+	if v.refilling == nil {
+		v.refilling = make(chan struct{})
+		go v.refill(v.next+Slot(len(v.reserve)/KeySize), v.refilling)
 	}
-	_, err := v.f.WriteAt(keys, int64(from)*KeySize)
+	return v.refilling
+}
+
+// refill writes ReserveSlots fresh random keys into the slots from the
+// first one past the reserve on, with one write, makes them durable (Sync)
+// and only then adds them to the reserve. A failed write or fsync stops
+// the vault.
+func (v *Vault) refill(from Slot, done chan struct{}) {
+	keys := make([]byte, ReserveSlots*KeySize)
+	err := randomKeys(keys)
+	if err == nil {
+		if _, err = writeRun(v.f, keys, int64(from)*KeySize); err != nil {
+			err = fmt.Errorf("vault: write key slots %d..%d failed, the vault is stopped (restart to recover): %w", from, from+ReserveSlots-1, err)
+		} else {
+			v.written.Add(1)
+			err = v.Sync()
+		}
+	}
 	if err != nil {
-		err = fmt.Errorf("vault: write key slots %d..%d failed, the vault is stopped (restart to recover): %w", from, from+Slot(len(keys)/KeySize)-1, err)
-		v.smu.Lock()
-		if v.failed == nil {
-			v.failed = err
-		}
-		v.smu.Unlock()
-	} else {
-		v.written.Add(1)
+		v.fail(err) // NewKey waiting for this run returns it
 	}
 	v.mu.Lock()
-	v.flushing = nil
+	if err == nil && !v.closed {
+		// A new array: the old one's remaining keys are cleared, so that a
+		// key lives in memory in one place until it is handed out.
+		r := make([]byte, 0, len(v.reserve)+len(keys))
+		r = append(append(r, v.reserve...), keys...)
+		clear(v.reserve)
+		v.reserve = r
+	}
+	clear(keys)
+	v.refilling = nil
 	v.mu.Unlock()
-	return err
+	close(done)
 }
 
-// unwritten returns a copy of the key of slot s if it is made but not yet
-// in the file.
-func (v *Vault) unwritten(s Slot) ([]byte, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if n := Slot(len(v.pending) / KeySize); s < v.next && s >= v.next-n {
-		off := int(s-(v.next-n)) * KeySize
-		return bytes.Clone(v.pending[off : off+KeySize]), true
+// randomKeys fills keys with random 32-byte keys, none all zeros (which
+// means destroyed).
+func randomKeys(keys []byte) error {
+	if _, err := rand.Read(keys); err != nil {
+		return fmt.Errorf("vault: %w", err)
 	}
-	if n := Slot(len(v.flushing) / KeySize); s >= v.flushFrom && s < v.flushFrom+n {
-		off := int(s-v.flushFrom) * KeySize
-		return bytes.Clone(v.flushing[off : off+KeySize]), true
+	for off := 0; off < len(keys); off += KeySize {
+		for isZero(keys[off : off+KeySize]) {
+			if _, err := rand.Read(keys[off : off+KeySize]); err != nil {
+				return fmt.Errorf("vault: %w", err)
+			}
+		}
 	}
-	return nil, false
+	return nil
+}
+
+// fail makes err the vault's sticky failure (unless one is set already)
+// and returns it.
+func (v *Vault) fail(err error) error {
+	v.smu.Lock()
+	defer v.smu.Unlock()
+	if v.failed == nil {
+		v.failed = err
+	}
+	return v.failed
 }
 
 // Key returns the key in slot s, or ErrDestroyed if it was destroyed. A
 // slot beyond the end of the key file (a key lost, or a slot never handed
 // out) is an error that is not ErrDestroyed.
 func (v *Vault) Key(s Slot) ([]byte, error) {
-	if key, ok := v.unwritten(s); ok {
-		return key, nil
-	}
 	key := make([]byte, KeySize)
 	n, err := v.f.ReadAt(key, int64(s)*KeySize)
 	if n < KeySize {
@@ -253,11 +295,6 @@ func (v *Vault) Destroy(s Slot) error {
 	if err := v.stopped(); err != nil {
 		return err
 	}
-	// The key goes to its slot first (it may still be in memory), so that
-	// no later flush writes it back.
-	if err := v.flush(); err != nil {
-		return err
-	}
 	if _, err := v.f.WriteAt(make([]byte, KeySize), int64(s)*KeySize); err != nil {
 		return fmt.Errorf("vault: overwrite key slot %d: %w", s, err)
 	}
@@ -265,15 +302,11 @@ func (v *Vault) Destroy(s Slot) error {
 	return v.Sync()
 }
 
-// Sync makes every key made and every write completed before it was
-// called durable: one write of the keys made since the last flush, then
-// one fsync of the key file, shared with concurrent callers, none when
+// Sync makes every write to the key file completed before it was called
+// durable with one fsync, shared with concurrent callers, none when
 // nothing was written since the last one.
 func (v *Vault) Sync() error {
 	if err := v.stopped(); err != nil {
-		return err
-	}
-	if err := v.flush(); err != nil {
 		return err
 	}
 	want := v.written.Load()
@@ -322,8 +355,22 @@ func (v *Vault) stopped() error {
 	return v.failed
 }
 
-// Close syncs and closes the key file.
+// Close waits for a refill under way, then syncs and closes the key file.
+// NewKey fails after it.
 func (v *Vault) Close() error {
+	v.mu.Lock()
+	v.closed = true
+	done := v.refilling
+	clear(v.reserve)
+	v.reserve = nil
+	v.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	v.mu.Lock()
+	clear(v.reserve) // a refill that ended meanwhile
+	v.reserve = nil
+	v.mu.Unlock()
 	return errors.Join(v.Sync(), v.f.Close())
 }
 

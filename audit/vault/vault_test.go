@@ -7,8 +7,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func openT(t *testing.T, dir string) *Vault {
@@ -31,8 +33,9 @@ func newKeyT(t *testing.T, v *Vault) (Slot, []byte) {
 }
 
 // TestSlots: keys take consecutive slots of 32 bytes in the key file, read
-// back by slot; they are kept in memory until a Sync writes them all with
-// one write (and one fsync); nothing else is written.
+// back by slot; each is in the file, fsynced, before NewKey returns it:
+// the first key wrote a whole run of ReserveSlots keys with one write and
+// one fsync, the next ones none; nothing else is written.
 func TestSlots(t *testing.T) {
 	dir := t.TempDir()
 	v := openT(t, dir)
@@ -43,6 +46,28 @@ func TestSlots(t *testing.T) {
 			t.Fatalf("key %d took slot %d", i, s)
 		}
 		keys = append(keys, k)
+		if i == 0 {
+			if w, f := v.written.Load(), v.fsyncs.Load(); w != 1 || f != 1 {
+				t.Fatalf("the first key: %d writes and %d fsyncs before it was handed out, want 1 and 1", w, f)
+			}
+		}
+	}
+	if w, f := v.written.Load(), v.fsyncs.Load(); w != 1 || f != 1 {
+		t.Fatalf("5 keys: %d writes and %d fsyncs in all, want 1 and 1 (one run)", w, f)
+	}
+	// Sync finds nothing to do: the keys were durable when handed out.
+	if err := v.Sync(); err != nil || v.fsyncs.Load() != 1 {
+		t.Fatalf("Sync after 5 keys: %v, %d fsyncs; want none more", err, v.fsyncs.Load())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != ReserveSlots*KeySize {
+		t.Fatalf("key file of %d bytes, want one run of %d slots", len(b), ReserveSlots)
+	}
+	if !bytes.Equal(b[:5*KeySize], bytes.Join(keys, nil)) {
+		t.Fatalf("key file begins %x, want the 5 keys in slot order", b[:5*KeySize])
 	}
 	for i, k := range keys {
 		got, err := v.Key(Slot(i))
@@ -50,37 +75,58 @@ func TestSlots(t *testing.T) {
 			t.Fatalf("Key(%d) = %x, %v; want %x", i, got, err, k)
 		}
 	}
-	if _, err := v.Key(5); err == nil || errors.Is(err, ErrDestroyed) {
-		t.Fatalf("Key beyond the file: %v, want a missing-key error that is not ErrDestroyed", err)
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, KeyFile)); err != nil || len(b) != 0 {
-		t.Fatalf("key file before a Sync: %d bytes, %v; want none written yet", len(b), err)
-	}
-	writes, fsyncs := v.written.Load(), v.fsyncs.Load()
-	if err := v.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	if w, f := v.written.Load()-writes, v.fsyncs.Load()-fsyncs; w != 1 || f != 1 {
-		t.Fatalf("Sync of 5 new keys: %d writes and %d fsyncs, want 1 and 1", w, f)
-	}
-	for i, k := range keys { // now from the file
-		got, err := v.Key(Slot(i))
-		if err != nil || !bytes.Equal(got, k) {
-			t.Fatalf("Key(%d) after Sync = %x, %v; want %x", i, got, err, k)
+	for off := 0; off < len(b); off += KeySize {
+		if isZero(b[off : off+KeySize]) {
+			t.Fatalf("slot %d of the run is all zeros (reads as destroyed)", off/KeySize)
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(dir, KeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(b, bytes.Join(keys, nil)) {
-		t.Fatalf("key file holds %x, want the 5 keys in slot order", b)
+	if _, err := v.Key(ReserveSlots); err == nil || errors.Is(err, ErrDestroyed) {
+		t.Fatalf("Key beyond the file: %v, want a missing-key error that is not ErrDestroyed", err)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Fatalf("vault directory holds %d entries, want only %s", len(ents), KeyFile)
 	}
 	if v.Slots() != 5 {
 		t.Fatalf("Slots() = %d, want 5", v.Slots())
+	}
+}
+
+// TestRefillAhead: the next run is written once a quarter of the reserve
+// is left, ahead of NewKey needing it, and follows the last slot written;
+// slots stay consecutive across runs.
+func TestRefillAhead(t *testing.T) {
+	dir := t.TempDir()
+	v := openT(t, dir)
+	n := ReserveSlots - ReserveSlots/4 + 1 // leaves a quarter less one
+	for i := range n {
+		if s, _ := newKeyT(t, v); s != Slot(i) {
+			t.Fatalf("key %d took slot %d", i, s)
+		}
+	}
+	v.mu.Lock()
+	done := v.refilling
+	v.mu.Unlock()
+	if done == nil && v.written.Load() < 2 {
+		t.Fatalf("after %d of %d reserved keys no refill is under way or done", n, ReserveSlots)
+	}
+	if done != nil {
+		<-done
+	}
+	if w, f := v.written.Load(), v.fsyncs.Load(); w != 2 || f != 2 {
+		t.Fatalf("%d writes and %d fsyncs after the refill, want 2 and 2", w, f)
+	}
+	fi, err := os.Stat(filepath.Join(dir, KeyFile))
+	if err != nil || fi.Size() != 2*ReserveSlots*KeySize {
+		t.Fatalf("key file after the refill: %v, %v; want 2 runs, %d bytes", fi.Size(), err, 2*ReserveSlots*KeySize)
+	}
+	for i := n; i < 2*ReserveSlots; i++ {
+		s, k := newKeyT(t, v)
+		if s != Slot(i) {
+			t.Fatalf("key %d took slot %d", i, s)
+		}
+		if got, err := v.Key(s); err != nil || !bytes.Equal(got, k) {
+			t.Fatalf("Key(%d) = %x, %v; want %x", s, got, err, k)
+		}
 	}
 }
 
@@ -124,14 +170,15 @@ func TestSync(t *testing.T) {
 	newKeyT(t, v)
 	newKeyT(t, v)
 	if err := v.Sync(); err != nil || v.fsyncs.Load() != 1 {
-		t.Fatalf("Sync after two keys: %v, %d fsyncs; want 1", err, v.fsyncs.Load())
+		t.Fatalf("Sync after two keys: %v, %d fsyncs; want 1 (the run's)", err, v.fsyncs.Load())
 	}
-	if err := v.Sync(); err != nil || v.fsyncs.Load() != 1 {
-		t.Fatalf("Sync with nothing new: %v, %d fsyncs; want still 1", err, v.fsyncs.Load())
+	// A write counted since (as Destroy makes one), then 32 concurrent
+	// Syncs: the first fsync covers it, the others wait for it or find it
+	// done.
+	if _, err := v.f.WriteAt(make([]byte, KeySize), 0); err != nil {
+		t.Fatal(err)
 	}
-	for range 10 {
-		newKeyT(t, v)
-	}
+	v.written.Add(1)
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Go(func() {
@@ -141,10 +188,8 @@ func TestSync(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	// 32 concurrent Syncs of the same writes: the first fsync covers them
-	// all, the others wait for it or find it done.
 	if n := v.fsyncs.Load(); n != 2 {
-		t.Fatalf("32 concurrent Syncs made %d fsyncs in all, want 2 (one for the batch)", n)
+		t.Fatalf("32 concurrent Syncs made %d fsyncs in all, want 2 (one for the write)", n)
 	}
 }
 
@@ -160,11 +205,11 @@ func TestSyncGroup(t *testing.T) {
 		return f.Sync()
 	}
 	t.Cleanup(func() { fsync = (*os.File).Sync })
-	newKeyT(t, v)
+	v.written.Add(1) // a write completed
 	first := make(chan error)
 	go func() { first <- v.Sync() }()
 	<-entered // the first fsync is under way, covering one write
-	newKeyT(t, v)
+	v.written.Add(1)
 	second := make(chan error)
 	go func() { second <- v.Sync() }()
 	close(release)
@@ -179,15 +224,16 @@ func TestSyncGroup(t *testing.T) {
 	}
 }
 
-// TestSyncFailureSticks: after a failed fsync the vault makes no key and
-// every Sync fails, so no record is committed on a key that may be lost.
+// TestSyncFailureSticks: a key is never handed out from a run whose fsync
+// failed, and after the failure the vault makes no key and every Sync
+// fails, so no record is committed on a key that may be lost; a failure
+// in a background refill stops the vault too.
 func TestSyncFailureSticks(t *testing.T) {
-	v := openT(t, t.TempDir())
-	fsync = func(*os.File) error { return errors.New("injected EIO") }
 	t.Cleanup(func() { fsync = (*os.File).Sync })
-	newKeyT(t, v)
-	if err := v.Sync(); err == nil {
-		t.Fatal("Sync succeeded with a failing fsync")
+	fsync = func(*os.File) error { return errors.New("injected EIO") }
+	v := openT(t, t.TempDir())
+	if s, k, err := v.NewKey(); err == nil || !strings.Contains(err.Error(), "injected EIO") {
+		t.Fatalf("NewKey with a failing fsync = %d, %x, %v; want the fsync's error", s, k, err)
 	}
 	fsync = (*os.File).Sync
 	if err := v.Sync(); err == nil {
@@ -198,6 +244,27 @@ func TestSyncFailureSticks(t *testing.T) {
 	}
 	if err := v.Destroy(0); err == nil {
 		t.Fatal("Destroy succeeded after an fsync failed")
+	}
+
+	// The run's fsync fails in the background, while keys are left.
+	w := openT(t, t.TempDir())
+	newKeyT(t, w)
+	fsync = func(*os.File) error { return errors.New("injected EIO") }
+	var err error
+	for i := 1; i < ReserveSlots && err == nil; i++ {
+		_, _, err = w.NewKey()
+	}
+	w.mu.Lock()
+	done := w.refilling
+	w.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	if err == nil {
+		_, _, err = w.NewKey()
+	}
+	if err == nil || !strings.Contains(err.Error(), "injected EIO") {
+		t.Fatalf("NewKey after a failed background refill: %v, want the fsync's error", err)
 	}
 }
 
@@ -231,17 +298,17 @@ func TestDestroy(t *testing.T) {
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, KeyFile))
 	want := bytes.Join([][]byte{k0, make([]byte, KeySize), k2}, nil)
-	if !bytes.Equal(b, want) {
-		t.Fatalf("key file %x, want %x", b, want)
+	if len(b) < len(want) || !bytes.Equal(b[:len(want)], want) {
+		t.Fatalf("key file begins %x, want %x", b[:min(len(b), len(want))], want)
 	}
 	if bytes.Contains(b, k1) {
 		t.Fatal("the destroyed key is still in the key file")
 	}
 }
 
-// TestReopen: the next slot after a restart follows the file, a torn last
-// slot (a crash mid-write, never synced) is skipped, and keys written
-// before read back.
+// TestReopen: the next slot after a restart follows the file, past the
+// reserved keys never handed out (orphans) and a torn last slot (a crash
+// mid-write, never synced), and keys written before read back.
 func TestReopen(t *testing.T) {
 	dir := t.TempDir()
 	v, err := Open(dir)
@@ -256,6 +323,9 @@ func TestReopen(t *testing.T) {
 	if err := v.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := v.NewKey(); err == nil {
+		t.Fatal("NewKey after Close succeeded")
+	}
 	v = openT(t, dir)
 	if got, err := v.Key(s0); err != nil || !bytes.Equal(got, k0) {
 		t.Fatalf("after reopen Key(%d) = %x, %v", s0, got, err)
@@ -263,8 +333,8 @@ func TestReopen(t *testing.T) {
 	if _, err := v.Key(s1); !errors.Is(err, ErrDestroyed) {
 		t.Fatalf("after reopen a destroyed slot reads %v", err)
 	}
-	if s, _ := newKeyT(t, v); s != 2 {
-		t.Fatalf("after reopen the next key took slot %d, want 2 (slots are never reused)", s)
+	if s, _ := newKeyT(t, v); s != ReserveSlots {
+		t.Fatalf("after reopen the next key took slot %d, want %d, past the run written before (slots are never reused)", s, ReserveSlots)
 	}
 	v.Close()
 
@@ -276,6 +346,44 @@ func TestReopen(t *testing.T) {
 	v = openT(t, tdir)
 	if s, _ := newKeyT(t, v); s != 2 {
 		t.Fatalf("after a torn slot the next key took slot %d, want 2", s)
+	}
+}
+
+// TestCloseWaitsForRefill: Close waits for a refill under way before it
+// closes the file, and nothing is handed out after it.
+func TestCloseWaitsForRefill(t *testing.T) {
+	dir := t.TempDir()
+	v, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	var once sync.Once
+	writeRun = func(f *os.File, b []byte, off int64) (int, error) {
+		once.Do(func() { close(entered); <-release })
+		return f.WriteAt(b, off)
+	}
+	t.Cleanup(func() { writeRun = (*os.File).WriteAt })
+	key := make(chan error)
+	go func() { _, _, err := v.NewKey(); key <- err }()
+	<-entered // the first run's write is under way
+	closed := make(chan error)
+	go func() { closed <- v.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a refill's write was under way", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-key; err == nil {
+		t.Fatal("a NewKey waiting for the first run got a key from a vault closed meanwhile")
+	}
+	if fi, err := os.Stat(filepath.Join(dir, KeyFile)); err != nil || fi.Size() != ReserveSlots*KeySize {
+		t.Fatalf("key file after Close: %v; want the whole run written", err)
 	}
 }
 
@@ -415,7 +523,8 @@ func TestLegacy(t *testing.T) {
 	})
 }
 
-// BenchmarkNewKey: one key made and written to its slot (no fsync).
+// BenchmarkNewKey: one key handed out of the reserve (with its share of
+// the runs written and fsynced).
 func BenchmarkNewKey(b *testing.B) {
 	v, err := Open(b.TempDir())
 	if err != nil {
@@ -430,8 +539,9 @@ func BenchmarkNewKey(b *testing.B) {
 	}
 }
 
-// BenchmarkBatchOf256: a batch's worth of keys, then the one Sync that
-// makes them durable (what the ledger's Presync costs per batch).
+// BenchmarkBatchOf256: a batch's worth of keys, then the Sync the ledger's
+// Presync makes per batch (nothing to do while keys come from the
+// reserve).
 func BenchmarkBatchOf256(b *testing.B) {
 	v, err := Open(b.TempDir())
 	if err != nil {
@@ -451,21 +561,34 @@ func BenchmarkBatchOf256(b *testing.B) {
 	}
 }
 
-// TestDestroyUnwritten: a key destroyed before any Sync wrote it is gone
-// for good: Destroy writes it and then its zeros, so no later Sync puts it
-// back, and the key file never holds it afterwards.
-func TestDestroyUnwritten(t *testing.T) {
+// TestDestroyedKeyGone: once destroyed, a key is in no file of the vault
+// and later runs do not bring it back; nor is it in the vault's memory: a
+// key is cleared from the reserve as it is handed out, and the rest of a
+// run's memory once the next run replaces it.
+func TestDestroyedKeyGone(t *testing.T) {
 	dir := t.TempDir()
 	v := openT(t, dir)
 	_, keep := newKeyT(t, v)
+	v.mu.Lock()
+	run := v.reserve // the rest of the first run in memory, from the next slot on
+	v.mu.Unlock()
 	s, gone := newKeyT(t, v)
+	v.mu.Lock()
+	if !isZero(run[:KeySize]) {
+		t.Error("a key handed out is still in the reserve's memory")
+	}
+	v.mu.Unlock()
 	if err := v.Destroy(s); err != nil {
 		t.Fatal(err)
 	}
-	_, later := newKeyT(t, v)
-	if err := v.Sync(); err != nil {
-		t.Fatal(err)
+	for range ReserveSlots + 1 { // through the next run
+		newKeyT(t, v)
 	}
+	v.mu.Lock()
+	if !isZero(run) {
+		t.Error("the first run's memory still holds keys once the reserve moved to the next")
+	}
+	v.mu.Unlock()
 	if _, err := v.Key(s); !errors.Is(err, ErrDestroyed) {
 		t.Fatalf("Key of the destroyed slot: %v, want ErrDestroyed", err)
 	}
@@ -473,17 +596,23 @@ func TestDestroyUnwritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := bytes.Join([][]byte{keep, make([]byte, KeySize), later}, nil); !bytes.Equal(b, want) {
-		t.Fatalf("key file holds %x, want %x", b, want)
+	if want := bytes.Join([][]byte{keep, make([]byte, KeySize)}, nil); !bytes.Equal(b[:2*KeySize], want) {
+		t.Fatalf("key file begins %x, want %x", b[:2*KeySize], want)
 	}
 	if bytes.Contains(b, gone) {
 		t.Fatal("the destroyed key is in the key file")
 	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if bytes.Contains(v.reserve, gone) {
+		t.Fatal("the destroyed key is in the reserve")
+	}
 }
 
-// TestKeyWhileFlushing: keys read while Syncs write them are always found
-// (from memory or from the file), never reported missing.
-func TestKeyWhileFlushing(t *testing.T) {
+// TestKeyWhileRefilling: keys read right after NewKey, across refills
+// and concurrent Syncs, are always found in the file, never reported
+// missing.
+func TestKeyWhileRefilling(t *testing.T) {
 	v := openT(t, t.TempDir())
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -500,7 +629,7 @@ func TestKeyWhileFlushing(t *testing.T) {
 			}
 		}
 	})
-	for range 2000 {
+	for range 3 * ReserveSlots {
 		s, k := newKeyT(t, v)
 		got, err := v.Key(s)
 		if err != nil || !bytes.Equal(got, k) {
