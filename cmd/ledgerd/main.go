@@ -123,7 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.publish, "publish", "", "mirror the log to S3-compatible object storage at `s3://BUCKET/PREFIX` as a C2SP tlog-tiles log\n(checkpoint, tile/..., tile/entries/...: what /checkpoint and /tile/ serve; the checkpoint last, after every tile it covers).\nEndpoint, region and credentials from the standard AWS environment and shared config (AWS_ENDPOINT_URL, AWS_REGION,\nAWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ...). Resumes from the bucket's checkpoint; an outage of the store\nnever blocks appends (lag in /metrics: fja_publish_lag_entries, fja_publish_lag_seconds, fja_publish_errors_total)")
 	fs.BoolVar(&o.publishPathStyle, "publish-path-style", false, "with --publish: address the bucket as ENDPOINT/BUCKET/KEY (path style), as most local S3-compatible servers need")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go's /debug/pprof on this `address` (e.g. 127.0.0.1:6060; off by default)")
-	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log `level`: debug (adds Badger's compactions and level-0 stalls), info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err

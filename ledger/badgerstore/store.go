@@ -58,7 +58,8 @@ import (
 type Config struct {
 	// Dir is the Badger directory; it is created if missing.
 	Dir string
-	// Logger receives Badger's warnings and errors; nil discards them.
+	// Logger receives Badger's errors and warnings, and its info messages
+	// at debug level (see badgerLogger); nil discards them.
 	Logger *slog.Logger
 	// MemTableSize is the size of Badger's memtables (default 64 MiB).
 	// One commit takes at most 15% of it (see BatchLimits), which bounds
@@ -554,19 +555,19 @@ func decodeState(b []byte) (ledger.State, error) {
 	return st, nil
 }
 
-// badgerLogger forwards Badger's warnings and errors to slog and drops its
-// info and debug chatter.
+// badgerLogger forwards Badger's errors and warnings to slog at those
+// levels, its info messages (tables loaded, compactions, level-0 stalls)
+// at debug level (ledgerd --log-level debug), and drops its debug chatter
+// (memtable flushes among it). Messages lose Badger's trailing newlines.
 type badgerLogger struct{ l *slog.Logger }
 
-func (b badgerLogger) Errorf(f string, a ...any) {
-	if b.l != nil {
-		b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+func (b badgerLogger) log(level slog.Level, f string, a []any) {
+	if b.l != nil && b.l.Enabled(context.Background(), level) {
+		b.l.Log(context.Background(), level, strings.TrimSpace(fmt.Sprintf(f, a...)), "component", "badger")
 	}
 }
-func (b badgerLogger) Warningf(f string, a ...any) {
-	if b.l != nil {
-		b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
-	}
-}
-func (badgerLogger) Infof(string, ...any)  {}
-func (badgerLogger) Debugf(string, ...any) {}
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.log(slog.LevelError, f, a) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.log(slog.LevelWarn, f, a) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.log(slog.LevelDebug, f, a) }
+func (badgerLogger) Debugf(string, ...any)         {}

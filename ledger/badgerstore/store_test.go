@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -215,6 +216,34 @@ func TestMemoryBounded(t *testing.T) {
 			if v, err := s.Get([]byte(k)); err != nil || !bytes.Equal(v, value) {
 				t.Fatalf("Get(%s) = %d bytes, %v; want the %d bytes written", k, len(v), err, len(value))
 			}
+		}
+	}
+}
+
+// TestBadgerLog: Badger's info messages (here, the tables it loads at Open)
+// reach the logger at debug level, without their trailing newline, and
+// only when it takes debug messages; none at info level.
+func TestBadgerLog(t *testing.T) {
+	for _, c := range []struct {
+		level slog.Level
+		want  bool
+	}{{slog.LevelDebug, true}, {slog.LevelInfo, false}} {
+		var buf bytes.Buffer
+		logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: c.level}))
+		s, err := Open(Config{Dir: t.TempDir(), Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		got := strings.Contains(out, "level=DEBUG") && strings.Contains(out, "component=badger") && strings.Contains(out, "tables opened")
+		if got != c.want {
+			t.Fatalf("logger at %v: Badger's info messages logged = %v, want %v; the log:\n%s", c.level, got, c.want, out)
+		}
+		if strings.Contains(out, `\n"`) {
+			t.Fatalf("a Badger message kept its trailing newline:\n%s", out)
 		}
 	}
 }
