@@ -4,7 +4,8 @@
 // Layout: one key file, <dir>/keys (mode 0600), of fixed-size 32-byte
 // slots; slot n is bytes [32n, 32n+32). A slot holds one random key, or 32
 // zero bytes once destroyed. The vault keeps no per-key state in memory:
-// only the number of the next free slot.
+// only the number of the next free slot and its reserve, the keys written
+// ahead and not yet handed out.
 //
 // Contracts:
 //   - Keys are written before they are handed out. The vault keeps a
@@ -28,13 +29,15 @@
 //     the next slot is derived from the file size (rounded up to a whole
 //     slot), past every key ever written, handed out or not. The reserved
 //     keys that were never handed out before a restart or a crash are
-//     orphans: random keys that nothing refers to and nothing was kept
-//     encrypted under. They are harmless and stay (fewer than 1¼ runs,
-//     5,120 keys or 160 KiB, a restart). A run torn by a crash before its
-//     fsync returned was never handed out either. So a copy of the key
-//     file taken while the vault is open holds the keys it will hand out
-//     next; one taken while it is closed (ledgerctl backup) holds none of
-//     a later key, since slots resume past the end of the file.
+//     orphans, as are keys handed out to a request that then failed (or
+//     lost a race to an identical one): random keys that nothing refers
+//     to and nothing was kept encrypted under. They are harmless and stay
+//     (of the reserve's, fewer than 1¼ runs, 5,120 keys or 160 KiB, a
+//     restart). A run torn by a crash before its fsync returned was never
+//     handed out either. So a copy of the key file taken while the vault
+//     is open holds the keys it will hand out next; one taken while it is
+//     closed (ledgerctl backup) holds none of a later key, since slots
+//     resume past the end of the file.
 //   - Destroy overwrites a slot with zeros and fsyncs before it returns.
 //     After it nothing kept in the data directory can rebuild the key: it
 //     was never written anywhere but its slot (callers keep slot numbers,
@@ -96,14 +99,14 @@ type Vault struct {
 	dir string
 	f   *os.File
 
-	mu   sync.Mutex // guards the fields below up to refilling
+	mu   sync.Mutex // guards next, reserve, refilling and closed
 	next Slot       // the next slot to hand out
 	// reserve holds the keys of slots [next, next+len(reserve)/KeySize):
 	// written to the key file and fsynced, not yet handed out. A key
 	// handed out is cleared from it.
 	reserve []byte
 	// refilling is closed when the refill under way (writing the slots
-	// from reserveEnd on) ends; nil when none is.
+	// that follow the reserve) ends; nil when none is.
 	refilling chan struct{}
 	closed    bool // Close began: no new refill starts
 
