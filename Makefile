@@ -125,7 +125,8 @@ bench-pairs:
 ## AB_ROUNDS rounds alternate them (A B, B A, A B, ...), each on a fresh server and data directory, driven by the same
 ## load generator (the working tree's ledgerctl) in the same environment: the HTTP phase of make bench for the kinds
 ## AB_KINDS (default every example kind), AB_SINGLE single records (64 clients) and AB_BATCHED in batches (250, 8
-## clients) per kind. Prints each round's records/s and, per kind and mode, the median of each arm and B / A
+## clients) per kind, each sent in AB_PARTS parts with the kinds' order rotated each part (as make bench does, so
+## that no kind always runs first on a fresh server or last on a grown one). Prints each round's records/s and, per kind and mode, the median of each arm and B / A
 ## (bench-ab.md); with private decisions and a public kind among AB_KINDS, also each arm's median of the per-round
 ## ratio of private decisions to the mean of the public kinds (same server, same minute). This host's speed moves
 ## by tens of percent within minutes: read medians over many rounds, never one round. Two A/A runs here (for refused and private decisions,
@@ -138,6 +139,7 @@ AB_ROUNDS  ?= 5
 AB_KINDS   ?= refused,answered,private
 AB_SINGLE  ?= 30000
 AB_BATCHED ?= 100000
+AB_PARTS   ?= 2
 bench-ab:
 	@set -e; tmp=$$(mktemp -d); pid=; \
 	  trap 'if [ -n "$$pid" ]; then kill $$pid 2>/dev/null || true; wait $$pid 2>/dev/null || true; fi; \
@@ -153,7 +155,7 @@ bench-ab:
 	    $$bin --data $$tmp/data --listen 127.0.0.1:18096 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
 	    for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18096/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	    $$tmp/b/ledgerctl --url http://127.0.0.1:18096 --token $$(cat $$tmp/data/dev-token) bench --http --examples $(EXAMPLES) \
-	      --kinds $(AB_KINDS) --single $(AB_SINGLE) --batched $(AB_BATCHED) --pid $$pid >$$tmp/round.md \
+	      --kinds $(AB_KINDS) --single $(AB_SINGLE) --batched $(AB_BATCHED) --rounds $(AB_PARTS) --pid $$pid >$$tmp/round.md \
 	      || { echo "round $$r, $$arm: the load generator failed; the server's log ends:" >&2; tail -n 20 $$tmp/ledgerd.out >&2; exit 1; }; \
 	    kill $$pid; wait $$pid 2>/dev/null || true; pid=; \
 	    awk -F'|' -v r=$$r -v arm=$$arm '$$3 ~ /single|batches/ { k=$$2; gsub(/ /,"",k); m=($$3 ~ /single/)?"single":"batched"; \
@@ -161,7 +163,7 @@ bench-ab:
 	      $$tmp/round.md >>$$tmp/rates; \
 	  done; done; \
 	  { echo "A is ledgerd at $$a, B ledgerd from the working tree ($$b): $(AB_ROUNDS) rounds (A B, then B A, ...) of"; \
-	    echo "ledgerctl bench --http --kinds $(AB_KINDS) --single $(AB_SINGLE) --batched $(AB_BATCHED), a fresh server each."; \
+	    echo "ledgerctl bench --http --kinds $(AB_KINDS) --single $(AB_SINGLE) --batched $(AB_BATCHED) --rounds $(AB_PARTS), a fresh server each."; \
 	    echo; echo "| kind | mode | A records/s, median | B records/s, median | B / A | rounds |"; echo "| --- | --- | ---: | ---: | ---: | ---: |"; \
 	    sort -k1,1 -k2,2 -k3,3 -k4,4n $$tmp/rates | awk 'function med() { return (n % 2) ? x[(n+1)/2] : (x[n/2] + x[n/2+1]) / 2 } \
 	      function flush() { if (n) { if (g ~ / A$$/) { ma = med() } else { sub(/ B$$/, "", g); \
