@@ -259,15 +259,13 @@ func randomKeys(keys []byte) error {
 	return nil
 }
 
-// fail makes err the vault's sticky failure (unless one is set already)
-// and returns it.
-func (v *Vault) fail(err error) error {
+// fail makes err the vault's sticky failure, unless one is set already.
+func (v *Vault) fail(err error) {
 	v.smu.Lock()
 	defer v.smu.Unlock()
 	if v.failed == nil {
 		v.failed = err
 	}
-	return v.failed
 }
 
 // Key returns the key in slot s, or ErrDestroyed if it was destroyed. A
