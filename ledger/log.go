@@ -372,7 +372,7 @@ func (l *Log) bounded(key []byte, stamp StampFunc) StampFunc {
 		}
 		lim := l.budget.limits
 		records, bytes := int64(1+len(kvs)), lim.cost(len(key), 8)
-		var lists map[string]bool
+		nlists := 0
 		for _, kv := range kvs {
 			if len(kv.Key) > MaxKeySize {
 				return nil, nil, fmt.Errorf("%w: index key of %d bytes, want at most %d", ErrTooLarge, len(kv.Key), MaxKeySize)
@@ -383,13 +383,10 @@ func (l *Log) bounded(key []byte, stamp StampFunc) StampFunc {
 			}
 			// counted as a block of its own, the most it can add
 			bytes += lim.cost(len(kv.Key)+8, len(kv.Value)+listItemMax)
-			if lists == nil {
-				lists = make(map[string]bool, len(kvs))
-			}
-			if lists[string(kv.Key)] {
-				return nil, nil, fmt.Errorf("ledger: the entry gives index list %q two items, want at most one", kv.Key)
-			}
-			lists[string(kv.Key)] = true
+			nlists++
+		}
+		if list := repeatedList(kvs, nlists); list != nil {
+			return nil, nil, fmt.Errorf("ledger: the entry gives index list %q two items, want at most one", list)
 		}
 		b := l.budget
 		if (b.records > 0 && records > b.records) || (b.bytes > 0 && bytes > b.bytes) {
@@ -409,6 +406,39 @@ func (l *Log) bounded(key []byte, stamp StampFunc) StampFunc {
 		u.bytes += bytes
 		return e, kvs, nil
 	}
+}
+
+// repeatedList returns the name of an index list given two items by kvs,
+// which hold n list items in all, or nil if none is. It runs in the
+// sequencer, once an entry: the few lists of a typical entry are compared
+// pairwise, without the map (and its allocation) that many lists need.
+func repeatedList(kvs []KV, n int) []byte {
+	if n < 2 {
+		return nil
+	}
+	if n <= 32 {
+		for i, a := range kvs {
+			if !a.List {
+				continue
+			}
+			for _, b := range kvs[i+1:] {
+				if b.List && bytes.Equal(a.Key, b.Key) {
+					return a.Key
+				}
+			}
+		}
+		return nil
+	}
+	seen := make(map[string]bool, n)
+	for _, kv := range kvs {
+		if kv.List {
+			if seen[string(kv.Key)] {
+				return kv.Key
+			}
+			seen[string(kv.Key)] = true
+		}
+	}
+	return nil
 }
 
 // Probe is a dedup key looked up in storage ahead of its append

@@ -22,7 +22,24 @@ const (
 
 var hasher = rfc6962.DefaultHasher
 
-var rangeFactory = &compact.RangeFactory{Hash: hasher.HashChildren}
+var rangeFactory = &compact.RangeFactory{Hash: hashChildren}
+
+// hashChildren is hasher.HashChildren (RFC 6962: SHA-256 of 0x01, left,
+// right) with one allocation, the hash it returns, where the hasher also
+// allocates a hash state: the sequencer's compact range hashes a node or
+// two for every entry. Children that are not 32-byte hashes, which the
+// log never makes, are left to the hasher.
+func hashChildren(left, right []byte) []byte {
+	if len(left) != sha256.Size || len(right) != sha256.Size {
+		return hasher.HashChildren(left, right)
+	}
+	var buf [1 + 2*sha256.Size]byte
+	buf[0] = rfc6962.RFC6962NodeHashPrefix
+	copy(buf[1:], left)
+	copy(buf[1+sha256.Size:], right)
+	h := sha256.Sum256(buf[:])
+	return h[:]
+}
 
 // nodeReader computes node hashes of perfect subtrees from hash tiles.
 // Nodes at tile levels are read straight from a tile; nodes between tile
@@ -91,10 +108,13 @@ func (r *nodeReader) node(id compact.NodeID) ([]byte, error) {
 // hashChildren is hasher.HashChildren (RFC 6962: SHA-256 of 0x01, left,
 // right) without an allocation per node: the hash is kept in r's arena.
 func (r *nodeReader) hashChildren(left, right []byte) []byte {
-	var buf [1 + 2*32]byte
-	buf[0] = 1 // rfc6962.RFC6962NodeHashPrefix
-	copy(buf[1:33], left)
-	copy(buf[33:], right)
+	if len(left) != sha256.Size || len(right) != sha256.Size {
+		return hasher.HashChildren(left, right)
+	}
+	var buf [1 + 2*sha256.Size]byte
+	buf[0] = rfc6962.RFC6962NodeHashPrefix
+	copy(buf[1:], left)
+	copy(buf[1+sha256.Size:], right)
 	sum := sha256.Sum256(buf[:])
 	if len(r.arena)+32 > cap(r.arena) {
 		r.arena = make([]byte, 0, 64*32)
@@ -150,7 +170,8 @@ func (r *nodeReader) rehash(nodes proof.Nodes) ([][]byte, error) {
 		}
 		hashes[i] = h
 	}
-	return nodes.Rehash(hashes, hasher.HashChildren)
+	// The ephemeral node a proof may need is hashed into r's arena too.
+	return nodes.Rehash(hashes, r.hashChildren)
 }
 
 // inclusion returns the inclusion proof of leaf index in the tree of size size.

@@ -40,3 +40,25 @@ func TestUpperNodesBounded(t *testing.T) {
 		t.Fatalf("past max: want the map started over with 1 node, got %d", len(u.m))
 	}
 }
+
+// TestHashChildren checks the sequencer's and the proofs' node hashing
+// (one allocation, or an arena) against RFC 6962's, for hashes and for
+// the other lengths left to the hasher.
+func TestHashChildren(t *testing.T) {
+	r := newNodeReader(nil)
+	for _, c := range []struct{ l, r []byte }{
+		{bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)},
+		{hasher.HashLeaf([]byte("a")), hasher.HashLeaf([]byte("b"))},
+		{[]byte("short"), bytes.Repeat([]byte{3}, 32)},
+		{bytes.Repeat([]byte{4}, 32), bytes.Repeat([]byte{5}, 40)},
+		{nil, nil},
+	} {
+		want := hasher.HashChildren(c.l, c.r)
+		if got := hashChildren(c.l, c.r); !bytes.Equal(got, want) {
+			t.Errorf("hashChildren(%x, %x) = %x, want %x", c.l, c.r, got, want)
+		}
+		if got := r.hashChildren(c.l, c.r); !bytes.Equal(got, want) {
+			t.Errorf("nodeReader.hashChildren(%x, %x) = %x, want %x", c.l, c.r, got, want)
+		}
+	}
+}

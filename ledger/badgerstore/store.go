@@ -173,7 +173,12 @@ func Open(c Config) (*Store, error) {
 		// fills in about ten seconds (a new level-0 table every ~10 s) and
 		// a flush takes about 0.5 s of CPU (profiled); more memtables would
 		// only hold writes while a flush waits on a stalled level 0.
-		WithNumMemtables(2)
+		WithNumMemtables(2).
+		// No conflict detection: no write transaction of this store reads
+		// (Commit, Update and the layout mark only set and delete keys),
+		// so none can conflict, and detecting conflicts would only hash
+		// every key written into a map kept until older snapshots end.
+		WithDetectConflicts(false)
 	// Tables of BaseTableSize at every level (Badger doubles them at each
 	// level below the base by default): a compaction holds each table it
 	// builds in memory, up to 8 at once, so deeper levels would need more.
