@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -107,11 +106,13 @@ func (d *deliveryKeys) key(h int64, create bool) ([]byte, error) {
 }
 
 func deliveryToken(key []byte, decisionID string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("fja/contest-token/v1\x00"))
-	m.Write([]byte(decisionID))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	var sum [sha256.Size]byte
+	vault.AppendMAC(sum[:0], key, deliveryTokenLabel, []byte(decisionID))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// deliveryTokenLabel precedes the decision id in its contest token's MAC.
+var deliveryTokenLabel = []byte("fja/contest-token/v1\x00")
 
 // issue makes the contest token of a decision taken at now.
 func (d *deliveryKeys) issue(decisionID string, now time.Time) (token, tokenSHA256 string, err error) {

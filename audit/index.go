@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -75,7 +76,13 @@ const (
 
 // postingPrefix is the name of the posting list of field = value.
 func postingPrefix(field byte, value string) []byte {
-	b := make([]byte, 0, len(prefixPosting)+3+len(value)+8)
+	return appendPostingPrefix(make([]byte, 0, postingPrefixLen(value)+8), field, value)
+}
+
+// postingPrefixLen is the length of the name of a posting list of value.
+func postingPrefixLen(value string) int { return len(prefixPosting) + 3 + len(value) }
+
+func appendPostingPrefix(b []byte, field byte, value string) []byte {
 	b = append(b, prefixPosting...)
 	b = append(b, field)
 	b = binary.BigEndian.AppendUint16(b, uint16(min(len(value), 0xffff)))
@@ -130,29 +137,72 @@ type decisionIndexer struct {
 }
 
 func newDecisionIndexer(d *Decision) *decisionIndexer {
-	x := &decisionIndexer{summary: encodeSummary(summarize(d)), prefixes: make([][]byte, 0, 6+len(d.Rules)+len(d.ProvenanceFlags))}
-	add := func(field byte, value string) {
-		x.prefixes = append(x.prefixes, postingPrefix(field, value))
+	fixed := [...]struct {
+		field byte
+		value string
+	}{
+		{fieldKind, string(KindDecision)},
+		{fieldOperator, d.System.Operator},
+		{fieldModel, d.System.Model},
+		{fieldAction, d.Outcome.Action},
+		{fieldCategory, d.Outcome.Category},
+		{fieldJurisdiction, d.Subject.Jurisdiction},
 	}
-	add(fieldKind, string(KindDecision))
-	add(fieldOperator, d.System.Operator)
-	add(fieldModel, d.System.Model)
-	add(fieldAction, d.Outcome.Action)
-	add(fieldCategory, d.Outcome.Category)
-	add(fieldJurisdiction, d.Subject.Jurisdiction)
-	seen := map[string]bool{}
+	// Every name goes into one buffer, sized for all of them up front (so
+	// that it never moves): one allocation a decision, not one a name.
+	size := 0
+	for _, f := range fixed {
+		size += postingPrefixLen(f.value)
+	}
 	for _, r := range d.Rules {
-		if !seen[r.RuleID] {
-			seen[r.RuleID] = true
-			add(fieldRule, r.RuleID)
-		}
+		size += postingPrefixLen(r.RuleID)
 	}
-	clear(seen)
 	for _, f := range d.ProvenanceFlags {
-		if !seen[f.Code] {
-			seen[f.Code] = true
-			add(fieldFlag, f.Code)
+		size += postingPrefixLen(f.Code)
+	}
+	x := &decisionIndexer{summary: encodeSummary(summarize(d)), prefixes: make([][]byte, 0, len(fixed)+len(d.Rules)+len(d.ProvenanceFlags))}
+	buf := make([]byte, 0, size)
+	// A rule cited twice, or a flag raised twice, is one posting: the
+	// few names of most decisions are compared pairwise, many in a map.
+	var seen map[string]bool
+	if n := len(d.Rules) + len(d.ProvenanceFlags); n > 16 {
+		seen = make(map[string]bool, n)
+	}
+	repeated := func(p []byte) bool {
+		if seen != nil {
+			if seen[string(p)] {
+				return true
+			}
+			seen[string(p)] = true
+			return false
 		}
+		for _, q := range x.prefixes[len(fixed):] {
+			if bytes.Equal(p, q) {
+				return true
+			}
+		}
+		return false
+	}
+	add := func(field byte, value string) {
+		start := len(buf)
+		buf = appendPostingPrefix(buf, field, value)
+		p := buf[start:len(buf):len(buf)]
+		if field == fieldRule || field == fieldFlag {
+			if repeated(p) {
+				buf = buf[:start]
+				return
+			}
+		}
+		x.prefixes = append(x.prefixes, p)
+	}
+	for _, f := range fixed {
+		add(f.field, f.value)
+	}
+	for _, r := range d.Rules {
+		add(fieldRule, r.RuleID)
+	}
+	for _, f := range d.ProvenanceFlags {
+		add(fieldFlag, f.Code)
 	}
 	return x
 }

@@ -219,3 +219,54 @@ func TestVaultDigest(t *testing.T) {
 		}
 	}
 }
+
+// TestDecisionIndexerPostings checks the posting list names of a decision
+// against the simple way of making them (one postingPrefix a name, a map
+// for repeats), for few rules and flags (compared pairwise) and many (a
+// map), each cited twice among others: a repeat is one posting, a rule
+// and a flag of the same name are two, and every name is its own slice
+// (the indexer makes them all in one buffer).
+func TestDecisionIndexerPostings(t *testing.T) {
+	for _, n := range []int{0, 1, 3, 9, 40} {
+		d := &Decision{}
+		d.System.Operator, d.System.Model = "op", "model-x"
+		d.Outcome.Action, d.Outcome.Category = "refuse", "weapons"
+		d.Subject.Jurisdiction = "EU"
+		for i := range n {
+			d.Rules = append(d.Rules, AppliedRule{RuleID: fmt.Sprintf("r%d", i%(n/2+1))})
+			d.ProvenanceFlags = append(d.ProvenanceFlags, ProvenanceFlag{Code: fmt.Sprintf("r%d", i%(n/3+1))})
+		}
+		var want [][]byte
+		for _, f := range []struct {
+			field byte
+			value string
+		}{{fieldKind, string(KindDecision)}, {fieldOperator, "op"}, {fieldModel, "model-x"}, {fieldAction, "refuse"}, {fieldCategory, "weapons"}, {fieldJurisdiction, "EU"}} {
+			want = append(want, postingPrefix(f.field, f.value))
+		}
+		seen := map[string]bool{}
+		for _, r := range d.Rules {
+			if p := postingPrefix(fieldRule, r.RuleID); !seen[string(p)] {
+				seen[string(p)] = true
+				want = append(want, p)
+			}
+		}
+		for _, f := range d.ProvenanceFlags {
+			if p := postingPrefix(fieldFlag, f.Code); !seen[string(p)] {
+				seen[string(p)] = true
+				want = append(want, p)
+			}
+		}
+		x := newDecisionIndexer(d)
+		if len(x.prefixes) != len(want) {
+			t.Fatalf("%d rules and flags: %d postings, want %d", n, len(x.prefixes), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(x.prefixes[i], want[i]) {
+				t.Errorf("%d rules and flags: posting %d is %q, want %q", n, i, x.prefixes[i], want[i])
+			}
+			if cap(x.prefixes[i]) != len(x.prefixes[i]) {
+				t.Errorf("%d rules and flags: posting %d has room past its end (cap %d, len %d): an append to it would overwrite the next", n, i, cap(x.prefixes[i]), len(x.prefixes[i]))
+			}
+		}
+	}
+}

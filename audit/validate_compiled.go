@@ -308,7 +308,7 @@ func matchJurisdiction(s string) bool {
 // matchLocale is ^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$.
 func matchLocale(s string) bool {
 	first := true
-	for _, part := range strings.Split(s, "-") {
+	for part := range strings.SplitSeq(s, "-") {
 		n := len(part)
 		if first {
 			if n < 2 || n > 8 {
