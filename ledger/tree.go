@@ -27,18 +27,27 @@ var rangeFactory = &compact.RangeFactory{Hash: hashChildren}
 // hashChildren is hasher.HashChildren (RFC 6962: SHA-256 of 0x01, left,
 // right) with one allocation, the hash it returns, where the hasher also
 // allocates a hash state: the sequencer's compact range hashes a node or
-// two for every entry. Children that are not 32-byte hashes, which the
-// log never makes, are left to the hasher.
+// two for every entry.
 func hashChildren(left, right []byte) []byte {
-	if len(left) != sha256.Size || len(right) != sha256.Size {
+	h, ok := nodeHash(left, right)
+	if !ok {
 		return hasher.HashChildren(left, right)
+	}
+	return h[:]
+}
+
+// nodeHash is RFC 6962's hash of the inner node over two 32-byte hashes,
+// computed on the stack; ok is false for children of other lengths (the
+// log never makes them), which are left to the hasher.
+func nodeHash(left, right []byte) (h [sha256.Size]byte, ok bool) {
+	if len(left) != sha256.Size || len(right) != sha256.Size {
+		return h, false
 	}
 	var buf [1 + 2*sha256.Size]byte
 	buf[0] = rfc6962.RFC6962NodeHashPrefix
 	copy(buf[1:], left)
 	copy(buf[1+sha256.Size:], right)
-	h := sha256.Sum256(buf[:])
-	return h[:]
+	return sha256.Sum256(buf[:]), true
 }
 
 // nodeReader computes node hashes of perfect subtrees from hash tiles.
@@ -108,14 +117,10 @@ func (r *nodeReader) node(id compact.NodeID) ([]byte, error) {
 // hashChildren is hasher.HashChildren (RFC 6962: SHA-256 of 0x01, left,
 // right) without an allocation per node: the hash is kept in r's arena.
 func (r *nodeReader) hashChildren(left, right []byte) []byte {
-	if len(left) != sha256.Size || len(right) != sha256.Size {
+	sum, ok := nodeHash(left, right)
+	if !ok {
 		return hasher.HashChildren(left, right)
 	}
-	var buf [1 + 2*sha256.Size]byte
-	buf[0] = rfc6962.RFC6962NodeHashPrefix
-	copy(buf[1:], left)
-	copy(buf[1+sha256.Size:], right)
-	sum := sha256.Sum256(buf[:])
 	if len(r.arena)+32 > cap(r.arena) {
 		r.arena = make([]byte, 0, 64*32)
 	}
