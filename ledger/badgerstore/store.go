@@ -20,7 +20,11 @@
 // in the files, then writes the rest in one Badger transaction on a
 // database opened with SyncWrites, whose state names the new size: a batch
 // is atomic (the files' bytes past the committed size are ignored and cut
-// at the next Open) and on disk when Commit returns.
+// at the next Open) and on disk when Commit returns. Of the syncs on a
+// write's path, Badger returns every error but one: that of its value log
+// (values over 256 bytes), which it only logs; the store watches its log for it
+// (badgerLogger) and then fails that Commit and every later write
+// (ErrSyncLost), so that nothing is acknowledged that may not be on disk.
 //
 // Reads go through a shared read-only snapshot that is replaced after every
 // Commit and Update, before they return: a read sees everything committed
@@ -87,6 +91,11 @@ func (c Config) Validate() error {
 type Store struct {
 	db    *badger.DB
 	files *logfiles.Files
+	// syncLost is the first failed sync of Badger's value log, which
+	// Badger logs instead of returning (see badgerLogger): once set, every
+	// Commit and Update fails, including the one whose write it was.
+	syncLost *atomic.Pointer[string]
+	blog     badgerLogger
 
 	snapMu  sync.Mutex     // guards snap; never held across a read
 	snap    *snapshot      // as of the last Commit or Update; nil once closed
@@ -146,9 +155,10 @@ func Open(c Config) (*Store, error) {
 	if mem == 0 {
 		mem = 64 << 20
 	}
+	blog := badgerLogger{l: c.Logger, syncLost: new(atomic.Pointer[string])}
 	opts := badger.DefaultOptions(c.Dir).
 		WithSyncWrites(true).
-		WithLogger(badgerLogger{c.Logger}).
+		WithLogger(blog).
 		WithMetricsEnabled(false).
 		WithMemTableSize(mem).
 		WithNumCompactors(2).
@@ -187,7 +197,7 @@ func Open(c Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", c.Dir, err)
 	}
-	s := &Store{db: db, snap: &snapshot{txn: db.NewTransaction(false)}}
+	s := &Store{db: db, snap: &snapshot{txn: db.NewTransaction(false)}, syncLost: blog.syncLost, blog: blog}
 	s.snap.refs.Store(1)
 	if err := s.openFiles(filepath.Join(c.Dir, LogDir), c.Logger); err != nil {
 		s.Close()
@@ -362,6 +372,9 @@ func (s *Store) Commit(b *ledger.Batch) error {
 	if end := b.Start + uint64(len(b.Entries)); b.State.Size != end {
 		return fmt.Errorf("badgerstore: batch of %d entries at %d carries a state of size %d, want %d", len(b.Entries), b.Start, b.State.Size, end)
 	}
+	if err := s.synced(); err != nil {
+		return err
+	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	var idx [8]byte
@@ -388,6 +401,12 @@ func (s *Store) Commit(b *ledger.Batch) error {
 	}
 	if err := txn.Commit(); err != nil {
 		s.files.Abandon()
+		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, err)
+	}
+	if err := s.synced(); err != nil {
+		// Committed, but maybe not durable: the files keep the batch (the
+		// state names it), readers are not shown it, and the ledger, told
+		// the commit failed, acknowledges none of it and stops.
 		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, err)
 	}
 	s.files.Publish() // before the snapshot: what a reader's state counts is readable
@@ -496,7 +515,10 @@ func (s *Store) Scan(ctx context.Context, prefix, start []byte, fn func(key, val
 // Update implements ledger.IndexStore.
 func (s *Store) Update(set []ledger.KV, del [][]byte) error {
 	defer s.refresh()
-	return s.db.Update(func(txn *badger.Txn) error {
+	if err := s.synced(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(txn *badger.Txn) error {
 		for _, kv := range set {
 			if err := txn.Set(indexKey(kv.Key), kv.Value); err != nil {
 				return err
@@ -509,6 +531,24 @@ func (s *Store) Update(set []ledger.KV, del [][]byte) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return s.synced()
+}
+
+// ErrSyncLost is returned by every Commit and Update once Badger has
+// reported a failed sync of its value log.
+var ErrSyncLost = errors.New("badgerstore: Badger could not sync its value log, so values it wrote may not be on disk; the store takes no more writes (restart the server once the disk is sound; ledgerctl fsck checks the store)")
+
+// synced is nil unless Badger has reported a failed sync of its value log
+// (by the time a write transaction's Commit returns, Badger has logged
+// the sync of that write's values, so its caller sees it here).
+func (s *Store) synced() error {
+	if m := s.syncLost.Load(); m != nil {
+		return fmt.Errorf("%w: %s", ErrSyncLost, *m)
+	}
+	return nil
 }
 
 // Close implements ledger.Storage.
@@ -564,7 +604,19 @@ func decodeState(b []byte) (ledger.State, error) {
 // levels, its info messages (tables loaded, compactions, level-0 stalls)
 // at debug level (ledgerd --log-level debug), and drops its debug chatter
 // (memtable flushes among it). Messages lose Badger's trailing newlines.
-type badgerLogger struct{ l *slog.Logger }
+type badgerLogger struct {
+	l *slog.Logger
+	// syncLost receives the first failed sync of the value log that
+	// Badger reports (vlogSyncFailed): the one write error Badger logs
+	// instead of returning to the transaction whose values it wrote.
+	syncLost *atomic.Pointer[string]
+}
+
+// vlogSyncFailed is the format Badger (v4.9.6, valueLog.write in
+// value.go) logs a failed sync of its value log with: it logs the error
+// and lets the transactions of that write commit. TestVlogSyncFormat holds
+// it to the source of the Badger in go.mod.
+const vlogSyncFailed = "Error while curlf sync: %v\n"
 
 func (b badgerLogger) log(level slog.Level, f string, a []any) {
 	if b.l != nil && b.l.Enabled(context.Background(), level) {
@@ -572,7 +624,14 @@ func (b badgerLogger) log(level slog.Level, f string, a []any) {
 	}
 }
 
-func (b badgerLogger) Errorf(f string, a ...any)   { b.log(slog.LevelError, f, a) }
+func (b badgerLogger) Errorf(f string, a ...any) {
+	if f == vlogSyncFailed && b.syncLost != nil {
+		m := strings.TrimSpace(fmt.Sprintf(f, a...))
+		b.syncLost.CompareAndSwap(nil, &m)
+	}
+	b.log(slog.LevelError, f, a)
+}
+
 func (b badgerLogger) Warningf(f string, a ...any) { b.log(slog.LevelWarn, f, a) }
 func (b badgerLogger) Infof(f string, a ...any)    { b.log(slog.LevelDebug, f, a) }
 func (badgerLogger) Debugf(string, ...any)         {}
