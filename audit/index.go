@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -162,47 +161,27 @@ func newDecisionIndexer(d *Decision) *decisionIndexer {
 	}
 	x := &decisionIndexer{summary: encodeSummary(summarize(d)), prefixes: make([][]byte, 0, len(fixed)+len(d.Rules)+len(d.ProvenanceFlags))}
 	buf := make([]byte, 0, size)
-	// A rule cited twice, or a flag raised twice, is one posting: the
-	// few names of most decisions are compared pairwise, many in a map.
-	var seen map[string]bool
-	if n := len(d.Rules) + len(d.ProvenanceFlags); n > 16 {
-		seen = make(map[string]bool, n)
-	}
-	repeated := func(p []byte) bool {
-		if seen != nil {
-			if seen[string(p)] {
-				return true
-			}
-			seen[string(p)] = true
-			return false
-		}
-		for _, q := range x.prefixes[len(fixed):] {
-			if bytes.Equal(p, q) {
-				return true
-			}
-		}
-		return false
-	}
 	add := func(field byte, value string) {
 		start := len(buf)
 		buf = appendPostingPrefix(buf, field, value)
-		p := buf[start:len(buf):len(buf)]
-		if field == fieldRule || field == fieldFlag {
-			if repeated(p) {
-				buf = buf[:start]
-				return
-			}
-		}
-		x.prefixes = append(x.prefixes, p)
+		x.prefixes = append(x.prefixes, buf[start:len(buf):len(buf)])
 	}
 	for _, f := range fixed {
 		add(f.field, f.value)
 	}
+	seen := map[string]bool{} // a rule cited twice, or a flag raised twice: one posting
 	for _, r := range d.Rules {
-		add(fieldRule, r.RuleID)
+		if !seen[r.RuleID] {
+			seen[r.RuleID] = true
+			add(fieldRule, r.RuleID)
+		}
 	}
+	clear(seen)
 	for _, f := range d.ProvenanceFlags {
-		add(fieldFlag, f.Code)
+		if !seen[f.Code] {
+			seen[f.Code] = true
+			add(fieldFlag, f.Code)
+		}
 	}
 	return x
 }

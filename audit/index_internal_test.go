@@ -221,11 +221,10 @@ func TestVaultDigest(t *testing.T) {
 }
 
 // TestDecisionIndexerPostings checks the posting list names of a decision
-// against the simple way of making them (one postingPrefix a name, a map
-// for repeats), for few rules and flags (compared pairwise) and many (a
-// map), each cited twice among others: a repeat is one posting, a rule
-// and a flag of the same name are two, and every name is its own slice
-// (the indexer makes them all in one buffer).
+// against one postingPrefix a name, for 0 to 40 rules and flags, repeats
+// among them: a repeat is one posting, a rule and a flag of the same name
+// are two, and every name is its own slice (the indexer makes them all in
+// one buffer, so an append to one must not reach the next).
 func TestDecisionIndexerPostings(t *testing.T) {
 	for _, n := range []int{0, 1, 3, 9, 40} {
 		d := &Decision{}
