@@ -29,6 +29,8 @@ build:
 ## kinds' order rotated each round (so that no kind always meets a larger log or follows the same kind; the parts
 ## are added up, one row per kind), then OTLP/HTTP ingest of HTTP_BATCH_N apply_guardrail
 ## spans (protobuf, 250 a request, 8 clients; the refused example as OTel GenAI telemetry), with the load generator on the same CPUs.
+## First, unreported, HTTP_WARMUP records (kinds mixed) in batches, then as many one per request from 64 clients:
+## a fresh server spends its first seconds of load growing its heap (page faults), which is start-up, not its rate.
 ## Prints the top 15 of the server's CPU profile under the batched load (bench-cpu.pprof, merged from one
 ## profile per kind, bench-cpu-<kind>.pprof), then one table
 ## (bench-http.md) of every kind beside the peer and the raw log.
@@ -37,6 +39,7 @@ HTTP_N       ?= 20000
 HTTP_BATCH_N ?= 100000
 HTTP_BATCH   ?= 250
 HTTP_ROUNDS  ?= 3
+HTTP_WARMUP  ?= 10000
 # RUN_PEER defines the shell function run_peer OUT ERR: the peer once, its JSON in OUT and its
 # stderr in ERR, and once more if it fails, printing the end of ERR each time. Its harness
 # (../shared/peers/tessera-posix, not this repository) panics now and then at main.go:123,
@@ -59,7 +62,7 @@ bench:
 	  for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18089/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	  tok=$$(cat $$tmp/data/dev-token); rc=0; rm -f bench-cpu*.pprof; \
 	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http --examples $(EXAMPLES) \
-	    --single $(HTTP_N) --single-clients 64 --batched $(HTTP_BATCH_N) --batch-clients 8 --batch $(HTTP_BATCH) --rounds $(HTTP_ROUNDS) --otlp $(HTTP_BATCH_N) \
+	    --single $(HTTP_N) --single-clients 64 --batched $(HTTP_BATCH_N) --batch-clients 8 --batch $(HTTP_BATCH) --rounds $(HTTP_ROUNDS) --warmup $(HTTP_WARMUP) --otlp $(HTTP_BATCH_N) \
 	    --pid $$pid --operator-token $$(cat $$tmp/data/dev-token-operator) --pprof http://127.0.0.1:18090 --profile bench-cpu.pprof \
 	    --compare bench-peer.json --raw bench-raw.json >bench-http.md || rc=$$?; \
 	  if ls bench-cpu-*.pprof >/dev/null 2>&1; then \

@@ -27,8 +27,12 @@ type BenchConfig struct {
 	// BatchClients clients (0: skip): the OTLP ingest beside the JSON API.
 	OTLP int
 
-	// Warmup records (all kinds mixed, batched) are sent first and not
-	// reported.
+	// Warmup records (all kinds mixed) are sent first in batches, then,
+	// if Single is set, as many again one per request from SingleClients
+	// clients, and not reported: a fresh server grows its heap to its
+	// collector's goal in its first seconds of load (tens of thousands of
+	// page faults a second), and its connections and goroutines for the
+	// single phase's clients, so the first phase would measure start-up.
 	Warmup int
 
 	// Rounds splits each kind's single and batched records into this many
@@ -61,12 +65,18 @@ func Bench(ctx context.Context, c BenchConfig) ([]*Result, error) {
 		return nil, err
 	}
 	if c.Warmup > 0 {
-		r, err := c.Sender.Run(ctx, Phase{Kinds: kinds, N: c.Warmup, Clients: max(c.BatchClients, 1), Batch: max(c.Batch, 1), NoLatency: true})
-		if err != nil {
-			return nil, err
+		warm := []Phase{{Kinds: kinds, N: c.Warmup, Clients: max(c.BatchClients, 1), Batch: max(c.Batch, 1), NoLatency: true}}
+		if c.Single > 0 {
+			warm = append(warm, Phase{Kinds: kinds, N: c.Warmup, Clients: c.SingleClients, Batch: 1, NoLatency: true})
 		}
-		if r.Errors > 0 {
-			return nil, fmt.Errorf("warm-up: %d of %d records failed: %s", r.Errors, c.Warmup, r.FirstError)
+		for _, p := range warm {
+			r, err := c.Sender.Run(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			if r.Errors > 0 {
+				return nil, fmt.Errorf("warm-up: %d of %d records failed: %s", r.Errors, c.Warmup, r.FirstError)
+			}
 		}
 	}
 	cost := map[*Template]time.Duration{}

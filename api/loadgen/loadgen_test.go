@@ -189,6 +189,37 @@ func TestRunAgainstServer(t *testing.T) {
 	}
 }
 
+// TestBenchWarmsUpEachMode: the warm-up is sent in batches and, before a
+// single phase, one record per request too, and not reported.
+func TestBenchWarmsUpEachMode(t *testing.T) {
+	e := examples(t)
+	for _, c := range []struct {
+		single, batched int
+		want            uint64 // the constitution, the warm-ups, the phases
+	}{
+		{single: 4, want: 1 + 5 + 5 + 3*4},
+		{batched: 6, want: 1 + 5 + 3*6},
+	} {
+		s := apitest.New(t)
+		snd := NewSender(s.URL, s.Tokens[auth.Producer], 4)
+		res, err := Bench(context.Background(), BenchConfig{Sender: snd, Examples: e, Single: c.single, SingleClients: 2,
+			Batched: c.batched, BatchClients: 2, Batch: 3, Warmup: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != 3 {
+			t.Errorf("single %d, batched %d: %d results, want one a kind (the warm-ups unreported)", c.single, c.batched, len(res))
+		}
+		size, err := snd.TreeSize(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if size != c.want {
+			t.Errorf("single %d, batched %d: tree size %d, want %d", c.single, c.batched, size, c.want)
+		}
+	}
+}
+
 func TestBatchErrors(t *testing.T) {
 	ok := []byte(`{"results":[{"receipt":{"index":1,"checkpoint":"a\n\"error\": b"}},{"receipt":{}}]}`)
 	if n, _ := batchErrors(ok, 2); n != 0 {

@@ -35,7 +35,7 @@ func (o *httpBenchOptions) flags(cmd *cobra.Command) {
 	f.IntVar(&o.Batch, "batch", 250, "with --http: records per batch")
 	f.IntVar(&o.OTLP, "otlp", 0, "with --http: apply_guardrail spans (made from the refused example) sent last to POST /otlp/v1/traces, --batch a request from --batch-clients clients (0 skips)")
 	f.IntVar(&o.Rounds, "rounds", 1, "with --http: send each kind's single and batched records in this many parts, the kinds in a rotated order each round (no kind always\nmeets the log at the same size or follows the same kind); each kind is reported once, its parts added up")
-	f.IntVar(&o.Warmup, "warmup", 2000, "with --http: records sent first (batched, kinds mixed) and not reported")
+	f.IntVar(&o.Warmup, "warmup", 2000, "with --http: records sent first, kinds mixed, and not reported: this many in batches, then as many\none per request from --single-clients clients if --single is set (a fresh server's first seconds are start-up)")
 	f.IntVar(&o.pid, "pid", 0, "with --http: the server's process `id` on this machine, to report its CPU time per record")
 	f.StringVar(&o.operatorToken, "operator-token", "", "with --http: an operator `token` of --url, to report each phase's commits (records a commit, ms a commit) from its GET /metrics")
 	f.StringVar(&o.pprofURL, "pprof", "", "with --http: the server's pprof `URL` (ledgerd --pprof): take a CPU profile as each kind's batched phase starts")
