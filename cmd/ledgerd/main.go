@@ -31,6 +31,7 @@ import (
 
 	"github.com/fjaledger/fja/api"
 	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/ledger/badgerstore"
 	"github.com/fjaledger/fja/ledger/publish"
 )
 
@@ -119,6 +120,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.otlpJoinWait, "otlp-join-wait", 3*time.Second, "how long the OTLP ingest holds a decision for the evaluation and finding events it expects from later export calls (then it is logged with what arrived, flagged otel.join.incomplete)")
 	fs.DurationVar(&o.deliveryWindow, "delivery-window", audit.DefaultDeliveryWindow, "how long a producer that sends a decision again (after an error or a dropped connection) gets its contest token back; after it the token exists nowhere on the server")
 	fs.BoolVar(&o.publicStats, "public-stats", false, "serve GET /v1/stats and GET /v1/rules (aggregates, no record detail) to anyone, not only to regulators")
+	fs.Int64Var(&o.mappedMB, "badger-mapped-mb", badgerstore.DefaultMappedBudget>>20, "resident MiB of Badger's mapped tables and value log past which the server hands the oldest pages\nback to the kernel (madvise MADV_PAGEOUT, Linux; tables' indexes and Bloom filters stay); 0: no bound")
 	fs.Int64Var(&o.memoryLimitMB, "memory-limit-mb", 2048, "soft limit of the Go runtime's memory in MiB (runtime/debug.SetMemoryLimit): the collector works\nharder near it instead of letting the heap run far past what is live under a high allocation rate; 0: none.\nA GOMEMLIMIT in the environment wins unless this flag is given")
 	fs.StringVar(&o.publish, "publish", "", "mirror the log to S3-compatible object storage at `s3://BUCKET/PREFIX` as a C2SP tlog-tiles log\n(checkpoint, tile/..., tile/entries/...: what /checkpoint and /tile/ serve; the checkpoint last, after every tile it covers).\nEndpoint, region and credentials from the standard AWS environment and shared config (AWS_ENDPOINT_URL, AWS_REGION,\nAWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ...). Resumes from the bucket's checkpoint; an outage of the store\nnever blocks appends (lag in /metrics: fja_publish_lag_entries, fja_publish_lag_seconds, fja_publish_errors_total)")
 	fs.BoolVar(&o.publishPathStyle, "publish-path-style", false, "with --publish: address the bucket as ENDPOINT/BUCKET/KEY (path style), as most local S3-compatible servers need")
@@ -131,6 +133,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, usageError{err}
 	}
 	fs.Visit(func(f *flag.Flag) { o.memoryLimitSet = o.memoryLimitSet || f.Name == "memory-limit-mb" })
+	if o.mappedMB < 0 {
+		return o, usageError{fmt.Errorf("--badger-mapped-mb %d: want >= 0", o.mappedMB)}
+	}
 	if o.memoryLimitMB < 0 {
 		return o, usageError{fmt.Errorf("--memory-limit-mb %d: want >= 0", o.memoryLimitMB)}
 	}

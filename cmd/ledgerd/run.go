@@ -51,6 +51,7 @@ type options struct {
 	maxDelay, contestWindow, responseWindow, deliveryWindow time.Duration
 	otlpJoinWait                                            time.Duration
 	memoryLimitMB                                           int64
+	mappedMB                                                int64 // --badger-mapped-mb; 0: no bound
 	memoryLimitSet                                          bool
 	publicStats                                             bool
 	level                                                   slog.Level
@@ -153,7 +154,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	paths := shard.PathsOf(o.data, active)
-	store, err := badgerstore.Open(badgerstore.Config{Dir: paths.Badger, Logger: logger})
+	mapped := o.mappedMB << 20
+	if mapped == 0 {
+		mapped = -1 // badgerstore's "no bound"
+	}
+	store, err := badgerstore.Open(badgerstore.Config{Dir: paths.Badger, Logger: logger, MappedBudget: mapped})
 	if err != nil {
 		return fmt.Errorf("%w (is another ledgerd using %s?)", err, o.data)
 	}

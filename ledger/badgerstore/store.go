@@ -50,6 +50,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -74,6 +75,12 @@ type Config struct {
 	// third larger) and the table builder of a flush, plus compactions'
 	// builders of 2 MiB tables.
 	MemTableSize int64
+	// MappedBudget bounds the resident pages of Badger's tables and value
+	// log files, which it maps into memory: past it, the store hands the
+	// oldest back to the kernel (see mappedTrimmer). 0: DefaultMappedBudget
+	// (256 MiB); negative: no bound. Linux only; elsewhere, and on a kernel
+	// without MADV_PAGEOUT, the store logs a warning once and goes on.
+	MappedBudget int64
 }
 
 // Validate reports what is missing from c.
@@ -100,6 +107,9 @@ type Store struct {
 	snapMu  sync.Mutex     // guards snap; never held across a read
 	snap    *snapshot      // as of the last Commit or Update; nil once closed
 	readers sync.WaitGroup // reads in progress: Close waits for them
+
+	trimStop chan struct{} // closed by Close; nil if no trimmer runs
+	trimDone chan struct{} // closed when the trimmer has ended
 }
 
 var (
@@ -203,7 +213,51 @@ func Open(c Config) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if c.MappedBudget >= 0 {
+		budget := c.MappedBudget
+		if budget == 0 {
+			budget = DefaultMappedBudget
+		}
+		s.startTrimmer(c.Dir, budget, c.Logger)
+	}
 	return s, nil
+}
+
+// startTrimmer runs a mappedTrimmer over the files in dir until Close.
+func (s *Store) startTrimmer(dir string, budget int64, logger *slog.Logger) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	abs, err := filepath.Abs(dir)
+	if err == nil {
+		abs, err = filepath.EvalSymlinks(abs)
+	}
+	if err != nil {
+		logger.Warn("badgerstore: Badger's mapped files will not be paged out", "dir", dir, "err", err)
+		return
+	}
+	t := &mappedTrimmer{dir: abs, budget: budget, tails: map[string]int64{}}
+	s.trimStop, s.trimDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.trimDone)
+		tick := time.NewTicker(mappedTrimEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.trimStop:
+				return
+			case <-tick.C:
+			}
+			resident, paged, err := t.trim()
+			if err != nil {
+				logger.Warn("badgerstore: paging out Badger's mapped files failed; their pages stay resident from now on", "dir", abs, "err", err)
+				return
+			}
+			if paged > 0 {
+				logger.Debug("badgerstore: paged out Badger's mapped files", "resident_bytes", resident, "paged_out_bytes", paged, "budget_bytes", budget)
+			}
+		}
+	}()
 }
 
 // LogDir is the subdirectory of the store's directory holding the log's
@@ -561,6 +615,11 @@ func (s *Store) Close() error {
 		old.release()
 	}
 	s.readers.Wait() // no read may touch the database once it is closed
+	if s.trimStop != nil {
+		close(s.trimStop)
+		<-s.trimDone
+		s.trimStop = nil
+	}
 	var ferr error
 	if s.files != nil {
 		ferr = s.files.Close()
