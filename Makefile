@@ -203,8 +203,9 @@ scale:
 ## (the pause also lets them finish before the next stretch, so appends/s is not comparable to a run without).
 ## SCALE_MEM_LIMIT (say 3G; needs root and a cgroup v1 or v2 memory controller) runs ledgerd in a memory
 ## cgroup of that size, page cache included: Badger maps its files (the index keys; entries and tiles are
-## in files read with pread), so VmRSS counts the file pages it has touched, which the kernel reclaims only
-## under pressure; the cap shows what the server really needs.
+## in files read with pread), so VmRSS counts the file pages it has touched (ledgerd pages out those past
+## --badger-mapped-mb, 256 MiB by default), which the kernel reclaims only under pressure; the cap shows what
+## the server really needs. SCALE_FLAGS adds ledgerd flags.
 SCALE_GROW_N    ?= 10000000
 SCALE_EVERY     ?= 500000
 SCALE_TMP       ?= /tmp
@@ -213,12 +214,13 @@ SCALE_NOTE      ?=
 export SCALE_NOTE
 SCALE_MEM_LIMIT ?=
 SCALE_SETTLE    ?=
+SCALE_FLAGS     ?=
 SCALE_NAME      ?= scale
 scale-grow:
 	@set -e; tmp=$$(mktemp -d -p $(SCALE_TMP) fja-grow-XXXXXX); cg=; \
 	  trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp; [ -z "$$cg" ] || rmdir $$cg' EXIT; \
 	  $(GO) build -o $$tmp/ ./cmd/ledgerd ./cmd/ledgerctl; mkdir -p docs; \
-	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18091 --pprof 127.0.0.1:18093 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
+	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18091 --pprof 127.0.0.1:18093 --log-level warn $(SCALE_FLAGS) >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
 	  if [ -n "$(SCALE_MEM_LIMIT)" ]; then \
 	    if [ -w /sys/fs/cgroup/memory ]; then cg=/sys/fs/cgroup/memory/$$(basename $$tmp); mkdir $$cg; \
 	      echo $(SCALE_MEM_LIMIT) >$$cg/memory.limit_in_bytes; \
@@ -231,7 +233,7 @@ scale-grow:
 	  $$tmp/ledgerctl --url http://127.0.0.1:18091 --token $$(cat $$tmp/data/dev-token) bench grow --examples $(EXAMPLES) \
 	    --pid $$pid --data $$tmp/data --pprof http://127.0.0.1:18093 -n $(SCALE_GROW_N) --every $(SCALE_EVERY) $(if $(SCALE_SETTLE),--settle $(SCALE_SETTLE)) \
 	    --csv docs/$(SCALE_NAME).csv --svg docs/$(SCALE_NAME).svg --md docs/$(SCALE_NAME).md \
-	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)$(if $(SCALE_MEM_LIMIT), SCALE_MEM_LIMIT=$(SCALE_MEM_LIMIT))$(if $(SCALE_SETTLE), SCALE_SETTLE=$(SCALE_SETTLE))$(if $(filter-out scale,$(SCALE_NAME)), SCALE_NAME=$(SCALE_NAME))' --note "$$SCALE_NOTE" \
+	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)$(if $(SCALE_MEM_LIMIT), SCALE_MEM_LIMIT=$(SCALE_MEM_LIMIT))$(if $(SCALE_SETTLE), SCALE_SETTLE=$(SCALE_SETTLE))$(if $(SCALE_FLAGS), SCALE_FLAGS=$(SCALE_FLAGS))$(if $(filter-out scale,$(SCALE_NAME)), SCALE_NAME=$(SCALE_NAME))' --note "$$SCALE_NOTE" \
 	    --revision "$$(git describe --always --dirty 2>/dev/null)"
 
 ## fuzz: every fuzz target in the module (FUZZPKGS) for FUZZTIME each (default 10s). A bare

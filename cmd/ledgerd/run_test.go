@@ -218,6 +218,22 @@ func TestProductionModeHasNoDevToken(t *testing.T) {
 	}
 }
 
+// TestMemoryFlags: the defaults bound the server's memory (the Go heap's
+// limit and Badger's resident mapped pages), and 0 lifts each bound.
+func TestMemoryFlags(t *testing.T) {
+	o, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.memoryLimitMB != 1024 || o.mappedMB != 256 {
+		t.Fatalf("defaults --memory-limit-mb %d, --badger-mapped-mb %d; want 1024 and 256", o.memoryLimitMB, o.mappedMB)
+	}
+	o, err = parseFlags([]string{"--badger-mapped-mb", "0", "--memory-limit-mb", "0"}, io.Discard)
+	if err != nil || o.mappedMB != 0 || o.memoryLimitMB != 0 {
+		t.Fatalf("0 for both: %+v, %v", o, err)
+	}
+}
+
 func TestLimitFlags(t *testing.T) {
 	o, err := parseFlags([]string{"--trusted-proxies", "10.0.0.0/8, 192.0.2.1,fd00::1/8", "--rate-read", "5", "--tile-cache-mb", "0"}, io.Discard)
 	if err != nil {
@@ -234,6 +250,8 @@ func TestLimitFlags(t *testing.T) {
 		{"--rate-auth-fail", "-1"},
 		{"--max-expensive", "0"},
 		{"--tile-cache-mb", "-5"},
+		{"--badger-mapped-mb", "-1"},
+		{"--memory-limit-mb", "-1"},
 	} {
 		_, err := parseFlags(args, io.Discard)
 		var ue usageError

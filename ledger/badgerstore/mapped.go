@@ -81,26 +81,42 @@ func parseSmaps(r io.Reader, keep func(path string) bool) ([]mapping, error) {
 			}
 			continue
 		}
-		// A mapping's header: "start-end perms offset dev inode [path]";
-		// other lines are "Key: value".
+		// A mapping's header: "start-end perms offset dev inode [path]",
+		// the path " (deleted)" once its file is; other lines are
+		// "Key: value".
 		f := strings.Fields(line)
-		if len(f) < 5 || !strings.Contains(f[0], "-") || strings.HasSuffix(f[0], ":") {
+		if len(f) < 5 || strings.HasSuffix(f[0], ":") {
 			continue
 		}
-		cur = nil
 		lo, hi, ok := strings.Cut(f[0], "-")
 		start, err1 := strconv.ParseUint(lo, 16, 64)
 		end, err2 := strconv.ParseUint(hi, 16, 64)
 		if !ok || err1 != nil || err2 != nil {
 			continue
 		}
-		if len(f) < 6 || !keep(f[5]) {
-			continue
+		cur = nil
+		path := afterFields(line, 5) // the rest of the line: it may hold spaces
+		if path == "" || strings.HasSuffix(path, " (deleted)") || !keep(path) {
+			continue // a deleted table is unmapped as soon as its last read ends
 		}
-		out = append(out, mapping{start: uintptr(start), end: uintptr(end), path: f[5]})
+		out = append(out, mapping{start: uintptr(start), end: uintptr(end), path: path})
 		cur = &out[len(out)-1]
 	}
 	return out, sc.Err()
+}
+
+// afterFields returns what follows the first n space-separated fields of
+// line, without its leading spaces.
+func afterFields(line string, n int) string {
+	for range n {
+		line = strings.TrimLeft(line, " \t")
+		i := strings.IndexAny(line, " \t")
+		if i < 0 {
+			return ""
+		}
+		line = line[i:]
+	}
+	return strings.TrimSpace(line)
 }
 
 // fileNumber is the number Badger gave a file ("000123.sst" is 123): the

@@ -4,8 +4,10 @@
 // the subdirectory "log" (package logfiles), read with pread: Badger maps
 // every file it holds into memory, so keeping the log's bulk out of it keeps
 // the server's memory from growing with the log, and a proof reads a tile
-// with one pread instead of an LSM lookup. Badger holds the small keys
-// (all integers big-endian, so keys sort in index order):
+// with one pread instead of an LSM lookup; what Badger maps of its own
+// files is held to Config.MappedBudget resident (mappedTrimmer). Badger
+// holds the small keys (all integers big-endian, so keys sort in index
+// order):
 //
 //	"d" | dedup key           index(8) of the first entry with that key
 //	"s"                       encoded ledger.State
