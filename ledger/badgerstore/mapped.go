@@ -37,9 +37,9 @@ import (
 // range unmapped and reused between reading smaps and the madvise) it
 // only moves pages out, never loses them.
 type mappedTrimmer struct {
-	dir    string // the store's directory, absolute, as smaps names it
-	budget int64  // bytes
-	tails  map[string]int64
+	dir    string           // the store's directory, absolute, as smaps names it
+	budget int64            // bytes
+	tails  map[string]int64 // a table's index offset by path (indexStart)
 }
 
 // DefaultMappedBudget is Config.MappedBudget's default.
