@@ -2,7 +2,7 @@ package badgerstore
 
 import (
 	"bufio"
-	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -199,10 +199,10 @@ func plan(ms []mapping, budget int64, indexStart func(path string) (int64, error
 			}
 			return 1
 		}
-		if c := cmpUint(fileNumber(a.path), fileNumber(b.path)); c != 0 {
+		if c := cmp.Compare(fileNumber(a.path), fileNumber(b.path)); c != 0 {
 			return c
 		}
-		return cmpUint(uint64(a.start), uint64(b.start))
+		return cmp.Compare(a.start, b.start)
 	})
 	const page = 4096
 	left := resident
@@ -230,24 +230,15 @@ func plan(ms []mapping, budget int64, indexStart func(path string) (int64, error
 	return ranges, resident, resident - left
 }
 
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // trim makes one look (see mappedTrimmer) and returns the resident bytes
 // it found and an estimate of those it paged out.
 func (t *mappedTrimmer) trim() (resident, paged int64, err error) {
-	b, err := os.ReadFile("/proc/self/smaps")
+	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return 0, 0, err
 	}
-	ms, err := parseSmaps(bytes.NewReader(b), func(p string) bool { return trimmable(t.dir, p) })
+	ms, err := parseSmaps(bufio.NewReaderSize(f, 64<<10), func(p string) bool { return trimmable(t.dir, p) })
+	f.Close()
 	if err != nil {
 		return 0, 0, err
 	}
