@@ -196,8 +196,11 @@ scale:
 ## scale-grow: a fresh ledgerd on loopback (data in a temporary directory under SCALE_TMP, removed after)
 ## grown to SCALE_GROW_N decisions over HTTP batches (the three example kinds mixed, generated on the fly),
 ## sampled every SCALE_EVERY: server RSS, the live Go heap after a forced collection, append rate,
-## inclusion-proof latency, bytes on disk per entry.
-## Writes docs/$(SCALE_NAME).csv, .svg and .md (SCALE_NAME=scale; with SCALE_NOTE, if set) as it goes.
+## the server's CPU time a record, inclusion-proof latency, bytes on disk per entry.
+## Writes docs/$(SCALE_NAME).csv, .svg and .md (SCALE_NAME=scale; with SCALE_NOTE, if set) as it goes,
+## and the server's CPU profiles over the stretch ending nearest a tenth of SCALE_GROW_N and over the
+## last one (the two the .md compares) to docs/$(SCALE_NAME)-cpu-<records>.pprof, with go tool pprof's
+## top functions beside each (.txt).
 ## SCALE_SETTLE (say 10s) also fetches each sample's proofs once the server's CPU use has fallen below a
 ## tenth of a core, waiting at most that long: proof latency without the compactions the appends started
 ## (the pause also lets them finish before the next stretch, so appends/s is not comparable to a run without).
@@ -219,7 +222,7 @@ SCALE_NAME      ?= scale
 scale-grow:
 	@set -e; tmp=$$(mktemp -d -p $(SCALE_TMP) fja-grow-XXXXXX); cg=; \
 	  trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$tmp; [ -z "$$cg" ] || rmdir $$cg' EXIT; \
-	  $(GO) build -o $$tmp/ ./cmd/ledgerd ./cmd/ledgerctl; mkdir -p docs; \
+	  $(GO) build -o $$tmp/ ./cmd/ledgerd ./cmd/ledgerctl; mkdir -p docs; rm -f docs/$(SCALE_NAME)-cpu-*.pprof docs/$(SCALE_NAME)-cpu-*.txt; \
 	  $$tmp/ledgerd --data $$tmp/data --listen 127.0.0.1:18091 --pprof 127.0.0.1:18093 --log-level warn $(SCALE_FLAGS) >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
 	  if [ -n "$(SCALE_MEM_LIMIT)" ]; then \
 	    if [ -w /sys/fs/cgroup/memory ]; then cg=/sys/fs/cgroup/memory/$$(basename $$tmp); mkdir $$cg; \
@@ -234,7 +237,8 @@ scale-grow:
 	    --pid $$pid --data $$tmp/data --pprof http://127.0.0.1:18093 -n $(SCALE_GROW_N) --every $(SCALE_EVERY) $(if $(SCALE_SETTLE),--settle $(SCALE_SETTLE)) \
 	    --csv docs/$(SCALE_NAME).csv --svg docs/$(SCALE_NAME).svg --md docs/$(SCALE_NAME).md \
 	    --command 'make scale-grow SCALE_GROW_N=$(SCALE_GROW_N) SCALE_EVERY=$(SCALE_EVERY)$(if $(SCALE_MEM_LIMIT), SCALE_MEM_LIMIT=$(SCALE_MEM_LIMIT))$(if $(SCALE_SETTLE), SCALE_SETTLE=$(SCALE_SETTLE))$(if $(SCALE_FLAGS), SCALE_FLAGS=$(SCALE_FLAGS))$(if $(filter-out scale,$(SCALE_NAME)), SCALE_NAME=$(SCALE_NAME))' --note "$$SCALE_NOTE" \
-	    --revision "$$(git describe --always --dirty 2>/dev/null)"
+	    --revision "$$(git describe --always --dirty 2>/dev/null)" --profile docs/$(SCALE_NAME)-cpu; \
+	  for p in docs/$(SCALE_NAME)-cpu-*.pprof; do [ ! -e $$p ] || $(GO) tool pprof -top -nodecount=40 $$p >$${p%.pprof}.txt; done
 
 ## fuzz: every fuzz target in the module (FUZZPKGS) for FUZZTIME each (default 10s). A bare
 ## "context deadline exceeded" with no failing input written is Go 1.26's fuzz-coordinator race at

@@ -38,6 +38,14 @@ type GrowConfig struct {
 	// reads its live heap (Sample.LiveHeap), which, unlike RssAnon, does not
 	// swing with where the collector's cycle was when the sample was taken.
 	PprofURL string
+	// Profile, if set (with PprofURL), takes a CPU profile of the server
+	// over most of two stretches, the one that ends at the sample nearest
+	// a tenth of N and the last one (the two WriteReport compares), and
+	// hands it to Profile with the number of records appended at the
+	// stretch's end. Its length is 80% of the stretch's time expected from
+	// the stretch before it (1 s for a first stretch), so that it covers
+	// appends only.
+	Profile func(appended int, profile []byte) error
 	// OnSample, if set, is called after each sample (to write the CSV and
 	// the chart as the run goes, so a long run's figures survive it).
 	OnSample func(samples []Sample) error
@@ -66,6 +74,11 @@ type Sample struct {
 	// LiveHeap is the server's Go heap in use right after a forced
 	// collection (HeapAlloc), bytes, with GrowConfig.PprofURL; else 0.
 	LiveHeap int64
+	// CPUPerRecord is the server's CPU time (user and system, all its
+	// threads) over the stretch, in µs per record appended in it: what
+	// the stretch's records cost, with whatever background work (Badger's
+	// flushes and compactions) ran meanwhile, started by them or earlier.
+	CPUPerRecord float64
 }
 
 // Grow publishes the run's constitution, then appends N decisions, sampling
@@ -88,14 +101,43 @@ func Grow(ctx context.Context, c GrowConfig) ([]Sample, error) {
 	}
 	var samples []Sample
 	start := time.Now()
+	profileAt := c.profiledEnds()
 	for appended := 0; appended < c.N; {
 		n := min(c.Every-appended%c.Every, c.N-appended)
+		cpu0, err := ProcessCPU(c.PID)
+		if err != nil {
+			return samples, fmt.Errorf("grow: the server's CPU time: %w", err)
+		}
+		var profiled chan error
+		if profileAt[appended+n] {
+			d := time.Second
+			if len(samples) > 0 && samples[len(samples)-1].AppendsPerSec > 0 {
+				d = max(time.Second, time.Duration(0.8*float64(n)/samples[len(samples)-1].AppendsPerSec*float64(time.Second)))
+			}
+			profiled = make(chan error, 1)
+			go func(end int) {
+				b, err := FetchProfile(ctx, c.PprofURL, d)
+				if err == nil {
+					err = c.Profile(end, b)
+				}
+				profiled <- err
+			}(appended + n)
+		}
 		r, err := c.Sender.Run(ctx, Phase{Kinds: c.Examples.Kinds, N: n, Clients: c.Clients, Batch: c.Batch, NoLatency: true, MaxErrors: 1})
+		if profiled != nil {
+			if perr := <-profiled; perr != nil && err == nil {
+				err = fmt.Errorf("grow: CPU profile of the stretch to %d records: %w", appended+n, perr)
+			}
+		}
 		if err != nil {
 			return samples, err
 		}
 		if r.Errors > 0 {
 			return samples, fmt.Errorf("grow: after %d records: %d failed: %s", appended+r.Records, r.Errors, r.FirstError)
+		}
+		cpu1, err := ProcessCPU(c.PID)
+		if err != nil {
+			return samples, fmt.Errorf("grow: the server's CPU time: %w", err)
 		}
 		appended += n
 		s, err := c.sample(ctx)
@@ -103,6 +145,7 @@ func Grow(ctx context.Context, c GrowConfig) ([]Sample, error) {
 			return samples, err
 		}
 		s.Appended, s.Elapsed, s.AppendsPerSec = appended, time.Since(start).Seconds(), r.PerSec
+		s.CPUPerRecord = float64((cpu1 - cpu0).Microseconds()) / float64(n)
 		samples = append(samples, s)
 		if c.OnSample != nil {
 			if err := c.OnSample(samples); err != nil {
@@ -111,6 +154,17 @@ func Grow(ctx context.Context, c GrowConfig) ([]Sample, error) {
 		}
 	}
 	return samples, nil
+}
+
+// profiledEnds returns the stretch ends (records appended) whose stretches
+// Grow profiles: the one nearest a tenth of N and N, or none without
+// c.Profile and c.PprofURL.
+func (c *GrowConfig) profiledEnds() map[int]bool {
+	if c.Profile == nil || c.PprofURL == "" {
+		return nil
+	}
+	tenth := max(c.Every, (c.N/10+c.Every/2)/c.Every*c.Every)
+	return map[int]bool{min(tenth, c.N): true, c.N: true}
 }
 
 func (c *GrowConfig) sample(ctx context.Context) (Sample, error) {
@@ -221,7 +275,7 @@ func (c *GrowConfig) liveHeap(ctx context.Context) (int64, error) {
 // CSVHeader names the columns WriteCSV writes.
 var CSVHeader = []string{"entries", "appended", "elapsed_s", "rss_bytes", "appends_per_sec",
 	"proof_p50_ms", "proof_p99_ms", "disk_bytes", "bytes_per_entry", "anon_rss_bytes",
-	"settled_proof_p50_ms", "settled_proof_p99_ms", "settle_s", "live_heap_bytes"}
+	"settled_proof_p50_ms", "settled_proof_p99_ms", "settle_s", "live_heap_bytes", "server_cpu_us_per_record"}
 
 // WriteCSV writes the header and one row per sample.
 func WriteCSV(w io.Writer, samples []Sample) error {
@@ -234,6 +288,7 @@ func WriteCSV(w io.Writer, samples []Sample) error {
 			strconv.FormatInt(s.RSS, 10), f(s.AppendsPerSec, 0), f(s.ProofP50ms, 3), f(s.ProofP99ms, 3),
 			strconv.FormatInt(s.DiskBytes, 10), f(s.BytesPerEntry, 1), strconv.FormatInt(s.AnonRSS, 10),
 			f(s.SettledP50ms, 3), f(s.SettledP99ms, 3), f(s.SettleSeconds, 1), strconv.FormatInt(s.LiveHeap, 10),
+			f(s.CPUPerRecord, 1),
 		})
 	}
 	cw.Flush()

@@ -13,6 +13,9 @@ type GrowOptions struct {
 	GrowConfig
 	Info         ReportInfo
 	Examples, MD string
+	// ProfileName, with PprofURL, names the CPU profiles of
+	// GrowConfig.Profile: ProfileName-<records appended>.pprof.
+	ProfileName string
 }
 
 // Flags registers the options as flags of ledgerctl bench grow.
@@ -21,6 +24,7 @@ func (o *GrowOptions) Flags(f *pflag.FlagSet) {
 	f.IntVar(&o.PID, "pid", 0, "the server's process `id` on this machine (its RSS is sampled)")
 	f.StringVar(&o.DataDir, "data", "", "the server's data `directory` (its disk use is sampled)")
 	f.StringVar(&o.PprofURL, "pprof", "", "the server's pprof `URL` (ledgerd --pprof): each sample also forces a collection and reads the live Go heap")
+	f.StringVar(&o.ProfileName, "profile", "", "with --pprof: take a CPU profile of the server over the stretch ending nearest a tenth of -n and over the last one,\nwritten to `NAME`-<records appended>.pprof (for go tool pprof)")
 	f.IntVarP(&o.N, "entries", "n", 10_000_000, "records to append")
 	f.IntVar(&o.Every, "every", 500_000, "records between samples")
 	f.IntVar(&o.Batch, "batch", 250, "records per POST /v1/decisions:batch")
@@ -48,6 +52,8 @@ func (o *GrowOptions) Check(token string) error {
 		return errors.New("want -n, --every, --batch, --clients and --proofs >= 1")
 	case o.Settle < 0:
 		return errors.New("want --settle >= 0")
+	case o.ProfileName != "" && o.PprofURL == "":
+		return errors.New("--profile needs the server's --pprof URL")
 	}
 	return nil
 }

@@ -337,10 +337,10 @@ func TestLiveHeap(t *testing.T) {
 
 func TestCSV(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteCSV(&b, []Sample{{Entries: 11, Appended: 10, Elapsed: 1.25, RSS: 1 << 20, AppendsPerSec: 8.4, ProofP50ms: 0.5, ProofP99ms: 2, DiskBytes: 2200, BytesPerEntry: 200, LiveHeap: 5 << 20}}); err != nil {
+	if err := WriteCSV(&b, []Sample{{Entries: 11, Appended: 10, Elapsed: 1.25, RSS: 1 << 20, AppendsPerSec: 8.4, ProofP50ms: 0.5, ProofP99ms: 2, DiskBytes: 2200, BytesPerEntry: 200, LiveHeap: 5 << 20, CPUPerRecord: 61.25}}); err != nil {
 		t.Fatal(err)
 	}
-	want := strings.Join(CSVHeader, ",") + "\n11,10,1.2,1048576,8,0.500,2.000,2200,200.0,0,0.000,0.000,0.0,5242880\n"
+	want := strings.Join(CSVHeader, ",") + "\n11,10,1.2,1048576,8,0.500,2.000,2200,200.0,0,0.000,0.000,0.0,5242880,61.2\n"
 	if b.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
 	}

@@ -5,7 +5,9 @@ import (
 	"encoding/csv"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/http/pprof"
@@ -159,8 +161,9 @@ func TestBenchPublishUsage(t *testing.T) {
 }
 
 // bench grow appends n records and writes one CSV row per sample (with
-// --settle, the proofs fetched again once the server settled), and an SVG
-// chart that is XML.
+// --settle, the proofs fetched again once the server settled), an SVG
+// chart that is XML, and with --profile the CPU profiles of the stretch
+// nearest a tenth of n and of the last one.
 func TestBenchGrow(t *testing.T) {
 	t.Setenv("LEDGER_TOKEN", "")
 	s := apitest.New(t)
@@ -170,12 +173,13 @@ func TestBenchGrow(t *testing.T) {
 	// would serve it.
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	pp := httptest.NewServer(mux)
 	defer pp.Close()
 	code, out, errOut := ctl(t, "", "--url", s.URL, "--token", s.Tokens[auth.Producer], "bench", "grow",
 		"--examples", examplesFlag(t), "--pid", strconv.Itoa(os.Getpid()), "--data", s.Dir, "--pprof", pp.URL,
 		"-n", "3000", "--every", "1000", "--proofs", "20", "--settle", "1s", "--csv", csvFile, "--svg", svgFile,
-		"--md", mdFile, "--command", "make scale-grow SCALE_GROW_N=3000")
+		"--md", mdFile, "--command", "make scale-grow SCALE_GROW_N=3000", "--profile", filepath.Join(dir, "cpu"))
 	if code != 0 {
 		t.Fatalf("bench grow: exit %d", code)
 	}
@@ -183,13 +187,24 @@ func TestBenchGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"Made by `make scale-grow SCALE_GROW_N=3000`", "](scale.svg)", "](scale.csv)", "| RSS (VmRSS), MiB |", "| 3,001 |", "| proof p50 once settled, ms |", "| live Go heap after a forced collection, MiB |"} {
+	for _, w := range []string{"Made by `make scale-grow SCALE_GROW_N=3000`", "](scale.svg)", "](scale.csv)", "| RSS (VmRSS), MiB |", "| 3,001 |", "| proof p50 once settled, ms |", "| live Go heap after a forced collection, MiB |", "| server CPU over the stretch, µs a record |"} {
 		if !strings.Contains(string(md), w) {
 			t.Errorf("%s lacks %q:\n%s", mdFile, w, md)
 		}
 	}
 	if !strings.Contains(out, "3 samples") || !strings.Contains(errOut, "bytes/entry") {
 		t.Errorf("want a summary and a progress table, got %q and %q", out, errOut)
+	}
+	// A tenth of 3,000 is nearest the first sample: its stretch and the
+	// last are profiled, not the one between.
+	for _, n := range []int{1000, 2000, 3000} {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("cpu-%d.pprof", n)))
+		switch {
+		case n == 2000 && !errors.Is(err, fs.ErrNotExist):
+			t.Errorf("cpu-2000.pprof: want none (%v)", err)
+		case n != 2000 && (err != nil || !bytes.HasPrefix(b, []byte{0x1f, 0x8b})):
+			t.Errorf("cpu-%d.pprof: want a gzipped profile, got %d bytes, %v", n, len(b), err)
+		}
 	}
 	f, err := os.Open(csvFile)
 	if err != nil {
@@ -200,7 +215,7 @@ func TestBenchGrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 4 || strings.Join(recs[0], ",") != "entries,appended,elapsed_s,rss_bytes,appends_per_sec,proof_p50_ms,proof_p99_ms,disk_bytes,bytes_per_entry,anon_rss_bytes,settled_proof_p50_ms,settled_proof_p99_ms,settle_s,live_heap_bytes" {
+	if len(recs) != 4 || strings.Join(recs[0], ",") != "entries,appended,elapsed_s,rss_bytes,appends_per_sec,proof_p50_ms,proof_p99_ms,disk_bytes,bytes_per_entry,anon_rss_bytes,settled_proof_p50_ms,settled_proof_p99_ms,settle_s,live_heap_bytes,server_cpu_us_per_record" {
 		t.Fatalf("want the header and 3 rows, got %q", recs)
 	}
 	for i, r := range recs[1:] {

@@ -116,6 +116,11 @@ per entry (du of --data over the tree size). It writes --csv and an SVG chart
 			files := loadgen.NewGrowFiles(o.GrowConfig, o.Info, o.MD, os.Args, writeFileWith)
 			out, cfg := cmd.ErrOrStderr(), o.GrowConfig
 			cfg.Sender, cfg.Examples = loadgen.NewSender(g.URL, g.Token, o.Clients), ex
+			if o.ProfileName != "" {
+				cfg.Profile = func(appended int, b []byte) error {
+					return writeFile(fmt.Sprintf("%s-%d.pprof", strings.TrimSuffix(o.ProfileName, ".pprof"), appended), b)
+				}
+			}
 			cfg.OnSample = func(ss []loadgen.Sample) error {
 				loadgen.WriteSample(out, ss[len(ss)-1])
 				return files.Update(ss)
