@@ -79,6 +79,13 @@ type Sample struct {
 	// the stretch's records cost, with whatever background work (Badger's
 	// flushes and compactions) ran meanwhile, started by them or earlier.
 	CPUPerRecord float64
+	// WrittenPerRecord is what the server caused to be written to storage
+	// over the stretch (ProcessWriteBytes), in bytes per record appended
+	// in it: the log files, Badger's write-ahead and value logs, and the
+	// tables its flushes and compactions wrote meanwhile (Badger's write
+	// amplification, unlike CPUPerRecord, does not move with the host's
+	// speed).
+	WrittenPerRecord float64
 }
 
 // Grow publishes the run's constitution, then appends N decisions, sampling
@@ -104,9 +111,9 @@ func Grow(ctx context.Context, c GrowConfig) ([]Sample, error) {
 	profileAt := c.profiledEnds()
 	for appended := 0; appended < c.N; {
 		n := min(c.Every-appended%c.Every, c.N-appended)
-		cpu0, err := ProcessCPU(c.PID)
+		cpu0, wr0, err := c.usage()
 		if err != nil {
-			return samples, fmt.Errorf("grow: the server's CPU time: %w", err)
+			return samples, err
 		}
 		var profiled chan error
 		if profileAt[appended+n] {
@@ -135,9 +142,9 @@ func Grow(ctx context.Context, c GrowConfig) ([]Sample, error) {
 		if r.Errors > 0 {
 			return samples, fmt.Errorf("grow: after %d records: %d failed: %s", appended+r.Records, r.Errors, r.FirstError)
 		}
-		cpu1, err := ProcessCPU(c.PID)
+		cpu1, wr1, err := c.usage()
 		if err != nil {
-			return samples, fmt.Errorf("grow: the server's CPU time: %w", err)
+			return samples, err
 		}
 		appended += n
 		s, err := c.sample(ctx)
@@ -146,6 +153,7 @@ func Grow(ctx context.Context, c GrowConfig) ([]Sample, error) {
 		}
 		s.Appended, s.Elapsed, s.AppendsPerSec = appended, time.Since(start).Seconds(), r.PerSec
 		s.CPUPerRecord = float64((cpu1 - cpu0).Microseconds()) / float64(n)
+		s.WrittenPerRecord = float64(wr1-wr0) / float64(n)
 		samples = append(samples, s)
 		if c.OnSample != nil {
 			if err := c.OnSample(samples); err != nil {
@@ -154,6 +162,19 @@ func Grow(ctx context.Context, c GrowConfig) ([]Sample, error) {
 		}
 	}
 	return samples, nil
+}
+
+// usage returns the server's CPU time and the bytes it has written so far.
+func (c *GrowConfig) usage() (time.Duration, int64, error) {
+	cpu, err := ProcessCPU(c.PID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("grow: the server's CPU time: %w", err)
+	}
+	w, err := ProcessWriteBytes(c.PID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("grow: the bytes the server wrote: %w", err)
+	}
+	return cpu, w, nil
 }
 
 // profiledEnds returns the stretch ends (records appended) whose stretches
@@ -275,7 +296,7 @@ func (c *GrowConfig) liveHeap(ctx context.Context) (int64, error) {
 // CSVHeader names the columns WriteCSV writes.
 var CSVHeader = []string{"entries", "appended", "elapsed_s", "rss_bytes", "appends_per_sec",
 	"proof_p50_ms", "proof_p99_ms", "disk_bytes", "bytes_per_entry", "anon_rss_bytes",
-	"settled_proof_p50_ms", "settled_proof_p99_ms", "settle_s", "live_heap_bytes", "server_cpu_us_per_record"}
+	"settled_proof_p50_ms", "settled_proof_p99_ms", "settle_s", "live_heap_bytes", "server_cpu_us_per_record", "server_written_bytes_per_record"}
 
 // WriteCSV writes the header and one row per sample.
 func WriteCSV(w io.Writer, samples []Sample) error {
@@ -288,7 +309,7 @@ func WriteCSV(w io.Writer, samples []Sample) error {
 			strconv.FormatInt(s.RSS, 10), f(s.AppendsPerSec, 0), f(s.ProofP50ms, 3), f(s.ProofP99ms, 3),
 			strconv.FormatInt(s.DiskBytes, 10), f(s.BytesPerEntry, 1), strconv.FormatInt(s.AnonRSS, 10),
 			f(s.SettledP50ms, 3), f(s.SettledP99ms, 3), f(s.SettleSeconds, 1), strconv.FormatInt(s.LiveHeap, 10),
-			f(s.CPUPerRecord, 1),
+			f(s.CPUPerRecord, 1), f(s.WrittenPerRecord, 0),
 		})
 	}
 	cw.Flush()

@@ -337,10 +337,10 @@ func TestLiveHeap(t *testing.T) {
 
 func TestCSV(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteCSV(&b, []Sample{{Entries: 11, Appended: 10, Elapsed: 1.25, RSS: 1 << 20, AppendsPerSec: 8.4, ProofP50ms: 0.5, ProofP99ms: 2, DiskBytes: 2200, BytesPerEntry: 200, LiveHeap: 5 << 20, CPUPerRecord: 61.25}}); err != nil {
+	if err := WriteCSV(&b, []Sample{{Entries: 11, Appended: 10, Elapsed: 1.25, RSS: 1 << 20, AppendsPerSec: 8.4, ProofP50ms: 0.5, ProofP99ms: 2, DiskBytes: 2200, BytesPerEntry: 200, LiveHeap: 5 << 20, CPUPerRecord: 61.25, WrittenPerRecord: 3001.4}}); err != nil {
 		t.Fatal(err)
 	}
-	want := strings.Join(CSVHeader, ",") + "\n11,10,1.2,1048576,8,0.500,2.000,2200,200.0,0,0.000,0.000,0.0,5242880,61.2\n"
+	want := strings.Join(CSVHeader, ",") + "\n11,10,1.2,1048576,8,0.500,2.000,2200,200.0,0,0.000,0.000,0.0,5242880,61.2,3001\n"
 	if b.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
 	}
@@ -369,6 +369,18 @@ func TestProcFigures(t *testing.T) {
 	}
 	if _, err := RSS(1 << 30); err == nil {
 		t.Fatal("RSS of a process that does not exist: no error")
+	}
+	if _, err := ProcessWriteBytes(pid); err != nil {
+		t.Fatalf("ProcessWriteBytes of this process: %v", err)
+	}
+	io := []byte("rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\nread_bytes: 5\nwrite_bytes: 409600\ncancelled_write_bytes: 7\n")
+	if n, err := ioField(io, "write_bytes"); err != nil || n != 409600 {
+		t.Errorf("write_bytes: %d, %v; want 409600 (not cancelled_write_bytes)", n, err)
+	}
+	for _, bad := range []string{"write_bytes: x\n", "write_bytes: -1\n", "cancelled_write_bytes: 7\n"} {
+		if n, err := ioField([]byte(bad), "write_bytes"); err == nil {
+			t.Errorf("write_bytes of %q: %d, want an error", bad, n)
+		}
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a"), make([]byte, 100_000), 0o644)

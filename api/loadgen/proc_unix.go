@@ -53,6 +53,37 @@ func ProcessCPU(pid int) (time.Duration, error) {
 // line of /proc/<pid>/status (Linux).
 func RSS(pid int) (int64, error) { return procStatusBytes(pid, "VmRSS:") }
 
+// ProcessWriteBytes is the number of bytes process pid has caused to be
+// written to storage so far (write_bytes of /proc/<pid>/io, Linux): counted
+// as pages are dirtied, by write(2) or through a shared mapping, whether
+// or not they have reached the disk yet; files on tmpfs count nothing.
+func ProcessWriteBytes(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, err
+	}
+	n, err := ioField(b, "write_bytes")
+	if err != nil {
+		return 0, fmt.Errorf("/proc/%d/io: %w", pid, err)
+	}
+	return n, nil
+}
+
+// ioField returns the value of the "<field>: <n>" line of a /proc/<pid>/io
+// text.
+func ioField(b []byte, field string) (int64, error) {
+	for line := range bytes.Lines(b) {
+		if v, ok := bytes.CutPrefix(line, []byte(field+":")); ok {
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+			if err != nil || n < 0 {
+				return 0, fmt.Errorf("want \"%s: <n>\", got %q", field, bytes.TrimSpace(line))
+			}
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("no %s line", field)
+}
+
 // procStatusBytes reads the "<field> <n> kB" line of /proc/<pid>/status.
 func procStatusBytes(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

@@ -126,13 +126,13 @@ func (f *GrowFiles) Update(samples []Sample) error {
 // WriteSampleHeader writes the header of the one-line-per-sample progress
 // table of a growth run; WriteSample writes one sample's line.
 func WriteSampleHeader(w io.Writer) {
-	fmt.Fprintf(w, "%12s %10s %10s %12s %12s %10s %10s %12s\n", "entries", "elapsed s", "RSS MiB", "appends/s", "CPU µs/rec", "proof p50", "proof p99", "bytes/entry")
+	fmt.Fprintf(w, "%12s %10s %10s %12s %12s %12s %10s %10s %12s\n", "entries", "elapsed s", "RSS MiB", "appends/s", "CPU µs/rec", "written/rec", "proof p50", "proof p99", "bytes/entry")
 }
 
 // WriteSample writes one line of the table of WriteSampleHeader.
 func WriteSample(w io.Writer, s Sample) {
-	fmt.Fprintf(w, "%12d %10.0f %10.1f %12.0f %12.1f %8.2fms %8.2fms %12.0f\n", s.Entries, s.Elapsed,
-		float64(s.RSS)/(1<<20), s.AppendsPerSec, s.CPUPerRecord, s.ProofP50ms, s.ProofP99ms, s.BytesPerEntry)
+	fmt.Fprintf(w, "%12d %10.0f %10.1f %12.0f %12.1f %12.0f %8.2fms %8.2fms %12.0f\n", s.Entries, s.Elapsed,
+		float64(s.RSS)/(1<<20), s.AppendsPerSec, s.CPUPerRecord, s.WrittenPerRecord, s.ProofP50ms, s.ProofP99ms, s.BytesPerEntry)
 }
 
 // Failed is an error naming the first result with failed records, nil

@@ -48,7 +48,8 @@ func WriteReport(w io.Writer, info ReportInfo, samples []Sample) error {
 	b.WriteString("A fresh `ledgerd` on loopback is grown by example decisions (refused, answered and private\n" +
 		"mixed, fresh ids, generated on the fly) sent in HTTP batches by `ledgerctl bench grow` on the\n" +
 		"same machine. After each stretch of appends, with no load running, it samples the server's RSS\n" +
-		"(VmRSS), the append rate over the stretch and the server's CPU time over it a record, the latency of inclusion proofs for random indices\n" +
+		"(VmRSS), the append rate over the stretch, the server's CPU time and the bytes it wrote over it a\n" +
+		"record, the latency of inclusion proofs for random indices\n" +
 		"(GET /v1/proofs/inclusion against the current size, one at a time), and the bytes on disk per\n" +
 		"entry (du of the data directory over the tree size).\n\n")
 	if info.SVG != "" {
@@ -77,6 +78,9 @@ func WriteReport(w io.Writer, info ReportInfo, samples []Sample) error {
 		if ref.CPUPerRecord > 0 && last.CPUPerRecord > 0 {
 			fmt.Fprintf(&b, "| server CPU over the stretch, µs a record | %.1f | %.1f | %.2f | |\n", ref.CPUPerRecord, last.CPUPerRecord, last.CPUPerRecord/ref.CPUPerRecord)
 		}
+		if ref.WrittenPerRecord > 0 && last.WrittenPerRecord > 0 {
+			fmt.Fprintf(&b, "| bytes the server wrote over the stretch, a record | %.0f | %.0f | %.2f | |\n", ref.WrittenPerRecord, last.WrittenPerRecord, last.WrittenPerRecord/ref.WrittenPerRecord)
+		}
 		fmt.Fprintf(&b, "| proof p50, ms | %.3f | %.3f | %.2f | ≤ log n ratio, %.2f |\n", ref.ProofP50ms, last.ProofP50ms, last.ProofP50ms/ref.ProofP50ms, logRatio)
 		fmt.Fprintf(&b, "| proof p99, ms | %.3f | %.3f | %.2f | |\n", ref.ProofP99ms, last.ProofP99ms, last.ProofP99ms/ref.ProofP99ms)
 		if settled(samples) {
@@ -90,18 +94,18 @@ func WriteReport(w io.Writer, info ReportInfo, samples []Sample) error {
 			"the server's own CPU use has fallen below a tenth of a core (\"settled\": the compactions the\n" +
 			"appends started are done; \"settle s\" is how long that took). The pause also lets the next\n" +
 			"stretch start without work carried over.\n\n")
-		b.WriteString("| entries | elapsed s | RSS MiB | anon RSS MiB | appends/s | CPU µs/record | proof p50 ms | proof p99 ms | settle s | settled p50 ms | settled p99 ms | bytes/entry |\n")
-		b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		b.WriteString("| entries | elapsed s | RSS MiB | anon RSS MiB | appends/s | CPU µs/record | written B/record | proof p50 ms | proof p99 ms | settle s | settled p50 ms | settled p99 ms | bytes/entry |\n")
+		b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, s := range samples {
-			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.3f | %.3f | %.1f | %.3f | %.3f | %.0f |\n", GroupDigits(s.Entries), s.Elapsed, mib(s.RSS), mib(s.AnonRSS),
-				s.AppendsPerSec, s.CPUPerRecord, s.ProofP50ms, s.ProofP99ms, s.SettleSeconds, s.SettledP50ms, s.SettledP99ms, s.BytesPerEntry)
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %.3f | %.3f | %.1f | %.3f | %.3f | %.0f |\n", GroupDigits(s.Entries), s.Elapsed, mib(s.RSS), mib(s.AnonRSS),
+				s.AppendsPerSec, s.CPUPerRecord, s.WrittenPerRecord, s.ProofP50ms, s.ProofP99ms, s.SettleSeconds, s.SettledP50ms, s.SettledP99ms, s.BytesPerEntry)
 		}
 	} else {
-		b.WriteString("| entries | elapsed s | RSS MiB | anon RSS MiB | appends/s | CPU µs/record | proof p50 ms | proof p99 ms | bytes/entry |\n")
-		b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		b.WriteString("| entries | elapsed s | RSS MiB | anon RSS MiB | appends/s | CPU µs/record | written B/record | proof p50 ms | proof p99 ms | bytes/entry |\n")
+		b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, s := range samples {
-			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.3f | %.3f | %.0f |\n", GroupDigits(s.Entries), s.Elapsed, mib(s.RSS), mib(s.AnonRSS),
-				s.AppendsPerSec, s.CPUPerRecord, s.ProofP50ms, s.ProofP99ms, s.BytesPerEntry)
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %.3f | %.3f | %.0f |\n", GroupDigits(s.Entries), s.Elapsed, mib(s.RSS), mib(s.AnonRSS),
+				s.AppendsPerSec, s.CPUPerRecord, s.WrittenPerRecord, s.ProofP50ms, s.ProofP99ms, s.BytesPerEntry)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
