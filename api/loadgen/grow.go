@@ -42,9 +42,9 @@ type GrowConfig struct {
 	// over most of two stretches, the one that ends at the sample nearest
 	// a tenth of N and the last one (the two WriteReport compares), and
 	// hands it to Profile with the number of records appended at the
-	// stretch's end. Its length is 80% of the stretch's time expected from
-	// the stretch before it (1 s for a first stretch), so that it covers
-	// appends only.
+	// stretch's end. Its length is 80% of the stretch's time expected at
+	// the faster of the two stretches before it (profileLength), so that it
+	// covers appends only.
 	Profile func(appended int, profile []byte) error
 	// OnSample, if set, is called after each sample (to write the CSV and
 	// the chart as the run goes, so a long run's figures survive it).
@@ -117,10 +117,7 @@ func Grow(ctx context.Context, c GrowConfig) ([]Sample, error) {
 		}
 		var profiled chan error
 		if profileAt[appended+n] {
-			d := time.Second
-			if len(samples) > 0 && samples[len(samples)-1].AppendsPerSec > 0 {
-				d = max(time.Second, time.Duration(0.8*float64(n)/samples[len(samples)-1].AppendsPerSec*float64(time.Second)))
-			}
+			d := profileLength(samples, n)
 			profiled = make(chan error, 1)
 			go func(end int) {
 				b, err := FetchProfile(ctx, c.PprofURL, d)
@@ -162,6 +159,22 @@ func Grow(ctx context.Context, c GrowConfig) ([]Sample, error) {
 		}
 	}
 	return samples, nil
+}
+
+// profileLength is how long to profile a stretch of n records that follows
+// samples: 80% of its time at the faster rate of the last two stretches
+// (stretches alternate between fast ones and ones that Badger's merges
+// slow, so the last alone may promise too long a stretch), at least 1 s;
+// 1 s for a first stretch.
+func profileLength(samples []Sample, n int) time.Duration {
+	rate := 0.0
+	for _, s := range samples[max(0, len(samples)-2):] {
+		rate = max(rate, s.AppendsPerSec)
+	}
+	if rate <= 0 {
+		return time.Second
+	}
+	return max(time.Second, time.Duration(0.8*float64(n)/rate*float64(time.Second)))
 }
 
 // usage returns the server's CPU time and the bytes it has written so far.

@@ -335,6 +335,30 @@ func TestLiveHeap(t *testing.T) {
 	}
 }
 
+// A stretch is profiled for 80% of its time at the faster of the last two
+// stretches' rates, never under a second.
+func TestProfileLength(t *testing.T) {
+	for _, c := range []struct {
+		rates []float64
+		n     int
+		want  time.Duration
+	}{
+		{nil, 500_000, time.Second},
+		{[]float64{20_000}, 500_000, 20 * time.Second},
+		{[]float64{25_000, 10_000}, 500_000, 16 * time.Second},
+		{[]float64{1, 10_000, 20_000}, 500_000, 20 * time.Second},
+		{[]float64{10_000, 20_000}, 1_000, time.Second},
+	} {
+		var samples []Sample
+		for _, r := range c.rates {
+			samples = append(samples, Sample{AppendsPerSec: r})
+		}
+		if got := profileLength(samples, c.n); got != c.want {
+			t.Errorf("rates %v, %d records: %v, want %v", c.rates, c.n, got, c.want)
+		}
+	}
+}
+
 func TestCSV(t *testing.T) {
 	var b bytes.Buffer
 	if err := WriteCSV(&b, []Sample{{Entries: 11, Appended: 10, Elapsed: 1.25, RSS: 1 << 20, AppendsPerSec: 8.4, ProofP50ms: 0.5, ProofP99ms: 2, DiskBytes: 2200, BytesPerEntry: 200, LiveHeap: 5 << 20, CPUPerRecord: 61.25, WrittenPerRecord: 3001.4}}); err != nil {
