@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -163,8 +164,14 @@ const (
 	// under a per-record key file of the vault (read and erased, never
 	// written any more).
 	prefixPrivate = "p/"
-	// "th/<token_sha256>" -> decision id: a producer-supplied contest
-	// token hash, which stands for one decision only.
+	// "th/" hash(32) -> decision id: the contest token hash of every
+	// decision (its token_sha256, the 64 hex digits decoded), so that a
+	// producer-supplied one, which stands for one decision only, can be
+	// checked against all of them. Earlier versions wrote the hex digits
+	// themselves ("th/<token_sha256>", tokenHashLegacyKey), which are
+	// still read: the decoded hash is 32 bytes a decision fewer for each
+	// of Badger's merges to rewrite (these keys are random, so a merge
+	// rewrites them across the whole level).
 	prefixTokenHash = "th/"
 )
 
@@ -264,6 +271,26 @@ type Appended struct {
 }
 
 func recordKey(kind Kind, id string) string { return string(kind) + "/" + id }
+
+// tokenHashKey is the "th/" key of a contest token hash h, 64 lowercase
+// hex digits (the schema's pattern): the prefix and the 32 bytes they
+// stand for.
+func tokenHashKey(h string) ([]byte, error) {
+	k := make([]byte, len(prefixTokenHash), len(prefixTokenHash)+sha256.Size)
+	copy(k, prefixTokenHash)
+	if len(h) != 2*sha256.Size {
+		return nil, fmt.Errorf("audit: contest token hash %q: want %d hex digits, got %d", h[:min(len(h), 80)], 2*sha256.Size, len(h))
+	}
+	k, err := hex.AppendDecode(k, []byte(h))
+	if err != nil {
+		return nil, fmt.Errorf("audit: contest token hash %q: %w", h, err)
+	}
+	return k, nil
+}
+
+// tokenHashLegacyKey is the "th/" key of a contest token hash as written
+// before tokenHashKey: the hex digits as they are.
+func tokenHashLegacyKey(h string) []byte { return keyOf(prefixTokenHash, h) }
 
 // keyOf is the index key prefix + name, in one allocation.
 func keyOf[T string | []byte](prefix string, name T) []byte {

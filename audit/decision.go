@@ -73,13 +73,7 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	} else {
 		// A producer-supplied token hash stands for this decision only.
 		h := d.Contest.TokenSHA256
-		release, err := b.claims.claim(h, d.DecisionID, func() (string, error) {
-			v, err := b.cfg.Index.Get([]byte(prefixTokenHash + h))
-			if errors.Is(err, ledger.ErrNotFound) {
-				return "", nil
-			}
-			return string(v), err
-		})
+		release, err := b.claims.claim(h, d.DecisionID, func() (string, error) { return b.tokenHashOwner(h) })
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +81,11 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 	}
 	// Every decision's token hash is indexed (it is public in the leaf: a
 	// producer could otherwise copy another decision's).
-	r.extra = append(r.extra, ledger.KV{Key: keyOf(prefixTokenHash, d.Contest.TokenSHA256), Value: []byte(d.DecisionID)})
+	thKey, err := tokenHashKey(d.Contest.TokenSHA256)
+	if err != nil {
+		return nil, err
+	}
+	r.extra = append(r.extra, ledger.KV{Key: thKey, Value: []byte(d.DecisionID)})
 	// d differs from the decision sent at most in the members filled in
 	// above: its contest and its commitments.
 	r.body = respliceDecisionJCS(parts[0], &sent, &d)
@@ -119,6 +117,26 @@ func (b *Book) AppendDecision(ctx context.Context, raw []byte) (*Appended, error
 		out.ContestToken = token
 	}
 	return out, nil
+}
+
+// tokenHashOwner returns the id of the logged decision whose contest token
+// hash is h ("" if none), under its key or, for a decision logged before
+// that key, its legacy one.
+func (b *Book) tokenHashOwner(h string) (string, error) {
+	k, err := tokenHashKey(h)
+	if err != nil {
+		return "", err
+	}
+	for _, key := range [][]byte{k, tokenHashLegacyKey(h)} {
+		v, err := b.cfg.Index.Get(key)
+		if err == nil {
+			return string(v), nil
+		}
+		if !errors.Is(err, ledger.ErrNotFound) {
+			return "", err
+		}
+	}
+	return "", nil
 }
 
 // commitPrivate replaces the private section p of d (at least one part

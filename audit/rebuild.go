@@ -63,7 +63,11 @@ func RebuildEntry(entry []byte) (e ledger.RebuildEntry, known bool, err error) {
 		}
 		id = d.DecisionID
 		if d.Contest != nil {
-			e.Extra = append(e.Extra, ledger.KV{Key: []byte(prefixTokenHash + d.Contest.TokenSHA256), Value: []byte(d.DecisionID)})
+			k, err := tokenHashKey(d.Contest.TokenSHA256)
+			if err != nil {
+				return e, false, err
+			}
+			e.Extra = append(e.Extra, ledger.KV{Key: k, Value: []byte(d.DecisionID)})
 		}
 	case KindConstitution:
 		var c Constitution
