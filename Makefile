@@ -196,14 +196,15 @@ scale:
 ## scale-grow: a fresh ledgerd on loopback (data in a temporary directory under SCALE_TMP, removed after)
 ## grown to SCALE_GROW_N decisions over HTTP batches (the three example kinds mixed, generated on the fly),
 ## sampled every SCALE_EVERY: server RSS, the live Go heap after a forced collection, append rate,
-## the server's CPU time a record, inclusion-proof latency, bytes on disk per entry.
+## the server's CPU time and the bytes it wrote a record, inclusion-proof latency, bytes on disk per entry.
 ## Writes docs/$(SCALE_NAME).csv, .svg and .md (SCALE_NAME=scale; with SCALE_NOTE, if set) as it goes,
 ## and the server's CPU profiles over the stretch ending nearest a tenth of SCALE_GROW_N and over the
 ## last one (the two the .md compares) to docs/$(SCALE_NAME)-cpu-<records>.pprof, with go tool pprof's
 ## top functions beside each (.txt).
-## SCALE_SETTLE (say 10s) also fetches each sample's proofs once the server's CPU use has fallen below a
-## tenth of a core, waiting at most that long: proof latency without the compactions the appends started
-## (the pause also lets them finish before the next stretch, so appends/s is not comparable to a run without).
+## SCALE_SETTLE (say 60s; past 3M, the merges at a 10M run's whole millions outlast 10s) also fetches each
+## sample's proofs once the server's CPU use has fallen below a tenth of a core, waiting at most that long:
+## proof latency without the compactions the appends started (the pause also lets them finish before the next
+## stretch, so appends/s is not comparable to a run without).
 ## SCALE_MEM_LIMIT (say 3G; needs root and a cgroup v1 or v2 memory controller) runs ledgerd in a memory
 ## cgroup of that size, page cache included: Badger maps its files (the index keys; entries and tiles are
 ## in files read with pread), so VmRSS counts the file pages it has touched (ledgerd pages out those past
