@@ -29,8 +29,10 @@ build:
 ## kinds' order rotated each round (so that no kind always meets a larger log or follows the same kind; the parts
 ## are added up, one row per kind), then OTLP/HTTP ingest of HTTP_BATCH_N apply_guardrail
 ## spans (protobuf, 250 a request, 8 clients; the refused example as OTel GenAI telemetry), with the load generator on the same CPUs.
-## First, unreported, HTTP_WARMUP records (kinds mixed) in batches, then as many one per request from 64 clients:
-## a fresh server spends its first seconds of load growing its heap (page faults), which is start-up, not its rate.
+## First, unreported, HTTP_WARMUP records (kinds mixed) in batches, then as many one per request from 64 clients,
+## again (up to 6 times in all) until the server takes fewer than 0.5 page faults a record: a fresh server spends its
+## first 40,000-80,000 records growing its heap (5 faults a record at first, several µs each on this VM), which is
+## start-up, not its rate. Badger's memtable flushes, which recur every ~200,000 records, are not warmed away.
 ## Prints the top 15 of the server's CPU profile under the batched load (bench-cpu.pprof, merged from one
 ## profile per kind, bench-cpu-<kind>.pprof), then one table
 ## (bench-http.md) of every kind beside the peer and the raw log.
@@ -158,7 +160,7 @@ bench-ab:
 	    $$bin --data $$tmp/data --listen 127.0.0.1:18096 --log-level warn >$$tmp/ledgerd.out 2>&1 & pid=$$!; \
 	    for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18096/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	    $$tmp/b/ledgerctl --url http://127.0.0.1:18096 --token $$(cat $$tmp/data/dev-token) bench --http --examples $(EXAMPLES) \
-	      --kinds $(AB_KINDS) --single $(AB_SINGLE) --batched $(AB_BATCHED) --rounds $(AB_PARTS) --pid $$pid >$$tmp/round.md \
+	      --kinds $(AB_KINDS) --single $(AB_SINGLE) --batched $(AB_BATCHED) --rounds $(AB_PARTS) --warmup $(HTTP_WARMUP) --pid $$pid >$$tmp/round.md \
 	      || { echo "round $$r, $$arm: the load generator failed; the server's log ends:" >&2; tail -n 20 $$tmp/ledgerd.out >&2; exit 1; }; \
 	    kill $$pid; wait $$pid 2>/dev/null || true; pid=; \
 	    awk -F'|' -v r=$$r -v arm=$$arm '$$3 ~ /single|batches/ { k=$$2; gsub(/ /,"",k); m=($$3 ~ /single/)?"single":"batched"; \

@@ -220,6 +220,71 @@ func TestBenchWarmsUpEachMode(t *testing.T) {
 	}
 }
 
+// TestBenchWarmsUpUntilSettled: with Faults set, the warm-up is sent again
+// while the server takes SettledFaults page faults a record or more, at
+// most MaxWarmups times, says so on Progress, and a fault count that cannot
+// be read stops the run. Faults here is a script of fault counts (the rule,
+// not the server's heap, is under test; TestProcFigures reads real ones).
+func TestBenchWarmsUpUntilSettled(t *testing.T) {
+	e := examples(t)
+	const warmup, single = 5, 4
+	perRound := 2 * warmup // batched, then one per request
+	for _, c := range []struct {
+		name      string
+		perRecord []float64 // faults a record in warm-up round i (the last one repeats)
+		rounds    int
+		last      string // what the last progress line says
+	}{
+		{"settles in the third", []float64{5, SettledFaults, 0.4}, 3, "(settled)"},
+		{"settled at once", []float64{0}, 1, "(settled)"},
+		{"never settles", []float64{9}, MaxWarmups, "measuring anyway"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := apitest.New(t)
+			snd := NewSender(s.URL, s.Tokens[auth.Producer], 4)
+			var calls int
+			var total int64
+			faults := func() (int64, error) {
+				calls++
+				if calls%2 == 0 { // the reading after a round
+					r := min(calls/2-1, len(c.perRecord)-1)
+					total += int64(c.perRecord[r] * float64(perRound))
+				}
+				return total, nil
+			}
+			var progress strings.Builder
+			_, err := Bench(context.Background(), BenchConfig{Sender: snd, Examples: e, Single: single, SingleClients: 2,
+				BatchClients: 2, Batch: 3, Warmup: warmup, Faults: faults, Progress: &progress})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			for l := range strings.Lines(progress.String()) {
+				if strings.HasPrefix(l, "warm-up") {
+					lines = append(lines, l)
+				}
+			}
+			if len(lines) != c.rounds || !strings.Contains(lines[len(lines)-1], c.last) {
+				t.Fatalf("want %d warm-up lines, the last saying %q, got:\n%s", c.rounds, c.last, progress.String())
+			}
+			size, err := snd.TreeSize(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := uint64(1 + c.rounds*perRound + 3*single); size != want {
+				t.Fatalf("tree size %d, want %d (the constitution, %d warm-up rounds of %d, %d of each kind)", size, want, c.rounds, perRound, single)
+			}
+		})
+	}
+	s := apitest.New(t)
+	broken := func() (int64, error) { return 0, errors.New("no such process") }
+	_, err := Bench(context.Background(), BenchConfig{Sender: NewSender(s.URL, s.Tokens[auth.Producer], 4), Examples: e,
+		Single: single, SingleClients: 2, BatchClients: 2, Batch: 3, Warmup: warmup, Faults: broken})
+	if err == nil || !strings.Contains(err.Error(), "page faults: no such process") {
+		t.Fatalf("unreadable fault count: want an error naming it, got %v", err)
+	}
+}
+
 func TestBatchErrors(t *testing.T) {
 	ok := []byte(`{"results":[{"receipt":{"index":1,"checkpoint":"a\n\"error\": b"}},{"receipt":{}}]}`)
 	if n, _ := batchErrors(ok, 2); n != 0 {
@@ -382,9 +447,18 @@ func TestProcFigures(t *testing.T) {
 	if err != nil || got <= 0 || got > self+20*time.Millisecond || got < self-100*time.Millisecond {
 		t.Fatalf("ProcessCPU = %v, %v; want about this process's own %v", got, err, self)
 	}
+	faults0, err := ProcessMinorFaults(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
 	touched := make([]byte, 64<<20) // resident once written
 	for i := range touched {
 		touched[i] = byte(i)
+	}
+	faults1, err := ProcessMinorFaults(pid)
+	// at least one fault per 2 MiB, even if the heap's pages are huge ones
+	if err != nil || faults1-faults0 < 32 {
+		t.Fatalf("ProcessMinorFaults after touching 64 MiB of new memory: %d more (%v), want at least 32", faults1-faults0, err)
 	}
 	rss, err := RSS(pid)
 	runtime.KeepAlive(touched)
@@ -396,6 +470,18 @@ func TestProcFigures(t *testing.T) {
 	}
 	if _, err := ProcessWriteBytes(pid); err != nil {
 		t.Fatalf("ProcessWriteBytes of this process: %v", err)
+	}
+	stat := []byte("4242 (a (b) c) S 1 4242 4242 0 -1 4194560 7654 0 3 0 120 35 0 0 20 0 9 0 100 1000 250\n")
+	if f, err := parseStat(stat, 10, 14, 15); err != nil || !reflect.DeepEqual(f, []int64{7654, 120, 35}) {
+		t.Errorf("parseStat fields 10, 14, 15 of %q: %v, %v; want minflt 7654, utime 120, stime 35", stat, f, err)
+	}
+	for _, bad := range []struct {
+		stat  string
+		field int
+	}{{"4242 (x) S 1 2", 10}, {"4242 x S 1 2 3 4 5 6 7 8", 10}, {"4242 (x) S 1 2 3 4 5 6 -7", 10}, {"4242 (x) S 1 2 3 4 5 6 seven", 10}, {"4242 (x) S", 2}} {
+		if f, err := parseStat([]byte(bad.stat), bad.field); err == nil {
+			t.Errorf("parseStat field %d of %q: %v, want an error", bad.field, bad.stat, f)
+		}
 	}
 	io := []byte("rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\nread_bytes: 5\nwrite_bytes: 409600\ncancelled_write_bytes: 7\n")
 	if n, err := ioField(io, "write_bytes"); err != nil || n != 409600 {

@@ -16,6 +16,9 @@ func selfCPU() time.Duration { return 0 }
 // ProcessCPU is not available on this system.
 func ProcessCPU(pid int) (time.Duration, error) { return 0, errNoProc }
 
+// ProcessMinorFaults is not available on this system.
+func ProcessMinorFaults(pid int) (int64, error) { return 0, errNoProc }
+
 // ProcessWriteBytes is not available on this system.
 func ProcessWriteBytes(pid int) (int64, error) { return 0, errNoProc }
 

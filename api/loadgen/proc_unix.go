@@ -29,24 +29,60 @@ const clockTick = 10 * time.Millisecond
 // ProcessCPU is the user plus system CPU time of process pid so far, from
 // /proc/<pid>/stat (Linux).
 func ProcessCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	f, err := statFields(pid, 14, 15) // utime, stime
 	if err != nil {
 		return 0, err
 	}
+	return time.Duration(f[0]+f[1]) * clockTick, nil
+}
+
+// ProcessMinorFaults is the number of minor page faults process pid has
+// taken so far (minflt, field 10 of /proc/<pid>/stat, Linux): pages it
+// touched for the first time, such as the memory a growing Go heap takes
+// from the system.
+func ProcessMinorFaults(pid int) (int64, error) {
+	f, err := statFields(pid, 10)
+	if err != nil {
+		return 0, err
+	}
+	return f[0], nil
+}
+
+// statFields reads numeric fields of /proc/<pid>/stat by number (proc(5)
+// counts them from 1, the pid).
+func statFields(pid int, fields ...int) ([]int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
+	f, err := parseStat(b, fields...)
+	if err != nil {
+		return nil, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return f, nil
+}
+
+// parseStat reads numeric fields of a /proc/<pid>/stat text by number.
+func parseStat(b []byte, fields ...int) ([]int64, error) {
 	// The command name (field 2) is in parentheses and may hold spaces:
-	// fields are counted from the last ')'.
+	// fields are counted from the last ')', after which comes field 3.
 	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("want \"<pid> (<comm>) <state> ...\", got %q", clip(b, 100))
+	}
 	f := bytes.Fields(b[i+1:])
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if i < 0 || len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: want at least 15 fields, got %q", pid, clip(b, 100))
+	out := make([]int64, len(fields))
+	for j, n := range fields {
+		if n < 3 || n-3 >= len(f) {
+			return nil, fmt.Errorf("want field %d, got %d fields", n, len(f)+2)
+		}
+		v, err := strconv.ParseInt(string(f[n-3]), 10, 64)
+		if err != nil || v < 0 {
+			return nil, fmt.Errorf("field %d is %q, want a count", n, f[n-3])
+		}
+		out[j] = v
 	}
-	u, err1 := strconv.ParseInt(string(f[11]), 10, 64)
-	s, err2 := strconv.ParseInt(string(f[12]), 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: utime %q, stime %q: want integers", pid, f[11], f[12])
-	}
-	return time.Duration(u+s) * clockTick, nil
+	return out, nil
 }
 
 // RSS is the resident set size of process pid in bytes, from the VmRSS

@@ -35,8 +35,8 @@ func (o *httpBenchOptions) flags(cmd *cobra.Command) {
 	f.IntVar(&o.Batch, "batch", 250, "with --http: records per batch")
 	f.IntVar(&o.OTLP, "otlp", 0, "with --http: apply_guardrail spans (made from the refused example) sent last to POST /otlp/v1/traces, --batch a request from --batch-clients clients (0 skips)")
 	f.IntVar(&o.Rounds, "rounds", 1, "with --http: send each kind's single and batched records in this many parts, the kinds in a rotated order each round (no kind always\nmeets the log at the same size or follows the same kind); each kind is reported once, its parts added up")
-	f.IntVar(&o.Warmup, "warmup", 2000, "with --http: records sent first, kinds mixed, and not reported: this many in batches, then as many\none per request from --single-clients clients if --single is set (a fresh server's first seconds are start-up)")
-	f.IntVar(&o.pid, "pid", 0, "with --http: the server's process `id` on this machine, to report its CPU time per record")
+	f.IntVar(&o.Warmup, "warmup", 2000, fmt.Sprintf("with --http: records sent first, kinds mixed, and not reported: this many in batches, then as many\none per request from --single-clients clients if --single is set (a fresh server's first seconds are start-up);\nwith --pid, sent again, up to %d times in all, until the server takes fewer than %.1f page faults a record (its heap\nhas stopped growing)", loadgen.MaxWarmups, loadgen.SettledFaults))
+	f.IntVar(&o.pid, "pid", 0, "with --http: the server's process `id` on this machine, to report its CPU time per record and to warm it up\nuntil its heap has stopped growing (--warmup)")
 	f.StringVar(&o.operatorToken, "operator-token", "", "with --http: an operator `token` of --url, to report each phase's commits (records a commit, ms a commit) from its GET /metrics")
 	f.StringVar(&o.pprofURL, "pprof", "", "with --http: the server's pprof `URL` (ledgerd --pprof): take a CPU profile as each kind's batched phase starts")
 	f.StringVar(&o.profile, "profile", "bench-cpu.pprof", "with --pprof: the CPU profiles go to `NAME`-<kind>.pprof (NAME without .pprof)")
@@ -68,6 +68,9 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	ctx, cfg := cmd.Context(), o.BenchConfig
 	cfg.Sender = loadgen.NewSender(g.URL, g.Token, max(o.SingleClients, o.BatchClients))
 	cfg.Sender.PID, cfg.Sender.MetricsToken = o.pid, o.operatorToken
+	if _, err := loadgen.ProcessMinorFaults(o.pid); o.pid > 0 && err == nil {
+		cfg.Faults = func() (int64, error) { return loadgen.ProcessMinorFaults(o.pid) }
+	}
 	cfg.Examples, cfg.Kinds, cfg.Progress = ex, kinds, cmd.ErrOrStderr()
 	profiles := &loadgen.ProfileSaver{URL: o.pprofURL, Name: o.profile, Time: o.profileTime, Write: writeFile}
 	if o.pprofURL != "" {
