@@ -51,6 +51,10 @@ func TestBenchHTTPTable(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("bench --http: exit %d", code)
 	}
+	// --pid: the warm-up says what it measured of the server (this process).
+	if !strings.Contains(progress, "warm-up   1 of 6: 20 records") || !strings.Contains(progress, "server page faults a record") {
+		t.Errorf("want the first warm-up round's page faults of the server, got:\n%s", progress)
+	}
 	// --rounds 3: each kind's phases in three parts, reported once each.
 	if n := strings.Count(progress, "(round 3 of 3)"); n != 6 {
 		t.Errorf("want 6 parts in round 3 (3 kinds, single and batched), got %d in:\n%s", n, progress)
@@ -131,6 +135,12 @@ func TestBenchHTTPUsage(t *testing.T) {
 	}
 	if code, _, _ := ctl(t, "", "--url", s.URL, "bench", "--http", "--examples", examplesFlag(t)); code != 2 {
 		t.Errorf("no token: want usage error 2, got %d", code)
+	}
+	// A --pid whose page faults cannot be read: the warm-up is sent once,
+	// and says why.
+	if code, _, errOut := ctl(t, "", append(prod, "bench", "--http", "--examples", examplesFlag(t), "--single", "3", "--batched", "0",
+		"--warmup", "2", "--pid", "2147483647")...); code != 0 || !strings.Contains(errOut, "warm-up: the server's page faults cannot be read") || strings.Contains(errOut, "warm-up   1 of") {
+		t.Errorf("an unreadable --pid: want exit 0 and the warm-up sent once, saying why, got %d %q", code, errOut)
 	}
 	// An operator token the server does not take: the run stops before
 	// its first phase, naming the metrics it could not read.

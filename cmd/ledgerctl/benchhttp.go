@@ -68,8 +68,12 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	ctx, cfg := cmd.Context(), o.BenchConfig
 	cfg.Sender = loadgen.NewSender(g.URL, g.Token, max(o.SingleClients, o.BatchClients))
 	cfg.Sender.PID, cfg.Sender.MetricsToken = o.pid, o.operatorToken
-	if _, err := loadgen.ProcessMinorFaults(o.pid); o.pid > 0 && err == nil {
-		cfg.Faults = func() (int64, error) { return loadgen.ProcessMinorFaults(o.pid) }
+	if o.pid > 0 && o.Warmup > 0 {
+		if _, err := loadgen.ProcessMinorFaults(o.pid); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "warm-up: the server's page faults cannot be read (%v): sent once\n", err)
+		} else {
+			cfg.Faults = func() (int64, error) { return loadgen.ProcessMinorFaults(o.pid) }
+		}
 	}
 	cfg.Examples, cfg.Kinds, cfg.Progress = ex, kinds, cmd.ErrOrStderr()
 	profiles := &loadgen.ProfileSaver{URL: o.pprofURL, Name: o.profile, Time: o.profileTime, Write: writeFile}
