@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/transparency-dev/formats/witness"
 	"golang.org/x/mod/sumdb/note"
 
@@ -211,7 +212,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		RatePerAddr: o.rateAnon, AddrBurst: burst(o.rateAnon), ReadRatePerAddr: o.rateRead, ReadBurst: burst(o.rateRead),
 		AuthFailRate: o.rateAuthFail, AuthFailBurst: burst(o.rateAuthFail), TrustedProxies: o.trustedProxies,
 		MaxExpensive: o.maxExpensive, ExpensiveTimeout: o.expensiveTimeout, TileCacheBytes: o.tileCacheMB << 20,
-		OTLPJoinWait: o.otlpJoinWait}
+		OTLPJoinWait: o.otlpJoinWait, Metrics: []prometheus.Collector{store.Collector()}}
 	if o.tileCacheMB == 0 {
 		acfg.TileCacheBytes = -1 // no cache
 	}

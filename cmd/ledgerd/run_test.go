@@ -100,7 +100,21 @@ func TestDevelopmentMode(t *testing.T) {
 			t.Errorf("the log does not name the token %s it loaded:\n%s", role, logs.String())
 		}
 	}
-	resp, err := http.Get(url + "/checkpoint")
+	// GET /metrics (operator) has the store's LSM tree by level.
+	req, _ := http.NewRequest("GET", url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+m[5])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"\nfja_badger_tables{level=\"0\"} ", "\nfja_badger_level_bytes{level=\"1\"} ", "\nfja_badger_level_target_bytes{level=\"6\"} ", "\nfja_badger_level0_stall_tables "} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(metrics), want) {
+			t.Errorf("GET /metrics with the operator token: %d, want 200 and a line starting %q", resp.StatusCode, want[1:])
+		}
+	}
+	resp, err = http.Get(url + "/checkpoint")
 	if err != nil {
 		t.Fatal(err)
 	}
