@@ -131,7 +131,11 @@ const (
 	prefixConstitution = "c/" // "c/<id>@<version>" -> JSON array of rule ids
 	// "m/<kind>/<id>" -> digest of the request (see mac), one of:
 	//   - 32 bytes: HMAC under the server secret (no private content, or a
-	//     record of the legacy key-file layout, prefixPrivate);
+	//     record of the legacy key-file layout, prefixPrivate). Records
+	//     logged since keep it with their dedup key instead (ledger.KV's
+	//     Dedup: one Badger key fewer a record), read by requestDigest; a
+	//     backup of the private part copies it out under this key
+	//     (DigestIndexKV), where a restore puts it back;
 	//   - digestVaultSealed || slot(8) || HMAC(32) || sealed blob (with
 	//     private content): the HMAC under a subkey of the key in that
 	//     vault slot, the blob the AES-256-GCM seal of the private content
@@ -490,7 +494,11 @@ func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(lo
 	key := recordKey(r.kind, r.id)
 	extra := r.extra
 	if r.digest != nil {
-		extra = append(append(make([]ledger.KV, 0, 1+len(r.extra)), ledger.KV{Key: keyOf(prefixDigest, key), Value: r.digest}), r.extra...)
+		kv := ledger.KV{Key: keyOf(prefixDigest, key), Value: r.digest}
+		if len(r.digest) == sha256.Size { // under the server secret: with the dedup key
+			kv = ledger.KV{Dedup: true, Value: r.digest}
+		}
+		extra = append(append(make([]ledger.KV, 0, 1+len(r.extra)), kv), r.extra...)
 	}
 	stamp := func(idx uint64, t time.Time) ([]byte, []ledger.KV, error) {
 		body, err := body(t)
@@ -530,7 +538,7 @@ func (b *Book) appendStamped(ctx context.Context, r *pendingRecord, body func(lo
 // that won a race to the same id sealed under a key of its own).
 func (b *Book) sameRequest(key string, r *pendingRecord) error {
 	erased := fmt.Errorf("%w: %s is logged already, and its request digest is gone (its private content was erased, or the log was restored from its public copy without the private backup), so a resubmission cannot be compared", ErrConflict, key)
-	first, err := b.cfg.Index.Get([]byte(prefixDigest + key))
+	first, err := b.requestDigest(key)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return erased
 	}
@@ -564,6 +572,30 @@ func (b *Book) sameRequest(key string, r *pendingRecord) error {
 		return fmt.Errorf("%w: %s is logged already with different content", ErrConflict, key)
 	}
 	return nil
+}
+
+// requestDigest returns the digest logged with the record under key: kept
+// with its dedup key, or under prefixDigest (see there); ledger.ErrNotFound
+// if neither holds one.
+func (b *Book) requestDigest(key string) ([]byte, error) {
+	switch v, _, err := b.cfg.Log.DedupValue([]byte(key)); {
+	case err != nil:
+		return nil, err
+	case len(v) > 0:
+		return v, nil
+	}
+	return b.cfg.Index.Get([]byte(prefixDigest + key))
+}
+
+// DigestIndexKV returns the index key and value under which a backup of
+// the private part keeps the request digest stored with the dedup key of
+// a stamped record (ledger.StampedKey) as value: "m/<key>" and the digest
+// (see prefixDigest); ok is false for a value that is not such a digest.
+func DigestIndexKV(key, value []byte) (kv ledger.KV, ok bool) {
+	if len(value) != sha256.Size || len(key) == 0 {
+		return ledger.KV{}, false
+	}
+	return ledger.KV{Key: keyOf(prefixDigest, key), Value: bytes.Clone(value)}, true
 }
 
 // lookup returns the index of a logged record.

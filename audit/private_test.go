@@ -356,14 +356,28 @@ func TestPrivateLayout(t *testing.T) {
 	if _, err := tb.AppendDecision(ctx, pub); err != nil {
 		t.Fatal(err)
 	}
-	if d := tb.index(t, prefixDigest+"decision/dec-2026-11-27-000002"); len(d) != sha256.Size {
-		t.Fatalf("a public decision's digest has %d bytes, want a %d-byte HMAC under the server secret", len(d), sha256.Size)
+	// Its digest is kept with its dedup key, not under an index key of
+	// its own.
+	if d, ok, err := tb.log.DedupValue([]byte("decision/dec-2026-11-27-000002")); err != nil || !ok || len(d) != sha256.Size {
+		t.Fatalf("a public decision's digest has %d bytes (%v, %v), want a %d-byte HMAC under the server secret with its dedup key", len(d), ok, err, sha256.Size)
+	}
+	if d := tb.index(t, prefixDigest+"decision/dec-2026-11-27-000002"); d != nil {
+		t.Fatalf("a public decision's digest is under %s too: %x", prefixDigest, d)
 	}
 	if err := tb.ErasePrivate(KindDecision, "dec-2026-11-27-000002"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("erasing a public decision: %v, want ErrNotFound", err)
 	}
 	if a, err := tb.AppendDecision(ctx, pub); err != nil || !a.Duplicate {
 		t.Fatalf("resubmitted public decision: %v, duplicate %v", err, a != nil && a.Duplicate)
+	}
+	var other map[string]any
+	if err := json.Unmarshal(pub, &other); err != nil {
+		t.Fatal(err)
+	}
+	other["outcome"].(map[string]any)["category"] = "legal"
+	changed, _ := json.Marshal(other)
+	if _, err := tb.AppendDecision(ctx, changed); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "different content") {
+		t.Fatalf("a public decision's id resubmitted with another category: %v, want ErrConflict for different content", err)
 	}
 	// A public digest is 32 bytes of HMAC, whose first byte may be any
 	// tag: it is told from a vault-keyed one by its length.

@@ -121,6 +121,10 @@ const (
 	// 65000 bytes at commit time, which would stop the log). The audit
 	// layer's keys are under 400 bytes.
 	MaxKeySize = 4096
+	// MaxDedupValue is the longest value a StampFunc may store with an
+	// entry's dedup key (KV.Dedup). The audit layer's request digests are
+	// 32 bytes.
+	MaxDedupValue = 64
 )
 
 // BatchLimiter is implemented by a Storage whose Commit refuses a batch

@@ -372,8 +372,14 @@ func (l *Log) bounded(key []byte, stamp StampFunc) StampFunc {
 		}
 		lim := l.budget.limits
 		records, bytes := int64(1+len(kvs)), lim.cost(len(key), 8)
-		nlists := 0
+		nlists, ndedup := 0, 0
 		for _, kv := range kvs {
+			if kv.Dedup {
+				if ndedup++; ndedup > 1 || len(kv.Value) > MaxDedupValue || kv.List {
+					return nil, nil, fmt.Errorf("%w: the entry brings %d values for its dedup key (want at most one, of at most %d bytes, not a list item), the last of %d bytes",
+						ErrTooLarge, ndedup, MaxDedupValue, len(kv.Value))
+				}
+			}
 			if len(kv.Key) > MaxKeySize {
 				return nil, nil, fmt.Errorf("%w: index key of %d bytes, want at most %d", ErrTooLarge, len(kv.Key), MaxKeySize)
 			}
@@ -532,6 +538,23 @@ func (l *Log) submit(ctx context.Context, r *request) (*Ack, error) {
 // AppendStamped, including entries not yet durable.
 func (l *Log) LookupKey(key []byte) (uint64, bool, error) {
 	return l.lookup(append([]byte{'k'}, key...))
+}
+
+// StampedKey returns the key an entry was appended with by AppendStamped
+// (or AppendProbed), given its dedup key as the storage holds it (see
+// Storage.Lookup); ok is false for the dedup key of a plain Append.
+func StampedKey(stored []byte) (key []byte, ok bool) {
+	if len(stored) < 2 || stored[0] != 'k' {
+		return nil, false
+	}
+	return stored[1:], true
+}
+
+// DedupValue returns the value stored with a stamped entry's dedup key
+// (KV.Dedup; empty if none), ok false if the key is not logged. It reads
+// committed entries only.
+func (l *Log) DedupValue(key []byte) ([]byte, bool, error) {
+	return l.store.DedupValue(append([]byte{'k'}, key...))
 }
 
 // Close stops taking appends, integrates those already queued, and closes

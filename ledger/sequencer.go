@@ -64,6 +64,7 @@ type builder struct {
 	inBatch map[string]uint64
 	entries [][]byte
 	keys    [][]byte
+	dvals   [][]byte // the entries' dedup values (KV.Dedup), nil while none has one
 	extra   []KV
 	lists   ListBuilder // the batch's list items, stored as one block per list
 	bytes   int         // entry bytes so far
@@ -121,6 +122,7 @@ func (b *builder) add(r *request) bool {
 	}
 	p.entry = r.data
 	t := max(l.cfg.Now().UnixNano(), b.last)
+	var dval []byte // stored with the entry's dedup key
 	if r.stamp != nil {
 		e, kvs, err := r.stamp(b.next, time.Unix(0, t).UTC())
 		switch {
@@ -138,6 +140,10 @@ func (b *builder) add(r *request) bool {
 		}
 		p.entry = e
 		for _, kv := range kvs {
+			if kv.Dedup {
+				dval = kv.Value
+				continue
+			}
 			if !kv.List {
 				b.extra = append(b.extra, kv)
 			} else if err := b.lists.Add(kv.Key, b.next, kv.Value); err != nil {
@@ -160,6 +166,12 @@ func (b *builder) add(r *request) bool {
 		return true
 	}
 	b.inBatch[string(r.key)] = b.next
+	if dval != nil && b.dvals == nil {
+		b.dvals = make([][]byte, len(b.entries), cap(b.entries))
+	}
+	if b.dvals != nil {
+		b.dvals = append(b.dvals, dval)
+	}
 	b.entries = append(b.entries, p.entry)
 	b.keys = append(b.keys, r.key)
 	b.next++
@@ -200,7 +212,7 @@ func (b *builder) finish(err error) *job {
 		l.seq++
 		j.seq = l.seq
 		extra := append(b.extra, b.lists.Blocks()...)
-		j.batch = &Batch{Start: l.size, Entries: b.entries, DedupKeys: b.keys, Tiles: b.w.dirty, Extra: extra,
+		j.batch = &Batch{Start: l.size, Entries: b.entries, DedupKeys: b.keys, DedupValues: b.dvals, Tiles: b.w.dirty, Extra: extra,
 			State: State{Size: b.next, Range: slices.Clone(b.rng.Hashes()), LastTime: b.last, Checkpoint: cp}}
 		j.head = Head{Size: b.next, Root: root, Checkpoint: cp}
 		bk := batchKeys{seq: j.seq, keys: make([]string, 0, len(b.inBatch))}

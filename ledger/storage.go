@@ -38,9 +38,16 @@ type State struct {
 // so that a list costs one stored key per batch, not one per entry; a
 // stamp MUST NOT give one list two items. List is for StampFunc results
 // only: IndexStore.Update writes keys as they are.
+//
+// A KV that a StampFunc returns with Dedup set is not a key either: its
+// Value (at most MaxDedupValue bytes; Key unused) is stored with the
+// entry's dedup key, after its index, and read back by Log.DedupValue.
+// A stamp returns at most one. For a small value only ever read through
+// the entry's key, it spares the backend one key an entry.
 type KV struct {
 	Key, Value []byte
 	List       bool
+	Dedup      bool
 }
 
 // Batch is one atomic, durable write: new entries at [Start, Start+len(Entries)),
@@ -55,9 +62,12 @@ type Batch struct {
 	Start     uint64
 	Entries   [][]byte
 	DedupKeys [][]byte // parallel to Entries
-	Tiles     map[TileID][]byte
-	State     State
-	Extra     []KV
+	// DedupValues, if not nil, is parallel to Entries: each is stored
+	// with the entry's dedup key, after its index (nil: nothing).
+	DedupValues [][]byte
+	Tiles       map[TileID][]byte
+	State       State
+	Extra       []KV
 }
 
 // Storage is what the log needs from its backend. Implementations MUST make
@@ -81,6 +91,10 @@ type Storage interface {
 	Entries(start uint64, n int) ([][]byte, error)
 	// Lookup returns the index stored for a dedup key.
 	Lookup(key []byte) (index uint64, ok bool, err error)
+	// DedupValue returns the value stored with a dedup key after its
+	// index (Batch.DedupValues; empty if none), ok false if the key is not
+	// stored.
+	DedupValue(key []byte) (value []byte, ok bool, err error)
 	// Close releases the backend.
 	Close() error
 }

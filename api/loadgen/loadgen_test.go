@@ -447,18 +447,9 @@ func TestProcFigures(t *testing.T) {
 	if err != nil || got <= 0 || got > self+20*time.Millisecond || got < self-100*time.Millisecond {
 		t.Fatalf("ProcessCPU = %v, %v; want about this process's own %v", got, err, self)
 	}
-	faults0, err := ProcessMinorFaults(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
 	touched := make([]byte, 64<<20) // resident once written
 	for i := range touched {
 		touched[i] = byte(i)
-	}
-	faults1, err := ProcessMinorFaults(pid)
-	// at least one fault per 2 MiB, even if the heap's pages are huge ones
-	if err != nil || faults1-faults0 < 32 {
-		t.Fatalf("ProcessMinorFaults after touching 64 MiB of new memory: %d more (%v), want at least 32", faults1-faults0, err)
 	}
 	rss, err := RSS(pid)
 	runtime.KeepAlive(touched)

@@ -28,7 +28,8 @@ import (
 // The backup archive of the private part: a gzipped tar of
 //
 //	manifest.json          Manifest (first)
-//	index.kv               the private index keys: uvarint(len) key uvarint(len) value, repeated
+//	index.kv               the private index keys (with, as "m/" keys, the request digests kept with
+//	                       records' dedup keys): uvarint(len) key uvarint(len) value, repeated
 //	files/digest.secret    the server secret
 //	files/vault/...        the vault's key file and legacy key files
 //
@@ -83,18 +84,35 @@ func Backup(ctx context.Context, dir, out string) (*Manifest, error) {
 	defer os.Remove(kv.Name())
 	defer kv.Close()
 	bw := bufio.NewWriter(kv)
+	put := func(k, v []byte) {
+		bw.Write(binary.AppendUvarint(nil, uint64(len(k))))
+		bw.Write(k)
+		bw.Write(binary.AppendUvarint(nil, uint64(len(v))))
+		bw.Write(v)
+		m.IndexKeys++
+	}
 	for _, p := range audit.PrivateIndexPrefixes() {
 		err := st.Scan(ctx, []byte(p), nil, func(k, v []byte) bool {
-			bw.Write(binary.AppendUvarint(nil, uint64(len(k))))
-			bw.Write(k)
-			bw.Write(binary.AppendUvarint(nil, uint64(len(v))))
-			bw.Write(v)
-			m.IndexKeys++
+			put(k, v)
 			return true
 		})
 		if err != nil {
 			return nil, fmt.Errorf("recovery: reading the index keys under %q: %w", p, err)
 		}
+	}
+	// The request digests kept with records' dedup keys go in as the
+	// index keys a restore writes back (audit.DigestIndexKV): the public
+	// copy a log is rebuilt from holds the dedup keys, not their values.
+	err = st.ScanDedupValues(ctx, func(k, v []byte) bool {
+		if key, ok := ledger.StampedKey(k); ok {
+			if d, ok := audit.DigestIndexKV(key, v); ok {
+				put(d.Key, d.Value)
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recovery: reading the request digests kept with the dedup keys: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
 		return nil, fmt.Errorf("recovery: %w", err)

@@ -422,8 +422,8 @@ func (s *Store) Load() (ledger.State, error) {
 
 // Commit implements ledger.Storage.
 func (s *Store) Commit(b *ledger.Batch) error {
-	if len(b.DedupKeys) != len(b.Entries) {
-		return fmt.Errorf("badgerstore: batch has %d dedup keys for %d entries", len(b.DedupKeys), len(b.Entries))
+	if len(b.DedupKeys) != len(b.Entries) || b.DedupValues != nil && len(b.DedupValues) != len(b.Entries) {
+		return fmt.Errorf("badgerstore: batch has %d dedup keys and %d dedup values for %d entries", len(b.DedupKeys), len(b.DedupValues), len(b.Entries))
 	}
 	if end := b.Start + uint64(len(b.Entries)); b.State.Size != end {
 		return fmt.Errorf("badgerstore: batch of %d entries at %d carries a state of size %d, want %d", len(b.Entries), b.Start, b.State.Size, end)
@@ -433,12 +433,16 @@ func (s *Store) Commit(b *ledger.Batch) error {
 	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
-	var idx [8]byte
 	for i, k := range b.DedupKeys {
 		if k != nil {
 			n := b.Start + uint64(i)
-			binary.BigEndian.PutUint64(idx[:], n)
-			if err := txn.Set(dedupKey(k), append([]byte(nil), idx[:]...)); err != nil {
+			var dv []byte
+			if b.DedupValues != nil {
+				dv = b.DedupValues[i]
+			}
+			// the entry's index, then its dedup value
+			v := append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(dv)), n), dv...)
+			if err := txn.Set(dedupKey(k), v); err != nil {
 				return fmt.Errorf("badgerstore: dedup key of entry %d: %w", n, err)
 			}
 		}
@@ -519,10 +523,62 @@ func (s *Store) Lookup(key []byte) (uint64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	if len(v) != 8 {
-		return 0, false, fmt.Errorf("badgerstore: dedup value has %d bytes, want 8", len(v))
+	if len(v) < 8 {
+		return 0, false, fmt.Errorf("badgerstore: dedup record holds %d bytes, want an index of 8 and its dedup value", len(v))
 	}
 	return binary.BigEndian.Uint64(v), true, nil
+}
+
+// DedupValue implements ledger.Storage.
+func (s *Store) DedupValue(key []byte) ([]byte, bool, error) {
+	v, err := s.get(dedupKey(key))
+	if errors.Is(err, ledger.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if len(v) < 8 {
+		return nil, false, fmt.Errorf("badgerstore: dedup record holds %d bytes, want an index of 8 and its dedup value", len(v))
+	}
+	return v[8:], true, nil
+}
+
+// ScanDedupValues calls fn for every dedup key stored with a value
+// (ledger.KV.Dedup), in key order, with the key as the ledger gave it and
+// the value, until fn returns false or ctx is done. fn MUST NOT retain
+// key or value. For tools that copy those values out (a backup of the
+// private part).
+func (s *Store) ScanDedupValues(ctx context.Context, fn func(key, value []byte) bool) error {
+	return s.view(func(txn *badger.Txn) error {
+		opts := badger.DefaultIteratorOptions
+		opts.Prefix = dedupKey(nil)
+		opts.PrefetchValues = false
+		it := txn.NewIterator(opts)
+		defer it.Close()
+		n := 0
+		for it.Rewind(); it.Valid(); it.Next() {
+			if n++; n%scanCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			cont := true
+			err := it.Item().Value(func(v []byte) error {
+				if len(v) > 8 { // an index and a value
+					cont = fn(it.Item().Key()[1:], v[8:])
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if !cont {
+				return nil
+			}
+		}
+		return ctx.Err()
+	})
 }
 
 // Get implements ledger.IndexStore.

@@ -65,6 +65,7 @@ func Run(t *testing.T, open OpenFunc) {
 	t.Run("EntriesRanges", func(t *testing.T) { testEntriesRanges(t, open) })
 	t.Run("AtomicCommits", func(t *testing.T) { testAtomicCommits(t, open) })
 	t.Run("Namespaces", func(t *testing.T) { testNamespaces(t, open) })
+	t.Run("DedupValues", func(t *testing.T) { testDedupValues(t, open) })
 	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
 	t.Run("ScanOrder", func(t *testing.T) { testScanOrder(t, open) })
 	t.Run("ScanContext", func(t *testing.T) { testScanContext(t, open) })
@@ -473,6 +474,44 @@ func checkVisible(s Store, r int) error {
 		return fmt.Errorf("index key of entry %d seen, then a state of size %d, %v", last, st.Size, err)
 	}
 	return nil
+}
+
+// testDedupValues: a value committed with a dedup key (Batch.DedupValues)
+// is read back by DedupValue, after a reopen too, beside the index Lookup
+// returns; a key committed without one has an empty value; a batch with
+// DedupValues not parallel to its entries is refused, changing nothing.
+func testDedupValues(t *testing.T, open OpenFunc) {
+	dir := t.TempDir()
+	s := openStore(t, open, dir)
+	b := batch(0, 3)
+	b.DedupValues = [][]byte{[]byte("digest of 0"), nil, bytes.Repeat([]byte{2}, ledger.MaxDedupValue)}
+	mustCommit(t, s, b)
+	bad := batch(3, 2)
+	bad.DedupValues = [][]byte{[]byte("one of two")}
+	if err := s.Commit(bad); err == nil {
+		t.Fatal("a batch of 2 entries with 1 dedup value was committed")
+	}
+	check := func(when string) {
+		for i, want := range b.DedupValues {
+			v, ok, err := s.DedupValue(dedupKey(uint64(i)))
+			if err != nil || !ok || !bytes.Equal(v, want) {
+				t.Fatalf("%s: DedupValue(%q) = %q, %v, %v; want %q", when, dedupKey(uint64(i)), v, ok, err, want)
+			}
+			if idx, ok, err := s.Lookup(dedupKey(uint64(i))); err != nil || !ok || idx != uint64(i) {
+				t.Fatalf("%s: Lookup(%q) = %d, %v, %v; want %d", when, dedupKey(uint64(i)), idx, ok, err, i)
+			}
+		}
+		if v, ok, err := s.DedupValue(dedupKey(3)); ok || err != nil || v != nil {
+			t.Fatalf("%s: DedupValue of a key never committed: %q, %v, %v; want not found", when, v, ok, err)
+		}
+		checkLog(t, s, 3)
+	}
+	check("committed")
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openStore(t, open, dir)
+	check("reopened")
 }
 
 // testNamespaces: dedup keys, index keys and the log's own records never
