@@ -550,34 +550,9 @@ func (s *Store) DedupValue(key []byte) ([]byte, bool, error) {
 // key or value. For tools that copy those values out (a backup of the
 // private part).
 func (s *Store) ScanDedupValues(ctx context.Context, fn func(key, value []byte) bool) error {
-	return s.view(func(txn *badger.Txn) error {
-		opts := badger.DefaultIteratorOptions
-		opts.Prefix = dedupKey(nil)
-		opts.PrefetchValues = false
-		it := txn.NewIterator(opts)
-		defer it.Close()
-		n := 0
-		for it.Rewind(); it.Valid(); it.Next() {
-			if n++; n%scanCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			cont := true
-			err := it.Item().Value(func(v []byte) error {
-				if len(v) > 8 { // an index and a value
-					cont = fn(it.Item().Key()[1:], v[8:])
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			if !cont {
-				return nil
-			}
-		}
-		return ctx.Err()
+	prefix := dedupKey(nil)
+	return s.scan(ctx, prefix, prefix, func(k, v []byte) bool {
+		return len(v) <= 8 || fn(k, v[8:]) // an index alone, or an index and a value
 	})
 }
 
@@ -591,16 +566,23 @@ const scanCheckEvery = 256
 
 // Scan implements ledger.IndexStore.
 func (s *Store) Scan(ctx context.Context, prefix, start []byte, fn func(key, value []byte) bool) error {
+	seek := indexKey(prefix)
+	if bytes.Compare(start, prefix) > 0 {
+		seek = indexKey(start)
+	}
+	return s.scan(ctx, indexKey(prefix), seek, fn)
+}
+
+// scan calls fn for every Badger key with prefix from seek on, in key
+// order, on one snapshot, with the key past its namespace byte and the
+// value, until fn returns false or ctx is done.
+func (s *Store) scan(ctx context.Context, prefix, seek []byte, fn func(key, value []byte) bool) error {
 	return s.view(func(txn *badger.Txn) error {
 		opts := badger.DefaultIteratorOptions
-		opts.Prefix = indexKey(prefix)
+		opts.Prefix = prefix
 		opts.PrefetchValues = false
 		it := txn.NewIterator(opts)
 		defer it.Close()
-		seek := indexKey(prefix)
-		if bytes.Compare(start, prefix) > 0 {
-			seek = indexKey(start)
-		}
 		n := 0
 		for it.Seek(seek); it.Valid(); it.Next() {
 			if n++; n%scanCheckEvery == 0 {
