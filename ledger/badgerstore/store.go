@@ -516,32 +516,30 @@ func (s *Store) Entries(start uint64, n int) ([][]byte, error) {
 
 // Lookup implements ledger.Storage.
 func (s *Store) Lookup(key []byte) (uint64, bool, error) {
-	v, err := s.get(dedupKey(key))
-	if errors.Is(err, ledger.ErrNotFound) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	if len(v) < 8 {
-		return 0, false, fmt.Errorf("badgerstore: dedup record holds %d bytes, want an index of 8 and its dedup value", len(v))
-	}
-	return binary.BigEndian.Uint64(v), true, nil
+	idx, _, ok, err := s.dedupRecord(key)
+	return idx, ok, err
 }
 
 // DedupValue implements ledger.Storage.
 func (s *Store) DedupValue(key []byte) ([]byte, bool, error) {
+	_, v, ok, err := s.dedupRecord(key)
+	return v, ok, err
+}
+
+// dedupRecord reads a dedup key's record: the entry's index, then its
+// dedup value (Batch.DedupValues; empty if none).
+func (s *Store) dedupRecord(key []byte) (idx uint64, value []byte, ok bool, err error) {
 	v, err := s.get(dedupKey(key))
 	if errors.Is(err, ledger.ErrNotFound) {
-		return nil, false, nil
+		return 0, nil, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return 0, nil, false, err
 	}
 	if len(v) < 8 {
-		return nil, false, fmt.Errorf("badgerstore: dedup record holds %d bytes, want an index of 8 and its dedup value", len(v))
+		return 0, nil, false, fmt.Errorf("badgerstore: dedup record holds %d bytes, want an index of 8 and its dedup value", len(v))
 	}
-	return v[8:], true, nil
+	return binary.BigEndian.Uint64(v), v[8:], true, nil
 }
 
 // ScanDedupValues calls fn for every dedup key stored with a value
