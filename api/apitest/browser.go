@@ -50,16 +50,65 @@ type Browser struct {
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
+	// consoleErr ends the console's collection before the test ended.
+	consoleErr error
 }
+
+// startAttempts is how many times NewBrowser starts Chromium before it
+// gives up: a browser that dies while it starts is replaced by a fresh one,
+// and the failure is logged. (CI once hit such a start on a loaded machine:
+// chromedp then started a second browser in the same context and panicked
+// stopping it.)
+const startAttempts = 3
 
 // NewBrowser starts headless Chromium with a window of width×height for
 // the test t and collects its console messages. It fails t if Chromium is
-// missing or does not start; the browser is stopped when t ends.
+// missing or does not start in startAttempts tries; the browser is stopped
+// when t ends.
 func NewBrowser(t testing.TB, width, height int) *Browser {
 	t.Helper()
 	RequireChromium(t)
+	var ctx context.Context
+	for attempt := 1; ; attempt++ {
+		var err error
+		if ctx, err = startBrowser(t, ChromiumPath, width, height); err == nil {
+			break
+		}
+		if attempt == startAttempts {
+			t.Fatalf("starting %s (%d tries, the last one): %v", ChromiumPath, attempt, err)
+		}
+		t.Logf("starting %s, try %d of %d: %v; starting a fresh browser", ChromiumPath, attempt, startAttempts, err)
+	}
+	b := &Browser{T: t, Ctx: ctx, MinScreenshot: image.Pt(300, 300)}
+	// The browser and its tab exist, so Console only subscribes. (Called
+	// before the browser started, Console would start it, swallow a failed
+	// start, and leave the context to start a second browser, which
+	// chromedp v0.23.0 cannot stop: "close of closed channel".)
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				if ctx.Err() == nil { // not the end of the test
+					b.mu.Lock()
+					b.consoleErr = err
+					b.mu.Unlock()
+				}
+				return
+			}
+			b.mu.Lock()
+			b.console = append(b.console, m)
+			b.mu.Unlock()
+		}
+	}()
+	return b
+}
+
+// startBrowser starts the browser at execPath with its own allocator,
+// profile and temporary directories, and opens its tab. Whatever it started
+// is stopped when t ends, also when it fails.
+func startBrowser(t testing.TB, execPath string, width, height int) (context.Context, error) {
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(ChromiumPath),
+		chromedp.ExecPath(execPath),
 		chromedp.Headless,
 		chromedp.NoSandbox, // tests run as root
 		chromedp.DisableGPU,
@@ -80,22 +129,13 @@ func NewBrowser(t testing.TB, width, height int) *Browser {
 	)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelA() })
-	b := &Browser{T: t, Ctx: ctx, MinScreenshot: image.Pt(300, 300)}
-	msgs := chromedp.Console(ctx)
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v", ChromiumPath, err)
+	// A context starts its browser at most once: after a failure the
+	// caller drops ctx and starts another. No timeout here: the browser
+	// lives as long as the context that starts it.
+	if err := chromedp.Do(ctx); err != nil {
+		return nil, err
 	}
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.console = append(b.console, m)
-			b.mu.Unlock()
-		}
-	}()
-	return b
+	return ctx, nil
 }
 
 // Do runs steps, each step bounded in time.
@@ -209,6 +249,9 @@ func (b *Browser) NoConsoleErrors() {
 	b.T.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.consoleErr != nil {
+		b.T.Errorf("browser console: the messages stopped arriving: %v", b.consoleErr)
+	}
 	for _, m := range b.console {
 		if m.IsException() || m.Type == "error" {
 			b.T.Errorf("browser console: %s", m.String())
