@@ -67,6 +67,11 @@ func (s *Store) migrate(dir string, size uint64, logger *slog.Logger) error {
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(layoutKey, layoutFiles) }); err != nil {
 		return fmt.Errorf("badgerstore: record the files layout: %w", err)
 	}
+	// Durable before any commit: a store without it is moved again, and
+	// the move removes dir.
+	if err := s.syncBadger(); err != nil {
+		return err
+	}
 	if size == 0 {
 		s.refresh()
 		return nil // a new store: nothing to drop

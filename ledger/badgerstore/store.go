@@ -18,15 +18,21 @@
 // "e" | index(8) and tiles under "t" | level(1) | index(8); Open moves them
 // into the files once.
 //
-// Every Commit first makes the batch's entries and new tile hashes durable
-// in the files, then writes the rest in one Badger transaction on a
-// database opened with SyncWrites, whose state names the new size: a batch
-// is atomic (the files' bytes past the committed size are ignored and cut
-// at the next Open) and on disk when Commit returns. Of the syncs on a
-// write's path, Badger returns every error but one: that of its value log
-// (values over 256 bytes), which it only logs; the store watches its log for it
-// (badgerLogger) and then fails that Commit and every later write
-// (ErrSyncLost), so that nothing is acknowledged that may not be on disk.
+// Every Commit first appends the whole batch — entries, new tile hashes,
+// Badger keys — to a write-ahead journal in the log directory and makes it
+// durable with one fdatasync, then writes the entries and hashes to the
+// files and the rest in one Badger transaction (whose state names the new
+// size), syncing neither: a checkpoint syncs both and empties the journal
+// every 32 MiB of it, before every Update and at Close, and Open replays
+// the journal after a crash (journal.go). So a batch is atomic (a torn
+// journal record was never acknowledged and is cut; the files' bytes past
+// the committed size are ignored and cut at the next Open) and on disk
+// when Commit returns, after one sync instead of two in a row. Badger
+// returns the errors of its syncs, but for one it only logs, of its value
+// log (values over 256 bytes); the store watches its log for it
+// (badgerLogger) and then fails every later write (ErrSyncLost), as it does
+// after a write that failed once its batch was in the journal
+// (ErrWriteFailed), so that nothing is acknowledged that may not be on disk.
 //
 // Reads go through a shared read-only snapshot that is replaced after every
 // Commit and Update, before they return: a read sees everything committed
@@ -58,6 +64,7 @@ import (
 	"github.com/dgraph-io/badger/v4/options"
 
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/ledger/journal"
 	"github.com/fjaledger/fja/ledger/logfiles"
 )
 
@@ -105,6 +112,15 @@ type Store struct {
 	// Commit and Update fails, including the one whose write it was.
 	syncLost *atomic.Pointer[string]
 	blog     badgerLogger
+	dir      string
+	logger   *slog.Logger // nil: none
+
+	// writeMu orders Commit, Update and Close; under it:
+	writeMu sync.Mutex
+	journal *journal.Journal // see journal.go
+	jbuf    []byte           // the record being appended
+	failed  error            // a write failed after its journal record: no more writes
+	opened  bool             // Open replayed the journal: Close may checkpoint
 
 	snapMu  sync.Mutex     // guards snap; never held across a read
 	snap    *snapshot      // as of the last Commit or Update; nil once closed
@@ -169,7 +185,9 @@ func Open(c Config) (*Store, error) {
 	}
 	blog := badgerLogger{l: c.Logger, syncLost: new(atomic.Pointer[string])}
 	opts := badger.DefaultOptions(c.Dir).
-		WithSyncWrites(true).
+		// No sync on Badger's writes: a commit is durable in the journal
+		// first, and checkpoints sync Badger (journal.go).
+		WithSyncWrites(false).
 		WithLogger(blog).
 		WithMetricsEnabled(false).
 		WithMemTableSize(mem).
@@ -209,12 +227,13 @@ func Open(c Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", c.Dir, err)
 	}
-	s := &Store{db: db, snap: &snapshot{txn: db.NewTransaction(false)}, syncLost: blog.syncLost, blog: blog}
+	s := &Store{db: db, snap: &snapshot{txn: db.NewTransaction(false)}, syncLost: blog.syncLost, blog: blog, dir: c.Dir, logger: c.Logger}
 	s.snap.refs.Store(1)
 	if err := s.openFiles(filepath.Join(c.Dir, LogDir), c.Logger); err != nil {
 		s.Close()
 		return nil, err
 	}
+	s.opened = true
 	if c.MappedBudget >= 0 {
 		budget := c.MappedBudget
 		if budget == 0 {
@@ -287,14 +306,15 @@ func (s *Store) openFiles(dir string, logger *slog.Logger) error {
 	case !errors.Is(err, ledger.ErrNotFound):
 		return err
 	default:
+		// The move removes dir, so it must hold no journal to replay.
+		if fi, err := os.Stat(filepath.Join(dir, JournalFile)); err == nil && fi.Size() > 0 {
+			return fmt.Errorf("badgerstore: the store has no layout record but its log directory %s holds a journal of %d bytes: the store is damaged; run ledgerctl fsck", dir, fi.Size())
+		}
 		if err := s.migrate(dir, st.Size, logger); err != nil {
 			return err
 		}
 	}
-	if s.files, err = logfiles.Open(dir, st.Size); err != nil {
-		return fmt.Errorf("badgerstore: %w", err)
-	}
-	return nil
+	return s.openJournal(dir, st.Size)
 }
 
 // refresh installs a snapshot that sees every write so far, unless a
@@ -349,7 +369,8 @@ func (s *Store) leave(sn *snapshot) {
 
 // DB exposes the Badger database for tools and tests that work below the
 // log (say, to simulate tampering). The Store's reads see writes made
-// through it only after Refresh.
+// through it only after Refresh; they are neither journaled nor synced
+// (the next checkpoint syncs them).
 func (s *Store) DB() *badger.DB { return s.db }
 
 // Refresh makes the Store's reads see every write so far, including writes
@@ -428,51 +449,76 @@ func (s *Store) Commit(b *ledger.Batch) error {
 	if end := b.Start + uint64(len(b.Entries)); b.State.Size != end {
 		return fmt.Errorf("badgerstore: batch of %d entries at %d carries a state of size %d, want %d", len(b.Entries), b.Start, b.State.Size, end)
 	}
-	if err := s.synced(); err != nil {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if err := s.writable(); err != nil {
 		return err
 	}
-	txn := s.db.NewTransaction(true)
-	defer txn.Discard()
+	sets := make([]kv, 0, len(b.DedupKeys)+len(b.Extra)+1)
 	for i, k := range b.DedupKeys {
 		if k != nil {
-			n := b.Start + uint64(i)
 			var dv []byte
 			if b.DedupValues != nil {
 				dv = b.DedupValues[i]
 			}
 			// the entry's index, then its dedup value
-			v := append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(dv)), n), dv...)
-			if err := txn.Set(dedupKey(k), v); err != nil {
-				return fmt.Errorf("badgerstore: dedup key of entry %d: %w", n, err)
-			}
+			v := append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(dv)), b.Start+uint64(i)), dv...)
+			sets = append(sets, kv{dedupKey(k), v})
 		}
 	}
-	for _, kv := range b.Extra {
-		if err := txn.Set(indexKey(kv.Key), kv.Value); err != nil {
-			return fmt.Errorf("badgerstore: index key %q (%d bytes): %w", kv.Key[:min(len(kv.Key), 64)], len(kv.Key), err)
+	for _, x := range b.Extra {
+		sets = append(sets, kv{indexKey(x.Key), x.Value})
+	}
+	sets = append(sets, kv{stateKey, encodeState(b.State)})
+	// The batch is durable in the journal before it is written anywhere
+	// else; apply checks it fits Badger's transaction first, so that a
+	// batch the journal holds always replays.
+	err := s.apply(b.Start, b.Entries, b.Tiles, sets, func() error {
+		s.jbuf = encodeRecord(s.jbuf, b.Start, b.Entries, b.Tiles, sets)
+		if err := s.journal.Append(s.jbuf); err != nil {
+			s.failed = err
+			return err
 		}
-	}
-	if err := txn.Set(stateKey, encodeState(b.State)); err != nil {
-		return fmt.Errorf("badgerstore: state: %w", err)
-	}
-	// The entries and tiles are durable before the state that counts them.
-	if err := s.files.Write(b.Start, b.Entries, b.Tiles); err != nil {
-		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, err)
-	}
-	if err := txn.Commit(); err != nil {
-		s.files.Abandon()
-		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, err)
+		return nil
+	})
+	if err != nil {
+		if s.journal.Size() > 0 && s.failed == nil && !errors.Is(err, errBeforeJournal) {
+			// In the journal, not fully applied: the next Open replays
+			// it; the ledger, told the commit failed, acknowledges none
+			// of it and stops.
+			s.failed = err
+		}
+		return err
 	}
 	if err := s.synced(); err != nil {
-		// Committed, but maybe not durable: the files keep the batch (the
-		// state names it), readers are not shown it, and the ledger, told
-		// the commit failed, acknowledges none of it and stops.
+		s.failed = err
 		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, err)
 	}
 	s.files.Publish() // before the snapshot: what a reader's state counts is readable
 	s.refresh()
+	if s.journal.Size() >= checkpointBytes {
+		if err := s.checkpoint(); err != nil {
+			// This batch is durable in the journal; later writes fail.
+			s.failed = err
+			if s.logger != nil {
+				s.logger.Error("badgerstore: a checkpoint failed; the store takes no more writes", "err", err)
+			}
+		}
+	}
 	return nil
 }
+
+// writable is nil unless the store takes no more writes.
+func (s *Store) writable() error {
+	if s.failed != nil {
+		return fmt.Errorf("%w: %w", ErrWriteFailed, s.failed)
+	}
+	return s.synced()
+}
+
+// ErrWriteFailed is returned by every Commit and Update once a write
+// failed after its batch was in the journal, or a checkpoint failed.
+var ErrWriteFailed = errors.New("badgerstore: an earlier write failed, so the store takes no more writes (restart the server once the disk is sound: the journal is replayed; ledgerctl fsck checks the store)")
 
 // Tile implements ledger.Storage.
 func (s *Store) Tile(id ledger.TileID) ([]byte, error) {
@@ -606,8 +652,15 @@ func (s *Store) scan(ctx context.Context, prefix, seek []byte, fn func(key, valu
 
 // Update implements ledger.IndexStore.
 func (s *Store) Update(set []ledger.KV, del [][]byte) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	defer s.refresh()
-	if err := s.synced(); err != nil {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	// After a checkpoint, so that no replay of an older batch undoes it.
+	if err := s.checkpoint(); err != nil {
+		s.failed = err
 		return err
 	}
 	err := s.db.Update(func(txn *badger.Txn) error {
@@ -624,6 +677,10 @@ func (s *Store) Update(set []ledger.KV, del [][]byte) error {
 		return nil
 	})
 	if err != nil {
+		return err
+	}
+	if err := s.syncBadger(); err != nil {
+		s.failed = err
 		return err
 	}
 	return s.synced()
@@ -645,6 +702,16 @@ func (s *Store) synced() error {
 
 // Close implements ledger.Storage.
 func (s *Store) Close() error {
+	var jerr error
+	s.writeMu.Lock()
+	if s.journal != nil {
+		if s.opened && s.writable() == nil {
+			jerr = s.checkpoint()
+		}
+		jerr = errors.Join(jerr, s.journal.Close())
+		s.journal = nil
+	}
+	s.writeMu.Unlock()
 	s.snapMu.Lock()
 	old := s.snap
 	s.snap = nil
@@ -662,7 +729,7 @@ func (s *Store) Close() error {
 	if s.files != nil {
 		ferr = s.files.Close()
 	}
-	return errors.Join(s.db.Close(), ferr)
+	return errors.Join(jerr, s.db.Close(), ferr)
 }
 
 // State encoding: size(8) | lastTime(8) | nRange(1) | nRange*32 hashes | checkpoint.

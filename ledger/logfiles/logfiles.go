@@ -20,7 +20,11 @@
 // Write makes a batch's bytes durable, the caller then commits its state,
 // then calls Publish. Until Publish, reads do not see the batch. So an
 // entry is durable before any state that counts it, and a state is never
-// ahead of the files (if it is, the files were damaged: see Open).
+// ahead of the files (if it is, the files were damaged: see Open). A
+// caller that keeps the batch durable elsewhere first (the Badger store's
+// journal) writes it with Stage instead and makes the files durable with
+// Sync later; after a crash it opens the files at the size they were last
+// synced at and writes the batches since again.
 package logfiles
 
 import (
@@ -66,6 +70,8 @@ type Files struct {
 	pubEnd  uint64        // dataEnd when size was published (writer only)
 	damaged error         // files shorter than the committed size: Write refuses
 	buf     []byte        // writer's scratch
+	// unsynced holds the files Stage wrote since the last Sync (writer only).
+	unsynced map[*os.File]bool
 }
 
 // Open opens (or creates) the files in dir for a log whose committed size
@@ -176,6 +182,33 @@ func (f *Files) Damaged() error { return f.damaged }
 // change what reads see: the caller commits its state and then calls
 // Publish (or Abandon, if its commit failed).
 func (f *Files) Write(start uint64, entries [][]byte, tiles map[ledger.TileID][]byte) error {
+	if err := f.Stage(start, entries, tiles); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// Sync makes durable what Stage wrote since the last Sync, the files in
+// parallel.
+func (f *Files) Sync() error {
+	var dirty []*os.File
+	for _, fh := range append([]*os.File{f.entries, f.offsets}, f.levels[:]...) {
+		if fh != nil && f.unsynced[fh] {
+			dirty = append(dirty, fh)
+		}
+	}
+	if err := syncAll(dirty); err != nil {
+		return err
+	}
+	clear(f.unsynced)
+	return nil
+}
+
+// Stage is Write without making the bytes durable: the caller makes them
+// durable with Sync (or keeps them durable elsewhere, as a journal does,
+// and replays them after a crash). Reads see them after Publish, from the
+// page cache.
+func (f *Files) Stage(start uint64, entries [][]byte, tiles map[ledger.TileID][]byte) error {
 	if f.damaged != nil {
 		return f.damaged
 	}
@@ -225,8 +258,11 @@ func (f *Files) Write(start uint64, entries [][]byte, tiles map[ledger.TileID][]
 			dirty = append(dirty, fh)
 		}
 	}
-	if err := syncAll(dirty); err != nil {
-		return err
+	if f.unsynced == nil {
+		f.unsynced = map[*os.File]bool{}
+	}
+	for _, fh := range dirty {
+		f.unsynced[fh] = true
 	}
 	f.written, f.dataEnd = start+uint64(len(entries)), end
 	return nil
