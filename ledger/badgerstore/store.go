@@ -482,7 +482,7 @@ func (s *Store) Commit(b *ledger.Batch) error {
 		return nil
 	})
 	if err != nil {
-		if s.journal.Size() > 0 && s.failed == nil && !errors.Is(err, errBeforeJournal) {
+		if s.failed == nil && !errors.Is(err, errBeforeJournal) {
 			// In the journal, not fully applied: the next Open replays
 			// it; the ledger, told the commit failed, acknowledges none
 			// of it and stops.
