@@ -165,17 +165,17 @@ func (s *Store) openJournal(dir string, size uint64) error {
 	recs := make([]*record, len(payloads))
 	for i, p := range payloads {
 		if recs[i], err = decodeRecord(p); err != nil {
-			return fmt.Errorf("%w (record %d of %d in %s): the journal is damaged; run ledgerctl fsck", err, i+1, len(payloads), dir)
+			return fmt.Errorf("%w (record %d of %d): %s", err, i+1, len(payloads), damagedJournal(dir))
 		}
 		if i > 0 && recs[i].start != recs[i-1].end() {
-			return fmt.Errorf("badgerstore: journal record %d starts at entry %d, want %d, where the one before ended: the journal is damaged; run ledgerctl fsck", i+1, recs[i].start, recs[i-1].end())
+			return fmt.Errorf("badgerstore: journal record %d starts at entry %d, want %d, where the one before ended: %s", i+1, recs[i].start, recs[i-1].end(), damagedJournal(dir))
 		}
 	}
 	from := size // where the log files are durable: the last checkpoint
 	if len(recs) > 0 {
 		from = recs[0].start
 		if last := recs[len(recs)-1].end(); size < from || size > last {
-			return fmt.Errorf("badgerstore: Badger's state holds %d entries, but the journal continues a store of %d with entries up to %d: the store or its journal is damaged; run ledgerctl fsck", size, from, last)
+			return fmt.Errorf("badgerstore: Badger's state holds %d entries, but the journal continues a store of %d with entries up to %d: %s", size, from, last, damagedJournal(dir))
 		}
 	}
 	if s.files, err = logfiles.Open(dir, from); err != nil {
@@ -200,6 +200,12 @@ func (s *Store) openJournal(dir string, size uint64) error {
 // errBeforeJournal marks an error of apply before its journal step: the
 // commit changed nothing.
 var errBeforeJournal = errors.New("nothing written")
+
+// damagedJournal is the advice for a journal that does not continue the
+// store.
+func damagedJournal(dir string) string {
+	return fmt.Sprintf("the journal %s is damaged; moved aside, the store opens as of its last checkpoint (the commits since are lost) and ledgerctl fsck checks it; or restore the log from a backup or a bucket", filepath.Join(dir, JournalFile))
+}
 
 // apply writes a commit to the log files and Badger, syncing neither.
 // journaled, if not nil, runs once the keys fit one Badger transaction and

@@ -60,7 +60,7 @@ func checkHolds(t *testing.T, s *Store, n uint64) {
 			t.Fatalf("entry %d is %x", i, e)
 		}
 	}
-	if tl, err := s.Tile(ledger.TileID{}); err != nil || !bytes.Equal(tl, oneEntry(n-1).Tiles[ledger.TileID{}]) {
+	if tl, err := s.Tile(ledger.TileID{}); err != nil || !bytes.Equal(tl, oneEntry(n - 1).Tiles[ledger.TileID{}]) {
 		t.Fatalf("tile 0/0: %d bytes, %v; want %d", len(tl), err, 32*n)
 	}
 	for i := range n {
@@ -203,6 +203,32 @@ func TestJournalBeforeLayout(t *testing.T) {
 	copyTree(t, dir, crashed)
 	s.Close()
 	if _, err := Open(Config{Dir: crashed}); err == nil || !strings.Contains(err.Error(), "journal") {
+		t.Fatalf("open: %v, want a refusal naming the journal", err)
+	}
+}
+
+// A journal that does not continue the store (here, one of another store
+// ahead of it) is refused, naming the journal and what to do.
+func TestJournalOfAnotherStore(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	commitRange(t, s, 0, 3)
+	if err := s.Update(nil, nil); err != nil { // a checkpoint: the journal empty
+		t.Fatal(err)
+	}
+	commitRange(t, s, 3, 5)
+	j, err := os.ReadFile(filepath.Join(dir, LogDir, JournalFile))
+	if err != nil || len(j) == 0 {
+		t.Fatalf("journal: %d bytes, %v", len(j), err)
+	}
+	s.Close()
+	other := t.TempDir()
+	openT(t, other).Close() // a new store, of size 0
+	if err := os.WriteFile(filepath.Join(other, LogDir, JournalFile), j, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(Config{Dir: other})
+	if err == nil || !strings.Contains(err.Error(), "holds 0 entries, but the journal continues a store of 3") || !strings.Contains(err.Error(), "moved aside") {
 		t.Fatalf("open: %v, want a refusal naming the journal", err)
 	}
 }
