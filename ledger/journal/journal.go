@@ -14,14 +14,13 @@ package journal
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
+	"github.com/fjaledger/fja/ledger/internal/durable"
 )
 
 // MaxRecord is the largest payload Append takes.
@@ -141,27 +140,16 @@ func (j *Journal) Reset() error {
 func (j *Journal) Close() error { return j.f.Close() }
 
 func fdatasync(f *os.File) error {
-	for {
-		err := unix.Fdatasync(int(f.Fd()))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("journal: fdatasync %s: %w", f.Name(), err)
-		}
-		return nil
+	if err := durable.Fdatasync(f); err != nil {
+		return fmt.Errorf("journal: %w", err)
 	}
+	return nil
 }
 
 // syncDir makes the directory entry of path durable.
 func syncDir(path string) error {
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("journal: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, unix.EINVAL) {
-		return fmt.Errorf("journal: sync the directory of %s: %w", path, err)
 	}
 	return nil
 }

@@ -39,9 +39,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/ledger/internal/durable"
 )
 
 const (
@@ -403,26 +402,15 @@ func syncAll(files []*os.File) error {
 }
 
 func fdatasync(fh *os.File) error {
-	for {
-		err := unix.Fdatasync(int(fh.Fd()))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("logfiles: fdatasync %s: %w", fh.Name(), err)
-		}
-		return nil
+	if err := durable.Fdatasync(fh); err != nil {
+		return fmt.Errorf("logfiles: %w", err)
 	}
+	return nil
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("logfiles: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("logfiles: sync directory %s: %w", dir, err)
 	}
 	return nil
 }
