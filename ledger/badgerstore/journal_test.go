@@ -232,3 +232,18 @@ func TestJournalOfAnotherStore(t *testing.T) {
 		t.Fatalf("open: %v, want a refusal naming the journal", err)
 	}
 }
+
+// Writes after Close fail; they do not panic.
+func TestWriteAfterClose(t *testing.T) {
+	s := openT(t, t.TempDir())
+	commitRange(t, s, 0, 1)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(oneEntry(1)); !errors.Is(err, errClosed) {
+		t.Fatalf("commit after Close: %v, want errClosed", err)
+	}
+	if err := s.Update(nil, nil); !errors.Is(err, errClosed) {
+		t.Fatalf("update after Close: %v, want errClosed", err)
+	}
+}

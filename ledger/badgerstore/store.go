@@ -508,8 +508,14 @@ func (s *Store) Commit(b *ledger.Batch) error {
 	return nil
 }
 
+// errClosed is returned by writes after Close.
+var errClosed = errors.New("badgerstore: the store is closed")
+
 // writable is nil unless the store takes no more writes.
 func (s *Store) writable() error {
+	if s.journal == nil {
+		return errClosed
+	}
 	if s.failed != nil {
 		return fmt.Errorf("%w: %w", ErrWriteFailed, s.failed)
 	}
