@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/fjaledger/fja/ledger"
+	"github.com/fjaledger/fja/ledger/internal/durable"
 	"github.com/fjaledger/fja/ledger/journal"
 	"github.com/fjaledger/fja/ledger/logfiles"
 )
@@ -276,11 +277,14 @@ func (s *Store) syncBadger() error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("badgerstore: sync Badger: %w", err)
 	}
-	return syncFile(s.dir)
+	if err := durable.SyncDir(s.dir); err != nil {
+		return fmt.Errorf("badgerstore: sync Badger: %w", err)
+	}
+	return nil
 }
 
-// syncFile fsyncs the file or directory at path; one removed meanwhile
-// (a memtable's log once its table is written) is skipped.
+// syncFile fsyncs the file at path; one removed meanwhile (a memtable's
+// log once its table is written) is skipped.
 func syncFile(path string) error {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

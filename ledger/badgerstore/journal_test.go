@@ -15,6 +15,18 @@ import (
 	"github.com/fjaledger/fja/ledger"
 )
 
+// oneEntry is the batch of entry i (a value over the value threshold among
+// its index keys, so that its commit writes the value log).
+func oneEntry(i uint64) *ledger.Batch {
+	h := bytes.Repeat([]byte{7}, 32)
+	return &ledger.Batch{
+		Start: i, Entries: [][]byte{{byte(i)}}, DedupKeys: [][]byte{{'h', byte(i)}},
+		Tiles: map[ledger.TileID][]byte{{Level: 0, Index: 0}: bytes.Repeat(h, int(i)+1)},
+		State: ledger.State{Size: i + 1, Range: [][]byte{h}, LastTime: int64(i), Checkpoint: []byte("cp")},
+		Extra: []ledger.KV{{Key: []byte("big" + strconv.Itoa(int(i))), Value: bytes.Repeat([]byte{1}, 1000)}},
+	}
+}
+
 // copyTree copies the files under src to dst, as a power loss would leave
 // them if everything had been durable at that moment. (cp keeps Badger's
 // preallocated files sparse.)
@@ -246,4 +258,25 @@ func TestWriteAfterClose(t *testing.T) {
 	if err := s.Update(nil, nil); !errors.Is(err, errClosed) {
 		t.Fatalf("update after Close: %v, want errClosed", err)
 	}
+}
+
+// A write that fails once its batch is in the journal stops the store:
+// every later Commit and Update fails with ErrWriteFailed, naming the
+// first error, while reads go on at the last acknowledged state.
+func TestFailedWriteStops(t *testing.T) {
+	s := openT(t, t.TempDir())
+	commitRange(t, s, 0, 2)
+	s.journal.Close() // the journal fails under the next Append
+	if err := s.Commit(oneEntry(2)); err == nil || errors.Is(err, ErrWriteFailed) {
+		t.Fatalf("the commit whose journal write fails: %v, want its own error", err)
+	}
+	err := s.Commit(oneEntry(2))
+	if !errors.Is(err, ErrWriteFailed) || !strings.Contains(err.Error(), "file already closed") {
+		t.Fatalf("a later commit: %v, want ErrWriteFailed naming the first error", err)
+	}
+	if err := s.Update([]ledger.KV{{Key: []byte("k"), Value: []byte("v")}}, nil); !errors.Is(err, ErrWriteFailed) {
+		t.Fatalf("an update: %v, want ErrWriteFailed", err)
+	}
+	checkHolds(t, s, 2)
+	s.Close() // reports the closed file; must not checkpoint a failed store
 }

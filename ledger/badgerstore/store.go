@@ -27,12 +27,11 @@
 // the journal after a crash (journal.go). So a batch is atomic (a torn
 // journal record was never acknowledged and is cut; the files' bytes past
 // the committed size are ignored and cut at the next Open) and on disk
-// when Commit returns, after one sync instead of two in a row. Badger
-// returns the errors of its syncs, but for one it only logs, of its value
-// log (values over 256 bytes); the store watches its log for it
-// (badgerLogger) and then fails every later write (ErrSyncLost), as it does
-// after a write that failed once its batch was in the journal
-// (ErrWriteFailed), so that nothing is acknowledged that may not be on disk.
+// when Commit returns, after one sync instead of two in a row. A write
+// that fails once its batch is in the journal, or a failed checkpoint,
+// stops the store (ErrWriteFailed), so that nothing is acknowledged that
+// may not be on disk. (Badger's syncs all return their errors here: the
+// one it only logs, of its value log, happens only with SyncWrites.)
 //
 // Reads go through a shared read-only snapshot that is replaced after every
 // Commit and Update, before they return: a read sees everything committed
@@ -105,15 +104,10 @@ func (c Config) Validate() error {
 
 // Store implements ledger.Storage and ledger.IndexStore on Badger.
 type Store struct {
-	db    *badger.DB
-	files *logfiles.Files
-	// syncLost is the first failed sync of Badger's value log, which
-	// Badger logs instead of returning (see badgerLogger): once set, every
-	// Commit and Update fails, including the one whose write it was.
-	syncLost *atomic.Pointer[string]
-	blog     badgerLogger
-	dir      string
-	logger   *slog.Logger // nil: none
+	db     *badger.DB
+	files  *logfiles.Files
+	dir    string
+	logger *slog.Logger // nil: none
 
 	// writeMu orders Commit, Update and Close; under it:
 	writeMu sync.Mutex
@@ -183,12 +177,11 @@ func Open(c Config) (*Store, error) {
 	if mem == 0 {
 		mem = 64 << 20
 	}
-	blog := badgerLogger{l: c.Logger, syncLost: new(atomic.Pointer[string])}
 	opts := badger.DefaultOptions(c.Dir).
 		// No sync on Badger's writes: a commit is durable in the journal
 		// first, and checkpoints sync Badger (journal.go).
 		WithSyncWrites(false).
-		WithLogger(blog).
+		WithLogger(badgerLogger{l: c.Logger}).
 		WithMetricsEnabled(false).
 		WithMemTableSize(mem).
 		WithNumCompactors(2).
@@ -227,7 +220,7 @@ func Open(c Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", c.Dir, err)
 	}
-	s := &Store{db: db, snap: &snapshot{txn: db.NewTransaction(false)}, syncLost: blog.syncLost, blog: blog, dir: c.Dir, logger: c.Logger}
+	s := &Store{db: db, snap: &snapshot{txn: db.NewTransaction(false)}, dir: c.Dir, logger: c.Logger}
 	s.snap.refs.Store(1)
 	if err := s.openFiles(filepath.Join(c.Dir, LogDir), c.Logger); err != nil {
 		s.Close()
@@ -490,10 +483,6 @@ func (s *Store) Commit(b *ledger.Batch) error {
 		}
 		return err
 	}
-	if err := s.synced(); err != nil {
-		s.failed = err
-		return fmt.Errorf("badgerstore: commit of %d entries at %d: %w", len(b.Entries), b.Start, err)
-	}
 	s.files.Publish() // before the snapshot: what a reader's state counts is readable
 	s.refresh()
 	if s.journal.Size() >= checkpointBytes {
@@ -519,7 +508,7 @@ func (s *Store) writable() error {
 	if s.failed != nil {
 		return fmt.Errorf("%w: %w", ErrWriteFailed, s.failed)
 	}
-	return s.synced()
+	return nil
 }
 
 // ErrWriteFailed is returned by every Commit and Update once a write
@@ -689,20 +678,6 @@ func (s *Store) Update(set []ledger.KV, del [][]byte) error {
 		s.failed = err
 		return err
 	}
-	return s.synced()
-}
-
-// ErrSyncLost is returned by every Commit and Update once Badger has
-// reported a failed sync of its value log.
-var ErrSyncLost = errors.New("badgerstore: Badger could not sync its value log, so values it wrote may not be on disk; the store takes no more writes (restart the server once the disk is sound; ledgerctl fsck checks the store)")
-
-// synced is nil unless Badger has reported a failed sync of its value log
-// (by the time a write transaction's Commit returns, Badger has logged
-// the sync of that write's values, so its caller sees it here).
-func (s *Store) synced() error {
-	if m := s.syncLost.Load(); m != nil {
-		return fmt.Errorf("%w: %s", ErrSyncLost, *m)
-	}
 	return nil
 }
 
@@ -776,17 +751,7 @@ func decodeState(b []byte) (ledger.State, error) {
 // (memtable flushes among it). Messages lose Badger's trailing newlines.
 type badgerLogger struct {
 	l *slog.Logger
-	// syncLost receives the first failed sync of the value log that
-	// Badger reports (vlogSyncFailed): the one write error Badger logs
-	// instead of returning to the transaction whose values it wrote.
-	syncLost *atomic.Pointer[string]
 }
-
-// vlogSyncFailed is the format Badger (v4.9.6, valueLog.write in
-// value.go) logs a failed sync of its value log with: it logs the error
-// and lets the transactions of that write commit. TestVlogSyncFormat holds
-// it to the source of the Badger in go.mod.
-const vlogSyncFailed = "Error while curlf sync: %v\n"
 
 func (b badgerLogger) log(level slog.Level, f string, a []any) {
 	if b.l != nil && b.l.Enabled(context.Background(), level) {
@@ -794,13 +759,7 @@ func (b badgerLogger) log(level slog.Level, f string, a []any) {
 	}
 }
 
-func (b badgerLogger) Errorf(f string, a ...any) {
-	if f == vlogSyncFailed && b.syncLost != nil {
-		m := strings.TrimSpace(fmt.Sprintf(f, a...))
-		b.syncLost.CompareAndSwap(nil, &m)
-	}
-	b.log(slog.LevelError, f, a)
-}
+func (b badgerLogger) Errorf(f string, a ...any) { b.log(slog.LevelError, f, a) }
 
 func (b badgerLogger) Warningf(f string, a ...any) { b.log(slog.LevelWarn, f, a) }
 func (b badgerLogger) Infof(f string, a ...any)    { b.log(slog.LevelDebug, f, a) }
