@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -560,5 +562,36 @@ func TestMergeResults(t *testing.T) {
 	}
 	if one := mergeResults([]*Result{b}); one != b {
 		t.Fatal("one part: want it as it is")
+	}
+}
+
+// TestTrendRatio: the line fitted against log2 n goes through samples on
+// such a line, and the report shows it beside the raw ratio.
+func TestTrendRatio(t *testing.T) {
+	var samples []Sample
+	for e := uint64(500_000); e <= 10_000_000; e += 500_000 {
+		p50 := 0.1 + 0.01*math.Log2(float64(e))
+		if e%1_000_000 != 0 { // noise that cancels out in pairs
+			p50 += 0.05
+		} else {
+			p50 -= 0.05
+		}
+		samples = append(samples, Sample{Entries: e, ProofP50ms: p50, RSS: 1, AnonRSS: 1, AppendsPerSec: 1, ProofP99ms: 1, BytesPerEntry: 1})
+	}
+	r, ok := trendRatio(samples, 1_000_000, 10_000_000, func(s Sample) float64 { return s.ProofP50ms })
+	want := func(e float64) float64 { return 0.1 + 0.01*math.Log2(e) }
+	if !ok || math.Abs(r.then-want(1e6)) > 0.01 || math.Abs(r.now-want(1e7)) > 0.01 {
+		t.Fatalf("got %+v %v, want about %.3f and %.3f", r, ok, want(1e6), want(1e7))
+	}
+	if _, ok := trendRatio(samples[:2], 1, 2, func(s Sample) float64 { return s.ProofP50ms }); ok {
+		t.Fatal("a line through two samples")
+	}
+	var b bytes.Buffer
+	if err := WriteReport(&b, ReportInfo{Title: "t"}, samples); err != nil {
+		t.Fatal(err)
+	}
+	row := fmt.Sprintf("| proof p50, the line fitted to every sample against log n | %.3f | %.3f | %.2f |", r.then, r.now, r.now/r.then)
+	if !strings.Contains(b.String(), row) {
+		t.Fatalf("the report lacks %q:\n%s", row, b.String())
 	}
 }

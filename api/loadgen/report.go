@@ -82,9 +82,15 @@ func WriteReport(w io.Writer, info ReportInfo, samples []Sample) error {
 			fmt.Fprintf(&b, "| bytes the server wrote over the stretch, a record | %.0f | %.0f | %.2f | |\n", ref.WrittenPerRecord, last.WrittenPerRecord, last.WrittenPerRecord/ref.WrittenPerRecord)
 		}
 		fmt.Fprintf(&b, "| proof p50, ms | %.3f | %.3f | %.2f | ≤ log n ratio, %.2f |\n", ref.ProofP50ms, last.ProofP50ms, last.ProofP50ms/ref.ProofP50ms, logRatio)
+		if r, ok := trendRatio(samples, ref.Entries, last.Entries, func(s Sample) float64 { return s.ProofP50ms }); ok {
+			fmt.Fprintf(&b, "| proof p50, the line fitted to every sample against log n | %.3f | %.3f | %.2f | ≤ log n ratio, %.2f |\n", r.then, r.now, r.now/r.then, logRatio)
+		}
 		fmt.Fprintf(&b, "| proof p99, ms | %.3f | %.3f | %.2f | |\n", ref.ProofP99ms, last.ProofP99ms, last.ProofP99ms/ref.ProofP99ms)
 		if settled(samples) {
 			fmt.Fprintf(&b, "| proof p50 once settled, ms | %.3f | %.3f | %.2f | ≤ log n ratio, %.2f |\n", ref.SettledP50ms, last.SettledP50ms, last.SettledP50ms/ref.SettledP50ms, logRatio)
+			if r, ok := trendRatio(samples, ref.Entries, last.Entries, func(s Sample) float64 { return s.SettledP50ms }); ok {
+				fmt.Fprintf(&b, "| proof p50 once settled, the line fitted against log n | %.3f | %.3f | %.2f | ≤ log n ratio, %.2f |\n", r.then, r.now, r.now/r.then, logRatio)
+			}
 			fmt.Fprintf(&b, "| proof p99 once settled, ms | %.3f | %.3f | %.2f | |\n", ref.SettledP99ms, last.SettledP99ms, last.SettledP99ms/ref.SettledP99ms)
 		}
 		fmt.Fprintf(&b, "| bytes on disk / entry | %.0f | %.0f | %.2f | |\n\n", ref.BytesPerEntry, last.BytesPerEntry, last.BytesPerEntry/ref.BytesPerEntry)
@@ -115,6 +121,36 @@ func WriteReport(w io.Writer, info ReportInfo, samples []Sample) error {
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
 // settled reports whether the run fetched settled proofs (GrowConfig.Settle).
+// trend is a fitted figure at two sizes.
+type trend struct{ then, now float64 }
+
+// trendRatio fits y = a + b·log2(entries) to every sample by least squares
+// and returns the line's values at then and now entries. One sample's
+// proof p50 is that of the moment it was fetched in (on a shared VM it
+// moves by half from one sample to the next without any trend), so the
+// line through all of them is the better reading of how the latency grows.
+// ok is false with fewer than three samples or a line not positive at
+// then.
+func trendRatio(samples []Sample, then, now uint64, y func(Sample) float64) (trend, bool) {
+	var n, sx, sy, sxx, sxy float64
+	for _, s := range samples {
+		if s.Entries < 2 || y(s) <= 0 {
+			continue
+		}
+		x := math.Log2(float64(s.Entries))
+		n, sx, sy, sxx, sxy = n+1, sx+x, sy+y(s), sxx+x*x, sxy+x*y(s)
+	}
+	d := n*sxx - sx*sx
+	if n < 3 || d == 0 {
+		return trend{}, false
+	}
+	b := (n*sxy - sx*sy) / d
+	a := (sy - b*sx) / n
+	at := func(e uint64) float64 { return a + b*math.Log2(float64(max(e, 2))) }
+	t := trend{at(then), at(now)}
+	return t, t.then > 0
+}
+
 func settled(samples []Sample) bool {
 	for _, s := range samples {
 		if s.SettledP50ms > 0 {
