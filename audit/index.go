@@ -169,26 +169,36 @@ func newDecisionIndexer(d *Decision) *decisionIndexer {
 	for _, f := range fixed {
 		add(f.field, f.value)
 	}
-	seen := map[string]bool{} // a rule cited twice, or a flag raised twice: one posting
-	for _, r := range d.Rules {
-		if !seen[r.RuleID] {
-			seen[r.RuleID] = true
-			add(fieldRule, r.RuleID)
-		}
-	}
-	clear(seen)
-	for _, f := range d.ProvenanceFlags {
-		if !seen[f.Code] {
-			seen[f.Code] = true
-			add(fieldFlag, f.Code)
-		}
-	}
+	// A rule cited twice, or a flag raised twice: one posting (the ledger
+	// refuses two items of one list from one entry).
+	eachDistinct(d.Rules, func(r AppliedRule) string { return r.RuleID }, func(id string) { add(fieldRule, id) })
+	eachDistinct(d.ProvenanceFlags, func(f ProvenanceFlag) string { return f.Code }, func(id string) { add(fieldFlag, id) })
 	return x
 }
 
-// at returns the index list items of the decision logged at idx: its
-// postings, then its summary. (The index is the one the stamp is given;
-// the ledger adds it to each item.)
+// eachDistinct calls fn with the ids of l, each once, in order. Up to 16
+// items it scans the ones before (a decision cites a handful of rules and
+// flags: no map to allocate); past that, a map keeps it linear.
+func eachDistinct[T any](l []T, id func(T) string, fn func(string)) {
+	var seen map[string]bool
+	if len(l) > 16 {
+		seen = make(map[string]bool, len(l))
+	}
+	for i, v := range l {
+		s := id(v)
+		dup := seen[s]
+		for j := 0; seen == nil && j < i && !dup; j++ {
+			dup = id(l[j]) == s
+		}
+		if !dup {
+			if seen != nil {
+				seen[s] = true
+			}
+			fn(s)
+		}
+	}
+}
+
 func (x *decisionIndexer) at(uint64) []ledger.KV {
 	kvs := make([]ledger.KV, 0, len(x.prefixes)+1)
 	for _, p := range x.prefixes {
@@ -235,12 +245,19 @@ func summarize(d *Decision) summary {
 // count of uvarint-length-prefixed strings, then the locale and the
 // refusing rules, in the same encodings.
 func encodeSummary(s summary) []byte {
-	var b []byte
+	fixed := [...]string{s.action, s.category, s.jurisdiction, s.model, s.operator, s.constitution, s.locale}
+	size := 3 * binary.MaxVarintLen64
+	for _, l := range [][]string{fixed[:], s.rules, s.flags, s.refusing} {
+		for _, v := range l {
+			size += binary.MaxVarintLen64 + len(v)
+		}
+	}
+	b := make([]byte, 0, size) // one allocation: the appends below never outgrow it
 	str := func(v string) {
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	for _, v := range []string{s.action, s.category, s.jurisdiction, s.model, s.operator, s.constitution} {
+	for _, v := range fixed[:6] {
 		str(v)
 	}
 	list := func(l []string) {
@@ -251,7 +268,7 @@ func encodeSummary(s summary) []byte {
 	}
 	list(s.rules)
 	list(s.flags)
-	str(s.locale)
+	str(fixed[6])
 	list(s.refusing)
 	return b
 }

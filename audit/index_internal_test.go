@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -266,6 +267,29 @@ func TestDecisionIndexerPostings(t *testing.T) {
 			if cap(x.prefixes[i]) != len(x.prefixes[i]) {
 				t.Errorf("%d rules and flags: posting %d has room past its end (cap %d, len %d): an append to it would overwrite the next", n, i, cap(x.prefixes[i]), len(x.prefixes[i]))
 			}
+		}
+	}
+}
+
+// TestEachDistinct: each id once, in the order first seen, with the scan
+// (up to 16) and with the map (past 16).
+func TestEachDistinct(t *testing.T) {
+	for _, n := range []int{0, 1, 5, 16, 17, 300} {
+		var l, want []string
+		for i := range n {
+			id := fmt.Sprintf("r%d", i%7) // repeats after 7
+			if i%3 == 0 {
+				id = fmt.Sprintf("u%d", i) // and some never repeat
+			}
+			l = append(l, id)
+			if !slices.Contains(want, id) {
+				want = append(want, id)
+			}
+		}
+		var got []string
+		eachDistinct(l, func(s string) string { return s }, func(s string) { got = append(got, s) })
+		if !slices.Equal(got, want) {
+			t.Fatalf("%d items: got %v, want %v", n, got, want)
 		}
 	}
 }

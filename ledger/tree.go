@@ -95,7 +95,7 @@ func (r *nodeReader) node(id compact.NodeID) ([]byte, error) {
 	upper := r.upper != nil && id.Level > TileHeight
 	if upper {
 		if h, ok := r.upper.get(id); ok {
-			return h, nil
+			return r.keepHash(&h), nil
 		}
 	}
 	left, err := r.node(compact.NewNodeID(id.Level-1, 2*id.Index))
@@ -121,10 +121,16 @@ func (r *nodeReader) hashChildren(left, right []byte) []byte {
 	if !ok {
 		return hasher.HashChildren(left, right)
 	}
+	return r.keepHash(&sum)
+}
+
+// keepHash copies h into r's arena and returns the copy (one allocation
+// per 64 hashes, not one per hash).
+func (r *nodeReader) keepHash(h *[32]byte) []byte {
 	if len(r.arena)+32 > cap(r.arena) {
 		r.arena = make([]byte, 0, 64*32)
 	}
-	r.arena = append(r.arena, sum[:]...)
+	r.arena = append(r.arena, h[:]...)
 	return r.arena[len(r.arena)-32 : len(r.arena) : len(r.arena)]
 }
 
@@ -147,14 +153,11 @@ func newUpperNodes(max int) *upperNodes {
 	return &upperNodes{m: map[compact.NodeID][32]byte{}, max: max}
 }
 
-func (u *upperNodes) get(id compact.NodeID) ([]byte, bool) {
+func (u *upperNodes) get(id compact.NodeID) ([32]byte, bool) {
 	u.mu.RLock()
 	h, ok := u.m[id]
 	u.mu.RUnlock()
-	if !ok {
-		return nil, false
-	}
-	return h[:], true
+	return h, ok
 }
 
 func (u *upperNodes) put(id compact.NodeID, h []byte) {

@@ -32,7 +32,7 @@ func TestUpperNodesBounded(t *testing.T) {
 	for i := range 3 {
 		u.put(compact.NewNodeID(9, uint64(i)), h)
 	}
-	if got, ok := u.get(compact.NewNodeID(9, 2)); !ok || !bytes.Equal(got, h) {
+	if got, ok := u.get(compact.NewNodeID(9, 2)); !ok || !bytes.Equal(got[:], h) {
 		t.Fatalf("get of a kept node: %x, %v", got, ok)
 	}
 	u.put(compact.NewNodeID(9, 3), h)
