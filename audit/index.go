@@ -199,6 +199,9 @@ func eachDistinct[T any](l []T, id func(T) string, fn func(string)) {
 	}
 }
 
+// at returns the index list items of the decision logged at idx: its
+// postings, then its summary. (The index is the one the stamp is given;
+// the ledger adds it to each item.)
 func (x *decisionIndexer) at(uint64) []ledger.KV {
 	kvs := make([]ledger.KV, 0, len(x.prefixes)+1)
 	for _, p := range x.prefixes {

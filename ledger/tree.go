@@ -153,6 +153,9 @@ func newUpperNodes(max int) *upperNodes {
 	return &upperNodes{m: map[compact.NodeID][32]byte{}, max: max}
 }
 
+// get returns a kept node's hash, by value: the map holds arrays, nothing
+// for the collector to scan, and a caller copies the hash where it keeps
+// hashes (nodeReader.keepHash) rather than into an allocation of its own.
 func (u *upperNodes) get(id compact.NodeID) ([32]byte, bool) {
 	u.mu.RLock()
 	h, ok := u.m[id]

@@ -120,7 +120,6 @@ func WriteReport(w io.Writer, info ReportInfo, samples []Sample) error {
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
-// settled reports whether the run fetched settled proofs (GrowConfig.Settle).
 // trend is a fitted figure at two sizes.
 type trend struct{ then, now float64 }
 
@@ -151,6 +150,7 @@ func trendRatio(samples []Sample, then, now uint64, y func(Sample) float64) (tre
 	return t, t.then > 0
 }
 
+// settled reports whether the run fetched settled proofs (GrowConfig.Settle).
 func settled(samples []Sample) bool {
 	for _, s := range samples {
 		if s.SettledP50ms > 0 {
