@@ -24,8 +24,8 @@ func TestGrowOptions(t *testing.T) {
 	if o.PID != 42 || o.DataDir != "d" || o.N != 100 || o.Every != 10 || o.Info.CSV != "g.csv" || o.Info.SVG != "g.svg" || o.MD != "n.md" || o.Info.Note != "shared" {
 		t.Fatalf("parsed %+v", o)
 	}
-	if o.Batch != 250 || o.Clients != 8 || o.Proofs != 200 {
-		t.Fatalf("defaults: batch %d clients %d proofs %d, want 250 8 200", o.Batch, o.Clients, o.Proofs)
+	if o.Batch != 250 || o.Clients != 8 || o.Proofs != 1000 {
+		t.Fatalf("defaults: batch %d clients %d proofs %d, want 250 8 1000", o.Batch, o.Clients, o.Proofs)
 	}
 	if err := o.Check("tok"); err != nil {
 		t.Fatalf("Check of a complete run: %v", err)
