@@ -33,11 +33,15 @@ build:
 ## again (up to 6 times in all) until the server takes fewer than 0.5 page faults a record: a fresh server spends its
 ## first 40,000-80,000 records growing its heap (5 faults a record at first, several µs each on this VM), which is
 ## start-up, not its rate. Badger's memtable flushes, which recur every ~200,000 records, are not warmed away.
+## HTTP_N single records a kind: each part (HTTP_N / HTTP_ROUNDS) writes more journal than the 32 MiB between the
+## store's checkpoints (a stall of ~70-100 ms each), so every kind meets its share of them. With 20,000 a part held
+## ~15 MB, two parts about one checkpoint's worth, and the rotation put private's parts two apart: in two instrumented
+## runs each of private's three parts met a checkpoint, the public kinds' six parts one in all (docs/scaling.md).
 ## Prints the top 15 of the server's CPU profile under the batched load (bench-cpu.pprof, merged from one
 ## profile per kind, bench-cpu-<kind>.pprof), then one table
 ## (bench-http.md) of every kind beside the peer and the raw log.
 EXAMPLES     ?= ../shared/examples
-HTTP_N       ?= 20000
+HTTP_N       ?= 60000
 HTTP_BATCH_N ?= 100000
 HTTP_BATCH   ?= 250
 HTTP_ROUNDS  ?= 3
