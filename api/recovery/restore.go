@@ -40,6 +40,7 @@ import (
 
 	"github.com/fjaledger/fja/api/client"
 	"github.com/fjaledger/fja/audit"
+	"github.com/fjaledger/fja/internal/durable"
 	"github.com/fjaledger/fja/ledger"
 	"github.com/fjaledger/fja/ledger/badgerstore"
 	"github.com/fjaledger/fja/ledger/shard"
@@ -291,13 +292,8 @@ func prepareDir(dir string) (created bool, err error) {
 
 // syncDir makes the entries of dir durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("recovery: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("recovery: sync %s: %w", dir, err)
 	}
 	return nil
 }

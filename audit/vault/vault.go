@@ -74,6 +74,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/fjaledger/fja/internal/durable"
 )
 
 // KeySize is the size of a key and of a slot.
@@ -535,14 +537,10 @@ func (v *Vault) DestroyLegacy(ref string) error {
 	return syncDir(v.dir)
 }
 
+// syncDir makes the entries of dir durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("vault: sync %s: %w", dir, err)
+	if err := durable.SyncDir(dir); err != nil {
+		return fmt.Errorf("vault: %w", err)
 	}
 	return nil
 }

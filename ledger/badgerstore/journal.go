@@ -10,8 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/fjaledger/fja/internal/durable"
 	"github.com/fjaledger/fja/ledger"
-	"github.com/fjaledger/fja/ledger/internal/durable"
 	"github.com/fjaledger/fja/ledger/journal"
 	"github.com/fjaledger/fja/ledger/logfiles"
 )

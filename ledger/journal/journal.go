@@ -20,7 +20,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/fjaledger/fja/ledger/internal/durable"
+	"golang.org/x/sys/unix"
+
+	"github.com/fjaledger/fja/internal/durable"
 )
 
 // MaxRecord is the largest payload Append takes.
@@ -35,7 +37,6 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type Journal struct {
 	f    *os.File
 	size int64 // bytes of whole records
-	buf  []byte
 }
 
 // Open opens (or creates, durably) the journal at path and returns the
@@ -102,18 +103,45 @@ func (j *Journal) Append(payload []byte) error {
 	if len(payload) > MaxRecord {
 		return fmt.Errorf("journal: record of %d bytes, want at most %d", len(payload), MaxRecord)
 	}
-	b := j.buf[:0]
-	b = binary.BigEndian.AppendUint32(b, uint32(len(payload)))
-	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(payload, castagnoli))
-	b = append(b, payload...)
-	j.buf = b[:0]
-	if _, err := j.f.WriteAt(b, j.size); err != nil {
-		return fmt.Errorf("journal: append %d bytes at %d: %w", len(b), j.size, err)
+	var h [headerSize]byte
+	binary.BigEndian.PutUint32(h[:], uint32(len(payload)))
+	binary.BigEndian.PutUint32(h[4:], crc32.Checksum(payload, castagnoli))
+	n := int64(headerSize + len(payload))
+	if err := writeAt(j.f, h[:], payload, j.size); err != nil {
+		return fmt.Errorf("journal: append %d bytes at %d to %s: %w", n, j.size, j.f.Name(), err)
 	}
 	if err := fdatasync(j.f); err != nil {
 		return err
 	}
-	j.size += int64(len(b))
+	j.size += n
+	return nil
+}
+
+// writeAt writes head and then body at off with one system call as a rule
+// (pwritev: the payload is not copied behind its header), going on after a
+// short write.
+func writeAt(f *os.File, head, body []byte, off int64) error {
+	iovs := [][]byte{head, body}
+	for len(iovs) > 0 {
+		n, err := unix.Pwritev(int(f.Fd()), iovs, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrShortWrite
+		}
+		off += int64(n)
+		for n > 0 && len(iovs) > 0 {
+			k := min(n, len(iovs[0]))
+			iovs[0], n = iovs[0][k:], n-k
+			if len(iovs[0]) == 0 {
+				iovs = iovs[1:]
+			}
+		}
+	}
 	return nil
 }
 

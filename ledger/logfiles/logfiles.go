@@ -39,8 +39,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/fjaledger/fja/internal/durable"
 	"github.com/fjaledger/fja/ledger"
-	"github.com/fjaledger/fja/ledger/internal/durable"
 )
 
 const (

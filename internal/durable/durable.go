@@ -1,5 +1,6 @@
 // Package durable makes file contents and directory entries durable, for
-// the ledger's own files (the log files and the journal).
+// the ledger's own files (the log files and the journal), the vault's key file
+// and the recovery tool's backups.
 package durable
 
 import (
