@@ -25,18 +25,19 @@ build:
 
 ## bench: in one run: the Go benchmarks; the peer (Tessera POSIX, bench-peer.json); the raw log with its ratio
 ## to the peer (bench-raw.json); then over HTTP each example decision kind (refused, answered, private) alone,
-## single records from 64 clients and batches (8 clients x 250), each kind's records sent in HTTP_ROUNDS parts with the
-## kinds' order rotated each round (so that no kind always meets a larger log or follows the same kind; the parts
-## are added up, one row per kind), then OTLP/HTTP ingest of HTTP_BATCH_N apply_guardrail
-## spans (protobuf, 250 a request, 8 clients; the refused example as OTel GenAI telemetry), with the load generator on the same CPUs.
+## single records from 64 clients and batches (8 clients x 250), then OTLP/HTTP ingest of HTTP_BATCH_N apply_guardrail
+## spans (protobuf, 250 a request, 8 clients; the refused example as OTel GenAI telemetry), with the load generator on
+## the same CPUs. Batched: each kind's records in HTTP_ROUNDS parts, each part a load of its own, the kinds' order
+## rotated each round (so that no kind always meets a larger log or follows the same kind). Single: HTTP_N records a
+## kind as one load from 64 clients that never pause, in HTTP_SINGLE_ROUNDS rounds of one slice a kind (2,000 records,
+## ~0.25 s), each round's order drawn afresh: the server's pauses then fall on every kind alike. They are a checkpoint
+## of the store (~0.1 s every 32 MiB of journal, ~15,000 records) and Badger's memtable flush (seconds of slower
+## appends every ~240,000 records, the first near the end of the single phase); with three parts a kind, the flush
+## fell on the last part (answered's) and made it the slowest kind in every run (docs/scaling.md).
 ## First, unreported, HTTP_WARMUP records (kinds mixed) in batches, then as many one per request from 64 clients,
 ## again (up to 6 times in all) until the server takes fewer than 0.5 page faults a record: a fresh server spends its
 ## first 40,000-80,000 records growing its heap (5 faults a record at first, several µs each on this VM), which is
-## start-up, not its rate. Badger's memtable flushes, which recur every ~200,000 records, are not warmed away.
-## HTTP_N single records a kind: each part (HTTP_N / HTTP_ROUNDS) writes more journal than the 32 MiB between the
-## store's checkpoints (a stall of ~70-100 ms each), so every kind meets its share of them. With 20,000 a part held
-## ~15 MB, two parts about one checkpoint's worth, and the rotation put private's parts two apart: in two instrumented
-## runs each of private's three parts met a checkpoint, the public kinds' six parts one in all (docs/scaling.md).
+## start-up, not its rate. Each kind's parts are added up into one row.
 ## Prints the top 15 of the server's CPU profile under the batched load (bench-cpu.pprof, merged from one
 ## profile per kind, bench-cpu-<kind>.pprof), then one table
 ## (bench-http.md) of every kind beside the peer and the raw log.
@@ -45,6 +46,7 @@ HTTP_N       ?= 60000
 HTTP_BATCH_N ?= 100000
 HTTP_BATCH   ?= 250
 HTTP_ROUNDS  ?= 3
+HTTP_SINGLE_ROUNDS ?= 30
 HTTP_WARMUP  ?= 10000
 # RUN_PEER defines the shell function run_peer OUT ERR: the peer once, its JSON in OUT and its
 # stderr in ERR, and once more if it fails, printing the end of ERR each time. Its harness
@@ -68,7 +70,7 @@ bench:
 	  for i in $$(seq 100); do [ -s $$tmp/data/dev-token ] && curl -sf http://127.0.0.1:18089/healthz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	  tok=$$(cat $$tmp/data/dev-token); rc=0; rm -f bench-cpu*.pprof; \
 	  $$tmp/ledgerctl --url http://127.0.0.1:18089 --token $$tok bench --http --examples $(EXAMPLES) \
-	    --single $(HTTP_N) --single-clients 64 --batched $(HTTP_BATCH_N) --batch-clients 8 --batch $(HTTP_BATCH) --rounds $(HTTP_ROUNDS) --warmup $(HTTP_WARMUP) --otlp $(HTTP_BATCH_N) \
+	    --single $(HTTP_N) --single-clients 64 --batched $(HTTP_BATCH_N) --batch-clients 8 --batch $(HTTP_BATCH) --rounds $(HTTP_ROUNDS) --single-rounds $(HTTP_SINGLE_ROUNDS) --warmup $(HTTP_WARMUP) --otlp $(HTTP_BATCH_N) \
 	    --pid $$pid --operator-token $$(cat $$tmp/data/dev-token-operator) --pprof http://127.0.0.1:18090 --profile bench-cpu.pprof \
 	    --compare bench-peer.json --raw bench-raw.json >bench-http.md || rc=$$?; \
 	  if ls bench-cpu-*.pprof >/dev/null 2>&1; then \

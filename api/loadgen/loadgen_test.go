@@ -18,6 +18,7 @@ import (
 	"reflect"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -188,6 +189,130 @@ func TestRunAgainstServer(t *testing.T) {
 	}
 	if want := uint64(1 + 3*2*20); size != want {
 		t.Fatalf("tree size %d, want %d (the constitution and every decision once)", size, want)
+	}
+}
+
+// TestRunSliced: one load in rounds of slices, each round a slice of
+// every kind in an order that is not the same every round, each slice
+// reported with its records, seconds and latencies; the log holds every
+// kind's records, as many as asked, and a kind's slices add up to them.
+func TestRunSliced(t *testing.T) {
+	s, e, snd := published(t)
+	ctx := context.Background()
+	const n, rounds = 10, 4
+	rs, err := snd.RunSliced(ctx, Phase{Kinds: e.Kinds, N: n, Clients: 3}, rounds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := rounds * len(e.Kinds); len(rs) != want {
+		t.Fatalf("want %d slices, got %d", want, len(rs))
+	}
+	perKind := map[string][]*Result{}
+	orders := map[string]bool{}
+	for r := range rounds {
+		records := 2 + btoi(r < 2) // n/rounds, the first n%rounds rounds one more
+		var order []string
+		for i, x := range rs[r*len(e.Kinds) : (r+1)*len(e.Kinds)] {
+			if x.Records != records || x.Errors != 0 || x.Mode != "single" || x.Seconds <= 0 || x.PerSec <= 0 || x.P50ms <= 0 {
+				t.Fatalf("round %d, slice %d: want %d records, no error, seconds, a rate and latencies, got %+v", r+1, i+1, records, x)
+			}
+			order = append(order, x.Kind)
+			perKind[x.Kind] = append(perKind[x.Kind], x)
+		}
+		orders[strings.Join(order, ",")] = true
+		if slices.Sort(order); !reflect.DeepEqual(order, kindNames(e)) {
+			t.Fatalf("round %d: want one slice of every kind, got %v", r+1, order)
+		}
+	}
+	if len(orders) < 2 {
+		t.Fatalf("every round in the same order: %v", orders)
+	}
+	for _, kind := range e.Kinds {
+		if m := mergeResults(perKind[kind.Name]); m.Records != n {
+			t.Fatalf("%s: its slices add up to %d records, want %d", kind.Name, m.Records, n)
+		}
+	}
+	// What the log holds, by outcome: n of each kind's.
+	wantCount := map[string]float64{}
+	for _, kind := range e.Kinds {
+		var d struct {
+			Outcome struct{ Action string } `json:"outcome"`
+		}
+		if err := json.Unmarshal(kind.Append(nil, 1, rand.New(rand.NewPCG(1, 2))), &d); err != nil || d.Outcome.Action == "" {
+			t.Fatalf("%s: no outcome action in its body (%v)", kind.Name, err)
+		}
+		wantCount[d.Outcome.Action] += n
+	}
+	code, body := s.Do("GET", "/v1/stats?group_by=outcome", auth.Regulator, nil)
+	var st struct {
+		Groups []struct {
+			Key   map[string]string `json:"key"`
+			Count float64           `json:"count"`
+		} `json:"groups"`
+	}
+	if code != http.StatusOK || json.Unmarshal(body, &st) != nil {
+		t.Fatalf("GET /v1/stats: %d %s", code, body)
+	}
+	got := map[string]float64{}
+	for _, g := range st.Groups {
+		got[g.Key["outcome"]] += g.Count
+	}
+	if !reflect.DeepEqual(got, wantCount) {
+		t.Fatalf("decisions logged by outcome: got %v, want %v", got, wantCount)
+	}
+	if _, err := snd.RunSliced(ctx, Phase{Kinds: e.Kinds, N: n, Clients: 3}, 0); err == nil {
+		t.Fatal("0 rounds: want an error")
+	}
+}
+
+// published starts a server with the examples' constitution published,
+// and a sender to it with a producer token.
+func published(t *testing.T) (*apitest.Server, *Examples, *Sender) {
+	t.Helper()
+	s := apitest.New(t)
+	e := examples(t)
+	snd := NewSender(s.URL, s.Tokens[auth.Producer], 4)
+	if err := snd.PublishConstitution(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	return s, e, snd
+}
+
+func kindNames(e *Examples) []string {
+	var names []string
+	for _, k := range e.Kinds {
+		names = append(names, k.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// A sliced load that stops early (too many failures) counts the records
+// of the slices it never reached as failed, and reports those slices
+// with no seconds.
+func TestRunSlicedStopsEarly(t *testing.T) {
+	s := apitest.New(t) // no constitution: every decision is refused
+	e := examples(t)
+	snd := NewSender(s.URL, s.Tokens[auth.Producer], 2)
+	rs, err := snd.RunSliced(context.Background(), Phase{Kinds: e.Kinds[:2], N: 40, Clients: 1, MaxErrors: 5}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for i, r := range rs {
+		if r.Records != 0 || r.Errors != 10 {
+			t.Fatalf("slice %d: want its 10 records failed, got %+v", i+1, r)
+		}
+		failed += r.Errors
+	}
+	if first := rs[0]; first.Seconds <= 0 || !strings.Contains(first.FirstError, "constitution") {
+		t.Fatalf("first slice: want seconds and the error naming the constitution, got %+v", first)
+	}
+	if last := rs[len(rs)-1]; last.Seconds != 0 || last.FirstError != "" {
+		t.Fatalf("a slice never reached: want no seconds and no error of its own, got %+v", last)
+	}
+	if failed != 80 {
+		t.Fatalf("want all 80 records counted as failed, got %d", failed)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
-	"github.com/fjaledger/fja/api/apitest"
 	"github.com/fjaledger/fja/api/auth"
 	"github.com/fjaledger/fja/audit"
 	"github.com/fjaledger/fja/verify"
@@ -19,13 +18,8 @@ import (
 // of the example's rule, each exactly once, with fresh ids; the requests
 // are valid OTLP (they decode with pdata) and differ where they must.
 func TestRunOTLPAgainstServer(t *testing.T) {
-	s := apitest.New(t)
-	e := examples(t)
-	snd := NewSender(s.URL, s.Tokens[auth.Producer], 4)
+	s, e, snd := published(t)
 	ctx := context.Background()
-	if err := snd.PublishConstitution(ctx, e); err != nil {
-		t.Fatal(err)
-	}
 	sb, err := NewSpanBatch(e, 3)
 	if err != nil {
 		t.Fatal(err)

@@ -224,6 +224,68 @@ func (s *Sender) Run(ctx context.Context, p Phase) (*Result, error) {
 	return r, nil
 }
 
+// RunSliced sends p.N single records (p.Batch is ignored) of each of
+// p.Kinds as one load from p.Clients clients that never pause: rounds
+// rounds, each a slice of every kind (p.N/rounds records, the first
+// p.N%rounds rounds one more), the kind changing when the next slice's
+// first record is taken. Unlike phases run one after the other, no slice
+// begins with the clients' connections and the log's pipeline empty or
+// ends by draining them, so slices can be short: a pause of the server
+// (a checkpoint of its store, a memtable flush) then lasts over several
+// slices, or falls in one of them at random, instead of falling whole on
+// the one kind whose phase it met. The kinds of a round come in an order
+// drawn for it (from a fixed seed: every run sends the same sequence),
+// not rotated: a periodic pause would meet a periodic order at the same
+// place again and again. It returns one Result per slice, in order, Kind
+// naming its kind; mergeResults adds up a kind's. Records that fail are
+// counted, as in Run.
+func (s *Sender) RunSliced(ctx context.Context, p Phase, rounds int) ([]*Result, error) {
+	if len(p.Kinds) == 0 || p.N < 1 || p.Clients < 1 || rounds < 1 {
+		return nil, fmt.Errorf("loadgen: want kinds, N >= 1, clients >= 1 and rounds >= 1, got %d kinds, N %d, %d clients, %d rounds", len(p.Kinds), p.N, p.Clients, rounds)
+	}
+	var (
+		kinds  []*Template // of each slice
+		starts []int       // first record of each slice but the first
+		total  int
+	)
+	order := rand.New(rand.NewPCG(0x5eed, uint64(len(p.Kinds))))
+	for r := range rounds {
+		n := p.N/rounds + btoi(r < p.N%rounds)
+		for _, i := range order.Perm(len(p.Kinds)) {
+			if n == 0 {
+				continue
+			}
+			if total > 0 {
+				starts = append(starts, total)
+			}
+			kinds = append(kinds, p.Kinds[i])
+			total += n
+		}
+	}
+	const path = "/v1/decisions"
+	rs, err := s.driveSlices(ctx, load{
+		path: path, contentType: "application/json", n: total, per: 1, clients: p.Clients,
+		maxErrors: p.MaxErrors, noLatency: p.NoLatency, onStart: p.OnStart,
+		body: func(u, _ int, rng *rand.Rand) []byte {
+			i, _ := slices.BinarySearch(starts, u+1)
+			return kinds[i].Append(make([]byte, 0, 4096), s.seq.Add(1), rng)
+		},
+		check: func(code int, answer []byte, n int) (int, string) {
+			if code != http.StatusCreated && code != http.StatusOK {
+				return n, fmt.Sprintf("POST %s: want 201, got %d %s", path, code, clip(answer, 300))
+			}
+			return 0, ""
+		},
+	}, starts)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range rs {
+		r.Kind, r.Mode, r.Clients, r.Batch = kinds[i].Name, "single", p.Clients, 1
+	}
+	return rs, nil
+}
+
 // load is what a phase sends: n records, per a request, from clients
 // concurrent clients, to path.
 type load struct {
@@ -240,42 +302,64 @@ type load struct {
 	check func(code int, answer []byte, n int) (bad int, msg string)
 }
 
-// drive sends l and measures it: records acknowledged, failed and
-// retried, the rate, request latencies and CPU time. A 429 or 503 is
-// retried after a short pause. Each client posts over a connection of its
-// own (a poster) to a plain http:// server, else through the sender's
-// http.Client.
+// drive sends l and measures it as one stretch (driveSlices).
 func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
+	rs, err := s.driveSlices(ctx, l, nil)
+	if err != nil {
+		return nil, err
+	}
+	return rs[0], nil
+}
+
+// driveSlices sends l and measures each slice of it: records acknowledged,
+// failed and retried, the rate, request latencies, CPU time and commits.
+// starts holds the first unit of every slice but the first, ascending
+// (nil: the whole load is one slice). The clients go from one slice to
+// the next without pausing, so a slice is measured from the moment its
+// first unit is taken to the moment the next slice's first unit is (the
+// last slice: to the end of the load), its CPU times and commits over the
+// same span; its records are those of its units, whenever acknowledged.
+// A 429 or 503 is retried after a short pause. Each client posts over a
+// connection of its own (a poster) to a plain http:// server, else through
+// the sender's http.Client.
+func (s *Sender) driveSlices(ctx context.Context, l load, starts []int) ([]*Result, error) {
 	if l.maxErrors <= 0 {
 		l.maxErrors = 100
 	}
 	units := (l.n + l.per - 1) / l.per
-	var (
-		next, acked, failed, retries atomic.Int64
-		firstErr                     atomic.Pointer[string]
-		wg                           sync.WaitGroup
-		mu                           sync.Mutex
-		lat                          []time.Duration
-	)
-	fail := func(n int, msg string) {
-		failed.Add(int64(n))
-		firstErr.CompareAndSwap(nil, &msg)
+	if !slices.IsSorted(starts) || len(starts) > 0 && (starts[0] < 1 || starts[len(starts)-1] >= units) {
+		return nil, fmt.Errorf("loadgen: slice starts %v, want ascending units within 1..%d", starts, units-1)
 	}
-	commits0, err := s.commitStats(ctx)
-	if err != nil {
+	type stretch struct {
+		acked, failed, retries atomic.Int64
+		firstErr               atomic.Pointer[string]
+		at                     mark // when its first unit was taken
+		lat                    []time.Duration
+	}
+	parts := make([]stretch, len(starts)+1)
+	var (
+		next, failed atomic.Int64
+		wg           sync.WaitGroup
+		mu           sync.Mutex
+	)
+	fail := func(p *stretch, n int, msg string) {
+		failed.Add(int64(n))
+		p.failed.Add(int64(n))
+		p.firstErr.CompareAndSwap(nil, &msg)
+	}
+	parts[0].at = s.mark(ctx)
+	if err := parts[0].at.err; err != nil {
 		return nil, err
 	}
-	cpu0, scpu0 := selfCPU(), s.serverCPU()
 	if l.onStart != nil {
 		l.onStart()
 	}
-	start := time.Now()
 	for range l.clients {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 			var (
 				buf  bytes.Buffer
-				mine []time.Duration
+				mine = make([][]time.Duration, len(parts))
 			)
 			post := func(body []byte) (int, error) {
 				return s.doType(ctx, http.MethodPost, l.path, l.contentType, body, &buf)
@@ -286,7 +370,9 @@ func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
 			}
 			defer func() {
 				mu.Lock()
-				lat = append(lat, mine...)
+				for i, m := range mine {
+					parts[i].lat = append(parts[i].lat, m...)
+				}
 				mu.Unlock()
 			}()
 			for ctx.Err() == nil && failed.Load() <= int64(l.maxErrors) {
@@ -294,6 +380,11 @@ func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
 				if u >= units {
 					return
 				}
+				i, _ := slices.BinarySearch(starts, u+1) // the slices started by u
+				if i > 0 && starts[i-1] == u {
+					parts[i].at = s.mark(ctx) // read after wg.Wait
+				}
+				p := &parts[i]
 				n := min(l.per, l.n-u*l.per)
 				body := l.body(u, n, rng)
 				for {
@@ -301,58 +392,119 @@ func (s *Sender) drive(ctx context.Context, l load) (*Result, error) {
 					code, err := post(body)
 					d := time.Since(t0)
 					if err != nil {
-						fail(n, fmt.Sprintf("POST %s: %v", l.path, err))
+						fail(p, n, fmt.Sprintf("POST %s: %v", l.path, err))
 						break
 					}
 					if code == http.StatusServiceUnavailable || code == http.StatusTooManyRequests {
-						retries.Add(1)
+						p.retries.Add(1)
 						time.Sleep(time.Duration(2+rng.IntN(6)) * time.Millisecond)
 						continue
 					}
 					if !l.noLatency {
-						mine = append(mine, d)
+						mine[i] = append(mine[i], d)
 					}
 					bad, msg := l.check(code, buf.Bytes(), n)
 					if bad > 0 {
-						fail(bad, msg)
+						fail(p, bad, msg)
 					}
-					acked.Add(int64(n - bad))
+					p.acked.Add(int64(n - bad))
 					break
 				}
 			}
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r := &Result{
-		Records: int(acked.Load()), Errors: int(failed.Load()), Retries: int(retries.Load()),
-		Seconds: elapsed.Seconds(), PerSec: float64(acked.Load()) / elapsed.Seconds(),
-		ClientCPU: (selfCPU() - cpu0).Seconds(),
+	end := s.markEnd(ctx)
+	out := make([]*Result, len(parts))
+	for i := range parts {
+		p := &parts[i]
+		if p.at.err != nil {
+			return nil, p.at.err
+		}
+		to := end
+		for j := i + 1; j < len(parts); j++ {
+			if !parts[j].at.t.IsZero() {
+				to = parts[j].at
+				break
+			}
+		}
+		if p.at.t.IsZero() { // never started: the load stopped before it
+			to = mark{}
+		}
+		r := p.at.until(to)
+		r.Records, r.Errors, r.Retries = int(p.acked.Load()), int(p.failed.Load()), int(p.retries.Load())
+		if r.Seconds > 0 {
+			r.PerSec = float64(r.Records) / r.Seconds
+		}
+		if e := p.firstErr.Load(); e != nil {
+			r.FirstError = *e
+		}
+		first, last := 0, units // the slice's units
+		if i > 0 {
+			first = starts[i-1]
+		}
+		if i < len(starts) {
+			last = starts[i]
+		}
+		if unsent := min(l.n, last*l.per) - first*l.per - r.Records - r.Errors; unsent > 0 {
+			r.Errors += unsent // stopped early: the records never sent count as failed
+		}
+		if len(p.lat) > 0 {
+			slices.Sort(p.lat)
+			r.P50ms = ms(quantile(p.lat, 0.50))
+			r.P99ms = ms(quantile(p.lat, 0.99))
+			r.latencies = p.lat
+		}
+		out[i] = r
 	}
-	if s.PID > 0 {
-		r.ServerCPU = (s.serverCPU() - scpu0).Seconds()
-	}
-	commits1, err := s.commitStats(ctx)
-	if err != nil {
+	if err := end.err; err != nil {
 		return nil, err
 	}
-	r.Commits, r.CommitSeconds = int(commits1.n-commits0.n), commits1.seconds-commits0.seconds
-	if e := firstErr.Load(); e != nil {
-		r.FirstError = *e
+	return out, nil
+}
+
+// A mark is the clock, this process's and the server's CPU time, and the
+// log's commit counters at one moment of a load.
+type mark struct {
+	t         time.Time
+	cpu, scpu time.Duration
+	commits   commitCount
+	err       error // reading the commit counters failed
+}
+
+// mark reads the mark of a moment a stretch starts: the commit counters
+// first (an HTTP request, so not counted in the stretch), then the CPU
+// times and the clock.
+func (s *Sender) mark(ctx context.Context) mark {
+	c, err := s.commitStats(ctx)
+	return mark{commits: c, err: err, cpu: selfCPU(), scpu: s.serverCPU(), t: time.Now()}
+}
+
+// markEnd reads the mark of a load's end: the clock and the CPU times
+// first, then the commit counters.
+func (s *Sender) markEnd(ctx context.Context) mark {
+	m := mark{t: time.Now(), cpu: selfCPU(), scpu: s.serverCPU()}
+	m.commits, m.err = s.commitStats(ctx)
+	return m
+}
+
+// until is the Result of the span from m to end: its seconds, CPU times
+// and commits (zero if either mark is unset).
+func (m mark) until(end mark) *Result {
+	r := &Result{}
+	if m.t.IsZero() || end.t.IsZero() {
+		return r
 	}
-	if unsent := l.n - r.Records - r.Errors; unsent > 0 {
-		r.Errors += unsent // stopped early: the records never sent count as failed
+	r.Seconds = end.t.Sub(m.t).Seconds()
+	r.ClientCPU = (end.cpu - m.cpu).Seconds()
+	if s := end.scpu - m.scpu; s > 0 {
+		r.ServerCPU = s.Seconds()
 	}
-	if len(lat) > 0 {
-		slices.Sort(lat)
-		r.P50ms = ms(quantile(lat, 0.50))
-		r.P99ms = ms(quantile(lat, 0.99))
-		r.latencies = lat
-	}
-	return r, nil
+	r.Commits, r.CommitSeconds = int(end.commits.n-m.commits.n), end.commits.seconds-m.commits.seconds
+	return r
 }
 
 // commitCount is the log's commit counters at one moment.

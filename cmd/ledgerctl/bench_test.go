@@ -55,9 +55,22 @@ func TestBenchHTTPTable(t *testing.T) {
 	if !strings.Contains(progress, "warm-up   1 of 6: 20 records") || !strings.Contains(progress, "server page faults a record") {
 		t.Errorf("want the first warm-up round's page faults of the server, got:\n%s", progress)
 	}
-	// --rounds 3: each kind's phases in three parts, reported once each.
-	if n := strings.Count(progress, "(round 3 of 3)"); n != 6 {
-		t.Errorf("want 6 parts in round 3 (3 kinds, single and batched), got %d in:\n%s", n, progress)
+	// --rounds 3: each kind's phases in three parts, reported once each:
+	// the batched parts a line each, the single slices a line a round.
+	if n := strings.Count(progress, "(round 3 of 3)"); n != 3 {
+		t.Errorf("want 3 batched parts in round 3 (3 kinds), got %d in:\n%s", n, progress)
+	}
+	for l := range strings.Lines(progress) {
+		if rest, ok := strings.CutPrefix(l, "single    round 3 of 3:"); ok {
+			for _, k := range []string{"refused", "answered", "private"} {
+				if strings.Count(rest, " "+k+" 4 at ") != 1 {
+					t.Errorf("single round 3: want one slice of 4 %s records, got %q", k, l)
+				}
+			}
+		}
+	}
+	if n := strings.Count(progress, "single    round "); n != 3 {
+		t.Errorf("want a line for each of the single phase's 3 rounds, got %d in:\n%s", n, progress)
 	}
 	rows := map[string][]string{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {

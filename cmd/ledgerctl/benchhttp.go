@@ -34,7 +34,8 @@ func (o *httpBenchOptions) flags(cmd *cobra.Command) {
 	f.IntVar(&o.BatchClients, "batch-clients", 8, "with --http: concurrent clients of the batched phase")
 	f.IntVar(&o.Batch, "batch", 250, "with --http: records per batch")
 	f.IntVar(&o.OTLP, "otlp", 0, "with --http: apply_guardrail spans (made from the refused example) sent last to POST /otlp/v1/traces, --batch a request from --batch-clients clients (0 skips)")
-	f.IntVar(&o.Rounds, "rounds", 1, "with --http: send each kind's single and batched records in this many parts, the kinds in a rotated order each round (no kind always\nmeets the log at the same size or follows the same kind); each kind is reported once, its parts added up")
+	f.IntVar(&o.Rounds, "rounds", 1, "with --http: send each kind's single and batched records in this many parts, the kinds in a rotated order each round (no kind always\nmeets the log at the same size or follows the same kind); each kind is reported once, its parts added up. The batched\nparts are loads of their own; the single parts are slices of one load from clients that never pause, the kind changing\nfrom one to the next")
+	f.IntVar(&o.SingleRounds, "single-rounds", 0, "with --http: rounds of the single phase (0: --rounds); its parts have no start or end of their own, so they can be short enough\nfor the kinds to share the server's pauses (a checkpoint of its store, a Badger memtable flush)")
 	f.IntVar(&o.Warmup, "warmup", 2000, fmt.Sprintf("with --http: records sent first, kinds mixed, and not reported: this many in batches, then as many\none per request from --single-clients clients if --single is set (a fresh server's first seconds are start-up);\nwith --pid, sent again, up to %d times in all, until the server takes fewer than %.1f page faults a record (its heap\nhas stopped growing)", loadgen.MaxWarmups, loadgen.SettledFaults))
 	f.IntVar(&o.pid, "pid", 0, "with --http: the server's process `id` on this machine, to report its CPU time per record and to warm it up\nuntil its heap has stopped growing (--warmup)")
 	f.StringVar(&o.operatorToken, "operator-token", "", "with --http: an operator `token` of --url, to report each phase's commits (records a commit, ms a commit) from its GET /metrics")
@@ -50,8 +51,8 @@ func benchHTTP(cmd *cobra.Command, g globalOptions, o httpBenchOptions) error {
 	if g.Token == "" {
 		return usageErrorf("bench --http needs a producer --token (or LEDGER_TOKEN)")
 	}
-	if o.Single < 0 || o.Batched < 0 || o.OTLP < 0 || o.Single+o.Batched+o.OTLP == 0 || o.SingleClients < 1 || o.BatchClients < 1 || o.Batch < 2 || o.Warmup < 0 || o.Rounds < 1 {
-		return usageErrorf("want --single, --batched, --otlp >= 0 (not all 0), clients >= 1, --batch >= 2, --warmup >= 0, --rounds >= 1")
+	if o.Single < 0 || o.Batched < 0 || o.OTLP < 0 || o.Single+o.Batched+o.OTLP == 0 || o.SingleClients < 1 || o.BatchClients < 1 || o.Batch < 2 || o.Warmup < 0 || o.Rounds < 1 || o.SingleRounds < 0 {
+		return usageErrorf("want --single, --batched, --otlp >= 0 (not all 0), clients >= 1, --batch >= 2, --warmup >= 0, --rounds >= 1, --single-rounds >= 0")
 	}
 	ex, err := loadgen.Load(loadgen.ExamplesDir(o.examples))
 	if err != nil {
