@@ -33,7 +33,7 @@ build:
 ## ~0.25 s), each round's order drawn afresh: the server's pauses then fall on every kind alike. They are a checkpoint
 ## of the store (~0.1 s every 32 MiB of journal, ~15,000 records) and Badger's memtable flush (seconds of slower
 ## appends every ~240,000 records, the first near the end of the single phase); with three parts a kind, the flush
-## fell on the last part (answered's) and made it the slowest kind in every run (docs/scaling.md).
+## fell on the last part (answered's) and made it the slowest kind in four runs of five (docs/scaling.md).
 ## First, unreported, HTTP_WARMUP records (kinds mixed) in batches, then as many one per request from 64 clients,
 ## again (up to 6 times in all) until the server takes fewer than 0.5 page faults a record: a fresh server spends its
 ## first 40,000-80,000 records growing its heap (5 faults a record at first, several µs each on this VM), which is

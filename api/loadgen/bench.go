@@ -52,7 +52,8 @@ type BenchConfig struct {
 	// kind always meets the log at the same size or follows the same
 	// kind. The batched phase sends each part as a load of its own; the
 	// single phase sends all its parts as one load (RunSliced), the kind
-	// changing from part to part without a pause. A kind's figures add up
+	// changing from part to part without a pause, each round's order drawn
+	// rather than rotated (see RunSliced). A kind's figures add up
 	// its parts: its rate is its records over the seconds of its parts,
 	// its latency quantiles are over all its requests. 0 or 1: each kind
 	// once, in order.

@@ -142,6 +142,9 @@ func TestBenchHTTPUsage(t *testing.T) {
 	if code, _, errOut := ctl(t, "", append(prod, "bench", "--http", "--kinds", "refused,nope", "--examples", examplesFlag(t))...); code != 2 || !strings.Contains(errOut, `"nope"`) {
 		t.Errorf("unknown kind: want usage error 2 naming it, got %d %q", code, errOut)
 	}
+	if code, _, errOut := ctl(t, "", append(prod, "bench", "--http", "--single-rounds", "-1", "--examples", examplesFlag(t))...); code != 2 || !strings.Contains(errOut, "--single-rounds >= 0") {
+		t.Errorf("--single-rounds -1: want usage error 2 naming it, got %d %q", code, errOut)
+	}
 	missing := filepath.Join(t.TempDir(), "examples")
 	if code, _, errOut := ctl(t, "", append(prod, "bench", "--http", "--examples", missing)...); code != 1 || !strings.Contains(errOut, missing) {
 		t.Errorf("missing examples: want exit 1 naming %s, got %d %q", missing, code, errOut)
