@@ -30,7 +30,8 @@ build:
 ## the same CPUs. Batched: each kind's records in HTTP_ROUNDS parts, each part a load of its own, the kinds' order
 ## rotated each round (so that no kind always meets a larger log or follows the same kind). Single: HTTP_N records a
 ## kind as one load from 64 clients that never pause, in HTTP_SINGLE_ROUNDS rounds of one slice a kind (2,000 records,
-## ~0.25 s), each round's order drawn afresh: the server's pauses then fall on every kind alike. They are a checkpoint
+## ~0.25 s), each round's order drawn afresh: the server's pauses then fall on slices of the kinds in a drawn order,
+## not on one kind by aliasing with a rotation. They are a checkpoint
 ## of the store (~0.1 s every 32 MiB of journal, ~15,000 records) and Badger's memtable flush (seconds of slower
 ## appends every ~240,000 records, the first near the end of the single phase); with three parts a kind, the flush
 ## fell on the last part (answered's) and made it the slowest kind in four runs of five (docs/scaling.md).
