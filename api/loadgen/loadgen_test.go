@@ -227,6 +227,18 @@ func TestRunSliced(t *testing.T) {
 	if len(orders) < 2 {
 		t.Fatalf("every round in the same order: %v", orders)
 	}
+	// The order is drawn, not rotated, and from a fixed seed: every run
+	// sends the same sequence (the second run is below, after the log's
+	// counts of this one).
+	var seq, rotated []string
+	for i, x := range rs {
+		seq = append(seq, x.Kind)
+		r, j := i/len(e.Kinds), i%len(e.Kinds)
+		rotated = append(rotated, e.Kinds[(r+j)%len(e.Kinds)].Name)
+	}
+	if reflect.DeepEqual(seq, rotated) {
+		t.Fatalf("the kinds came in the rotated order: %v", seq)
+	}
 	for _, kind := range e.Kinds {
 		if m := mergeResults(perKind[kind.Name]); m.Records != n {
 			t.Fatalf("%s: its slices add up to %d records, want %d", kind.Name, m.Records, n)
@@ -259,6 +271,15 @@ func TestRunSliced(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, wantCount) {
 		t.Fatalf("decisions logged by outcome: got %v, want %v", got, wantCount)
+	}
+	again, err := snd.RunSliced(ctx, Phase{Kinds: e.Kinds, N: n, Clients: 3}, rounds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range again {
+		if x.Kind != seq[i] {
+			t.Fatalf("a second run sent slice %d as %s, the first as %s: want the same sequence", i+1, x.Kind, seq[i])
+		}
 	}
 	if _, err := snd.RunSliced(ctx, Phase{Kinds: e.Kinds, N: n, Clients: 3}, 0); err == nil {
 		t.Fatal("0 rounds: want an error")

@@ -122,7 +122,13 @@ func (j *Journal) Append(payload []byte) error {
 // short write.
 func writeAt(f *os.File, head, body []byte, off int64) error {
 	iovs := [][]byte{head, body}
-	for len(iovs) > 0 {
+	for {
+		for len(iovs) > 0 && len(iovs[0]) == 0 {
+			iovs = iovs[1:] // written, or empty from the start (an empty payload)
+		}
+		if len(iovs) == 0 {
+			return nil
+		}
 		n, err := unix.Pwritev(int(f.Fd()), iovs, off)
 		if err == unix.EINTR {
 			continue
@@ -134,15 +140,11 @@ func writeAt(f *os.File, head, body []byte, off int64) error {
 			return io.ErrShortWrite
 		}
 		off += int64(n)
-		for n > 0 && len(iovs) > 0 {
-			k := min(n, len(iovs[0]))
-			iovs[0], n = iovs[0][k:], n-k
-			if len(iovs[0]) == 0 {
-				iovs = iovs[1:]
-			}
+		for i := 0; n > 0; i++ {
+			k := min(n, len(iovs[i]))
+			iovs[i], n = iovs[i][k:], n-k
 		}
 	}
-	return nil
 }
 
 // Size is the journal's length in bytes (of whole records).
